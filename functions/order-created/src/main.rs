@@ -1,0 +1,28 @@
+//! Lambda `order-created`: SQS batches of commercetools order messages → Peoplevox sales
+//! orders; also the scheduled sweep that re-queues held orders whose items now exist.
+
+mod handler;
+
+use std::sync::Arc;
+
+use ctpvx_shared::app;
+use ctpvx_shared::lambda_init::LambdaEnv;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = LambdaEnv::load().await?;
+    let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
+    let flow = app::order_export(&env.config, &env.stores, ct, pvx).await?;
+    let deps = Arc::new(handler::Deps {
+        flow,
+        queue: env.queue,
+        audit: env.stores.audit,
+    });
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let deps = deps.clone();
+        async move { handler::handle(&deps, event).await }
+    }))
+    .await
+}

@@ -1,0 +1,59 @@
+//! `ctpvx map-order FILE`: the CSV an order would become, without calling anything.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use ctpvx_shared::commercetools::message::{self, Parsed};
+use ctpvx_shared::config::Config;
+use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An Order JSON, or an OrderCreated Message (Platform or CloudEvents).
+    file: PathBuf,
+    /// Configuration file (default: infra/config/ctpvx.example.toml, built in).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+const EXAMPLE_CONFIG: &str = include_str!("../../config/ctpvx.example.toml");
+
+/// Prints the two CSV tables, or fails naming the problem.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::from_toml(EXAMPLE_CONFIG)?,
+    };
+    let body =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let event = match message::parse(&body)? {
+        Parsed::OrderCreated(event) => event,
+        Parsed::Ignored(kind) => bail!(
+            "{}: a `{kind}` notification, not an order",
+            args.file.display()
+        ),
+    };
+    let Some(order) = event.order else {
+        bail!(
+            "the message carries no order (payloadNotIncluded); the worker would fetch order {}",
+            event.order_id
+        );
+    };
+    let sales_order = map_order(&order, &config.orders)
+        .map_err(|reason| anyhow::anyhow!("order would be held: {reason}"))?;
+    let custom: Vec<String> = config.orders.custom_fields.values().cloned().collect();
+    let layout =
+        SalesOrderLayout::standard(&config.peoplevox, &custom).map_err(anyhow::Error::msg)?;
+    let tables = layout.tables(std::slice::from_ref(&sales_order));
+    println!(
+        "# {} (site {})",
+        config.peoplevox.templates.sales_orders, sales_order.site
+    );
+    print!("{}", tables.orders.to_csv());
+    println!("# {}", config.peoplevox.templates.sales_order_items);
+    print!("{}", tables.items.to_csv());
+    eprintln!("note: SKUs are not checked against Peoplevox here; the worker does that.");
+    Ok(ExitCode::SUCCESS)
+}

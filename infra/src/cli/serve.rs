@@ -1,0 +1,69 @@
+//! `ctpvx serve --config FILE`: the pipeline against real endpoints, on the embedded store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ctpvx_shared::config::{Config, Secrets};
+use ctpvx_shared::embedded::EmbeddedStore;
+
+use crate::cli::init_logs;
+use ctpvx_infra::local::{LocalStack, StackOptions};
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration file (see infra/config/ctpvx.example.toml).
+    #[arg(long)]
+    config: PathBuf,
+    /// Store file; it survives restarts.
+    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
+    store: PathBuf,
+    /// Webhook listen address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Concurrent workers.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Minutes between sweeps of orders held for unknown items.
+    #[arg(long, default_value_t = 15)]
+    sweep_minutes: u64,
+}
+
+/// Serves until Ctrl-C.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logs("info");
+    let config = Config::from_file(&args.config)?;
+    let secrets = Secrets::from_env()?;
+    if let Some(dir) = args.store.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = EmbeddedStore::open(&args.store)?;
+    let options = StackOptions {
+        listen: args.listen,
+        workers: args.workers,
+        visibility: std::time::Duration::from_secs(120),
+        ..StackOptions::default()
+    };
+    let stack = LocalStack::start(&config, &secrets, store, options).await?;
+    eprintln!(
+        "ctpvx serving: POST {}{}",
+        stack.server.url,
+        ctpvx_shared::webhook::ORDERS_PATH
+    );
+    let mut sweep = tokio::time::interval(std::time::Duration::from_secs(
+        args.sweep_minutes.max(1) * 60,
+    ));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sweep.tick() => match stack.sweep_held().await {
+                Ok(report) => tracing::info!(checked = report.checked, requeued = report.requeued, "held-order sweep"),
+                Err(e) => tracing::warn!(error = %e, "held-order sweep failed"),
+            },
+        }
+    }
+    stack.stop().await;
+    Ok(ExitCode::SUCCESS)
+}

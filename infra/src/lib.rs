@@ -1,0 +1,6 @@
+//! The local stack of ctpvx: API simulators, the local runner and the `ctpvx` CLI commands.
+
+pub mod local;
+pub mod scenario;
+pub mod sim;
+pub mod testbed;

@@ -1,0 +1,187 @@
+//! One process running the whole order pipeline on the embedded store: ingress server, orders
+//! queue with its dead-letter queue, and workers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ctpvx_shared::app::{self, SetupError, Stores};
+use ctpvx_shared::commercetools::client::CtClient;
+use ctpvx_shared::config::{Config, Secrets};
+use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
+use ctpvx_shared::flows::order_export::{BatchReport, CrashPoint, OrderExport, SweepReport};
+use ctpvx_shared::peoplevox::client::PvxClient;
+use ctpvx_shared::store::{Queue, QueueDepth, StoreError};
+use ctpvx_shared::webhook::Webhooks;
+
+use super::server::WebhookServer;
+use super::worker::{self, WorkerOptions};
+
+/// Queue names, as the template names them.
+pub const ORDERS_QUEUE: &str = "orders";
+/// Dead-letter queue of [`ORDERS_QUEUE`].
+pub const ORDERS_DLQ: &str = "orders-dlq";
+
+/// How the stack runs.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Where the webhook server listens (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Concurrent workers (the function's reserved concurrency).
+    pub workers: usize,
+    /// Largest batch.
+    pub batch_size: usize,
+    /// Visibility timeout.
+    pub visibility: Duration,
+    /// Receives before a message is dead-lettered.
+    pub max_receive_count: u32,
+    /// Test hook: workers die at this point.
+    pub crash: Option<CrashPoint>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 2,
+            batch_size: 100,
+            visibility: Duration::from_secs(2),
+            max_receive_count: 5,
+            crash: None,
+        }
+    }
+}
+
+/// The running pipeline.
+pub struct LocalStack {
+    /// Webhook server.
+    pub server: WebhookServer,
+    /// The store behind every port.
+    pub store: Arc<EmbeddedStore>,
+    /// The flow (also for the held-order sweep).
+    pub flow: Arc<OrderExport>,
+    /// commercetools client (its request counter).
+    pub ct: Arc<CtClient>,
+    /// Peoplevox client (its request counter).
+    pub pvx: Arc<PvxClient>,
+    /// Everything the workers did.
+    pub totals: Arc<tokio::sync::Mutex<BatchReport>>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LocalStack {
+    /// Declares the queues, builds clients and flow (checking templates and channel), starts
+    /// the server and the workers.
+    pub async fn start(
+        config: &Config,
+        secrets: &Secrets,
+        store: Arc<EmbeddedStore>,
+        options: StackOptions,
+    ) -> Result<Self, SetupError> {
+        let store_error = |e: StoreError| SetupError(format!("embedded store: {e}"));
+        store
+            .declare_queue(ORDERS_DLQ, QueueSpec::default())
+            .map_err(store_error)?;
+        let redrive = DeadLetter {
+            queue: ORDERS_DLQ.into(),
+            max_receive_count: options.max_receive_count,
+        };
+        store
+            .declare_queue(
+                ORDERS_QUEUE,
+                QueueSpec {
+                    dead_letter: Some(redrive),
+                },
+            )
+            .map_err(store_error)?;
+        let stores = Stores {
+            state: store.clone(),
+            idempotency: store.clone(),
+            audit: store.clone(),
+        };
+        let (ct, pvx) = app::clients(config, secrets, store.clone())?;
+        let flow = Arc::new(
+            app::order_export(config, &stores, ct.clone(), pvx.clone())
+                .await?
+                .crash_at(options.crash),
+        );
+        let queue: Arc<dyn Queue> = store.clone();
+        let hooks = Arc::new(Webhooks::new(
+            queue.clone(),
+            ORDERS_QUEUE,
+            secrets.webhook_token.clone(),
+            &config.webhook,
+        ));
+        let server = WebhookServer::start(hooks, options.listen)
+            .await
+            .map_err(|e| SetupError(format!("webhook server on {}: {e}", options.listen)))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let totals = Arc::new(tokio::sync::Mutex::new(BatchReport::default()));
+        let worker_options = WorkerOptions {
+            queue: ORDERS_QUEUE.into(),
+            dead_letter_queue: ORDERS_DLQ.into(),
+            batch_size: options.batch_size,
+            visibility: options.visibility,
+            timeout: options.visibility,
+            idle_pause: Duration::from_millis(50),
+        };
+        let workers = (0..options.workers.max(1))
+            .map(|_| {
+                tokio::spawn(worker::run(
+                    flow.clone(),
+                    queue.clone(),
+                    store.clone(),
+                    worker_options.clone(),
+                    stop.clone(),
+                    totals.clone(),
+                ))
+            })
+            .collect();
+        Ok(Self {
+            server,
+            store,
+            flow,
+            ct,
+            pvx,
+            totals,
+            stop,
+            workers,
+        })
+    }
+
+    /// Depth of a queue.
+    pub async fn depth(&self, queue: &str) -> QueueDepth {
+        self.store.depth(queue).await.unwrap_or_default()
+    }
+
+    /// Waits until the orders queue is empty (nothing visible, nothing in flight) or `limit`
+    /// passes; returns whether it drained.
+    pub async fn wait_drained(&self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            let d = self.depth(ORDERS_QUEUE).await;
+            if d.visible == 0 && d.in_flight == 0 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// Re-queues held orders whose items now exist.
+    pub async fn sweep_held(&self) -> Result<SweepReport, String> {
+        self.flow
+            .retry_held(self.store.as_ref(), ORDERS_QUEUE)
+            .await
+    }
+
+    /// Stops the workers after their current batch.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for w in self.workers {
+            let _ = w.await;
+        }
+    }
+}

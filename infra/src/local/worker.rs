@@ -1,0 +1,110 @@
+//! A queue worker: what the SQS event source mapping and a Lambda do together in AWS. It
+//! gathers a batch, hands it to the flow, deletes what is done, dead-letters what is poisonous
+//! (with its reason) and leaves the rest to come back after the visibility timeout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ctpvx_shared::flows::batch::{InputRecord, settle};
+use ctpvx_shared::flows::order_export::{BatchReport, FLOW, OrderExport};
+use ctpvx_shared::store::{AuditLog, Queue, QueueMessage, now_epoch_ms};
+
+/// How a worker polls.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Queue to read.
+    pub queue: String,
+    /// Where poisonous records go.
+    pub dead_letter_queue: String,
+    /// Largest batch (the event source mapping's BatchSize).
+    pub batch_size: usize,
+    /// Visibility timeout of a receive (the queue's, in AWS).
+    pub visibility: Duration,
+    /// Time a batch may take (the function timeout).
+    pub timeout: Duration,
+    /// Pause when the queue is empty.
+    pub idle_pause: Duration,
+}
+
+/// Gathers up to `batch_size` messages (10 per receive, as SQS hands them out).
+pub async fn gather(queue: &dyn Queue, options: &WorkerOptions) -> Vec<QueueMessage> {
+    let mut batch = Vec::new();
+    while batch.len() < options.batch_size {
+        let want = (options.batch_size - batch.len()).min(10);
+        match queue
+            .receive(&options.queue, want, options.visibility)
+            .await
+        {
+            Ok(messages) if messages.is_empty() => break,
+            Ok(messages) => batch.extend(messages),
+            Err(e) => {
+                tracing::warn!(error = %e, "receive failed");
+                break;
+            }
+        }
+    }
+    batch
+}
+
+/// Runs one batch through the flow and settles it; returns the flow's report.
+pub async fn run_batch(
+    flow: &OrderExport,
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    options: &WorkerOptions,
+    messages: Vec<QueueMessage>,
+) -> BatchReport {
+    let records: Vec<InputRecord> = messages
+        .iter()
+        .map(|m| InputRecord {
+            id: m.id.clone(),
+            body: m.body.clone(),
+            receive_count: m.receive_count,
+        })
+        .collect();
+    let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64;
+    let report = flow.export_batch(&records, deadline_ms).await;
+    let failed = settle(
+        queue,
+        audit,
+        FLOW,
+        &options.dead_letter_queue,
+        &records,
+        &report.outcomes,
+    )
+    .await;
+    for message in messages.iter().filter(|m| !failed.contains(&m.id)) {
+        if let Err(e) = queue.delete(&options.queue, &message.receipt).await {
+            tracing::warn!(message_id = %message.id, error = %e, "delete failed; the message will come back");
+        }
+    }
+    report
+}
+
+/// Polls until `stop` is set, adding every batch report to `totals`.
+pub async fn run(
+    flow: Arc<OrderExport>,
+    queue: Arc<dyn Queue>,
+    audit: Arc<dyn AuditLog>,
+    options: WorkerOptions,
+    stop: Arc<AtomicBool>,
+    totals: Arc<tokio::sync::Mutex<BatchReport>>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let messages = gather(queue.as_ref(), &options).await;
+        if messages.is_empty() {
+            tokio::time::sleep(options.idle_pause).await;
+            continue;
+        }
+        let report = run_batch(&flow, queue.as_ref(), audit.as_ref(), &options, messages).await;
+        let mut t = totals.lock().await;
+        t.exported += report.exported;
+        t.recovered += report.recovered;
+        t.duplicates += report.duplicates;
+        t.held += report.held;
+        t.ignored += report.ignored;
+        t.dead_lettered += report.dead_lettered;
+        t.retried += report.retried;
+    }
+}

@@ -1,0 +1,88 @@
+//! Generated orders and the messages that announce them, shaped like real commercetools
+//! payloads (with hostile text in names and addresses on purpose).
+
+use serde_json::{Value, json};
+
+/// The item catalogue Peoplevox knows in generated scenarios.
+pub fn catalog(size: usize) -> Vec<String> {
+    let mut items: Vec<String> = (1..=size).map(|i| format!("SKU-{i:04}")).collect();
+    items.push("SOCK".into());
+    items
+}
+
+/// A deterministic order id for scenario order `i`.
+pub fn order_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// A deterministic order number for scenario order `i`.
+pub fn order_number(i: usize) -> String {
+    format!("D{i:07}")
+}
+
+/// Hostile-but-legal text that must survive CSV inside XML.
+const STREETS: [&str; 5] = [
+    "High St",
+    "Rue de l'Église, \"Bât. B\"",
+    "=HYPERLINK(\"http://x\") Road",
+    "Smith & Sons <Yard>",
+    "Line one\nLine two",
+];
+
+/// A commercetools order with `lines` lines drawn from `catalog`.
+pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
+    let store = if i % 2 == 0 { "uk" } else { "eu" };
+    let line_items: Vec<Value> = (0..lines)
+        .map(|l| {
+            let sku = &catalog[(i * 7 + l * 13) % catalog.len()];
+            json!({
+                "id": format!("li-{i}-{l}"), "productId": format!("p-{l}"),
+                "name": {"en": format!("Product {sku}, size \"M\" & more")},
+                "variant": {"id": 1, "sku": sku},
+                "quantity": 1 + ((i + l) % 3),
+                "price": {"value": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 1999, "fractionDigits": 2}},
+                "supplyChannel": {"typeId": "channel", "id": format!("ch-{store}-dc")}
+            })
+        })
+        .collect();
+    json!({
+        "id": order_id(i), "version": 1, "orderNumber": order_number(i),
+        "customerEmail": format!("customer{i}@example.com"),
+        "orderState": "Open", "shipmentState": "Pending", "inventoryMode": "ReserveOnOrder",
+        "createdAt": "2026-11-26T09:00:00.000Z",
+        "store": {"typeId": "store", "key": store},
+        "totalPrice": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 1999 * lines as i64, "fractionDigits": 2},
+        "lineItems": line_items,
+        "shippingAddress": {"firstName": "Jane", "lastName": format!("O'Doe-{i}"), "streetName": STREETS[i % STREETS.len()],
+            "streetNumber": (i % 200 + 1).to_string(), "postalCode": "SW1A 1AA", "city": "London", "country": "GB",
+            "phone": "+44 20 7946 0000"},
+        "shippingInfo": {"shippingMethodName": if i % 3 == 0 { "Next Day" } else { "Standard" },
+            "price": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 499, "fractionDigits": 2}},
+        "custom": {"type": {"typeId": "type", "id": "t-1"}, "fields": {"giftMessage": format!("Happy day #{i}, \"friend\" & co")}}
+    })
+}
+
+/// The OrderCreated Message (Platform format) carrying `order`.
+pub fn platform_message(order: &Value, message_id: &str) -> String {
+    json!({
+        "notificationType": "Message", "projectKey": "ctpvx-sim", "id": message_id, "version": 1,
+        "sequenceNumber": 1, "resource": {"typeId": "order", "id": order["id"]}, "resourceVersion": 1,
+        "resourceUserProvidedIdentifiers": {"orderNumber": order["orderNumber"]},
+        "type": "OrderCreated", "createdAt": "2026-11-26T09:00:00.000Z", "lastModifiedAt": "2026-11-26T09:00:00.000Z",
+        "order": order
+    })
+    .to_string()
+}
+
+/// The same Message wrapped in a CloudEvent.
+pub fn cloud_event(order: &Value, message_id: &str) -> String {
+    let data: Value =
+        serde_json::from_str(&platform_message(order, message_id)).unwrap_or(Value::Null);
+    json!({
+        "specversion": "1.0", "id": message_id, "type": "com.commercetools.order.message.OrderCreated",
+        "source": "/ctpvx-sim/orders", "subject": order["id"], "time": "2026-11-26T09:00:00.000Z",
+        "sequence": "1", "sequencetype": "Integer", "dataref": format!("/ctpvx-sim/messages/{message_id}"),
+        "data": data
+    })
+    .to_string()
+}

@@ -1,0 +1,337 @@
+//! commercetools simulator: the auth service and the orders, channels and inventory API on
+//! loopback, in the real wire formats, with switchable faults and a concurrent-writer switch.
+//!
+//! Resources are kept as raw JSON, so that fields the simulator does not know survive a round
+//! trip. The auth service and the API share one address.
+
+mod auth;
+mod channels;
+mod deliveries;
+mod errors;
+mod gate;
+mod inventory;
+mod order_actions;
+mod orders;
+mod predicate;
+mod query;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use ctpvx_shared::commercetools::settings::CtSettings;
+use ctpvx_shared::commercetools::types::{Channel, ChannelRole, InventoryEntry, Order};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::errors::ApiError;
+pub use self::state::CtSimConfig;
+use self::state::{SimState, now_iso, version_of};
+use crate::sim::faults::Faults;
+
+/// A running commercetools simulator. Stops when dropped (or with [`CtSim::stop`]).
+pub struct CtSim {
+    state: Arc<SimState>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for CtSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtSim").field("addr", &self.addr).finish()
+    }
+}
+
+fn router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .route(gate::TOKEN_PATH, post(auth::token))
+        .route("/{project}/orders", get(orders::query))
+        .route(
+            "/{project}/orders/{item}",
+            get(orders::get).post(orders::update),
+        )
+        .route("/{project}/channels", post(channels::create))
+        .route("/{project}/channels/{item}", get(channels::get))
+        .route(
+            "/{project}/inventory",
+            get(inventory::query).post(inventory::create),
+        )
+        .route(
+            "/{project}/inventory/{item}",
+            get(inventory::get).post(inventory::update),
+        )
+        .fallback(|| async { ApiError::no_route().into_response() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::gate,
+        ))
+        .with_state(state)
+}
+
+impl CtSim {
+    /// Starts a simulator on `127.0.0.1` with a free port.
+    pub async fn start(config: CtSimConfig) -> anyhow::Result<Self> {
+        let state = Arc::new(SimState::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the commercetools simulator")?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(error = %err, "commercetools simulator stopped");
+            }
+        });
+        Ok(Self {
+            state,
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// Stops the server, waiting up to 2 s for requests in flight.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// The auth service's base URL (the token is at `/oauth/token`).
+    pub fn auth_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The API's base URL (calls go to `/{project_key}/…`).
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The simulator's configuration.
+    pub fn config(&self) -> &CtSimConfig {
+        &self.state.config
+    }
+
+    /// Client settings for this simulator: its credentials, a 5 s timeout and 3 retries.
+    pub fn settings(&self) -> CtSettings {
+        let config = &self.state.config;
+        CtSettings {
+            auth_url: self.auth_url(),
+            api_url: self.api_url(),
+            project_key: config.project_key.clone(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone().into(),
+            scopes: None,
+            request_timeout: Duration::from_secs(5),
+            max_retries: 3,
+        }
+    }
+
+    /// Stores an order as is (unknown fields kept). It needs `id`; `version` defaults to 1 and
+    /// the timestamps to now. An `orderNumber` already in use is refused.
+    pub fn insert_order_json(&self, mut order: Value) -> anyhow::Result<Order> {
+        let Value::Object(map) = &mut order else {
+            bail!("an order must be a JSON object");
+        };
+        let id = map
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("an order needs an id"))?
+            .to_owned();
+        if version_of(&order) < 1 {
+            order["version"] = 1.into();
+        }
+        for field in ["createdAt", "lastModifiedAt"] {
+            if order.get(field).is_none_or(Value::is_null) {
+                order[field] = now_iso().into();
+            }
+        }
+        let parsed: Order = serde_json::from_value(order.clone())
+            .context("the order does not parse as a commercetools Order")?;
+        let mut store = self.state.store();
+        if store.orders.contains_key(&id) {
+            bail!("an order with id {id} exists");
+        }
+        if let Some(number) = parsed.order_number.clone() {
+            if store.order_numbers.contains_key(&number) {
+                bail!("order number {number} is in use");
+            }
+            store.order_numbers.insert(number, id.clone());
+        }
+        store.orders.insert(id, order);
+        Ok(parsed)
+    }
+
+    /// Stores a typed order (see [`CtSim::insert_order_json`]).
+    pub fn insert_order(&self, order: Order) -> anyhow::Result<Order> {
+        self.insert_order_json(serde_json::to_value(order)?)
+    }
+
+    /// The stored order with this id.
+    pub fn order(&self, id: &str) -> Option<Order> {
+        self.order_json(id)
+            .and_then(|o| serde_json::from_value(o).ok())
+    }
+
+    /// The stored order with this id, as raw JSON.
+    pub fn order_json(&self, id: &str) -> Option<Value> {
+        self.state.store().orders.get(id).cloned()
+    }
+
+    /// Every stored order, by id.
+    pub fn orders(&self) -> Vec<Order> {
+        let store = self.state.store();
+        store
+            .orders
+            .values()
+            .filter_map(|o| serde_json::from_value(o.clone()).ok())
+            .collect()
+    }
+
+    /// Applies update actions (raw JSON) to the current version of an order, as another writer
+    /// (a merchant, another integration) would: the version moves by one.
+    pub fn apply_order_actions(&self, id: &str, actions: Vec<Value>) -> anyhow::Result<Order> {
+        let mut store = self.state.store();
+        let version = store
+            .orders
+            .get(id)
+            .map(version_of)
+            .ok_or_else(|| anyhow!("no order {id}"))?;
+        let order = orders::apply_actions(&self.state, &mut store, id, version, &actions)
+            .map_err(|e| anyhow!("update refused: {e:?}"))?;
+        Ok(serde_json::from_value(order)?)
+    }
+
+    /// The channel with this key; created with these roles, or given the roles it lacks.
+    pub fn ensure_channel(&self, key: &str, roles: &[ChannelRole]) -> anyhow::Result<Channel> {
+        let mut store = self.state.store();
+        let channel = match store.channel_keys.get(key).cloned() {
+            None => {
+                let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                channels::create_channel(&mut store, &json!({"key": key, "roles": roles}))
+                    .map_err(|e| anyhow!("channel refused: {e:?}"))?
+            }
+            Some(id) => {
+                let channel = store
+                    .channels
+                    .get_mut(&id)
+                    .ok_or_else(|| anyhow!("channel index out of step"))?;
+                let mut changed = false;
+                for role in roles {
+                    let has = channel["roles"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|x| x == role.as_str()));
+                    if !has {
+                        match channel["roles"].as_array_mut() {
+                            Some(list) => list.push(role.as_str().into()),
+                            None => channel["roles"] = json!([role.as_str()]),
+                        }
+                        changed = true;
+                    }
+                }
+                if changed {
+                    state::touch(channel);
+                }
+                channel.clone()
+            }
+        };
+        Ok(serde_json::from_value(channel)?)
+    }
+
+    /// Creates an inventory entry (`quantityOnStock` = `availableQuantity` = `quantity`).
+    pub fn insert_inventory(
+        &self,
+        sku: &str,
+        supply_channel_id: Option<&str>,
+        quantity: i64,
+    ) -> anyhow::Result<InventoryEntry> {
+        let mut draft = json!({"sku": sku, "quantityOnStock": quantity});
+        if let Some(id) = supply_channel_id {
+            draft["supplyChannel"] = json!({"typeId": "channel", "id": id});
+        }
+        let entry = inventory::create_entry(&mut self.state.store(), &draft)
+            .map_err(|e| anyhow!("inventory entry refused: {e:?}"))?;
+        Ok(serde_json::from_value(entry)?)
+    }
+
+    /// Every inventory entry, by id.
+    pub fn inventory_entries(&self) -> Vec<InventoryEntry> {
+        let store = self.state.store();
+        store
+            .inventory
+            .values()
+            .filter_map(|e| serde_json::from_value(e.clone()).ok())
+            .collect()
+    }
+
+    /// Requests received (token requests included) since start or the last reset.
+    pub fn request_count(&self) -> u64 {
+        self.state.request_count()
+    }
+
+    /// Requests received per route, e.g. `POST /oauth/token`, `GET /{project}/orders/{id}`.
+    pub fn requests_by_route(&self) -> BTreeMap<String, u64> {
+        self.state.requests_by_route()
+    }
+
+    /// Requests received on one route (see [`CtSim::requests_by_route`]).
+    pub fn requests_to(&self, route: &str) -> u64 {
+        self.requests_by_route().get(route).copied().unwrap_or(0)
+    }
+
+    /// Sets the request counters to zero.
+    pub fn reset_counters(&self) {
+        self.state.reset_counters();
+    }
+
+    /// The fault switches (503 OverCapacity, hangs, latency).
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// The next `n` requests get a 429 with `Retry-After: 1`.
+    pub fn rate_limit_next(&self, n: u32) {
+        self.state.rate_limit_next(n);
+    }
+
+    /// The next `n` updates find that another writer changed the resource first: its version
+    /// moves before the check, so a client sending the version it read gets a real 409.
+    pub fn bump_version_before_next_update(&self, n: u32) {
+        self.state.bump_version_before_next_update(n);
+    }
+
+    /// Expires every token issued so far; the API answers them with 401 `invalid_token`.
+    pub fn expire_tokens(&self) {
+        self.state.expire_tokens();
+    }
+}
+
+impl Drop for CtSim {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,205 @@
+//! Order update actions applied to an order's JSON ([R] `types/order/updates/*.raml`).
+
+use serde_json::{Map, Value, json};
+
+use super::deliveries;
+use super::errors::{ApiError, ApiResult};
+use super::state::{Store, new_id, now_iso};
+
+const ORDER_STATES: [&str; 4] = ["Open", "Confirmed", "Complete", "Cancelled"];
+const SHIPMENT_STATES: [&str; 8] = [
+    "Shipped",
+    "Delivered",
+    "Ready",
+    "Pending",
+    "Delayed",
+    "Partial",
+    "Backorder",
+    "Canceled",
+];
+const RETURN_SHIPMENT_STATES: [&str; 4] = ["Advised", "Returned", "BackInStock", "Unusable"];
+
+/// Applies one action to `order`; `store` is read for referenced channels.
+pub(crate) fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
+    let name = action
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid_json("actions: action: Missing required value"))?;
+    match name {
+        "updateSyncInfo" => update_sync_info(store, order, action),
+        "setCustomField" => set_custom_field(order, action),
+        "changeShipmentState" => set_enum(order, action, "shipmentState", &SHIPMENT_STATES),
+        "changeOrderState" => set_enum(order, action, "orderState", &ORDER_STATES),
+        "addDelivery" => deliveries::add_delivery(order, action),
+        "addParcelToDelivery" => deliveries::add_parcel_to_delivery(order, action),
+        "setParcelTrackingData" => deliveries::set_parcel_tracking_data(order, action),
+        "addReturnInfo" => add_return_info(order, action),
+        // A real action, but it needs States and their transitions, which are not simulated.
+        "transitionState" => Err(ApiError::bad_request(
+            "InvalidInput",
+            "transitionState is not supported by the simulator.",
+        )),
+        other => Err(ApiError::bad_request(
+            "InvalidInput",
+            format!("Unknown update action '{other}'."),
+        )),
+    }
+}
+
+fn required_str<'a>(action: &'a Value, field: &str) -> ApiResult<&'a str> {
+    action
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid_json(format!("{field}: Missing required value")))
+}
+
+/// Sets a top-level enum field, checking the value against the enum.
+fn set_enum(order: &mut Value, action: &Value, field: &str, allowed: &[&str]) -> ApiResult<()> {
+    let value = required_str(action, field)?;
+    if !allowed.contains(&value) {
+        return Err(ApiError::invalid_json(format!(
+            "{field}: '{value}' is not one of {}",
+            allowed.join(", ")
+        )));
+    }
+    order[field] = value.into();
+    Ok(())
+}
+
+/// `updateSyncInfo {channel, externalId?, syncedAt?}`: appends a syncInfo entry. It does not
+/// replace an entry of the same channel, which is why it must not be sent twice.
+fn update_sync_info(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
+    let reference = action
+        .get("channel")
+        .ok_or_else(|| ApiError::invalid_json("channel: Missing required value"))?;
+    let channel_id = reference
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            reference
+                .get("key")
+                .and_then(Value::as_str)
+                .and_then(|key| store.channel_keys.get(key).cloned())
+        });
+    let channel = channel_id
+        .as_deref()
+        .and_then(|id| store.channels.get(id))
+        .ok_or_else(|| ApiError::referenced_not_found("channel", reference))?;
+    let roles = channel["roles"].as_array().cloned().unwrap_or_default();
+    if !roles
+        .iter()
+        .any(|r| r == "OrderExport" || r == "OrderImport")
+    {
+        // UNCONFIRMED: the code the real API uses for a channel without these roles.
+        return Err(ApiError::bad_request(
+            "InvalidInput",
+            "The channel of updateSyncInfo must have the role OrderExport or OrderImport.",
+        ));
+    }
+    let mut entry = Map::new();
+    entry.insert(
+        "channel".into(),
+        json!({"typeId": "channel", "id": channel["id"]}),
+    );
+    if let Some(external_id) = action.get("externalId").filter(|v| !v.is_null()) {
+        entry.insert("externalId".into(), external_id.clone());
+    }
+    let synced_at = action
+        .get("syncedAt")
+        .filter(|v| !v.is_null())
+        .cloned()
+        .unwrap_or_else(|| now_iso().into());
+    entry.insert("syncedAt".into(), synced_at);
+    push(order, "syncInfo", Value::Object(entry));
+    Ok(())
+}
+
+/// `setCustomField {name, value?}`: needs a custom type on the order; no value removes the field.
+/// Values are not checked against the type, which the simulator does not store.
+fn set_custom_field(order: &mut Value, action: &Value) -> ApiResult<()> {
+    let name = required_str(action, "name")?;
+    let Some(Value::Object(custom)) = order.get_mut("custom") else {
+        return Err(ApiError::bad_request(
+            "InvalidOperation",
+            "The order has no custom type; set one before setting custom fields.",
+        ));
+    };
+    let fields = custom.entry("fields").or_insert_with(|| json!({}));
+    let Value::Object(fields) = fields else {
+        return Err(ApiError::invalid_json("custom.fields is not an object"));
+    };
+    match action.get("value").filter(|v| !v.is_null()) {
+        Some(value) => {
+            fields.insert(name.into(), value.clone());
+        }
+        None => {
+            fields.remove(name);
+        }
+    }
+    Ok(())
+}
+
+/// `addReturnInfo {items:[{quantity, lineItemId, shipmentState, comment?}], returnTrackingId?,
+/// returnDate?}`.
+fn add_return_info(order: &mut Value, action: &Value) -> ApiResult<()> {
+    let drafts = action
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::invalid_json("items: Missing required value"))?;
+    let now = now_iso();
+    let mut items = Vec::new();
+    for draft in drafts {
+        let line_item_id = required_str(draft, "lineItemId")?;
+        let quantity = draft
+            .get("quantity")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ApiError::invalid_json("quantity: Missing required value"))?;
+        let state = required_str(draft, "shipmentState")?;
+        if !RETURN_SHIPMENT_STATES.contains(&state) {
+            return Err(ApiError::invalid_json(format!(
+                "shipmentState: '{state}' is not a return shipment state"
+            )));
+        }
+        let known = order["lineItems"]
+            .as_array()
+            .is_some_and(|lines| lines.iter().any(|l| l["id"] == line_item_id));
+        if !known {
+            return Err(ApiError::bad_request(
+                "InvalidOperation",
+                format!("The order has no line item with id '{line_item_id}'."),
+            ));
+        }
+        let mut item = json!({
+            "type": "LineItemReturnItem",
+            "id": new_id(),
+            "quantity": quantity,
+            "lineItemId": line_item_id,
+            "shipmentState": state,
+            // UNCONFIRMED: the paymentState the real API gives a new return item.
+            "paymentState": "Initial",
+            "createdAt": now,
+            "lastModifiedAt": now,
+        });
+        if let Some(comment) = draft.get("comment").filter(|v| !v.is_null()) {
+            item["comment"] = comment.clone();
+        }
+        items.push(item);
+    }
+    let mut info = json!({ "items": items });
+    for field in ["returnTrackingId", "returnDate"] {
+        if let Some(value) = action.get(field).filter(|v| !v.is_null()) {
+            info[field] = value.clone();
+        }
+    }
+    push(order, "returnInfo", info);
+    Ok(())
+}
+
+/// Appends to a top-level array of the order, creating it if missing.
+fn push(order: &mut Value, field: &str, value: Value) {
+    match order.get_mut(field) {
+        Some(Value::Array(list)) => list.push(value),
+        _ => order[field] = json!([value]),
+    }
+}

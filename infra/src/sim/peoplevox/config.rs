@@ -1,0 +1,194 @@
+//! Configuration of the Peoplevox simulator: tenant credentials, session idle time, request
+//! budget and the tenant's integration templates (with per-tenant field names).
+
+use std::time::Duration;
+
+/// Template names the simulator implements.
+pub const SALES_ORDERS: &str = "Sales orders";
+/// See [`SALES_ORDERS`].
+pub const SALES_ORDER_ITEMS: &str = "Sales order items";
+/// See [`SALES_ORDERS`].
+pub const ITEM_TYPES: &str = "Item types";
+/// The stock report.
+pub const ITEM_INVENTORY_SUMMARY: &str = "Item inventory summary";
+
+/// Zynk's standard Sales orders fields, plus `Site` and `Notes`.
+pub const SALES_ORDER_FIELDS: &[&str] = &[
+    "SalesOrderNumber",
+    "Customer",
+    "CustomerPurchaseOrderReferenceNumber",
+    "ShippingAddressLine1",
+    "ShippingAddressLine2",
+    "ShippingAddressCity",
+    "ShippingAddressRegion",
+    "ShippingAddressPostcode",
+    "ShippingAddressCountry",
+    "ShippingAddressReference",
+    "InvoiceAddressLine1",
+    "InvoiceAddressLine2",
+    "InvoiceAddressCity",
+    "InvoiceAddressRegion",
+    "InvoiceAddressPostcode",
+    "InvoiceAddressCountry",
+    "InvoiceAddressReference",
+    "IsPartialShipment",
+    "Status",
+    "RequestedDeliveryDate",
+    "ShippingCost",
+    "Email",
+    "ContactName",
+    "TotalSale",
+    "Discount",
+    "TaxPaid",
+    "CreatedDate",
+    "PaymentMethod",
+    "ServiceType",
+    "ChannelName",
+    "Site",
+    "Notes",
+];
+
+/// Zynk's Sales order items fields.
+pub const SALES_ORDER_ITEM_FIELDS: &[&str] = &[
+    "SalesOrderNumber",
+    "ItemCode",
+    "QuantityOrdered",
+    "RequestedDeliveryDate",
+    "Line",
+    "Sequence",
+    "SalePrice",
+];
+
+/// A subset of Zynk's Item types fields.
+pub const ITEM_TYPE_FIELDS: &[&str] = &[
+    "ItemCode",
+    "Name",
+    "Barcode",
+    "ItemGroup",
+    "Description",
+    "UnitOfMeasure",
+    "BuyPrice",
+    "WholesalePrice",
+    "RetailPrice",
+    "Weight",
+    "WeightMeasure",
+    "Height",
+    "Width",
+    "Depth",
+    "DimensionMeasure",
+    "Tags",
+    "Attribute1",
+    "Attribute2",
+    "Attribute3",
+    "TaxCode",
+];
+
+/// One field of a template: the simulator's own (canonical) name and the tenant's name for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimField {
+    /// The name the simulator's logic uses, e.g. `SalesOrderNumber`.
+    pub canonical: String,
+    /// The name the tenant configured, used on the wire (CSV headers, search clauses).
+    pub name: String,
+}
+
+/// An integration template as configured on the tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimTemplate {
+    /// e.g. `Sales orders`.
+    pub name: String,
+    /// Fields in header order.
+    pub fields: Vec<SimField>,
+}
+
+impl SimTemplate {
+    /// A template whose tenant field names equal the canonical ones.
+    pub fn new(name: &str, fields: &[&str]) -> Self {
+        Self {
+            name: name.to_string(),
+            fields: fields
+                .iter()
+                .map(|f| SimField {
+                    canonical: (*f).to_string(),
+                    name: (*f).to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The header line GetSaveTemplate returns.
+    pub fn header(&self) -> Vec<String> {
+        self.fields.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// The canonical name of a tenant field name.
+    pub fn canonical(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.canonical.as_str())
+    }
+}
+
+/// How the simulated tenant is set up.
+#[derive(Debug, Clone)]
+pub struct PvxSimConfig {
+    /// The tenant's client id (first path segment of the endpoint).
+    pub client_id: String,
+    /// The integration user.
+    pub username: String,
+    /// Its password (the client sends it base64-encoded).
+    pub password: String,
+    /// Sessions expire after this long without use (Peoplevox: about 30 minutes).
+    pub session_idle: Duration,
+    /// At most this many requests ...
+    pub budget_requests: u32,
+    /// ... in any sliding window of this length; more is answered HTTP 429.
+    pub budget_window: Duration,
+    /// Site of an order that names none.
+    pub default_site: String,
+    /// The tenant's integration templates.
+    pub templates: Vec<SimTemplate>,
+}
+
+impl Default for PvxSimConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "simclient".into(),
+            username: "integration".into(),
+            password: "sim-password".into(),
+            session_idle: Duration::from_secs(30 * 60),
+            budget_requests: 15,
+            budget_window: Duration::from_secs(15),
+            default_site: "PrimarySite".into(),
+            templates: vec![
+                SimTemplate::new(SALES_ORDERS, SALES_ORDER_FIELDS),
+                SimTemplate::new(SALES_ORDER_ITEMS, SALES_ORDER_ITEM_FIELDS),
+                SimTemplate::new(ITEM_TYPES, ITEM_TYPE_FIELDS),
+            ],
+        }
+    }
+}
+
+impl PvxSimConfig {
+    /// The template called `name` (template names are matched case-insensitively).
+    pub fn template(&self, name: &str) -> Option<&SimTemplate> {
+        self.templates
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Renames a field of a template for this tenant, as Peoplevox allows; a no-op when the
+    /// template or field does not exist.
+    pub fn rename_field(mut self, template: &str, canonical: &str, name: &str) -> Self {
+        if let Some(t) = self
+            .templates
+            .iter_mut()
+            .find(|t| t.name.eq_ignore_ascii_case(template))
+            && let Some(f) = t.fields.iter_mut().find(|f| f.canonical == canonical)
+        {
+            f.name = name.to_string();
+        }
+        self
+    }
+}

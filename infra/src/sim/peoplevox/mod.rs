@@ -1,0 +1,252 @@
+//! Peoplevox simulator: `integrationservicev4.asmx` on loopback, speaking SOAP 1.1 like the
+//! real service (HTTP 200 with `ResponseId` -1 for API and session errors, SOAP faults with
+//! HTTP 500, HTML error pages), with the tenant's templates, a warehouse state that tests can
+//! read and set, the request budget, and switchable faults.
+
+mod clause;
+mod config;
+mod dispatch;
+mod query;
+mod save;
+mod server;
+mod soap;
+mod state;
+mod window;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    ITEM_INVENTORY_SUMMARY, ITEM_TYPE_FIELDS, ITEM_TYPES, PvxSimConfig, SALES_ORDER_FIELDS,
+    SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS, SALES_ORDERS, SimField, SimTemplate,
+};
+pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
+pub use state::{SimItemType, SimOrderItem, SimSalesOrder, SimStock, SimSubscription};
+
+use crate::sim::faults::Faults;
+use state::Data;
+use window::SlidingWindow;
+
+/// State shared by the handler and the test handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: PvxSimConfig,
+    /// `/<clientId>/resources/integrationservicev4.asmx`, compared case-insensitively.
+    path: String,
+    data: Mutex<Data>,
+    faults: Faults,
+    window: SlidingWindow,
+    requests: AtomicU64,
+    by_operation: Mutex<BTreeMap<String, u64>>,
+    budget_violations: AtomicU64,
+}
+
+/// A running simulator; stops when shut down or dropped.
+#[derive(Debug)]
+pub struct PvxSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl PvxSim {
+    /// Starts the simulator on `127.0.0.1` and a free port.
+    pub async fn start(config: PvxSimConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            config.budget_requests > 0 && !config.budget_window.is_zero(),
+            "the simulator's budget must allow at least one request per window"
+        );
+        anyhow::ensure!(
+            !config.client_id.is_empty() && !config.client_id.contains('/'),
+            "the client id must be one path segment"
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            path: format!("/{}/resources/integrationservicev4.asmx", config.client_id),
+            window: SlidingWindow::new(config.budget_requests, config.budget_window),
+            config,
+            data: Mutex::new(Data::default()),
+            faults: Faults::default(),
+            requests: AtomicU64::new(0),
+            by_operation: Mutex::new(BTreeMap::new()),
+            budget_violations: AtomicU64::new(0),
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "Peoplevox simulator stopped");
+            }
+        });
+        Ok(Self {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The full endpoint URL, e.g.
+    /// `http://127.0.0.1:4321/simclient/resources/integrationservicev4.asmx`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}{}", self.addr, self.shared.path)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &PvxSimConfig {
+        &self.shared.config
+    }
+
+    /// Stops accepting requests and waits (briefly) for the server to wind down.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // Hanging requests would hold graceful shutdown for their whole hang.
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Fault switches (errors, hangs, latency).
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// Expires every session issued so far: their next use answers `Session Expired`.
+    pub fn expire_sessions(&self) {
+        self.data().expire_sessions();
+    }
+
+    /// Sessions that are still usable.
+    pub fn live_sessions(&self) -> usize {
+        self.data().live_sessions(self.shared.config.session_idle)
+    }
+
+    /// Adds (or keeps) an item type with this code; its name and barcode are the code.
+    pub fn add_item_type(&self, code: &str) {
+        self.data()
+            .item_types
+            .entry(code.to_string())
+            .or_insert_with(|| SimItemType {
+                code: code.to_string(),
+                fields: BTreeMap::from([
+                    ("ItemCode".to_string(), code.to_string()),
+                    ("Name".to_string(), code.to_string()),
+                    ("Barcode".to_string(), code.to_string()),
+                ]),
+            });
+    }
+
+    /// Every item type, by code.
+    pub fn item_types(&self) -> Vec<SimItemType> {
+        self.data().item_types.values().cloned().collect()
+    }
+
+    /// Every sales order, by number.
+    pub fn sales_orders(&self) -> Vec<SimSalesOrder> {
+        self.data().orders.values().cloned().collect()
+    }
+
+    /// One sales order.
+    pub fn sales_order(&self, number: &str) -> Option<SimSalesOrder> {
+        self.data().orders.get(number).cloned()
+    }
+
+    /// How many times the header of this order was imported (more than 1 = re-exported).
+    pub fn header_imports(&self, number: &str) -> u32 {
+        self.data()
+            .header_imports
+            .get(number)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Sets the stock of an item at a site (the "Item inventory summary" report reads it).
+    pub fn set_stock(&self, site: &str, item: &str, available: i64, on_hand: i64) {
+        self.data().stock.insert(
+            (site.to_string(), item.to_string()),
+            SimStock { available, on_hand },
+        );
+    }
+
+    /// The stock of an item at a site.
+    pub fn stock(&self, site: &str, item: &str) -> Option<SimStock> {
+        self.data()
+            .stock
+            .get(&(site.to_string(), item.to_string()))
+            .copied()
+    }
+
+    /// Registered subscriptions, by id.
+    pub fn subscriptions(&self) -> Vec<SimSubscription> {
+        self.data().subscriptions.values().cloned().collect()
+    }
+
+    /// Requests that reached the endpoint (refused and failed ones included).
+    pub fn request_count(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests per SOAP operation (`(unknown)` for a missing or unknown SOAPAction).
+    pub fn requests_by_operation(&self) -> BTreeMap<String, u64> {
+        self.shared
+            .by_operation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Requests refused with HTTP 429 for exceeding the budget; a well-behaved client keeps
+    /// this at 0.
+    pub fn budget_violations(&self) -> u64 {
+        self.shared.budget_violations.load(Ordering::SeqCst)
+    }
+
+    /// Zeroes the request and violation counters (not the budget window itself).
+    pub fn reset_counters(&self) {
+        self.shared.requests.store(0, Ordering::SeqCst);
+        self.shared.budget_violations.store(0, Ordering::SeqCst);
+        self.shared
+            .by_operation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn data(&self) -> MutexGuard<'_, Data> {
+        // A panicking test thread must not make every later call panic too.
+        self.shared.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for PvxSim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! SaveData: CSV against the tenant's template, upsert (or delete) per record, and one
+//! `IntegrationStatusResponse` per record, so that one bad record never sinks its neighbours.
+
+use std::collections::BTreeMap;
+
+use super::config::{ITEM_TYPES, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS, SimTemplate};
+use super::soap::{Answer, Status};
+use super::state::{Data, SimItemType, SimOrderItem, SimSalesOrder};
+
+/// Longest SalesOrderNumber Peoplevox takes (Zynk: string(30)).
+const MAX_ORDER_NUMBER: usize = 30;
+/// Status values an import may set (Zynk), plus the ones reports show.
+const IMPORT_STATUSES: &[&str] = &["New", "Despatched", "Closed", "Cancelled"];
+
+type Row = BTreeMap<String, String>;
+
+/// Runs one SaveData request.
+pub fn save_data(
+    data: &mut Data,
+    config: &PvxSimConfig,
+    template_name: &str,
+    csv_data: &str,
+    action: i64,
+) -> Answer {
+    let Some(template) = config.template(template_name) else {
+        return Answer::error(format!("Template '{template_name}' does not exist"));
+    };
+    if !(0..=2).contains(&action) {
+        return Answer::error(format!("Invalid action {action}"));
+    }
+    let rows = match read_rows(template, csv_data) {
+        Ok(rows) => rows,
+        Err(message) => return Answer::error(message),
+    };
+    let delete = action == 2;
+    let mut statuses = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let (reference, result) = if template.name.eq_ignore_ascii_case(SALES_ORDERS) {
+            save_order(data, config, row, delete)
+        } else if template.name.eq_ignore_ascii_case(SALES_ORDER_ITEMS) {
+            save_order_item(data, row, delete)
+        } else if template.name.eq_ignore_ascii_case(ITEM_TYPES) {
+            save_item_type(data, template, row, delete)
+        } else {
+            return Answer::error(format!(
+                "Template '{}' cannot be imported by the simulator",
+                template.name
+            ));
+        };
+        if let Err(message) = &result {
+            errors.push(format!("Record {} ({reference}): {message}", i + 1));
+        }
+        statuses.push(Status {
+            reference,
+            success: result.is_ok(),
+        });
+    }
+    let saved = statuses.iter().filter(|s| s.success).count() as i64;
+    Answer {
+        response_id: if errors.is_empty() { 0 } else { -1 },
+        total_count: saved,
+        detail: (!errors.is_empty()).then(|| errors.join("; ")),
+        statuses: Some(statuses),
+    }
+}
+
+/// Parses CsvData with its header row; every column must belong to the template.
+fn read_rows(template: &SimTemplate, csv_data: &str) -> Result<Vec<Row>, String> {
+    // Legacy clients prefix the CSV with a line break.
+    let text = csv_data.trim_start_matches(['\r', '\n']);
+    if text.trim().is_empty() {
+        return Err("No data to import".into());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("Invalid CSV data: {e}"))?
+        .clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    for header in headers.iter().map(str::trim) {
+        let canonical = template.canonical(header).ok_or_else(|| {
+            format!(
+                "Column '{header}' is not a field of template '{}'",
+                template.name
+            )
+        })?;
+        if columns.contains(&canonical) {
+            return Err(format!("Column '{header}' appears twice"));
+        }
+        columns.push(canonical);
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("Invalid CSV data at record {}: {e}", i + 1))?;
+        rows.push(
+            columns
+                .iter()
+                .zip(record.iter())
+                .map(|(c, v)| ((*c).to_string(), v.to_string()))
+                .collect(),
+        );
+    }
+    Ok(rows)
+}
+
+fn field<'a>(row: &'a Row, name: &str) -> &'a str {
+    row.get(name).map(|v| v.trim()).unwrap_or_default()
+}
+
+fn save_order(
+    data: &mut Data,
+    config: &PvxSimConfig,
+    row: &Row,
+    delete: bool,
+) -> (String, Result<(), String>) {
+    let number = field(row, "SalesOrderNumber").to_string();
+    let result = (|| {
+        if number.is_empty() {
+            return Err("SalesOrderNumber is required".to_string());
+        }
+        if number.chars().count() > MAX_ORDER_NUMBER {
+            return Err(format!(
+                "SalesOrderNumber is longer than {MAX_ORDER_NUMBER} characters"
+            ));
+        }
+        if delete {
+            return match data.orders.remove(&number) {
+                Some(_) => Ok(()),
+                None => Err(format!("Sales order '{number}' does not exist")),
+            };
+        }
+        let status = field(row, "Status");
+        if !status.is_empty()
+            && !IMPORT_STATUSES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(status))
+        {
+            return Err(format!("Status '{status}' is not valid"));
+        }
+        let order = data
+            .orders
+            .entry(number.clone())
+            .or_insert_with(|| SimSalesOrder {
+                number: number.clone(),
+                site: config.default_site.clone(),
+                fields: BTreeMap::new(),
+                items: Vec::new(),
+            });
+        order
+            .fields
+            .extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let site = field(row, "Site");
+        if !site.is_empty() {
+            order.site = site.to_string();
+        }
+        *data.header_imports.entry(number.clone()).or_default() += 1;
+        Ok(())
+    })();
+    (number, result)
+}
+
+fn save_order_item(data: &mut Data, row: &Row, delete: bool) -> (String, Result<(), String>) {
+    let number = field(row, "SalesOrderNumber").to_string();
+    let result = (|| {
+        if number.is_empty() {
+            return Err("SalesOrderNumber is required".to_string());
+        }
+        let code = field(row, "ItemCode");
+        let line = match field(row, "Line") {
+            "" => code,
+            line => line,
+        }
+        .to_string();
+        if !data.orders.contains_key(&number) {
+            return Err(format!("Sales order '{number}' does not exist"));
+        }
+        if delete {
+            let order = data.orders.get_mut(&number).ok_or("vanished")?;
+            let before = order.items.len();
+            order.items.retain(|i| i.line != line);
+            return if order.items.len() < before {
+                Ok(())
+            } else {
+                Err(format!("Line '{line}' does not exist"))
+            };
+        }
+        if code.is_empty() {
+            return Err("ItemCode is required".to_string());
+        }
+        if !data.item_types.contains_key(code) {
+            return Err(format!("Item code '{code}' does not exist"));
+        }
+        let quantity = field(row, "QuantityOrdered");
+        if !quantity.parse::<f64>().is_ok_and(|q| q > 0.0) {
+            return Err(format!(
+                "QuantityOrdered '{quantity}' is not a positive number"
+            ));
+        }
+        let item = SimOrderItem {
+            line: line.clone(),
+            item_code: code.to_string(),
+            quantity: quantity.to_string(),
+            fields: row.clone(),
+        };
+        let order = data.orders.get_mut(&number).ok_or("vanished")?;
+        // Re-importing edits a line; lines are never removed by an upsert (Zynk).
+        match order.items.iter_mut().find(|i| i.line == line) {
+            Some(existing) => {
+                existing.item_code = item.item_code;
+                existing.quantity = item.quantity;
+                existing.fields.extend(item.fields);
+            }
+            None => order.items.push(item),
+        }
+        Ok(())
+    })();
+    (number, result)
+}
+
+fn save_item_type(
+    data: &mut Data,
+    template: &SimTemplate,
+    row: &Row,
+    delete: bool,
+) -> (String, Result<(), String>) {
+    let code = field(row, "ItemCode").to_string();
+    let result = (|| {
+        if code.is_empty() {
+            return Err("ItemCode is required".to_string());
+        }
+        if delete {
+            return match data.item_types.remove(&code) {
+                Some(_) => Ok(()),
+                None => Err(format!("Item code '{code}' does not exist")),
+            };
+        }
+        let has_barcode_field = template.fields.iter().any(|f| f.canonical == "Barcode");
+        let existing_barcode = data
+            .item_types
+            .get(&code)
+            .is_some_and(|i| !field(&i.fields, "Barcode").is_empty());
+        if has_barcode_field && field(row, "Barcode").is_empty() && !existing_barcode {
+            return Err("Barcode is required".to_string());
+        }
+        let item = data
+            .item_types
+            .entry(code.clone())
+            .or_insert_with(|| SimItemType {
+                code: code.clone(),
+                fields: BTreeMap::new(),
+            });
+        item.fields
+            .extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    })();
+    (code, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(lines: &[&str]) -> String {
+        lines.join("\r\n")
+    }
+
+    #[test]
+    fn statuses_are_per_record() {
+        let config = PvxSimConfig::default();
+        let mut data = Data::default();
+        data.item_types.insert(
+            "SKU-1".into(),
+            SimItemType {
+                code: "SKU-1".into(),
+                fields: BTreeMap::new(),
+            },
+        );
+        let orders = save_data(
+            &mut data,
+            &config,
+            "Sales orders",
+            &csv(&["SalesOrderNumber,Email", "A,a@x", ",b@x", "B,c@x"]),
+            0,
+        );
+        assert_eq!(orders.response_id, -1);
+        assert_eq!(orders.total_count, 2);
+        let ok: Vec<bool> = orders.statuses.unwrap().iter().map(|s| s.success).collect();
+        assert_eq!(ok, vec![true, false, true]);
+
+        let items = save_data(
+            &mut data,
+            &config,
+            "Sales order items",
+            &csv(&[
+                "SalesOrderNumber,ItemCode,QuantityOrdered,Line",
+                "A,SKU-1,1,1",
+                "A,NOPE,1,2",
+                "C,SKU-1,1,1",
+                "B,SKU-1,2,1",
+            ]),
+            0,
+        );
+        let statuses = items.statuses.unwrap();
+        assert_eq!(
+            statuses
+                .iter()
+                .map(|s| (s.reference.as_str(), s.success))
+                .collect::<Vec<_>>(),
+            vec![("A", true), ("A", false), ("C", false), ("B", true)]
+        );
+        assert_eq!(items.total_count, 2);
+        assert_eq!(data.orders["A"].items.len(), 1);
+        assert_eq!(data.header_imports["A"], 1);
+    }
+
+    #[test]
+    fn unknown_columns_reject_the_whole_call() {
+        let config = PvxSimConfig::default();
+        let mut data = Data::default();
+        let answer = save_data(
+            &mut data,
+            &config,
+            "Sales orders",
+            &csv(&["SalesOrderNumber,Bogus", "A,x"]),
+            0,
+        );
+        assert_eq!(answer.response_id, -1);
+        assert!(answer.statuses.is_none());
+        assert!(answer.detail.unwrap().contains("Column 'Bogus'"));
+        assert!(data.orders.is_empty());
+    }
+}

@@ -1,0 +1,164 @@
+//! What the simulated warehouse holds: sessions, item types, sales orders, stock and
+//! subscriptions. Field maps use the simulator's canonical field names.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// A sales order as imported through "Sales orders" and "Sales order items".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSalesOrder {
+    /// `SalesOrderNumber`.
+    pub number: String,
+    /// `Site`, or the tenant's default site.
+    pub site: String,
+    /// Every header field imported, by canonical name.
+    pub fields: BTreeMap<String, String>,
+    /// Lines in import order (updated in place when re-imported).
+    pub items: Vec<SimOrderItem>,
+}
+
+/// A sales order line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimOrderItem {
+    /// `Line`, or the item code when no line number was given (the upsert key).
+    pub line: String,
+    /// `ItemCode`.
+    pub item_code: String,
+    /// `QuantityOrdered`, as sent.
+    pub quantity: String,
+    /// Every item field imported, by canonical name.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// An item type (SKU).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimItemType {
+    /// `ItemCode`.
+    pub code: String,
+    /// Every field imported, by canonical name.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// A stock position of one item at one site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SimStock {
+    /// Available to sell.
+    pub available: i64,
+    /// Physically on hand.
+    pub on_hand: i64,
+}
+
+/// A registered event subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSubscription {
+    /// The id returned in `Detail`.
+    pub id: i64,
+    /// e.g. `AvailabilityChanges`.
+    pub event_type: String,
+    /// The filter clause.
+    pub filter: String,
+    /// `callbackUrl` (SubscribeEvent) or `postUrl` (SubscribePostEvent).
+    pub url: String,
+    /// `postParams` for a POST subscription; `None` for a GET one.
+    pub post_params: Option<String>,
+}
+
+/// Why a session id was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCheck {
+    /// Known and live; its idle timer was reset.
+    Valid,
+    /// Never issued.
+    Invalid,
+    /// Issued but idle too long, or expired by the test.
+    Expired,
+}
+
+#[derive(Debug)]
+struct Session {
+    last_used: Instant,
+    expired: bool,
+}
+
+/// The mutable state behind one mutex.
+#[derive(Debug, Default)]
+pub struct Data {
+    sessions: HashMap<String, Session>,
+    /// Orders by number.
+    pub orders: BTreeMap<String, SimSalesOrder>,
+    /// Item types by code.
+    pub item_types: BTreeMap<String, SimItemType>,
+    /// Stock by (site, item code).
+    pub stock: BTreeMap<(String, String), SimStock>,
+    /// Subscriptions by id.
+    pub subscriptions: BTreeMap<i64, SimSubscription>,
+    next_subscription: i64,
+    /// How many times each order's header was imported.
+    pub header_imports: HashMap<String, u32>,
+}
+
+impl Data {
+    /// Issues a new session id.
+    pub fn open_session(&mut self) -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.sessions.insert(
+            id.clone(),
+            Session {
+                last_used: Instant::now(),
+                expired: false,
+            },
+        );
+        id
+    }
+
+    /// Checks a session id and, when valid, resets its idle timer.
+    pub fn use_session(&mut self, id: &str, idle: Duration) -> SessionCheck {
+        let Some(session) = self.sessions.get_mut(id) else {
+            return SessionCheck::Invalid;
+        };
+        if session.expired || session.last_used.elapsed() > idle {
+            session.expired = true;
+            return SessionCheck::Expired;
+        }
+        session.last_used = Instant::now();
+        SessionCheck::Valid
+    }
+
+    /// Expires every session issued so far.
+    pub fn expire_sessions(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.expired = true;
+        }
+    }
+
+    /// Sessions that are still usable.
+    pub fn live_sessions(&self, idle: Duration) -> usize {
+        self.sessions
+            .values()
+            .filter(|s| !s.expired && s.last_used.elapsed() <= idle)
+            .count()
+    }
+
+    /// Registers a subscription and returns its id (ids start at 1).
+    pub fn subscribe(
+        &mut self,
+        event_type: &str,
+        filter: &str,
+        url: &str,
+        post_params: Option<&str>,
+    ) -> i64 {
+        self.next_subscription += 1;
+        let id = self.next_subscription;
+        self.subscriptions.insert(
+            id,
+            SimSubscription {
+                id,
+                event_type: event_type.to_string(),
+                filter: filter.to_string(),
+                url: url.to_string(),
+                post_params: post_params.map(str::to_string),
+            },
+        );
+        id
+    }
+}

@@ -1,0 +1,145 @@
+//! Both simulators on loopback, a configuration pointing at them, and the secrets they accept:
+//! the test bed of the demo, the benchmarks and the end-to-end tests.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use ctpvx_shared::commercetools::types::ChannelRole;
+use ctpvx_shared::config::{Config, Secrets};
+
+use crate::sim::commercetools::{CtSim, CtSimConfig};
+use crate::sim::peoplevox::{PvxSim, PvxSimConfig};
+
+/// Webhook token of the test bed (long enough for the production check).
+pub const DEMO_WEBHOOK_TOKEN: &str = "demo-webhook-token-0123456789-abcdefghijklmnop";
+/// Key of the OrderExport channel the test bed creates.
+pub const EXPORT_CHANNEL: &str = "peoplevox-export";
+/// Supply channel id of the UK warehouse in generated orders.
+pub const UK_CHANNEL: &str = "ch-uk-dc";
+
+/// How to set the test bed up.
+#[derive(Debug, Clone)]
+pub struct TestbedOptions {
+    /// Peoplevox budget: requests ...
+    pub budget_requests: u32,
+    /// ... per window (both the simulator's enforcement and the client's limiter).
+    pub budget_window: Duration,
+    /// Item codes Peoplevox knows from the start.
+    pub items: Vec<String>,
+}
+
+impl Default for TestbedOptions {
+    fn default() -> Self {
+        Self {
+            budget_requests: 15,
+            budget_window: Duration::from_secs(15),
+            items: Vec::new(),
+        }
+    }
+}
+
+/// The running simulators and a matching configuration.
+pub struct Testbed {
+    /// commercetools simulator.
+    pub ct: CtSim,
+    /// Peoplevox simulator.
+    pub pvx: PvxSim,
+    /// Configuration pointing at both.
+    pub config: Config,
+    /// Secrets both accept.
+    pub secrets: Secrets,
+}
+
+impl Testbed {
+    /// Starts both simulators and builds the configuration.
+    pub async fn start(options: TestbedOptions) -> anyhow::Result<Self> {
+        let ct = CtSim::start(CtSimConfig::default())
+            .await
+            .context("starting the commercetools simulator")?;
+        let pvx_config = PvxSimConfig {
+            budget_requests: options.budget_requests,
+            budget_window: options.budget_window,
+            ..PvxSimConfig::default()
+        };
+        let pvx = PvxSim::start(pvx_config)
+            .await
+            .context("starting the Peoplevox simulator")?;
+        for item in &options.items {
+            pvx.add_item_type(item);
+        }
+        ct.ensure_channel(EXPORT_CHANNEL, &[ChannelRole::OrderExport])?;
+        let config = Config::from_toml(&config_toml(&ct, &pvx, &options))?;
+        let secrets = Secrets::from_map(
+            &[
+                ("ct_client_secret", ct.config().client_secret.clone()),
+                ("pvx_password", pvx.config().password.clone()),
+                ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), secrecy::SecretString::from(v)))
+            .collect(),
+        )?;
+        Ok(Self {
+            ct,
+            pvx,
+            config,
+            secrets,
+        })
+    }
+}
+
+fn config_toml(ct: &CtSim, pvx: &PvxSim, options: &TestbedOptions) -> String {
+    format!(
+        r#"
+[commercetools]
+auth_url = "{auth}"
+api_url = "{api}"
+project_key = "{project}"
+client_id = "{client}"
+order_export_channel = "{EXPORT_CHANNEL}"
+timeout_ms = 5000
+max_retries = 4
+
+[peoplevox]
+endpoint = "{endpoint}"
+client_id = "{pvx_client}"
+username = "{pvx_user}"
+timeout_ms = 5000
+max_retries = 4
+budget_requests = {budget}
+budget_window_ms = {window}
+
+[orders]
+default_site = "PrimarySite"
+default_service_type = "STANDARD"
+
+[[orders.routing]]
+store = "uk"
+site = "UK-DC"
+
+[[orders.routing]]
+store = "eu"
+site = "EU-DC"
+
+[orders.shipping_methods]
+"Next Day" = "NEXTDAY"
+"Standard" = "STANDARD"
+
+[orders.units_of_measure."SOCK-3PK"]
+item_code = "SOCK"
+factor = 3
+
+[orders.custom_fields]
+giftMessage = "Notes"
+"#,
+        auth = ct.auth_url(),
+        api = ct.api_url(),
+        project = ct.config().project_key,
+        client = ct.config().client_id,
+        endpoint = pvx.endpoint(),
+        pvx_client = pvx.config().client_id,
+        pvx_user = pvx.config().username,
+        budget = options.budget_requests,
+        window = options.budget_window.as_millis(),
+    )
+}

@@ -1,0 +1,160 @@
+//! Wiring: from configuration, secrets and stores to ready clients and flows. Done once per
+//! process (a Lambda's init, the local runner's start), never per event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::commercetools::client::CtClient;
+use crate::commercetools::settings::CtSettings;
+use crate::config::{Config, Secrets};
+use crate::flows::order_export::{OrderExport, OrderExportParts};
+use crate::idempotency::Idempotency;
+use crate::mapping::SalesOrderLayout;
+use crate::peoplevox::client::PvxClient;
+use crate::peoplevox::settings::PvxSettings;
+use crate::store::{AuditLog, Condition, IdempotencyStore, StateStore, now_epoch_s};
+
+/// How long a COMPLETED order-export record is kept (duplicates arriving later are still
+/// caught by the order link and by the order's syncInfo).
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a tenant's template header is reused before GetSaveTemplate is asked again.
+const TEMPLATE_CACHE_S: i64 = 3600;
+
+/// A failure to start, naming what is missing.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start: {0}")]
+pub struct SetupError(pub String);
+
+/// The stores a deployment uses.
+#[derive(Clone)]
+pub struct Stores {
+    /// State store.
+    pub state: Arc<dyn StateStore>,
+    /// Idempotency store.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Audit log.
+    pub audit: Arc<dyn AuditLog>,
+}
+
+/// commercetools client settings from configuration and secrets.
+pub fn ct_settings(config: &Config, secrets: &Secrets) -> CtSettings {
+    let c = &config.commercetools;
+    CtSettings {
+        auth_url: c.auth_url.trim_end_matches('/').to_string(),
+        api_url: c.api_url.trim_end_matches('/').to_string(),
+        project_key: c.project_key.clone(),
+        client_id: c.client_id.clone(),
+        client_secret: secrets.ct_client_secret.clone(),
+        scopes: c.scopes.clone(),
+        request_timeout: Duration::from_millis(c.timeout_ms),
+        max_retries: c.max_retries,
+    }
+}
+
+/// Peoplevox client settings from configuration and secrets.
+pub fn pvx_settings(config: &Config, secrets: &Secrets) -> PvxSettings {
+    let p = &config.peoplevox;
+    PvxSettings {
+        endpoint: p.endpoint.clone(),
+        client_id: p.client_id.clone(),
+        username: p.username.clone(),
+        password: secrets.pvx_password.clone(),
+        request_timeout: Duration::from_millis(p.timeout_ms),
+        max_retries: p.max_retries,
+        session_ttl: Duration::from_secs(p.session_ttl_s),
+        budget_requests: p.budget_requests,
+        budget_window: p.budget_window(),
+    }
+}
+
+/// Both API clients.
+pub fn clients(
+    config: &Config,
+    secrets: &Secrets,
+    state: Arc<dyn StateStore>,
+) -> Result<(Arc<CtClient>, Arc<PvxClient>), SetupError> {
+    let ct = CtClient::new(ct_settings(config, secrets))
+        .map_err(|e| SetupError(format!("commercetools client: {e}")))?;
+    let pvx = PvxClient::new(pvx_settings(config, secrets), state)
+        .map_err(|e| SetupError(format!("Peoplevox client: {e}")))?;
+    Ok((Arc::new(ct), Arc::new(pvx)))
+}
+
+/// A template's header, from the state store when fresh, else from GetSaveTemplate.
+async fn template_header(
+    pvx: &PvxClient,
+    state: &dyn StateStore,
+    template: &str,
+) -> Result<Vec<String>, SetupError> {
+    if let Ok(Some(item)) = state.get("pvx-template", template).await {
+        if let Ok(header) = serde_json::from_str::<Vec<String>>(&item.data) {
+            return Ok(header);
+        }
+    }
+    let header = pvx
+        .get_save_template(template)
+        .await
+        .map_err(|e| SetupError(format!("GetSaveTemplate \"{template}\": {e}")))?;
+    if let Ok(data) = serde_json::to_string(&header) {
+        let expires = Some(now_epoch_s() + TEMPLATE_CACHE_S);
+        if let Err(e) = state
+            .put("pvx-template", template, &data, Condition::Always, expires)
+            .await
+        {
+            tracing::warn!(template, error = %e, "template header not cached");
+        }
+    }
+    Ok(header)
+}
+
+/// The order export flow, with the tenant's template layout checked and the OrderExport
+/// channel resolved.
+pub async fn order_export(
+    config: &Config,
+    stores: &Stores,
+    ct: Arc<CtClient>,
+    pvx: Arc<PvxClient>,
+) -> Result<OrderExport, SetupError> {
+    let p = &config.peoplevox;
+    let orders_header =
+        template_header(&pvx, stores.state.as_ref(), &p.templates.sales_orders).await?;
+    let items_header =
+        template_header(&pvx, stores.state.as_ref(), &p.templates.sales_order_items).await?;
+    let custom: Vec<String> = config.orders.custom_fields.values().cloned().collect();
+    let layout = SalesOrderLayout::from_headers(p, orders_header, items_header, &custom)
+        .map_err(SetupError)?;
+    if !layout.unused_fields.is_empty() {
+        tracing::info!(fields = ?layout.unused_fields, "standard fields the tenant's template does not have are left out");
+    }
+    let key = &config.commercetools.order_export_channel;
+    let channel = ct
+        .get_channel_by_key(key)
+        .await
+        .map_err(|e| SetupError(format!("reading channel `{key}`: {e}")))?
+        .ok_or_else(|| {
+            SetupError(format!(
+                "commercetools channel `{key}` (role OrderExport) does not exist"
+            ))
+        })?;
+    if !channel.roles.iter().any(|r| r == "OrderExport") {
+        return Err(SetupError(format!(
+            "commercetools channel `{key}` lacks the role OrderExport"
+        )));
+    }
+    Ok(OrderExport::new(OrderExportParts {
+        ct,
+        pvx,
+        state: stores.state.clone(),
+        audit: stores.audit.clone(),
+        idempotency: Idempotency::new(
+            stores.idempotency.clone(),
+            crate::flows::order_export::FLOW,
+            IDEMPOTENCY_TTL,
+        ),
+        rules: config.orders.clone(),
+        templates: p.templates.clone(),
+        layout,
+        export_channel_id: channel.id,
+        field_names: p.field_names.clone(),
+    }))
+}

@@ -1,0 +1,175 @@
+//! [`Queue`] on SQS: logical queue names mapped to queue URLs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+
+use crate::embedded::{MAX_RECEIVE_BATCH, visibility_seconds};
+use crate::store::{Queue, QueueDepth, QueueMessage, StoreError};
+
+use super::error::sdk_error;
+
+/// Long-poll just long enough to avoid SQS's empty answers from a sampled subset of servers,
+/// short enough that an idle local loop stays responsive.
+const WAIT_TIME_S: i32 = 1;
+
+/// SQS queues addressed by logical name (e.g. `orders`); the redrive policy lives on the queue.
+///
+/// SQS limits what the embedded queue accepts: at most 10 attributes per message, no empty
+/// attribute values, bodies up to 256 KiB; a message breaking them fails with `Backend`.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: Client,
+    urls: BTreeMap<String, String>,
+}
+
+impl SqsQueue {
+    /// Queues by logical name → queue URL, using `client`.
+    pub fn new(client: Client, queue_urls: BTreeMap<String, String>) -> Self {
+        Self {
+            client,
+            urls: queue_urls,
+        }
+    }
+
+    /// Queues by logical name → queue URL, with a client built from `config`.
+    pub fn from_conf(config: &aws_config::SdkConfig, queue_urls: BTreeMap<String, String>) -> Self {
+        Self::new(Client::new(config), queue_urls)
+    }
+
+    fn url(&self, queue: &str) -> Result<&str, StoreError> {
+        self.urls
+            .get(queue)
+            .map(String::as_str)
+            .ok_or_else(|| StoreError::NotFound(format!("queue {queue} (no URL configured)")))
+    }
+}
+
+fn string_attribute(value: &str) -> Result<MessageAttributeValue, StoreError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| StoreError::Backend(format!("message attribute: {e}")))
+}
+
+fn to_message(m: &aws_sdk_sqs::types::Message) -> Result<QueueMessage, StoreError> {
+    let id = m
+        .message_id()
+        .ok_or_else(|| StoreError::Corrupt("received message without id".into()))?
+        .to_owned();
+    let receipt = m
+        .receipt_handle()
+        .ok_or_else(|| StoreError::Corrupt(format!("message {id} without receipt handle")))?
+        .to_owned();
+    let receive_count = m
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("message {id} without ApproximateReceiveCount"))
+        })?;
+    let receive_count = receive_count.parse().map_err(|_| {
+        StoreError::Corrupt(format!("message {id}: receive count {receive_count:?}"))
+    })?;
+    // String and Number attributes both carry a string value; binary ones are not ours.
+    let attributes = m
+        .message_attributes()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_owned())))
+        .collect();
+    Ok(QueueMessage {
+        body: m.body().unwrap_or_default().to_owned(),
+        id,
+        receipt,
+        receive_count,
+        attributes,
+    })
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(
+        &self,
+        queue: &str,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<String, StoreError> {
+        let mut req = self
+            .client
+            .send_message()
+            .queue_url(self.url(queue)?)
+            .message_body(body);
+        for (k, v) in attributes {
+            req = req.message_attributes(k, string_attribute(v)?);
+        }
+        let out = req.send().await.map_err(|e| sdk_error("sqs send", e))?;
+        out.message_id()
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Backend("sqs send: no MessageId in the answer".into()))
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<QueueMessage>, StoreError> {
+        let url = self.url(queue)?;
+        let max = max.min(MAX_RECEIVE_BATCH);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(i32::try_from(max).unwrap_or(10))
+            .visibility_timeout(visibility_seconds(visibility))
+            .wait_time_seconds(WAIT_TIME_S)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs receive", e))?;
+        out.messages().iter().map(to_message).collect()
+    }
+
+    async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_message()
+            .queue_url(self.url(queue)?)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs delete", e))?;
+        Ok(())
+    }
+
+    async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(self.url(queue)?)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs depth", e))?;
+        let count = |name: QueueAttributeName| -> Result<u64, StoreError> {
+            let raw = out
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .ok_or_else(|| StoreError::Corrupt(format!("queue {queue}: no {name}")))?;
+            raw.parse()
+                .map_err(|_| StoreError::Corrupt(format!("queue {queue}: {name} = {raw:?}")))
+        };
+        Ok(QueueDepth {
+            visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
+            in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! The commercetools API client: orders and channels.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::actions::OrderUpdateAction;
+use super::error::CtError;
+use super::http::Http;
+use super::settings::CtSettings;
+use super::types::{Channel, ChannelRole, Order};
+
+/// The API's maximum page size.
+pub const MAX_LIMIT: u32 = 500;
+
+/// A commercetools API client for one project. Cheap to clone; clones share the connection pool,
+/// the token and the request counter.
+#[derive(Clone)]
+pub struct CtClient {
+    pub(crate) http: Arc<Http>,
+}
+
+impl std::fmt::Debug for CtClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtClient").finish_non_exhaustive()
+    }
+}
+
+/// A page of query results; only `results` is read.
+#[derive(Deserialize)]
+struct PagedQueryResult<T> {
+    results: Vec<T>,
+}
+
+/// `{version, actions}`, the body of every update.
+#[derive(Serialize)]
+struct UpdateBody<'a, A> {
+    version: i64,
+    actions: &'a [A],
+}
+
+/// The body of `POST /channels`.
+#[derive(Serialize)]
+struct ChannelDraft<'a> {
+    key: &'a str,
+    roles: Vec<&'static str>,
+}
+
+impl CtClient {
+    /// A client for these settings; fetches no token until the first call.
+    pub fn new(settings: CtSettings) -> Result<Self, CtError> {
+        Ok(Self {
+            http: Arc::new(Http::new(&settings)?),
+        })
+    }
+
+    /// HTTP requests sent so far by this client and its clones, token requests and retries
+    /// included.
+    pub fn requests_made(&self) -> u64 {
+        self.http.requests_made()
+    }
+
+    /// `GET /orders/{id}`.
+    pub async fn get_order(&self, id: &str) -> Result<Order, CtError> {
+        let url = self.http.url(&["orders", id], &[]);
+        self.http.send(Method::GET, url, None).await
+    }
+
+    /// `GET /orders/order-number={number}`, the number percent-encoded.
+    pub async fn get_order_by_number(&self, number: &str) -> Result<Order, CtError> {
+        let segment = format!("order-number={number}");
+        let url = self.http.url(&["orders", &segment], &[]);
+        self.http.send(Method::GET, url, None).await
+    }
+
+    /// `GET /orders?where=…&sort=…&limit=…&withTotal=false`: one page of orders.
+    ///
+    /// `limit` is clamped to the API's 1..=500. To walk every order, sort by `id asc` and repeat
+    /// with `id > "<last id>"` (offsets stop at 10,000).
+    pub async fn query_orders(
+        &self,
+        predicate: Option<&str>,
+        sort: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Order>, CtError> {
+        let limit = limit.clamp(1, MAX_LIMIT).to_string();
+        let mut query = vec![("limit", limit.as_str()), ("withTotal", "false")];
+        if let Some(predicate) = predicate {
+            query.push(("where", predicate));
+        }
+        if let Some(sort) = sort {
+            query.push(("sort", sort));
+        }
+        let url = self.http.url(&["orders"], &query);
+        let page: PagedQueryResult<Order> = self.http.send(Method::GET, url, None).await?;
+        Ok(page.results)
+    }
+
+    /// `POST /orders/{id}` with `{version, actions}`; returns the updated order.
+    ///
+    /// A stale version gives [`CtError::ConcurrentModification`]: re-read and decide again (see
+    /// [`CtClient::update_order_with`]) rather than resend with the new version. An error with
+    /// [`CtError::outcome_unknown`] may have been applied.
+    pub async fn update_order(
+        &self,
+        id: &str,
+        version: i64,
+        actions: &[OrderUpdateAction],
+    ) -> Result<Order, CtError> {
+        let url = self.http.url(&["orders", id], &[]);
+        let body = encode(&UpdateBody { version, actions })?;
+        let names: Vec<&str> = actions.iter().map(OrderUpdateAction::name).collect();
+        tracing::debug!(order_id = id, version, actions = ?names, "updating commercetools order");
+        self.http.send(Method::POST, url, Some(body)).await
+    }
+
+    /// `GET /channels/key={key}`; `None` when there is no such channel.
+    pub async fn get_channel_by_key(&self, key: &str) -> Result<Option<Channel>, CtError> {
+        let segment = format!("key={key}");
+        let url = self.http.url(&["channels", &segment], &[]);
+        match self.http.send(Method::GET, url, None).await {
+            Ok(channel) => Ok(Some(channel)),
+            Err(CtError::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `POST /channels`; an existing key gives [`CtError::BadRequest`] with `DuplicateField`.
+    pub async fn create_channel(
+        &self,
+        key: &str,
+        roles: &[ChannelRole],
+    ) -> Result<Channel, CtError> {
+        let url = self.http.url(&["channels"], &[]);
+        let draft = ChannelDraft {
+            key,
+            roles: roles.iter().map(|r| r.as_str()).collect(),
+        };
+        self.http
+            .send(Method::POST, url, Some(encode(&draft)?))
+            .await
+    }
+
+    /// The channel with this key, created with these roles if missing. A channel created
+    /// concurrently by someone else (`DuplicateField`) is read back. Existing roles are not changed.
+    pub async fn ensure_channel(
+        &self,
+        key: &str,
+        roles: &[ChannelRole],
+    ) -> Result<Channel, CtError> {
+        if let Some(channel) = self.get_channel_by_key(key).await? {
+            return Ok(channel);
+        }
+        match self.create_channel(key, roles).await {
+            Err(err) if err.has_code("DuplicateField") || err.outcome_unknown() => {
+                self.get_channel_by_key(key).await?.ok_or(err)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Serialises a request body; our own types always serialise, but no panic is risked on it.
+fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, CtError> {
+    serde_json::to_vec(body).map_err(|e| CtError::Config(format!("request body: {e}")))
+}

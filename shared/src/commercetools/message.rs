@@ -1,0 +1,291 @@
+//! Parsing of what can announce a new order: a commercetools `OrderCreated` Message in the
+//! Platform format, the same Message wrapped in a CloudEvent (CloudEvents 1.0: the Message is
+//! the `data`), or a bare Order (as a merchant's own relay may post it).
+
+use serde::Deserialize;
+
+use super::types::Order;
+
+/// The wire format an order announcement arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageFormat {
+    /// A commercetools Message payload (`notificationType: "Message"`).
+    Platform,
+    /// A CloudEvents 1.0 envelope around a Message payload.
+    CloudEvents,
+    /// An Order resource as it is.
+    BareOrder,
+}
+
+/// A new order to export: its id, and the order itself when the payload carried it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderCreated {
+    /// Format it arrived in.
+    pub format: MessageFormat,
+    /// The commercetools message id (absent for a bare order).
+    pub message_id: Option<String>,
+    /// The order id.
+    pub order_id: String,
+    /// The order number, when known without the order.
+    pub order_number: Option<String>,
+    /// The full order, unless commercetools left it out (`payloadNotIncluded`).
+    pub order: Option<Order>,
+}
+
+/// What a body turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    /// An order to export.
+    OrderCreated(Box<OrderCreated>),
+    /// A valid notification this flow has nothing to do with (for example the `ResourceCreated`
+    /// test notification commercetools sends when a subscription is created). Carries its type.
+    Ignored(String),
+}
+
+/// A body that is not a usable order announcement; the message names the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// Not JSON at all.
+    #[error("body is not valid JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not of a known shape.
+    #[error(
+        "not a commercetools order message: expected a Message (notificationType), a CloudEvent \
+         (specversion) or an Order (id, version, lineItems); {0}"
+    )]
+    UnknownShape(String),
+    /// A known shape with a missing or wrongly typed field.
+    #[error("invalid {format} payload: {problem}")]
+    Invalid {
+        /// Which shape was being read.
+        format: &'static str,
+        /// What is wrong, naming the field.
+        problem: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceRef {
+    type_id: String,
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlatformMessage {
+    notification_type: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "type", default)]
+    message_type: Option<String>,
+    #[serde(default)]
+    resource: Option<ResourceRef>,
+    #[serde(default)]
+    resource_user_provided_identifiers: Option<UserProvidedIdentifiers>,
+    #[serde(default)]
+    order: Option<serde_json::Value>,
+    #[serde(default)]
+    resource_type_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserProvidedIdentifiers {
+    #[serde(default)]
+    order_number: Option<String>,
+}
+
+/// Message types that announce an order to fulfil.
+const ORDER_CREATED_TYPES: [&str; 2] = ["OrderCreated", "OrderCreatedFromRecurringOrder"];
+
+/// Parses a queue or webhook body.
+pub fn parse(body: &[u8]) -> Result<Parsed, MessageError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| MessageError::NotJson(e.to_string()))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| MessageError::UnknownShape("the body is not a JSON object".into()))?;
+    if object.contains_key("specversion") {
+        let data = object
+            .get("data")
+            .cloned()
+            .ok_or_else(|| MessageError::Invalid {
+                format: "CloudEvents",
+                problem: "missing field `data`".into(),
+            })?;
+        return parse_platform(data, MessageFormat::CloudEvents);
+    }
+    if object.contains_key("notificationType") {
+        return parse_platform(value, MessageFormat::Platform);
+    }
+    if object.contains_key("lineItems") && object.contains_key("id") {
+        let order = parse_order(value, "Order")?;
+        return Ok(Parsed::OrderCreated(Box::new(OrderCreated {
+            format: MessageFormat::BareOrder,
+            message_id: None,
+            order_id: order.id.clone(),
+            order_number: order.order_number.clone(),
+            order: Some(order),
+        })));
+    }
+    Err(MessageError::UnknownShape(
+        "none of notificationType, specversion, lineItems is present".into(),
+    ))
+}
+
+fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Parsed, MessageError> {
+    let label = match format {
+        MessageFormat::CloudEvents => "CloudEvents data",
+        _ => "Message",
+    };
+    let message: PlatformMessage =
+        serde_json::from_value(value).map_err(|e| MessageError::Invalid {
+            format: label,
+            problem: e.to_string(),
+        })?;
+    if message.notification_type != "Message" {
+        let kind = message.resource_type_id.unwrap_or_default();
+        return Ok(Parsed::Ignored(format!(
+            "{} {kind}",
+            message.notification_type
+        )));
+    }
+    let message_type = message.message_type.unwrap_or_default();
+    if !ORDER_CREATED_TYPES.contains(&message_type.as_str()) {
+        return Ok(Parsed::Ignored(message_type));
+    }
+    let resource = message.resource.ok_or_else(|| MessageError::Invalid {
+        format: label,
+        problem: "missing field `resource`".into(),
+    })?;
+    if resource.type_id != "order" {
+        return Err(MessageError::Invalid {
+            format: label,
+            problem: format!(
+                "resource.typeId is `{}`, expected `order`",
+                resource.type_id
+            ),
+        });
+    }
+    if resource.id.trim().is_empty() {
+        return Err(MessageError::Invalid {
+            format: label,
+            problem: "resource.id is empty".into(),
+        });
+    }
+    // When the order is missing, commercetools says why in `payloadNotIncluded`; either way the
+    // worker fetches the order by id, so the reason itself is not needed here.
+    let order = match message.order {
+        Some(order) => Some(parse_order(order, "Message order")?),
+        None => None,
+    };
+    if let Some(order) = &order {
+        if order.id != resource.id {
+            return Err(MessageError::Invalid {
+                format: label,
+                problem: format!(
+                    "order.id `{}` differs from resource.id `{}`",
+                    order.id, resource.id
+                ),
+            });
+        }
+    }
+    let order_number = message
+        .resource_user_provided_identifiers
+        .and_then(|ids| ids.order_number)
+        .or_else(|| order.as_ref().and_then(|o| o.order_number.clone()));
+    Ok(Parsed::OrderCreated(Box::new(OrderCreated {
+        format,
+        message_id: message.id,
+        order_id: resource.id,
+        order_number,
+        order,
+    })))
+}
+
+fn parse_order(value: serde_json::Value, format: &'static str) -> Result<Order, MessageError> {
+    serde_json::from_value(value).map_err(|e| MessageError::Invalid {
+        format,
+        problem: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORDER: &str = r#"{"id":"o-1","version":3,"orderNumber":"10001","lineItems":[{"id":"li-1","variant":{"sku":"TEE"},"quantity":2,"unknownField":true}],"somethingNew":{"a":1}}"#;
+
+    #[test]
+    fn platform_message_with_order() {
+        let body = format!(
+            r#"{{"notificationType":"Message","projectKey":"p","id":"m-1","version":1,"sequenceNumber":1,"resource":{{"typeId":"order","id":"o-1"}},"resourceVersion":1,"type":"OrderCreated","order":{ORDER}}}"#
+        );
+        let Parsed::OrderCreated(event) = parse(body.as_bytes()).unwrap() else {
+            panic!("ignored")
+        };
+        assert_eq!(event.format, MessageFormat::Platform);
+        assert_eq!(event.message_id.as_deref(), Some("m-1"));
+        assert_eq!(event.order_number.as_deref(), Some("10001"));
+        assert_eq!(event.order.unwrap().line_items[0].quantity, 2);
+    }
+
+    #[test]
+    fn cloud_event_without_payload() {
+        let body = r#"{"specversion":"1.0","id":"m-2","type":"com.commercetools.order.message.OrderCreated","source":"/p/orders","subject":"o-9","data":{"notificationType":"Message","id":"m-2","resource":{"typeId":"order","id":"o-9"},"resourceUserProvidedIdentifiers":{"orderNumber":"N9"},"type":"OrderCreated","payloadNotIncluded":{"reason":"Payload too large.","payloadType":"OrderCreated"}}}"#;
+        let Parsed::OrderCreated(event) = parse(body.as_bytes()).unwrap() else {
+            panic!("ignored")
+        };
+        assert_eq!(event.format, MessageFormat::CloudEvents);
+        assert_eq!(event.order_id, "o-9");
+        assert_eq!(event.order_number.as_deref(), Some("N9"));
+        assert!(event.order.is_none());
+    }
+
+    #[test]
+    fn bare_order() {
+        let Parsed::OrderCreated(event) = parse(ORDER.as_bytes()).unwrap() else {
+            panic!("ignored")
+        };
+        assert_eq!(event.format, MessageFormat::BareOrder);
+        assert_eq!(event.order_id, "o-1");
+    }
+
+    #[test]
+    fn subscription_test_notification_is_ignored() {
+        let body = r#"{"notificationType":"ResourceCreated","projectKey":"p","resource":{"typeId":"subscription","id":"s"},"resourceTypeId":"subscription","version":1}"#;
+        assert!(matches!(
+            parse(body.as_bytes()).unwrap(),
+            Parsed::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn other_message_types_are_ignored() {
+        let body = r#"{"notificationType":"Message","id":"m","resource":{"typeId":"order","id":"o"},"type":"OrderStateChanged"}"#;
+        assert_eq!(
+            parse(body.as_bytes()).unwrap(),
+            Parsed::Ignored("OrderStateChanged".into())
+        );
+    }
+
+    #[test]
+    fn bad_inputs_name_the_problem() {
+        let e = parse(b"{not json").unwrap_err();
+        assert!(matches!(e, MessageError::NotJson(_)));
+        let e = parse(b"[1,2]").unwrap_err();
+        assert!(e.to_string().contains("not a JSON object"), "{e}");
+        let e = parse(br#"{"notificationType":"Message","type":"OrderCreated"}"#).unwrap_err();
+        assert!(e.to_string().contains("resource"), "{e}");
+        let e = parse(br#"{"id":"o","lineItems":[{"id":"l","quantity":"two"}],"version":1}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("quantity") || e.to_string().contains("invalid type"),
+            "{e}"
+        );
+        let e = parse(br#"{"notificationType":"Message","type":"OrderCreated","resource":{"typeId":"order","id":"a"},"order":{"id":"b","version":1,"lineItems":[]}}"#).unwrap_err();
+        assert!(e.to_string().contains("differs"), "{e}");
+    }
+}

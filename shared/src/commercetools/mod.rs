@@ -1,0 +1,16 @@
+//! commercetools: resource types, message parsing and the HTTP API client.
+
+pub mod actions;
+mod auth;
+pub mod client;
+pub mod error;
+mod http;
+pub mod message;
+pub mod settings;
+pub mod types;
+pub mod update_with;
+
+pub use actions::OrderUpdateAction;
+pub use client::CtClient;
+pub use error::CtError;
+pub use update_with::{Decision, UpdateOutcome};

@@ -1,0 +1,87 @@
+//! Read, decide, write with the version read; on a conflict read again and decide again.
+//!
+//! Retrying with the `currentVersion` of a 409 is only safe for actions that do not depend on the
+//! previous state. Ours often do (`addDelivery`, `updateSyncInfo` append), so the decision is
+//! always made again from the order as it is now: what another writer already did is not redone.
+
+use super::actions::OrderUpdateAction;
+use super::client::CtClient;
+use super::error::CtError;
+use super::types::Order;
+
+/// What to do with the order as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Send these actions with the version just read (an empty list counts as [`Decision::Done`]).
+    Update(Vec<OrderUpdateAction>),
+    /// Nothing to send: the order already is as wanted, or must not be touched.
+    Done,
+}
+
+/// The end of [`CtClient::update_order_with`].
+#[derive(Debug, Clone)]
+pub struct UpdateOutcome {
+    /// The order after the update, or as last read when nothing was sent.
+    pub order: Order,
+    /// True when this call's update was applied; false when the decision was [`Decision::Done`].
+    pub applied: bool,
+    /// How many times the order was read and decided on.
+    pub attempts: u32,
+}
+
+impl CtClient {
+    /// Reads the order, asks `decide` what to send, and sends it with the version read. On a
+    /// conflict, or a write whose outcome is unknown (timeout, 500), reads again and asks again,
+    /// at most `max_attempts` times in all (at least once).
+    ///
+    /// The version guards the unknown-outcome case: if the lost write did land, the next write
+    /// with the old version gets a 409 and the next decision sees the change.
+    pub async fn update_order_with<F>(
+        &self,
+        id: &str,
+        max_attempts: u32,
+        mut decide: F,
+    ) -> Result<UpdateOutcome, CtError>
+    where
+        F: FnMut(&Order) -> Decision,
+    {
+        let max_attempts = max_attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let order = self.get_order(id).await?;
+            let actions = match decide(&order) {
+                Decision::Update(actions) if !actions.is_empty() => actions,
+                Decision::Update(_) | Decision::Done => {
+                    return Ok(UpdateOutcome {
+                        order,
+                        applied: false,
+                        attempts: attempt,
+                    });
+                }
+            };
+            match self.update_order(id, order.version, &actions).await {
+                Ok(order) => {
+                    return Ok(UpdateOutcome {
+                        order,
+                        applied: true,
+                        attempts: attempt,
+                    });
+                }
+                Err(err)
+                    if attempt < max_attempts
+                        && (matches!(err, CtError::ConcurrentModification { .. })
+                            || err.outcome_unknown()) =>
+                {
+                    tracing::info!(
+                        order_id = id,
+                        attempt,
+                        error = %err,
+                        "commercetools order changed or write unconfirmed; reading it again"
+                    );
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}

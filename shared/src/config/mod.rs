@@ -1,0 +1,14 @@
+//! Typed configuration: one TOML file for endpoints and mapping rules, secrets from the
+//! environment (locally) or Secrets Manager (in AWS). Validated once at start; every error
+//! names the field.
+
+mod error;
+mod file;
+mod secrets;
+
+pub use error::ConfigError;
+pub use file::{
+    CommercetoolsConfig, Config, OrderRules, PeoplevoxConfig, RoutingRule, TemplateNames,
+    UnitOfMeasure, WebhookConfig,
+};
+pub use secrets::Secrets;

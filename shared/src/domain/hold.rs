@@ -1,0 +1,57 @@
+//! Why an order is held instead of exported. Every reason names the problem so that a person
+//! reading the audit log knows what to fix.
+
+use std::fmt;
+
+/// A reason not to export an order now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum HoldReason {
+    /// SKUs (Peoplevox item codes) that Peoplevox does not know. Retried automatically once
+    /// the items exist.
+    UnknownSkus {
+        /// The missing item codes.
+        skus: Vec<String>,
+    },
+    /// The order cannot be mapped as it is; a person must fix the order or the configuration.
+    Invalid {
+        /// What is wrong, naming the field.
+        problem: String,
+    },
+    /// Peoplevox refused the record (per-record status Error).
+    RejectedByPeoplevox {
+        /// Which template refused it.
+        template: String,
+    },
+}
+
+impl HoldReason {
+    /// Shorthand for [`HoldReason::Invalid`].
+    pub fn invalid(problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            problem: problem.into(),
+        }
+    }
+
+    /// Whether the sync retries by itself (when the missing items appear).
+    pub fn retries_automatically(&self) -> bool {
+        matches!(self, Self::UnknownSkus { .. })
+    }
+}
+
+impl fmt::Display for HoldReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownSkus { skus } => {
+                write!(f, "SKUs not known to Peoplevox: {}", skus.join(", "))
+            }
+            Self::Invalid { problem } => f.write_str(problem),
+            Self::RejectedByPeoplevox { template } => {
+                write!(
+                    f,
+                    "Peoplevox rejected the record in template \"{template}\""
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure types and rules, no I/O. A value of these types is valid: parse, don't validate.
+
+pub mod hold;
+pub mod ids;
+pub mod sales_order;
+
+pub use hold::HoldReason;
+pub use ids::{Quantity, SalesOrderNumber, Sku};
+pub use sales_order::{SalesOrder, SalesOrderLine};

@@ -1,0 +1,65 @@
+//! The durable link between a commercetools order and its Peoplevox sales order.
+//!
+//! It outlives idempotency records (which expire): `Sending` is written before SaveData, so a
+//! worker that dies after SaveData leaves a trace that makes the next attempt check Peoplevox
+//! before sending again; `Exported` is final.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::HoldReason;
+use crate::store::{Condition, StateStore, StoreError};
+
+/// Partition of order links in the state store.
+const PK: &str = "order-link";
+
+/// Where an order stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum OrderLink {
+    /// SaveData was (or is about to be) called; whether it landed is unknown.
+    Sending {
+        /// The Peoplevox sales order number.
+        number: String,
+    },
+    /// In Peoplevox and marked in commercetools.
+    Exported {
+        /// The Peoplevox sales order number.
+        number: String,
+        /// Peoplevox site.
+        site: String,
+        /// When, epoch ms.
+        at_ms: i64,
+    },
+    /// Not exported, and why.
+    Held {
+        /// The order number, if known.
+        number: Option<String>,
+        /// Why.
+        reason: HoldReason,
+        /// Since when, epoch ms.
+        since_ms: i64,
+    },
+}
+
+/// Reads the link of an order.
+pub async fn load(state: &dyn StateStore, order_id: &str) -> Result<Option<OrderLink>, StoreError> {
+    match state.get(PK, order_id).await? {
+        None => Ok(None),
+        Some(item) => serde_json::from_str(&item.data)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("order link {order_id}: {e}"))),
+    }
+}
+
+/// Writes the link of an order (the idempotency claim makes this worker its only writer).
+pub async fn save(
+    state: &dyn StateStore,
+    order_id: &str,
+    link: &OrderLink,
+) -> Result<(), StoreError> {
+    let data = serde_json::to_string(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    state
+        .put(PK, order_id, &data, Condition::Always, None)
+        .await
+        .map(|_| ())
+}

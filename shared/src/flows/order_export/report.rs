@@ -1,0 +1,39 @@
+//! What one batch did, for logs, metrics and the demo summary.
+
+use std::collections::BTreeMap;
+
+use crate::flows::batch::RecordOutcome;
+
+/// Counts and per-record outcomes of one batch.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchReport {
+    /// Outcome per queue message id.
+    #[serde(skip)]
+    pub outcomes: BTreeMap<String, RecordOutcome>,
+    /// Orders newly exported to Peoplevox.
+    pub exported: usize,
+    /// Orders found already in Peoplevox after a crash, and only marked.
+    pub recovered: usize,
+    /// Records for orders already exported (or exported earlier in the batch).
+    pub duplicates: usize,
+    /// Orders held with a reason.
+    pub held: usize,
+    /// Records this flow has nothing to do with.
+    pub ignored: usize,
+    /// Records parked in the dead-letter queue.
+    pub dead_lettered: usize,
+    /// Records left for another delivery.
+    pub retried: usize,
+}
+
+impl BatchReport {
+    /// Records the outcome of one message.
+    pub fn set(&mut self, message_id: &str, outcome: RecordOutcome) {
+        match &outcome {
+            RecordOutcome::Retry(_) => self.retried += 1,
+            RecordOutcome::DeadLetter(_) => self.dead_lettered += 1,
+            RecordOutcome::Done => {}
+        }
+        self.outcomes.insert(message_id.to_string(), outcome);
+    }
+}

@@ -1,0 +1,321 @@
+//! Steps 7–8 of the order export: check Peoplevox for orders a dead worker may have sent, send
+//! the rest in one SaveData per template, and mark the exported orders in commercetools.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+
+use super::link::{self, OrderLink};
+use super::stages::CONCURRENCY;
+use super::{BatchReport, Finish, OrderExport, Work, held};
+use crate::commercetools::actions::{OrderUpdateAction, reference_by_id};
+use crate::commercetools::update_with::Decision;
+use crate::domain::{HoldReason, SalesOrder};
+use crate::peoplevox::csv_table::CsvTable;
+use crate::peoplevox::error::PvxError;
+use crate::peoplevox::search::equals_any;
+use crate::peoplevox::types::SaveAction;
+use crate::store::now_epoch_ms;
+
+/// Order numbers asked for in one GetData call.
+const NUMBERS_PER_QUERY: usize = 100;
+
+impl OrderExport {
+    /// Step 7a: a recovering order may already be in Peoplevox; if so it is not sent again (a
+    /// re-import could reset an order being picked). Only its missing lines are sent.
+    pub(super) async fn skip_already_in_peoplevox(
+        &self,
+        mut work: Vec<Work>,
+        report: &mut BatchReport,
+    ) -> Vec<Work> {
+        let numbers: Vec<String> = work
+            .iter()
+            .filter(|w| w.recovering)
+            .filter_map(|w| w.sales_order.as_ref().map(|so| so.number.to_string()))
+            .collect();
+        if numbers.is_empty() {
+            return work;
+        }
+        let lines = match self.existing_lines(&numbers).await {
+            Ok(lines) => lines,
+            Err(e) => {
+                let reason = format!("checking Peoplevox for orders of a failed attempt: {e}");
+                for w in work.iter().filter(|w| w.recovering) {
+                    self.finish(w, Finish::Retry(reason.clone()), report).await;
+                }
+                work.retain(|w| !w.recovering);
+                return work;
+            }
+        };
+        for w in &mut work {
+            let Some(so) = w.sales_order.as_mut() else {
+                continue;
+            };
+            if let Some(present) = lines.get(so.number.as_str()) {
+                w.in_peoplevox = true;
+                so.lines.retain(|l| !present.contains(&l.line.to_string()));
+            }
+        }
+        work
+    }
+
+    /// Line numbers already in Peoplevox per existing order number (an existing order with no
+    /// lines maps to an empty set).
+    async fn existing_lines(
+        &self,
+        numbers: &[String],
+    ) -> Result<BTreeMap<String, BTreeSet<String>>, PvxError> {
+        let t = &self.templates;
+        let number_field = self.field(&t.sales_orders, "SalesOrderNumber");
+        let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for chunk in numbers.chunks(NUMBERS_PER_QUERY) {
+            let clause = equals_any(&number_field, chunk.iter().map(String::as_str));
+            let page = self
+                .pvx
+                .get_data(&t.sales_orders, 1, chunk.len() as u32, &clause)
+                .await?;
+            for row in &page.table.rows {
+                if let Some(n) = page.table.value(row, &number_field) {
+                    found.entry(n.to_string()).or_default();
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(found);
+        }
+        let item_number = self.field(&t.sales_order_items, "SalesOrderNumber");
+        let item_line = self.field(&t.sales_order_items, "Line");
+        let existing: Vec<String> = found.keys().cloned().collect();
+        for chunk in existing.chunks(NUMBERS_PER_QUERY) {
+            let clause = equals_any(&item_number, chunk.iter().map(String::as_str));
+            // 0 = every matching row: an order's lines are few, and one page keeps this cheap.
+            let page = self
+                .pvx
+                .get_data(&t.sales_order_items, 1, 0, &clause)
+                .await?;
+            for row in &page.table.rows {
+                if let (Some(n), Some(line)) = (
+                    page.table.value(row, &item_number),
+                    page.table.value(row, &item_line),
+                ) {
+                    found
+                        .entry(n.to_string())
+                        .or_default()
+                        .insert(line.to_string());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn field(&self, template: &str, standard: &str) -> String {
+        self.field_names
+            .get(template)
+            .and_then(|renames| renames.get(standard))
+            .cloned()
+            .unwrap_or_else(|| standard.to_string())
+    }
+
+    /// Step 7b: one "Sales orders" and one "Sales order items" SaveData for the whole batch.
+    pub(super) async fn send(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        let (mut done, to_send): (Vec<Work>, Vec<Work>) =
+            work.into_iter().partition(|w| w.in_peoplevox);
+        // Recovered orders may still lack lines; they are sent with the items call below.
+        let mut sent_headers = Vec::new();
+        for chunk in to_send.chunks(self.rules.max_orders_per_call) {
+            sent_headers.extend(self.send_headers(chunk, report).await);
+        }
+        let with_items: Vec<Work> = done.drain(..).chain(sent_headers).collect();
+        let mut kept = Vec::new();
+        for chunk in with_items.chunks(self.rules.max_orders_per_call) {
+            kept.extend(self.send_items(chunk, report).await);
+        }
+        kept
+    }
+
+    async fn send_headers(&self, chunk: &[Work], report: &mut BatchReport) -> Vec<Work> {
+        // Owned items: a stream over references trips the Send check of spawned futures.
+        let writes: Vec<(Work, Result<(), crate::store::StoreError>)> =
+            futures::stream::iter(chunk.to_vec())
+                .map(|w| async move {
+                    let number = w
+                        .sales_order
+                        .as_ref()
+                        .map(|so| so.number.to_string())
+                        .unwrap_or_default();
+                    let written = link::save(
+                        self.state.as_ref(),
+                        &w.order_id,
+                        &OrderLink::Sending { number },
+                    )
+                    .await;
+                    (w, written)
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+        let mut ready = Vec::new();
+        for (w, written) in writes {
+            match written {
+                Ok(()) => ready.push(w),
+                Err(e) => {
+                    self.finish(
+                        &w,
+                        Finish::Retry(format!("recording the send: {e}")),
+                        report,
+                    )
+                    .await
+                }
+            }
+        }
+        let orders: Vec<SalesOrder> = ready.iter().filter_map(|w| w.sales_order.clone()).collect();
+        if orders.is_empty() {
+            return Vec::new();
+        }
+        let table = self.layout.tables(&orders).orders;
+        let template = &self.templates.sales_orders;
+        self.save(template, &table, ready, report).await
+    }
+
+    async fn send_items(&self, chunk: &[Work], report: &mut BatchReport) -> Vec<Work> {
+        let orders: Vec<SalesOrder> = chunk.iter().filter_map(|w| w.sales_order.clone()).collect();
+        let table = self.layout.tables(&orders).items;
+        if table.rows.is_empty() {
+            return chunk.to_vec();
+        }
+        let template = &self.templates.sales_order_items;
+        self.save(template, &table, chunk.to_vec(), report).await
+    }
+
+    /// One SaveData; per-record statuses hold the refused orders, a failed call retries all.
+    async fn save(
+        &self,
+        template: &str,
+        table: &CsvTable,
+        work: Vec<Work>,
+        report: &mut BatchReport,
+    ) -> Vec<Work> {
+        match self
+            .pvx
+            .save_data(template, table, SaveAction::Upsert)
+            .await
+        {
+            Ok(outcome) => {
+                let failed: BTreeSet<&str> = outcome.failed_references().into_iter().collect();
+                if let Some(detail) = &outcome.error_detail {
+                    tracing::warn!(template, detail = %detail, refused = failed.len(), "Peoplevox refused records");
+                }
+                let mut kept = Vec::new();
+                for w in work {
+                    let number = w
+                        .sales_order
+                        .as_ref()
+                        .map(|so| so.number.to_string())
+                        .unwrap_or_default();
+                    if failed.contains(number.as_str()) {
+                        let reason = HoldReason::RejectedByPeoplevox {
+                            template: template.to_string(),
+                        };
+                        self.finish(
+                            &w,
+                            Finish::Held {
+                                number: Some(number),
+                                reason,
+                            },
+                            report,
+                        )
+                        .await;
+                    } else {
+                        kept.push(w);
+                    }
+                }
+                kept
+            }
+            Err(e) => {
+                // The link says Sending: the retry checks Peoplevox before sending again.
+                let reason = format!("Peoplevox SaveData \"{template}\": {e}");
+                for w in &work {
+                    self.finish(w, Finish::Retry(reason.clone()), report).await;
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Step 8: `updateSyncInfo` on the OrderExport channel, decided on the order as it is now.
+    pub(super) async fn mark_exported(&self, work: Vec<Work>, report: &mut BatchReport) {
+        let channel_id = self.export_channel_id.clone();
+        let results: Vec<_> = futures::stream::iter(work)
+            .map(|w| {
+                let channel_id = channel_id.clone();
+                async move {
+                    let number = w
+                        .sales_order
+                        .as_ref()
+                        .map(|so| so.number.to_string())
+                        .unwrap_or_default();
+                    let synced_at = time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok();
+                    let result = self
+                        .ct
+                        .update_order_with(&w.order_id, 5, |order| {
+                            if order.sync_info_for(&channel_id).is_some() {
+                                Decision::Done
+                            } else {
+                                Decision::Update(vec![OrderUpdateAction::UpdateSyncInfo {
+                                    channel: reference_by_id("channel", &channel_id),
+                                    external_id: Some(number.clone()),
+                                    synced_at: synced_at.clone(),
+                                }])
+                            }
+                        })
+                        .await;
+                    (w, number, result)
+                }
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        for (w, number, result) in results {
+            let site = w
+                .sales_order
+                .as_ref()
+                .map(|so| so.site.clone())
+                .unwrap_or_default();
+            if let Err(e) = result {
+                let reason = format!("marking the order exported in commercetools: {e}");
+                self.finish(&w, Finish::Retry(reason), report).await;
+                continue;
+            }
+            let exported = OrderLink::Exported {
+                number: number.clone(),
+                site: site.clone(),
+                at_ms: now_epoch_ms(),
+            };
+            if let Err(e) = link::save(self.state.as_ref(), &w.order_id, &exported).await {
+                self.finish(
+                    &w,
+                    Finish::Retry(format!("recording the export: {e}")),
+                    report,
+                )
+                .await;
+                continue;
+            }
+            if w.was_held {
+                held::forget(self.state.as_ref(), &w.order_id).await;
+            }
+            let recovered = w.in_peoplevox;
+            self.finish(
+                &w,
+                Finish::Exported {
+                    number,
+                    site,
+                    recovered,
+                },
+                report,
+            )
+            .await;
+        }
+    }
+}

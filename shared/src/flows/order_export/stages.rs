@@ -1,0 +1,250 @@
+//! Steps 1–6 of the order export: read, claim, link check, fetch, map, item check.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+
+use super::link::{self, OrderLink};
+use super::{BatchReport, Finish, OrderExport, Work};
+use crate::commercetools::error::CtError;
+use crate::commercetools::message::{self, Parsed};
+use crate::domain::HoldReason;
+use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::idempotency::Claim;
+use crate::mapping::map_order;
+
+/// Concurrent store and API calls per batch.
+pub(super) const CONCURRENCY: usize = 16;
+
+impl OrderExport {
+    /// Step 1: one [`Work`] per distinct order; unreadable records are dead-lettered.
+    pub(super) fn read_records(
+        &self,
+        records: &[InputRecord],
+        report: &mut BatchReport,
+    ) -> Vec<Work> {
+        let mut by_order: BTreeMap<String, usize> = BTreeMap::new();
+        let mut work: Vec<Work> = Vec::new();
+        for record in records {
+            match message::parse(record.body.as_bytes()) {
+                Ok(Parsed::OrderCreated(event)) => match by_order.get(&event.order_id) {
+                    Some(&i) => {
+                        let w = &mut work[i];
+                        w.message_ids.push(record.id.clone());
+                        if w.order.is_none() {
+                            w.order = event.order;
+                        }
+                    }
+                    None => {
+                        by_order.insert(event.order_id.clone(), work.len());
+                        work.push(Work {
+                            order_id: event.order_id,
+                            message_ids: vec![record.id.clone()],
+                            recovering: false,
+                            order: event.order,
+                            sales_order: None,
+                            in_peoplevox: false,
+                            was_held: false,
+                        });
+                    }
+                },
+                Ok(Parsed::Ignored(kind)) => {
+                    tracing::info!(message_id = %record.id, kind, "ignored notification");
+                    report.ignored += 1;
+                    report.set(&record.id, RecordOutcome::Done);
+                }
+                Err(e) => report.set(&record.id, RecordOutcome::DeadLetter(e.to_string())),
+            }
+        }
+        work
+    }
+
+    /// Step 2: take each order's idempotency claim until the deadline.
+    pub(super) async fn claim(
+        &self,
+        work: Vec<Work>,
+        deadline_ms: i64,
+        report: &mut BatchReport,
+    ) -> Vec<Work> {
+        let claims: Vec<_> = futures::stream::iter(work)
+            .map(|w| async move {
+                let claim = self.idempotency.claim(&w.order_id, deadline_ms).await;
+                (w, claim)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut kept = Vec::new();
+        for (mut w, claim) in claims {
+            match claim {
+                Ok(Claim::Acquired { recovering }) => {
+                    w.recovering = recovering;
+                    kept.push(w);
+                }
+                Ok(Claim::AlreadyCompleted(_)) => {
+                    report.duplicates += w.message_ids.len();
+                    for id in &w.message_ids {
+                        report.set(id, RecordOutcome::Done);
+                    }
+                }
+                Ok(Claim::InProgressElsewhere) => {
+                    // Not ours to release: the other worker finishes it; SQS brings it back.
+                    for id in &w.message_ids {
+                        report.set(
+                            id,
+                            RecordOutcome::Retry(
+                                "order is being exported by another worker".into(),
+                            ),
+                        );
+                    }
+                }
+                Err(e) => {
+                    for id in &w.message_ids {
+                        report.set(id, RecordOutcome::Retry(e.to_string()));
+                    }
+                }
+            }
+        }
+        kept
+    }
+
+    /// Step 3: an order already exported is a duplicate; one left `Sending` is recovering.
+    pub(super) async fn check_links(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        let links: Vec<_> = futures::stream::iter(work)
+            .map(|w| async move {
+                let l = link::load(self.state.as_ref(), &w.order_id).await;
+                (w, l)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut kept = Vec::new();
+        for (mut w, l) in links {
+            match l {
+                Ok(Some(OrderLink::Exported { .. })) => {
+                    self.finish(&w, Finish::Duplicate, report).await
+                }
+                Ok(Some(OrderLink::Sending { .. })) => {
+                    w.recovering = true;
+                    kept.push(w);
+                }
+                Ok(Some(OrderLink::Held { .. })) => {
+                    w.was_held = true;
+                    kept.push(w);
+                }
+                Ok(None) => kept.push(w),
+                Err(e) => self.finish(&w, Finish::Retry(e.to_string()), report).await,
+            }
+        }
+        kept
+    }
+
+    /// Step 4: fetch what the message left out; an order marked exported in commercetools is a
+    /// duplicate even if this store forgot it.
+    pub(super) async fn load_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        let loaded: Vec<_> = futures::stream::iter(work)
+            .map(|mut w| async move {
+                let result = match w.order.take() {
+                    Some(order) => Ok(order),
+                    None => self.ct.get_order(&w.order_id).await,
+                };
+                (w, result)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut kept = Vec::new();
+        for (mut w, result) in loaded {
+            match result {
+                Ok(order) if order.sync_info_for(&self.export_channel_id).is_some() => {
+                    self.finish(&w, Finish::Duplicate, report).await;
+                }
+                Ok(order) => {
+                    w.order = Some(order);
+                    kept.push(w);
+                }
+                Err(CtError::NotFound { .. }) => {
+                    let reason = format!("order {} does not exist in commercetools", w.order_id);
+                    self.finish(&w, Finish::DeadLetter(reason), report).await;
+                }
+                Err(e) => {
+                    self.finish(
+                        &w,
+                        Finish::Retry(format!("fetching the order: {e}")),
+                        report,
+                    )
+                    .await
+                }
+            }
+        }
+        kept
+    }
+
+    /// Step 5: map; orders that cannot be mapped are held with the reason.
+    pub(super) async fn map_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        let mut kept = Vec::new();
+        for mut w in work {
+            let Some(order) = &w.order else { continue };
+            match map_order(order, &self.rules) {
+                Ok(sales_order) => {
+                    w.sales_order = Some(sales_order);
+                    kept.push(w);
+                }
+                Err(reason) => {
+                    let number = order.order_number.clone();
+                    self.finish(&w, Finish::Held { number, reason }, report)
+                        .await;
+                }
+            }
+        }
+        kept
+    }
+
+    /// Step 6: hold orders whose items Peoplevox does not know.
+    pub(super) async fn hold_unknown_items(
+        &self,
+        work: Vec<Work>,
+        report: &mut BatchReport,
+    ) -> Vec<Work> {
+        let codes: BTreeSet<String> = work
+            .iter()
+            .filter_map(|w| w.sales_order.as_ref())
+            .flat_map(|so| so.lines.iter().map(|l| l.item_code.to_string()))
+            .collect();
+        let unknown = match self.items.unknown_among(&self.pvx, &codes, false).await {
+            Ok(unknown) => unknown,
+            Err(e) => {
+                for w in &work {
+                    self.finish(
+                        w,
+                        Finish::Retry(format!("checking items in Peoplevox: {e}")),
+                        report,
+                    )
+                    .await;
+                }
+                return Vec::new();
+            }
+        };
+        let mut kept = Vec::new();
+        for w in work {
+            let Some(so) = &w.sales_order else { continue };
+            let missing: BTreeSet<String> = so
+                .lines
+                .iter()
+                .map(|l| l.item_code.to_string())
+                .filter(|code| unknown.contains(code))
+                .collect();
+            if missing.is_empty() {
+                kept.push(w);
+            } else {
+                let reason = HoldReason::UnknownSkus {
+                    skus: missing.into_iter().collect(),
+                };
+                let number = Some(so.number.to_string());
+                self.finish(&w, Finish::Held { number, reason }, report)
+                    .await;
+            }
+        }
+        kept
+    }
+}

@@ -1,0 +1,79 @@
+//! What a Lambda reads at init in AWS: configuration, secrets and the AWS adapters, named by
+//! environment variables that template.yaml sets.
+//!
+//! - `CTPVX_CONFIG`: the configuration TOML itself (or `CTPVX_CONFIG_FILE`: a path to it);
+//! - `CTPVX_SECRET_ARN`: a Secrets Manager JSON secret with `ct_client_secret`, `pvx_password`,
+//!   `webhook_token` (without it, the secrets come from the environment, for local runs);
+//! - `CTPVX_STATE_TABLE`, `CTPVX_IDEMPOTENCY_TABLE`, `CTPVX_AUDIT_TABLE`: DynamoDB tables;
+//! - `CTPVX_ORDERS_QUEUE_URL`, `CTPVX_ORDERS_DLQ_URL`: SQS queues.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::app::{SetupError, Stores};
+use crate::aws::{DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue};
+use crate::config::{Config, Secrets};
+
+/// Logical queue names, the same as in the local runner.
+pub const ORDERS_QUEUE: &str = "orders";
+/// Dead-letter queue of [`ORDERS_QUEUE`].
+pub const ORDERS_DLQ: &str = "orders-dlq";
+
+/// Everything a function builds once at init.
+pub struct LambdaEnv {
+    /// Validated configuration.
+    pub config: Config,
+    /// Secrets (never printed).
+    pub secrets: Secrets,
+    /// DynamoDB-backed stores.
+    pub stores: Stores,
+    /// SQS queues by logical name.
+    pub queue: Arc<SqsQueue>,
+}
+
+fn var(name: &str) -> Result<String, SetupError> {
+    std::env::var(name).map_err(|_| SetupError(format!("environment variable {name} is not set")))
+}
+
+impl LambdaEnv {
+    /// Loads configuration, secrets and adapters. Fails with a message that names what is
+    /// missing, so a misconfigured deployment says why in its first log line.
+    pub async fn load() -> Result<Self, SetupError> {
+        let config = match std::env::var("CTPVX_CONFIG") {
+            Ok(text) => Config::from_toml(&text),
+            Err(_) => Config::from_file(std::path::Path::new(&var("CTPVX_CONFIG_FILE")?)),
+        }
+        .map_err(|e| SetupError(e.to_string()))?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let secrets = match std::env::var("CTPVX_SECRET_ARN") {
+            Ok(arn) => {
+                let client = crate::aws::aws_sdk_secretsmanager::Client::new(&sdk);
+                let map = crate::aws::secrets::load_json_secret(&client, &arn)
+                    .await
+                    .map_err(|e| SetupError(format!("secret {arn}: {e}")))?;
+                Secrets::from_map(&map)
+            }
+            Err(_) => Secrets::from_env(),
+        }
+        .map_err(|e| SetupError(e.to_string()))?;
+        let stores = Stores {
+            state: Arc::new(DynamoStateStore::from_conf(&sdk, var("CTPVX_STATE_TABLE")?)),
+            idempotency: Arc::new(DynamoIdempotencyStore::from_conf(
+                &sdk,
+                var("CTPVX_IDEMPOTENCY_TABLE")?,
+            )),
+            audit: Arc::new(DynamoAuditLog::from_conf(&sdk, var("CTPVX_AUDIT_TABLE")?)),
+        };
+        let urls = BTreeMap::from([
+            (ORDERS_QUEUE.to_string(), var("CTPVX_ORDERS_QUEUE_URL")?),
+            (ORDERS_DLQ.to_string(), var("CTPVX_ORDERS_DLQ_URL")?),
+        ]);
+        let queue = Arc::new(SqsQueue::from_conf(&sdk, urls));
+        Ok(Self {
+            config,
+            secrets,
+            stores,
+            queue,
+        })
+    }
+}

@@ -1,0 +1,28 @@
+//! ctpvx: keeps a commercetools project and a Peoplevox warehouse in sync.
+//!
+//! The library holds everything the Lambdas, the local runner and the tests share:
+//! - [`domain`]: pure types and rules, no I/O;
+//! - [`commercetools`], [`peoplevox`]: typed API clients;
+//! - [`mapping`]: pure translations between the two systems, driven by [`config`];
+//! - [`store`]: ports (traits), with the [`embedded`] adapter and, behind the `aws` feature, the
+//!   `aws` adapter;
+//! - [`idempotency`]: the Powertools idempotency protocol over the idempotency port;
+//! - [`flows`]: one module per flow; [`webhook`]: the HTTP ingress logic.
+
+pub mod app;
+pub mod commercetools;
+pub mod config;
+pub mod domain;
+pub mod embedded;
+pub mod flows;
+pub mod idempotency;
+pub mod mapping;
+pub mod peoplevox;
+pub mod retry;
+pub mod store;
+pub mod webhook;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "aws")]
+pub mod lambda_init;

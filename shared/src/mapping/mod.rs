@@ -1,0 +1,9 @@
+//! Pure translations between commercetools and Peoplevox shapes, driven by configuration.
+
+pub mod order;
+pub mod routing;
+pub mod sales_order_csv;
+pub mod text;
+
+pub use order::map_order;
+pub use sales_order_csv::{SalesOrderLayout, SalesOrderTables};

@@ -1,0 +1,284 @@
+//! The deployment-wide request budget: at most `limit` requests to one Peoplevox tenant in any
+//! sliding window, whatever the number of concurrent Lambdas.
+//!
+//! A sliding log lives in one state-store item (pk `pvx-budget`, sk = client id) and is
+//! written under optimistic concurrency. Each entry is the last moment its request could
+//! still *arrive* at Peoplevox: while the request is in flight that is the acquire time plus
+//! the request timeout, and once the answer is in it becomes the completion time. Recording
+//! only the send time would not do: an earlier request that travels slower than a later one
+//! would land inside the later one's window at the server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::PvxError;
+use crate::store::{Condition, StateStore, StoreError, now_epoch_ms};
+
+/// Partition key of the budget item.
+pub const BUDGET_PK: &str = "pvx-budget";
+
+/// One request in the log.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Entry {
+    /// Random id, so that the request can update its own entry on completion.
+    id: u64,
+    /// Epoch ms up to which the request may reach Peoplevox.
+    at: i64,
+}
+
+/// A granted request slot; hand it back to [`RequestBudget::release`] when the answer is in.
+#[derive(Debug)]
+pub struct Permit {
+    id: u64,
+    /// When the slot was granted, epoch ms.
+    pub granted_at_ms: i64,
+}
+
+/// The shared limiter of one tenant.
+pub struct RequestBudget {
+    store: Arc<dyn StateStore>,
+    key: String,
+    limit: usize,
+    window_ms: i64,
+    hold_ms: i64,
+    made: AtomicU64,
+}
+
+impl std::fmt::Debug for RequestBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBudget")
+            .field("key", &self.key)
+            .field("limit", &self.limit)
+            .field("window_ms", &self.window_ms)
+            .finish()
+    }
+}
+
+impl RequestBudget {
+    /// A budget of `limit` requests per `window` for `client_id`. `max_request` bounds how
+    /// long a request can stay in flight (the request timeout).
+    pub fn new(
+        store: Arc<dyn StateStore>,
+        client_id: &str,
+        limit: u32,
+        window: Duration,
+        max_request: Duration,
+    ) -> Result<Self, PvxError> {
+        if limit == 0 || window.is_zero() {
+            return Err(PvxError::Config(
+                "budget_requests and budget_window must be greater than zero".into(),
+            ));
+        }
+        Ok(Self {
+            store,
+            key: client_id.to_string(),
+            limit: limit as usize,
+            window_ms: duration_ms(window),
+            // A second of slack for bytes already on the wire when the client gives up.
+            hold_ms: duration_ms(max_request) + 1_000,
+            made: AtomicU64::new(0),
+        })
+    }
+
+    /// Requests granted by this instance so far.
+    pub fn granted(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+
+    /// Waits until a slot is free in the shared window, then takes it.
+    pub async fn acquire(&self) -> Result<Permit, PvxError> {
+        // Waiters cannot know when another process's in-flight request completes, so they
+        // poll; the interval scales with the window to keep store reads low.
+        let poll_ms = (self.window_ms / 20).clamp(5, 500);
+        loop {
+            let now = now_epoch_ms();
+            let (mut entries, cond) = self.read().await?;
+            entries.retain(|e| e.at > now - self.window_ms);
+            if entries.len() < self.limit {
+                let id = rand::random::<u64>();
+                entries.push(Entry {
+                    id,
+                    at: now + self.hold_ms,
+                });
+                match self.write(&entries, cond, now).await {
+                    Ok(()) => {
+                        self.made.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Permit {
+                            id,
+                            granted_at_ms: now,
+                        });
+                    }
+                    Err(StoreError::ConditionFailed) => {
+                        // Another acquirer won the race: re-read after a short random pause
+                        // so that contenders spread out.
+                        tokio::time::sleep(Duration::from_millis(fastrand_ms(3))).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let frees_at = entries.iter().map(|e| e.at).min().unwrap_or(now) + self.window_ms;
+            let wait = (frees_at - now).clamp(1, poll_ms);
+            let jitter = fastrand_ms((wait / 10).max(1) as u64);
+            tokio::time::sleep(Duration::from_millis(wait as u64 + jitter)).await;
+        }
+    }
+
+    /// Marks the permit's request as finished now, so its slot frees one window later.
+    ///
+    /// Failures are logged, not returned: the slot then simply frees after the request
+    /// timeout, which is slower but still safe.
+    pub async fn release(&self, permit: Permit) {
+        loop {
+            let now = now_epoch_ms();
+            let (mut entries, cond) = match self.read().await {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not release a Peoplevox budget slot");
+                    return;
+                }
+            };
+            let Some(entry) = entries.iter_mut().find(|e| e.id == permit.id) else {
+                return;
+            };
+            // Rounded up: `now` is truncated to the millisecond, the completion was later.
+            entry.at = entry.at.min(now + 1);
+            entries.retain(|e| e.at > now - self.window_ms);
+            match self.write(&entries, cond, now).await {
+                Ok(()) => return,
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not release a Peoplevox budget slot");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn read(&self) -> Result<(Vec<Entry>, Condition), PvxError> {
+        match self.store.get(BUDGET_PK, &self.key).await? {
+            None => Ok((Vec::new(), Condition::NotExists)),
+            Some(item) => {
+                let entries = serde_json::from_str(&item.data).unwrap_or_else(|e| {
+                    // The log is short-lived bookkeeping: start afresh rather than block.
+                    tracing::warn!(error = %e, "unreadable Peoplevox budget log, resetting it");
+                    Vec::new()
+                });
+                Ok((entries, Condition::Version(item.version)))
+            }
+        }
+    }
+
+    async fn write(&self, entries: &[Entry], cond: Condition, now: i64) -> Result<(), StoreError> {
+        let data =
+            serde_json::to_string(entries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The item is useless once every entry is older than a window.
+        let expires_at = (now + self.hold_ms + self.window_ms) / 1000 + 1;
+        self.store
+            .put(BUDGET_PK, &self.key, &data, cond, Some(expires_at))
+            .await
+            .map(|_| ())
+    }
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+fn fastrand_ms(max: u64) -> u64 {
+    rand::random::<u64>() % (max + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peoplevox::memory_store::MemoryStore;
+
+    fn budget(store: Arc<dyn StateStore>, limit: u32, window_ms: u64) -> RequestBudget {
+        RequestBudget::new(
+            store,
+            "acme",
+            limit,
+            Duration::from_millis(window_ms),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    /// The largest number of grants inside any half-open window of `window_ms`.
+    fn max_in_window(mut grants: Vec<i64>, window_ms: i64) -> usize {
+        grants.sort_unstable();
+        let mut best = 0;
+        for (i, start) in grants.iter().enumerate() {
+            let n = grants[i..]
+                .iter()
+                .take_while(|t| **t < start + window_ms)
+                .count();
+            best = best.max(n);
+        }
+        best
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_acquirers_never_exceed_the_window() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        // Two budgets on one store stand for two Lambdas of the same deployment.
+        let a = Arc::new(budget(store.clone(), 5, 300));
+        let b = Arc::new(budget(store.clone(), 5, 300));
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let budget = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(async move {
+                let permit = budget.acquire().await.unwrap();
+                // The time the request "arrives": after the grant, before the release.
+                let arrived = now_epoch_ms();
+                tokio::time::sleep(Duration::from_millis(fastrand_ms(20))).await;
+                budget.release(permit).await;
+                arrived
+            }));
+        }
+        let mut arrivals = Vec::new();
+        for task in tasks {
+            arrivals.push(task.await.unwrap());
+        }
+        assert_eq!(arrivals.len(), 40);
+        assert!(max_in_window(arrivals, 300) <= 5);
+        assert_eq!(a.granted() + b.granted(), 40);
+        assert_eq!(a.granted(), 20);
+    }
+
+    #[tokio::test]
+    async fn an_unreleased_slot_frees_after_the_request_timeout() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let budget = RequestBudget::new(
+            store,
+            "acme",
+            1,
+            Duration::from_millis(50),
+            Duration::from_millis(100),
+        )
+        .unwrap();
+        let first = budget.acquire().await.unwrap();
+        let first_at = first.granted_at_ms;
+        drop(first);
+        let second = budget.acquire().await.unwrap();
+        // hold = 100 ms timeout + 1 s slack, then one window.
+        assert!(second.granted_at_ms - first_at >= 1_100 + 50);
+    }
+
+    #[test]
+    fn zero_limit_is_a_config_error() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let err = RequestBudget::new(
+            store,
+            "acme",
+            0,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        assert!(matches!(err, Err(PvxError::Config(_))));
+    }
+}

@@ -1,0 +1,426 @@
+//! The Peoplevox integration-service client: typed operations over SOAP, with the shared
+//! session, the shared request budget and retries that never repeat a write blindly.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::Retryable;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::budget::RequestBudget;
+use super::csv_table::CsvTable;
+use super::envelope::{self, Credentials, Envelope, Operation};
+use super::error::PvxError;
+use super::response::{self, IntegrationResponse};
+use super::session::SessionCache;
+use super::settings::PvxSettings;
+use super::transport::Transport;
+use super::types::{DataPage, ReportQuery, SaveAction, SaveOutcome};
+use crate::retry::backoff;
+use crate::store::StateStore;
+
+/// A client of one Peoplevox tenant. Cheap to clone; clones share the HTTP client, the
+/// session and the request counter.
+#[derive(Clone, Debug)]
+pub struct PvxClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: PvxSettings,
+    transport: Transport,
+    session: SessionCache,
+}
+
+impl PvxClient {
+    /// Builds the client; `state` holds the session and the request budget shared by every
+    /// process of the deployment.
+    pub fn new(settings: PvxSettings, state: Arc<dyn StateStore>) -> Result<Self, PvxError> {
+        reqwest::Url::parse(&settings.endpoint)
+            .map_err(|e| PvxError::Config(format!("endpoint is not a URL: {e}")))?;
+        if settings.client_id.trim().is_empty() || settings.username.trim().is_empty() {
+            return Err(PvxError::Config(
+                "client_id and username are required".into(),
+            ));
+        }
+        if settings.request_timeout.is_zero() {
+            return Err(PvxError::Config(
+                "request_timeout must be greater than zero".into(),
+            ));
+        }
+        let budget = Arc::new(RequestBudget::new(
+            state.clone(),
+            &settings.client_id,
+            settings.budget_requests,
+            settings.budget_window,
+            settings.request_timeout,
+        )?);
+        let transport = Transport::new(&settings.endpoint, settings.request_timeout, budget)?;
+        let session = SessionCache::new(state, &settings.client_id, settings.session_ttl);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                transport,
+                session,
+            }),
+        })
+    }
+
+    /// HTTP requests this client has sent (Authenticate and every retry included).
+    pub fn requests_made(&self) -> u64 {
+        self.inner.transport.requests_made()
+    }
+
+    /// The field names of a save template (GetSaveTemplate), in the tenant's order.
+    pub async fn get_save_template(&self, template: &str) -> Result<Vec<String>, PvxError> {
+        let op = Operation::GetSaveTemplate;
+        let started = Instant::now();
+        let resp = self
+            .call(op, |c| envelope::get_save_template(c, template))
+            .await?;
+        let resp = ok_or_api(op, resp)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(resp.detail.as_bytes());
+        let fields = match reader.records().next() {
+            Some(record) => record
+                .map_err(|e| decode(op, format!("template header is not CSV: {e}")))?
+                .iter()
+                .map(|f| f.trim().to_string())
+                .collect(),
+            None => Vec::new(),
+        };
+        tracing::info!(
+            operation = op.name(),
+            template,
+            fields = fields.len(),
+            elapsed_ms = elapsed_ms(started),
+            "Peoplevox save template read"
+        );
+        Ok(fields)
+    }
+
+    /// Imports `table` into `template` (SaveData) and returns the per-record statuses.
+    ///
+    /// Never retried after the request may have reached Peoplevox: a timeout, a 5xx or a
+    /// garbled answer is [`PvxError::OutcomeUnknown`]; read back before sending again. An
+    /// empty table sends nothing.
+    pub async fn save_data(
+        &self,
+        template: &str,
+        table: &CsvTable,
+        action: SaveAction,
+    ) -> Result<SaveOutcome, PvxError> {
+        let op = Operation::SaveData;
+        if table.rows.is_empty() {
+            return Ok(SaveOutcome::default());
+        }
+        if let Some(i) = table
+            .rows
+            .iter()
+            .position(|r| r.len() != table.headers.len())
+        {
+            return Err(PvxError::Encode(format!(
+                "row {i} has a different number of fields than the {} headers",
+                table.headers.len()
+            )));
+        }
+        let csv = table.to_csv();
+        let started = Instant::now();
+        let resp = self
+            .call(op, |c| envelope::save_data(c, template, &csv, action))
+            .await?;
+        let statuses = resp.statuses.clone().unwrap_or_default();
+        let outcome = if resp.is_ok() {
+            SaveOutcome {
+                saved: resp.total_count,
+                statuses,
+                error_detail: None,
+            }
+        } else if !statuses.is_empty() {
+            // Some records failed: the statuses say which; the rest were saved.
+            SaveOutcome {
+                saved: resp.total_count,
+                statuses,
+                error_detail: Some(resp.detail),
+            }
+        } else {
+            return Err(PvxError::Api {
+                operation: op.name(),
+                detail: resp.detail,
+            });
+        };
+        tracing::info!(
+            operation = op.name(),
+            template,
+            rows = table.rows.len(),
+            saved = outcome.saved,
+            failed = outcome.statuses.iter().filter(|s| !s.success).count(),
+            elapsed_ms = elapsed_ms(started),
+            "Peoplevox data saved"
+        );
+        Ok(outcome)
+    }
+
+    /// One page of an integration template (GetData). `page_no` is 1-based;
+    /// `items_per_page` 0 means everything; an empty `search_clause` matches every record.
+    pub async fn get_data(
+        &self,
+        template: &str,
+        page_no: u32,
+        items_per_page: u32,
+        search_clause: &str,
+    ) -> Result<DataPage, PvxError> {
+        let op = Operation::GetData;
+        let started = Instant::now();
+        let resp = self
+            .call(op, |c| {
+                envelope::get_data(c, template, page_no, items_per_page, search_clause)
+            })
+            .await?;
+        let page = data_page(op, resp)?;
+        tracing::info!(
+            operation = op.name(),
+            template,
+            page_no,
+            rows = page.table.rows.len(),
+            total = page.total,
+            elapsed_ms = elapsed_ms(started),
+            "Peoplevox data read"
+        );
+        Ok(page)
+    }
+
+    /// One page of a report (GetReportData).
+    pub async fn get_report_data(&self, query: &ReportQuery) -> Result<DataPage, PvxError> {
+        let op = Operation::GetReportData;
+        let started = Instant::now();
+        let resp = self
+            .call(op, |c| envelope::get_report_data(c, query))
+            .await?;
+        let page = data_page(op, resp)?;
+        tracing::info!(
+            operation = op.name(),
+            template = query.template.as_str(),
+            page_no = query.page_no,
+            rows = page.table.rows.len(),
+            total = page.total,
+            elapsed_ms = elapsed_ms(started),
+            "Peoplevox report read"
+        );
+        Ok(page)
+    }
+
+    /// Registers a GET callback for `event_type` (e.g. `AvailabilityChanges`) and returns
+    /// the subscription id. Not retried once sent (a repeat would subscribe twice).
+    pub async fn subscribe_event(
+        &self,
+        event_type: &str,
+        filter: &str,
+        callback_url: &str,
+    ) -> Result<i64, PvxError> {
+        let op = Operation::SubscribeEvent;
+        let resp = self
+            .call(op, |c| {
+                envelope::subscribe_event(c, event_type, filter, callback_url)
+            })
+            .await?;
+        subscription_id(op, resp, event_type)
+    }
+
+    /// Registers a POST callback for `event_type` and returns the subscription id.
+    pub async fn subscribe_post_event(
+        &self,
+        event_type: &str,
+        filter: &str,
+        post_url: &str,
+        post_params: &str,
+    ) -> Result<i64, PvxError> {
+        let op = Operation::SubscribePostEvent;
+        let resp = self
+            .call(op, |c| {
+                envelope::subscribe_post_event(c, event_type, filter, post_url, post_params)
+            })
+            .await?;
+        subscription_id(op, resp, event_type)
+    }
+
+    /// Removes a subscription; `true` when Peoplevox answered `True`.
+    pub async fn unsubscribe_event(&self, subscription_id: i64) -> Result<bool, PvxError> {
+        let op = Operation::UnsubscribeEvent;
+        let resp = self
+            .call(op, |c| envelope::unsubscribe_event(c, subscription_id))
+            .await?;
+        let resp = ok_or_api(op, resp)?;
+        let removed = resp.detail.trim().eq_ignore_ascii_case("true");
+        tracing::info!(
+            operation = op.name(),
+            subscription_id,
+            removed,
+            "Peoplevox unsubscribed"
+        );
+        Ok(removed)
+    }
+
+    /// Opens a session (Authenticate) and returns its id.
+    async fn authenticate(&self) -> Result<SecretString, PvxError> {
+        let op = Operation::Authenticate;
+        let settings = &self.inner.settings;
+        let started = Instant::now();
+        let env = envelope::authenticate(
+            &settings.client_id,
+            &settings.username,
+            settings.password.expose_secret(),
+        )?;
+        let body = self.send(&env).await?;
+        let resp = response::parse(op, &body)?;
+        if !resp.is_ok() {
+            return Err(PvxError::Auth(resp.detail));
+        }
+        // Detail is "<ClientId>,<SessionId>".
+        let session = resp
+            .detail
+            .split_once(',')
+            .map(|(_, s)| s.trim())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| decode(op, "Detail is not \"<ClientId>,<SessionId>\"".into()))?;
+        tracing::info!(
+            operation = op.name(),
+            elapsed_ms = elapsed_ms(started),
+            "Peoplevox session opened"
+        );
+        Ok(SecretString::from(session.to_string()))
+    }
+
+    /// Runs an operation under the shared session; when Peoplevox refuses the session, opens
+    /// a new one once and repeats the call once (the refused call changed nothing).
+    async fn call<B>(&self, op: Operation, build: B) -> Result<IntegrationResponse, PvxError>
+    where
+        B: Fn(Credentials<'_>) -> Result<Envelope, PvxError>,
+    {
+        let session = self.inner.session.get(|| self.authenticate()).await?;
+        let resp = self.call_with(op, &session, &build).await?;
+        if !resp.is_session_error() {
+            return Ok(resp);
+        }
+        tracing::warn!(
+            operation = op.name(),
+            "Peoplevox refused the session, re-authenticating"
+        );
+        let fresh = self
+            .inner
+            .session
+            .renew(&session, || self.authenticate())
+            .await?;
+        let resp = self.call_with(op, &fresh, &build).await?;
+        if resp.is_session_error() {
+            return Err(PvxError::Session(resp.detail));
+        }
+        Ok(resp)
+    }
+
+    async fn call_with<B>(
+        &self,
+        op: Operation,
+        session: &SecretString,
+        build: &B,
+    ) -> Result<IntegrationResponse, PvxError>
+    where
+        B: Fn(Credentials<'_>) -> Result<Envelope, PvxError>,
+    {
+        let env = build(Credentials {
+            client_id: &self.inner.settings.client_id,
+            session_id: session.expose_secret(),
+        })?;
+        let body = self.send(&env).await?;
+        let parsed = response::parse(op, &body);
+        if op.is_write() {
+            // A 200 we cannot read may still have been applied.
+            parsed.map_err(|e| e.for_write(op.name()))
+        } else {
+            parsed
+        }
+    }
+
+    /// Sends with retries: reads on any retryable failure; writes only when the request
+    /// provably was not processed.
+    async fn send(&self, env: &Envelope) -> Result<String, PvxError> {
+        let op = env.operation;
+        let attempt = || self.inner.transport.post(env);
+        let notify = |e: &PvxError, delay: Duration| {
+            tracing::warn!(
+                operation = op.name(),
+                error = %e,
+                delay_ms = delay.as_millis() as u64,
+                "retrying Peoplevox request"
+            );
+        };
+        let policy = backoff(self.inner.settings.max_retries);
+        if op.is_write() {
+            attempt
+                .retry(policy)
+                .when(PvxError::is_unsent)
+                .notify(notify)
+                .await
+                .map_err(|e| e.for_write(op.name()))
+        } else {
+            attempt
+                .retry(policy)
+                .when(PvxError::is_retryable)
+                .notify(notify)
+                .await
+        }
+    }
+}
+
+fn ok_or_api(op: Operation, resp: IntegrationResponse) -> Result<IntegrationResponse, PvxError> {
+    if resp.is_ok() {
+        Ok(resp)
+    } else {
+        Err(PvxError::Api {
+            operation: op.name(),
+            detail: resp.detail,
+        })
+    }
+}
+
+fn data_page(op: Operation, resp: IntegrationResponse) -> Result<DataPage, PvxError> {
+    let resp = ok_or_api(op, resp)?;
+    let table = CsvTable::parse(&resp.detail).map_err(|e| decode(op, e.to_string()))?;
+    Ok(DataPage {
+        total: resp.total_count,
+        table,
+    })
+}
+
+fn subscription_id(
+    op: Operation,
+    resp: IntegrationResponse,
+    event_type: &str,
+) -> Result<i64, PvxError> {
+    let resp = ok_or_api(op, resp)?;
+    let id = resp
+        .detail
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| decode(op, "Detail is not a subscription id".into()))?;
+    tracing::info!(
+        operation = op.name(),
+        event_type,
+        subscription_id = id,
+        "Peoplevox subscribed"
+    );
+    Ok(id)
+}
+
+fn decode(op: Operation, reason: String) -> PvxError {
+    PvxError::Decode {
+        operation: op.name(),
+        reason,
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    started.elapsed().as_millis() as u64
+}

@@ -1,0 +1,121 @@
+//! One HTTP exchange with the integration service: take a budget slot, POST the envelope,
+//! classify what came back. Retries and sessions live in the client.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::CONTENT_TYPE;
+
+use super::budget::RequestBudget;
+use super::envelope::{self, Envelope};
+use super::error::PvxError;
+use super::response;
+
+/// The HTTP side of the client.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    endpoint: String,
+    timeout: Duration,
+    budget: Arc<RequestBudget>,
+}
+
+impl Transport {
+    /// One reqwest client (rustls) with the request timeout.
+    pub(crate) fn new(
+        endpoint: &str,
+        timeout: Duration,
+        budget: Arc<RequestBudget>,
+    ) -> Result<Self, PvxError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| PvxError::Config(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            endpoint: endpoint.to_string(),
+            timeout,
+            budget,
+        })
+    }
+
+    /// Requests sent so far by this client (each one took a budget slot).
+    pub(crate) fn requests_made(&self) -> u64 {
+        self.budget.granted()
+    }
+
+    /// POSTs the envelope and returns the body of an HTTP 200 answer.
+    pub(crate) async fn post(&self, envelope: &Envelope) -> Result<String, PvxError> {
+        let permit = self.budget.acquire().await?;
+        let started = Instant::now();
+        let result = self.exchange(envelope).await;
+        self.budget.release(permit).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => tracing::debug!(
+                operation = envelope.operation.name(),
+                elapsed_ms,
+                "Peoplevox HTTP exchange done"
+            ),
+            Err(e) => tracing::warn!(
+                operation = envelope.operation.name(),
+                elapsed_ms,
+                error = %e,
+                "Peoplevox HTTP exchange failed"
+            ),
+        }
+        result
+    }
+
+    async fn exchange(&self, envelope: &Envelope) -> Result<String, PvxError> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header(CONTENT_TYPE, envelope::CONTENT_TYPE)
+            .header("SOAPAction", envelope.operation.soap_action())
+            .body(envelope.body.clone())
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.classify(e))?;
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if status.is_success() {
+            return Ok(body);
+        }
+        // ASMX reports faults as HTTP 500 with a SOAP body: that is an answer, not an outage.
+        if let Some(fault) = response::parse_fault(&body) {
+            return Err(fault);
+        }
+        Err(PvxError::Http {
+            status: status.as_u16(),
+            summary: response::summarize(&body),
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error) -> PvxError {
+        // Connect first: a connect timeout also reports is_timeout, yet nothing was sent.
+        if e.is_connect() {
+            PvxError::Connect(error_chain(&e))
+        } else if e.is_timeout() {
+            PvxError::Timeout {
+                timeout_ms: self.timeout.as_millis() as u64,
+            }
+        } else {
+            PvxError::Transport(error_chain(&e))
+        }
+    }
+}
+
+/// The error and its sources on one line; reqwest errors never include the request body.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

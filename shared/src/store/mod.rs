@@ -1,0 +1,221 @@
+//! Ports: the storage and queueing the flows need, as traits.
+//!
+//! Two adapters implement every port: `crate::embedded` (SQLite file, one process) and
+//! `crate::aws` (DynamoDB, SQS). One contract suite (`tests/contract_stores.rs`) runs against
+//! both, so the embedded store cannot drift from DynamoDB's and SQS's semantics.
+//!
+//! Time: expiry is always checked in code against the wall clock (epoch seconds for item
+//! expiry, epoch milliseconds for idempotency in-progress expiry); TTL deletion is never trusted.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+mod error;
+pub use error::StoreError;
+
+/// Seconds since the Unix epoch, from the wall clock.
+pub fn now_epoch_s() -> i64 {
+    now_epoch_ms() / 1000
+}
+
+/// Milliseconds since the Unix epoch, from the wall clock.
+pub fn now_epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One item of the state store: opaque data plus the version that guards concurrent writers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The payload, usually JSON written by the caller.
+    pub data: String,
+    /// Starts at 1 on creation and grows by one on every write.
+    pub version: u64,
+    /// Epoch seconds after which the item counts as absent; `None` never expires.
+    pub expires_at: Option<i64>,
+}
+
+/// The condition a state-store write must meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Write unconditionally.
+    Always,
+    /// Write only if no live item exists (an expired item counts as absent).
+    NotExists,
+    /// Write only if the live item has exactly this version.
+    Version(u64),
+}
+
+/// Key-value state with conditional writes: order links, ledgers, cursors, sessions, budgets.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// The live item at (pk, sk), or `None` when absent or expired.
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+    /// Writes `data` if `cond` holds and returns the new version (previous + 1, or 1).
+    /// A failed condition is `Err(StoreError::ConditionFailed)`.
+    async fn put(
+        &self,
+        pk: &str,
+        sk: &str,
+        data: &str,
+        cond: Condition,
+        expires_at: Option<i64>,
+    ) -> Result<u64, StoreError>;
+    /// Removes the item; removing an absent item is not an error.
+    async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
+    /// Live items under `pk`, ordered by `sk` ascending, at most `limit`.
+    async fn query(&self, pk: &str, limit: usize) -> Result<Vec<(String, Item)>, StoreError>;
+}
+
+/// Status of an idempotency record, as Powertools stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdempotencyStatus {
+    /// A worker holds the key.
+    InProgress,
+    /// The work is done; `data` holds its result.
+    Completed,
+}
+
+impl IdempotencyStatus {
+    /// The stored spelling ("INPROGRESS" / "COMPLETED").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "INPROGRESS",
+            Self::Completed => "COMPLETED",
+        }
+    }
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "INPROGRESS" => Some(Self::InProgress),
+            "COMPLETED" => Some(Self::Completed),
+            _ => None,
+        }
+    }
+}
+
+/// A Powertools-compatible idempotency record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Partition key `id`.
+    pub id: String,
+    /// `status`.
+    pub status: IdempotencyStatus,
+    /// `expiration`, epoch seconds.
+    pub expiration: i64,
+    /// `in_progress_expiration`, epoch milliseconds (set while INPROGRESS).
+    pub in_progress_expiration: Option<i64>,
+    /// `data`: the stored result once COMPLETED.
+    pub data: Option<String>,
+    /// `validation`: hash of the payload, to catch a key reused with another payload.
+    pub validation: Option<String>,
+}
+
+/// What a conditional INPROGRESS put found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutInProgress {
+    /// The record was written. `previous` is the record it replaced (expired, or an
+    /// INPROGRESS whose holder ran out of time), if any.
+    Acquired { previous: Option<IdempotencyRecord> },
+    /// A live record exists (ALL_OLD on condition failure); nothing was written.
+    Exists(IdempotencyRecord),
+}
+
+/// The Powertools persistence layer: the state machine lives in `crate::idempotency`.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Conditional put: succeeds when there is no record, the record's `expiration` is before
+    /// `now_s`, or it is INPROGRESS with `in_progress_expiration` before `now_ms`.
+    async fn put_in_progress(
+        &self,
+        record: &IdempotencyRecord,
+        now_s: i64,
+        now_ms: i64,
+    ) -> Result<PutInProgress, StoreError>;
+    /// Marks the record COMPLETED with its result and a new expiration.
+    async fn save_success(&self, id: &str, data: &str, expiration: i64) -> Result<(), StoreError>;
+    /// Deletes the record so that a retry can run (used when the work failed).
+    async fn delete(&self, id: &str) -> Result<(), StoreError>;
+    /// The stored record, expired or not (callers decide).
+    async fn get(&self, id: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+/// One append-only audit entry, keyed by the entity it is about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    /// The entity, e.g. `order#<ct id>` or `stock#<sku>#<site>`.
+    pub entity: String,
+    /// When it happened, epoch milliseconds.
+    pub at_ms: i64,
+    /// The flow that wrote it, e.g. `order-export`.
+    pub flow: String,
+    /// What happened, e.g. `exported`, `held`, `duplicate`, `dead-lettered`.
+    pub outcome: String,
+    /// Why, for anything that is not a plain success.
+    pub reason: Option<String>,
+    /// Flow-specific facts (never personal data).
+    pub detail: serde_json::Value,
+}
+
+/// The audit log: append-only, queryable per entity, entries expire after a retention period.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends one entry.
+    async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The entries of one entity, oldest first, at most `limit`.
+    async fn list(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A message received from a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// The message id given at send time.
+    pub id: String,
+    /// The handle that deletes this delivery (changes with every receive).
+    pub receipt: String,
+    /// The body as sent.
+    pub body: String,
+    /// How many times the message has been received, this delivery included.
+    pub receive_count: u32,
+    /// String message attributes (e.g. `reason` on a dead-lettered message).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Visible and in-flight message counts of a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepth {
+    /// Messages ready to be received.
+    pub visible: u64,
+    /// Messages received and not yet deleted, whose visibility timeout has not run out.
+    pub in_flight: u64,
+}
+
+/// A message queue with SQS semantics: at-least-once, visibility timeout, receive count, and a
+/// dead-letter queue after the source queue's maximum receive count (its redrive policy).
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends one message to the named queue and returns its id.
+    async fn send(
+        &self,
+        queue: &str,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<String, StoreError>;
+    /// Receives up to `max` visible messages (at most 10 per call, as SQS), hiding them for
+    /// `visibility`. Messages past the maximum receive count move to the dead-letter queue
+    /// instead of being returned.
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<QueueMessage>, StoreError>;
+    /// Deletes a received message by its receipt handle.
+    async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError>;
+    /// Approximate visible and in-flight counts.
+    async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError>;
+}

@@ -1,0 +1,149 @@
+//! Helpers shared by the end-to-end tests: a test bed with both simulators, a flow over an
+//! embedded store, and batch runners that behave as the SQS event source does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ctpvx_infra::local::worker::{self, WorkerOptions};
+use ctpvx_infra::scenario;
+use ctpvx_infra::testbed::{Testbed, TestbedOptions};
+use ctpvx_shared::app::{self, Stores};
+use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
+use ctpvx_shared::flows::order_export::{BatchReport, OrderExport};
+use ctpvx_shared::store::Queue;
+
+/// Queue names used by the tests.
+pub const Q: &str = "orders";
+/// Dead-letter queue of [`Q`].
+pub const DLQ: &str = "orders-dlq";
+
+/// A test bed with a compressed Peoplevox budget (15 requests per 300 ms) and `items` known.
+pub async fn testbed(items: &[String]) -> Testbed {
+    Testbed::start(TestbedOptions {
+        budget_requests: 15,
+        budget_window: Duration::from_millis(300),
+        items: items.to_vec(),
+    })
+    .await
+    .expect("test bed starts")
+}
+
+/// An in-memory store with the orders queue and its DLQ (5 receives).
+pub fn store() -> Arc<EmbeddedStore> {
+    let store = EmbeddedStore::in_memory().expect("store");
+    store.declare_queue(DLQ, QueueSpec::default()).expect("dlq");
+    let redrive = DeadLetter {
+        queue: DLQ.into(),
+        max_receive_count: 5,
+    };
+    store
+        .declare_queue(
+            Q,
+            QueueSpec {
+                dead_letter: Some(redrive),
+            },
+        )
+        .expect("queue");
+    store
+}
+
+/// The order export flow over `store`, against the test bed.
+pub async fn flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> OrderExport {
+    let stores = Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) = app::clients(&bed.config, &bed.secrets, store.clone()).expect("clients");
+    app::order_export(&bed.config, &stores, ct, pvx)
+        .await
+        .expect("flow")
+}
+
+/// Worker options for tests: batches of `batch_size`, 1 s visibility.
+pub fn worker_options(batch_size: usize) -> WorkerOptions {
+    WorkerOptions {
+        queue: Q.into(),
+        dead_letter_queue: DLQ.into(),
+        batch_size,
+        visibility: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        idle_pause: Duration::from_millis(20),
+    }
+}
+
+/// Receives one batch (up to `batch_size`) and runs it through the flow.
+pub async fn run_one_batch(
+    flow: &OrderExport,
+    store: &Arc<EmbeddedStore>,
+    batch_size: usize,
+) -> BatchReport {
+    let options = worker_options(batch_size);
+    let messages = worker::gather(store.as_ref(), &options).await;
+    worker::run_batch(flow, store.as_ref(), store.as_ref(), &options, messages).await
+}
+
+/// Runs batches until the queue is empty (waiting out visibility timeouts), at most `limit`.
+pub async fn drain(
+    flow: &OrderExport,
+    store: &Arc<EmbeddedStore>,
+    batch_size: usize,
+    limit: Duration,
+) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        let depth = store.depth(Q).await.expect("depth");
+        if depth.visible == 0 && depth.in_flight == 0 {
+            return;
+        }
+        if depth.visible == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        run_one_batch(flow, store, batch_size).await;
+    }
+    panic!("queue not drained within {limit:?}");
+}
+
+/// Inserts scenario orders `range` into the commercetools simulator and returns their JSON.
+pub fn seed_orders(
+    bed: &Testbed,
+    range: std::ops::Range<usize>,
+    lines: usize,
+    catalog: &[String],
+) -> Vec<serde_json::Value> {
+    range
+        .map(|i| {
+            let order = scenario::order(i, lines, catalog);
+            bed.ct
+                .insert_order_json(order.clone())
+                .expect("insert order");
+            order
+        })
+        .collect()
+}
+
+/// Sends one Platform message per order to the queue.
+pub async fn enqueue(store: &Arc<EmbeddedStore>, orders: &[serde_json::Value]) {
+    for (n, order) in orders.iter().enumerate() {
+        let body = scenario::platform_message(
+            order,
+            &format!("msg-{n}-{}", order["id"].as_str().unwrap_or("")),
+        );
+        store
+            .send(Q, &body, &Default::default())
+            .await
+            .expect("send");
+    }
+}
+
+/// Whether the commercetools order carries the export mark with `number` as externalId, once.
+pub fn exported_once_in_ct(bed: &Testbed, order_id: &str, number: &str) -> bool {
+    let order = bed.ct.order(order_id).expect("order exists");
+    let marks: Vec<_> = order
+        .sync_info
+        .iter()
+        .filter(|s| s.external_id.as_deref() == Some(number))
+        .collect();
+    marks.len() == 1 && order.sync_info.len() == 1
+}

@@ -1,0 +1,185 @@
+//! The webhook ingress over real HTTP: 202 and enqueue for a good message; 400/401/413 and
+//! nothing enqueued for bad input, wrong auth or an oversized body.
+
+use std::sync::Arc;
+
+use ctpvx_infra::local::server::WebhookServer;
+use ctpvx_infra::scenario;
+use ctpvx_infra::testbed::DEMO_WEBHOOK_TOKEN;
+use ctpvx_shared::config::WebhookConfig;
+use ctpvx_shared::store::Queue;
+use ctpvx_shared::webhook::{ORDERS_PATH, Webhooks};
+use ctpvx_tests::{Q, store};
+
+struct Ingress {
+    server: WebhookServer,
+    store: Arc<ctpvx_shared::embedded::EmbeddedStore>,
+    http: reqwest::Client,
+}
+
+async fn ingress(config: WebhookConfig) -> Ingress {
+    let store = store();
+    let queue: Arc<dyn Queue> = store.clone();
+    let hooks = Arc::new(Webhooks::new(
+        queue,
+        Q,
+        DEMO_WEBHOOK_TOKEN.to_string().into(),
+        &config,
+    ));
+    let server = WebhookServer::start(hooks, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    Ingress {
+        server,
+        store,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Ingress {
+    async fn post(&self, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, String) {
+        let mut request = self
+            .http
+            .post(format!("{}{ORDERS_PATH}", self.server.url))
+            .body(body);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+    async fn queued(&self) -> u64 {
+        self.store.depth(Q).await.unwrap().visible
+    }
+}
+
+fn message() -> String {
+    scenario::platform_message(&scenario::order(1, 2, &scenario::catalog(3)), "m-1")
+}
+
+#[tokio::test]
+async fn a_good_message_is_accepted_and_enqueued_as_sent() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let body = message();
+    let (status, answer) = ingress.post(Some(DEMO_WEBHOOK_TOKEN), body.clone()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(answer.contains(&scenario::order_id(1)), "{answer}");
+    let queued = ingress
+        .store
+        .receive(Q, 10, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].body, body);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_token_is_401_and_enqueues_nothing() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    for token in [
+        None,
+        Some("wrong"),
+        Some(&DEMO_WEBHOOK_TOKEN[..DEMO_WEBHOOK_TOKEN.len() - 1]),
+    ] {
+        let (status, answer) = ingress.post(token, message()).await;
+        assert_eq!(status, 401, "{token:?}: {answer}");
+    }
+    assert_eq!(ingress.queued().await, 0);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_with_the_reason_and_enqueue_nothing() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let cases = [
+        ("{\"notificationType\":", "not valid JSON"),
+        ("[1,2,3]", "not a JSON object"),
+        ("{\"hello\":\"world\"}", "not a commercetools order message"),
+        (
+            "{\"notificationType\":\"Message\",\"type\":\"OrderCreated\"}",
+            "resource",
+        ),
+        (
+            "{\"id\":\"o\",\"version\":1,\"lineItems\":[{\"id\":\"l\",\"quantity\":\"two\"}]}",
+            "invalid",
+        ),
+    ];
+    for (body, reason) in cases {
+        let (status, answer) = ingress.post(Some(DEMO_WEBHOOK_TOKEN), body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains(reason), "{body}: {answer}");
+    }
+    assert_eq!(ingress.queued().await, 0);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_and_enqueues_nothing() {
+    let ingress = ingress(WebhookConfig {
+        max_body_bytes: 64 * 1024,
+        max_message_bytes: 32 * 1024,
+    })
+    .await;
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    let (status, answer) = ingress.post(Some(DEMO_WEBHOOK_TOKEN), big).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(ingress.queued().await, 0);
+}
+
+#[tokio::test]
+async fn a_large_order_travels_by_reference() {
+    let ingress = ingress(WebhookConfig {
+        max_body_bytes: 1024 * 1024,
+        max_message_bytes: 16 * 1024,
+    })
+    .await;
+    let body =
+        scenario::platform_message(&scenario::order(7, 200, &scenario::catalog(50)), "m-big");
+    assert!(body.len() > 16 * 1024);
+    let (status, _) = ingress.post(Some(DEMO_WEBHOOK_TOKEN), body).await;
+    assert_eq!(status, 202);
+    let queued = ingress
+        .store
+        .receive(Q, 10, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].body.len() < 1024, "a reference, not the order");
+    assert!(
+        queued[0].body.contains(&scenario::order_id(7))
+            && queued[0].body.contains("payloadNotIncluded")
+    );
+}
+
+#[tokio::test]
+async fn other_notifications_paths_and_methods() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let test_notification = r#"{"notificationType":"ResourceCreated","projectKey":"p","resource":{"typeId":"subscription","id":"s"},"resourceTypeId":"subscription","version":1}"#;
+    let (status, answer) = ingress
+        .post(Some(DEMO_WEBHOOK_TOKEN), test_notification)
+        .await;
+    assert_eq!(
+        (status, answer.contains("ignored")),
+        (202, true),
+        "{answer}"
+    );
+    assert_eq!(ingress.queued().await, 0);
+    let url = format!("{}/webhooks/other", ingress.server.url);
+    let status = ingress
+        .http
+        .post(url)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 404);
+    let url = format!("{}{ORDERS_PATH}", ingress.server.url);
+    let status = ingress
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 405);
+}
