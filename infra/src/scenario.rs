@@ -31,7 +31,7 @@ const STREETS: [&str; 5] = [
 
 /// A commercetools order with `lines` lines drawn from `catalog`.
 pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
-    let store = if i % 2 == 0 { "uk" } else { "eu" };
+    let store = if i.is_multiple_of(2) { "uk" } else { "eu" };
     let line_items: Vec<Value> = (0..lines)
         .map(|l| {
             let sku = &catalog[(i * 7 + l * 13) % catalog.len()];
@@ -56,7 +56,7 @@ pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
         "shippingAddress": {"firstName": "Jane", "lastName": format!("O'Doe-{i}"), "streetName": STREETS[i % STREETS.len()],
             "streetNumber": (i % 200 + 1).to_string(), "postalCode": "SW1A 1AA", "city": "London", "country": "GB",
             "phone": "+44 20 7946 0000"},
-        "shippingInfo": {"shippingMethodName": if i % 3 == 0 { "Next Day" } else { "Standard" },
+        "shippingInfo": {"shippingMethodName": if i.is_multiple_of(3) { "Next Day" } else { "Standard" },
             "price": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 499, "fractionDigits": 2}},
         "custom": {"type": {"typeId": "type", "id": "t-1"}, "fields": {"giftMessage": format!("Happy day #{i}, \"friend\" & co")}}
     })

@@ -86,10 +86,10 @@ async fn template_header(
     state: &dyn StateStore,
     template: &str,
 ) -> Result<Vec<String>, SetupError> {
-    if let Ok(Some(item)) = state.get("pvx-template", template).await {
-        if let Ok(header) = serde_json::from_str::<Vec<String>>(&item.data) {
-            return Ok(header);
-        }
+    if let Ok(Some(item)) = state.get("pvx-template", template).await
+        && let Ok(header) = serde_json::from_str::<Vec<String>>(&item.data)
+    {
+        return Ok(header);
     }
     let header = pvx
         .get_save_template(template)

@@ -49,6 +49,9 @@ struct TokenResponse {
     expires_in: u64,
 }
 
+/// The longest token validity commercetools grants (7 days).
+const MAX_TOKEN_LIFETIME_SECS: u64 = 604_800;
+
 /// How long before expiry a token is replaced: 5 minutes, or 10 % of its lifetime if that is less,
 /// so that a request never starts with a token about to lapse.
 pub(crate) fn refresh_margin(lifetime: Duration) -> Duration {
@@ -91,8 +94,11 @@ impl TokenSource {
         if let Some(token) = self.fresh().await {
             return Ok(token);
         }
+        // The lifetime counts from the request, not the answer: the margin then covers the trip.
+        let requested_at = Instant::now();
         let fetched = self.fetch(attempt).await?;
-        let lifetime = Duration::from_secs(fetched.expires_in);
+        // Capped at the API's maximum validity, so that a bogus answer cannot overflow the clock.
+        let lifetime = Duration::from_secs(fetched.expires_in.min(MAX_TOKEN_LIFETIME_SECS));
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let token = Token {
             value: fetched.access_token.clone(),
@@ -101,7 +107,7 @@ impl TokenSource {
         *self.cached.write().await = Some(Cached {
             value: fetched.access_token,
             generation,
-            refresh_at: Instant::now() + lifetime - refresh_margin(lifetime),
+            refresh_at: requested_at + (lifetime - refresh_margin(lifetime)),
         });
         Ok(token)
     }

@@ -181,16 +181,16 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
         Some(order) => Some(parse_order(order, "Message order")?),
         None => None,
     };
-    if let Some(order) = &order {
-        if order.id != resource.id {
-            return Err(MessageError::Invalid {
-                format: label,
-                problem: format!(
-                    "order.id `{}` differs from resource.id `{}`",
-                    order.id, resource.id
-                ),
-            });
-        }
+    if let Some(order) = &order
+        && order.id != resource.id
+    {
+        return Err(MessageError::Invalid {
+            format: label,
+            problem: format!(
+                "order.id `{}` differs from resource.id `{}`",
+                order.id, resource.id
+            ),
+        });
     }
     let order_number = message
         .resource_user_provided_identifiers

@@ -280,11 +280,16 @@ impl ChannelRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct InventoryEntry {
+    /// The entry id.
     pub id: String,
+    /// The version, for optimistic concurrency.
     pub version: i64,
+    /// The user-defined key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The SKU.
     pub sku: String,
+    /// The warehouse channel; none for channel-less stock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supply_channel: Option<Reference>,
     /// Overall stock: available plus reserved.
@@ -293,12 +298,16 @@ pub struct InventoryEntry {
     /// Stock minus reservations.
     #[serde(default)]
     pub available_quantity: i64,
+    /// Days until restock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restockable_in_days: Option<i64>,
+    /// When new stock is expected (ISO 8601).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_delivery: Option<String>,
+    /// Creation time (ISO 8601).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// Last change (ISO 8601).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_at: Option<String>,
 }

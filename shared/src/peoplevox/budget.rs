@@ -263,7 +263,7 @@ mod tests {
         .unwrap();
         let first = budget.acquire().await.unwrap();
         let first_at = first.granted_at_ms;
-        drop(first);
+        let _ = first;
         let second = budget.acquire().await.unwrap();
         // hold = 100 ms timeout + 1 s slack, then one window.
         assert!(second.granted_at_ms - first_at >= 1_100 + 50);

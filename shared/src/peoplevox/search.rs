@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn template_clause() {
         assert_eq!(
-            equals_any("ItemCode", &["a", "b"]),
+            equals_any("ItemCode", ["a", "b"]),
             r#"ItemCode.Equals("a") OR ItemCode.Equals("b")"#
         );
         assert_eq!(equals_any("ItemCode", Vec::<String>::new()), "");
@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn report_clause() {
         assert_eq!(
-            report_equals_any("Item code", &["a", "b"]),
+            report_equals_any("Item code", ["a", "b"]),
             r#"([Item code].Equals("a") OR [Item code].Equals("b"))"#
         );
         assert_eq!(report_equals_any("Item code", Vec::<String>::new()), "");
@@ -104,7 +104,7 @@ mod tests {
     fn quotes_and_backslashes_are_escaped() {
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(
-            equals_any("ItemCode", &[r##"x") OR ItemCode.Contains("")"##]),
+            equals_any("ItemCode", [r##"x") OR ItemCode.Contains("")"##]),
             r##"ItemCode.Equals("x\") OR ItemCode.Contains(\"\")")"##
         );
     }
