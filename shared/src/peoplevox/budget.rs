@@ -114,7 +114,7 @@ impl RequestBudget {
                     Err(StoreError::ConditionFailed) => {
                         // Another acquirer won the race: re-read after a short random pause
                         // so that contenders spread out.
-                        tokio::time::sleep(Duration::from_millis(fastrand_ms(3))).await;
+                        tokio::time::sleep(Duration::from_millis(random_ms(3))).await;
                         continue;
                     }
                     Err(e) => return Err(e.into()),
@@ -122,7 +122,7 @@ impl RequestBudget {
             }
             let frees_at = entries.iter().map(|e| e.at).min().unwrap_or(now) + self.window_ms;
             let wait = (frees_at - now).clamp(1, poll_ms);
-            let jitter = fastrand_ms((wait / 10).max(1) as u64);
+            let jitter = random_ms((wait / 10).max(1) as u64);
             tokio::time::sleep(Duration::from_millis(wait as u64 + jitter)).await;
         }
     }
@@ -188,7 +188,7 @@ fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
-fn fastrand_ms(max: u64) -> u64 {
+fn random_ms(max: u64) -> u64 {
     rand::random::<u64>() % (max + 1)
 }
 
@@ -235,7 +235,7 @@ mod tests {
                 let permit = budget.acquire().await.unwrap();
                 // The time the request "arrives": after the grant, before the release.
                 let arrived = now_epoch_ms();
-                tokio::time::sleep(Duration::from_millis(fastrand_ms(20))).await;
+                tokio::time::sleep(Duration::from_millis(random_ms(20))).await;
                 budget.release(permit).await;
                 arrived
             }));
