@@ -64,6 +64,10 @@ pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
 
 /// The OrderCreated Message (Platform format) carrying `order`.
 pub fn platform_message(order: &Value, message_id: &str) -> String {
+    message_value(order, message_id).to_string()
+}
+
+fn message_value(order: &Value, message_id: &str) -> Value {
     json!({
         "notificationType": "Message", "projectKey": "ctpvx-sim", "id": message_id, "version": 1,
         "sequenceNumber": 1, "resource": {"typeId": "order", "id": order["id"]}, "resourceVersion": 1,
@@ -71,13 +75,11 @@ pub fn platform_message(order: &Value, message_id: &str) -> String {
         "type": "OrderCreated", "createdAt": "2026-11-26T09:00:00.000Z", "lastModifiedAt": "2026-11-26T09:00:00.000Z",
         "order": order
     })
-    .to_string()
 }
 
 /// The same Message wrapped in a CloudEvent.
 pub fn cloud_event(order: &Value, message_id: &str) -> String {
-    let data: Value =
-        serde_json::from_str(&platform_message(order, message_id)).unwrap_or(Value::Null);
+    let data = message_value(order, message_id);
     json!({
         "specversion": "1.0", "id": message_id, "type": "com.commercetools.order.message.OrderCreated",
         "source": "/ctpvx-sim/orders", "subject": order["id"], "time": "2026-11-26T09:00:00.000Z",

@@ -48,6 +48,8 @@ pub struct Testbed {
     pub config: Config,
     /// Secrets both accept.
     pub secrets: Secrets,
+    /// Id of the OrderExport channel ([`EXPORT_CHANNEL`]).
+    pub export_channel_id: String,
 }
 
 impl Testbed {
@@ -67,7 +69,9 @@ impl Testbed {
         for item in &options.items {
             pvx.add_item_type(item);
         }
-        ct.ensure_channel(EXPORT_CHANNEL, &[ChannelRole::OrderExport])?;
+        let export_channel_id = ct
+            .ensure_channel(EXPORT_CHANNEL, &[ChannelRole::OrderExport])?
+            .id;
         let config = Config::from_toml(&config_toml(&ct, &pvx, &options))?;
         let secrets = Secrets::from_map(
             &[
@@ -84,6 +88,7 @@ impl Testbed {
             pvx,
             config,
             secrets,
+            export_channel_id,
         })
     }
 }

@@ -152,9 +152,8 @@ pub async fn order_export(
             IDEMPOTENCY_TTL,
         ),
         rules: config.orders.clone(),
-        templates: p.templates.clone(),
+        peoplevox: p.clone(),
         layout,
         export_channel_id: channel.id,
-        field_names: p.field_names.clone(),
     }))
 }

@@ -14,10 +14,7 @@ use crate::app::{SetupError, Stores};
 use crate::aws::{DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue};
 use crate::config::{Config, Secrets};
 
-/// Logical queue names, the same as in the local runner.
-pub const ORDERS_QUEUE: &str = "orders";
-/// Dead-letter queue of [`ORDERS_QUEUE`].
-pub const ORDERS_DLQ: &str = "orders-dlq";
+pub use crate::queues::{ORDERS_DLQ, ORDERS_QUEUE};
 
 /// Everything a function builds once at init.
 pub struct LambdaEnv {

@@ -18,6 +18,7 @@ pub mod flows;
 pub mod idempotency;
 pub mod mapping;
 pub mod peoplevox;
+pub mod queues;
 pub mod retry;
 pub mod store;
 pub mod webhook;

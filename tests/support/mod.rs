@@ -4,18 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ctpvx_infra::local::stack::{ORDERS_MAX_RECEIVE_COUNT, declare_queues};
 use ctpvx_infra::local::worker::{self, WorkerOptions};
 use ctpvx_infra::scenario;
 use ctpvx_infra::testbed::{Testbed, TestbedOptions};
 use ctpvx_shared::app::{self, Stores};
-use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
+use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::order_export::{BatchReport, OrderExport};
 use ctpvx_shared::store::Queue;
 
-/// Queue names used by the tests.
-pub const Q: &str = "orders";
-/// Dead-letter queue of [`Q`].
-pub const DLQ: &str = "orders-dlq";
+/// The deployment's queue names, short.
+pub use ctpvx_shared::queues::{ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q};
 
 /// A test bed with a compressed Peoplevox budget (15 requests per 300 ms) and `items` known.
 pub async fn testbed(items: &[String]) -> Testbed {
@@ -28,22 +27,10 @@ pub async fn testbed(items: &[String]) -> Testbed {
     .expect("test bed starts")
 }
 
-/// An in-memory store with the orders queue and its DLQ (5 receives).
+/// An in-memory store with the orders queue and its DLQ, declared as the local runner does.
 pub fn store() -> Arc<EmbeddedStore> {
     let store = EmbeddedStore::in_memory().expect("store");
-    store.declare_queue(DLQ, QueueSpec::default()).expect("dlq");
-    let redrive = DeadLetter {
-        queue: DLQ.into(),
-        max_receive_count: 5,
-    };
-    store
-        .declare_queue(
-            Q,
-            QueueSpec {
-                dead_letter: Some(redrive),
-            },
-        )
-        .expect("queue");
+    declare_queues(&store, ORDERS_MAX_RECEIVE_COUNT).expect("queues");
     store
 }
 

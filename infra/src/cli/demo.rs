@@ -13,7 +13,7 @@ use serde_json::json;
 use ctpvx_infra::local::stack::{ORDERS_DLQ, ORDERS_QUEUE};
 use ctpvx_infra::local::{LocalStack, StackOptions};
 use ctpvx_infra::scenario;
-use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, EXPORT_CHANNEL, Testbed, TestbedOptions};
+use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, Testbed, TestbedOptions};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
@@ -123,7 +123,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     stack.stop().await;
 
     // The summary is read from the two simulated systems, not from the workers' counters.
-    let channel = bed.ct.ensure_channel(EXPORT_CHANNEL, &[])?.id;
+    let channel = &bed.export_channel_id;
     let mut exported = 0;
     let mut held = Vec::new();
     let mut duplicates_in_peoplevox = 0;
@@ -135,7 +135,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let marked = bed
             .ct
             .order(id)
-            .is_some_and(|o| o.sync_info_for(&channel).is_some());
+            .is_some_and(|o| o.sync_info_for(channel).is_some());
         let imports = bed.pvx.header_imports(number);
         if imports > 1 {
             duplicates_in_peoplevox += 1;

@@ -18,10 +18,23 @@ use ctpvx_shared::webhook::Webhooks;
 use super::server::WebhookServer;
 use super::worker::{self, WorkerOptions};
 
-/// Queue names, as the template names them.
-pub const ORDERS_QUEUE: &str = "orders";
-/// Dead-letter queue of [`ORDERS_QUEUE`].
-pub const ORDERS_DLQ: &str = "orders-dlq";
+pub use ctpvx_shared::queues::{ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE};
+
+/// Declares the orders queue and its dead-letter queue in the embedded store, with the
+/// redrive policy template.yaml gives them in AWS.
+pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(), StoreError> {
+    store.declare_queue(ORDERS_DLQ, QueueSpec::default())?;
+    let redrive = DeadLetter {
+        queue: ORDERS_DLQ.into(),
+        max_receive_count,
+    };
+    store.declare_queue(
+        ORDERS_QUEUE,
+        QueueSpec {
+            dead_letter: Some(redrive),
+        },
+    )
+}
 
 /// How the stack runs.
 #[derive(Debug, Clone)]
@@ -47,7 +60,7 @@ impl Default for StackOptions {
             workers: 2,
             batch_size: 100,
             visibility: Duration::from_secs(2),
-            max_receive_count: 5,
+            max_receive_count: ORDERS_MAX_RECEIVE_COUNT,
             crash: None,
         }
     }
@@ -80,22 +93,8 @@ impl LocalStack {
         store: Arc<EmbeddedStore>,
         options: StackOptions,
     ) -> Result<Self, SetupError> {
-        let store_error = |e: StoreError| SetupError(format!("embedded store: {e}"));
-        store
-            .declare_queue(ORDERS_DLQ, QueueSpec::default())
-            .map_err(store_error)?;
-        let redrive = DeadLetter {
-            queue: ORDERS_DLQ.into(),
-            max_receive_count: options.max_receive_count,
-        };
-        store
-            .declare_queue(
-                ORDERS_QUEUE,
-                QueueSpec {
-                    dead_letter: Some(redrive),
-                },
-            )
-            .map_err(store_error)?;
+        declare_queues(&store, options.max_receive_count)
+            .map_err(|e| SetupError(format!("embedded store: {e}")))?;
         let stores = Stores {
             state: store.clone(),
             idempotency: store.clone(),

@@ -98,13 +98,6 @@ pub async fn run(
             continue;
         }
         let report = run_batch(&flow, queue.as_ref(), audit.as_ref(), &options, messages).await;
-        let mut t = totals.lock().await;
-        t.exported += report.exported;
-        t.recovered += report.recovered;
-        t.duplicates += report.duplicates;
-        t.held += report.held;
-        t.ignored += report.ignored;
-        t.dead_lettered += report.dead_lettered;
-        t.retried += report.retried;
+        totals.lock().await.absorb(&report);
     }
 }

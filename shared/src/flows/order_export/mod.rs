@@ -15,6 +15,7 @@
 //! 8. mark each exported order in commercetools (`updateSyncInfo` on the OrderExport channel,
 //!    Peoplevox number as externalId), link `Exported`, audit, complete the claim.
 
+mod finish;
 mod held;
 mod link;
 mod report;
@@ -28,16 +29,18 @@ pub use held::{SweepReport, requeue_message};
 pub use link::{OrderLink, load as load_link};
 pub use report::BatchReport;
 
+use finish::Finish;
+
 use crate::commercetools::client::CtClient;
 use crate::commercetools::types::Order;
-use crate::config::{OrderRules, TemplateNames};
-use crate::domain::{HoldReason, SalesOrder};
+use crate::config::{OrderRules, PeoplevoxConfig};
+use crate::domain::SalesOrder;
 use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::flows::item_catalog::ItemCatalog;
 use crate::idempotency::Idempotency;
 use crate::mapping::SalesOrderLayout;
 use crate::peoplevox::client::PvxClient;
-use crate::store::{AuditEntry, AuditLog, StateStore, now_epoch_ms};
+use crate::store::{AuditLog, StateStore};
 
 /// The flow's name in audit entries, idempotency keys and logs.
 pub const FLOW: &str = "order-export";
@@ -57,11 +60,10 @@ pub struct OrderExport {
     audit: Arc<dyn AuditLog>,
     idempotency: Idempotency,
     rules: OrderRules,
-    templates: TemplateNames,
+    peoplevox: PeoplevoxConfig,
     layout: SalesOrderLayout,
     export_channel_id: String,
     items: ItemCatalog,
-    field_names: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     crash: Option<CrashPoint>,
 }
 
@@ -79,14 +81,12 @@ pub struct OrderExportParts {
     pub idempotency: Idempotency,
     /// Mapping rules.
     pub rules: OrderRules,
-    /// Template names.
-    pub templates: TemplateNames,
+    /// Peoplevox templates and the tenant's field names.
+    pub peoplevox: PeoplevoxConfig,
     /// Tenant layout of the two templates.
     pub layout: SalesOrderLayout,
     /// Id of the OrderExport channel.
     pub export_channel_id: String,
-    /// Tenant field renames per template (`peoplevox.field_names`).
-    pub field_names: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// One order on its way through a batch.
@@ -104,35 +104,14 @@ struct Work {
     was_held: bool,
 }
 
-/// How an order left the batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Finish {
-    Exported {
-        number: String,
-        site: String,
-        recovered: bool,
-    },
-    Duplicate,
-    Held {
-        number: Option<String>,
-        reason: HoldReason,
-    },
-    Retry(String),
-    DeadLetter(String),
-}
-
 impl OrderExport {
     /// Assembles the flow.
     pub fn new(parts: OrderExportParts) -> Self {
-        let item_code_field = parts
-            .field_names
-            .get(&parts.templates.item_types)
-            .and_then(|r| r.get("ItemCode"))
-            .cloned()
-            .unwrap_or_else(|| "ItemCode".to_string());
+        let item_types = &parts.peoplevox.templates.item_types;
+        let item_code_field = parts.peoplevox.field_name(item_types, "ItemCode");
         let items = ItemCatalog::new(
-            &parts.templates.item_types,
-            &item_code_field,
+            item_types,
+            item_code_field,
             Duration::from_secs(parts.rules.item_cache_ttl_s),
             Duration::from_secs(parts.rules.missing_item_cache_ttl_s),
         );
@@ -143,11 +122,10 @@ impl OrderExport {
             audit: parts.audit,
             idempotency: parts.idempotency,
             rules: parts.rules,
-            templates: parts.templates,
+            peoplevox: parts.peoplevox,
             layout: parts.layout,
             export_channel_id: parts.export_channel_id,
             items,
-            field_names: parts.field_names,
             crash: None,
         }
     }
@@ -182,107 +160,5 @@ impl OrderExport {
         }
         self.mark_exported(work, &mut report).await;
         report
-    }
-
-    /// Ends an order's journey: audit entry, idempotency record, outcome of its records.
-    async fn finish(&self, work: &Work, finish: Finish, report: &mut BatchReport) {
-        let (outcome, audit_outcome, reason, number) = match &finish {
-            Finish::Exported {
-                number, recovered, ..
-            } => {
-                if *recovered {
-                    report.recovered += 1;
-                } else {
-                    report.exported += 1;
-                }
-                (
-                    RecordOutcome::Done,
-                    if *recovered { "recovered" } else { "exported" },
-                    None,
-                    Some(number.clone()),
-                )
-            }
-            Finish::Duplicate => {
-                report.duplicates += work.message_ids.len();
-                (RecordOutcome::Done, "duplicate", None, None)
-            }
-            Finish::Held { number, reason } => {
-                report.held += 1;
-                if let HoldReason::UnknownSkus { skus } = reason {
-                    held::remember(self.state.as_ref(), &work.order_id, skus).await;
-                }
-                let held_link = OrderLink::Held {
-                    number: number.clone(),
-                    reason: reason.clone(),
-                    since_ms: now_epoch_ms(),
-                };
-                if let Err(e) = link::save(self.state.as_ref(), &work.order_id, &held_link).await {
-                    tracing::error!(order_id = %work.order_id, error = %e, "held state not recorded");
-                }
-                (
-                    RecordOutcome::Done,
-                    "held",
-                    Some(reason.to_string()),
-                    number.clone(),
-                )
-            }
-            Finish::Retry(reason) => (
-                RecordOutcome::Retry(reason.clone()),
-                "retry",
-                Some(reason.clone()),
-                None,
-            ),
-            Finish::DeadLetter(reason) => (
-                RecordOutcome::DeadLetter(reason.clone()),
-                "rejected",
-                Some(reason.clone()),
-                None,
-            ),
-        };
-        let claim_result = match &finish {
-            Finish::Exported { number, .. } => {
-                let result = serde_json::json!({ "number": number }).to_string();
-                self.idempotency.complete(&work.order_id, &result).await
-            }
-            Finish::Duplicate => self.idempotency.complete(&work.order_id, "{}").await,
-            // Held and failed orders give the claim up, so that a retry or a re-queue runs.
-            _ => self.idempotency.release(&work.order_id).await,
-        };
-        if let Err(e) = claim_result {
-            tracing::error!(order_id = %work.order_id, error = %e, "idempotency record not updated");
-        }
-        let detail = match &finish {
-            Finish::Exported { site, .. } => {
-                serde_json::json!({ "site": site, "messages": work.message_ids })
-            }
-            _ => serde_json::json!({ "messages": work.message_ids }),
-        };
-        let entry = AuditEntry {
-            entity: format!("order#{}", work.order_id),
-            at_ms: now_epoch_ms(),
-            flow: FLOW.into(),
-            outcome: audit_outcome.into(),
-            reason,
-            detail: match number {
-                Some(n) => {
-                    let mut d = detail;
-                    d["number"] = serde_json::Value::String(n);
-                    d
-                }
-                None => detail,
-            },
-        };
-        if let Err(e) = self.audit.append(&entry).await {
-            tracing::error!(order_id = %work.order_id, error = %e, "audit append failed");
-        }
-        tracing::info!(order_id = %work.order_id, outcome = audit_outcome, "order finished");
-        for (i, id) in work.message_ids.iter().enumerate() {
-            // Only the first record of a duplicate group counts as the order; the others are
-            // duplicates whatever the outcome, and share a retry.
-            if i > 0 && outcome == RecordOutcome::Done && !matches!(finish, Finish::Duplicate) {
-                report.duplicates += 1;
-            }
-            report.set(id, outcome.clone());
-        }
     }
 }

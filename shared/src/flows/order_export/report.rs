@@ -27,6 +27,17 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
+    /// Adds another batch's counts (not its per-record outcomes) to these.
+    pub fn absorb(&mut self, other: &BatchReport) {
+        self.exported += other.exported;
+        self.recovered += other.recovered;
+        self.duplicates += other.duplicates;
+        self.held += other.held;
+        self.ignored += other.ignored;
+        self.dead_lettered += other.dead_lettered;
+        self.retried += other.retried;
+    }
+
     /// Records the outcome of one message.
     pub fn set(&mut self, message_id: &str, outcome: RecordOutcome) {
         match &outcome {

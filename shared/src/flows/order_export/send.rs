@@ -40,11 +40,14 @@ impl OrderExport {
             Ok(lines) => lines,
             Err(e) => {
                 let reason = format!("checking Peoplevox for orders of a failed attempt: {e}");
-                for w in work.iter().filter(|w| w.recovering) {
-                    self.finish(w, Finish::Retry(reason.clone()), report).await;
-                }
-                work.retain(|w| !w.recovering);
-                return work;
+                let (failed, rest): (Vec<Work>, Vec<Work>) =
+                    work.into_iter().partition(|w| w.recovering);
+                let done = failed
+                    .into_iter()
+                    .map(|w| (w, Finish::Retry(reason.clone())))
+                    .collect();
+                self.finish_all(done, report).await;
+                return rest;
             }
         };
         for w in &mut work {
@@ -65,17 +68,18 @@ impl OrderExport {
         &self,
         numbers: &[String],
     ) -> Result<BTreeMap<String, BTreeSet<String>>, PvxError> {
-        let t = &self.templates;
-        let number_field = self.field(&t.sales_orders, "SalesOrderNumber");
+        let p = &self.peoplevox;
+        let t = &p.templates;
+        let number_field = p.field_name(&t.sales_orders, "SalesOrderNumber");
         let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for chunk in numbers.chunks(NUMBERS_PER_QUERY) {
-            let clause = equals_any(&number_field, chunk.iter().map(String::as_str));
+            let clause = equals_any(number_field, chunk.iter().map(String::as_str));
             let page = self
                 .pvx
                 .get_data(&t.sales_orders, 1, chunk.len() as u32, &clause)
                 .await?;
             for row in &page.table.rows {
-                if let Some(n) = page.table.value(row, &number_field) {
+                if let Some(n) = page.table.value(row, number_field) {
                     found.entry(n.to_string()).or_default();
                 }
             }
@@ -83,11 +87,11 @@ impl OrderExport {
         if found.is_empty() {
             return Ok(found);
         }
-        let item_number = self.field(&t.sales_order_items, "SalesOrderNumber");
-        let item_line = self.field(&t.sales_order_items, "Line");
+        let item_number = p.field_name(&t.sales_order_items, "SalesOrderNumber");
+        let item_line = p.field_name(&t.sales_order_items, "Line");
         let existing: Vec<String> = found.keys().cloned().collect();
         for chunk in existing.chunks(NUMBERS_PER_QUERY) {
-            let clause = equals_any(&item_number, chunk.iter().map(String::as_str));
+            let clause = equals_any(item_number, chunk.iter().map(String::as_str));
             // 0 = every matching row: an order's lines are few, and one page keeps this cheap.
             let page = self
                 .pvx
@@ -95,8 +99,8 @@ impl OrderExport {
                 .await?;
             for row in &page.table.rows {
                 if let (Some(n), Some(line)) = (
-                    page.table.value(row, &item_number),
-                    page.table.value(row, &item_line),
+                    page.table.value(row, item_number),
+                    page.table.value(row, item_line),
                 ) {
                     found
                         .entry(n.to_string())
@@ -106,14 +110,6 @@ impl OrderExport {
             }
         }
         Ok(found)
-    }
-
-    fn field(&self, template: &str, standard: &str) -> String {
-        self.field_names
-            .get(template)
-            .and_then(|renames| renames.get(standard))
-            .cloned()
-            .unwrap_or_else(|| standard.to_string())
     }
 
     /// Step 7b: one "Sales orders" and one "Sales order items" SaveData for the whole batch.
@@ -154,26 +150,20 @@ impl OrderExport {
                 .buffered(CONCURRENCY)
                 .collect()
                 .await;
-        let mut ready = Vec::new();
+        let (mut ready, mut done) = (Vec::new(), Vec::new());
         for (w, written) in writes {
             match written {
                 Ok(()) => ready.push(w),
-                Err(e) => {
-                    self.finish(
-                        &w,
-                        Finish::Retry(format!("recording the send: {e}")),
-                        report,
-                    )
-                    .await
-                }
+                Err(e) => done.push((w, Finish::Retry(format!("recording the send: {e}")))),
             }
         }
+        self.finish_all(done, report).await;
         let orders: Vec<SalesOrder> = ready.iter().filter_map(|w| w.sales_order.clone()).collect();
         if orders.is_empty() {
             return Vec::new();
         }
         let table = self.layout.tables(&orders).orders;
-        let template = &self.templates.sales_orders;
+        let template = &self.peoplevox.templates.sales_orders;
         self.save(template, &table, ready, report).await
     }
 
@@ -183,7 +173,7 @@ impl OrderExport {
         if table.rows.is_empty() {
             return chunk.to_vec();
         }
-        let template = &self.templates.sales_order_items;
+        let template = &self.peoplevox.templates.sales_order_items;
         self.save(template, &table, chunk.to_vec(), report).await
     }
 
@@ -205,7 +195,7 @@ impl OrderExport {
                 if let Some(detail) = &outcome.error_detail {
                     tracing::warn!(template, detail = %detail, refused = failed.len(), "Peoplevox refused records");
                 }
-                let mut kept = Vec::new();
+                let (mut kept, mut done) = (Vec::new(), Vec::new());
                 for w in work {
                     let number = w
                         .sales_order
@@ -216,27 +206,28 @@ impl OrderExport {
                         let reason = HoldReason::RejectedByPeoplevox {
                             template: template.to_string(),
                         };
-                        self.finish(
-                            &w,
+                        done.push((
+                            w,
                             Finish::Held {
                                 number: Some(number),
                                 reason,
                             },
-                            report,
-                        )
-                        .await;
+                        ));
                     } else {
                         kept.push(w);
                     }
                 }
+                self.finish_all(done, report).await;
                 kept
             }
             Err(e) => {
                 // The link says Sending: the retry checks Peoplevox before sending again.
                 let reason = format!("Peoplevox SaveData \"{template}\": {e}");
-                for w in &work {
-                    self.finish(w, Finish::Retry(reason.clone()), report).await;
-                }
+                let done = work
+                    .into_iter()
+                    .map(|w| (w, Finish::Retry(reason.clone())))
+                    .collect();
+                self.finish_all(done, report).await;
                 Vec::new()
             }
         }
@@ -245,7 +236,7 @@ impl OrderExport {
     /// Step 8: `updateSyncInfo` on the OrderExport channel, decided on the order as it is now.
     pub(super) async fn mark_exported(&self, work: Vec<Work>, report: &mut BatchReport) {
         let channel_id = self.export_channel_id.clone();
-        let results: Vec<_> = futures::stream::iter(work)
+        let done: Vec<(Work, Finish)> = futures::stream::iter(work)
             .map(|w| {
                 let channel_id = channel_id.clone();
                 async move {
@@ -271,51 +262,43 @@ impl OrderExport {
                             }
                         })
                         .await;
-                    (w, number, result)
+                    let finish = match result {
+                        Ok(_) => self.record_export(&w, number).await,
+                        Err(e) => Finish::Retry(format!(
+                            "marking the order exported in commercetools: {e}"
+                        )),
+                    };
+                    (w, finish)
                 }
             })
             .buffered(CONCURRENCY)
             .collect()
             .await;
-        for (w, number, result) in results {
-            let site = w
-                .sales_order
-                .as_ref()
-                .map(|so| so.site.clone())
-                .unwrap_or_default();
-            if let Err(e) = result {
-                let reason = format!("marking the order exported in commercetools: {e}");
-                self.finish(&w, Finish::Retry(reason), report).await;
-                continue;
-            }
-            let exported = OrderLink::Exported {
-                number: number.clone(),
-                site: site.clone(),
-                at_ms: now_epoch_ms(),
-            };
-            if let Err(e) = link::save(self.state.as_ref(), &w.order_id, &exported).await {
-                self.finish(
-                    &w,
-                    Finish::Retry(format!("recording the export: {e}")),
-                    report,
-                )
-                .await;
-                continue;
-            }
-            if w.was_held {
-                held::forget(self.state.as_ref(), &w.order_id).await;
-            }
-            let recovered = w.in_peoplevox;
-            self.finish(
-                &w,
-                Finish::Exported {
-                    number,
-                    site,
-                    recovered,
-                },
-                report,
-            )
-            .await;
+        self.finish_all(done, report).await;
+    }
+
+    /// After the mark: the link says `Exported`, the held index forgets the order.
+    async fn record_export(&self, w: &Work, number: String) -> Finish {
+        let site = w
+            .sales_order
+            .as_ref()
+            .map(|so| so.site.clone())
+            .unwrap_or_default();
+        let exported = OrderLink::Exported {
+            number: number.clone(),
+            site: site.clone(),
+            at_ms: now_epoch_ms(),
+        };
+        if let Err(e) = link::save(self.state.as_ref(), &w.order_id, &exported).await {
+            return Finish::Retry(format!("recording the export: {e}"));
+        }
+        if w.was_held {
+            held::forget(self.state.as_ref(), &w.order_id).await;
+        }
+        Finish::Exported {
+            number,
+            site,
+            recovered: w.in_peoplevox,
         }
     }
 }

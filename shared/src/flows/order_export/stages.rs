@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
+use super::finish::tally;
 use super::link::{self, OrderLink};
 use super::{BatchReport, Finish, OrderExport, Work};
 use crate::commercetools::error::CtError;
@@ -76,33 +77,19 @@ impl OrderExport {
             .await;
         let mut kept = Vec::new();
         for (mut w, claim) in claims {
+            // Only counted, not written: the claim is not ours to complete or release.
             match claim {
                 Ok(Claim::Acquired { recovering }) => {
                     w.recovering = recovering;
                     kept.push(w);
                 }
-                Ok(Claim::AlreadyCompleted(_)) => {
-                    report.duplicates += w.message_ids.len();
-                    for id in &w.message_ids {
-                        report.set(id, RecordOutcome::Done);
-                    }
-                }
+                Ok(Claim::AlreadyCompleted(_)) => tally(report, &w, &Finish::Duplicate),
                 Ok(Claim::InProgressElsewhere) => {
-                    // Not ours to release: the other worker finishes it; SQS brings it back.
-                    for id in &w.message_ids {
-                        report.set(
-                            id,
-                            RecordOutcome::Retry(
-                                "order is being exported by another worker".into(),
-                            ),
-                        );
-                    }
+                    // The other worker finishes it; SQS brings these records back.
+                    let reason = "order is being exported by another worker".to_string();
+                    tally(report, &w, &Finish::Retry(reason));
                 }
-                Err(e) => {
-                    for id in &w.message_ids {
-                        report.set(id, RecordOutcome::Retry(e.to_string()));
-                    }
-                }
+                Err(e) => tally(report, &w, &Finish::Retry(e.to_string())),
             }
         }
         kept
@@ -118,12 +105,10 @@ impl OrderExport {
             .buffered(CONCURRENCY)
             .collect()
             .await;
-        let mut kept = Vec::new();
+        let (mut kept, mut done) = (Vec::new(), Vec::new());
         for (mut w, l) in links {
             match l {
-                Ok(Some(OrderLink::Exported { .. })) => {
-                    self.finish(&w, Finish::Duplicate, report).await
-                }
+                Ok(Some(OrderLink::Exported { .. })) => done.push((w, Finish::Duplicate)),
                 Ok(Some(OrderLink::Sending { .. })) => {
                     w.recovering = true;
                     kept.push(w);
@@ -133,9 +118,10 @@ impl OrderExport {
                     kept.push(w);
                 }
                 Ok(None) => kept.push(w),
-                Err(e) => self.finish(&w, Finish::Retry(e.to_string()), report).await,
+                Err(e) => done.push((w, Finish::Retry(e.to_string()))),
             }
         }
+        self.finish_all(done, report).await;
         kept
     }
 
@@ -153,11 +139,11 @@ impl OrderExport {
             .buffered(CONCURRENCY)
             .collect()
             .await;
-        let mut kept = Vec::new();
+        let (mut kept, mut done) = (Vec::new(), Vec::new());
         for (mut w, result) in loaded {
             match result {
                 Ok(order) if order.sync_info_for(&self.export_channel_id).is_some() => {
-                    self.finish(&w, Finish::Duplicate, report).await;
+                    done.push((w, Finish::Duplicate));
                 }
                 Ok(order) => {
                     w.order = Some(order);
@@ -165,38 +151,34 @@ impl OrderExport {
                 }
                 Err(CtError::NotFound { .. }) => {
                     let reason = format!("order {} does not exist in commercetools", w.order_id);
-                    self.finish(&w, Finish::DeadLetter(reason), report).await;
+                    done.push((w, Finish::DeadLetter(reason)));
                 }
-                Err(e) => {
-                    self.finish(
-                        &w,
-                        Finish::Retry(format!("fetching the order: {e}")),
-                        report,
-                    )
-                    .await
-                }
+                Err(e) => done.push((w, Finish::Retry(format!("fetching the order: {e}")))),
             }
         }
+        self.finish_all(done, report).await;
         kept
     }
 
     /// Step 5: map; orders that cannot be mapped are held with the reason.
     pub(super) async fn map_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
-        let mut kept = Vec::new();
+        let (mut kept, mut done) = (Vec::new(), Vec::new());
         for mut w in work {
-            let Some(order) = &w.order else { continue };
-            match map_order(order, &self.rules) {
-                Ok(sales_order) => {
+            // Step 4 gave every remaining order its Order; None cannot reach here.
+            let mapped = w
+                .order
+                .as_ref()
+                .map(|order| (map_order(order, &self.rules), order.order_number.clone()));
+            match mapped {
+                Some((Ok(sales_order), _)) => {
                     w.sales_order = Some(sales_order);
                     kept.push(w);
                 }
-                Err(reason) => {
-                    let number = order.order_number.clone();
-                    self.finish(&w, Finish::Held { number, reason }, report)
-                        .await;
-                }
+                Some((Err(reason), number)) => done.push((w, Finish::Held { number, reason })),
+                None => done.push((w, Finish::Retry("order was not loaded".into()))),
             }
         }
+        self.finish_all(done, report).await;
         kept
     }
 
@@ -214,37 +196,40 @@ impl OrderExport {
         let unknown = match self.items.unknown_among(&self.pvx, &codes, false).await {
             Ok(unknown) => unknown,
             Err(e) => {
-                for w in &work {
-                    self.finish(
-                        w,
-                        Finish::Retry(format!("checking items in Peoplevox: {e}")),
-                        report,
-                    )
-                    .await;
-                }
+                let reason = format!("checking items in Peoplevox: {e}");
+                let done = work
+                    .into_iter()
+                    .map(|w| (w, Finish::Retry(reason.clone())))
+                    .collect();
+                self.finish_all(done, report).await;
                 return Vec::new();
             }
         };
-        let mut kept = Vec::new();
+        let (mut kept, mut done) = (Vec::new(), Vec::new());
         for w in work {
             let Some(so) = &w.sales_order else { continue };
-            let missing: BTreeSet<String> = so
+            let missing: Vec<String> = so
                 .lines
                 .iter()
                 .map(|l| l.item_code.to_string())
                 .filter(|code| unknown.contains(code))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .collect();
             if missing.is_empty() {
                 kept.push(w);
             } else {
-                let reason = HoldReason::UnknownSkus {
-                    skus: missing.into_iter().collect(),
-                };
                 let number = Some(so.number.to_string());
-                self.finish(&w, Finish::Held { number, reason }, report)
-                    .await;
+                done.push((
+                    w,
+                    Finish::Held {
+                        number,
+                        reason: HoldReason::UnknownSkus { skus: missing },
+                    },
+                ));
             }
         }
+        self.finish_all(done, report).await;
         kept
     }
 }

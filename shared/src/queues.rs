@@ -1,0 +1,9 @@
+//! The queues of a deployment by logical name. template.yaml gives each its URL (the Lambdas
+//! read them from the environment); the embedded store declares them under these names.
+
+/// commercetools order messages, from the webhook and the commercetools SQS subscription.
+pub const ORDERS_QUEUE: &str = "orders";
+/// Dead-letter queue of [`ORDERS_QUEUE`].
+pub const ORDERS_DLQ: &str = "orders-dlq";
+/// Receives before an order message is dead-lettered (template.yaml `maxReceiveCount`).
+pub const ORDERS_MAX_RECEIVE_COUNT: u32 = 5;
