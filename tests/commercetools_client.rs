@@ -421,7 +421,7 @@ async fn queries_filter_sort_and_refuse_what_is_not_simulated() {
 
     let err = f
         .client
-        .query_orders(Some(r#"orderNumber="1" or orderNumber="2""#), None, 10)
+        .query_orders(Some(r#"syncInfo is empty"#), None, 10)
         .await
         .unwrap_err();
     assert!(err.has_code("InvalidInput"), "{err:?}");

@@ -499,6 +499,26 @@ async fn check_queue_visibility_timeout(q: &dyn Queue) {
     assert_eq!(q.depth(QUEUE).await.unwrap(), QueueDepth::default());
 }
 
+/// A delayed message stays invisible for its delay, then arrives like any other.
+async fn check_queue_delayed_send(q: &dyn Queue) {
+    let sent_at = Instant::now();
+    q.send_delayed(QUEUE, "later", &no_attributes(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    q.send(QUEUE, "now", &no_attributes()).await.unwrap();
+    let first = receive_one(q, QUEUE, LONG).await;
+    assert_eq!(first.body, "now");
+    assert_nothing_visible(q, QUEUE).await;
+    let later = receive_until(q, QUEUE, 1, LONG, Duration::from_secs(6)).await;
+    assert_eq!(later.len(), 1, "the delayed message never arrived");
+    assert_eq!(later[0].body, "later");
+    assert!(
+        sent_at.elapsed() >= Duration::from_millis(1900),
+        "the delayed message arrived after {:?}",
+        sent_at.elapsed()
+    );
+}
+
 /// String attributes arrive exactly as sent.
 async fn check_queue_attributes_round_trip(q: &dyn Queue) {
     let attributes = BTreeMap::from([
@@ -760,6 +780,7 @@ contract! {
     check_queue_send_receive_delete => queue,
     check_queue_visibility_timeout => queue,
     check_queue_attributes_round_trip => queue,
+    check_queue_delayed_send => queue,
     check_queue_dead_letter => queue,
     check_queue_depth_and_batch_limit => queue,
     check_queue_unknown_is_not_found => queue;

@@ -9,7 +9,7 @@ use ctpvx_infra::testbed::DEMO_WEBHOOK_TOKEN;
 use ctpvx_shared::config::WebhookConfig;
 use ctpvx_shared::store::Queue;
 use ctpvx_shared::webhook::{ORDERS_PATH, Webhooks};
-use ctpvx_tests::{Q, store};
+use ctpvx_tests::{Q, ingress_secrets, store};
 
 struct Ingress {
     server: WebhookServer,
@@ -20,12 +20,7 @@ struct Ingress {
 async fn ingress(config: WebhookConfig) -> Ingress {
     let store = store();
     let queue: Arc<dyn Queue> = store.clone();
-    let hooks = Arc::new(Webhooks::new(
-        queue,
-        Q,
-        DEMO_WEBHOOK_TOKEN.to_string().into(),
-        &config,
-    ));
+    let hooks = Arc::new(Webhooks::new(queue, &ingress_secrets(), &config));
     let server = WebhookServer::start(hooks, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -182,4 +177,138 @@ async fn other_notifications_paths_and_methods() {
         .status()
         .as_u16();
     assert_eq!(status, 405);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peoplevox callbacks
+// ---------------------------------------------------------------------------------------------
+
+use ctpvx_infra::testbed::DEMO_CALLBACK_TOKEN;
+use ctpvx_shared::domain::StockMessage;
+use ctpvx_tests::STOCK_QUEUE;
+
+impl Ingress {
+    async fn callback(&self, path_and_query: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.server.url))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+    async fn stock_messages(&self) -> Vec<StockMessage> {
+        self.store
+            .receive(STOCK_QUEUE, 10, std::time::Duration::from_secs(30))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| serde_json::from_str(&m.body).expect("a stock message"))
+            .collect()
+    }
+}
+
+fn availability(query: &str) -> String {
+    format!("/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/availability?{query}")
+}
+
+#[tokio::test]
+async fn an_availability_callback_is_normalised_stamped_and_enqueued() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let before = ctpvx_shared::store::now_epoch_ms();
+    let (status, answer) = ingress
+        .callback(&availability("site=UK-DC&item=SKU%20A%2F1&available=12.00"))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let messages = ingress.stock_messages().await;
+    let [
+        StockMessage::Available {
+            site,
+            item,
+            available,
+            received_at_ms,
+            ..
+        },
+    ] = messages.as_slice()
+    else {
+        panic!("expected one availability message: {messages:?}");
+    };
+    assert_eq!(
+        (site.as_str(), item.as_str(), *available),
+        ("UK-DC", "SKU A/1", 12)
+    );
+    assert!(*received_at_ms >= before);
+}
+
+#[tokio::test]
+async fn a_post_callback_with_a_form_body_is_a_movement_hint() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let response = ingress
+        .http
+        .post(format!(
+            "{}/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/incremental?site=EU-DC",
+            ingress.server.url
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("item=SKU-9&changed=-3&reason=Pick&ts=2026-11-26T10%3A00%3A00.000Z")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let messages = ingress.stock_messages().await;
+    assert!(
+        matches!(
+            messages.as_slice(),
+            [StockMessage::Moved { site, item, quantity_changed: -3, reason: Some(r), .. }]
+                if site == "EU-DC" && item == "SKU-9" && r == "Pick"
+        ),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn callbacks_with_a_wrong_token_are_401_and_enqueue_nothing() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let wrong = DEMO_CALLBACK_TOKEN.replace('0', "1");
+    for path in [
+        format!("/webhooks/peoplevox/{wrong}/availability?site=S&item=A&available=1"),
+        "/webhooks/peoplevox//availability?site=S&item=A&available=1".to_string(),
+        "/webhooks/peoplevox/availability?site=S&item=A&available=1".to_string(),
+    ] {
+        let (status, answer) = ingress.callback(&path).await;
+        assert_eq!(status, 401, "{path}: {answer}");
+    }
+    assert_eq!(ingress.store.depth(STOCK_QUEUE).await.unwrap().visible, 0);
+}
+
+#[tokio::test]
+async fn bad_callbacks_are_400_with_the_reason_and_enqueue_nothing() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let cases = [
+        ("site=S&item=%7BItemCode%7D&available=1", "{ItemCode}"),
+        ("site=S&item=A&available=%7BAvailable%7D", "{Available}"),
+        ("site=S&item=&available=1", "`item` is empty"),
+        (
+            "site=S&item=A&available=ten",
+            "`available` is not a whole number",
+        ),
+        (
+            "site=S&item=A&available=1.5",
+            "`available` is not a whole number",
+        ),
+        ("site=S&item=A", "`available` is missing"),
+        ("item=A&available=1", "`site` is missing"),
+    ];
+    for (query, expected) in cases {
+        let (status, answer) = ingress.callback(&availability(query)).await;
+        assert_eq!(status, 400, "{query}: {answer}");
+        assert!(answer.contains(expected), "{query}: {answer}");
+    }
+    let (status, _) = ingress
+        .callback(&format!(
+            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/despatch?x=1"
+        ))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(ingress.store.depth(STOCK_QUEUE).await.unwrap().visible, 0);
 }

@@ -1,6 +1,8 @@
 //! The local stack of ctpvx: API simulators, the local runner and the `ctpvx` CLI commands.
 
+pub mod checks;
 pub mod local;
 pub mod scenario;
 pub mod sim;
+pub mod stock_scenario;
 pub mod testbed;

@@ -29,9 +29,21 @@ const STREETS: [&str; 5] = [
     "Line one\nLine two",
 ];
 
-/// A commercetools order with `lines` lines drawn from `catalog`.
+/// A commercetools order with `lines` lines drawn from `catalog`, its lines supplied from the
+/// channel ids `ch-uk-dc` / `ch-eu-dc`.
 pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
+    order_from(i, lines, catalog, |store| format!("ch-{store}-dc"))
+}
+
+/// Like [`order`], with the supply channel id of each store (`uk`, `eu`) from `channel_of`.
+pub fn order_from(
+    i: usize,
+    lines: usize,
+    catalog: &[String],
+    channel_of: impl Fn(&str) -> String,
+) -> Value {
     let store = if i.is_multiple_of(2) { "uk" } else { "eu" };
+    let channel = channel_of(store);
     let line_items: Vec<Value> = (0..lines)
         .map(|l| {
             let sku = &catalog[(i * 7 + l * 13) % catalog.len()];
@@ -41,7 +53,7 @@ pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
                 "variant": {"id": 1, "sku": sku},
                 "quantity": 1 + ((i + l) % 3),
                 "price": {"value": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 1999, "fractionDigits": 2}},
-                "supplyChannel": {"typeId": "channel", "id": format!("ch-{store}-dc")}
+                "supplyChannel": {"typeId": "channel", "id": channel}
             })
         })
         .collect();
@@ -49,7 +61,7 @@ pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
         "id": order_id(i), "version": 1, "orderNumber": order_number(i),
         "customerEmail": format!("customer{i}@example.com"),
         "orderState": "Open", "shipmentState": "Pending", "inventoryMode": "ReserveOnOrder",
-        "createdAt": "2026-11-26T09:00:00.000Z",
+        "createdAt": now_iso(),
         "store": {"typeId": "store", "key": store},
         "totalPrice": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 1999 * lines as i64, "fractionDigits": 2},
         "lineItems": line_items,
@@ -60,6 +72,14 @@ pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
             "price": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 499, "fractionDigits": 2}},
         "custom": {"type": {"typeId": "type", "id": "t-1"}, "fields": {"giftMessage": format!("Happy day #{i}, \"friend\" & co")}}
     })
+}
+
+/// Now, as commercetools writes timestamps (orders count as unallocated for a window of days
+/// back from now, so generated orders are created now).
+fn now_iso() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The OrderCreated Message (Platform format) carrying `order`.

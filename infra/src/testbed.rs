@@ -1,6 +1,7 @@
 //! Both simulators on loopback, a configuration pointing at them, and the secrets they accept:
 //! the test bed of the demo, the benchmarks and the end-to-end tests.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,10 +13,18 @@ use crate::sim::peoplevox::{PvxSim, PvxSimConfig};
 
 /// Webhook token of the test bed (long enough for the production check).
 pub const DEMO_WEBHOOK_TOKEN: &str = "demo-webhook-token-0123456789-abcdefghijklmnop";
+/// Peoplevox callback token of the test bed (a URL path segment).
+pub const DEMO_CALLBACK_TOKEN: &str = "demo-pvx-callback-token-0123456789-abcdefghij";
 /// Key of the OrderExport channel the test bed creates.
 pub const EXPORT_CHANNEL: &str = "peoplevox-export";
 /// Supply channel id of the UK warehouse in generated orders.
 pub const UK_CHANNEL: &str = "ch-uk-dc";
+/// Peoplevox sites of the test bed and the keys of their InventorySupply channels.
+pub const STOCK_SITES: [(&str, &str); 3] = [
+    ("UK-DC", "pvx-uk-dc"),
+    ("EU-DC", "pvx-eu-dc"),
+    ("PrimarySite", "pvx-primary"),
+];
 
 /// How to set the test bed up.
 #[derive(Debug, Clone)]
@@ -26,6 +35,10 @@ pub struct TestbedOptions {
     pub budget_window: Duration,
     /// Item codes Peoplevox knows from the start.
     pub items: Vec<String>,
+    /// `stock.safety_buffer`.
+    pub safety_buffer: u32,
+    /// `stock.confirm_after_s` (0: no confirming re-reads).
+    pub confirm_after_s: u64,
 }
 
 impl Default for TestbedOptions {
@@ -34,6 +47,8 @@ impl Default for TestbedOptions {
             budget_requests: 15,
             budget_window: Duration::from_secs(15),
             items: Vec::new(),
+            safety_buffer: 0,
+            confirm_after_s: 0,
         }
     }
 }
@@ -50,6 +65,8 @@ pub struct Testbed {
     pub secrets: Secrets,
     /// Id of the OrderExport channel ([`EXPORT_CHANNEL`]).
     pub export_channel_id: String,
+    /// Peoplevox site → id of its InventorySupply channel ([`STOCK_SITES`]).
+    pub site_channels: BTreeMap<String, String>,
 }
 
 impl Testbed {
@@ -72,12 +89,18 @@ impl Testbed {
         let export_channel_id = ct
             .ensure_channel(EXPORT_CHANNEL, &[ChannelRole::OrderExport])?
             .id;
+        let mut site_channels = BTreeMap::new();
+        for (site, key) in STOCK_SITES {
+            let channel = ct.ensure_channel(key, &[ChannelRole::InventorySupply])?;
+            site_channels.insert(site.to_string(), channel.id);
+        }
         let config = Config::from_toml(&config_toml(&ct, &pvx, &options))?;
         let secrets = Secrets::from_map(
             &[
                 ("ct_client_secret", ct.config().client_secret.clone()),
                 ("pvx_password", pvx.config().password.clone()),
                 ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
+                ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), secrecy::SecretString::from(v)))
@@ -89,6 +112,7 @@ impl Testbed {
             config,
             secrets,
             export_channel_id,
+            site_channels,
         })
     }
 }
@@ -136,6 +160,19 @@ factor = 3
 
 [orders.custom_fields]
 giftMessage = "Notes"
+
+[stock]
+safety_buffer = {buffer}
+confirm_after_s = {confirm}
+
+[stock.sites."UK-DC"]
+channel = "pvx-uk-dc"
+
+[stock.sites."EU-DC"]
+channel = "pvx-eu-dc"
+
+[stock.sites."PrimarySite"]
+channel = "pvx-primary"
 "#,
         auth = ct.auth_url(),
         api = ct.api_url(),
@@ -146,5 +183,7 @@ giftMessage = "Notes"
         pvx_user = pvx.config().username,
         budget = options.budget_requests,
         window = options.budget_window.as_millis(),
+        buffer = options.safety_buffer,
+        confirm = options.confirm_after_s,
     )
 }

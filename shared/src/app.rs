@@ -1,6 +1,7 @@
 //! Wiring: from configuration, secrets and stores to ready clients and flows. Done once per
 //! process (a Lambda's init, the local runner's start), never per event.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,11 +9,12 @@ use crate::commercetools::client::CtClient;
 use crate::commercetools::settings::CtSettings;
 use crate::config::{Config, Secrets};
 use crate::flows::order_export::{OrderExport, OrderExportParts};
+use crate::flows::stock_delta::{StockDelta, StockDeltaParts};
 use crate::idempotency::Idempotency;
 use crate::mapping::SalesOrderLayout;
 use crate::peoplevox::client::PvxClient;
 use crate::peoplevox::settings::PvxSettings;
-use crate::store::{AuditLog, Condition, IdempotencyStore, StateStore, now_epoch_s};
+use crate::store::{AuditLog, Condition, IdempotencyStore, Queue, StateStore, now_epoch_s};
 
 /// How long a COMPLETED order-export record is kept (duplicates arriving later are still
 /// caught by the order link and by the order's syncInfo).
@@ -126,21 +128,12 @@ pub async fn order_export(
     if !layout.unused_fields.is_empty() {
         tracing::info!(fields = ?layout.unused_fields, "standard fields the tenant's template does not have are left out");
     }
-    let key = &config.commercetools.order_export_channel;
-    let channel = ct
-        .get_channel_by_key(key)
-        .await
-        .map_err(|e| SetupError(format!("reading channel `{key}`: {e}")))?
-        .ok_or_else(|| {
-            SetupError(format!(
-                "commercetools channel `{key}` (role OrderExport) does not exist"
-            ))
-        })?;
-    if !channel.roles.iter().any(|r| r == "OrderExport") {
-        return Err(SetupError(format!(
-            "commercetools channel `{key}` lacks the role OrderExport"
-        )));
-    }
+    let channel = channel_with_role(
+        &ct,
+        &config.commercetools.order_export_channel,
+        "OrderExport",
+    )
+    .await?;
     Ok(OrderExport::new(OrderExportParts {
         ct,
         pvx,
@@ -154,6 +147,61 @@ pub async fn order_export(
         rules: config.orders.clone(),
         peoplevox: p.clone(),
         layout,
-        export_channel_id: channel.id,
+        export_channel_id: channel,
+    }))
+}
+
+/// The id of the channel with this key, which must exist and have `role`.
+async fn channel_with_role(ct: &CtClient, key: &str, role: &str) -> Result<String, SetupError> {
+    let channel = ct
+        .get_channel_by_key(key)
+        .await
+        .map_err(|e| SetupError(format!("reading channel `{key}`: {e}")))?
+        .ok_or_else(|| {
+            SetupError(format!(
+                "commercetools channel `{key}` (role {role}) does not exist; `ctpvx setup` creates it"
+            ))
+        })?;
+    if !channel.roles.iter().any(|r| r == role) {
+        return Err(SetupError(format!(
+            "commercetools channel `{key}` lacks the role {role}"
+        )));
+    }
+    Ok(channel.id)
+}
+
+/// The stock flow, with every configured site's supply channel resolved. `queue` carries
+/// the confirming re-reads; `None` turns them off.
+pub async fn stock_delta(
+    config: &Config,
+    stores: &Stores,
+    ct: Arc<CtClient>,
+    pvx: Arc<PvxClient>,
+    queue: Option<Arc<dyn Queue>>,
+) -> Result<StockDelta, SetupError> {
+    let mut channels = BTreeMap::new();
+    for (site, settings) in &config.stock.sites {
+        let id = channel_with_role(&ct, &settings.channel, "InventorySupply").await?;
+        channels.insert(site.clone(), id);
+    }
+    if channels.is_empty() {
+        tracing::warn!("no [stock.sites] configured: every stock event will be dead-lettered");
+    }
+    let export_channel_id = channel_with_role(
+        &ct,
+        &config.commercetools.order_export_channel,
+        "OrderExport",
+    )
+    .await?;
+    Ok(StockDelta::new(StockDeltaParts {
+        ct,
+        pvx,
+        state: stores.state.clone(),
+        audit: stores.audit.clone(),
+        queue,
+        rules: config.stock.clone(),
+        units: config.orders.units_of_measure.clone(),
+        channels,
+        export_channel_id,
     }))
 }

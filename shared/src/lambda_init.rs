@@ -5,7 +5,8 @@
 //! - `CTPVX_SECRET_ARN`: a Secrets Manager JSON secret with `ct_client_secret`, `pvx_password`,
 //!   `webhook_token` (without it, the secrets come from the environment, for local runs);
 //! - `CTPVX_STATE_TABLE`, `CTPVX_IDEMPOTENCY_TABLE`, `CTPVX_AUDIT_TABLE`: DynamoDB tables;
-//! - `CTPVX_ORDERS_QUEUE_URL`, `CTPVX_ORDERS_DLQ_URL`: SQS queues.
+//! - `CTPVX_ORDERS_QUEUE_URL`, `CTPVX_ORDERS_DLQ_URL`, `CTPVX_STOCK_QUEUE_URL`,
+//!   `CTPVX_STOCK_DLQ_URL`: SQS queues; each function gets the ones it uses.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::app::{SetupError, Stores};
 use crate::aws::{DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue};
 use crate::config::{Config, Secrets};
 
-pub use crate::queues::{ORDERS_DLQ, ORDERS_QUEUE};
+pub use crate::queues::{ORDERS_DLQ, ORDERS_QUEUE, STOCK_DLQ, STOCK_QUEUE};
 
 /// Everything a function builds once at init.
 pub struct LambdaEnv {
@@ -27,6 +28,14 @@ pub struct LambdaEnv {
     /// SQS queues by logical name.
     pub queue: Arc<SqsQueue>,
 }
+
+/// Logical queue name → the environment variable holding its URL.
+const QUEUE_URL_VARS: [(&str, &str); 4] = [
+    (ORDERS_QUEUE, "CTPVX_ORDERS_QUEUE_URL"),
+    (ORDERS_DLQ, "CTPVX_ORDERS_DLQ_URL"),
+    (STOCK_QUEUE, "CTPVX_STOCK_QUEUE_URL"),
+    (STOCK_DLQ, "CTPVX_STOCK_DLQ_URL"),
+];
 
 fn var(name: &str) -> Result<String, SetupError> {
     std::env::var(name).map_err(|_| SetupError(format!("environment variable {name} is not set")))
@@ -61,10 +70,10 @@ impl LambdaEnv {
             )),
             audit: Arc::new(DynamoAuditLog::from_conf(&sdk, var("CTPVX_AUDIT_TABLE")?)),
         };
-        let urls = BTreeMap::from([
-            (ORDERS_QUEUE.to_string(), var("CTPVX_ORDERS_QUEUE_URL")?),
-            (ORDERS_DLQ.to_string(), var("CTPVX_ORDERS_DLQ_URL")?),
-        ]);
+        let urls: BTreeMap<String, String> = QUEUE_URL_VARS
+            .into_iter()
+            .filter_map(|(name, env)| std::env::var(env).ok().map(|url| (name.to_string(), url)))
+            .collect();
         let queue = Arc::new(SqsQueue::from_conf(&sdk, urls));
         Ok(Self {
             config,
@@ -72,5 +81,19 @@ impl LambdaEnv {
             stores,
             queue,
         })
+    }
+
+    /// Fails at init, naming the variable, when a queue this function needs has no URL.
+    pub fn require_queues(&self, names: &[&str]) -> Result<(), SetupError> {
+        for name in names {
+            if !self.queue.knows(name) {
+                let var = QUEUE_URL_VARS
+                    .iter()
+                    .find(|(queue, _)| queue == name)
+                    .map_or("its URL variable", |(_, var)| var);
+                return Err(SetupError(format!("no URL for queue `{name}`: set {var}")));
+            }
+        }
+        Ok(())
     }
 }

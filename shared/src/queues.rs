@@ -7,3 +7,10 @@ pub const ORDERS_QUEUE: &str = "orders";
 pub const ORDERS_DLQ: &str = "orders-dlq";
 /// Receives before an order message is dead-lettered (template.yaml `maxReceiveCount`).
 pub const ORDERS_MAX_RECEIVE_COUNT: u32 = 5;
+
+/// Peoplevox stock events (from the webhook) and rechecks (from order export, confirmations).
+pub const STOCK_QUEUE: &str = "stock";
+/// Dead-letter queue of [`STOCK_QUEUE`].
+pub const STOCK_DLQ: &str = "stock-dlq";
+/// Receives before a stock message is dead-lettered (template.yaml `maxReceiveCount`).
+pub const STOCK_MAX_RECEIVE_COUNT: u32 = 5;

@@ -11,10 +11,11 @@ use ctpvx_infra::testbed::{Testbed, TestbedOptions};
 use ctpvx_shared::app::{self, Stores};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::order_export::{BatchReport, OrderExport};
+use ctpvx_shared::flows::stock_delta::{StockDelta, StockReport};
 use ctpvx_shared::store::Queue;
 
 /// The deployment's queue names, short.
-pub use ctpvx_shared::queues::{ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q};
+pub use ctpvx_shared::queues::{ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q, STOCK_DLQ, STOCK_QUEUE};
 
 /// A test bed with a compressed Peoplevox budget (15 requests per 300 ms) and `items` known.
 pub async fn testbed(items: &[String]) -> Testbed {
@@ -22,12 +23,28 @@ pub async fn testbed(items: &[String]) -> Testbed {
         budget_requests: 15,
         budget_window: Duration::from_millis(300),
         items: items.to_vec(),
+        ..TestbedOptions::default()
     })
     .await
     .expect("test bed starts")
 }
 
-/// An in-memory store with the orders queue and its DLQ, declared as the local runner does.
+/// Secrets with the test bed's webhook and callback tokens (the API secrets are dummies).
+pub fn ingress_secrets() -> ctpvx_shared::config::Secrets {
+    use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN};
+    let map = [
+        ("ct_client_secret", "unused"),
+        ("pvx_password", "unused"),
+        ("webhook_token", DEMO_WEBHOOK_TOKEN),
+        ("pvx_callback_token", DEMO_CALLBACK_TOKEN),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), secrecy::SecretString::from(v.to_string())))
+    .collect();
+    ctpvx_shared::config::Secrets::from_map(&map).expect("test secrets")
+}
+
+/// An in-memory store with every queue and its DLQ, declared as the local runner does.
 pub fn store() -> Arc<EmbeddedStore> {
     let store = EmbeddedStore::in_memory().expect("store");
     declare_queues(&store, ORDERS_MAX_RECEIVE_COUNT).expect("queues");
@@ -47,16 +64,46 @@ pub async fn flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> OrderExport {
         .expect("flow")
 }
 
-/// Worker options for tests: batches of `batch_size`, 1 s visibility.
+/// The stock flow over `store`, against the test bed (confirming re-reads go to `store`).
+pub async fn stock_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> StockDelta {
+    let stores = Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) = app::clients(&bed.config, &bed.secrets, store.clone()).expect("clients");
+    let queue: Arc<dyn Queue> = store.clone();
+    app::stock_delta(&bed.config, &stores, ct, pvx, Some(queue))
+        .await
+        .expect("stock flow")
+}
+
+/// Worker options for tests on the orders queue: batches of `batch_size`, 1 s visibility.
 pub fn worker_options(batch_size: usize) -> WorkerOptions {
+    queue_options(Q, DLQ, batch_size)
+}
+
+/// Worker options for tests on any queue.
+pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions {
     WorkerOptions {
-        queue: Q.into(),
-        dead_letter_queue: DLQ.into(),
+        queue: queue.into(),
+        dead_letter_queue: dlq.into(),
         batch_size,
         visibility: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
         idle_pause: Duration::from_millis(20),
     }
+}
+
+/// Receives one batch (up to `batch_size`) from the stock queue and runs it through the flow.
+pub async fn run_stock_batch(
+    flow: &StockDelta,
+    store: &Arc<EmbeddedStore>,
+    batch_size: usize,
+) -> StockReport {
+    let options = queue_options(STOCK_QUEUE, STOCK_DLQ, batch_size);
+    let messages = worker::gather(store.as_ref(), &options).await;
+    worker::run_batch(flow, store.as_ref(), store.as_ref(), &options, messages).await
 }
 
 /// Receives one batch (up to `batch_size`) and runs it through the flow.

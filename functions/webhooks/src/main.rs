@@ -1,23 +1,23 @@
-//! Lambda `webhooks` (HTTP API): authenticates, validates and enqueues; answers 202.
+//! Lambda `webhooks` (HTTP API): commercetools order messages and Peoplevox callbacks;
+//! authenticates, validates and enqueues; answers 202.
 
 use std::sync::Arc;
 
-use ctpvx_shared::lambda_init::{LambdaEnv, ORDERS_QUEUE};
+use ctpvx_shared::lambda_init::LambdaEnv;
 use ctpvx_shared::store::Queue;
-use ctpvx_shared::webhook::Webhooks;
+use ctpvx_shared::webhook::{WebhookRequest, Webhooks};
 use lambda_http::{Body, Error, Request, Response, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let env = LambdaEnv::load().await?;
+    env.require_queues(&[
+        ctpvx_shared::lambda_init::ORDERS_QUEUE,
+        ctpvx_shared::lambda_init::STOCK_QUEUE,
+    ])?;
     let queue: Arc<dyn Queue> = env.queue;
-    let hooks = Arc::new(Webhooks::new(
-        queue,
-        ORDERS_QUEUE,
-        env.secrets.webhook_token,
-        &env.config.webhook,
-    ));
+    let hooks = Arc::new(Webhooks::new(queue, &env.secrets, &env.config.webhook));
     lambda_http::run(service_fn(|request: Request| {
         let hooks = hooks.clone();
         async move { answer(&hooks, request).await }
@@ -26,17 +26,16 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn answer(hooks: &Webhooks, request: Request) -> Result<Response<Body>, Error> {
-    let auth = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     let reply = hooks
-        .handle(
-            request.method().as_str(),
-            request.uri().path(),
-            auth,
-            request.body(),
-        )
+        .handle(WebhookRequest {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            query: request.uri().query(),
+            authorization: header("authorization"),
+            content_type: header("content-type"),
+            body: request.body(),
+        })
         .await;
     Ok(Response::builder()
         .status(reply.status)

@@ -83,6 +83,7 @@ async fn export_throughput(count: usize, compress: u32) -> anyhow::Result<serde_
         budget_requests: 15,
         budget_window: window,
         items: catalog.clone(),
+        ..TestbedOptions::default()
     })
     .await?;
     let store = EmbeddedStore::in_memory()?;

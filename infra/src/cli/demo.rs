@@ -1,6 +1,8 @@
 //! `ctpvx demo`: the main job on one machine — both simulators on loopback, the webhook server
-//! and workers on the embedded store, a scenario of orders with duplicates, an unknown SKU, an
-//! invalid address and a large payload — then a summary read from the two simulated systems.
+//! and workers on the embedded store. Peoplevox calls back on stock movements (some twice, some
+//! late) while a storefront sells what commercetools shows; orders come with duplicates, an
+//! unknown SKU, an invalid address and a large payload. The summary is read from the two
+//! simulated systems.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,10 +12,13 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use serde_json::json;
 
-use ctpvx_infra::local::stack::{ORDERS_DLQ, ORDERS_QUEUE};
+use ctpvx_infra::checks;
+use ctpvx_infra::local::stack::{ORDERS_DLQ, STOCK_DLQ};
 use ctpvx_infra::local::{LocalStack, StackOptions};
-use ctpvx_infra::scenario;
-use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, Testbed, TestbedOptions};
+use ctpvx_infra::testbed::{
+    DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions,
+};
+use ctpvx_infra::{scenario, stock_scenario};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
@@ -22,18 +27,28 @@ use crate::cli::init_logs;
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Orders in the scenario.
+    /// Orders the storefront tries to place (it sells only what commercetools shows).
     #[arg(long, default_value_t = 200)]
     orders: usize,
+    /// Warehouse movements (goods-in, adjustments, picks) while the orders come in.
+    #[arg(long, default_value_t = 3000)]
+    movements: usize,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
     /// Clock compression of the Peoplevox budget window (1 = the real 15 requests / 15 s).
     #[arg(long, default_value_t = 15)]
     compress: u32,
+    /// Seed of the movement stream.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
 }
 
 const UNKNOWN_SKU: &str = "NEW-ITEM-1";
+/// Units held back per item and site: covers damages and late callbacks.
+const SAFETY_BUFFER: u32 = 5;
+/// Bulk items for the 900-line order, stocked far beyond what it takes.
+const BULK_ITEMS: usize = 100;
 
 /// Runs the scenario and prints the summary; non-zero exit if an invariant is broken.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -45,27 +60,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let window = Duration::from_millis(15_000 / u64::from(args.compress.max(1)));
     let catalog = scenario::catalog(50);
+    let bulk: Vec<String> = (1..=BULK_ITEMS).map(|i| format!("BULK-{i:04}")).collect();
     let bed = Testbed::start(TestbedOptions {
         budget_requests: 15,
         budget_window: window,
-        items: catalog.clone(),
+        items: catalog.iter().chain(&bulk).cloned().collect(),
+        safety_buffer: SAFETY_BUFFER,
+        confirm_after_s: 1,
     })
     .await?;
-
-    // The scenario: order 0 has an unknown SKU, order 1 an invalid address, order 2 is large.
-    let mut orders = Vec::with_capacity(args.orders);
-    for i in 0..args.orders {
-        let mut order = match i {
-            0 => scenario::order(i, 2, &[UNKNOWN_SKU.to_string()]),
-            2 => scenario::order(i, 900, &catalog),
-            _ => scenario::order(i, 1 + i % 4, &catalog),
-        };
-        if i == 1 {
-            order["shippingAddress"]["city"] = serde_json::Value::Null;
-        }
-        bed.ct.insert_order_json(order.clone())?;
-        orders.push(order);
-    }
+    let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
 
     let store_dir = std::env::temp_dir().join(format!("ctpvx-demo-{}", std::process::id()));
     std::fs::create_dir_all(&store_dir).context("creating the demo store directory")?;
@@ -78,46 +82,92 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .await?;
 
-    // Deliveries: every order once; a quarter again as a CloudEvent; a tenth a third time.
-    let mut bodies = Vec::new();
-    for (i, order) in orders.iter().enumerate() {
-        bodies.push(scenario::platform_message(order, &format!("m-{i}-a")));
-        if i % 4 == 0 {
-            bodies.push(scenario::cloud_event(order, &format!("m-{i}-b")));
-        }
-        if i % 10 == 0 {
-            bodies.push(scenario::platform_message(order, &format!("m-{i}-c")));
+    // Peoplevox calls back like it does in production: some callbacks twice, some late.
+    // AvailabilityChanges everywhere; IncrementalChanges (hints, re-read) at one site.
+    let incremental = vec!["PrimarySite".to_string()];
+    stock_scenario::subscribe(
+        &stack.pvx,
+        &stack.server.url,
+        DEMO_CALLBACK_TOKEN,
+        &sites,
+        &incremental,
+    )
+    .await?;
+    bed.pvx.callback_faults().set_seed(args.seed);
+    bed.pvx.callback_faults().set_duplicate_rate(0.1);
+    bed.pvx
+        .callback_faults()
+        .set_reorder_window(Duration::from_millis(150));
+    let mut rng = fastrand::Rng::with_seed(args.seed);
+    stock_scenario::opening_stock(&bed, &sites, &catalog, &mut rng);
+    for site in ["UK-DC", "EU-DC"] {
+        for item in &bulk {
+            bed.pvx.goods_in(site, item, 10_000);
         }
     }
-    bodies.push("{\"this is\": \"not an order\"".to_string());
-    let url = format!("{}{ORDERS_PATH}", stack.server.url);
+    stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+
+    // Special orders, outside the storefront: an unknown SKU, an invalid address, 900 lines.
+    let mut orders = Vec::with_capacity(args.orders);
+    for i in 0..3 {
+        let mut order = match i {
+            0 => scenario::order(i, 2, &[UNKNOWN_SKU.to_string()]),
+            2 => scenario::order(i, 900, &bulk),
+            _ => scenario::order(i, 2, &catalog),
+        };
+        if i == 1 {
+            order["shippingAddress"]["city"] = serde_json::Value::Null;
+        }
+        bed.ct.insert_order_json(order.clone())?;
+        orders.push(order);
+    }
     let http = reqwest::Client::new();
-    let statuses: Vec<u16> = futures::stream::iter(bodies.clone())
-        .map(|body| {
-            let (http, url) = (http.clone(), url.clone());
-            async move {
-                http.post(&url)
-                    .bearer_auth(DEMO_WEBHOOK_TOKEN)
-                    .body(body)
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let url = format!("{}{ORDERS_PATH}", stack.server.url);
+    let mut statuses = post_orders(&http, &url, &orders, 0).await;
+    statuses.extend(post_bodies(&http, &url, vec!["{\"this is\": \"not an order\"".into()]).await);
+
+    // The storefront sells while the warehouse moves stock.
+    let moving = stock_scenario::move_stock(
+        &bed,
+        &sites,
+        &catalog,
+        args.movements,
+        Duration::from_secs(4),
+        args.seed,
+    );
+    let selling = async {
+        let mut refused = 0;
+        let mut statuses = Vec::new();
+        let mut placed = Vec::new();
+        let mut next = 3;
+        while next < args.orders {
+            let end = (next + 10).min(args.orders);
+            let sales =
+                stock_scenario::sell(&bed, next..end, &catalog, Duration::from_millis(200)).await?;
+            refused += sales.refused_out_of_stock;
+            statuses.extend(post_orders(&http, &url, &sales.placed, next).await);
+            placed.extend(sales.placed);
+            next = end;
+        }
+        anyhow::Ok((placed, refused, statuses))
+    };
+    let (movements, sold) = tokio::join!(moving, selling);
+    let (placed, refused_out_of_stock, sold_statuses) = sold?;
+    statuses.extend(sold_statuses);
+    orders.extend(placed);
     let accepted = statuses.iter().filter(|s| **s == 202).count();
     let rejected = statuses.iter().filter(|s| **s == 400).count();
 
-    let drained = stack.wait_drained(Duration::from_secs(300)).await;
+    let mut drained = stock_scenario::settle(&bed, &stack, Duration::from_secs(300)).await;
     // The missing item is created in Peoplevox; the sweep re-queues the order held for it.
     bed.pvx.add_item_type(UNKNOWN_SKU);
+    bed.pvx.goods_in("UK-DC", UNKNOWN_SKU, 100);
     let sweep = stack.sweep_held().await.map_err(anyhow::Error::msg)?;
-    let drained = drained && stack.wait_drained(Duration::from_secs(120)).await;
+    drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
     let dlq = stack.depth(ORDERS_DLQ).await;
+    let stock_dlq = stack.depth(STOCK_DLQ).await;
     let totals = stack.totals.lock().await.clone();
+    let stock = stack.stock_totals.lock().await.clone();
     let (ct_requests, pvx_requests) = (stack.ct.requests_made(), stack.pvx.requests_made());
     let store_for_links: Arc<EmbeddedStore> = stack.store.clone();
     stack.stop().await;
@@ -154,19 +204,40 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             held.push(json!({ "order": number, "reason": reason }));
         }
     }
+    let mismatches = checks::stock::mismatches(&bed);
+    let oversells = checks::stock::oversold_units(&bed);
     let elapsed = started.elapsed();
     let summary = json!({
         "orders": {
             "created": orders.len(),
+            "refused_out_of_stock": refused_out_of_stock,
             "exported": exported,
             "duplicates_in_peoplevox": duplicates_in_peoplevox,
             "held": held.len(),
             "held_orders": held,
             "held_then_exported": sweep.requeued,
-            "events_sent": bodies.len(),
+            "events_sent": statuses.len(),
             "events_accepted": accepted,
             "events_rejected_400": rejected,
             "duplicate_events_skipped": totals.duplicates,
+        },
+        "stock": {
+            "sites": sites.len(),
+            "movements": movements.total(),
+            "movement_kinds": movements,
+            "callbacks": bed.pvx.callbacks_sent(),
+            "callbacks_duplicated": bed.pvx.callbacks_duplicated(),
+            "events": stock.events,
+            "writes": stock.writes + stock.created,
+            "skipped_unchanged": stock.skipped_unchanged,
+            "stale": stock.stale,
+            "coalesced": stock.coalesced,
+            "rereads": stock.rereads,
+            "conflicts": stock.conflicts,
+            "mismatches": mismatches.len(),
+            "mismatch_examples": mismatches.iter().take(5).collect::<Vec<_>>(),
+            "oversells": oversells,
+            "safety_buffer": SAFETY_BUFFER,
         },
         "peoplevox": {
             "requests": pvx_requests,
@@ -176,7 +247,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "clock": if args.compress > 1 { format!("compressed x{}: window {} ms", args.compress, window.as_millis()) } else { "real".into() },
         },
         "commercetools": { "requests": ct_requests },
-        "queues": { "drained": drained, "orders_dlq": dlq.visible, "orders": ORDERS_QUEUE },
+        "queues": { "drained": drained, "orders_dlq": dlq.visible, "stock_dlq": stock_dlq.visible },
         "elapsed_ms": elapsed.as_millis() as u64,
     });
     let _ = std::fs::remove_dir_all(&store_dir);
@@ -188,7 +259,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ok = drained
         && duplicates_in_peoplevox == 0
         && bed.pvx.budget_violations() == 0
-        && exported + held.len() == orders.len();
+        && exported + held.len() == orders.len()
+        && mismatches.is_empty()
+        && oversells == 0;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -196,14 +269,58 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Posts every order once, a quarter again as a CloudEvent, a tenth a third time.
+async fn post_orders(
+    http: &reqwest::Client,
+    url: &str,
+    orders: &[serde_json::Value],
+    first: usize,
+) -> Vec<u16> {
+    let mut bodies = Vec::new();
+    for (n, order) in orders.iter().enumerate() {
+        let i = first + n;
+        bodies.push(scenario::platform_message(order, &format!("m-{i}-a")));
+        if i.is_multiple_of(4) {
+            bodies.push(scenario::cloud_event(order, &format!("m-{i}-b")));
+        }
+        if i.is_multiple_of(10) {
+            bodies.push(scenario::platform_message(order, &format!("m-{i}-c")));
+        }
+    }
+    post_bodies(http, url, bodies).await
+}
+
+async fn post_bodies(http: &reqwest::Client, url: &str, bodies: Vec<String>) -> Vec<u16> {
+    futures::stream::iter(bodies)
+        .map(|body| {
+            let (http, url) = (http.clone(), url.to_string());
+            async move {
+                http.post(&url)
+                    .bearer_auth(DEMO_WEBHOOK_TOKEN)
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
 fn print_table(s: &serde_json::Value) {
     let o = &s["orders"];
     let p = &s["peoplevox"];
     println!(
-        "ctpvx demo — order export against the simulators ({})",
+        "ctpvx demo — orders and stock against the simulators ({})",
         p["clock"].as_str().unwrap_or("")
     );
     println!("  orders created                 {}", o["created"]);
+    println!(
+        "  refused by commercetools       {} (out of stock)",
+        o["refused_out_of_stock"]
+    );
     println!("  orders exported                {}", o["exported"]);
     println!(
         "  duplicates in Peoplevox        {}",
@@ -229,6 +346,26 @@ fn print_table(s: &serde_json::Value) {
         "  duplicate events skipped       {}",
         o["duplicate_events_skipped"]
     );
+    let k = &s["stock"];
+    println!(
+        "  stock movements                {} at {} sites ({} callbacks, {} duplicated)",
+        k["movements"], k["sites"], k["callbacks"], k["callbacks_duplicated"]
+    );
+    println!("  stock.events                   {}", k["events"]);
+    println!("  stock.writes                   {}", k["writes"]);
+    println!(
+        "  stock.skipped_unchanged        {}",
+        k["skipped_unchanged"]
+    );
+    println!(
+        "  stale / coalesced / re-reads   {} / {} / {}",
+        k["stale"], k["coalesced"], k["rereads"]
+    );
+    println!("  stock.mismatches               {}", k["mismatches"]);
+    println!(
+        "  stock.oversells                {} (safety buffer {})",
+        k["oversells"], k["safety_buffer"]
+    );
     println!(
         "  Peoplevox requests             {} (budget {}, violations {})",
         p["requests"],
@@ -240,8 +377,8 @@ fn print_table(s: &serde_json::Value) {
         s["commercetools"]["requests"]
     );
     println!(
-        "  dead-lettered                  {}",
-        s["queues"]["orders_dlq"]
+        "  dead-lettered (orders / stock) {} / {}",
+        s["queues"]["orders_dlq"], s["queues"]["stock_dlq"]
     );
     println!("  elapsed                        {} ms", s["elapsed_ms"]);
 }

@@ -1,5 +1,6 @@
 //! Subcommands of `ctpvx`.
 
+mod audit;
 mod bench;
 mod demo;
 mod map_order;
@@ -19,7 +20,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole order pipeline against both simulators on loopback and print a summary.
+    /// Run orders and stock against both simulators on loopback and print a summary.
     Demo(demo::Args),
     /// Print the Peoplevox CSV that an order JSON or an OrderCreated message maps to.
     MapOrder(map_order::Args),
@@ -27,6 +28,8 @@ enum Command {
     Serve(serve::Args),
     /// Measure throughput, Peoplevox requests per 1,000 orders and mapping CPU time.
     Bench(bench::Args),
+    /// Read the audit log of a store file (stock movements per SKU or site).
+    Audit(audit::Args),
 }
 
 /// Runs a subcommand; the exit code is what scripts may trust.
@@ -36,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::MapOrder(args) => map_order::run(args),
         Command::Serve(args) => serve::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
     }
 }
 

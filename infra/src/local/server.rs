@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use ctpvx_shared::webhook::Webhooks;
+use ctpvx_shared::webhook::{WebhookRequest, Webhooks};
 
 /// API Gateway's own payload limit; the ingress applies the configured, smaller one.
 const GATEWAY_LIMIT: usize = 10 * 1024 * 1024;
@@ -20,10 +20,17 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let answer = hooks.handle(method.as_str(), uri.path(), auth, &body).await;
+    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let answer = hooks
+        .handle(WebhookRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            authorization: header(header::AUTHORIZATION),
+            content_type: header(header::CONTENT_TYPE),
+            body: &body,
+        })
+        .await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,

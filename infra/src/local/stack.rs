@@ -1,5 +1,5 @@
-//! One process running the whole order pipeline on the embedded store: ingress server, orders
-//! queue with its dead-letter queue, and workers.
+//! One process running the whole pipeline on the embedded store: ingress server, the orders and
+//! stock queues with their dead-letter queues, and workers for each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use ctpvx_shared::commercetools::client::CtClient;
 use ctpvx_shared::config::{Config, Secrets};
 use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
 use ctpvx_shared::flows::order_export::{BatchReport, CrashPoint, OrderExport, SweepReport};
+use ctpvx_shared::flows::stock_delta::{StockCrash, StockDelta, StockReport};
 use ctpvx_shared::peoplevox::client::PvxClient;
 use ctpvx_shared::store::{Queue, QueueDepth, StoreError};
 use ctpvx_shared::webhook::Webhooks;
@@ -18,22 +19,28 @@ use ctpvx_shared::webhook::Webhooks;
 use super::server::WebhookServer;
 use super::worker::{self, WorkerOptions};
 
-pub use ctpvx_shared::queues::{ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE};
+pub use ctpvx_shared::queues::{
+    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, STOCK_DLQ, STOCK_MAX_RECEIVE_COUNT,
+    STOCK_QUEUE,
+};
 
-/// Declares the orders queue and its dead-letter queue in the embedded store, with the
-/// redrive policy template.yaml gives them in AWS.
+/// Declares every queue and its dead-letter queue in the embedded store, with the redrive
+/// policy template.yaml gives them in AWS.
 pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(), StoreError> {
-    store.declare_queue(ORDERS_DLQ, QueueSpec::default())?;
-    let redrive = DeadLetter {
-        queue: ORDERS_DLQ.into(),
-        max_receive_count,
-    };
-    store.declare_queue(
-        ORDERS_QUEUE,
-        QueueSpec {
-            dead_letter: Some(redrive),
-        },
-    )
+    for (queue, dlq) in [(ORDERS_QUEUE, ORDERS_DLQ), (STOCK_QUEUE, STOCK_DLQ)] {
+        store.declare_queue(dlq, QueueSpec::default())?;
+        let redrive = DeadLetter {
+            queue: dlq.into(),
+            max_receive_count,
+        };
+        store.declare_queue(
+            queue,
+            QueueSpec {
+                dead_letter: Some(redrive),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// How the stack runs.
@@ -41,16 +48,20 @@ pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(
 pub struct StackOptions {
     /// Where the webhook server listens (port 0: any free port).
     pub listen: SocketAddr,
-    /// Concurrent workers (the function's reserved concurrency).
+    /// Concurrent order workers (the function's reserved concurrency).
     pub workers: usize,
+    /// Concurrent stock workers.
+    pub stock_workers: usize,
     /// Largest batch.
     pub batch_size: usize,
     /// Visibility timeout.
     pub visibility: Duration,
     /// Receives before a message is dead-lettered.
     pub max_receive_count: u32,
-    /// Test hook: workers die at this point.
+    /// Test hook: order workers die at this point.
     pub crash: Option<CrashPoint>,
+    /// Test hook: stock workers die at this point.
+    pub stock_crash: Option<StockCrash>,
 }
 
 impl Default for StackOptions {
@@ -58,10 +69,12 @@ impl Default for StackOptions {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 2,
+            stock_workers: 2,
             batch_size: 100,
             visibility: Duration::from_secs(2),
             max_receive_count: ORDERS_MAX_RECEIVE_COUNT,
             crash: None,
+            stock_crash: None,
         }
     }
 }
@@ -74,12 +87,16 @@ pub struct LocalStack {
     pub store: Arc<EmbeddedStore>,
     /// The flow (also for the held-order sweep).
     pub flow: Arc<OrderExport>,
+    /// The stock flow.
+    pub stock: Arc<StockDelta>,
     /// commercetools client (its request counter).
     pub ct: Arc<CtClient>,
     /// Peoplevox client (its request counter).
     pub pvx: Arc<PvxClient>,
-    /// Everything the workers did.
+    /// Everything the order workers did.
     pub totals: Arc<tokio::sync::Mutex<BatchReport>>,
+    /// Everything the stock workers did.
+    pub stock_totals: Arc<tokio::sync::Mutex<StockReport>>,
     stop: Arc<AtomicBool>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -101,47 +118,67 @@ impl LocalStack {
             audit: store.clone(),
         };
         let (ct, pvx) = app::clients(config, secrets, store.clone())?;
+        let queue: Arc<dyn Queue> = store.clone();
+        let stock_configured = !config.stock.sites.is_empty();
         let flow = Arc::new(
             app::order_export(config, &stores, ct.clone(), pvx.clone())
                 .await?
-                .crash_at(options.crash),
+                .crash_at(options.crash)
+                .with_stock_hints(stock_configured.then(|| queue.clone())),
         );
-        let queue: Arc<dyn Queue> = store.clone();
-        let hooks = Arc::new(Webhooks::new(
-            queue.clone(),
-            ORDERS_QUEUE,
-            secrets.webhook_token.clone(),
-            &config.webhook,
-        ));
+        let stock = Arc::new(
+            app::stock_delta(
+                config,
+                &stores,
+                ct.clone(),
+                pvx.clone(),
+                Some(queue.clone()),
+            )
+            .await?
+            .crash_at(options.stock_crash),
+        );
+        let hooks = Arc::new(Webhooks::new(queue.clone(), secrets, &config.webhook));
         let server = WebhookServer::start(hooks, options.listen)
             .await
             .map_err(|e| SetupError(format!("webhook server on {}: {e}", options.listen)))?;
         let stop = Arc::new(AtomicBool::new(false));
         let totals = Arc::new(tokio::sync::Mutex::new(BatchReport::default()));
-        let worker_options = WorkerOptions {
-            queue: ORDERS_QUEUE.into(),
-            dead_letter_queue: ORDERS_DLQ.into(),
+        let stock_totals = Arc::new(tokio::sync::Mutex::new(StockReport::default()));
+        let worker_options = |queue: &str, dlq: &str| WorkerOptions {
+            queue: queue.into(),
+            dead_letter_queue: dlq.into(),
             batch_size: options.batch_size,
             visibility: options.visibility,
             timeout: options.visibility,
             idle_pause: Duration::from_millis(50),
         };
-        let workers = (0..options.workers.max(1))
-            .map(|_| {
-                tokio::spawn(worker::run(
-                    flow.clone(),
-                    queue.clone(),
-                    store.clone(),
-                    worker_options.clone(),
-                    stop.clone(),
-                    totals.clone(),
-                ))
-            })
-            .collect();
+        let mut workers = Vec::new();
+        for _ in 0..options.workers.max(1) {
+            workers.push(tokio::spawn(worker::run(
+                flow.clone(),
+                queue.clone(),
+                store.clone(),
+                worker_options(ORDERS_QUEUE, ORDERS_DLQ),
+                stop.clone(),
+                totals.clone(),
+            )));
+        }
+        for _ in 0..options.stock_workers.max(1) {
+            workers.push(tokio::spawn(worker::run(
+                stock.clone(),
+                queue.clone(),
+                store.clone(),
+                worker_options(STOCK_QUEUE, STOCK_DLQ),
+                stop.clone(),
+                stock_totals.clone(),
+            )));
+        }
         Ok(Self {
             server,
             store,
             flow,
+            stock,
+            stock_totals,
             ct,
             pvx,
             totals,
@@ -158,10 +195,21 @@ impl LocalStack {
     /// Waits until the orders queue is empty (nothing visible, nothing in flight) or `limit`
     /// passes; returns whether it drained.
     pub async fn wait_drained(&self, limit: Duration) -> bool {
+        self.wait_queues_drained(&[ORDERS_QUEUE], limit).await
+    }
+
+    /// Waits until every one of `queues` is empty at the same time, or `limit` passes.
+    /// The embedded queue counts a delayed message (a confirming re-read) as in flight until
+    /// it is due, so this also waits for those.
+    pub async fn wait_queues_drained(&self, queues: &[&str], limit: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < limit {
-            let d = self.depth(ORDERS_QUEUE).await;
-            if d.visible == 0 && d.in_flight == 0 {
+            let mut empty = true;
+            for queue in queues {
+                let d = self.depth(queue).await;
+                empty &= d.visible == 0 && d.in_flight == 0;
+            }
+            if empty {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ctpvx_shared::flows::batch::{InputRecord, settle};
-use ctpvx_shared::flows::order_export::{BatchReport, FLOW, OrderExport};
+use ctpvx_shared::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, settle};
 use ctpvx_shared::store::{AuditLog, Queue, QueueMessage, now_epoch_ms};
 
 /// How a worker polls.
@@ -48,13 +47,13 @@ pub async fn gather(queue: &dyn Queue, options: &WorkerOptions) -> Vec<QueueMess
 }
 
 /// Runs one batch through the flow and settles it; returns the flow's report.
-pub async fn run_batch(
-    flow: &OrderExport,
+pub async fn run_batch<F: BatchFlow>(
+    flow: &F,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     options: &WorkerOptions,
     messages: Vec<QueueMessage>,
-) -> BatchReport {
+) -> F::Report {
     let records: Vec<InputRecord> = messages
         .iter()
         .map(|m| InputRecord {
@@ -64,14 +63,14 @@ pub async fn run_batch(
         })
         .collect();
     let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64;
-    let report = flow.export_batch(&records, deadline_ms).await;
+    let report = flow.process(&records, deadline_ms).await;
     let failed = settle(
         queue,
         audit,
-        FLOW,
+        flow.name(),
         &options.dead_letter_queue,
         &records,
-        &report.outcomes,
+        report.outcomes(),
     )
     .await;
     for message in messages.iter().filter(|m| !failed.contains(&m.id)) {
@@ -83,13 +82,13 @@ pub async fn run_batch(
 }
 
 /// Polls until `stop` is set, adding every batch report to `totals`.
-pub async fn run(
-    flow: Arc<OrderExport>,
+pub async fn run<F: BatchFlow>(
+    flow: Arc<F>,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
     options: WorkerOptions,
     stop: Arc<AtomicBool>,
-    totals: Arc<tokio::sync::Mutex<BatchReport>>,
+    totals: Arc<tokio::sync::Mutex<F::Report>>,
 ) {
     while !stop.load(Ordering::Relaxed) {
         let messages = gather(queue.as_ref(), &options).await;
@@ -97,7 +96,14 @@ pub async fn run(
             tokio::time::sleep(options.idle_pause).await;
             continue;
         }
-        let report = run_batch(&flow, queue.as_ref(), audit.as_ref(), &options, messages).await;
+        let report = run_batch(
+            flow.as_ref(),
+            queue.as_ref(),
+            audit.as_ref(),
+            &options,
+            messages,
+        )
+        .await;
         totals.lock().await.absorb(&report);
     }
 }

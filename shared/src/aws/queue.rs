@@ -8,7 +8,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 
 use crate::embedded::{MAX_RECEIVE_BATCH, visibility_seconds};
-use crate::store::{Queue, QueueDepth, QueueMessage, StoreError};
+use crate::store::{Queue, QueueDepth, QueueMessage, StoreError, delay_seconds};
 
 use super::error::sdk_error;
 
@@ -38,6 +38,11 @@ impl SqsQueue {
     /// Queues by logical name → queue URL, with a client built from `config`.
     pub fn from_conf(config: &aws_config::SdkConfig, queue_urls: BTreeMap<String, String>) -> Self {
         Self::new(Client::new(config), queue_urls)
+    }
+
+    /// Whether this queue has a URL.
+    pub fn knows(&self, queue: &str) -> bool {
+        self.urls.contains_key(queue)
     }
 
     fn url(&self, queue: &str) -> Result<&str, StoreError> {
@@ -92,17 +97,21 @@ fn to_message(m: &aws_sdk_sqs::types::Message) -> Result<QueueMessage, StoreErro
 
 #[async_trait]
 impl Queue for SqsQueue {
-    async fn send(
+    async fn send_delayed(
         &self,
         queue: &str,
         body: &str,
         attributes: &BTreeMap<String, String>,
+        delay: Duration,
     ) -> Result<String, StoreError> {
         let mut req = self
             .client
             .send_message()
             .queue_url(self.url(queue)?)
             .message_body(body);
+        if !delay.is_zero() {
+            req = req.delay_seconds(delay_seconds(delay));
+        }
         for (k, v) in attributes {
             req = req.message_attributes(k, string_attribute(v)?);
         }

@@ -29,15 +29,15 @@ impl std::fmt::Debug for CtClient {
 
 /// A page of query results; only `results` is read.
 #[derive(Deserialize)]
-struct PagedQueryResult<T> {
-    results: Vec<T>,
+pub(crate) struct PagedQueryResult<T> {
+    pub(crate) results: Vec<T>,
 }
 
 /// `{version, actions}`, the body of every update.
 #[derive(Serialize)]
-struct UpdateBody<'a, A> {
-    version: i64,
-    actions: &'a [A],
+pub(crate) struct UpdateBody<'a, A> {
+    pub(crate) version: i64,
+    pub(crate) actions: &'a [A],
 }
 
 /// The body of `POST /channels`.
@@ -162,6 +162,6 @@ impl CtClient {
 }
 
 /// Serialises a request body; our own types always serialise, but no panic is risked on it.
-fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, CtError> {
+pub(crate) fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, CtError> {
     serde_json::to_vec(body).map_err(|e| CtError::Config(format!("request body: {e}")))
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::stock::StockRules;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -19,6 +20,9 @@ pub struct Config {
     /// How orders map to Peoplevox sales orders.
     #[serde(default)]
     pub orders: OrderRules,
+    /// How Peoplevox stock becomes commercetools inventory.
+    #[serde(default)]
+    pub stock: StockRules,
     /// The HTTP ingress.
     #[serde(default)]
     pub webhook: WebhookConfig,
@@ -344,6 +348,7 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        self.stock.validate()?;
         if self.webhook.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "webhook.max_message_bytes",
@@ -396,6 +401,23 @@ username = "integration"
         assert_eq!(c.orders.default_site.as_deref(), Some("PrimarySite"));
         assert_eq!(c.peoplevox.templates.sales_orders, "Sales orders");
         assert_eq!(c.webhook.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn stock_sites_are_checked() {
+        let c = Config::from_toml(&format!(
+            "{MINIMAL}\n[stock]\nsafety_buffer = 2\n[stock.sites.A]\nchannel = \"ch-a\"\n[stock.sites.B]\nchannel = \"ch-b\"\nsafety_buffer = 5\n"
+        ))
+        .unwrap();
+        assert_eq!((c.stock.buffer("A"), c.stock.buffer("B")), (2, 5));
+        let e = Config::from_toml(&format!(
+            "{MINIMAL}\n[stock.sites.A]\nchannel = \"ch\"\n[stock.sites.B]\nchannel = \"ch\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("stock.sites.\"B\".channel"), "{e}");
+        let e =
+            Config::from_toml(&format!("{MINIMAL}\n[stock]\nconfirm_after_s = 901\n")).unwrap_err();
+        assert!(e.to_string().contains("stock.confirm_after_s"), "{e}");
     }
 
     #[test]

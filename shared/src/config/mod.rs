@@ -5,6 +5,7 @@
 mod error;
 mod file;
 mod secrets;
+mod stock;
 
 pub use error::ConfigError;
 pub use file::{
@@ -12,3 +13,4 @@ pub use file::{
     UnitOfMeasure, WebhookConfig,
 };
 pub use secrets::Secrets;
+pub use stock::{StockRules, StockSite};

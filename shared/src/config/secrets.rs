@@ -14,29 +14,35 @@ pub struct Secrets {
     pub ct_client_secret: SecretString,
     /// Peoplevox integration user password.
     pub pvx_password: SecretString,
-    /// Token that webhook callers must present.
+    /// Token that commercetools webhook callers must present (Bearer).
     pub webhook_token: SecretString,
+    /// Token in the path of Peoplevox callback URLs: Peoplevox cannot sign or send headers,
+    /// so a long random path segment is the only proof a callback is genuine.
+    pub pvx_callback_token: SecretString,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secrets { ct_client_secret: [redacted], pvx_password: [redacted], webhook_token: [redacted] }")
+        f.write_str("Secrets { ct_client_secret: [redacted], pvx_password: [redacted], webhook_token: [redacted], pvx_callback_token: [redacted] }")
     }
 }
 
 /// Environment variable names, also the keys of the JSON secret in Secrets Manager
-/// (lower-cased without the prefix: `ct_client_secret`, `pvx_password`, `webhook_token`).
+/// (lower-cased without the prefix: `ct_client_secret`, `pvx_password`, `webhook_token`,
+/// `pvx_callback_token`).
 pub const ENV_CT_CLIENT_SECRET: &str = "CTPVX_CT_CLIENT_SECRET";
 /// See [`ENV_CT_CLIENT_SECRET`].
 pub const ENV_PVX_PASSWORD: &str = "CTPVX_PVX_PASSWORD";
 /// See [`ENV_CT_CLIENT_SECRET`].
 pub const ENV_WEBHOOK_TOKEN: &str = "CTPVX_WEBHOOK_TOKEN";
+/// See [`ENV_CT_CLIENT_SECRET`].
+pub const ENV_PVX_CALLBACK_TOKEN: &str = "CTPVX_PVX_CALLBACK_TOKEN";
 
 /// Shortest webhook token accepted: callers cannot sign, so the token is the only proof.
 pub const MIN_WEBHOOK_TOKEN_LEN: usize = 32;
 
 impl Secrets {
-    /// Reads the three secrets from the environment.
+    /// Reads the four secrets from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let get = |name: &str| {
             std::env::var(name)
@@ -49,6 +55,7 @@ impl Secrets {
             get(ENV_CT_CLIENT_SECRET)?,
             get(ENV_PVX_PASSWORD)?,
             get(ENV_WEBHOOK_TOKEN)?,
+            get(ENV_PVX_CALLBACK_TOKEN)?,
         )
     }
 
@@ -63,6 +70,7 @@ impl Secrets {
             get("ct_client_secret")?,
             get("pvx_password")?,
             get("webhook_token")?,
+            get("pvx_callback_token")?,
         )
     }
 
@@ -70,18 +78,37 @@ impl Secrets {
         ct_client_secret: SecretString,
         pvx_password: SecretString,
         webhook_token: SecretString,
+        pvx_callback_token: SecretString,
     ) -> Result<Self, ConfigError> {
         use secrecy::ExposeSecret;
-        if webhook_token.expose_secret().len() < MIN_WEBHOOK_TOKEN_LEN {
+        for (name, token) in [
+            ("webhook_token", &webhook_token),
+            ("pvx_callback_token", &pvx_callback_token),
+        ] {
+            if token.expose_secret().len() < MIN_WEBHOOK_TOKEN_LEN {
+                return Err(ConfigError::invalid(
+                    name,
+                    format!("must be at least {MIN_WEBHOOK_TOKEN_LEN} characters"),
+                ));
+            }
+        }
+        // The callback token travels in a URL path: characters that need encoding would be
+        // mangled by someone, somewhere.
+        if !pvx_callback_token
+            .expose_secret()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(ConfigError::invalid(
-                "webhook_token",
-                format!("must be at least {MIN_WEBHOOK_TOKEN_LEN} characters"),
+                "pvx_callback_token",
+                "must use only letters, digits, '-' and '_' (it is part of a URL path)",
             ));
         }
         Ok(Self {
             ct_client_secret,
             pvx_password,
             webhook_token,
+            pvx_callback_token,
         })
     }
 }
@@ -96,6 +123,7 @@ mod tests {
             ct_client_secret: "ct-secret-value".to_string().into(),
             pvx_password: "pvx-secret-value".to_string().into(),
             webhook_token: "token-secret-value".to_string().into(),
+            pvx_callback_token: "callback-secret-value".to_string().into(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret-value"), "{shown}");
@@ -107,6 +135,10 @@ mod tests {
         map.insert("ct_client_secret".to_string(), SecretString::from("a"));
         map.insert("pvx_password".to_string(), SecretString::from("b"));
         map.insert("webhook_token".to_string(), SecretString::from("short"));
+        map.insert(
+            "pvx_callback_token".to_string(),
+            SecretString::from("pvx-callback-token-0123456789-abcdefghij"),
+        );
         let e = Secrets::from_map(&map).unwrap_err();
         assert!(e.to_string().contains("webhook_token"), "{e}");
         map.remove("pvx_password");

@@ -3,7 +3,9 @@
 pub mod hold;
 pub mod ids;
 pub mod sales_order;
+pub mod stock;
 
 pub use hold::HoldReason;
 pub use ids::{Quantity, SalesOrderNumber, Sku};
 pub use sales_order::{SalesOrder, SalesOrderLine};
+pub use stock::{StockMessage, StockWrite, plan_write, sellable};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::{Queue, QueueDepth, QueueMessage, StoreError, now_epoch_ms};
+use crate::store::{Queue, QueueDepth, QueueMessage, StoreError, delay_seconds, now_epoch_ms};
 
 use super::sqlite::{EmbeddedStore, backend, to_i64, to_u64};
 
@@ -100,22 +100,23 @@ fn parse_attributes(id: &str, json: &str) -> Result<BTreeMap<String, String>, St
 
 #[async_trait]
 impl Queue for EmbeddedStore {
-    async fn send(
+    async fn send_delayed(
         &self,
         queue: &str,
         body: &str,
         attributes: &BTreeMap<String, String>,
+        delay: Duration,
     ) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let attributes = serde_json::to_string(attributes)
             .map_err(|e| StoreError::Backend(format!("attributes not serialisable: {e}")))?;
-        let now = now_epoch_ms();
+        let visible_at = now_epoch_ms() + i64::from(delay_seconds(delay)) * 1000;
         self.write(|tx| {
             redrive(tx, queue)?;
             tx.execute(
                 "INSERT INTO messages (queue, id, body, attributes, visible_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![queue, id, body, attributes, now],
+                params![queue, id, body, attributes, visible_at],
             )
             .map_err(backend)?;
             Ok(())

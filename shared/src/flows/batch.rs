@@ -29,6 +29,25 @@ pub enum RecordOutcome {
     DeadLetter(String),
 }
 
+/// A flow's report on a batch: per-record outcomes plus counts that add up across batches.
+pub trait BatchOutcomes: Default + Clone + Send + Sync + 'static {
+    /// Outcome per message id.
+    fn outcomes(&self) -> &BTreeMap<String, RecordOutcome>;
+    /// Adds another batch's counts to these.
+    fn absorb(&mut self, other: &Self);
+}
+
+/// A flow that consumes queue batches: what a Lambda handler and a local worker drive.
+#[async_trait::async_trait]
+pub trait BatchFlow: Send + Sync + 'static {
+    /// Its report.
+    type Report: BatchOutcomes;
+    /// Name in audit entries and dead-letter attributes.
+    fn name(&self) -> &'static str;
+    /// Handles one batch; `deadline_ms` is when the worker's time runs out (epoch ms).
+    async fn process(&self, records: &[InputRecord], deadline_ms: i64) -> Self::Report;
+}
+
 /// Message attribute that carries the reason on a dead-lettered message.
 pub const REASON_ATTRIBUTE: &str = "ctpvx-reason";
 

@@ -4,3 +4,4 @@
 pub mod batch;
 pub mod item_catalog;
 pub mod order_export;
+pub mod stock_delta;

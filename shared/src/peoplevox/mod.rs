@@ -1,5 +1,6 @@
 //! Peoplevox: the SOAP integration-service client, its session, CSV and request budget.
 
+pub mod availability;
 pub mod budget;
 pub mod client;
 pub mod csv_table;

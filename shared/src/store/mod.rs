@@ -185,6 +185,16 @@ pub struct QueueMessage {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// SQS's longest message delay, 15 minutes.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// A delay as SQS takes it: whole seconds, rounded up, at most [`MAX_DELAY`].
+pub fn delay_seconds(delay: Duration) -> i32 {
+    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    // Cannot fail: clamped to 900.
+    i32::try_from(secs.min(MAX_DELAY.as_secs())).unwrap_or(900)
+}
+
 /// Visible and in-flight message counts of a queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueDepth {
@@ -204,6 +214,18 @@ pub trait Queue: Send + Sync {
         queue: &str,
         body: &str,
         attributes: &BTreeMap<String, String>,
+    ) -> Result<String, StoreError> {
+        self.send_delayed(queue, body, attributes, Duration::ZERO)
+            .await
+    }
+    /// Sends one message that stays invisible for `delay` first (SQS `DelaySeconds`: whole
+    /// seconds, rounded up, at most 15 minutes) and returns its id.
+    async fn send_delayed(
+        &self,
+        queue: &str,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+        delay: Duration,
     ) -> Result<String, StoreError>;
     /// Receives up to `max` visible messages (at most 10 per call, as SQS), hiding them for
     /// `visibility`. Messages past the maximum receive count move to the dead-letter queue

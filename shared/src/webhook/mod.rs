@@ -1,20 +1,44 @@
 //! HTTP ingress: authenticate, validate, normalise, enqueue, answer 202. It never calls
 //! commercetools or Peoplevox. The Lambda (`functions/webhooks`) and the local server both call
 //! [`Webhooks::handle`], so they answer alike.
+//!
+//! Routes: [`ORDERS_PATH`] (commercetools, Bearer token) and `/webhooks/peoplevox/{token}/{event}`
+//! (Peoplevox callbacks, see [`peoplevox`]).
 
 mod auth;
+mod callback_params;
 mod orders;
+pub mod peoplevox;
 
 use std::sync::Arc;
 
 use secrecy::SecretString;
 
 pub use auth::token_matches;
+pub use peoplevox::PEOPLEVOX_PREFIX;
 
+use crate::config::{Secrets, WebhookConfig};
 use crate::store::Queue;
 
 /// Path of the commercetools order webhook.
 pub const ORDERS_PATH: &str = "/webhooks/commercetools/orders";
+
+/// One HTTP request, as API Gateway or the local server hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path, without the query string.
+    pub path: &'a str,
+    /// Raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
 
 /// An HTTP answer: status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,62 +61,62 @@ impl WebhookResponse {
     }
 }
 
-/// The ingress, with where it enqueues.
+/// The ingress, with where it enqueues (the logical queues of [`crate::queues`]).
 pub struct Webhooks {
     queue: Arc<dyn Queue>,
-    orders_queue: String,
     token: SecretString,
+    pvx_callback_token: SecretString,
     max_body_bytes: usize,
     max_message_bytes: usize,
 }
 
 impl Webhooks {
-    /// The ingress enqueuing orders to `orders_queue`; callers must present `token`.
-    pub fn new(
-        queue: Arc<dyn Queue>,
-        orders_queue: &str,
-        token: SecretString,
-        config: &crate::config::WebhookConfig,
-    ) -> Self {
+    /// The ingress; commercetools callers present `secrets.webhook_token`, Peoplevox callbacks
+    /// carry `secrets.pvx_callback_token` in their path.
+    pub fn new(queue: Arc<dyn Queue>, secrets: &Secrets, config: &WebhookConfig) -> Self {
         Self {
             queue,
-            orders_queue: orders_queue.to_string(),
-            token,
+            token: secrets.webhook_token.clone(),
+            pvx_callback_token: secrets.pvx_callback_token.clone(),
             max_body_bytes: config.max_body_bytes,
             max_message_bytes: config.max_message_bytes,
         }
     }
 
-    /// Answers one request. `authorization` is the `Authorization` header, if any.
-    pub async fn handle(
-        &self,
-        method: &str,
-        path: &str,
-        authorization: Option<&str>,
-        body: &[u8],
-    ) -> WebhookResponse {
-        let path = path.trim_end_matches('/');
+    /// Answers one request.
+    pub async fn handle(&self, req: WebhookRequest<'_>) -> WebhookResponse {
+        let path = req.path.trim_end_matches('/');
+        if let Some(rest) = path.strip_prefix(PEOPLEVOX_PREFIX) {
+            return peoplevox::accept(self, rest, &req).await;
+        }
         if path != ORDERS_PATH {
             return WebhookResponse::error(404, "no such webhook");
         }
-        if !method.eq_ignore_ascii_case("POST") {
+        if !req.method.eq_ignore_ascii_case("POST") {
             return WebhookResponse::error(405, "use POST");
         }
         // Authentication comes first, so that nothing about the body is revealed to a caller
         // without the token.
-        if !token_matches(authorization, &self.token) {
+        if !token_matches(req.authorization, &self.token) {
             return WebhookResponse::error(401, "missing or wrong bearer token");
         }
-        if body.len() > self.max_body_bytes {
-            return WebhookResponse::error(
+        if let Some(refused) = self.too_large(req.body) {
+            return refused;
+        }
+        orders::accept(self, req.body).await
+    }
+
+    /// The 413 for a body over the limit (checked after authentication).
+    fn too_large(&self, body: &[u8]) -> Option<WebhookResponse> {
+        (body.len() > self.max_body_bytes).then(|| {
+            WebhookResponse::error(
                 413,
                 &format!(
                     "body of {} bytes is over the limit of {} bytes",
                     body.len(),
                     self.max_body_bytes
                 ),
-            );
-        }
-        orders::accept(self, body).await
+            )
+        })
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::{WebhookResponse, Webhooks};
 use crate::commercetools::message::{self, Parsed};
 use crate::flows::order_export::requeue_message;
+use crate::queues::ORDERS_QUEUE;
 
 /// Validates and enqueues one order message.
 pub(super) async fn accept(hooks: &Webhooks, body: &[u8]) -> WebhookResponse {
@@ -29,7 +30,7 @@ pub(super) async fn accept(hooks: &Webhooks, body: &[u8]) -> WebhookResponse {
     };
     match hooks
         .queue
-        .send(&hooks.orders_queue, &queued_body, &BTreeMap::new())
+        .send(ORDERS_QUEUE, &queued_body, &BTreeMap::new())
         .await
     {
         Ok(message_id) => {

@@ -89,6 +89,17 @@ impl ApiError {
         )
     }
 
+    /// 414 for a query predicate over the length the API is known to fail at.
+    /// UNCONFIRMED: the body of the real answer (it may come from a load balancer, without JSON).
+    pub(crate) fn uri_too_long(length: usize, max: usize) -> Self {
+        Self::one(
+            StatusCode::URI_TOO_LONG,
+            "InvalidInput",
+            format!("The query predicate has {length} characters; at most {max} are simulated."),
+            Map::new(),
+        )
+    }
+
     /// 404 `ResourceNotFound` for an id.
     pub(crate) fn not_found_id(id: &str) -> Self {
         Self::one(

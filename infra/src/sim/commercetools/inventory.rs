@@ -16,12 +16,14 @@ use super::query::paged_query;
 use super::state::{SimState, Store, new_id, now_iso, parse_body, parse_update, versioned_update};
 
 /// Fields the simulator can filter and sort inventory entries on.
-const QUERY_FIELDS: [&str; 7] = [
+const QUERY_FIELDS: [&str; 9] = [
     "id",
     "sku",
     "key",
     "supplyChannel",
     "supplyChannel.id",
+    "quantityOnStock",
+    "availableQuantity",
     "createdAt",
     "lastModifiedAt",
 ];
@@ -68,18 +70,42 @@ pub(crate) async fn update(
     let result = parse_update(&body).and_then(|(version, actions)| {
         let mut store = state.store();
         let id = resolve(&store, &item)?;
-        let entry = store
-            .inventory
-            .get_mut(&id)
-            .ok_or_else(|| ApiError::not_found_id(&id))?;
-        versioned_update(&state, entry, version, |copy| {
-            actions.iter().try_for_each(|a| apply(copy, a))
-        })
+        apply_actions(&state, &mut store, &id, version, &actions)
     });
     match result {
         Ok(entry) => Json(entry).into_response(),
         Err(err) => err.into_response(),
     }
+}
+
+/// Applies actions to a stored entry under optimistic concurrency; also used by the Rust-side
+/// handle to play another writer.
+pub(crate) fn apply_actions(
+    state: &SimState,
+    store: &mut Store,
+    id: &str,
+    version: i64,
+    actions: &[Value],
+) -> ApiResult<Value> {
+    let entry = store
+        .inventory
+        .get_mut(id)
+        .ok_or_else(|| ApiError::not_found_id(id))?;
+    versioned_update(state, entry, version, |copy| {
+        actions.iter().try_for_each(|a| apply(copy, a))
+    })
+}
+
+/// The stored entry of a (sku, supply channel) pair; `None` for the channel-less entry.
+pub(crate) fn find_entry<'a>(
+    store: &'a Store,
+    sku: &str,
+    channel_id: Option<&str>,
+) -> Option<&'a Value> {
+    store
+        .inventory
+        .values()
+        .find(|e| e["sku"] == sku && e["supplyChannel"]["id"].as_str() == channel_id)
 }
 
 fn resolve(store: &Store, item: &str) -> ApiResult<String> {
@@ -124,9 +150,7 @@ pub(crate) fn create_entry(store: &mut Store, draft: &Value) -> ApiResult<Value>
             Some(id)
         }
     };
-    let same_place =
-        |e: &&Value| e["sku"] == sku && e["supplyChannel"]["id"].as_str() == channel_id.as_deref();
-    if store.inventory.values().any(|e| same_place(&e)) {
+    if find_entry(store, sku, channel_id.as_deref()).is_some() {
         // UNCONFIRMED: the code and field the real API reports for a second entry of a
         // (sku, supplyChannel) pair; DuplicateField is what setSupplyChannel documents.
         return Err(ApiError::duplicate_field("sku", &sku.into()));

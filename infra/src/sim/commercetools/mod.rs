@@ -1,5 +1,6 @@
 //! commercetools simulator: the auth service and the orders, channels and inventory API on
 //! loopback, in the real wire formats, with switchable faults and a concurrent-writer switch.
+//! Orders placed through [`CtSim::place_order`] change stock as their inventory mode says.
 //!
 //! Resources are kept as raw JSON, so that fields the simulator does not know survive a round
 //! trip. The auth service and the API share one address.
@@ -10,30 +11,36 @@ mod deliveries;
 mod errors;
 mod gate;
 mod inventory;
+mod new_order;
 mod order_actions;
 mod orders;
+mod placement;
 mod predicate;
 mod query;
+mod sort;
 mod state;
+mod stock_handle;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use ctpvx_shared::commercetools::settings::CtSettings;
-use ctpvx_shared::commercetools::types::{Channel, ChannelRole, InventoryEntry, Order};
+use ctpvx_shared::commercetools::types::{Channel, ChannelRole, Order};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use self::errors::ApiError;
+use self::new_order::NewOrder;
+pub use self::placement::OutOfStock;
 pub use self::state::CtSimConfig;
-use self::state::{SimState, now_iso, version_of};
+use self::state::{SimState, version_of};
 use crate::sim::faults::Faults;
 
 /// A running commercetools simulator. Stops when dropped (or with [`CtSim::stop`]).
@@ -147,38 +154,10 @@ impl CtSim {
     }
 
     /// Stores an order as is (unknown fields kept). It needs `id`; `version` defaults to 1 and
-    /// the timestamps to now. An `orderNumber` already in use is refused.
-    pub fn insert_order_json(&self, mut order: Value) -> anyhow::Result<Order> {
-        let Value::Object(map) = &mut order else {
-            bail!("an order must be a JSON object");
-        };
-        let id = map
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("an order needs an id"))?
-            .to_owned();
-        if version_of(&order) < 1 {
-            order["version"] = 1.into();
-        }
-        for field in ["createdAt", "lastModifiedAt"] {
-            if order.get(field).is_none_or(Value::is_null) {
-                order[field] = now_iso().into();
-            }
-        }
-        let parsed: Order = serde_json::from_value(order.clone())
-            .context("the order does not parse as a commercetools Order")?;
-        let mut store = self.state.store();
-        if store.orders.contains_key(&id) {
-            bail!("an order with id {id} exists");
-        }
-        if let Some(number) = parsed.order_number.clone() {
-            if store.order_numbers.contains_key(&number) {
-                bail!("order number {number} is in use");
-            }
-            store.order_numbers.insert(number, id.clone());
-        }
-        store.orders.insert(id, order);
-        Ok(parsed)
+    /// the timestamps to now. An `orderNumber` already in use is refused. Stock is not touched
+    /// (see [`CtSim::place_order`] for a checkout's effect on stock).
+    pub fn insert_order_json(&self, order: Value) -> anyhow::Result<Order> {
+        NewOrder::prepare(order)?.insert(&mut self.state.store())
     }
 
     /// Stores a typed order (see [`CtSim::insert_order_json`]).
@@ -255,32 +234,6 @@ impl CtSim {
             }
         };
         Ok(serde_json::from_value(channel)?)
-    }
-
-    /// Creates an inventory entry (`quantityOnStock` = `availableQuantity` = `quantity`).
-    pub fn insert_inventory(
-        &self,
-        sku: &str,
-        supply_channel_id: Option<&str>,
-        quantity: i64,
-    ) -> anyhow::Result<InventoryEntry> {
-        let mut draft = json!({"sku": sku, "quantityOnStock": quantity});
-        if let Some(id) = supply_channel_id {
-            draft["supplyChannel"] = json!({"typeId": "channel", "id": id});
-        }
-        let entry = inventory::create_entry(&mut self.state.store(), &draft)
-            .map_err(|e| anyhow!("inventory entry refused: {e:?}"))?;
-        Ok(serde_json::from_value(entry)?)
-    }
-
-    /// Every inventory entry, by id.
-    pub fn inventory_entries(&self) -> Vec<InventoryEntry> {
-        let store = self.state.store();
-        store
-            .inventory
-            .values()
-            .filter_map(|e| serde_json::from_value(e.clone()).ok())
-            .collect()
     }
 
     /// Requests received (token requests included) since start or the last reset.

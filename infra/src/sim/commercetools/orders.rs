@@ -14,7 +14,7 @@ use super::query::paged_query;
 use super::state::{SimState, Store, parse_update, versioned_update};
 
 /// Fields the simulator can filter and sort orders on.
-const QUERY_FIELDS: [&str; 12] = [
+const QUERY_FIELDS: [&str; 14] = [
     "id",
     "orderNumber",
     "createdAt",
@@ -26,6 +26,8 @@ const QUERY_FIELDS: [&str; 12] = [
     "version",
     "syncInfo.channel.id",
     "lineItems.variant.sku",
+    "lineItems.quantity",
+    "lineItems.supplyChannel.id",
     "shippingInfo.deliveries.id",
 ];
 

@@ -4,12 +4,16 @@
 use serde_json::{Value, json};
 
 use super::errors::{ApiError, ApiResult};
-use super::predicate::{Predicate, Sort};
+use super::predicate::Predicate;
+use super::sort::Sort;
 
 /// The API's paging limits.
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 500;
 const MAX_OFFSET: usize = 10_000;
+/// Predicates longer than this fail with 414 ("keep query predicates under roughly 10,000
+/// characters", [SJ] `InventoryEntryQueryBuilder.java`), so that clients must chunk long lists.
+const MAX_PREDICATE_CHARS: usize = 10_000;
 
 /// Answers a query over `resources` with the request's parameters. `where` may be repeated (the
 /// API ANDs them); only `fields` may be filtered and sorted on.
@@ -26,10 +30,16 @@ pub(crate) fn paged_query<'a>(
     let mut with_total = true;
     for (name, value) in params {
         match name.as_str() {
-            "where" => predicates.push(
-                Predicate::parse(value, fields)
-                    .map_err(|e| invalid(format!("Malformed parameter: where: {e}")))?,
-            ),
+            "where" => {
+                let length = value.chars().count();
+                if length > MAX_PREDICATE_CHARS {
+                    return Err(ApiError::uri_too_long(length, MAX_PREDICATE_CHARS));
+                }
+                predicates.push(
+                    Predicate::parse(value, fields)
+                        .map_err(|e| invalid(format!("Malformed parameter: where: {e}")))?,
+                );
+            }
             "sort" => sorts.push(
                 Sort::parse(value, fields)
                     .map_err(|e| invalid(format!("Malformed parameter: sort: {e}")))?,

@@ -4,7 +4,10 @@ use serde_json::{Value, json};
 
 use super::channels::create_channel;
 use super::errors::ApiResult;
+use super::inventory::{create_entry, find_entry};
 use super::order_actions::apply;
+use super::placement::{self, OutOfStock};
+use super::query::paged_query;
 use super::state::{CtSimConfig, SimState, Store, versioned_update};
 
 fn store_with_channels() -> Store {
@@ -143,4 +146,109 @@ fn updates_are_versioned_and_atomic() {
     assert!(versioned_update(&state, &mut order, 3, |_| Ok(())).is_err());
     let updated = versioned_update(&state, &mut order, 4, |_| Ok(())).unwrap();
     assert_eq!(updated["version"], 5);
+}
+
+/// A store with a warehouse channel `wh` and entries: A in `wh` (5), A without channel (2),
+/// B in `wh` (1, restockable in 3 days).
+fn stocked() -> (Store, String) {
+    let mut store = Store::default();
+    let wh = create_channel(&mut store, &json!({"key": "wh"})).unwrap();
+    let wh = wh["id"].as_str().unwrap().to_owned();
+    let at_wh = json!({"typeId": "channel", "id": wh});
+    for draft in [
+        json!({"sku": "A", "quantityOnStock": 5, "supplyChannel": at_wh}),
+        json!({"sku": "A", "quantityOnStock": 2}),
+        json!({"sku": "B", "quantityOnStock": 1, "supplyChannel": at_wh, "restockableInDays": 3}),
+    ] {
+        create_entry(&mut store, &draft).unwrap();
+    }
+    (store, wh)
+}
+
+fn line(sku: &str, quantity: i64, channel: Option<&str>) -> Value {
+    let mut line = json!({"id": sku, "variant": {"sku": sku}, "quantity": quantity});
+    if let Some(id) = channel {
+        line["supplyChannel"] = json!({"typeId": "channel", "id": id});
+    }
+    line
+}
+
+fn stock(store: &Store, sku: &str, channel: Option<&str>) -> (i64, i64, i64) {
+    let e = find_entry(store, sku, channel).unwrap();
+    (
+        e["quantityOnStock"].as_i64().unwrap(),
+        e["availableQuantity"].as_i64().unwrap(),
+        e["version"].as_i64().unwrap(),
+    )
+}
+
+fn place(store: &mut Store, order: &Value) -> Result<(), OutOfStock> {
+    let deductions = placement::plan(store, order).unwrap()?;
+    placement::apply(store, &deductions);
+    Ok(())
+}
+
+#[test]
+fn track_only_deducts_below_zero_and_needs_an_entry() {
+    let (mut store, wh) = stocked();
+    let order = json!({"inventoryMode": "TrackOnly",
+        "lineItems": [line("A", 4, Some(&wh)), line("A", 4, Some(&wh)), line("A", 1, None)]});
+    place(&mut store, &order).unwrap();
+    assert_eq!(stock(&store, "A", Some(&wh)), (-3, -3, 2));
+    assert_eq!(stock(&store, "A", None), (1, 1, 2));
+    let missing = json!({"inventoryMode": "TrackOnly", "lineItems": [line("C", 1, Some(&wh))]});
+    assert_eq!(
+        place(&mut store, &missing),
+        Err(OutOfStock {
+            skus: vec!["C".into()]
+        })
+    );
+}
+
+#[test]
+fn reserve_on_order_checks_the_sum_and_is_all_or_nothing() {
+    let (mut store, wh) = stocked();
+    // 3 + 3 > 5 in wh: short, and the channel-less line, which fits, changes nothing either.
+    let order = json!({"inventoryMode": "ReserveOnOrder",
+        "lineItems": [line("A", 1, None), line("A", 3, Some(&wh)), line("A", 3, Some(&wh))]});
+    assert_eq!(
+        place(&mut store, &order),
+        Err(OutOfStock {
+            skus: vec!["A".into()]
+        })
+    );
+    assert_eq!(stock(&store, "A", Some(&wh)), (5, 5, 1));
+    assert_eq!(stock(&store, "A", None), (2, 2, 1));
+    // restockableInDays lets B go short.
+    let order = json!({"inventoryMode": "ReserveOnOrder",
+        "lineItems": [line("A", 5, Some(&wh)), line("B", 3, Some(&wh))]});
+    place(&mut store, &order).unwrap();
+    assert_eq!(stock(&store, "A", Some(&wh)), (0, 0, 2));
+    assert_eq!(stock(&store, "B", Some(&wh)), (-2, -2, 2));
+}
+
+#[test]
+fn a_line_mode_wins_and_none_changes_nothing() {
+    let (mut store, wh) = stocked();
+    let mut untracked = line("A", 9, Some(&wh));
+    untracked["inventoryMode"] = "None".into();
+    let mut tracked = line("A", 1, None);
+    tracked["inventoryMode"] = "TrackOnly".into();
+    let order = json!({"inventoryMode": "ReserveOnOrder", "lineItems": [untracked, tracked]});
+    place(&mut store, &order).unwrap();
+    assert_eq!(stock(&store, "A", Some(&wh)), (5, 5, 1));
+    assert_eq!(stock(&store, "A", None), (1, 1, 2));
+    place(&mut store, &json!({"lineItems": [line("Z", 1, None)]})).unwrap();
+    let cart = json!({"inventoryMode": "ReserveOnCart", "lineItems": []});
+    assert!(placement::plan(&store, &cart).is_err());
+}
+
+#[test]
+fn over_long_predicates_are_refused_with_414() {
+    let entries = [json!({"id": "1", "sku": "A"})];
+    let skus = vec!["\"A-0000\""; 1_000].join(", ");
+    let params = vec![("where".to_owned(), format!("sku in ({skus})"))];
+    let err = paged_query(entries.iter(), &params, &["sku"]).unwrap_err();
+    assert_eq!(err.code(), "InvalidInput");
+    assert!(format!("{err:?}").contains("414"), "{err:?}");
 }

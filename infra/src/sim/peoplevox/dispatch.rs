@@ -143,6 +143,8 @@ pub fn dispatch(sim: &Shared, op: &str, body: &str) -> Reply {
             format!("Server did not recognize the value of HTTP Header SOAPAction: {other}."),
         )),
     };
+    // SaveData may have allocated stock; its callbacks leave before the lock is released.
+    sim.fire_events(&mut data);
     match result {
         Ok(answer) => Reply::Answer(answer),
         Err(fault) => fault,

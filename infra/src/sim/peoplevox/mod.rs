@@ -1,16 +1,25 @@
 //! Peoplevox simulator: `integrationservicev4.asmx` on loopback, speaking SOAP 1.1 like the
 //! real service (HTTP 200 with `ResponseId` -1 for API and session errors, SOAP faults with
 //! HTTP 500, HTML error pages), with the tenant's templates, a warehouse state that tests can
-//! read and set, the request budget, and switchable faults.
+//! read and set, the request budget, and switchable faults. Stock moves like in a real
+//! warehouse and every movement fires the event callbacks subscribers registered.
 
+mod callback_faults;
 mod clause;
 mod config;
+mod delivery;
 mod dispatch;
+mod event;
+mod filter;
+mod movements;
+mod placeholder;
 mod query;
+mod routing;
 mod save;
 mod server;
 mod soap;
 mod state;
+mod stock;
 mod window;
 
 use std::collections::BTreeMap;
@@ -19,17 +28,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub use callback_faults::CallbackFaults;
 pub use config::{
     ITEM_INVENTORY_SUMMARY, ITEM_TYPE_FIELDS, ITEM_TYPES, PvxSimConfig, SALES_ORDER_FIELDS,
     SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS, SALES_ORDERS, SimField, SimTemplate,
 };
+pub use delivery::{SimCallback, SimCallbackOutcome};
 pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
+pub use event::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
+pub use routing::POST_CONTENT_TYPE;
 pub use state::{SimItemType, SimOrderItem, SimSalesOrder, SimStock, SimSubscription};
 
 use crate::sim::faults::Faults;
+use delivery::{Delivery, Job};
 use state::Data;
 use window::SlidingWindow;
 
@@ -45,6 +59,21 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     by_operation: Mutex<BTreeMap<String, u64>>,
     budget_violations: AtomicU64,
+    callbacks: Arc<Delivery>,
+    /// The callback dispatcher's queue.
+    outbox: mpsc::UnboundedSender<Job>,
+}
+
+impl Shared {
+    /// Hands the stock events recorded so far to the callback dispatcher. Called with the
+    /// data mutex held, so callbacks are queued in the order the movements happened.
+    fn fire_events(&self, data: &mut Data) {
+        let events = data.take_events();
+        if !events.is_empty() {
+            let routed = routing::route(&events, &data.subscriptions);
+            self.callbacks.schedule(&self.outbox, routed);
+        }
+    }
 }
 
 /// A running simulator; stops when shut down or dropped.
@@ -54,6 +83,7 @@ pub struct PvxSim {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    dispatcher: Option<JoinHandle<()>>,
 }
 
 impl PvxSim {
@@ -69,6 +99,9 @@ impl PvxSim {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let callbacks = Arc::new(Delivery::new()?);
+        let (outbox, queue) = mpsc::unbounded_channel();
+        let dispatcher = tokio::spawn(delivery::run(callbacks.clone(), queue));
         let shared = Arc::new(Shared {
             path: format!("/{}/resources/integrationservicev4.asmx", config.client_id),
             window: SlidingWindow::new(config.budget_requests, config.budget_window),
@@ -78,6 +111,8 @@ impl PvxSim {
             requests: AtomicU64::new(0),
             by_operation: Mutex::new(BTreeMap::new()),
             budget_violations: AtomicU64::new(0),
+            callbacks,
+            outbox,
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(shared.clone());
@@ -97,6 +132,7 @@ impl PvxSim {
             addr,
             stop: Some(stop),
             task: Some(task),
+            dispatcher: Some(dispatcher),
         })
     }
 
@@ -111,8 +147,12 @@ impl PvxSim {
         &self.shared.config
     }
 
-    /// Stops accepting requests and waits (briefly) for the server to wind down.
+    /// Stops accepting requests and waits (briefly) for the server to wind down; callbacks
+    /// not yet delivered are abandoned.
     pub async fn shutdown(mut self) {
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -182,12 +222,10 @@ impl PvxSim {
             .unwrap_or_default()
     }
 
-    /// Sets the stock of an item at a site (the "Item inventory summary" report reads it).
+    /// Test setup: sets the stock of an item at a site (allocated = on_hand - available;
+    /// the "Item inventory summary" report reads it). Fires no callback: nothing moved.
     pub fn set_stock(&self, site: &str, item: &str, available: i64, on_hand: i64) {
-        self.data().stock.insert(
-            (site.to_string(), item.to_string()),
-            SimStock { available, on_hand },
-        );
+        self.data().set_stock(site, item, available, on_hand);
     }
 
     /// The stock of an item at a site.
@@ -242,6 +280,9 @@ impl PvxSim {
 
 impl Drop for PvxSim {
     fn drop(&mut self) {
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

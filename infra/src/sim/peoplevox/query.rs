@@ -291,27 +291,12 @@ mod tests {
     #[test]
     fn inventory_report_filters_selects_and_sorts() {
         let mut data = Data::default();
-        data.stock.insert(
-            ("S1".into(), "A".into()),
-            SimStock {
-                available: 5,
-                on_hand: 6,
-            },
-        );
-        data.stock.insert(
-            ("S1".into(), "B".into()),
-            SimStock {
-                available: 10,
-                on_hand: 10,
-            },
-        );
-        data.stock.insert(
-            ("S2".into(), "A".into()),
-            SimStock {
-                available: 1,
-                on_hand: 1,
-            },
-        );
+        data.stock
+            .insert(("S1".into(), "A".into()), SimStock::new(6, 1));
+        data.stock
+            .insert(("S1".into(), "B".into()), SimStock::new(10, 0));
+        data.stock
+            .insert(("S2".into(), "A".into()), SimStock::new(1, 0));
         let answer = get_report_data(
             &data,
             "Item inventory summary",

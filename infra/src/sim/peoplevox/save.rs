@@ -39,7 +39,8 @@ pub fn save_data(
         let (reference, result) = if template.name.eq_ignore_ascii_case(SALES_ORDERS) {
             save_order(data, config, row, delete)
         } else if template.name.eq_ignore_ascii_case(SALES_ORDER_ITEMS) {
-            save_order_item(data, row, delete)
+            // Action 1 is "do not allocate" (melvin-hamilton-digital `Client.php`).
+            save_order_item(data, row, delete, action == 0)
         } else if template.name.eq_ignore_ascii_case(ITEM_TYPES) {
             save_item_type(data, template, row, delete)
         } else {
@@ -129,7 +130,10 @@ fn save_order(
         }
         if delete {
             return match data.orders.remove(&number) {
-                Some(_) => Ok(()),
+                Some(_) => {
+                    data.release_order(&number);
+                    Ok(())
+                }
                 None => Err(format!("Sales order '{number}' does not exist")),
             };
         }
@@ -163,7 +167,12 @@ fn save_order(
     (number, result)
 }
 
-fn save_order_item(data: &mut Data, row: &Row, delete: bool) -> (String, Result<(), String>) {
+fn save_order_item(
+    data: &mut Data,
+    row: &Row,
+    delete: bool,
+    allocate: bool,
+) -> (String, Result<(), String>) {
     let number = field(row, "SalesOrderNumber").to_string();
     let result = (|| {
         if number.is_empty() {
@@ -183,6 +192,7 @@ fn save_order_item(data: &mut Data, row: &Row, delete: bool) -> (String, Result<
             let before = order.items.len();
             order.items.retain(|i| i.line != line);
             return if order.items.len() < before {
+                data.release_line(&number, &line);
                 Ok(())
             } else {
                 Err(format!("Line '{line}' does not exist"))
@@ -207,6 +217,7 @@ fn save_order_item(data: &mut Data, row: &Row, delete: bool) -> (String, Result<
             fields: row.clone(),
         };
         let order = data.orders.get_mut(&number).ok_or("vanished")?;
+        let site = order.site.clone();
         // Re-importing edits a line; lines are never removed by an upsert (Zynk).
         match order.items.iter_mut().find(|i| i.line == line) {
             Some(existing) => {
@@ -215,6 +226,11 @@ fn save_order_item(data: &mut Data, row: &Row, delete: bool) -> (String, Result<
                 existing.fields.extend(item.fields);
             }
             None => order.items.push(item),
+        }
+        // The warehouse allocates a line when it first sees it; allocate_line skips lines
+        // that already hold an allocation, so a re-import never allocates twice.
+        if allocate {
+            data.allocate_line(&number, &line, &site, code, quantity);
         }
         Ok(())
     })();
@@ -315,6 +331,45 @@ mod tests {
         assert_eq!(items.total_count, 2);
         assert_eq!(data.orders["A"].items.len(), 1);
         assert_eq!(data.header_imports["A"], 1);
+    }
+
+    #[test]
+    fn new_lines_allocate_at_the_order_site_unless_told_not_to() {
+        let config = PvxSimConfig::default();
+        let mut data = Data::default();
+        data.item_types.insert(
+            "SKU-1".into(),
+            SimItemType {
+                code: "SKU-1".into(),
+                fields: BTreeMap::new(),
+            },
+        );
+        data.set_stock("UK", "SKU-1", 4, 4);
+        let header = csv(&["SalesOrderNumber,Site", "A,UK", "B,UK"]);
+        save_data(&mut data, &config, "Sales orders", &header, 0);
+        let lines = |order: &str| {
+            csv(&[
+                "SalesOrderNumber,ItemCode,QuantityOrdered,Line",
+                &format!("{order},SKU-1,3,1"),
+            ])
+        };
+        save_data(&mut data, &config, "Sales order items", &lines("A"), 1);
+        assert_eq!(data.allocated_for("A"), 0, "Action 1 does not allocate");
+        save_data(&mut data, &config, "Sales order items", &lines("B"), 0);
+        save_data(&mut data, &config, "Sales order items", &lines("B"), 0);
+        assert_eq!(data.allocated_for("B"), 3);
+        assert_eq!(data.position("UK", "SKU-1").available, 1);
+        save_data(&mut data, &config, "Sales order items", &lines("A"), 0);
+        assert_eq!(data.allocated_for("A"), 1);
+        assert_eq!(data.shortfalls[&("UK".to_string(), "SKU-1".to_string())], 2);
+
+        let delete = csv(&["SalesOrderNumber", "B"]);
+        save_data(&mut data, &config, "Sales orders", &delete, 2);
+        assert_eq!(
+            data.position("UK", "SKU-1").available,
+            3,
+            "a deleted order frees stock"
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use super::event::StockEvent;
+
 /// A sales order as imported through "Sales orders" and "Sales order items".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimSalesOrder {
@@ -39,13 +41,39 @@ pub struct SimItemType {
     pub fields: BTreeMap<String, String>,
 }
 
-/// A stock position of one item at one site.
+/// A stock position of one item at one site. Peoplevox derives `available` from the other
+/// two, so the simulator never stores it on its own: build one with [`SimStock::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SimStock {
-    /// Available to sell.
+    /// Available to sell: `on_hand - allocated`.
     pub available: i64,
     /// Physically on hand.
     pub on_hand: i64,
+    /// Promised to sales order lines and not yet picked.
+    pub allocated: i64,
+}
+
+impl SimStock {
+    /// A position with `available` computed from the other two.
+    pub fn new(on_hand: i64, allocated: i64) -> Self {
+        Self {
+            available: on_hand - allocated,
+            on_hand,
+            allocated,
+        }
+    }
+}
+
+/// What one sales order line took from stock, so that a re-import never allocates twice
+/// and a pick knows how much to take off the shelf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineAllocation {
+    /// The site the order ships from when the line was allocated.
+    pub site: String,
+    /// The item code of the line.
+    pub item: String,
+    /// Units still allocated (0 once picked).
+    pub allocated: i64,
 }
 
 /// A registered event subscription.
@@ -90,6 +118,12 @@ pub struct Data {
     pub item_types: BTreeMap<String, SimItemType>,
     /// Stock by (site, item code).
     pub stock: BTreeMap<(String, String), SimStock>,
+    /// Allocations by (order number, line).
+    pub line_allocations: BTreeMap<(String, String), LineAllocation>,
+    /// Units ordered that could not be allocated, by (site, item code).
+    pub shortfalls: BTreeMap<(String, String), i64>,
+    /// Stock events not yet handed to the callback dispatcher.
+    pub events: Vec<StockEvent>,
     /// Subscriptions by id.
     pub subscriptions: BTreeMap<i64, SimSubscription>,
     next_subscription: i64,

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use super::link::{self, OrderLink};
 use super::stages::CONCURRENCY;
 use super::{BatchReport, OrderExport, Work, held};
-use crate::domain::HoldReason;
+use crate::domain::{HoldReason, SalesOrder};
 use crate::flows::batch::RecordOutcome;
 use crate::store::{AuditEntry, now_epoch_ms};
 
@@ -87,6 +87,16 @@ impl OrderExport {
             .await;
         for (work, finish) in &done {
             tally(report, work, finish);
+        }
+        if let Some(queue) = &self.stock_queue {
+            let exported: Vec<&SalesOrder> = done
+                .iter()
+                .filter(|(_, f)| matches!(f, Finish::Exported { .. }))
+                .filter_map(|(w, _)| w.sales_order.as_ref())
+                .collect();
+            if !exported.is_empty() {
+                super::stock_hints::send(queue.as_ref(), &exported).await;
+            }
         }
     }
 

@@ -21,6 +21,7 @@ mod link;
 mod report;
 mod send;
 mod stages;
+mod stock_hints;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +41,7 @@ use crate::flows::item_catalog::ItemCatalog;
 use crate::idempotency::Idempotency;
 use crate::mapping::SalesOrderLayout;
 use crate::peoplevox::client::PvxClient;
-use crate::store::{AuditLog, StateStore};
+use crate::store::{AuditLog, Queue, StateStore};
 
 /// The flow's name in audit entries, idempotency keys and logs.
 pub const FLOW: &str = "order-export";
@@ -65,6 +66,7 @@ pub struct OrderExport {
     export_channel_id: String,
     items: ItemCatalog,
     crash: Option<CrashPoint>,
+    stock_queue: Option<Arc<dyn Queue>>,
 }
 
 /// The parts of an [`OrderExport`].
@@ -127,7 +129,14 @@ impl OrderExport {
             export_channel_id: parts.export_channel_id,
             items,
             crash: None,
+            stock_queue: None,
         }
+    }
+
+    /// Sends stock rechecks for the items of exported orders to this queue's stock queue.
+    pub fn with_stock_hints(mut self, queue: Option<Arc<dyn Queue>>) -> Self {
+        self.stock_queue = queue;
+        self
     }
 
     /// Makes the worker die at `point` (tests and the soak only).
@@ -160,5 +169,16 @@ impl OrderExport {
         }
         self.mark_exported(work, &mut report).await;
         report
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::flows::batch::BatchFlow for OrderExport {
+    type Report = BatchReport;
+    fn name(&self) -> &'static str {
+        FLOW
+    }
+    async fn process(&self, records: &[InputRecord], deadline_ms: i64) -> BatchReport {
+        self.export_batch(records, deadline_ms).await
     }
 }

@@ -48,3 +48,12 @@ impl BatchReport {
         self.outcomes.insert(message_id.to_string(), outcome);
     }
 }
+
+impl crate::flows::batch::BatchOutcomes for BatchReport {
+    fn outcomes(&self) -> &BTreeMap<String, RecordOutcome> {
+        &self.outcomes
+    }
+    fn absorb(&mut self, other: &Self) {
+        BatchReport::absorb(self, other);
+    }
+}

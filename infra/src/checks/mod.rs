@@ -1,0 +1,4 @@
+//! Invariant checks that compare the two simulated systems directly, never the workers'
+//! counters: what the demo, the benchmarks and the tests report.
+
+pub mod stock;

@@ -1,0 +1,108 @@
+//! `ctpvx audit stock --sku X [--site S]` / `ctpvx audit stock --site S`: the stock movements
+//! recorded in the audit log of a store file, oldest first.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::flows::stock_delta::{site_entity, sku_entity};
+use ctpvx_shared::store::{AuditEntry, AuditLog};
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Stock movements of a SKU (at one site, or at every site that has any) or of a site.
+    Stock(StockArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StockArgs {
+    /// commercetools SKU.
+    #[arg(long)]
+    sku: Option<String>,
+    /// Peoplevox site reference (with --sku: only that site; alone: every movement there).
+    #[arg(long)]
+    site: Option<String>,
+    /// Sites to look at when --site is not given.
+    #[arg(long, value_delimiter = ',', default_value = "PrimarySite")]
+    sites: Vec<String>,
+    /// Store file written by `ctpvx serve`.
+    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
+    store: PathBuf,
+    /// Most entries per SKU and site.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints the entries; exit 0 when any were found, 1 when none.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let What::Stock(args) = args.what;
+    if !args.store.exists() {
+        bail!("no store at {} (see --store)", args.store.display());
+    }
+    let store = EmbeddedStore::open(&args.store)?;
+    let entities: Vec<String> = match (&args.sku, &args.site) {
+        (Some(sku), Some(site)) => vec![sku_entity(sku, site)],
+        (Some(sku), None) => args.sites.iter().map(|s| sku_entity(sku, s)).collect(),
+        (None, Some(site)) => vec![site_entity(site)],
+        (None, None) => bail!("give --sku, --site or both"),
+    };
+    let mut entries: Vec<AuditEntry> = Vec::new();
+    for entity in &entities {
+        entries.extend(store.list(entity, args.limit).await?);
+    }
+    entries.sort_by_key(|e| e.at_ms);
+    for e in &entries {
+        if args.json {
+            println!("{}", serde_json::to_string(e)?);
+        } else {
+            println!("{}", line(e));
+        }
+    }
+    Ok(if entries.is_empty() {
+        eprintln!("no stock movements recorded for {}", entities.join(", "));
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `2026-11-26T10:00:00.123Z  UK-DC  SKU-1  written  12 -> 9 (-3)  available 14, pending 0, buffer 2`.
+fn line(e: &AuditEntry) -> String {
+    let d = &e.detail;
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| e.at_ms.to_string());
+    let text = |k: &str| d[k].as_str().unwrap_or("-").to_string();
+    let num = |k: &str| d[k].as_i64().map_or("-".to_string(), |n| n.to_string());
+    let mut out = format!(
+        "{at}  {:<12} {:<16} {:<9} {} -> {} ({})  available {}, pending {}, buffer {}",
+        text("site"),
+        text("sku"),
+        e.outcome,
+        num("old"),
+        num("new"),
+        num("delta"),
+        num("available"),
+        num("pending"),
+        num("buffer"),
+    );
+    if let Some(reason) = &e.reason {
+        out.push_str(&format!("  [{reason}]"));
+    }
+    out
+}

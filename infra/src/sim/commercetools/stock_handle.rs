@@ -1,0 +1,82 @@
+//! The handle's stock methods: seeding and reading inventory, playing another writer, and
+//! placing orders as a storefront checkout would, with their effect on stock.
+
+use anyhow::anyhow;
+use ctpvx_shared::commercetools::types::{InventoryEntry, Order};
+use serde_json::{Value, json};
+
+use super::new_order::NewOrder;
+use super::placement::{self, OutOfStock};
+use super::state::version_of;
+use super::{CtSim, inventory};
+
+impl CtSim {
+    /// Creates an inventory entry (`quantityOnStock` = `availableQuantity` = `quantity`).
+    pub fn insert_inventory(
+        &self,
+        sku: &str,
+        supply_channel_id: Option<&str>,
+        quantity: i64,
+    ) -> anyhow::Result<InventoryEntry> {
+        let mut draft = json!({"sku": sku, "quantityOnStock": quantity});
+        if let Some(id) = supply_channel_id {
+            draft["supplyChannel"] = json!({"typeId": "channel", "id": id});
+        }
+        let entry = inventory::create_entry(&mut self.state.store(), &draft)
+            .map_err(|e| anyhow!("inventory entry refused: {e:?}"))?;
+        Ok(serde_json::from_value(entry)?)
+    }
+
+    /// Every inventory entry, by id.
+    pub fn inventory_entries(&self) -> Vec<InventoryEntry> {
+        let store = self.state.store();
+        store
+            .inventory
+            .values()
+            .filter_map(|e| serde_json::from_value(e.clone()).ok())
+            .collect()
+    }
+
+    /// The entry of a sku in a supply channel (`None`: the channel-less entry), if there is one.
+    pub fn inventory_entry(&self, sku: &str, channel_id: Option<&str>) -> Option<InventoryEntry> {
+        let store = self.state.store();
+        inventory::find_entry(&store, sku, channel_id)
+            .and_then(|e| serde_json::from_value(e.clone()).ok())
+    }
+
+    /// Applies inventory update actions (raw JSON) to the current version of an entry, as another
+    /// writer (a merchant, another integration) would: the version moves by one.
+    pub fn apply_inventory_actions(
+        &self,
+        id: &str,
+        actions: Vec<Value>,
+    ) -> anyhow::Result<InventoryEntry> {
+        let mut store = self.state.store();
+        let version = store
+            .inventory
+            .get(id)
+            .map(version_of)
+            .ok_or_else(|| anyhow!("no inventory entry {id}"))?;
+        let entry = inventory::apply_actions(&self.state, &mut store, id, version, &actions)
+            .map_err(|e| anyhow!("update refused: {e:?}"))?;
+        Ok(serde_json::from_value(entry)?)
+    }
+
+    /// Creates an order as a checkout does: applies its `inventoryMode` to stock (see
+    /// `placement`), then stores it like [`CtSim::insert_order_json`]. All or nothing under one
+    /// lock: with an `OutOfStock` answer no entry changed and no order was stored. A malformed
+    /// order, or an id or order number in use, is an error, also with nothing changed.
+    ///
+    /// No message is recorded: commercetools emits no InventoryEntryQuantitySet for order creation.
+    pub fn place_order(&self, order: Value) -> anyhow::Result<Result<Order, OutOfStock>> {
+        let new = NewOrder::prepare(order)?;
+        let mut store = self.state.store();
+        new.check(&store)?;
+        let deductions = match placement::plan(&store, new.json())? {
+            Ok(deductions) => deductions,
+            Err(out_of_stock) => return Ok(Err(out_of_stock)),
+        };
+        placement::apply(&mut store, &deductions);
+        new.insert(&mut store).map(Ok)
+    }
+}

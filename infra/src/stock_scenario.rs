@@ -1,0 +1,202 @@
+//! A stock scenario against the simulators: Peoplevox subscriptions pointing at the local
+//! webhook server, opening stock, a stream of warehouse movements, and a storefront that sells
+//! only what commercetools shows (ReserveOnOrder) while the movements go on.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use ctpvx_shared::peoplevox::PvxClient;
+use ctpvx_shared::webhook::PEOPLEVOX_PREFIX;
+
+use crate::local::LocalStack;
+use crate::local::stack::{ORDERS_QUEUE, STOCK_QUEUE};
+use crate::scenario;
+use crate::testbed::Testbed;
+
+/// Peoplevox event type names.
+pub const AVAILABILITY_CHANGES: &str = "AvailabilityChanges";
+/// See [`AVAILABILITY_CHANGES`].
+pub const INCREMENTAL_CHANGES: &str = "IncrementalChanges";
+
+/// The callback URL ctpvx registers for `event_type` at `site` (placeholders in the query).
+pub fn callback_url(base: &str, token: &str, event_type: &str, site: &str) -> String {
+    let site = form_encode(site);
+    match event_type {
+        INCREMENTAL_CHANGES => format!(
+            "{base}{PEOPLEVOX_PREFIX}{token}/incremental?site={site}&item={{ItemType.ItemCode}}&changed={{QuantityChanged}}&ts={{UpdateTimestamp}}&reason={{Reason}}"
+        ),
+        _ => format!(
+            "{base}{PEOPLEVOX_PREFIX}{token}/availability?site={site}&item={{ItemCode}}&available={{Available}}"
+        ),
+    }
+}
+
+fn form_encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Subscribes AvailabilityChanges at every site and IncrementalChanges at `incremental_sites`
+/// (movements are hints that cost a Peoplevox read each batch), each filtered to its site;
+/// returns the subscription ids.
+pub async fn subscribe(
+    pvx: &PvxClient,
+    base: &str,
+    token: &str,
+    sites: &[String],
+    incremental_sites: &[String],
+) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for site in sites {
+        let events: &[&str] = if incremental_sites.contains(site) {
+            &[AVAILABILITY_CHANGES, INCREMENTAL_CHANGES]
+        } else {
+            &[AVAILABILITY_CHANGES]
+        };
+        for &event in events {
+            let filter = format!("site == \"{site}\"");
+            let id = pvx
+                .subscribe_event(event, &filter, &callback_url(base, token, event, site))
+                .await
+                .with_context(|| format!("subscribing {event} at {site}"))?;
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// What the movement stream did.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Movements {
+    /// Goods received.
+    pub goods_in: usize,
+    /// Stock adjustments (counts, damages).
+    pub adjustments: usize,
+    /// Orders picked.
+    pub picks: usize,
+}
+
+impl Movements {
+    /// All movements.
+    pub fn total(&self) -> usize {
+        self.goods_in + self.adjustments + self.picks
+    }
+}
+
+/// Opening stock: goods-in of `0..=24` units per item and site (fires callbacks), so that
+/// some items sell out and the storefront meets OutOfStock.
+pub fn opening_stock(bed: &Testbed, sites: &[String], items: &[String], rng: &mut fastrand::Rng) {
+    for site in sites {
+        for item in items {
+            bed.pvx.goods_in(site, item, rng.i64(0..=24));
+        }
+    }
+}
+
+/// `count` movements spread over `over`: mostly goods-in and small adjustments (damages are
+/// small next to the safety buffer), and picks of orders Peoplevox has allocated.
+pub async fn move_stock(
+    bed: &Testbed,
+    sites: &[String],
+    items: &[String],
+    count: usize,
+    over: Duration,
+    seed: u64,
+) -> Movements {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut done = Movements::default();
+    let mut picked: Vec<String> = Vec::new();
+    let pause = over / u32::try_from(count.max(1)).unwrap_or(u32::MAX);
+    for n in 0..count {
+        let site = &sites[rng.usize(..sites.len())];
+        let item = &items[rng.usize(..items.len())];
+        match rng.u8(0..10) {
+            0..=4 => {
+                bed.pvx.goods_in(site, item, rng.i64(1..=8));
+                done.goods_in += 1;
+            }
+            5..=7 => {
+                bed.pvx.adjust(site, item, rng.i64(-2..=3), "Stock check");
+                done.adjustments += 1;
+            }
+            _ => {
+                let next = bed
+                    .pvx
+                    .sales_orders()
+                    .into_iter()
+                    .find(|o| !picked.contains(&o.number));
+                if let Some(order) = next {
+                    bed.pvx.pick_order(&order.number);
+                    picked.push(order.number);
+                    done.picks += 1;
+                } else {
+                    bed.pvx.goods_in(site, item, 1);
+                    done.goods_in += 1;
+                }
+            }
+        }
+        if n % 20 == 19 {
+            tokio::time::sleep(pause * 20).await;
+        }
+    }
+    done
+}
+
+/// What the storefront did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Sales {
+    /// Orders placed (commercetools had the stock).
+    pub placed: Vec<Value>,
+    /// Orders refused with OutOfStock.
+    pub refused_out_of_stock: usize,
+}
+
+/// Places orders `range` as a storefront would: each line from its store's warehouse, with
+/// `ReserveOnOrder`, so commercetools refuses what it does not show as available.
+pub async fn sell(
+    bed: &Testbed,
+    range: std::ops::Range<usize>,
+    catalog: &[String],
+    over: Duration,
+) -> anyhow::Result<Sales> {
+    let channel_of: BTreeMap<&str, String> = [("uk", "UK-DC"), ("eu", "EU-DC")]
+        .into_iter()
+        .map(|(store, site)| (store, bed.site_channels[site].clone()))
+        .collect();
+    let pause = over / u32::try_from(range.len().max(1)).unwrap_or(u32::MAX);
+    let mut sales = Sales::default();
+    for i in range {
+        let mut order = scenario::order_from(i, 1 + i % 3, catalog, |store| {
+            channel_of.get(store).cloned().unwrap_or_default()
+        });
+        order["inventoryMode"] = "ReserveOnOrder".into();
+        match bed.ct.place_order(order.clone())? {
+            Ok(_) => sales.placed.push(order),
+            Err(_) => sales.refused_out_of_stock += 1,
+        }
+        tokio::time::sleep(pause).await;
+    }
+    Ok(sales)
+}
+
+/// Waits for Peoplevox's callbacks, then for every queue (confirming re-reads included), and
+/// again while draining made Peoplevox call back (exports allocate stock). Returns whether it
+/// all settled within `limit`.
+pub async fn settle(bed: &Testbed, stack: &LocalStack, limit: Duration) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        let idle = bed.pvx.wait_callbacks_idle(limit).await;
+        let rest = limit.saturating_sub(started.elapsed());
+        let drained = stack
+            .wait_queues_drained(&[ORDERS_QUEUE, STOCK_QUEUE], rest)
+            .await;
+        if !(idle && drained) || started.elapsed() >= limit {
+            return false;
+        }
+        if bed.pvx.pending_callbacks() == 0 {
+            return true;
+        }
+    }
+}

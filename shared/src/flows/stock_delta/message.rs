@@ -1,0 +1,228 @@
+//! Reading a batch: each record becomes a stock message about a configured site, or a reason
+//! to park it. Messages about the same (site, item) are then grouped, so that a batch writes
+//! each commercetools entry at most once however many events it holds.
+
+use std::collections::BTreeMap;
+
+use crate::domain::{Sku, StockMessage};
+use crate::flows::batch::InputRecord;
+
+/// A Peoplevox item at a Peoplevox site.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Key {
+    pub(super) site: String,
+    pub(super) item: String,
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {}", self.item, self.site)
+    }
+}
+
+/// The newest `{Available}` of a key in the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Reported {
+    pub(super) available: i64,
+    pub(super) at_ms: i64,
+    pub(super) event_id: String,
+}
+
+/// Everything a batch says about one key.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Group {
+    /// Messages that mention the key.
+    pub(super) message_ids: Vec<String>,
+    /// The newest absolute figure, if any message carried one.
+    pub(super) reported: Option<Reported>,
+    /// A figure older than this does not answer the batch's hints (movements, confirmations).
+    pub(super) fresh_after_ms: Option<i64>,
+    /// Unallocated orders changed: recompute even with an unchanged figure.
+    pub(super) recheck: bool,
+    /// Event ids and kinds, for the audit trail.
+    pub(super) sources: Vec<String>,
+    /// Available events that arrived not newer than the batch's newest one.
+    pub(super) superseded: usize,
+}
+
+/// A batch, read and grouped.
+#[derive(Debug, Default)]
+pub(super) struct Parsed {
+    pub(super) groups: BTreeMap<Key, Group>,
+    /// Records that can never be applied, with the reason.
+    pub(super) rejected: BTreeMap<String, String>,
+}
+
+/// Parses and groups the records; `known_site` says whether a site has a supply channel.
+pub(super) fn parse(records: &[InputRecord], known_site: impl Fn(&str) -> bool) -> Parsed {
+    let mut parsed = Parsed::default();
+    for record in records {
+        let message = match read(&record.body, &known_site) {
+            Ok(message) => message,
+            Err(reason) => {
+                parsed.rejected.insert(record.id.clone(), reason);
+                continue;
+            }
+        };
+        add(&mut parsed.groups, &record.id, message);
+    }
+    parsed
+}
+
+fn read(body: &str, known_site: &impl Fn(&str) -> bool) -> Result<StockMessage, String> {
+    let message: StockMessage =
+        serde_json::from_str(body).map_err(|e| format!("not a valid stock message: {e}"))?;
+    let site = message.site();
+    if !known_site(site) {
+        return Err(format!(
+            "unknown site `{site}`: no [stock.sites] entry maps it to a commercetools supply channel"
+        ));
+    }
+    let items: Vec<&str> = match &message {
+        StockMessage::Available { item, .. } | StockMessage::Moved { item, .. } => vec![item],
+        StockMessage::Recheck { items, .. } => items.iter().map(String::as_str).collect(),
+    };
+    if items.is_empty() {
+        return Err("a recheck names no items".into());
+    }
+    for item in items {
+        Sku::parse(item).map_err(|e| format!("item code: {e}"))?;
+    }
+    Ok(message)
+}
+
+/// The group of a pair, with the message noted as mentioning it.
+fn touch<'a>(
+    groups: &'a mut BTreeMap<Key, Group>,
+    message_id: &str,
+    site: &str,
+    item: &str,
+) -> &'a mut Group {
+    let group = groups
+        .entry(Key {
+            site: site.to_string(),
+            item: item.trim().to_string(),
+        })
+        .or_default();
+    if group.message_ids.last().map(String::as_str) != Some(message_id) {
+        group.message_ids.push(message_id.to_string());
+    }
+    group
+}
+
+fn add(groups: &mut BTreeMap<Key, Group>, message_id: &str, message: StockMessage) {
+    match message {
+        StockMessage::Available {
+            id,
+            site,
+            item,
+            available,
+            received_at_ms,
+        } => {
+            let group = touch(groups, message_id, &site, &item);
+            group.sources.push(format!("availability:{id}"));
+            let newer = group
+                .reported
+                .as_ref()
+                .is_none_or(|r| received_at_ms > r.at_ms);
+            if newer {
+                if group.reported.is_some() {
+                    group.superseded += 1;
+                }
+                group.reported = Some(Reported {
+                    available,
+                    at_ms: received_at_ms,
+                    event_id: id,
+                });
+            } else {
+                group.superseded += 1;
+            }
+        }
+        StockMessage::Moved {
+            id,
+            site,
+            item,
+            received_at_ms,
+            ..
+        } => {
+            let group = touch(groups, message_id, &site, &item);
+            group.sources.push(format!("movement:{id}"));
+            group.fresh_after_ms = group.fresh_after_ms.max(Some(received_at_ms));
+        }
+        StockMessage::Recheck {
+            id,
+            site,
+            items,
+            reread,
+            source,
+            not_before_ms,
+        } => {
+            for item in items {
+                let group = touch(groups, message_id, &site, &item);
+                group.sources.push(format!("{source}:{id}"));
+                if reread {
+                    group.fresh_after_ms = group.fresh_after_ms.max(Some(not_before_ms));
+                } else {
+                    group.recheck = true;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, body: String) -> InputRecord {
+        InputRecord {
+            id: id.into(),
+            body,
+            receive_count: 1,
+        }
+    }
+
+    fn available(site: &str, item: &str, available: i64, at: i64) -> String {
+        StockMessage::Available {
+            id: format!("e{at}"),
+            site: site.into(),
+            item: item.into(),
+            available,
+            received_at_ms: at,
+        }
+        .to_json()
+    }
+
+    #[test]
+    fn newest_figure_wins_within_a_batch_whatever_the_order() {
+        let records = vec![
+            record("m1", available("S", "A", 7, 30)),
+            record("m2", available("S", "A", 9, 10)),
+            record("m3", available("S", "A", 8, 20)),
+        ];
+        let parsed = parse(&records, |s| s == "S");
+        let group = &parsed.groups[&Key {
+            site: "S".into(),
+            item: "A".into(),
+        }];
+        assert_eq!(group.reported.as_ref().unwrap().available, 7);
+        assert_eq!(group.message_ids, ["m1", "m2", "m3"]);
+        assert_eq!(group.superseded, 2);
+    }
+
+    #[test]
+    fn unknown_sites_garbage_and_bad_items_are_rejected_with_reasons() {
+        let records = vec![
+            record("m1", available("NOPE", "A", 1, 1)),
+            record("m2", r#"{"kind":"available","available":"ten"}"#.into()),
+            record("m3", available("S", "", 1, 1)),
+            record("m4", "not json".into()),
+        ];
+        let parsed = parse(&records, |s| s == "S");
+        assert!(parsed.groups.is_empty());
+        assert!(parsed.rejected["m1"].contains("unknown site `NOPE`"));
+        assert!(parsed.rejected["m2"].contains("not a valid stock message"));
+        assert!(parsed.rejected["m3"].contains("SKU is empty"));
+        assert!(parsed.rejected["m4"].contains("not a valid stock message"));
+    }
+}

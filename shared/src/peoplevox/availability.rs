@@ -1,0 +1,90 @@
+//! Availability reads: "Item inventory summary" filtered by site and item codes, one report
+//! call per 100 items, so that a batch of stock hints costs a request or two, not one each.
+
+use std::collections::BTreeMap;
+
+use super::client::PvxClient;
+use super::error::PvxError;
+use super::search::{quote, report_equals_any_chunks};
+use super::types::ReportQuery;
+
+/// The report that holds availability per item and site.
+pub const ITEM_INVENTORY_SUMMARY: &str = "Item inventory summary";
+
+impl PvxClient {
+    /// `Available` of each item at `site`. Items the report does not list are missing from
+    /// the map (Peoplevox does not know them at that site). A row whose figure is not a whole
+    /// number is an error: guessing a stock level is worse than not writing one.
+    pub async fn read_availability(
+        &self,
+        site: &str,
+        items: &[String],
+    ) -> Result<BTreeMap<String, i64>, PvxError> {
+        let mut found = BTreeMap::new();
+        for clause in report_equals_any_chunks("Item code", items) {
+            let query = ReportQuery {
+                template: ITEM_INVENTORY_SUMMARY.into(),
+                page_no: 1,
+                // Room for every chunk item even if a tenant lists an item twice.
+                items_per_page: 1000,
+                search_clause: format!("([Site reference].Equals({})) AND {clause}", quote(site)),
+                columns: "[Item code],[Available],[Site reference]".into(),
+                ..ReportQuery::default()
+            };
+            let page = self.get_report_data(&query).await?;
+            let table = &page.table;
+            for row in &table.rows {
+                let (Some(item), Some(available)) =
+                    (table.value(row, "Item code"), table.value(row, "Available"))
+                else {
+                    return Err(PvxError::Decode {
+                        operation: "GetReportData",
+                        reason: format!(
+                            "{ITEM_INVENTORY_SUMMARY}: a row lacks `Item code` or `Available` (columns: {:?})",
+                            table.headers
+                        ),
+                    });
+                };
+                if table
+                    .value(row, "Site reference")
+                    .is_some_and(|s| !s.eq_ignore_ascii_case(site))
+                {
+                    continue;
+                }
+                let figure = parse_figure(available).ok_or_else(|| PvxError::Decode {
+                    operation: "GetReportData",
+                    reason: format!(
+                        "{ITEM_INVENTORY_SUMMARY}: Available of `{item}` at `{site}` is `{available}`, not a whole number"
+                    ),
+                })?;
+                // One item listed on several rows (locations) adds up.
+                *found.entry(item.to_string()).or_insert(0) += figure;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// `12`, `12.00`, `-1`; reports render numbers with a zero fraction on some tenants.
+fn parse_figure(text: &str) -> Option<i64> {
+    let text = text.trim();
+    match text.split_once('.') {
+        Some((int, frac)) if frac.bytes().all(|b| b == b'0') => int.parse().ok(),
+        Some(_) => None,
+        None => text.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_figure;
+
+    #[test]
+    fn figures() {
+        assert_eq!(parse_figure("12"), Some(12));
+        assert_eq!(parse_figure(" 7.00 "), Some(7));
+        assert_eq!(parse_figure("-1"), Some(-1));
+        assert_eq!(parse_figure("1.5"), None);
+        assert_eq!(parse_figure("x"), None);
+    }
+}

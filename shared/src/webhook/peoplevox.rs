@@ -1,0 +1,113 @@
+//! Peoplevox callbacks: `/webhooks/peoplevox/{token}/{event}`, GET (SubscribeEvent) or POST
+//! (SubscribePostEvent). Peoplevox cannot sign a request or send a header, so the secret is a
+//! path segment of the callback URL, compared in constant time.
+//!
+//! Parameters (the callback URLs `ctpvx subscribe` registers):
+//! - `availability`: `site` (static, one subscription per site), `item={ItemCode}`,
+//!   `available={Available}`;
+//! - `incremental`: `site`, `item={ItemType.ItemCode}`, `changed={QuantityChanged}`, optional
+//!   `ts={UpdateTimestamp}` and `reason={Reason}`.
+
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::callback_params::CallbackParams;
+use super::{WebhookRequest, WebhookResponse, Webhooks};
+use crate::domain::{Sku, StockMessage};
+use crate::queues::STOCK_QUEUE;
+use crate::store::now_epoch_ms;
+
+/// Path prefix of Peoplevox callbacks; the token and the event follow.
+pub const PEOPLEVOX_PREFIX: &str = "/webhooks/peoplevox/";
+
+/// The event kinds a callback path may name.
+pub const CALLBACK_EVENTS: [&str; 2] = ["availability", "incremental"];
+
+/// Whether `presented` is the token; hashing both sides first makes the time independent of
+/// where they differ and of their lengths.
+fn path_token_matches(presented: &str, token: &SecretString) -> bool {
+    let a = Sha256::digest(presented.as_bytes());
+    let b = Sha256::digest(token.expose_secret().as_bytes());
+    let equal: bool = a.as_slice().ct_eq(b.as_slice()).into();
+    equal && !presented.is_empty()
+}
+
+/// Answers a request under [`PEOPLEVOX_PREFIX`]; `rest` is the path after it.
+pub(super) async fn accept(
+    hooks: &Webhooks,
+    rest: &str,
+    req: &WebhookRequest<'_>,
+) -> WebhookResponse {
+    let (token, event) = rest.split_once('/').unwrap_or((rest, ""));
+    // Authentication first: nothing about the route or body is revealed without the token.
+    if !path_token_matches(token, &hooks.pvx_callback_token) {
+        return WebhookResponse::error(401, "unknown callback token");
+    }
+    if !CALLBACK_EVENTS.contains(&event) {
+        return WebhookResponse::error(404, "no such callback event (availability, incremental)");
+    }
+    if !(req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("POST")) {
+        return WebhookResponse::error(405, "use GET or POST");
+    }
+    if let Some(refused) = hooks.too_large(req.body) {
+        return refused;
+    }
+    let message = match normalise(event, req) {
+        Ok(message) => message,
+        Err(reason) => {
+            tracing::info!(event, %reason, "Peoplevox callback refused");
+            return WebhookResponse::error(400, &reason);
+        }
+    };
+    match hooks
+        .queue
+        .send(STOCK_QUEUE, &message.to_json(), &BTreeMap::new())
+        .await
+    {
+        Ok(message_id) => {
+            tracing::debug!(event, site = message.site(), %message_id, "stock event enqueued");
+            WebhookResponse::json(
+                202,
+                serde_json::json!({ "status": "accepted", "messageId": message_id }),
+            )
+        }
+        Err(e) => {
+            tracing::error!(event, error = %e, "enqueue failed");
+            WebhookResponse::error(503, "could not enqueue; retry later")
+        }
+    }
+}
+
+/// The callback as a stock message stamped with its receipt time, or why it is refused.
+fn normalise(event: &str, req: &WebhookRequest<'_>) -> Result<StockMessage, String> {
+    let params = CallbackParams::collect(req.query, req.content_type, req.body)?;
+    params.check_substituted()?;
+    let site = params.text("site")?;
+    let item = Sku::parse(&params.text("item")?)
+        .map_err(|e| format!("parameter `item`: {e}"))?
+        .as_str()
+        .to_string();
+    let id = uuid::Uuid::new_v4().to_string();
+    let received_at_ms = now_epoch_ms();
+    Ok(match event {
+        "availability" => StockMessage::Available {
+            id,
+            site,
+            item,
+            available: params.whole_number("available")?,
+            received_at_ms,
+        },
+        _ => StockMessage::Moved {
+            id,
+            site,
+            item,
+            quantity_changed: params.whole_number("changed")?,
+            update_timestamp: params.optional("ts"),
+            reason: params.optional("reason"),
+            received_at_ms,
+        },
+    })
+}
