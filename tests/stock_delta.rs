@@ -480,3 +480,46 @@ async fn callbacks_with_duplicates_and_reordering_converge_through_the_stack() {
     assert_eq!(checks::stock::oversold_units(&bed), 0);
     assert_eq!(report.dead_lettered, 0, "{report:?}");
 }
+
+/// Four workers take batches of the same pair at once, with no outside writer: the last write
+/// must be the newest figure without any later event to correct it (a worker whose write may
+/// have landed after a newer one applies the pair again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_workers_on_one_pair_end_at_the_newest_figure() {
+    let bed = testbed(&[]).await;
+    let store = store();
+    bed.ct
+        .insert_inventory(SKU, Some(&uk_channel(&bed)), 0)
+        .unwrap();
+    let flows = futures_flows(&bed, &store, 4).await;
+    for round in 0..5 {
+        for t in 1..=40 {
+            let at = round * 100 + t;
+            send(&store, &available(SKU, 1000 + at, at)).await;
+        }
+        let workers = futures::future::join_all(flows.iter().map(|flow| {
+            let store = store.clone();
+            async move {
+                while store.depth(STOCK_QUEUE).await.unwrap().visible > 0 {
+                    run_stock_batch(flow, &store, 3).await;
+                }
+            }
+        }));
+        workers.await;
+        let newest = 1000 + round * 100 + 40;
+        // Retried records come back after the 1 s visibility timeout; let them finish.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.depth(STOCK_QUEUE).await.unwrap() != Default::default()
+            && std::time::Instant::now() < deadline
+        {
+            run_stock_batch(&flows[0], &store, 10).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(on_stock(&bed, SKU), Some(newest), "round {round}");
+        let row = ledger_row(store.as_ref(), SITE, SKU)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.synced(), "round {round}: {row:?}");
+    }
+}

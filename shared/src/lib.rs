@@ -27,3 +27,5 @@ pub mod webhook;
 pub mod aws;
 #[cfg(feature = "aws")]
 pub mod lambda_init;
+#[cfg(feature = "aws")]
+pub mod lambda_sqs;

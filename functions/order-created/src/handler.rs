@@ -5,9 +5,9 @@ use std::sync::Arc;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ctpvx_shared::aws::SqsQueue;
-use ctpvx_shared::flows::batch::{InputRecord, settle};
-use ctpvx_shared::flows::order_export::{FLOW, OrderExport};
+use ctpvx_shared::flows::order_export::OrderExport;
 use ctpvx_shared::lambda_init::{ORDERS_DLQ, ORDERS_QUEUE};
+use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
 
@@ -39,20 +39,15 @@ pub async fn handle(
 }
 
 async fn handle_sqs(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchResponse {
-    let records: Vec<InputRecord> = event
-        .records
-        .into_iter()
-        .map(|m| InputRecord {
-            id: m.message_id.unwrap_or_default(),
-            receive_count: m
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(1),
-            body: m.body.unwrap_or_default(),
-        })
-        .collect();
-    let report = deps.flow.export_batch(&records, deadline_ms).await;
+    let (report, response) = lambda_sqs::handle(
+        &deps.flow,
+        deps.queue.as_ref(),
+        deps.audit.as_ref(),
+        ORDERS_DLQ,
+        event,
+        deadline_ms,
+    )
+    .await;
     tracing::info!(
         exported = report.exported,
         duplicates = report.duplicates,
@@ -61,16 +56,5 @@ async fn handle_sqs(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchR
         dead_lettered = report.dead_lettered,
         "batch done"
     );
-    let failed = settle(
-        deps.queue.as_ref(),
-        deps.audit.as_ref(),
-        FLOW,
-        ORDERS_DLQ,
-        &records,
-        &report.outcomes,
-    )
-    .await;
-    let mut response = SqsBatchResponse::default();
-    response.set_failures(failed);
     response
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ctpvx_shared::app;
 use ctpvx_shared::aws::SqsQueue;
-use ctpvx_shared::flows::batch::{InputRecord, settle};
-use ctpvx_shared::flows::stock_delta::{FLOW, StockDelta};
+use ctpvx_shared::flows::stock_delta::StockDelta;
 use ctpvx_shared::lambda_init::{LambdaEnv, STOCK_DLQ, STOCK_QUEUE};
+use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::store::{AuditLog, Queue};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -33,28 +33,26 @@ async fn main() -> Result<(), Error> {
     });
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let deps = deps.clone();
-        async move { Ok::<_, Error>(handle(&deps, event.payload).await) }
+        async move {
+            let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            Ok::<_, Error>(handle(&deps, event.payload, deadline_ms).await)
+        }
     }))
     .await
 }
 
 /// One batch: run the flow, park poisonous records with their reason, report the rest as
 /// batch item failures so that only they come back.
-async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let records: Vec<InputRecord> = event
-        .records
-        .into_iter()
-        .map(|m| InputRecord {
-            id: m.message_id.unwrap_or_default(),
-            receive_count: m
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(1),
-            body: m.body.unwrap_or_default(),
-        })
-        .collect();
-    let report = deps.flow.run_batch(&records).await;
+async fn handle(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchResponse {
+    let (report, response) = lambda_sqs::handle(
+        &deps.flow,
+        deps.queue.as_ref(),
+        deps.audit.as_ref(),
+        STOCK_DLQ,
+        event,
+        deadline_ms,
+    )
+    .await;
     tracing::info!(
         events = report.events,
         pairs = report.pairs,
@@ -68,16 +66,5 @@ async fn handle(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
         dead_lettered = report.dead_lettered,
         "stock batch done"
     );
-    let failed = settle(
-        deps.queue.as_ref(),
-        deps.audit.as_ref(),
-        FLOW,
-        STOCK_DLQ,
-        &records,
-        &report.outcomes,
-    )
-    .await;
-    let mut response = SqsBatchResponse::default();
-    response.set_failures(failed);
     response
 }

@@ -32,6 +32,8 @@ fn skus_of(bed: &Testbed, item: &str) -> Vec<(String, u32)> {
 }
 
 /// Peoplevox units of unexported, uncancelled commercetools orders per (channel id, item).
+/// Computed from the simulator's own records, independently of the flow's `pending` module, so
+/// that a mistake there cannot vouch for itself.
 fn pending(bed: &Testbed) -> BTreeMap<(String, String), i64> {
     let mut pending = BTreeMap::new();
     for order in bed.ct.orders() {

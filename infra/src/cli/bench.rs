@@ -2,7 +2,8 @@
 //! - orders exported per hour under the Peoplevox budget (default: the real 15 requests / 15 s),
 //!   measured end to end from queue to commercetools mark against the simulators;
 //! - Peoplevox requests per 1,000 orders;
-//! - mapping CPU time per order (map + CSV), single thread.
+//! - mapping CPU time per order (map + CSV), single thread;
+//! - the stock figures of [`bench_stock`].
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 use ctpvx_shared::store::Queue;
 
-use crate::cli::init_logs;
+use crate::cli::{bench_stock, init_logs};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -33,17 +34,51 @@ pub struct Args {
     /// Orders mapped in the CPU run.
     #[arg(long, default_value_t = 20_000)]
     map_orders: usize,
+    /// Stock events in each stock run.
+    #[arg(long, default_value_t = 10_000)]
+    stock_events: usize,
+    /// Which figures to measure.
+    #[arg(long, value_enum, default_value_t = Only::All)]
+    only: Only,
+}
+
+/// A subset of the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    /// Everything.
+    All,
+    /// Order export and mapping.
+    Orders,
+    /// Stock sync.
+    Stock,
 }
 
 /// Runs both measurements and prints JSON.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    init_logs("warn");
-    let mapping = mapping_cpu(args.map_orders)?;
-    let export = export_throughput(args.orders, args.compress.max(1)).await?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({ "mapping": mapping, "export": export }))?
-    );
+    init_logs("error");
+    let mut figures = serde_json::Map::new();
+    if args.only != Only::Stock {
+        figures.insert("mapping".into(), mapping_cpu(args.map_orders)?);
+        figures.insert(
+            "export".into(),
+            export_throughput(args.orders, args.compress.max(1)).await?,
+        );
+    }
+    if args.only != Only::Orders {
+        let mut runs = Vec::new();
+        for (batch, latency_ms) in [(10, 0), (100, 0), (100, 20)] {
+            runs.push(
+                bench_stock::run(bench_stock::StockRun {
+                    events: args.stock_events,
+                    batch,
+                    latency: Duration::from_millis(latency_ms),
+                })
+                .await?,
+            );
+        }
+        figures.insert("stock".into(), runs.into());
+    }
+    println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,6 +42,9 @@ pub struct Args {
     /// Seed of the movement stream.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Keep the store file here (for `ctpvx audit`); default: a temporary file, deleted.
+    #[arg(long)]
+    store: Option<std::path::PathBuf>,
 }
 
 const UNKNOWN_SKU: &str = "NEW-ITEM-1";
@@ -71,9 +74,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await?;
     let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
 
-    let store_dir = std::env::temp_dir().join(format!("ctpvx-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&store_dir).context("creating the demo store directory")?;
-    let store = EmbeddedStore::open(store_dir.join("store.sqlite3"))?;
+    let temp_dir = std::env::temp_dir().join(format!("ctpvx-demo-{}", std::process::id()));
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| temp_dir.join("store.sqlite3"));
+    if let Some(dir) = store_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).context("creating the demo store directory")?;
+    }
+    if store_path.exists() {
+        bail!(
+            "{} exists; the demo starts from an empty store",
+            store_path.display()
+        );
+    }
+    let store = EmbeddedStore::open(&store_path)?;
     let stack = LocalStack::start(
         &bed.config,
         &bed.secrets,
@@ -250,7 +265,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "queues": { "drained": drained, "orders_dlq": dlq.visible, "stock_dlq": stock_dlq.visible },
         "elapsed_ms": elapsed.as_millis() as u64,
     });
-    let _ = std::fs::remove_dir_all(&store_dir);
+    if args.store.is_none() {
+        let _ = std::fs::remove_dir_all(&temp_dir);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {

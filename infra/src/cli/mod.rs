@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_stock;
 mod demo;
 mod map_order;
 mod serve;
@@ -26,7 +27,7 @@ enum Command {
     MapOrder(map_order::Args),
     /// Run the webhook server and workers against real endpoints, on the embedded store.
     Serve(serve::Args),
-    /// Measure throughput, Peoplevox requests per 1,000 orders and mapping CPU time.
+    /// Measure export throughput, requests per 1,000 orders / stock events, CPU per event.
     Bench(bench::Args),
     /// Read the audit log of a store file (stock movements per SKU or site).
     Audit(audit::Args),

@@ -1,4 +1,5 @@
-//! `ctpvx serve --config FILE`: the pipeline against real endpoints, on the embedded store.
+//! `ctpvx serve --config FILE`: the pipeline (orders and stock) against real endpoints, on the
+//! embedded store.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "ctpvx serving: POST {}{}",
         stack.server.url,
         ctpvx_shared::webhook::ORDERS_PATH
+    );
+    // The token itself is a secret: it is not printed.
+    eprintln!(
+        "Peoplevox callbacks: {}{}<CTPVX_PVX_CALLBACK_TOKEN>/availability?site=SITE&item={{ItemCode}}&available={{Available}}",
+        stack.server.url,
+        ctpvx_shared::webhook::PEOPLEVOX_PREFIX
     );
     let mut sweep = tokio::time::interval(std::time::Duration::from_secs(
         args.sweep_minutes.max(1) * 60,

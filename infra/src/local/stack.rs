@@ -10,6 +10,7 @@ use ctpvx_shared::app::{self, SetupError, Stores};
 use ctpvx_shared::commercetools::client::CtClient;
 use ctpvx_shared::config::{Config, Secrets};
 use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
+use ctpvx_shared::flows::batch::BatchFlow;
 use ctpvx_shared::flows::order_export::{BatchReport, CrashPoint, OrderExport, SweepReport};
 use ctpvx_shared::flows::stock_delta::{StockCrash, StockDelta, StockReport};
 use ctpvx_shared::peoplevox::client::PvxClient;
@@ -41,6 +42,29 @@ pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(
         )?;
     }
     Ok(())
+}
+
+/// Starts `count` (at least one) workers of `flow` on the store's queues.
+fn spawn_workers<F: BatchFlow>(
+    count: usize,
+    flow: &Arc<F>,
+    store: &Arc<EmbeddedStore>,
+    options: WorkerOptions,
+    stop: &Arc<AtomicBool>,
+    totals: &Arc<tokio::sync::Mutex<F::Report>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..count.max(1))
+        .map(|_| {
+            tokio::spawn(worker::run(
+                flow.clone(),
+                store.clone(),
+                store.clone(),
+                options.clone(),
+                stop.clone(),
+                totals.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// How the stack runs.
@@ -152,27 +176,22 @@ impl LocalStack {
             timeout: options.visibility,
             idle_pause: Duration::from_millis(50),
         };
-        let mut workers = Vec::new();
-        for _ in 0..options.workers.max(1) {
-            workers.push(tokio::spawn(worker::run(
-                flow.clone(),
-                queue.clone(),
-                store.clone(),
-                worker_options(ORDERS_QUEUE, ORDERS_DLQ),
-                stop.clone(),
-                totals.clone(),
-            )));
-        }
-        for _ in 0..options.stock_workers.max(1) {
-            workers.push(tokio::spawn(worker::run(
-                stock.clone(),
-                queue.clone(),
-                store.clone(),
-                worker_options(STOCK_QUEUE, STOCK_DLQ),
-                stop.clone(),
-                stock_totals.clone(),
-            )));
-        }
+        let mut workers = spawn_workers(
+            options.workers,
+            &flow,
+            &store,
+            worker_options(ORDERS_QUEUE, ORDERS_DLQ),
+            &stop,
+            &totals,
+        );
+        workers.extend(spawn_workers(
+            options.stock_workers,
+            &stock,
+            &store,
+            worker_options(STOCK_QUEUE, STOCK_DLQ),
+            &stop,
+            &stock_totals,
+        ));
         Ok(Self {
             server,
             store,

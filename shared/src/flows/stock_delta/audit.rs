@@ -104,6 +104,7 @@ pub(super) async fn write(
         detail: json!({
             "site": key.site,
             "item": key.item,
+            "sku": key.item,
             "events": groups.get(key).map(|g| g.sources.clone()).unwrap_or_default(),
         }),
     }));

@@ -4,6 +4,9 @@
 //! late or reordered event loses.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +75,24 @@ pub(super) async fn load(
     }))
 }
 
+/// The rows of many pairs, a few store calls in flight at once.
+pub(super) async fn load_all(
+    state: Arc<dyn StateStore>,
+    keys: Vec<Key>,
+) -> Vec<(Key, Result<Option<Versioned>, StoreError>)> {
+    futures::stream::iter(keys)
+        .map(|key| {
+            let state = state.clone();
+            async move {
+                let row = load(state.as_ref(), &key).await;
+                (key, row)
+            }
+        })
+        .buffered(super::STORE_CONCURRENCY)
+        .collect()
+        .await
+}
+
 /// The ledger row of an item at a site, for operators and tests.
 pub async fn ledger_row(
     state: &dyn StateStore,
@@ -136,40 +157,41 @@ pub(super) async fn record(
     )))
 }
 
-/// Marks `figure_at_ms` as applied to commercetools with these quantities, unless a newer
-/// figure arrived meanwhile (its own worker will apply it).
+/// What marking a row synced found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Marked {
+    /// The row is marked: nobody touched the pair between our read and our mark, so the
+    /// write we made is the last one and reflects the newest figure.
+    Synced,
+    /// Another worker touched the pair meanwhile (a newer figure, a recheck): our write may
+    /// have landed after theirs with older facts, so the pair must be applied again.
+    Superseded,
+}
+
+/// Marks `current`'s figure as applied to commercetools with these quantities, on condition
+/// that the row is still at the version read before the writes.
 pub(super) async fn mark_synced(
     state: &dyn StateStore,
     key: &Key,
-    mut current: Versioned,
-    figure_at_ms: i64,
+    current: &Versioned,
     written: &BTreeMap<String, i64>,
-) -> Result<bool, StoreError> {
-    for _ in 0..8 {
-        if current.row.figure.at_ms != figure_at_ms {
-            return Ok(false);
-        }
-        let mut row = current.row.clone();
-        row.synced_at_ms = Some(figure_at_ms);
-        row.written
-            .extend(written.iter().map(|(k, v)| (k.clone(), *v)));
-        match state
-            .put(
-                &pk(key),
-                SK,
-                &encode(&row)?,
-                Condition::Version(current.version),
-                None,
-            )
-            .await
-        {
-            Ok(_) => return Ok(true),
-            Err(StoreError::ConditionFailed) => match load(state, key).await? {
-                Some(fresh) => current = fresh,
-                None => return Ok(false),
-            },
-            Err(e) => return Err(e),
-        }
+) -> Result<Marked, StoreError> {
+    let mut row = current.row.clone();
+    row.synced_at_ms = Some(row.figure.at_ms);
+    row.written
+        .extend(written.iter().map(|(k, v)| (k.clone(), *v)));
+    match state
+        .put(
+            &pk(key),
+            SK,
+            &encode(&row)?,
+            Condition::Version(current.version),
+            None,
+        )
+        .await
+    {
+        Ok(_) => Ok(Marked::Synced),
+        Err(StoreError::ConditionFailed) => Ok(Marked::Superseded),
+        Err(e) => Err(e),
     }
-    Ok(false)
 }
