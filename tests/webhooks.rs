@@ -312,3 +312,43 @@ async fn bad_callbacks_are_400_with_the_reason_and_enqueue_nothing() {
     assert_eq!(status, 404);
     assert_eq!(ingress.store.depth(STOCK_QUEUE).await.unwrap().visible, 0);
 }
+
+#[tokio::test]
+async fn despatch_callbacks_go_to_the_shipments_queue_keyed_by_despatch() {
+    use ctpvx_shared::domain::ShipmentMessage;
+    let ingress = ingress(WebhookConfig::default()).await;
+    let (status, answer) = ingress
+        .callback(&format!(
+            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/tracking?despatch=DSP-1&order=D0000001&tracking=TRK%201"
+        ))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = ingress
+        .callback(&format!(
+            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/package-despatched?despatch=%7BDespatchNumber%7D"
+        ))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("{DespatchNumber}"), "{answer}");
+    let queued = ingress
+        .store
+        .receive(
+            ctpvx_tests::SHIPMENTS_QUEUE,
+            10,
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    let m: ShipmentMessage = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(
+        (
+            m.event.as_str(),
+            m.despatch.as_str(),
+            m.order.as_deref(),
+            m.tracking.as_deref()
+        ),
+        ("tracking", "DSP-1", Some("D0000001"), Some("TRK 1"))
+    );
+    assert_eq!(ingress.store.depth(STOCK_QUEUE).await.unwrap().visible, 0);
+}

@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod local;
 pub mod scenario;
+pub mod shipment_scenario;
 pub mod sim;
 pub mod stock_scenario;
 pub mod testbed;

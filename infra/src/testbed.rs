@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
+use ctpvx_shared::commercetools::CtClient;
 use ctpvx_shared::commercetools::types::ChannelRole;
 use ctpvx_shared::config::{Config, Secrets};
 
@@ -95,6 +96,12 @@ impl Testbed {
             site_channels.insert(site.to_string(), channel.id);
         }
         let config = Config::from_toml(&config_toml(&ct, &pvx, &options))?;
+        // What `ctpvx setup` creates in a real project (custom types for deliveries and
+        // orders), created the same way.
+        let client = CtClient::new(ct.settings())?;
+        ctpvx_shared::setup::apply(&client, &config, false)
+            .await
+            .context("setting up the commercetools simulator")?;
         let secrets = Secrets::from_map(
             &[
                 ("ct_client_secret", ct.config().client_secret.clone()),

@@ -9,6 +9,7 @@ use crate::commercetools::client::CtClient;
 use crate::commercetools::settings::CtSettings;
 use crate::config::{Config, Secrets};
 use crate::flows::order_export::{OrderExport, OrderExportParts};
+use crate::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentConfirmedParts};
 use crate::flows::stock_delta::{StockDelta, StockDeltaParts};
 use crate::idempotency::Idempotency;
 use crate::mapping::SalesOrderLayout;
@@ -204,4 +205,20 @@ pub async fn stock_delta(
         channels,
         export_channel_id,
     }))
+}
+
+/// The shipment flow.
+pub fn shipment_confirmed(
+    config: &Config,
+    stores: &Stores,
+    ct: Arc<CtClient>,
+    pvx: Arc<PvxClient>,
+) -> ShipmentConfirmed {
+    ShipmentConfirmed::new(ShipmentConfirmedParts {
+        ct,
+        pvx,
+        audit: stores.audit.clone(),
+        rules: config.shipments.clone(),
+        units: config.orders.units_of_measure.clone(),
+    })
 }

@@ -15,7 +15,9 @@ use crate::app::{SetupError, Stores};
 use crate::aws::{DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue};
 use crate::config::{Config, Secrets};
 
-pub use crate::queues::{ORDERS_DLQ, ORDERS_QUEUE, STOCK_DLQ, STOCK_QUEUE};
+pub use crate::queues::{
+    ORDERS_DLQ, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STOCK_DLQ, STOCK_QUEUE,
+};
 
 /// Everything a function builds once at init.
 pub struct LambdaEnv {
@@ -30,11 +32,13 @@ pub struct LambdaEnv {
 }
 
 /// Logical queue name → the environment variable holding its URL.
-const QUEUE_URL_VARS: [(&str, &str); 4] = [
+const QUEUE_URL_VARS: [(&str, &str); 6] = [
     (ORDERS_QUEUE, "CTPVX_ORDERS_QUEUE_URL"),
     (ORDERS_DLQ, "CTPVX_ORDERS_DLQ_URL"),
     (STOCK_QUEUE, "CTPVX_STOCK_QUEUE_URL"),
     (STOCK_DLQ, "CTPVX_STOCK_DLQ_URL"),
+    (SHIPMENTS_QUEUE, "CTPVX_SHIPMENTS_QUEUE_URL"),
+    (SHIPMENTS_DLQ, "CTPVX_SHIPMENTS_DLQ_URL"),
 ];
 
 fn var(name: &str) -> Result<String, SetupError> {

@@ -2,7 +2,10 @@
 //! dead-letter queue with their reason, the retryable ones reported as batch item failures so
 //! that only they come back. Every queue-fed function does exactly this.
 
+use std::sync::Arc;
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, settle};
 use crate::store::{AuditLog, Queue};
@@ -48,4 +51,34 @@ pub async fn handle<F: BatchFlow>(
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     (report, response)
+}
+
+/// Serves a queue-fed flow until the runtime stops: every invocation is one batch, handled by
+/// [`handle`] against `dead_letter_queue`; `log` writes the batch summary.
+pub async fn serve<F: BatchFlow>(
+    flow: F,
+    queue: Arc<dyn Queue>,
+    audit: Arc<dyn AuditLog>,
+    dead_letter_queue: &'static str,
+    log: fn(&F::Report),
+) -> Result<(), Error> {
+    let flow = Arc::new(flow);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (flow, queue, audit) = (flow.clone(), queue.clone(), audit.clone());
+        async move {
+            let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            let (report, response) = handle(
+                flow.as_ref(),
+                queue.as_ref(),
+                audit.as_ref(),
+                dead_letter_queue,
+                event.payload,
+                deadline_ms,
+            )
+            .await;
+            log(&report);
+            Ok::<_, Error>(response)
+        }
+    }))
+    .await
 }

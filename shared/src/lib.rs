@@ -20,6 +20,7 @@ pub mod mapping;
 pub mod peoplevox;
 pub mod queues;
 pub mod retry;
+pub mod setup;
 pub mod store;
 pub mod webhook;
 

@@ -14,3 +14,10 @@ pub const STOCK_QUEUE: &str = "stock";
 pub const STOCK_DLQ: &str = "stock-dlq";
 /// Receives before a stock message is dead-lettered (template.yaml `maxReceiveCount`).
 pub const STOCK_MAX_RECEIVE_COUNT: u32 = 5;
+
+/// Peoplevox despatch and tracking events (from the webhook), keyed by despatch number.
+pub const SHIPMENTS_QUEUE: &str = "shipments";
+/// Dead-letter queue of [`SHIPMENTS_QUEUE`].
+pub const SHIPMENTS_DLQ: &str = "shipments-dlq";
+/// Receives before a shipment message is dead-lettered (template.yaml `maxReceiveCount`).
+pub const SHIPMENTS_MAX_RECEIVE_COUNT: u32 = 5;

@@ -11,11 +11,14 @@ use ctpvx_infra::testbed::{Testbed, TestbedOptions};
 use ctpvx_shared::app::{self, Stores};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::order_export::{BatchReport, OrderExport};
+use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport};
 use ctpvx_shared::flows::stock_delta::{StockDelta, StockReport};
 use ctpvx_shared::store::Queue;
 
 /// The deployment's queue names, short.
-pub use ctpvx_shared::queues::{ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q, STOCK_DLQ, STOCK_QUEUE};
+pub use ctpvx_shared::queues::{
+    ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STOCK_DLQ, STOCK_QUEUE,
+};
 
 /// A test bed with a compressed Peoplevox budget (15 requests per 300 ms) and `items` known.
 pub async fn testbed(items: &[String]) -> Testbed {
@@ -76,6 +79,28 @@ pub async fn stock_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> StockDelta
     app::stock_delta(&bed.config, &stores, ct, pvx, Some(queue))
         .await
         .expect("stock flow")
+}
+
+/// The shipment flow over `store`, against the test bed.
+pub fn shipment_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> ShipmentConfirmed {
+    let stores = Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) = app::clients(&bed.config, &bed.secrets, store.clone()).expect("clients");
+    app::shipment_confirmed(&bed.config, &stores, ct, pvx)
+}
+
+/// Receives one batch from the shipments queue and runs it through the flow.
+pub async fn run_shipment_batch(
+    flow: &ShipmentConfirmed,
+    store: &Arc<EmbeddedStore>,
+    batch_size: usize,
+) -> ShipmentReport {
+    let options = queue_options(SHIPMENTS_QUEUE, SHIPMENTS_DLQ, batch_size);
+    let messages = worker::gather(store.as_ref(), &options).await;
+    worker::run_batch(flow, store.as_ref(), store.as_ref(), &options, messages).await
 }
 
 /// Worker options for tests on the orders queue: batches of `batch_size`, 1 s visibility.

@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
     env.require_queues(&[
         ctpvx_shared::lambda_init::ORDERS_QUEUE,
         ctpvx_shared::lambda_init::STOCK_QUEUE,
+        ctpvx_shared::lambda_init::SHIPMENTS_QUEUE,
     ])?;
     let queue: Arc<dyn Queue> = env.queue;
     let hooks = Arc::new(Webhooks::new(queue, &env.secrets, &env.config.webhook));

@@ -1,4 +1,5 @@
 //! Invariant checks that compare the two simulated systems directly, never the workers'
 //! counters: what the demo, the benchmarks and the tests report.
 
+pub mod shipments;
 pub mod stock;

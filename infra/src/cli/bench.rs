@@ -20,7 +20,7 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 use ctpvx_shared::store::Queue;
 
-use crate::cli::{bench_stock, init_logs};
+use crate::cli::{bench_shipments, bench_stock, init_logs};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -51,20 +51,22 @@ pub enum Only {
     Orders,
     /// Stock sync.
     Stock,
+    /// Shipment confirmations.
+    Shipments,
 }
 
 /// Runs both measurements and prints JSON.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("error");
     let mut figures = serde_json::Map::new();
-    if args.only != Only::Stock {
+    if matches!(args.only, Only::All | Only::Orders) {
         figures.insert("mapping".into(), mapping_cpu(args.map_orders)?);
         figures.insert(
             "export".into(),
             export_throughput(args.orders, args.compress.max(1)).await?,
         );
     }
-    if args.only != Only::Orders {
+    if matches!(args.only, Only::All | Only::Stock) {
         let mut runs = Vec::new();
         for (batch, latency_ms) in [(10, 0), (100, 0), (100, 20)] {
             runs.push(
@@ -77,6 +79,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         figures.insert("stock".into(), runs.into());
+    }
+    if matches!(args.only, Only::All | Only::Shipments) {
+        figures.insert("shipments".into(), bench_shipments::run().await?);
     }
     println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(ExitCode::SUCCESS)

@@ -13,12 +13,12 @@ use futures::StreamExt;
 use serde_json::json;
 
 use ctpvx_infra::checks;
-use ctpvx_infra::local::stack::{ORDERS_DLQ, STOCK_DLQ};
+use ctpvx_infra::local::stack::{ORDERS_DLQ, SHIPMENTS_DLQ, STOCK_DLQ};
 use ctpvx_infra::local::{LocalStack, StackOptions};
 use ctpvx_infra::testbed::{
     DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions,
 };
-use ctpvx_infra::{scenario, stock_scenario};
+use ctpvx_infra::{scenario, shipment_scenario, stock_scenario};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
@@ -108,6 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         &incremental,
     )
     .await?;
+    shipment_scenario::subscribe(&stack.pvx, &stack.server.url, DEMO_CALLBACK_TOKEN).await?;
     bed.pvx.callback_faults().set_seed(args.seed);
     bed.pvx.callback_faults().set_duplicate_rate(0.1);
     bed.pvx
@@ -179,6 +180,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     bed.pvx.goods_in("UK-DC", UNKNOWN_SKU, 100);
     let sweep = stack.sweep_held().await.map_err(anyhow::Error::msg)?;
     drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+    // The warehouse despatches what it holds; some tracking numbers come later.
+    let despatching =
+        shipment_scenario::despatch_all(&bed, args.seed, Duration::from_millis(300)).await;
+    drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+    let shipments = checks::shipments::check(&bed);
+    let shipment_totals = stack.shipment_totals.lock().await.clone();
+    let shipments_dlq = stack.depth(SHIPMENTS_DLQ).await;
     let dlq = stack.depth(ORDERS_DLQ).await;
     let stock_dlq = stack.depth(STOCK_DLQ).await;
     let totals = stack.totals.lock().await.clone();
@@ -254,6 +262,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "oversells": oversells,
             "safety_buffer": SAFETY_BUFFER,
         },
+        "shipments": {
+            "despatches": shipments.despatches,
+            "orders_split": despatching.split,
+            "late_tracking": despatching.late_tracking,
+            "deliveries": shipments.deliveries,
+            "duplicate_deliveries": shipments.duplicate_deliveries,
+            "despatches_without_delivery": shipments.despatches_without_delivery,
+            "missing_tracking": shipments.missing_tracking,
+            "duplicate_tracking": shipments.duplicate_tracking,
+            "events": shipment_totals.events,
+            "tracking_set_later": shipment_totals.tracking_set,
+        },
         "peoplevox": {
             "requests": pvx_requests,
             "sales_orders": bed.pvx.sales_orders().len(),
@@ -262,7 +282,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "clock": if args.compress > 1 { format!("compressed x{}: window {} ms", args.compress, window.as_millis()) } else { "real".into() },
         },
         "commercetools": { "requests": ct_requests },
-        "queues": { "drained": drained, "orders_dlq": dlq.visible, "stock_dlq": stock_dlq.visible },
+        "queues": { "drained": drained, "orders_dlq": dlq.visible, "stock_dlq": stock_dlq.visible, "shipments_dlq": shipments_dlq.visible },
         "elapsed_ms": elapsed.as_millis() as u64,
     });
     if args.store.is_none() {
@@ -278,7 +298,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         && bed.pvx.budget_violations() == 0
         && exported + held.len() == orders.len()
         && mismatches.is_empty()
-        && oversells == 0;
+        && oversells == 0
+        && shipments.duplicate_deliveries == 0
+        && shipments.despatches_without_delivery == 0
+        && shipments.missing_tracking == 0
+        && shipments.duplicate_tracking == 0;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -330,7 +354,7 @@ fn print_table(s: &serde_json::Value) {
     let o = &s["orders"];
     let p = &s["peoplevox"];
     println!(
-        "ctpvx demo — orders and stock against the simulators ({})",
+        "ctpvx demo — orders, stock and shipments against the simulators ({})",
         p["clock"].as_str().unwrap_or("")
     );
     println!("  orders created                 {}", o["created"]);
@@ -383,6 +407,20 @@ fn print_table(s: &serde_json::Value) {
         "  stock.oversells                {} (safety buffer {})",
         k["oversells"], k["safety_buffer"]
     );
+    let h = &s["shipments"];
+    println!(
+        "  shipments.despatches           {} ({} orders split, {} tracking numbers late)",
+        h["despatches"], h["orders_split"], h["late_tracking"]
+    );
+    println!("  shipments.deliveries           {}", h["deliveries"]);
+    println!(
+        "  shipments.duplicate_deliveries {}",
+        h["duplicate_deliveries"]
+    );
+    println!(
+        "  shipments.missing_tracking     {} ({} despatches without delivery)",
+        h["missing_tracking"], h["despatches_without_delivery"]
+    );
     println!(
         "  Peoplevox requests             {} (budget {}, violations {})",
         p["requests"],
@@ -394,8 +432,8 @@ fn print_table(s: &serde_json::Value) {
         s["commercetools"]["requests"]
     );
     println!(
-        "  dead-lettered (orders / stock) {} / {}",
-        s["queues"]["orders_dlq"], s["queues"]["stock_dlq"]
+        "  dead-lettered (orders / stock / shipments) {} / {} / {}",
+        s["queues"]["orders_dlq"], s["queues"]["stock_dlq"], s["queues"]["shipments_dlq"]
     );
     println!("  elapsed                        {} ms", s["elapsed_ms"]);
 }

@@ -2,10 +2,12 @@
 
 mod audit;
 mod bench;
+mod bench_shipments;
 mod bench_stock;
 mod demo;
 mod map_order;
 mod serve;
+mod setup;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,8 @@ enum Command {
     Bench(bench::Args),
     /// Read the audit log of a store file (stock movements per SKU or site).
     Audit(audit::Args),
+    /// Create the channels and custom Types the configuration needs in commercetools.
+    Setup(setup::Args),
 }
 
 /// Runs a subcommand; the exit code is what scripts may trust.
@@ -41,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Setup(args) => setup::run(args).await,
     }
 }
 

@@ -12,6 +12,7 @@ use ctpvx_shared::config::{Config, Secrets};
 use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
 use ctpvx_shared::flows::batch::BatchFlow;
 use ctpvx_shared::flows::order_export::{BatchReport, CrashPoint, OrderExport, SweepReport};
+use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport};
 use ctpvx_shared::flows::stock_delta::{StockCrash, StockDelta, StockReport};
 use ctpvx_shared::peoplevox::client::PvxClient;
 use ctpvx_shared::store::{Queue, QueueDepth, StoreError};
@@ -21,14 +22,18 @@ use super::server::WebhookServer;
 use super::worker::{self, WorkerOptions};
 
 pub use ctpvx_shared::queues::{
-    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, STOCK_DLQ, STOCK_MAX_RECEIVE_COUNT,
-    STOCK_QUEUE,
+    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STOCK_DLQ,
+    STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE,
 };
 
 /// Declares every queue and its dead-letter queue in the embedded store, with the redrive
 /// policy template.yaml gives them in AWS.
 pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(), StoreError> {
-    for (queue, dlq) in [(ORDERS_QUEUE, ORDERS_DLQ), (STOCK_QUEUE, STOCK_DLQ)] {
+    for (queue, dlq) in [
+        (ORDERS_QUEUE, ORDERS_DLQ),
+        (STOCK_QUEUE, STOCK_DLQ),
+        (SHIPMENTS_QUEUE, SHIPMENTS_DLQ),
+    ] {
         store.declare_queue(dlq, QueueSpec::default())?;
         let redrive = DeadLetter {
             queue: dlq.into(),
@@ -113,6 +118,10 @@ pub struct LocalStack {
     pub flow: Arc<OrderExport>,
     /// The stock flow.
     pub stock: Arc<StockDelta>,
+    /// The shipment flow.
+    pub shipments: Arc<ShipmentConfirmed>,
+    /// Everything the shipment workers did.
+    pub shipment_totals: Arc<tokio::sync::Mutex<ShipmentReport>>,
     /// commercetools client (its request counter).
     pub ct: Arc<CtClient>,
     /// Peoplevox client (its request counter).
@@ -161,6 +170,12 @@ impl LocalStack {
             .await?
             .crash_at(options.stock_crash),
         );
+        let shipments = Arc::new(app::shipment_confirmed(
+            config,
+            &stores,
+            ct.clone(),
+            pvx.clone(),
+        ));
         let hooks = Arc::new(Webhooks::new(queue.clone(), secrets, &config.webhook));
         let server = WebhookServer::start(hooks, options.listen)
             .await
@@ -168,6 +183,7 @@ impl LocalStack {
         let stop = Arc::new(AtomicBool::new(false));
         let totals = Arc::new(tokio::sync::Mutex::new(BatchReport::default()));
         let stock_totals = Arc::new(tokio::sync::Mutex::new(StockReport::default()));
+        let shipment_totals = Arc::new(tokio::sync::Mutex::new(ShipmentReport::default()));
         let worker_options = |queue: &str, dlq: &str| WorkerOptions {
             queue: queue.into(),
             dead_letter_queue: dlq.into(),
@@ -192,12 +208,22 @@ impl LocalStack {
             &stop,
             &stock_totals,
         ));
+        workers.extend(spawn_workers(
+            1,
+            &shipments,
+            &store,
+            worker_options(SHIPMENTS_QUEUE, SHIPMENTS_DLQ),
+            &stop,
+            &shipment_totals,
+        ));
         Ok(Self {
             server,
             store,
             flow,
             stock,
             stock_totals,
+            shipments,
+            shipment_totals,
             ct,
             pvx,
             totals,

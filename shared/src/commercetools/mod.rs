@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod message;
 pub mod settings;
 pub mod types;
+pub mod types_api;
 pub mod update_with;
 
 pub use actions::OrderUpdateAction;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::shipments::ShipmentRules;
 use super::stock::StockRules;
 
 /// The whole configuration file.
@@ -23,6 +24,9 @@ pub struct Config {
     /// How Peoplevox stock becomes commercetools inventory.
     #[serde(default)]
     pub stock: StockRules,
+    /// How Peoplevox despatches become commercetools deliveries.
+    #[serde(default)]
+    pub shipments: ShipmentRules,
     /// The HTTP ingress.
     #[serde(default)]
     pub webhook: WebhookConfig,
@@ -349,6 +353,7 @@ impl Config {
             ));
         }
         self.stock.validate()?;
+        self.shipments.validate()?;
         if self.webhook.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "webhook.max_message_bytes",

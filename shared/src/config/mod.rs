@@ -5,6 +5,7 @@
 mod error;
 mod file;
 mod secrets;
+mod shipments;
 mod stock;
 
 pub use error::ConfigError;
@@ -13,4 +14,5 @@ pub use file::{
     UnitOfMeasure, WebhookConfig,
 };
 pub use secrets::Secrets;
+pub use shipments::{CarrierMapping, ShipmentRules};
 pub use stock::{StockRules, StockSite};

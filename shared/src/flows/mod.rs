@@ -4,4 +4,5 @@
 pub mod batch;
 pub mod item_catalog;
 pub mod order_export;
+pub mod shipment_confirmed;
 pub mod stock_delta;

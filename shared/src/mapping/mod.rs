@@ -1,9 +1,11 @@
 //! Pure translations between commercetools and Peoplevox shapes, driven by configuration.
 
 pub mod order;
+pub mod pack_units;
 pub mod routing;
 pub mod sales_order_csv;
 pub mod text;
 
 pub use order::map_order;
+pub use pack_units::SkuMap;
 pub use sales_order_csv::{SalesOrderLayout, SalesOrderTables};

@@ -51,6 +51,7 @@ impl CallbackParams {
     }
 
     fn insert(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let name = &canonical_name(name);
         match self.0.get(name) {
             Some(existing) if existing != value => Err(format!(
                 "parameter `{name}` is given twice with different values"
@@ -112,6 +113,15 @@ impl CallbackParams {
     }
 }
 
+/// Peoplevox spells its status entity both `SalesOrderStatus` and `SalesOrderStatu` (tenants and
+/// API versions differ), in placeholders and in POST field names: both read as the former.
+fn canonical_name(name: &str) -> String {
+    match name.strip_prefix("SalesOrderStatu") {
+        Some(rest) if !rest.starts_with('s') => format!("SalesOrderStatus{rest}"),
+        _ => name.to_string(),
+    }
+}
+
 /// Parses `12`, `-3`, `+4`, `5.00`; refuses `5.5`, `1e3`, `abc`, overflow.
 fn parse_whole(text: &str) -> Option<i64> {
     let (int, frac) = match text.split_once('.') {
@@ -163,6 +173,17 @@ mod tests {
         assert_eq!(p.whole_number("n").unwrap(), 2);
         let e = CallbackParams::collect(Some("a=1"), None, b"a=2").unwrap_err();
         assert!(e.contains("`a`"), "{e}");
+    }
+
+    #[test]
+    fn both_spellings_of_the_status_entity_read_alike() {
+        let p = CallbackParams::collect(None, None, b"SalesOrderStatu.Name=Despatched").unwrap();
+        assert_eq!(p.text("SalesOrderStatus.Name").unwrap(), "Despatched");
+        let p = CallbackParams::collect(Some("SalesOrderStatus=Picking"), None, b"").unwrap();
+        assert_eq!(p.text("SalesOrderStatus").unwrap(), "Picking");
+        let e = CallbackParams::collect(Some("SalesOrderStatu=A&SalesOrderStatus=B"), None, b"")
+            .unwrap_err();
+        assert!(e.contains("SalesOrderStatus"), "{e}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! - `availability`: `site` (static, one subscription per site), `item={ItemCode}`,
 //!   `available={Available}`;
 //! - `incremental`: `site`, `item={ItemType.ItemCode}`, `changed={QuantityChanged}`, optional
-//!   `ts={UpdateTimestamp}` and `reason={Reason}`.
+//!   `ts={UpdateTimestamp}` and `reason={Reason}`;
+//! - `tracking`, `package-tracking`, `package-despatched`: `despatch={DespatchNumber}`, optional
+//!   `order=…` (or `SalesOrderNumber`), `tracking={TrackingNumber}`, `package=…`.
 
 use std::collections::BTreeMap;
 
@@ -16,15 +18,16 @@ use subtle::ConstantTimeEq;
 
 use super::callback_params::CallbackParams;
 use super::{WebhookRequest, WebhookResponse, Webhooks};
-use crate::domain::{Sku, StockMessage};
-use crate::queues::STOCK_QUEUE;
+use crate::domain::{SHIPMENT_EVENTS, ShipmentMessage, Sku, StockMessage};
+use crate::queues::{SHIPMENTS_QUEUE, STOCK_QUEUE};
 use crate::store::now_epoch_ms;
 
 /// Path prefix of Peoplevox callbacks; the token and the event follow.
 pub const PEOPLEVOX_PREFIX: &str = "/webhooks/peoplevox/";
 
-/// The event kinds a callback path may name.
-pub const CALLBACK_EVENTS: [&str; 2] = ["availability", "incremental"];
+/// The stock event kinds a callback path may name (the despatch ones are
+/// [`SHIPMENT_EVENTS`]).
+pub const STOCK_EVENTS: [&str; 2] = ["availability", "incremental"];
 
 /// Whether `presented` is the token; hashing both sides first makes the time independent of
 /// where they differ and of their lengths.
@@ -46,8 +49,12 @@ pub(super) async fn accept(
     if !path_token_matches(token, &hooks.pvx_callback_token) {
         return WebhookResponse::error(401, "unknown callback token");
     }
-    if !CALLBACK_EVENTS.contains(&event) {
-        return WebhookResponse::error(404, "no such callback event (availability, incremental)");
+    let known = STOCK_EVENTS.contains(&event) || SHIPMENT_EVENTS.iter().any(|(e, _)| *e == event);
+    if !known {
+        return WebhookResponse::error(
+            404,
+            "no such callback event (availability, incremental, tracking, package-tracking, package-despatched)",
+        );
     }
     if !(req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("POST")) {
         return WebhookResponse::error(405, "use GET or POST");
@@ -55,20 +62,24 @@ pub(super) async fn accept(
     if let Some(refused) = hooks.too_large(req.body) {
         return refused;
     }
-    let message = match normalise(event, req) {
+    let normalised = CallbackParams::collect(req.query, req.content_type, req.body).and_then(|p| {
+        p.check_substituted()?;
+        if STOCK_EVENTS.contains(&event) {
+            Ok((STOCK_QUEUE, stock_message(event, &p)?.to_json()))
+        } else {
+            Ok((SHIPMENTS_QUEUE, shipment_message(event, &p)?.to_json()))
+        }
+    });
+    let (queue, body) = match normalised {
         Ok(message) => message,
         Err(reason) => {
             tracing::info!(event, %reason, "Peoplevox callback refused");
             return WebhookResponse::error(400, &reason);
         }
     };
-    match hooks
-        .queue
-        .send(STOCK_QUEUE, &message.to_json(), &BTreeMap::new())
-        .await
-    {
+    match hooks.queue.send(queue, &body, &BTreeMap::new()).await {
         Ok(message_id) => {
-            tracing::debug!(event, site = message.site(), %message_id, "stock event enqueued");
+            tracing::debug!(event, queue, %message_id, "Peoplevox event enqueued");
             WebhookResponse::json(
                 202,
                 serde_json::json!({ "status": "accepted", "messageId": message_id }),
@@ -81,10 +92,8 @@ pub(super) async fn accept(
     }
 }
 
-/// The callback as a stock message stamped with its receipt time, or why it is refused.
-fn normalise(event: &str, req: &WebhookRequest<'_>) -> Result<StockMessage, String> {
-    let params = CallbackParams::collect(req.query, req.content_type, req.body)?;
-    params.check_substituted()?;
+/// A stock callback as a stock message stamped with its receipt time, or why it is refused.
+fn stock_message(event: &str, params: &CallbackParams) -> Result<StockMessage, String> {
     let site = params.text("site")?;
     let item = Sku::parse(&params.text("item")?)
         .map_err(|e| format!("parameter `item`: {e}"))?
@@ -109,5 +118,26 @@ fn normalise(event: &str, req: &WebhookRequest<'_>) -> Result<StockMessage, Stri
             reason: params.optional("reason"),
             received_at_ms,
         },
+    })
+}
+
+/// A despatch callback as a shipment message keyed by despatch number. The order number may
+/// come as `order` or as Peoplevox's own name for it.
+fn shipment_message(event: &str, params: &CallbackParams) -> Result<ShipmentMessage, String> {
+    let despatch = params.text("despatch")?;
+    if despatch.chars().count() > 100 {
+        return Err("parameter `despatch` is longer than 100 characters".into());
+    }
+    let order = ["order", "SalesOrderNumber", "SalesOrder.SalesOrderNumber"]
+        .iter()
+        .find_map(|name| params.optional(name));
+    Ok(ShipmentMessage {
+        id: uuid::Uuid::new_v4().to_string(),
+        event: event.to_string(),
+        despatch,
+        order,
+        tracking: params.optional("tracking"),
+        package: params.optional("package"),
+        received_at_ms: now_epoch_ms(),
     })
 }

@@ -104,6 +104,8 @@ fn accepted_scopes(resource: &str, method: &Method) -> Vec<&'static str> {
         // Inventory has no scope of its own ([R] resources/inventory.raml).
         ("inventory", true) => vec!["manage_products", "view_products"],
         ("inventory", false) => vec!["manage_products"],
+        ("types", true) => vec!["manage_types", "view_types"],
+        ("types", false) => vec!["manage_types"],
         _ => Vec::new(),
     }
 }

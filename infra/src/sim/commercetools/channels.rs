@@ -1,16 +1,14 @@
-//! Channel endpoints: create, get by id and by `key=`.
+//! Channel endpoints: create, get by id and by `key=`, and update with `addRoles` (what setup
+//! needs to give an existing channel a role it lacks). The handlers are the shared ones of
+//! [`resource`](super::resource).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::{ApiError, ApiResult};
-use super::state::{SimState, Store, new_id, now_iso, parse_body};
+use super::resource::{Create, Resource};
+use super::state::{Store, new_id, now_iso};
 
 const ROLES: [&str; 5] = [
     "InventorySupply",
@@ -20,36 +18,74 @@ const ROLES: [&str; 5] = [
     "Primary",
 ];
 
-/// `GET /{project}/channels/{id}` and `GET /{project}/channels/key={key}`.
-pub(crate) async fn get(
-    State(state): State<Arc<SimState>>,
-    Path((_project, item)): Path<(String, String)>,
-) -> Response {
-    let store = state.store();
-    let found = match item.strip_prefix("key=") {
-        Some(key) => store
-            .channel_keys
-            .get(key)
-            .and_then(|id| store.channels.get(id))
-            .ok_or_else(|| ApiError::not_found_key(key)),
-        None => store
-            .channels
-            .get(&item)
-            .ok_or_else(|| ApiError::not_found_id(&item)),
-    };
-    match found {
-        Ok(channel) => Json(channel.clone()).into_response(),
-        Err(err) => err.into_response(),
+/// Channels, named by id or `key={key}`; they have no query route.
+pub(crate) struct Channels;
+
+impl Resource for Channels {
+    fn map(store: &Store) -> &BTreeMap<String, Value> {
+        &store.channels
+    }
+
+    fn map_mut(store: &mut Store) -> &mut BTreeMap<String, Value> {
+        &mut store.channels
+    }
+
+    fn id_by_alias(store: &Store, key: &str) -> Option<String> {
+        store.channel_keys.get(key).cloned()
+    }
+
+    fn apply(_store: &Store, channel: &mut Value, action: &Value) -> ApiResult<()> {
+        apply(channel, action)
     }
 }
 
-/// `POST /{project}/channels` with a ChannelDraft; answers 201 with the channel.
-pub(crate) async fn create(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
-    let result = parse_body(&body).and_then(|draft| create_channel(&mut state.store(), &draft));
-    match result {
-        Ok(channel) => (StatusCode::CREATED, Json(channel)).into_response(),
-        Err(err) => err.into_response(),
+impl Create for Channels {
+    fn create(store: &mut Store, draft: &Value) -> ApiResult<Value> {
+        create_channel(store, draft)
     }
+}
+
+/// One channel update action: `addRoles {roles}` adds the roles the channel lacks.
+fn apply(channel: &mut Value, action: &Value) -> ApiResult<()> {
+    match action.get("action").and_then(Value::as_str) {
+        Some("addRoles") => {
+            let wanted = action
+                .get("roles")
+                .ok_or_else(|| ApiError::invalid_json("roles: Missing required value"))?;
+            let wanted = check_roles(wanted)?;
+            let mut roles = channel["roles"].as_array().cloned().unwrap_or_default();
+            for role in wanted {
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+            channel["roles"] = roles.into();
+            Ok(())
+        }
+        Some(other) => Err(ApiError::bad_request(
+            "InvalidInput",
+            format!("Unknown or unsimulated channel update action '{other}'."),
+        )),
+        None => Err(ApiError::invalid_json(
+            "actions: action: Missing required value",
+        )),
+    }
+}
+
+/// A list of channel roles, each one of [`ROLES`].
+fn check_roles(roles: &Value) -> ApiResult<Vec<Value>> {
+    let Value::Array(roles) = roles else {
+        return Err(ApiError::invalid_json("roles: expected an array"));
+    };
+    if let Some(bad) = roles
+        .iter()
+        .find(|r| !r.as_str().is_some_and(|r| ROLES.contains(&r)))
+    {
+        return Err(ApiError::invalid_json(format!(
+            "roles: {bad} is not a channel role"
+        )));
+    }
+    Ok(roles.clone())
 }
 
 /// Creates a channel from a draft `{key, roles?, name?, description?, address?, geoLocation?}`.
@@ -64,18 +100,7 @@ pub(crate) fn create_channel(store: &mut Store, draft: &Value) -> ApiResult<Valu
     // Without roles the API gives a channel the InventorySupply role.
     let roles = match draft.get("roles") {
         None | Some(Value::Null) => json!(["InventorySupply"]),
-        Some(Value::Array(roles)) => {
-            if let Some(bad) = roles
-                .iter()
-                .find(|r| !r.as_str().is_some_and(|r| ROLES.contains(&r)))
-            {
-                return Err(ApiError::invalid_json(format!(
-                    "roles: {bad} is not a channel role"
-                )));
-            }
-            Value::Array(roles.clone())
-        }
-        Some(_) => return Err(ApiError::invalid_json("roles: expected an array")),
+        Some(roles) => Value::Array(check_roles(roles)?),
     };
     let now = now_iso();
     let id = new_id();

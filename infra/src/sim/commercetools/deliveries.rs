@@ -1,10 +1,13 @@
 //! The delivery and parcel update actions of orders: `addDelivery`, `addParcelToDelivery`,
-//! `setParcelTrackingData` ([R] `Delivery.raml`, `Parcel.raml`).
+//! `setParcelTrackingData`, `setDeliveryCustomType` ([R] `Delivery.raml`, `Parcel.raml`).
+//! Custom fields must name an existing Type ([`custom`]).
 
 use serde_json::{Map, Value, json};
 
+use super::custom;
 use super::errors::{ApiError, ApiResult};
-use super::state::{new_id, now_iso};
+use super::resource::is_key_like;
+use super::state::{Store, new_id, now_iso};
 
 /// The deliveries of one `shippingInfo`.
 fn list_of(info: &Value) -> impl Iterator<Item = &Value> {
@@ -66,17 +69,12 @@ fn parcels(order: &Value) -> impl Iterator<Item = &Value> {
 
 /// Keys of deliveries and parcels: 2–256 characters of `[a-zA-Z0-9_-]`.
 fn check_key(key: &str, what: &str) -> ApiResult<()> {
-    let valid = (2..=256).contains(&key.len())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_json(format!(
-            "{what}: '{key}' does not match [a-zA-Z0-9_-]{{2,256}}"
-        )))
+    if is_key_like(key, 2, 256) {
+        return Ok(());
     }
+    Err(ApiError::invalid_json(format!(
+        "{what}: '{key}' does not match [a-zA-Z0-9_-]{{2,256}}"
+    )))
 }
 
 fn opt_str<'a>(action: &'a Value, field: &str) -> ApiResult<Option<&'a str>> {
@@ -129,7 +127,7 @@ fn delivery_items(order: &Value, items: Option<&Value>) -> ApiResult<Value> {
 }
 
 /// A Parcel from a draft (`key`, `measurements`, `trackingData`, `items`, `custom`).
-fn parcel(order: &Value, draft: &Value, key_field: &str) -> ApiResult<Value> {
+fn parcel(store: &Store, order: &Value, draft: &Value, key_field: &str) -> ApiResult<Value> {
     let mut parcel = Map::new();
     parcel.insert("id".into(), new_id().into());
     if let Some(key) = opt_str(draft, key_field)? {
@@ -141,17 +139,20 @@ fn parcel(order: &Value, draft: &Value, key_field: &str) -> ApiResult<Value> {
         parcel.insert("key".into(), key.into());
     }
     parcel.insert("createdAt".into(), now_iso().into());
-    for field in ["measurements", "trackingData", "custom"] {
+    for field in ["measurements", "trackingData"] {
         if let Some(value) = draft.get(field).filter(|v| !v.is_null()) {
             parcel.insert(field.into(), value.clone());
         }
+    }
+    if let Some(draft) = draft.get("custom").filter(|v| !v.is_null()) {
+        parcel.insert("custom".into(), custom::custom_fields(store, draft)?);
     }
     parcel.insert("items".into(), delivery_items(order, draft.get("items"))?);
     Ok(Value::Object(parcel))
 }
 
 /// `addDelivery {deliveryKey?, shippingKey?, items?, address?, parcels?, custom?}`.
-pub(crate) fn add_delivery(order: &mut Value, action: &Value) -> ApiResult<()> {
+pub(crate) fn add_delivery(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
     let key = opt_str(action, "deliveryKey")?;
     if let Some(key) = key {
         check_key(key, "deliveryKey")?;
@@ -176,7 +177,7 @@ pub(crate) fn add_delivery(order: &mut Value, action: &Value) -> ApiResult<()> {
         .into_iter()
         .flatten()
     {
-        let new = parcel(order, draft, "key")?;
+        let new = parcel(store, order, draft, "key")?;
         // Two parcels of the same draft with one key are duplicates as well.
         if new
             .get("key")
@@ -187,10 +188,11 @@ pub(crate) fn add_delivery(order: &mut Value, action: &Value) -> ApiResult<()> {
         parcels.push(new);
     }
     delivery.insert("parcels".into(), parcels.into());
-    for field in ["address", "custom"] {
-        if let Some(value) = action.get(field).filter(|v| !v.is_null()) {
-            delivery.insert(field.into(), value.clone());
-        }
+    if let Some(address) = action.get("address").filter(|v| !v.is_null()) {
+        delivery.insert("address".into(), address.clone());
+    }
+    if let Some(draft) = action.get("custom").filter(|v| !v.is_null()) {
+        delivery.insert("custom".into(), custom::custom_fields(store, draft)?);
     }
     let deliveries = order.pointer_mut(&list).ok_or_else(|| {
         ApiError::bad_request("InvalidOperation", "The order has no shippingInfo.")
@@ -237,9 +239,13 @@ fn delivery_list_for(order: &mut Value, shipping_key: Option<&str>) -> ApiResult
 }
 
 /// `addParcelToDelivery {deliveryId|deliveryKey, parcelKey?, measurements?, trackingData?, items?}`.
-pub(crate) fn add_parcel_to_delivery(order: &mut Value, action: &Value) -> ApiResult<()> {
+pub(crate) fn add_parcel_to_delivery(
+    store: &Store,
+    order: &mut Value,
+    action: &Value,
+) -> ApiResult<()> {
     let selector = delivery_selector(action)?;
-    let new = parcel(order, action, "parcelKey")?;
+    let new = parcel(store, order, action, "parcelKey")?;
     let delivery = find_delivery_mut(order, &selector)?;
     match delivery.get_mut("parcels") {
         Some(Value::Array(parcels)) => parcels.push(new),
@@ -278,6 +284,17 @@ pub(crate) fn set_parcel_tracking_data(order: &mut Value, action: &Value) -> Api
         "InvalidOperation",
         format!("The order has no parcel with {field} '{wanted}'."),
     ))
+}
+
+/// `setDeliveryCustomType {deliveryId|deliveryKey, type?, fields?}`; no `type` removes `custom`.
+pub(crate) fn set_delivery_custom_type(
+    store: &Store,
+    order: &mut Value,
+    action: &Value,
+) -> ApiResult<()> {
+    let selector = delivery_selector(action)?;
+    let delivery = find_delivery_mut(order, &selector)?;
+    custom::set_custom_type(store, delivery, action)
 }
 
 /// `("id", …)` or `("key", …)` of `deliveryId|deliveryKey`.

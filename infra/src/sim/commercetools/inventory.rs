@@ -1,19 +1,15 @@
 //! Inventory endpoints: query, create, get and update (`addQuantity`, `removeQuantity`,
 //! `changeQuantity`). Reservations are not simulated: the reserved amount
-//! (`quantityOnStock - availableQuantity`) stays as it is.
+//! (`quantityOnStock - availableQuantity`) stays as it is. The handlers are the shared ones of
+//! [`resource`](super::resource).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::errors::{ApiError, ApiResult};
-use super::query::paged_query;
-use super::state::{SimState, Store, new_id, now_iso, parse_body, parse_update, versioned_update};
+use super::resource::{Create, Resource, reference_id};
+use super::state::{Store, new_id, now_iso};
 
 /// Fields the simulator can filter and sort inventory entries on.
 const QUERY_FIELDS: [&str; 9] = [
@@ -28,72 +24,37 @@ const QUERY_FIELDS: [&str; 9] = [
     "lastModifiedAt",
 ];
 
-/// `GET /{project}/inventory?where=…`.
-pub(crate) async fn query(
-    State(state): State<Arc<SimState>>,
-    Query(params): Query<Vec<(String, String)>>,
-) -> Response {
-    let store = state.store();
-    match paged_query(store.inventory.values(), &params, &QUERY_FIELDS) {
-        Ok(page) => Json(page).into_response(),
-        Err(err) => err.into_response(),
+/// Inventory entries, named by id or `key={key}`.
+pub(crate) struct Inventory;
+
+impl Resource for Inventory {
+    const QUERY_FIELDS: &'static [&'static str] = &QUERY_FIELDS;
+
+    fn map(store: &Store) -> &BTreeMap<String, Value> {
+        &store.inventory
+    }
+
+    fn map_mut(store: &mut Store) -> &mut BTreeMap<String, Value> {
+        &mut store.inventory
+    }
+
+    fn id_by_alias(store: &Store, key: &str) -> Option<String> {
+        store
+            .inventory
+            .values()
+            .find(|e| e["key"] == key)
+            .and_then(|e| e["id"].as_str().map(str::to_owned))
+    }
+
+    fn apply(_store: &Store, entry: &mut Value, action: &Value) -> ApiResult<()> {
+        apply(entry, action)
     }
 }
 
-/// `GET /{project}/inventory/{id}` and `…/key={key}`.
-pub(crate) async fn get(
-    State(state): State<Arc<SimState>>,
-    Path((_project, item)): Path<(String, String)>,
-) -> Response {
-    let store = state.store();
-    match resolve(&store, &item) {
-        Ok(id) => Json(store.inventory.get(&id).cloned()).into_response(),
-        Err(err) => err.into_response(),
+impl Create for Inventory {
+    fn create(store: &mut Store, draft: &Value) -> ApiResult<Value> {
+        create_entry(store, draft)
     }
-}
-
-/// `POST /{project}/inventory` with an InventoryEntryDraft; answers 201.
-pub(crate) async fn create(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
-    let result = parse_body(&body).and_then(|draft| create_entry(&mut state.store(), &draft));
-    match result {
-        Ok(entry) => (StatusCode::CREATED, Json(entry)).into_response(),
-        Err(err) => err.into_response(),
-    }
-}
-
-/// `POST /{project}/inventory/{id}` (or `key=`) with `{version, actions}`.
-pub(crate) async fn update(
-    State(state): State<Arc<SimState>>,
-    Path((_project, item)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let result = parse_update(&body).and_then(|(version, actions)| {
-        let mut store = state.store();
-        let id = resolve(&store, &item)?;
-        apply_actions(&state, &mut store, &id, version, &actions)
-    });
-    match result {
-        Ok(entry) => Json(entry).into_response(),
-        Err(err) => err.into_response(),
-    }
-}
-
-/// Applies actions to a stored entry under optimistic concurrency; also used by the Rust-side
-/// handle to play another writer.
-pub(crate) fn apply_actions(
-    state: &SimState,
-    store: &mut Store,
-    id: &str,
-    version: i64,
-    actions: &[Value],
-) -> ApiResult<Value> {
-    let entry = store
-        .inventory
-        .get_mut(id)
-        .ok_or_else(|| ApiError::not_found_id(id))?;
-    versioned_update(state, entry, version, |copy| {
-        actions.iter().try_for_each(|a| apply(copy, a))
-    })
 }
 
 /// The stored entry of a (sku, supply channel) pair; `None` for the channel-less entry.
@@ -106,19 +67,6 @@ pub(crate) fn find_entry<'a>(
         .inventory
         .values()
         .find(|e| e["sku"] == sku && e["supplyChannel"]["id"].as_str() == channel_id)
-}
-
-fn resolve(store: &Store, item: &str) -> ApiResult<String> {
-    match item.strip_prefix("key=") {
-        Some(key) => store
-            .inventory
-            .values()
-            .find(|e| e["key"] == key)
-            .and_then(|e| e["id"].as_str().map(str::to_owned))
-            .ok_or_else(|| ApiError::not_found_key(key)),
-        None if store.inventory.contains_key(item) => Ok(item.to_owned()),
-        None => Err(ApiError::not_found_id(item)),
-    }
 }
 
 /// Creates an entry from `{sku, quantityOnStock, key?, supplyChannel?, restockableInDays?,
@@ -135,16 +83,7 @@ pub(crate) fn create_entry(store: &mut Store, draft: &Value) -> ApiResult<Value>
     let channel_id = match draft.get("supplyChannel").filter(|v| !v.is_null()) {
         None => None,
         Some(reference) => {
-            let id = reference
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| {
-                    reference
-                        .get("key")
-                        .and_then(Value::as_str)
-                        .and_then(|k| store.channel_keys.get(k).cloned())
-                })
+            let id = reference_id(reference, &store.channel_keys)
                 .filter(|id| store.channels.contains_key(id))
                 .ok_or_else(|| ApiError::referenced_not_found("channel", reference))?;
             Some(id)

@@ -1,5 +1,5 @@
-//! commercetools simulator: the auth service and the orders, channels and inventory API on
-//! loopback, in the real wire formats, with switchable faults and a concurrent-writer switch.
+//! commercetools simulator: the auth service and the orders, channels, inventory and types API
+//! on loopback, in the real wire formats, with switchable faults and a concurrent-writer switch.
 //! Orders placed through [`CtSim::place_order`] change stock as their inventory mode says.
 //!
 //! Resources are kept as raw JSON, so that fields the simulator does not know survive a round
@@ -7,6 +7,7 @@
 
 mod auth;
 mod channels;
+mod custom;
 mod deliveries;
 mod errors;
 mod gate;
@@ -17,9 +18,11 @@ mod orders;
 mod placement;
 mod predicate;
 mod query;
+mod resource;
 mod sort;
 mod state;
 mod stock_handle;
+mod types;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -36,11 +39,15 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use self::channels::Channels;
 use self::errors::ApiError;
+use self::inventory::Inventory;
 use self::new_order::NewOrder;
+use self::orders::Orders;
 pub use self::placement::OutOfStock;
 pub use self::state::CtSimConfig;
-use self::state::{SimState, version_of};
+use self::state::SimState;
+use self::types::Types;
 use crate::sim::faults::Faults;
 
 /// A running commercetools simulator. Stops when dropped (or with [`CtSim::stop`]).
@@ -60,20 +67,31 @@ impl std::fmt::Debug for CtSim {
 fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route(gate::TOKEN_PATH, post(auth::token))
-        .route("/{project}/orders", get(orders::query))
+        .route("/{project}/orders", get(resource::query::<Orders>))
         .route(
             "/{project}/orders/{item}",
-            get(orders::get).post(orders::update),
+            get(resource::get::<Orders>).post(resource::update::<Orders>),
         )
-        .route("/{project}/channels", post(channels::create))
-        .route("/{project}/channels/{item}", get(channels::get))
+        .route("/{project}/channels", post(resource::create::<Channels>))
+        .route(
+            "/{project}/channels/{item}",
+            get(resource::get::<Channels>).post(resource::update::<Channels>),
+        )
+        .route(
+            "/{project}/types",
+            get(resource::query::<Types>).post(resource::create::<Types>),
+        )
+        .route(
+            "/{project}/types/{item}",
+            get(resource::get::<Types>).post(resource::update::<Types>),
+        )
         .route(
             "/{project}/inventory",
-            get(inventory::query).post(inventory::create),
+            get(resource::query::<Inventory>).post(resource::create::<Inventory>),
         )
         .route(
             "/{project}/inventory/{item}",
-            get(inventory::get).post(inventory::update),
+            get(resource::get::<Inventory>).post(resource::update::<Inventory>),
         )
         .fallback(|| async { ApiError::no_route().into_response() })
         .layer(axum::middleware::from_fn_with_state(
@@ -178,24 +196,14 @@ impl CtSim {
 
     /// Every stored order, by id.
     pub fn orders(&self) -> Vec<Order> {
-        let store = self.state.store();
-        store
-            .orders
-            .values()
-            .filter_map(|o| serde_json::from_value(o.clone()).ok())
-            .collect()
+        resource::all_parsed::<Orders, _>(&self.state)
     }
 
     /// Applies update actions (raw JSON) to the current version of an order, as another writer
     /// (a merchant, another integration) would: the version moves by one.
     pub fn apply_order_actions(&self, id: &str, actions: Vec<Value>) -> anyhow::Result<Order> {
-        let mut store = self.state.store();
-        let version = store
-            .orders
-            .get(id)
-            .map(version_of)
-            .ok_or_else(|| anyhow!("no order {id}"))?;
-        let order = orders::apply_actions(&self.state, &mut store, id, version, &actions)
+        let order = resource::apply_as_other_writer::<Orders>(&self.state, id, &actions)
+            .ok_or_else(|| anyhow!("no order {id}"))?
             .map_err(|e| anyhow!("update refused: {e:?}"))?;
         Ok(serde_json::from_value(order)?)
     }
@@ -234,6 +242,28 @@ impl CtSim {
             }
         };
         Ok(serde_json::from_value(channel)?)
+    }
+
+    /// Every stored Type (custom field definitions), as raw JSON, ordered by id.
+    pub fn types(&self) -> Vec<Value> {
+        self.state.store().types.values().cloned().collect()
+    }
+
+    /// The stored Type with this key, as raw JSON.
+    pub fn type_by_key(&self, key: &str) -> Option<Value> {
+        let store = self.state.store();
+        store
+            .type_keys
+            .get(key)
+            .and_then(|id| store.types.get(id))
+            .cloned()
+    }
+
+    /// Stores a Type from a TypeDraft as if another tool had created it (checked like
+    /// `POST /types`).
+    pub fn create_type_json(&self, draft: Value) -> anyhow::Result<Value> {
+        types::create_type(&mut self.state.store(), &draft)
+            .map_err(|e| anyhow!("type refused: {e:?}"))
     }
 
     /// Requests received (token requests included) since start or the last reset.
@@ -288,3 +318,5 @@ impl Drop for CtSim {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod types_tests;

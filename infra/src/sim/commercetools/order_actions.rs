@@ -2,8 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
+use super::custom;
 use super::deliveries;
 use super::errors::{ApiError, ApiResult};
+use super::resource::reference_id;
 use super::state::{Store, new_id, now_iso};
 
 const ORDER_STATES: [&str; 4] = ["Open", "Confirmed", "Complete", "Cancelled"];
@@ -19,7 +21,7 @@ const SHIPMENT_STATES: [&str; 8] = [
 ];
 const RETURN_SHIPMENT_STATES: [&str; 4] = ["Advised", "Returned", "BackInStock", "Unusable"];
 
-/// Applies one action to `order`; `store` is read for referenced channels.
+/// Applies one action to `order`; `store` is read for referenced channels and Types.
 pub(crate) fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
     let name = action
         .get("action")
@@ -30,8 +32,10 @@ pub(crate) fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResu
         "setCustomField" => set_custom_field(order, action),
         "changeShipmentState" => set_enum(order, action, "shipmentState", &SHIPMENT_STATES),
         "changeOrderState" => set_enum(order, action, "orderState", &ORDER_STATES),
-        "addDelivery" => deliveries::add_delivery(order, action),
-        "addParcelToDelivery" => deliveries::add_parcel_to_delivery(order, action),
+        "setCustomType" => custom::set_custom_type(store, order, action),
+        "addDelivery" => deliveries::add_delivery(store, order, action),
+        "addParcelToDelivery" => deliveries::add_parcel_to_delivery(store, order, action),
+        "setDeliveryCustomType" => deliveries::set_delivery_custom_type(store, order, action),
         "setParcelTrackingData" => deliveries::set_parcel_tracking_data(order, action),
         "addReturnInfo" => add_return_info(order, action),
         // A real action, but it needs States and their transitions, which are not simulated.
@@ -72,19 +76,8 @@ fn update_sync_info(store: &Store, order: &mut Value, action: &Value) -> ApiResu
     let reference = action
         .get("channel")
         .ok_or_else(|| ApiError::invalid_json("channel: Missing required value"))?;
-    let channel_id = reference
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| {
-            reference
-                .get("key")
-                .and_then(Value::as_str)
-                .and_then(|key| store.channel_keys.get(key).cloned())
-        });
-    let channel = channel_id
-        .as_deref()
-        .and_then(|id| store.channels.get(id))
+    let channel = reference_id(reference, &store.channel_keys)
+        .and_then(|id| store.channels.get(&id))
         .ok_or_else(|| ApiError::referenced_not_found("channel", reference))?;
     let roles = channel["roles"].as_array().cloned().unwrap_or_default();
     if !roles
@@ -116,7 +109,7 @@ fn update_sync_info(store: &Store, order: &mut Value, action: &Value) -> ApiResu
 }
 
 /// `setCustomField {name, value?}`: needs a custom type on the order; no value removes the field.
-/// Values are not checked against the type, which the simulator does not store.
+/// Values are not checked against the Type's field definitions.
 fn set_custom_field(order: &mut Value, action: &Value) -> ApiResult<()> {
     let name = required_str(action, "name")?;
     let Some(Value::Object(custom)) = order.get_mut("custom") else {

@@ -53,6 +53,8 @@ pub(crate) struct Store {
     pub(crate) channels: BTreeMap<String, Value>,
     pub(crate) channel_keys: HashMap<String, String>,
     pub(crate) inventory: BTreeMap<String, Value>,
+    pub(crate) types: BTreeMap<String, Value>,
+    pub(crate) type_keys: HashMap<String, String>,
 }
 
 /// Everything the handlers and the Rust-side handle share.

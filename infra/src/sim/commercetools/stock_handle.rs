@@ -5,10 +5,11 @@ use anyhow::anyhow;
 use ctpvx_shared::commercetools::types::{InventoryEntry, Order};
 use serde_json::{Value, json};
 
+use super::CtSim;
+use super::inventory::{self, Inventory};
 use super::new_order::NewOrder;
 use super::placement::{self, OutOfStock};
-use super::state::version_of;
-use super::{CtSim, inventory};
+use super::resource;
 
 impl CtSim {
     /// Creates an inventory entry (`quantityOnStock` = `availableQuantity` = `quantity`).
@@ -29,12 +30,7 @@ impl CtSim {
 
     /// Every inventory entry, by id.
     pub fn inventory_entries(&self) -> Vec<InventoryEntry> {
-        let store = self.state.store();
-        store
-            .inventory
-            .values()
-            .filter_map(|e| serde_json::from_value(e.clone()).ok())
-            .collect()
+        resource::all_parsed::<Inventory, _>(&self.state)
     }
 
     /// The entry of a sku in a supply channel (`None`: the channel-less entry), if there is one.
@@ -51,13 +47,8 @@ impl CtSim {
         id: &str,
         actions: Vec<Value>,
     ) -> anyhow::Result<InventoryEntry> {
-        let mut store = self.state.store();
-        let version = store
-            .inventory
-            .get(id)
-            .map(version_of)
-            .ok_or_else(|| anyhow!("no inventory entry {id}"))?;
-        let entry = inventory::apply_actions(&self.state, &mut store, id, version, &actions)
+        let entry = resource::apply_as_other_writer::<Inventory>(&self.state, id, &actions)
+            .ok_or_else(|| anyhow!("no inventory entry {id}"))?
             .map_err(|e| anyhow!("update refused: {e:?}"))?;
         Ok(serde_json::from_value(entry)?)
     }

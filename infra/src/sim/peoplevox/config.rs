@@ -11,6 +11,10 @@ pub const SALES_ORDER_ITEMS: &str = "Sales order items";
 pub const ITEM_TYPES: &str = "Item types";
 /// The stock report.
 pub const ITEM_INVENTORY_SUMMARY: &str = "Item inventory summary";
+/// The despatch report: one row per item per despatch.
+pub const DESPATCH_SUMMARY: &str = "Despatch summary";
+/// The package report: one row per despatched package (UNCONFIRMED name and columns).
+pub const DESPATCH_PACKAGES: &str = "Despatch packages";
 
 /// Zynk's standard Sales orders fields, plus `Site` and `Notes`.
 pub const SALES_ORDER_FIELDS: &[&str] = &[

@@ -1,8 +1,13 @@
-//! Stock events as Peoplevox announces them to subscribers: which event type they belong to,
-//! which site they happened at, and the values their `{Placeholder}`s stand for.
+//! Events as Peoplevox announces them to subscribers: which event type they belong to,
+//! which site they happened at, and the values their `{Placeholder}`s stand for. Stock
+//! events live here; despatch and order-status events have their own modules and join
+//! them in [`SimEvent`], so that every callback leaves in the order things happened.
 
 use time::OffsetDateTime;
 use time::macros::format_description;
+
+use super::despatch_event::DespatchEvent;
+use super::order_status::StatusEvent;
 
 /// `AvailabilityChanges`.
 pub const AVAILABILITY_CHANGES: &str = "AvailabilityChanges";
@@ -33,7 +38,7 @@ pub enum StockEvent {
         quantity_changed: i64,
         /// e.g. `Goods in`, `Pick`, or an adjustment's reason.
         reason: String,
-        /// When the movement happened, see [`timestamp_now`].
+        /// When the movement happened (the sim's clock), see [`timestamp`].
         timestamp: String,
     },
 }
@@ -82,11 +87,69 @@ impl StockEvent {
     }
 }
 
-/// The current time for `{UpdateTimestamp}`: UTC, ISO 8601 with milliseconds and `Z`.
-/// The format real Peoplevox uses here is UNCONFIRMED (no public source shows a value), so a
-/// consumer should parse it leniently.
-pub fn timestamp_now() -> String {
-    OffsetDateTime::now_utc()
+/// Any event the simulator announces, in one queue so that the order survives routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimEvent {
+    /// A stock movement.
+    Stock(StockEvent),
+    /// A despatch, a package, or a tracking number.
+    Despatch(DespatchEvent),
+    /// A sales order status change.
+    Status(StatusEvent),
+}
+
+impl SimEvent {
+    /// The subscription event type this event is delivered to.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Stock(e) => e.event_type(),
+            Self::Despatch(e) => e.event_type(),
+            Self::Status(_) => super::order_status::SALES_ORDER_STATUS_CHANGES,
+        }
+    }
+
+    /// The site the event happened at (what subscription filters test).
+    pub fn site(&self) -> &str {
+        match self {
+            Self::Stock(e) => e.site(),
+            Self::Despatch(e) => e.site(),
+            Self::Status(e) => &e.site,
+        }
+    }
+
+    /// Placeholder names and their values.
+    pub fn placeholders(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Stock(e) => e.placeholders(),
+            Self::Despatch(e) => e.placeholders(),
+            Self::Status(e) => e.placeholders(),
+        }
+    }
+}
+
+impl From<StockEvent> for SimEvent {
+    fn from(e: StockEvent) -> Self {
+        Self::Stock(e)
+    }
+}
+
+impl From<DespatchEvent> for SimEvent {
+    fn from(e: DespatchEvent) -> Self {
+        Self::Despatch(e)
+    }
+}
+
+impl From<StatusEvent> for SimEvent {
+    fn from(e: StatusEvent) -> Self {
+        Self::Status(e)
+    }
+}
+
+/// A callback timestamp (`{UpdateTimestamp}`, `{LastModificationTime}`): UTC, ISO 8601 with
+/// milliseconds and `Z`. The format real Peoplevox uses here is UNCONFIRMED (no public
+/// source shows a value), so a consumer should parse it leniently.
+pub fn timestamp(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
         .format(format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
         ))
@@ -99,7 +162,9 @@ mod tests {
 
     #[test]
     fn timestamp_has_milliseconds_and_z() {
-        let ts = timestamp_now();
+        let at = time::macros::datetime!(2026-11-26 10:52:21.5 +01:00);
+        assert_eq!(timestamp(at), "2026-11-26T09:52:21.500Z");
+        let ts = timestamp(OffsetDateTime::now_utc());
         assert_eq!(ts.len(), "2025-01-31T00:00:00.000Z".len(), "{ts}");
         assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
     }

@@ -2,16 +2,24 @@
 //! real service (HTTP 200 with `ResponseId` -1 for API and session errors, SOAP faults with
 //! HTTP 500, HTML error pages), with the tenant's templates, a warehouse state that tests can
 //! read and set, the request budget, and switchable faults. Stock moves like in a real
-//! warehouse and every movement fires the event callbacks subscribers registered.
+//! warehouse, orders are despatched in packages (reported and tracked), and every movement
+//! fires the event callbacks subscribers registered.
 
 mod callback_faults;
 mod clause;
+mod clock;
 mod config;
 mod delivery;
+mod despatch;
+mod despatch_api;
+mod despatch_event;
+mod despatch_report;
+mod despatching;
 mod dispatch;
 mod event;
 mod filter;
 mod movements;
+mod order_status;
 mod placeholder;
 mod query;
 mod routing;
@@ -33,12 +41,22 @@ use tokio::task::JoinHandle;
 
 pub use callback_faults::CallbackFaults;
 pub use config::{
-    ITEM_INVENTORY_SUMMARY, ITEM_TYPE_FIELDS, ITEM_TYPES, PvxSimConfig, SALES_ORDER_FIELDS,
-    SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS, SALES_ORDERS, SimField, SimTemplate,
+    DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, ITEM_TYPE_FIELDS, ITEM_TYPES,
+    PvxSimConfig, SALES_ORDER_FIELDS, SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS, SALES_ORDERS,
+    SimField, SimTemplate,
 };
 pub use delivery::{SimCallback, SimCallbackOutcome};
+pub use despatch::{DespatchPlan, PackagePlan, SimDespatch, SimDespatchLine, SimPackage};
+pub use despatch_event::{
+    DESPATCH_PACKAGE_DESPATCHED, DESPATCH_PACKAGE_TRACKING_NUMBER_RECEIVED,
+    TRACKING_NUMBER_RECEIVED,
+};
+pub use despatch_report::{DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, report_date};
 pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
 pub use event::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
+pub use order_status::{
+    SALES_ORDER_STATUS_CHANGES, STATUS_DESPATCHED, STATUS_PARTIALLY_DESPATCHED,
+};
 pub use routing::POST_CONTENT_TYPE;
 pub use state::{SimItemType, SimOrderItem, SimSalesOrder, SimStock, SimSubscription};
 
@@ -65,7 +83,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Hands the stock events recorded so far to the callback dispatcher. Called with the
+    /// Hands the events recorded so far to the callback dispatcher. Called with the
     /// data mutex held, so callbacks are queued in the order the movements happened.
     fn fire_events(&self, data: &mut Data) {
         let events = data.take_events();

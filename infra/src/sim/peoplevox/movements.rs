@@ -103,7 +103,7 @@ impl PvxSim {
     }
 
     /// Runs a movement and queues its callbacks before the data mutex is released.
-    fn moving<T>(&self, movement: impl FnOnce(&mut Data) -> T) -> T {
+    pub(super) fn moving<T>(&self, movement: impl FnOnce(&mut Data) -> T) -> T {
         let mut data = self.data();
         let result = movement(&mut data);
         self.shared.fire_events(&mut data);

@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 use super::clause::Clause;
 use super::config::{
-    ITEM_INVENTORY_SUMMARY, ITEM_TYPES, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS,
+    DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, ITEM_TYPES, PvxSimConfig,
+    SALES_ORDER_ITEMS, SALES_ORDERS,
+};
+use super::despatch_report::{
+    DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, package_records, summary_records,
 };
 use super::soap::Answer;
 use super::state::Data;
@@ -109,22 +113,10 @@ pub fn get_report_data(
     order_by: &str,
     columns: &str,
 ) -> Answer {
-    if !report.trim().eq_ignore_ascii_case(ITEM_INVENTORY_SUMMARY) {
+    let Some((columns_of_report, records)) = report_records(data, report) else {
         return Answer::error(format!("Report '{report}' does not exist"));
-    }
-    let all: Vec<String> = INVENTORY_COLUMNS.iter().map(|c| (*c).to_string()).collect();
-    let records: Vec<Record> = data
-        .stock
-        .iter()
-        .map(|((site, item), stock)| {
-            Record::from([
-                ("Item code".to_string(), item.clone()),
-                ("Available".to_string(), stock.available.to_string()),
-                ("On hand".to_string(), stock.on_hand.to_string()),
-                ("Site reference".to_string(), site.clone()),
-            ])
-        })
-        .collect();
+    };
+    let all: Vec<String> = columns_of_report.iter().map(|c| (*c).to_string()).collect();
     let (search, filter) = match (parse_clause(search, &all), parse_clause(filter, &all)) {
         (Ok(s), Ok(f)) => (s, f),
         (Err(message), _) | (_, Err(message)) => return Answer::error(message),
@@ -141,6 +133,35 @@ pub fn get_report_data(
         return Answer::error(message);
     }
     answer(&selected, matching, paging)
+}
+
+/// The columns and every row of a report the simulator knows (names matched
+/// case-insensitively, like template names).
+fn report_records(data: &Data, report: &str) -> Option<(&'static [&'static str], Vec<Record>)> {
+    let report = report.trim();
+    if report.eq_ignore_ascii_case(ITEM_INVENTORY_SUMMARY) {
+        Some((INVENTORY_COLUMNS, inventory_records(data)))
+    } else if report.eq_ignore_ascii_case(DESPATCH_SUMMARY) {
+        Some((DESPATCH_SUMMARY_COLUMNS, summary_records(data)))
+    } else if report.eq_ignore_ascii_case(DESPATCH_PACKAGES) {
+        Some((DESPATCH_PACKAGE_COLUMNS, package_records(data)))
+    } else {
+        None
+    }
+}
+
+fn inventory_records(data: &Data) -> Vec<Record> {
+    data.stock
+        .iter()
+        .map(|((site, item), stock)| {
+            Record::from([
+                ("Item code".to_string(), item.clone()),
+                ("Available".to_string(), stock.available.to_string()),
+                ("On hand".to_string(), stock.on_hand.to_string()),
+                ("Site reference".to_string(), site.clone()),
+            ])
+        })
+        .collect()
 }
 
 fn parse_clause(text: &str, fields: &[String]) -> Result<Clause, String> {
@@ -199,7 +220,10 @@ fn sort(records: &mut [Record], order_by: &str, all: &[String]) -> Result<(), St
                 y.and_then(|v| v.parse::<i64>().ok()),
             ) {
                 (Some(x), Some(y)) => x.cmp(&y),
-                _ => x.cmp(&y),
+                _ => match (x.and_then(|v| date_key(v)), y.and_then(|v| date_key(v))) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    _ => x.cmp(&y),
+                },
             };
             let ord = if *descending { ord.reverse() } else { ord };
             if ord != Ordering::Equal {
@@ -209,6 +233,16 @@ fn sort(records: &mut [Record], order_by: &str, all: &[String]) -> Result<(), St
         Ordering::Equal
     });
     Ok(())
+}
+
+/// A report date (`'dd/MM/yyyy HH:mm:ss'`) as a sortable key, so that ordering by a date
+/// column is chronological, not day-first text order.
+fn date_key(value: &str) -> Option<(u32, u32, u32, String)> {
+    let inner = value.strip_prefix('\'')?.strip_suffix('\'')?;
+    let (date, clock) = inner.split_once(' ')?;
+    let mut parts = date.split('/').map(|p| p.parse::<u32>().ok());
+    let (day, month, year) = (parts.next()??, parts.next()??, parts.next()??);
+    Some((year, month, day, clock.to_string()))
 }
 
 fn answer(header: &[String], matching: Vec<Record>, paging: Paging) -> Answer {
@@ -314,5 +348,83 @@ mod tests {
             answer.detail.unwrap(),
             "Item code,Available\r\nB,10\r\nA,5\r\n"
         );
+    }
+
+    #[test]
+    fn despatch_reports_search_and_sort_dates_chronologically() {
+        use crate::sim::peoplevox::despatch::{SimDespatch, SimDespatchLine, SimPackage};
+        use time::macros::datetime;
+        let mut data = Data::default();
+        for (n, at) in [
+            (1, datetime!(2026-12-02 9:00 UTC)),
+            (2, datetime!(2026-11-10 9:00 UTC)),
+            (3, datetime!(2026-11-20 9:00 UTC)),
+        ] {
+            let number = format!("DSP-00000{n}");
+            data.despatches.insert(
+                number.clone(),
+                SimDespatch {
+                    number,
+                    order_number: format!("SO-{n}"),
+                    site: "S".into(),
+                    carrier: "Royal Mail".into(),
+                    service: "Tracked 48".into(),
+                    service_type_code: "TRACKED-48".into(),
+                    despatch_date: at,
+                    lines: vec![SimDespatchLine {
+                        item_code: "A".into(),
+                        units: n,
+                    }],
+                    packages: vec![
+                        SimPackage {
+                            number: 1,
+                            tracking: Some(format!("T{n}")),
+                            weight_kg: None,
+                        };
+                        2
+                    ],
+                },
+            );
+        }
+        let all = Paging {
+            page_no: 1,
+            items_per_page: 0,
+        };
+        let answer = get_report_data(
+            &data,
+            "despatch summary",
+            all,
+            r#"([Despatch number].Equals("DSP-000001") OR [Despatch number].Equals("DSP-000002"))"#,
+            "",
+            "[Despatch date] asc",
+            "[Despatch number],[Despatch date],[No of items],[Tracking number]",
+        );
+        assert_eq!(answer.total_count, 2);
+        assert_eq!(
+            answer.detail.unwrap(),
+            "Despatch number,Despatch date,No of items,Tracking number\r\n\
+             DSP-000002,'10/11/2026 09:00:00',2,T2\r\n\
+             DSP-000001,'02/12/2026 09:00:00',1,T1\r\n"
+        );
+        let answer = get_report_data(
+            &data,
+            "Despatch packages",
+            all,
+            r#"[Salesorder number].Equals("SO-3")"#,
+            "",
+            "",
+            "",
+        );
+        assert_eq!(answer.total_count, 2, "{:?}", answer.detail);
+        let answer = get_report_data(
+            &data,
+            "Despatch packages",
+            all,
+            "",
+            "",
+            "[Weight]",
+            "[Bogus]",
+        );
+        assert_eq!(answer.response_id, -1);
     }
 }

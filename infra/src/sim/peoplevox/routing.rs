@@ -1,9 +1,9 @@
-//! From stock events to HTTP requests: every subscription of the event's type whose filter
+//! From events to HTTP requests: every subscription of the event's type whose filter
 //! passes the event's site gets one request, with the placeholders filled in.
 
 use std::collections::BTreeMap;
 
-use super::event::StockEvent;
+use super::event::SimEvent;
 use super::filter::SiteFilter;
 use super::placeholder::{form_value, substitute, url_component};
 use super::state::SimSubscription;
@@ -35,7 +35,7 @@ pub struct Routed {
 }
 
 /// Matches events against subscriptions.
-pub fn route(events: &[StockEvent], subscriptions: &BTreeMap<i64, SimSubscription>) -> Routed {
+pub fn route(events: &[SimEvent], subscriptions: &BTreeMap<i64, SimSubscription>) -> Routed {
     let mut routed = Routed::default();
     for event in events {
         let values = event.placeholders();
@@ -72,6 +72,7 @@ pub fn route(events: &[StockEvent], subscriptions: &BTreeMap<i64, SimSubscriptio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::peoplevox::event::StockEvent;
 
     fn sub(id: i64, event_type: &str, filter: &str, post: Option<&str>) -> (i64, SimSubscription) {
         (
@@ -99,10 +100,12 @@ mod tests {
             sub(3, "AvailabilityChanges", "ItemCode == \"A\"", None),
             sub(4, "IncrementalChanges", "", None),
         ]);
-        let event = |site: &str| StockEvent::Availability {
-            site: site.into(),
-            item: "A B".into(),
-            available: 4,
+        let event = |site: &str| {
+            SimEvent::from(StockEvent::Availability {
+                site: site.into(),
+                item: "A B".into(),
+                available: 4,
+            })
         };
         let routed = route(&[event("S1"), event("S2")], &subs);
         assert_eq!(routed.unparsed_filters, 2);

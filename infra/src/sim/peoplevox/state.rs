@@ -1,10 +1,12 @@
-//! What the simulated warehouse holds: sessions, item types, sales orders, stock and
-//! subscriptions. Field maps use the simulator's canonical field names.
+//! What the simulated warehouse holds: sessions, item types, sales orders, stock,
+//! despatches and subscriptions. Field maps use the simulator's canonical field names.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use super::event::StockEvent;
+use super::clock::SimClock;
+use super::despatch::SimDespatch;
+use super::event::SimEvent;
 
 /// A sales order as imported through "Sales orders" and "Sales order items".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,8 +124,14 @@ pub struct Data {
     pub line_allocations: BTreeMap<(String, String), LineAllocation>,
     /// Units ordered that could not be allocated, by (site, item code).
     pub shortfalls: BTreeMap<(String, String), i64>,
-    /// Stock events not yet handed to the callback dispatcher.
-    pub events: Vec<StockEvent>,
+    /// Events not yet handed to the callback dispatcher.
+    pub events: Vec<SimEvent>,
+    /// Despatches by number (`DSP-000001` ...; zero-padded, so the map keeps them in order).
+    pub despatches: BTreeMap<String, SimDespatch>,
+    /// The last despatch number issued.
+    pub last_despatch: u64,
+    /// What "now" is for despatch dates and callback timestamps.
+    pub clock: SimClock,
     /// Subscriptions by id.
     pub subscriptions: BTreeMap<i64, SimSubscription>,
     next_subscription: i64,

@@ -4,13 +4,17 @@
 //! callback dispatcher while it still holds the data mutex, so callbacks leave in the order
 //! the movements happened.
 
-use super::event::{StockEvent, timestamp_now};
+use super::event::{SimEvent, StockEvent, timestamp};
 use super::state::{Data, LineAllocation, SimStock};
 
 /// `{Reason}` of a goods-in movement.
 pub const REASON_GOODS_IN: &str = "Goods in";
 /// `{Reason}` of a pick.
 pub const REASON_PICK: &str = "Pick";
+/// `{Reason}` of a despatch. UNCONFIRMED: the real reason text is not documented; the
+/// simulator moves despatched units off the shelf in one step, where a real warehouse
+/// moves them at pick and again at despatch.
+pub const REASON_DESPATCH: &str = "Despatch";
 
 fn key(a: &str, b: &str) -> (String, String) {
     (a.to_string(), b.to_string())
@@ -110,6 +114,41 @@ impl Data {
         picked
     }
 
+    /// Despatches `units` of `item` from an order: its lines of that item give up what they
+    /// still hold, line by line, up to `units`, and those units leave the shelf (`on_hand`
+    /// and `allocated` drop, `available` does not move; one IncrementalChanges per site).
+    /// Units beyond the allocation move no stock: they were picked already, or never
+    /// allocated (a shortfall), and the simulator does not invent stock for them. Returns
+    /// the units taken from allocations.
+    pub fn consume_allocation(&mut self, order: &str, item: &str, units: i64) -> i64 {
+        let mut left = units.max(0);
+        let mut by_site: Vec<(String, i64)> = Vec::new();
+        for line_key in self.allocated_lines(order) {
+            if left == 0 {
+                break;
+            }
+            let Some(a) = self.line_allocations.get_mut(&line_key) else {
+                continue;
+            };
+            if a.item != item || a.allocated <= 0 {
+                continue;
+            }
+            let taken = a.allocated.min(left);
+            a.allocated -= taken;
+            left -= taken;
+            match by_site.iter_mut().find(|(s, _)| *s == a.site) {
+                Some((_, n)) => *n += taken,
+                None => by_site.push((a.site.clone(), taken)),
+            }
+        }
+        let mut consumed = 0;
+        for (site, n) in by_site {
+            self.apply(&site, item, -n, -n, REASON_DESPATCH);
+            consumed += n;
+        }
+        consumed
+    }
+
     /// Units the order's lines hold right now.
     pub fn allocated_for(&self, order: &str) -> i64 {
         self.line_allocations
@@ -120,7 +159,7 @@ impl Data {
     }
 
     /// Hands over the events recorded since the last call.
-    pub fn take_events(&mut self) -> Vec<StockEvent> {
+    pub fn take_events(&mut self) -> Vec<SimEvent> {
         std::mem::take(&mut self.events)
     }
 
@@ -148,21 +187,22 @@ impl Data {
                 .and_then(|i| i.fields.get("Name"))
                 .filter(|n| !n.trim().is_empty())
                 .map_or_else(|| item.to_string(), |n| n.trim().to_string());
-            self.events.push(StockEvent::Incremental {
+            let timestamp = timestamp(self.clock.now());
+            self.events.push(SimEvent::Stock(StockEvent::Incremental {
                 site: site.to_string(),
                 item: item.to_string(),
                 name,
                 quantity_changed: on_hand,
                 reason: reason.to_string(),
-                timestamp: timestamp_now(),
-            });
+                timestamp,
+            }));
         }
         if after.available != before.available {
-            self.events.push(StockEvent::Availability {
+            self.events.push(SimEvent::Stock(StockEvent::Availability {
                 site: site.to_string(),
                 item: item.to_string(),
                 available: after.available,
-            });
+            }));
         }
     }
 }
@@ -175,8 +215,8 @@ mod tests {
         data.take_events()
             .into_iter()
             .filter_map(|e| match e {
-                StockEvent::Availability { available, .. } => Some(available),
-                StockEvent::Incremental { .. } => None,
+                SimEvent::Stock(StockEvent::Availability { available, .. }) => Some(available),
+                _ => None,
             })
             .collect()
     }
@@ -220,7 +260,8 @@ mod tests {
         assert_eq!(events.len(), 1, "a pick moves on_hand only: {events:?}");
         assert!(matches!(
             &events[0],
-            StockEvent::Incremental { quantity_changed: -3, reason, .. } if reason == REASON_PICK
+            SimEvent::Stock(StockEvent::Incremental { quantity_changed: -3, reason, .. })
+                if reason == REASON_PICK
         ));
     }
 
@@ -235,5 +276,38 @@ mod tests {
         data.release_order("O1");
         assert_eq!(data.position("S", "A"), SimStock::new(4, 0));
         assert_eq!(availability(&mut data), vec![3, 1, 2, 4]);
+    }
+
+    #[test]
+    fn a_despatch_consumes_the_item_s_allocations_line_by_line() {
+        let mut data = Data::default();
+        data.set_stock("S", "A", 10, 10);
+        data.set_stock("S", "B", 10, 10);
+        data.allocate_line("O1", "1", "S", "A", "2");
+        data.allocate_line("O1", "2", "S", "B", "4");
+        data.allocate_line("O1", "3", "S", "A", "3");
+        data.allocate_line("O2", "1", "S", "A", "1");
+        data.take_events();
+
+        assert_eq!(data.consume_allocation("O1", "A", 4), 4);
+        assert_eq!(data.position("S", "A"), SimStock::new(6, 2));
+        assert_eq!(data.position("S", "B"), SimStock::new(10, 4));
+        let events = data.take_events();
+        assert_eq!(
+            events.len(),
+            1,
+            "one movement, no availability change: {events:?}"
+        );
+        assert!(matches!(
+            &events[0],
+            SimEvent::Stock(StockEvent::Incremental { quantity_changed: -4, reason, item, .. })
+                if reason == REASON_DESPATCH && item == "A"
+        ));
+        // One unit of O1's A is still held; O2's unit is not O1's to give.
+        assert_eq!(data.consume_allocation("O1", "A", 5), 1);
+        assert_eq!(data.position("S", "A"), SimStock::new(5, 1));
+        assert_eq!(data.consume_allocation("O1", "A", 1), 0);
+        assert!(data.take_events().len() == 1);
+        assert_eq!(data.allocated_for("O1"), 4);
     }
 }

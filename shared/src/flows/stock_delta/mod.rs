@@ -11,7 +11,7 @@
 //!    100 items) ([`figures`]).
 //! 3. Record the figure in the ledger with a conditional write (a newer figure wins).
 //! 4. Target per commercetools SKU = available − units of unexported orders ([`pending`]) −
-//!    the site's buffer, in the SKU's units ([`skus`]), floored at 0 ([`targets`]).
+//!    the site's buffer, in the SKU's units ([`crate::mapping::pack_units`]), floored at 0 ([`targets`]).
 //! 5. Read the entries (one query per channel), write the differences as deltas with the
 //!    version read, re-planning from the target on a conflict ([`apply`]).
 //! 6. Mark the ledger synced, write an audit entry per entry ([`audit`]), and schedule one
@@ -28,7 +28,6 @@ mod message;
 mod pending;
 mod plan;
 mod report;
-mod skus;
 mod targets;
 
 use std::collections::BTreeMap;
@@ -39,10 +38,10 @@ pub use ledger::{Figure, LedgerRow, ledger_row};
 pub use report::StockReport;
 
 use self::message::Key;
-use self::skus::SkuMap;
 use crate::commercetools::CtClient;
 use crate::config::{StockRules, UnitOfMeasure};
 use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, Queue, StateStore};
 

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::skus::SkuMap;
 use crate::commercetools::{CtClient, CtError};
+use crate::mapping::SkuMap;
 
 /// Pending Peoplevox units per (supply channel id, item code).
 pub(super) type Pending = BTreeMap<(String, String), i64>;

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use crate::config::UnitOfMeasure;
 
-/// Peoplevox item code → the commercetools SKUs that draw on it, with their factors.
+/// Peoplevox item code → the commercetools SKUs that draw on it, with their factors; and back.
 #[derive(Debug, Clone, Default)]
-pub(super) struct SkuMap {
+pub struct SkuMap {
     packs: BTreeMap<String, Vec<(String, u32)>>,
     factors: BTreeMap<String, (String, u32)>,
 }
 
 impl SkuMap {
-    pub(super) fn new(units: &BTreeMap<String, UnitOfMeasure>) -> Self {
+    pub fn new(units: &BTreeMap<String, UnitOfMeasure>) -> Self {
         let mut map = Self::default();
         for (sku, uom) in units {
             let item = uom.item_code.clone().unwrap_or_else(|| sku.clone());
@@ -27,7 +27,7 @@ impl SkuMap {
     }
 
     /// The SKUs selling `item`, each with its factor; the item's own code comes first.
-    pub(super) fn skus_of(&self, item: &str) -> Vec<(String, u32)> {
+    pub fn skus_of(&self, item: &str) -> Vec<(String, u32)> {
         let mut skus = vec![(item.to_string(), 1)];
         if let Some(packs) = self.packs.get(item) {
             skus.extend(packs.iter().filter(|(sku, _)| sku != item).cloned());
@@ -40,7 +40,7 @@ impl SkuMap {
     }
 
     /// The Peoplevox item and factor behind a commercetools SKU.
-    pub(super) fn item_of<'a>(&'a self, sku: &'a str) -> (&'a str, u32) {
+    pub fn item_of<'a>(&'a self, sku: &'a str) -> (&'a str, u32) {
         match self.factors.get(sku) {
             Some((item, factor)) => (item, *factor),
             None => (sku, 1),

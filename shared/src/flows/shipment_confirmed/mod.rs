@@ -1,0 +1,339 @@
+//! Flow `shipment-confirmed`: Peoplevox despatches → commercetools deliveries with parcels and
+//! tracking, and the shipment state.
+//!
+//! The story of a batch:
+//! 1. Read the records: each names a despatch (callbacks are hints). Garbage goes to the
+//!    dead-letter queue with the reason.
+//! 2. Read every despatch of the batch from Peoplevox ([`despatches`]): one "Despatch summary"
+//!    and one "Despatch packages" call per 100 despatches. A despatch Peoplevox does not report
+//!    (yet) is retried, and parked with the reason on its last delivery.
+//! 3. Read the orders by number, one query per 100 numbers. An unknown order is parked.
+//! 4. Per order, plan from the order as it is ([`deliveries`]): a delivery per despatch that
+//!    has none (deterministic key), parcels and tracking that came later, Partial or Shipped.
+//!    Send it all in one update with the version read; on a conflict, re-read and plan again,
+//!    so a repeated or concurrent confirmation finds its delivery and sends nothing.
+//! 5. An audit entry per despatch.
+
+pub mod deliveries;
+mod despatches;
+mod report;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+pub use report::ShipmentReport;
+
+use crate::commercetools::types::Order;
+use crate::commercetools::{CtClient, CtError, Decision, OrderUpdateAction};
+use crate::config::{ShipmentRules, UnitOfMeasure};
+use crate::domain::{Despatch, ShipmentMessage};
+use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::mapping::SkuMap;
+use crate::peoplevox::PvxClient;
+use crate::queues::SHIPMENTS_MAX_RECEIVE_COUNT;
+use crate::store::{AuditEntry, AuditLog, now_epoch_ms};
+
+/// Name of the flow in audit entries and dead-letter attributes.
+pub const FLOW: &str = "shipment-confirmed";
+
+/// Orders updated at once.
+const CONCURRENCY: usize = 8;
+/// Reads and decisions per order before a batch gives up on it (SQS delivers it again).
+const ATTEMPTS: u32 = 5;
+
+/// What the flow is built from.
+pub struct ShipmentConfirmedParts {
+    /// commercetools client.
+    pub ct: Arc<CtClient>,
+    /// Peoplevox client (despatch reads).
+    pub pvx: Arc<PvxClient>,
+    /// Audit trail.
+    pub audit: Arc<dyn AuditLog>,
+    /// `[shipments]`.
+    pub rules: ShipmentRules,
+    /// `orders.units_of_measure` (packs ship as several Peoplevox units).
+    pub units: BTreeMap<String, UnitOfMeasure>,
+}
+
+/// The flow.
+pub struct ShipmentConfirmed {
+    parts: ShipmentConfirmedParts,
+    sku_map: SkuMap,
+}
+
+/// Where one order's despatches ended.
+enum Booked {
+    Applied(Vec<OrderUpdateAction>, u32),
+    Unchanged,
+    Retry(String),
+    Refused(String),
+}
+
+impl ShipmentConfirmed {
+    /// The flow from its parts.
+    pub fn new(parts: ShipmentConfirmedParts) -> Self {
+        let sku_map = SkuMap::new(&parts.units);
+        Self { parts, sku_map }
+    }
+
+    /// Handles one batch of shipments-queue records.
+    pub async fn run_batch(&self, records: &[InputRecord]) -> ShipmentReport {
+        let mut report = ShipmentReport {
+            events: records.len(),
+            ..ShipmentReport::default()
+        };
+        // Despatch number → the records about it (and whether any is on its last delivery).
+        let mut by_despatch: BTreeMap<String, Vec<&InputRecord>> = BTreeMap::new();
+        for record in records {
+            match serde_json::from_str::<ShipmentMessage>(&record.body) {
+                Ok(m) if !m.despatch.trim().is_empty() => by_despatch
+                    .entry(m.despatch.trim().to_string())
+                    .or_default()
+                    .push(record),
+                Ok(_) => report.set(
+                    &record.id,
+                    RecordOutcome::DeadLetter("shipment message names no despatch".into()),
+                ),
+                Err(e) => report.set(
+                    &record.id,
+                    RecordOutcome::DeadLetter(format!("not a valid shipment message: {e}")),
+                ),
+            }
+        }
+        report.despatches = by_despatch.len();
+        let numbers: Vec<String> = by_despatch.keys().cloned().collect();
+        let finish = |report: &mut ShipmentReport, number: &str, outcome: RecordOutcome| {
+            for record in &by_despatch[number] {
+                let outcome = match &outcome {
+                    // On its last delivery a retry becomes a parking with the reason, rather
+                    // than a silent redrive.
+                    RecordOutcome::Retry(reason)
+                        if record.receive_count >= SHIPMENTS_MAX_RECEIVE_COUNT =>
+                    {
+                        RecordOutcome::DeadLetter(reason.clone())
+                    }
+                    other => other.clone(),
+                };
+                report.set(&record.id, outcome);
+            }
+        };
+        if numbers.is_empty() {
+            return report;
+        }
+
+        let despatches = match despatches::read(&self.parts.pvx, &self.parts.rules, &numbers).await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                let reason = format!("reading despatches from Peoplevox: {e}");
+                for number in &numbers {
+                    finish(&mut report, number, RecordOutcome::Retry(reason.clone()));
+                }
+                return report;
+            }
+        };
+        for number in numbers.iter().filter(|n| !despatches.contains_key(*n)) {
+            let reason = format!("despatch {number} is not in Peoplevox's despatch report (yet)");
+            finish(&mut report, number, RecordOutcome::Retry(reason));
+        }
+
+        let order_numbers: BTreeSet<String> = despatches
+            .values()
+            .map(|d| d.order_number.clone())
+            .collect();
+        let orders = match self.orders_by_number(&order_numbers).await {
+            Ok(orders) => orders,
+            Err(e) => {
+                let reason = format!("reading orders from commercetools: {e}");
+                for number in despatches.keys() {
+                    finish(&mut report, number, RecordOutcome::Retry(reason.clone()));
+                }
+                return report;
+            }
+        };
+        let mut work: Vec<(Order, Vec<Despatch>)> = Vec::new();
+        for number in &order_numbers {
+            let mine: Vec<Despatch> = despatches
+                .values()
+                .filter(|d| &d.order_number == number)
+                .cloned()
+                .collect();
+            match orders.get(number) {
+                Some(order) => work.push((order.clone(), mine)),
+                None => {
+                    for d in &mine {
+                        let reason = format!(
+                            "unknown order number `{number}` (despatch {}): commercetools has no such order",
+                            d.number
+                        );
+                        finish(&mut report, &d.number, RecordOutcome::DeadLetter(reason));
+                    }
+                }
+            }
+        }
+
+        let booked: Vec<(Order, Vec<Despatch>, Booked)> = futures::stream::iter(work)
+            .map(|(order, mine)| async move {
+                let booked = self.book(&order, &mine).await;
+                (order, mine, booked)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (order, mine, booked) in booked {
+            let (outcome, audit_outcome, reason) = match &booked {
+                Booked::Applied(actions, attempts) => {
+                    report.conflicts += attempts.saturating_sub(1) as usize;
+                    for action in actions {
+                        match action {
+                            OrderUpdateAction::AddDelivery { .. } => report.deliveries_added += 1,
+                            OrderUpdateAction::AddParcelToDelivery { .. } => {
+                                report.parcels_added += 1
+                            }
+                            OrderUpdateAction::SetParcelTrackingData { .. } => {
+                                report.tracking_set += 1
+                            }
+                            _ => {}
+                        }
+                    }
+                    (RecordOutcome::Done, "delivered", None)
+                }
+                Booked::Unchanged => {
+                    report.unchanged += 1;
+                    (RecordOutcome::Done, "unchanged", None)
+                }
+                Booked::Retry(r) => (RecordOutcome::Retry(r.clone()), "retry", Some(r.clone())),
+                Booked::Refused(r) => (
+                    RecordOutcome::DeadLetter(r.clone()),
+                    "refused",
+                    Some(r.clone()),
+                ),
+            };
+            for d in &mine {
+                finish(&mut report, &d.number, outcome.clone());
+                self.audit(&order, d, audit_outcome, reason.clone()).await;
+            }
+        }
+        report
+    }
+
+    /// The orders with these numbers, one query per 100 numbers.
+    async fn orders_by_number(
+        &self,
+        numbers: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Order>, CtError> {
+        let numbers: Vec<&String> = numbers.iter().collect();
+        let mut found = BTreeMap::new();
+        for chunk in numbers.chunks(100) {
+            let list: Vec<String> = chunk.iter().map(|n| quote(n)).collect();
+            let predicate = format!("orderNumber in ({})", list.join(", "));
+            for order in self
+                .parts
+                .ct
+                .query_orders(Some(&predicate), None, 500)
+                .await?
+            {
+                if let Some(number) = order.order_number.clone() {
+                    found.insert(number, order);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Plans on the order as read and sends the update; on a conflict (or a lost answer) reads
+    /// the order again and plans again.
+    async fn book(&self, order: &Order, despatches: &[Despatch]) -> Booked {
+        let refs: Vec<&Despatch> = despatches.iter().collect();
+        let item_of = |sku: &str| {
+            let (item, factor) = self.sku_map.item_of(sku);
+            (item.to_string(), factor)
+        };
+        let actions = match deliveries::plan(order, &refs, &self.parts.rules, &item_of) {
+            Ok(actions) if actions.is_empty() => return Booked::Unchanged,
+            Ok(actions) => actions,
+            Err(reason) => return Booked::Refused(reason),
+        };
+        let ct = &self.parts.ct;
+        match ct.update_order(&order.id, order.version, &actions).await {
+            Ok(_) => return Booked::Applied(actions, 1),
+            Err(e)
+                if matches!(e, CtError::ConcurrentModification { .. }) || e.outcome_unknown() => {}
+            Err(e) if e.is_retryable() => return Booked::Retry(e.to_string()),
+            Err(e) => return Booked::Refused(format!("commercetools refused the delivery: {e}")),
+        }
+        let mut planned = Vec::new();
+        let mut refused = None;
+        let outcome = ct
+            .update_order_with(&order.id, ATTEMPTS, |current| {
+                match deliveries::plan(current, &refs, &self.parts.rules, &item_of) {
+                    Ok(actions) => {
+                        planned = actions.clone();
+                        Decision::Update(actions)
+                    }
+                    Err(reason) => {
+                        refused = Some(reason);
+                        Decision::Done
+                    }
+                }
+            })
+            .await;
+        match (outcome, refused) {
+            (_, Some(reason)) => Booked::Refused(reason),
+            (Ok(done), None) if done.applied => Booked::Applied(planned, done.attempts + 1),
+            (Ok(_), None) => Booked::Unchanged,
+            (Err(e), None) if e.is_retryable() || e.outcome_unknown() => {
+                Booked::Retry(e.to_string())
+            }
+            (Err(CtError::ConcurrentModification { .. }), None) => {
+                Booked::Retry("the order kept changing under us".into())
+            }
+            (Err(e), None) => Booked::Refused(format!("commercetools refused the delivery: {e}")),
+        }
+    }
+
+    async fn audit(
+        &self,
+        order: &Order,
+        despatch: &Despatch,
+        outcome: &str,
+        reason: Option<String>,
+    ) {
+        let entry = AuditEntry {
+            entity: format!("order#{}", order.id),
+            at_ms: now_epoch_ms(),
+            flow: FLOW.into(),
+            outcome: outcome.into(),
+            reason,
+            detail: serde_json::json!({
+                "despatch": despatch.number,
+                "deliveryKey": deliveries::delivery_key(&despatch.number),
+                "carrier": despatch.carrier,
+                "packages": despatch.packages.len(),
+                "tracked": despatch.packages.iter().filter(|p| p.tracking.is_some()).count(),
+                "lines": despatch.lines.len(),
+            }),
+        };
+        if let Err(e) = self.parts.audit.append(&entry).await {
+            tracing::error!(order_id = %order.id, error = %e, "audit append failed");
+        }
+    }
+}
+
+/// A string literal for a commercetools predicate.
+fn quote(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[async_trait::async_trait]
+impl crate::flows::batch::BatchFlow for ShipmentConfirmed {
+    type Report = ShipmentReport;
+    fn name(&self) -> &'static str {
+        FLOW
+    }
+    async fn process(&self, records: &[InputRecord], _deadline_ms: i64) -> ShipmentReport {
+        self.run_batch(records).await
+    }
+}
