@@ -156,7 +156,7 @@ impl OrderUpdateAction {
 }
 
 /// `orderState` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum OrderState {
     /// Open.
     Open,
@@ -169,7 +169,7 @@ pub enum OrderState {
 }
 
 /// `shipmentState` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum ShipmentState {
     /// Shipped.
     Shipped,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use super::shipments::ShipmentRules;
+use super::status::StatusRules;
 use super::stock::StockRules;
 
 /// The whole configuration file.
@@ -27,6 +28,9 @@ pub struct Config {
     /// How Peoplevox despatches become commercetools deliveries.
     #[serde(default)]
     pub shipments: ShipmentRules,
+    /// Peoplevox statuses → fulfilment stages and commercetools states.
+    #[serde(default)]
+    pub status: StatusRules,
     /// The HTTP ingress.
     #[serde(default)]
     pub webhook: WebhookConfig,
@@ -354,6 +358,7 @@ impl Config {
         }
         self.stock.validate()?;
         self.shipments.validate()?;
+        self.status.validate()?;
         if self.webhook.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "webhook.max_message_bytes",

@@ -6,6 +6,7 @@ mod error;
 mod file;
 mod secrets;
 mod shipments;
+mod status;
 mod stock;
 
 pub use error::ConfigError;
@@ -15,4 +16,5 @@ pub use file::{
 };
 pub use secrets::Secrets;
 pub use shipments::{CarrierMapping, ShipmentRules};
+pub use status::{StatusMapping, StatusRules, default_statuses};
 pub use stock::{StockRules, StockSite};

@@ -5,6 +5,7 @@ pub mod hold;
 pub mod ids;
 pub mod sales_order;
 pub mod shipment;
+pub mod status;
 pub mod stock;
 
 pub use despatch::{Despatch, Package};

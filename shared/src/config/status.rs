@@ -1,0 +1,190 @@
+//! The `[status]` section: Peoplevox status names → a fulfilment stage and the commercetools
+//! states it sets. Built-in defaults cover the documented names and the common undocumented
+//! ones; a tenant's own names are added (or defaults replaced) under `[status.map."Name"]`.
+//! Names match case-insensitively. A name in neither is audited and changes nothing.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::commercetools::actions::{OrderState, ShipmentState};
+use crate::domain::status::Stage;
+
+/// What one Peoplevox status means in commercetools.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusMapping {
+    /// The fulfilment stage (ranks the status: only forward moves apply).
+    pub stage: Stage,
+    /// `orderState` to set, if any.
+    #[serde(default)]
+    pub order_state: Option<OrderState>,
+    /// `shipmentState` to set, if any.
+    #[serde(default)]
+    pub shipment_state: Option<ShipmentState>,
+    /// Key of a custom commercetools State to `transitionState` to, if any.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// The `[status]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRules {
+    /// Peoplevox status name → mapping; added to (and overriding) the defaults.
+    #[serde(default)]
+    pub map: BTreeMap<String, StatusMapping>,
+    /// `shipmentState` while Peoplevox holds the order (the `OnHold` flag).
+    #[serde(default = "default_on_hold")]
+    pub on_hold_shipment_state: ShipmentState,
+}
+
+impl Default for StatusRules {
+    fn default() -> Self {
+        Self {
+            map: BTreeMap::new(),
+            on_hold_shipment_state: default_on_hold(),
+        }
+    }
+}
+
+fn default_on_hold() -> ShipmentState {
+    ShipmentState::Delayed
+}
+
+fn mapping(
+    stage: Stage,
+    order_state: Option<OrderState>,
+    shipment_state: Option<ShipmentState>,
+) -> StatusMapping {
+    StatusMapping {
+        stage,
+        order_state,
+        shipment_state,
+        state: None,
+    }
+}
+
+/// The built-in table. New, Despatched, Closed and Cancelled are documented; the others are
+/// names tenants are known to use (UNCONFIRMED), harmless where absent.
+pub fn default_statuses() -> BTreeMap<String, StatusMapping> {
+    use OrderState as O;
+    use ShipmentState as S;
+    [
+        ("New", mapping(Stage::Received, None, Some(S::Ready))),
+        ("Allocated", mapping(Stage::Received, None, Some(S::Ready))),
+        (
+            "Awaiting allocation",
+            mapping(Stage::Received, None, Some(S::Pending)),
+        ),
+        (
+            "Backorder",
+            mapping(Stage::Backorder, None, Some(S::Backorder)),
+        ),
+        ("Picking", mapping(Stage::Picking, Some(O::Confirmed), None)),
+        ("Picked", mapping(Stage::Packed, Some(O::Confirmed), None)),
+        ("Packed", mapping(Stage::Packed, Some(O::Confirmed), None)),
+        (
+            "Partially despatched",
+            mapping(
+                Stage::PartiallyDespatched,
+                Some(O::Confirmed),
+                Some(S::Partial),
+            ),
+        ),
+        (
+            "Despatched",
+            mapping(Stage::Despatched, Some(O::Confirmed), Some(S::Shipped)),
+        ),
+        ("Closed", mapping(Stage::Closed, Some(O::Complete), None)),
+        (
+            "Cancelled",
+            mapping(Stage::Cancelled, Some(O::Cancelled), Some(S::Canceled)),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, m)| (name.to_string(), m))
+    .collect()
+}
+
+impl StatusRules {
+    /// The mapping of a Peoplevox status name: the tenant's own first, then the defaults;
+    /// `None` for a name nobody mapped.
+    pub fn resolve(&self, name: &str) -> Option<StatusMapping> {
+        let name = name.trim();
+        let find = |table: &BTreeMap<String, StatusMapping>| {
+            table
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, m)| m.clone())
+        };
+        find(&self.map).or_else(|| find(&default_statuses()))
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for (name, m) in &self.map {
+            if name.trim().is_empty() {
+                return Err(ConfigError::invalid("status.map", "a status name is empty"));
+            }
+            if let Some(state) = &m.state
+                && state.trim().is_empty()
+            {
+                return Err(ConfigError::invalid(
+                    format!("status.map.\"{name}\".state"),
+                    "must not be empty (leave it out for no custom State)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_tenant_names_and_unknowns() {
+        let rules: StatusRules = toml::from_str(
+            r#"
+[map."In Pick"]
+stage = "picking"
+state = "picking"
+
+[map."despatched"]
+stage = "despatched"
+shipment_state = "Shipped"
+order_state = "Complete"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rules.resolve("in pick").unwrap().state.as_deref(),
+            Some("picking")
+        );
+        // The tenant's entry replaces the default of the same name, whatever its case.
+        assert_eq!(
+            rules.resolve("Despatched").unwrap().order_state,
+            Some(OrderState::Complete)
+        );
+        assert_eq!(
+            rules.resolve(" NEW ").unwrap().shipment_state,
+            Some(ShipmentState::Ready)
+        );
+        assert_eq!(rules.resolve("Cancelled").unwrap().stage, Stage::Cancelled);
+        assert_eq!(rules.resolve("Quarantined"), None);
+        assert_eq!(rules.on_hold_shipment_state, ShipmentState::Delayed);
+    }
+
+    #[test]
+    fn unknown_stages_and_states_are_refused_by_name() {
+        let e = toml::from_str::<StatusRules>("[map.X]\nstage = \"teleported\"\n").unwrap_err();
+        assert!(e.to_string().contains("teleported"), "{e}");
+        let e = toml::from_str::<StatusRules>(
+            "[map.X]\nstage = \"packed\"\nshipment_state = \"Lost\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Lost"), "{e}");
+    }
+}
