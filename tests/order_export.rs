@@ -309,3 +309,24 @@ async fn peoplevox_down_is_retried_and_exports_once_when_it_is_back() {
     drain(&flow, &store, 10, Duration::from_secs(20)).await;
     assert_each_exported_once(&bed, &orders);
 }
+
+#[tokio::test]
+async fn exported_and_held_orders_can_be_found_by_their_number() {
+    let catalog = ctpvx_infra::scenario::catalog(5);
+    let bed = ctpvx_tests::testbed(&catalog).await;
+    let store = ctpvx_tests::store();
+    let orders = ctpvx_tests::seed_orders(&bed, 0..3, 1, &catalog);
+    ctpvx_tests::enqueue(&store, &orders).await;
+    let flow = ctpvx_tests::flow(&bed, &store).await;
+    ctpvx_tests::run_one_batch(&flow, &store, 10).await;
+    for order in &orders {
+        let number = order["orderNumber"].as_str().unwrap();
+        let found = ctpvx_shared::flows::order_export::order_id_by_number(store.as_ref(), number)
+            .await
+            .unwrap();
+        assert_eq!(found.as_deref(), order["id"].as_str(), "{number}");
+    }
+    let unknown =
+        ctpvx_shared::flows::order_export::order_id_by_number(store.as_ref(), "NOPE").await;
+    assert_eq!(unknown.unwrap(), None);
+}

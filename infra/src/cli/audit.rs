@@ -1,11 +1,13 @@
-//! `ctpvx audit stock --sku X [--site S]` / `ctpvx audit stock --site S`: the stock movements
-//! recorded in the audit log of a store file, oldest first.
+//! `ctpvx audit stock --sku X [--site S]` / `--site S`: the stock movements recorded in the
+//! audit log of a store file; `ctpvx audit order NUMBER`: what happened to an order (export,
+//! holds, deliveries). Oldest first.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::flows::order_export::order_id_by_number;
 use ctpvx_shared::flows::stock_delta::{site_entity, sku_entity};
 use ctpvx_shared::store::{AuditEntry, AuditLog};
 
@@ -20,6 +22,20 @@ pub struct Args {
 enum What {
     /// Stock movements of a SKU (at one site, or at every site that has any) or of a site.
     Stock(StockArgs),
+    /// What happened to an order: export, holds, deliveries (by order number or id).
+    Order(OrderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct OrderArgs {
+    /// The order number (as in commercetools and Peoplevox) or the commercetools order id.
+    order: String,
+    /// Store file written by `ctpvx serve`.
+    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
+    store: PathBuf,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +62,10 @@ struct StockArgs {
 
 /// Prints the entries; exit 0 when any were found, 1 when none.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let What::Stock(args) = args.what;
+    let args = match args.what {
+        What::Stock(args) => args,
+        What::Order(args) => return order(args).await,
+    };
     if !args.store.exists() {
         bail!("no store at {} (see --store)", args.store.display());
     }
@@ -105,4 +124,48 @@ fn line(e: &AuditEntry) -> String {
         out.push_str(&format!("  [{reason}]"));
     }
     out
+}
+
+/// The audit entries of one order, oldest first.
+async fn order(args: OrderArgs) -> anyhow::Result<ExitCode> {
+    if !args.store.exists() {
+        bail!("no store at {} (see --store)", args.store.display());
+    }
+    let store = EmbeddedStore::open(&args.store)?;
+    let id = order_id_by_number(store.as_ref(), &args.order)
+        .await?
+        .unwrap_or_else(|| args.order.clone());
+    let entries = store.list(&format!("order#{id}"), 1000).await?;
+    for e in &entries {
+        if args.json {
+            println!("{}", serde_json::to_string(e)?);
+        } else {
+            let at = timestamp(e.at_ms);
+            let reason = e
+                .reason
+                .as_deref()
+                .map(|r| format!("  [{r}]"))
+                .unwrap_or_default();
+            println!(
+                "{at}  {:<20} {:<10} {}{reason}",
+                e.flow, e.outcome, e.detail
+            );
+        }
+    }
+    Ok(if entries.is_empty() {
+        eprintln!("nothing recorded for order {}", args.order);
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn timestamp(at_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at_ms.to_string())
 }

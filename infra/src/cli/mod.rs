@@ -31,7 +31,7 @@ enum Command {
     Serve(serve::Args),
     /// Measure export throughput, requests per 1,000 orders / stock events, CPU per event.
     Bench(bench::Args),
-    /// Read the audit log of a store file (stock movements per SKU or site).
+    /// Read the audit log of a store file: an order's history, stock movements per SKU or site.
     Audit(audit::Args),
     /// Create the channels and custom Types the configuration needs in commercetools.
     Setup(setup::Args),

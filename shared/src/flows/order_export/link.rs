@@ -51,7 +51,21 @@ pub async fn load(state: &dyn StateStore, order_id: &str) -> Result<Option<Order
     }
 }
 
-/// Writes the link of an order (the idempotency claim makes this worker its only writer).
+/// Partition of the order-number index (Peoplevox number → commercetools order id).
+const NUMBER_PK: &str = "order-number";
+
+impl OrderLink {
+    /// The Peoplevox sales order number, when known.
+    pub fn number(&self) -> Option<&str> {
+        match self {
+            Self::Sending { number } | Self::Exported { number, .. } => Some(number),
+            Self::Held { number, .. } => number.as_deref(),
+        }
+    }
+}
+
+/// Writes the link of an order (the idempotency claim makes this worker its only writer), and
+/// indexes it by order number so that operators can look an order up by the number they see.
 pub async fn save(
     state: &dyn StateStore,
     order_id: &str,
@@ -60,6 +74,19 @@ pub async fn save(
     let data = serde_json::to_string(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     state
         .put(PK, order_id, &data, Condition::Always, None)
-        .await
-        .map(|_| ())
+        .await?;
+    if let Some(number) = link.number() {
+        state
+            .put(NUMBER_PK, number, order_id, Condition::Always, None)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The commercetools order id behind a sales order number the flow has seen.
+pub async fn order_id_by_number(
+    state: &dyn StateStore,
+    number: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(state.get(NUMBER_PK, number).await?.map(|item| item.data))
 }
