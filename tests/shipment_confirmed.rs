@@ -96,7 +96,10 @@ async fn a_despatch_confirmed_four_times_concurrently_gives_one_delivery() {
         announce(&store, &despatch.number, event).await;
     }
     // Four workers, one record each, at the same time.
-    let flows: Vec<_> = (0..4).map(|_| shipment_flow(&bed, &store)).collect();
+    let mut flows = Vec::new();
+    for _ in 0..4 {
+        flows.push(shipment_flow(&bed, &store).await);
+    }
     let reports =
         futures::future::join_all(flows.iter().map(|f| run_shipment_batch(f, &store, 1))).await;
     let added: usize = reports.iter().map(|r| r.deliveries_added).sum();
@@ -128,7 +131,7 @@ async fn a_split_order_goes_partial_then_shipped_with_both_deliveries() {
     let order = &orders[0];
     let first_item = order["lineItems"][0]["variant"]["sku"].as_str().unwrap();
     let first_qty = order["lineItems"][0]["quantity"].as_i64().unwrap();
-    let flow = shipment_flow(&bed, &store);
+    let flow = shipment_flow(&bed, &store).await;
 
     let first = bed
         .pvx
@@ -179,7 +182,7 @@ async fn a_split_order_goes_partial_then_shipped_with_both_deliveries() {
 #[tokio::test]
 async fn tracking_arriving_after_the_delivery_lands_on_the_existing_parcel() {
     let (bed, store, orders) = exported(1, 1).await;
-    let flow = shipment_flow(&bed, &store);
+    let flow = shipment_flow(&bed, &store).await;
     let despatch = bed
         .pvx
         .despatch(
@@ -216,7 +219,7 @@ async fn tracking_arriving_after_the_delivery_lands_on_the_existing_parcel() {
 #[tokio::test]
 async fn a_409_between_read_and_write_converges_without_duplicating() {
     let (bed, store, orders) = exported(1, 1).await;
-    let flow = shipment_flow(&bed, &store);
+    let flow = shipment_flow(&bed, &store).await;
     let despatch = bed
         .pvx
         .despatch(
@@ -237,7 +240,7 @@ async fn a_409_between_read_and_write_converges_without_duplicating() {
 #[tokio::test]
 async fn unknown_despatches_are_retried_then_parked_with_the_reason() {
     let (bed, store, _orders) = exported(1, 1).await;
-    let flow = shipment_flow(&bed, &store);
+    let flow = shipment_flow(&bed, &store).await;
     announce(&store, "DSP-NOPE", "tracking").await;
     store
         .send(
@@ -285,7 +288,7 @@ async fn unknown_despatches_are_retried_then_parked_with_the_reason() {
 #[tokio::test]
 async fn commercetools_requests_per_despatch_stay_at_two() {
     let (bed, store, orders) = exported(20, 2).await;
-    let flow = shipment_flow(&bed, &store);
+    let flow = shipment_flow(&bed, &store).await;
     for order in &orders {
         let d = bed
             .pvx
@@ -338,7 +341,7 @@ async fn save(bed: &Testbed, store: &Arc<EmbeddedStore>, template: &str, rows: &
 #[tokio::test]
 async fn an_unknown_order_number_or_sku_is_parked_with_a_clear_reason() {
     let (bed, store, orders) = exported(1, 1).await;
-    let flow = shipment_flow(&bed, &store);
+    let flow = shipment_flow(&bed, &store).await;
     // An order Peoplevox has and commercetools does not.
     save(&bed, &store, "Sales orders", &[&["GHOST-1", "UK-DC"]]).await;
     save(
@@ -408,4 +411,25 @@ async fn an_unknown_order_number_or_sku_is_parked_with_a_clear_reason() {
         "{reasons:?}"
     );
     assert!(deliveries(&bed, &orders[0]).is_empty());
+}
+
+#[tokio::test]
+async fn the_flow_refuses_to_start_without_its_delivery_type() {
+    let bed = testbed(&[]).await;
+    let store = store();
+    let mut config = bed.config.clone();
+    config.shipments.delivery_type = Some("never-set-up".into());
+    let stores = ctpvx_shared::app::Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) = ctpvx_shared::app::clients(&config, &bed.secrets, store.clone()).unwrap();
+    let Err(e) = ctpvx_shared::app::shipment_confirmed(&config, &stores, ct, pvx).await else {
+        panic!("started without the custom type");
+    };
+    assert!(
+        e.to_string().contains("never-set-up") && e.to_string().contains("ctpvx setup"),
+        "{e}"
+    );
 }

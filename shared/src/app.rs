@@ -207,18 +207,30 @@ pub async fn stock_delta(
     }))
 }
 
-/// The shipment flow.
-pub fn shipment_confirmed(
+/// The shipment flow, with the delivery custom type checked (its fields carry the despatch
+/// facts; without it every delivery would be refused, so the function refuses to start).
+pub async fn shipment_confirmed(
     config: &Config,
     stores: &Stores,
     ct: Arc<CtClient>,
     pvx: Arc<PvxClient>,
-) -> ShipmentConfirmed {
-    ShipmentConfirmed::new(ShipmentConfirmedParts {
+) -> Result<ShipmentConfirmed, SetupError> {
+    if let Some(key) = &config.shipments.delivery_type {
+        let found = ct
+            .get_type_by_key(key)
+            .await
+            .map_err(|e| SetupError(format!("reading custom type `{key}`: {e}")))?;
+        if found.is_none() {
+            return Err(SetupError(format!(
+                "commercetools custom type `{key}` (deliveries) does not exist; `ctpvx setup` creates it"
+            )));
+        }
+    }
+    Ok(ShipmentConfirmed::new(ShipmentConfirmedParts {
         ct,
         pvx,
         audit: stores.audit.clone(),
         rules: config.shipments.clone(),
         units: config.orders.units_of_measure.clone(),
-    })
+    }))
 }

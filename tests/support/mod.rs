@@ -82,7 +82,7 @@ pub async fn stock_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> StockDelta
 }
 
 /// The shipment flow over `store`, against the test bed.
-pub fn shipment_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> ShipmentConfirmed {
+pub async fn shipment_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> ShipmentConfirmed {
     let stores = Stores {
         state: store.clone(),
         idempotency: store.clone(),
@@ -90,6 +90,8 @@ pub fn shipment_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> ShipmentConfi
     };
     let (ct, pvx) = app::clients(&bed.config, &bed.secrets, store.clone()).expect("clients");
     app::shipment_confirmed(&bed.config, &stores, ct, pvx)
+        .await
+        .expect("shipment flow")
 }
 
 /// Receives one batch from the shipments queue and runs it through the flow.

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnv::load().await?;
     env.require_queues(&[SHIPMENTS_QUEUE, SHIPMENTS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
-    let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx);
+    let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx).await?;
     lambda_sqs::serve(flow, env.queue, env.stores.audit, SHIPMENTS_DLQ, log).await
 }
 

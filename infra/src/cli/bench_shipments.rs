@@ -69,7 +69,7 @@ async fn one(conflicts: usize, duplicates: bool) -> anyhow::Result<serde_json::V
         )?;
         messages.push(d.number);
     }
-    let shipments = app::shipment_confirmed(&bed.config, &stores, ct, pvx);
+    let shipments = app::shipment_confirmed(&bed.config, &stores, ct, pvx).await?;
     let announce = |round: &str| -> Vec<InputRecord> {
         messages
             .iter()

@@ -170,12 +170,8 @@ impl LocalStack {
             .await?
             .crash_at(options.stock_crash),
         );
-        let shipments = Arc::new(app::shipment_confirmed(
-            config,
-            &stores,
-            ct.clone(),
-            pvx.clone(),
-        ));
+        let shipments =
+            Arc::new(app::shipment_confirmed(config, &stores, ct.clone(), pvx.clone()).await?);
         let hooks = Arc::new(Webhooks::new(queue.clone(), secrets, &config.webhook));
         let server = WebhookServer::start(hooks, options.listen)
             .await
