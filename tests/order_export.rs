@@ -88,7 +88,7 @@ async fn worker_dying_after_save_data_does_not_export_twice() {
         .crash_at(Some(CrashPoint::AfterSaveData));
     let report = run_one_batch(&dying, &store, 10).await;
     assert_eq!(
-        report.retried, 10,
+        report.records.retried, 10,
         "the dead worker acknowledged nothing: {report:?}"
     );
     assert_eq!(
@@ -259,7 +259,7 @@ async fn a_poisonous_record_is_dead_lettered_with_its_reason_and_the_rest_succee
         .unwrap();
     let report = run_one_batch(&flow, &store, 10).await;
     assert_eq!(
-        (report.exported, report.dead_lettered),
+        (report.exported, report.records.dead_lettered),
         (3, 2),
         "{report:?}"
     );
@@ -304,7 +304,7 @@ async fn peoplevox_down_is_retried_and_exports_once_when_it_is_back() {
     enqueue(&store, &orders).await;
     bed.pvx.faults().set_error_rate(1.0);
     let report = run_one_batch(&flow, &store, 10).await;
-    assert_eq!(report.retried, 10, "{report:?}");
+    assert_eq!(report.records.retried, 10, "{report:?}");
     bed.pvx.faults().clear();
     drain(&flow, &store, 10, Duration::from_secs(20)).await;
     assert_each_exported_once(&bed, &orders);

@@ -251,7 +251,11 @@ async fn unknown_despatches_are_retried_then_parked_with_the_reason() {
         .await
         .unwrap();
     let report = run_shipment_batch(&flow, &store, 10).await;
-    assert_eq!((report.retried, report.dead_lettered), (1, 1), "{report:?}");
+    assert_eq!(
+        (report.records.retried, report.records.dead_lettered),
+        (1, 1),
+        "{report:?}"
+    );
     // Redelivered until its last receive, where it is parked with the reason.
     for _ in 0..6 {
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -386,7 +390,7 @@ async fn an_unknown_order_number_or_sku_is_parked_with_a_clear_reason() {
     announce(&store, &odd.number, "tracking").await;
     let report = run_shipment_batch(&flow, &store, 10).await;
     assert_eq!(
-        (report.dead_lettered, report.deliveries_added),
+        (report.records.dead_lettered, report.deliveries_added),
         (2, 0),
         "{report:?}"
     );

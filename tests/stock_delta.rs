@@ -149,7 +149,7 @@ async fn a_worker_killed_after_its_write_converges_on_retry() {
         .crash_at(Some(StockCrash::AfterCommercetoolsWrite));
     send(&store, &available(SKU, 25, 1_000)).await;
     let report = run_stock_batch(&dying, &store, 10).await;
-    assert_eq!(report.retried, 1, "nothing is acknowledged");
+    assert_eq!(report.records.retried, 1, "nothing is acknowledged");
     assert_eq!(
         on_stock(&bed, SKU),
         Some(25),
@@ -375,7 +375,11 @@ async fn bad_input_is_parked_with_a_reason_and_the_rest_of_the_batch_succeeds() 
     bed.pvx.set_stock(SITE, SKU, 8, 8);
     send(&store, &available(SKU, 8, 5)).await;
     let report = run_stock_batch(&flow, &store, 10).await;
-    assert_eq!((report.dead_lettered, report.retried), (4, 0), "{report:?}");
+    assert_eq!(
+        (report.records.dead_lettered, report.records.retried),
+        (4, 0),
+        "{report:?}"
+    );
     assert_eq!(on_stock(&bed, SKU), Some(8), "the good event is applied");
     let parked = store
         .receive(STOCK_DLQ, 10, Duration::from_secs(30))
@@ -478,7 +482,7 @@ async fn callbacks_with_duplicates_and_reordering_converge_through_the_stack() {
     );
     assert_eq!(checks::stock::mismatches(&bed), vec![], "{report:?}");
     assert_eq!(checks::stock::oversold_units(&bed), 0);
-    assert_eq!(report.dead_lettered, 0, "{report:?}");
+    assert_eq!(report.records.dead_lettered, 0, "{report:?}");
 }
 
 /// Four workers take batches of the same pair at once, with no outside writer: the last write

@@ -10,6 +10,15 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, settle};
 use crate::store::{AuditLog, Queue};
 
+/// Where a function's records go when they cannot be applied.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadLetters {
+    /// The dead-letter queue (logical name).
+    pub queue: &'static str,
+    /// The source queue's redrive count: on this receive a retry is parked with its reason.
+    pub max_receive_count: u32,
+}
+
 /// The records of an SQS event.
 pub fn records(event: SqsEvent) -> Vec<InputRecord> {
     event
@@ -28,12 +37,12 @@ pub fn records(event: SqsEvent) -> Vec<InputRecord> {
 }
 
 /// Runs one batch through `flow` and settles it; returns the flow's report and the answer
-/// for Lambda.
+/// for Lambda. The report's summary is logged as JSON.
 pub async fn handle<F: BatchFlow>(
     flow: &F,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
-    dead_letter_queue: &str,
+    dead_letters: DeadLetters,
     event: SqsEvent,
     deadline_ms: i64,
 ) -> (F::Report, SqsBatchResponse) {
@@ -43,40 +52,42 @@ pub async fn handle<F: BatchFlow>(
         queue,
         audit,
         flow.name(),
-        dead_letter_queue,
+        dead_letters.queue,
+        dead_letters.max_receive_count,
         &records,
-        report.outcomes(),
+        &report.records().by_message,
     )
     .await;
+    // Counts only: reports hold no personal data.
+    let summary = serde_json::to_string(&report).unwrap_or_default();
+    tracing::info!(flow = flow.name(), %summary, "batch done");
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     (report, response)
 }
 
 /// Serves a queue-fed flow until the runtime stops: every invocation is one batch, handled by
-/// [`handle`] against `dead_letter_queue`; `log` writes the batch summary.
+/// [`handle`].
 pub async fn serve<F: BatchFlow>(
     flow: F,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
-    dead_letter_queue: &'static str,
-    log: fn(&F::Report),
+    dead_letters: DeadLetters,
 ) -> Result<(), Error> {
     let flow = Arc::new(flow);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (flow, queue, audit) = (flow.clone(), queue.clone(), audit.clone());
         async move {
             let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
-            let (report, response) = handle(
+            let (_, response) = handle(
                 flow.as_ref(),
                 queue.as_ref(),
                 audit.as_ref(),
-                dead_letter_queue,
+                dead_letters,
                 event.payload,
                 deadline_ms,
             )
             .await;
-            log(&report);
             Ok::<_, Error>(response)
         }
     }))

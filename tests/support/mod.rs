@@ -115,6 +115,7 @@ pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions
     WorkerOptions {
         queue: queue.into(),
         dead_letter_queue: dlq.into(),
+        max_receive_count: ctpvx_shared::queues::ORDERS_MAX_RECEIVE_COUNT,
         batch_size,
         visibility: Duration::from_secs(1),
         timeout: Duration::from_secs(1),

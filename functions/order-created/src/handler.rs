@@ -7,7 +7,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ctpvx_shared::aws::SqsQueue;
 use ctpvx_shared::flows::order_export::OrderExport;
 use ctpvx_shared::lambda_init::{ORDERS_DLQ, ORDERS_QUEUE};
-use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::lambda_sqs::{self, DeadLetters};
+use ctpvx_shared::queues::ORDERS_MAX_RECEIVE_COUNT;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
 
@@ -39,22 +40,18 @@ pub async fn handle(
 }
 
 async fn handle_sqs(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchResponse {
-    let (report, response) = lambda_sqs::handle(
+    let dead_letters = DeadLetters {
+        queue: ORDERS_DLQ,
+        max_receive_count: ORDERS_MAX_RECEIVE_COUNT,
+    };
+    let (_, response) = lambda_sqs::handle(
         &deps.flow,
         deps.queue.as_ref(),
         deps.audit.as_ref(),
-        ORDERS_DLQ,
+        dead_letters,
         event,
         deadline_ms,
     )
     .await;
-    tracing::info!(
-        exported = report.exported,
-        duplicates = report.duplicates,
-        held = report.held,
-        retried = report.retried,
-        dead_lettered = report.dead_lettered,
-        "batch done"
-    );
     response
 }

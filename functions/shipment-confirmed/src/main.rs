@@ -2,9 +2,9 @@
 //! deliveries with parcels and tracking, and the shipment state.
 
 use ctpvx_shared::app;
-use ctpvx_shared::flows::shipment_confirmed::ShipmentReport;
 use ctpvx_shared::lambda_init::{LambdaEnv, SHIPMENTS_DLQ, SHIPMENTS_QUEUE};
-use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::lambda_sqs::{self, DeadLetters};
+use ctpvx_shared::queues::SHIPMENTS_MAX_RECEIVE_COUNT;
 use lambda_runtime::Error;
 
 #[tokio::main]
@@ -14,20 +14,9 @@ async fn main() -> Result<(), Error> {
     env.require_queues(&[SHIPMENTS_QUEUE, SHIPMENTS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
     let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx).await?;
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, SHIPMENTS_DLQ, log).await
-}
-
-fn log(report: &ShipmentReport) {
-    tracing::info!(
-        events = report.events,
-        despatches = report.despatches,
-        deliveries = report.deliveries_added,
-        parcels = report.parcels_added,
-        tracking = report.tracking_set,
-        unchanged = report.unchanged,
-        conflicts = report.conflicts,
-        retried = report.retried,
-        dead_lettered = report.dead_lettered,
-        "shipment batch done"
-    );
+    let dead_letters = DeadLetters {
+        queue: SHIPMENTS_DLQ,
+        max_receive_count: SHIPMENTS_MAX_RECEIVE_COUNT,
+    };
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters).await
 }

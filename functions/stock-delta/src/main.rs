@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use ctpvx_shared::app;
-use ctpvx_shared::flows::stock_delta::StockReport;
 use ctpvx_shared::lambda_init::{LambdaEnv, STOCK_DLQ, STOCK_QUEUE};
-use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::lambda_sqs::{self, DeadLetters};
+use ctpvx_shared::queues::STOCK_MAX_RECEIVE_COUNT;
 use ctpvx_shared::store::Queue;
 use lambda_runtime::Error;
 
@@ -19,21 +19,9 @@ async fn main() -> Result<(), Error> {
     // The stock queue also carries the confirming re-reads the flow schedules.
     let confirm_queue: Arc<dyn Queue> = env.queue.clone();
     let flow = app::stock_delta(&env.config, &env.stores, ct, pvx, Some(confirm_queue)).await?;
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, STOCK_DLQ, log).await
-}
-
-fn log(report: &StockReport) {
-    tracing::info!(
-        events = report.events,
-        pairs = report.pairs,
-        writes = report.writes,
-        created = report.created,
-        unchanged = report.skipped_unchanged,
-        stale = report.stale,
-        rereads = report.rereads,
-        conflicts = report.conflicts,
-        retried = report.retried,
-        dead_lettered = report.dead_lettered,
-        "stock batch done"
-    );
+    let dead_letters = DeadLetters {
+        queue: STOCK_DLQ,
+        max_receive_count: STOCK_MAX_RECEIVE_COUNT,
+    };
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters).await
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use ctpvx_shared::domain::sellable;
+use ctpvx_shared::mapping::SkuMap;
 
 use crate::testbed::Testbed;
 
@@ -20,21 +21,10 @@ pub struct Mismatch {
     pub actual: Option<i64>,
 }
 
-/// The SKUs selling each item: the item itself and its packs, with factors.
-fn skus_of(bed: &Testbed, item: &str) -> Vec<(String, u32)> {
-    let mut skus = vec![(item.to_string(), 1)];
-    for (sku, uom) in &bed.config.orders.units_of_measure {
-        if uom.item_code.as_deref().unwrap_or(sku) == item && sku != item {
-            skus.push((sku.clone(), uom.factor));
-        }
-    }
-    skus
-}
-
 /// Peoplevox units of unexported, uncancelled commercetools orders per (channel id, item).
-/// Computed from the simulator's own records, independently of the flow's `pending` module, so
-/// that a mistake there cannot vouch for itself.
-fn pending(bed: &Testbed) -> BTreeMap<(String, String), i64> {
+/// Summed from the simulator's own records, independently of the flow's `pending` module, so
+/// that a mistake there cannot vouch for itself (the pack table is configuration, shared).
+fn pending(bed: &Testbed, skus: &SkuMap) -> BTreeMap<(String, String), i64> {
     let mut pending = BTreeMap::new();
     for order in bed.ct.orders() {
         if order.sync_info_for(&bed.export_channel_id).is_some()
@@ -49,12 +39,10 @@ fn pending(bed: &Testbed) -> BTreeMap<(String, String), i64> {
             ) else {
                 continue;
             };
-            let (item, factor) = match bed.config.orders.units_of_measure.get(sku) {
-                Some(uom) => (uom.item_code.clone().unwrap_or(sku.to_string()), uom.factor),
-                None => (sku.to_string(), 1),
-            };
-            *pending.entry((channel.to_string(), item)).or_insert(0) +=
-                line.quantity * i64::from(factor);
+            let (item, factor) = skus.item_of(sku);
+            *pending
+                .entry((channel.to_string(), item.to_string()))
+                .or_insert(0) += line.quantity * i64::from(factor);
         }
     }
     pending
@@ -63,7 +51,8 @@ fn pending(bed: &Testbed) -> BTreeMap<(String, String), i64> {
 /// Entries whose `quantityOnStock` differs from available − pending − buffer, for every item
 /// Peoplevox holds at a configured site. Meaningful once the queues have drained.
 pub fn mismatches(bed: &Testbed) -> Vec<Mismatch> {
-    let pending = pending(bed);
+    let skus = SkuMap::new(&bed.config.orders.units_of_measure);
+    let pending = pending(bed, &skus);
     let mut out = Vec::new();
     for (site, item, stock) in bed.pvx.stock_positions() {
         let Some(channel) = bed.site_channels.get(&site) else {
@@ -74,7 +63,7 @@ pub fn mismatches(bed: &Testbed) -> Vec<Mismatch> {
             .get(&(channel.clone(), item.clone()))
             .copied()
             .unwrap_or(0);
-        for (sku, factor) in skus_of(bed, &item) {
+        for (sku, factor) in skus.skus_of(&item) {
             let target = sellable(stock.available, pending_units, buffer, factor);
             let actual = bed
                 .ct

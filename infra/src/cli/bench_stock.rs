@@ -153,6 +153,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
     let options = WorkerOptions {
         queue: STOCK_QUEUE.into(),
         dead_letter_queue: ctpvx_infra::local::stack::STOCK_DLQ.into(),
+        max_receive_count: STOCK_MAX_RECEIVE_COUNT,
         batch_size: 100,
         visibility: Duration::from_secs(60),
         timeout: Duration::from_secs(60),

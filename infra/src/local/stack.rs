@@ -183,6 +183,7 @@ impl LocalStack {
         let worker_options = |queue: &str, dlq: &str| WorkerOptions {
             queue: queue.into(),
             dead_letter_queue: dlq.into(),
+            max_receive_count: options.max_receive_count,
             batch_size: options.batch_size,
             visibility: options.visibility,
             timeout: options.visibility,

@@ -16,6 +16,8 @@ pub struct WorkerOptions {
     pub queue: String,
     /// Where poisonous records go.
     pub dead_letter_queue: String,
+    /// The queue's redrive count: on this receive a retry is parked with its reason.
+    pub max_receive_count: u32,
     /// Largest batch (the event source mapping's BatchSize).
     pub batch_size: usize,
     /// Visibility timeout of a receive (the queue's, in AWS).
@@ -69,8 +71,9 @@ pub async fn run_batch<F: BatchFlow>(
         audit,
         flow.name(),
         &options.dead_letter_queue,
+        options.max_receive_count,
         &records,
-        report.outcomes(),
+        &report.records().by_message,
     )
     .await;
     for message in messages.iter().filter(|m| !failed.contains(&m.id)) {

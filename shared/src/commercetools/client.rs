@@ -97,6 +97,17 @@ impl CtClient {
         Ok(page.results)
     }
 
+    /// The orders with these numbers (`orderNumber in (…)`, one query per 100 numbers); a
+    /// number without an order is simply absent.
+    pub async fn orders_by_number(&self, numbers: &[String]) -> Result<Vec<Order>, CtError> {
+        let mut found = Vec::new();
+        for chunk in numbers.chunks(100) {
+            let predicate = format!("orderNumber in ({})", super::inventory::in_list(chunk));
+            found.extend(self.query_orders(Some(&predicate), None, MAX_LIMIT).await?);
+        }
+        Ok(found)
+    }
+
     /// `POST /orders/{id}` with `{version, actions}`; returns the updated order.
     ///
     /// A stale version gives [`CtError::ConcurrentModification`]: re-read and decide again (see

@@ -252,7 +252,7 @@ pub(crate) fn quote(value: &str) -> String {
 }
 
 /// The inside of `in (…)`: quoted values joined by `, `.
-fn in_list(values: &[String]) -> String {
+pub(crate) fn in_list(values: &[String]) -> String {
     values
         .iter()
         .map(|v| quote(v))

@@ -4,6 +4,7 @@
 //! Names match case-insensitively. A name in neither is audited and changes nothing.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 
@@ -66,9 +67,14 @@ fn mapping(
     }
 }
 
-/// The built-in table. New, Despatched, Closed and Cancelled are documented; the others are
-/// names tenants are known to use (UNCONFIRMED), harmless where absent.
-pub fn default_statuses() -> BTreeMap<String, StatusMapping> {
+/// The built-in table, built once. New, Despatched, Closed and Cancelled are documented; the
+/// others are names tenants are known to use (UNCONFIRMED), harmless where absent.
+pub fn default_statuses() -> &'static BTreeMap<String, StatusMapping> {
+    static DEFAULTS: LazyLock<BTreeMap<String, StatusMapping>> = LazyLock::new(build_defaults);
+    &DEFAULTS
+}
+
+fn build_defaults() -> BTreeMap<String, StatusMapping> {
     use OrderState as O;
     use ShipmentState as S;
     [
@@ -119,7 +125,7 @@ impl StatusRules {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, m)| m.clone())
         };
-        find(&self.map).or_else(|| find(&default_statuses()))
+        find(&self.map).or_else(|| find(default_statuses()))
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

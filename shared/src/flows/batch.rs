@@ -29,10 +29,67 @@ pub enum RecordOutcome {
     DeadLetter(String),
 }
 
+/// The outcome of every record of a batch, and how many will be retried or were parked: the
+/// part every flow's report shares.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordOutcomes {
+    /// Outcome per queue message id.
+    #[serde(skip)]
+    pub by_message: BTreeMap<String, RecordOutcome>,
+    /// Records left for another delivery.
+    pub retried: usize,
+    /// Records parked in the dead-letter queue.
+    pub dead_lettered: usize,
+}
+
+impl RecordOutcomes {
+    /// Sets the outcome of one message (replacing, and uncounting, an earlier one).
+    pub fn set(&mut self, message_id: &str, outcome: RecordOutcome) {
+        if let Some(old) = self.by_message.insert(message_id.to_string(), outcome) {
+            self.count(&old, -1);
+        }
+        if let Some(new) = self.by_message.get(message_id).cloned() {
+            self.count(&new, 1);
+        }
+    }
+
+    /// Sets the outcome of one message unless it already has a worse one (a message about
+    /// several things fares as its worst: parked, then retried, then done).
+    pub fn set_worst(&mut self, message_id: &str, outcome: RecordOutcome) {
+        let rank = |o: &RecordOutcome| match o {
+            RecordOutcome::Done => 0,
+            RecordOutcome::Retry(_) => 1,
+            RecordOutcome::DeadLetter(_) => 2,
+        };
+        let worse = self
+            .by_message
+            .get(message_id)
+            .is_none_or(|old| rank(&outcome) > rank(old));
+        if worse {
+            self.set(message_id, outcome);
+        }
+    }
+
+    /// Adds another batch's counts (not its per-message outcomes).
+    pub fn absorb(&mut self, other: &Self) {
+        self.retried += other.retried;
+        self.dead_lettered += other.dead_lettered;
+    }
+
+    fn count(&mut self, outcome: &RecordOutcome, by: isize) {
+        let counter = match outcome {
+            RecordOutcome::Retry(_) => &mut self.retried,
+            RecordOutcome::DeadLetter(_) => &mut self.dead_lettered,
+            RecordOutcome::Done => return,
+        };
+        *counter = counter.saturating_add_signed(by);
+    }
+}
+
 /// A flow's report on a batch: per-record outcomes plus counts that add up across batches.
-pub trait BatchOutcomes: Default + Clone + Send + Sync + 'static {
-    /// Outcome per message id.
-    fn outcomes(&self) -> &BTreeMap<String, RecordOutcome>;
+pub trait BatchOutcomes: Default + Clone + Send + Sync + serde::Serialize + 'static {
+    /// The records' outcomes.
+    fn records(&self) -> &RecordOutcomes;
     /// Adds another batch's counts to these.
     fn absorb(&mut self, other: &Self);
 }
@@ -54,17 +111,32 @@ pub const REASON_ATTRIBUTE: &str = "ctpvx-reason";
 /// Parks the poisonous records in `dead_letter_queue` (with the reason as an attribute and an
 /// audit entry) and returns the ids the queue must deliver again: the retryable ones, plus any
 /// poisonous one that could not be parked (so nothing is lost).
+///
+/// A record that failed on its last allowed receive (`max_receive_count`, the queue's redrive
+/// count) is parked here with its last reason, rather than left for the redrive, which would
+/// move it to the dead-letter queue without saying why.
 pub async fn settle(
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     flow: &str,
     dead_letter_queue: &str,
+    max_receive_count: u32,
     records: &[InputRecord],
     outcomes: &BTreeMap<String, RecordOutcome>,
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for record in records {
-        match outcomes.get(&record.id) {
+        let last_chance = record.receive_count >= max_receive_count;
+        let outcome = match outcomes.get(&record.id) {
+            Some(RecordOutcome::Retry(reason)) if last_chance => {
+                Some(RecordOutcome::DeadLetter(format!(
+                    "{reason} (given up after {} receives)",
+                    record.receive_count
+                )))
+            }
+            other => other.cloned(),
+        };
+        match outcome.as_ref() {
             Some(RecordOutcome::Done) => {}
             Some(RecordOutcome::Retry(reason)) => {
                 tracing::warn!(message_id = %record.id, receive_count = record.receive_count, %reason, "record will be retried");
@@ -107,4 +179,25 @@ pub async fn settle(
         }
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_follow_the_outcome_a_message_ends_with() {
+        let mut r = RecordOutcomes::default();
+        r.set("a", RecordOutcome::Retry("x".into()));
+        r.set("a", RecordOutcome::DeadLetter("y".into()));
+        r.set_worst("b", RecordOutcome::Done);
+        r.set_worst("b", RecordOutcome::Retry("z".into()));
+        r.set_worst("b", RecordOutcome::Done);
+        assert_eq!((r.retried, r.dead_lettered), (1, 1));
+        assert_eq!(r.by_message["b"], RecordOutcome::Retry("z".into()));
+        let mut total = RecordOutcomes::default();
+        total.absorb(&r);
+        total.absorb(&r);
+        assert_eq!((total.retried, total.dead_lettered), (2, 2));
+    }
 }

@@ -1,4 +1,4 @@
-//! Bearer-token check in constant time.
+//! Secret checks in constant time: the commercetools Bearer token and the Peoplevox path token.
 
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -13,7 +13,13 @@ pub fn token_matches(authorization: Option<&str>, token: &SecretString) -> bool 
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .unwrap_or("");
-    let a = Sha256::digest(presented.trim().as_bytes());
+    secret_matches(presented.trim(), token)
+}
+
+/// Whether `presented` is the secret. Both sides are hashed first so that the comparison takes
+/// the same time whatever the length, content or first difference of the presented value.
+pub fn secret_matches(presented: &str, token: &SecretString) -> bool {
+    let a = Sha256::digest(presented.as_bytes());
     let b = Sha256::digest(token.expose_secret().as_bytes());
     let equal: bool = a.as_slice().ct_eq(b.as_slice()).into();
     equal && !presented.is_empty()

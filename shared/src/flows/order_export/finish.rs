@@ -70,7 +70,7 @@ pub(super) fn tally(report: &mut BatchReport, work: &Work, finish: &Finish) {
         report.duplicates += extra;
     }
     for id in &work.message_ids {
-        report.set(id, finish.outcome());
+        report.records.set(id, finish.outcome());
     }
 }
 

@@ -159,7 +159,7 @@ impl OrderExport {
         if self.crash == Some(CrashPoint::AfterSaveData) {
             for w in &work {
                 for id in &w.message_ids {
-                    report.set(
+                    report.records.set(
                         id,
                         RecordOutcome::Retry("worker died after SaveData (injected)".into()),
                     );

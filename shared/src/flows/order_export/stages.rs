@@ -52,9 +52,11 @@ impl OrderExport {
                 Ok(Parsed::Ignored(kind)) => {
                     tracing::info!(message_id = %record.id, kind, "ignored notification");
                     report.ignored += 1;
-                    report.set(&record.id, RecordOutcome::Done);
+                    report.records.set(&record.id, RecordOutcome::Done);
                 }
-                Err(e) => report.set(&record.id, RecordOutcome::DeadLetter(e.to_string())),
+                Err(e) => report
+                    .records
+                    .set(&record.id, RecordOutcome::DeadLetter(e.to_string())),
             }
         }
         work

@@ -3,7 +3,7 @@
 //! with a parcel per package and the right tracking, and move the shipment state forward.
 //! Whatever is already there is left alone, so deciding again on the same facts plans nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -38,7 +38,7 @@ pub fn parcel_key(despatch: &str, package: &str) -> String {
 #[derive(Debug, Default)]
 struct Existing {
     delivered: BTreeMap<String, i64>,
-    deliveries: BTreeMap<String, ()>,
+    deliveries: BTreeSet<String>,
     parcels: BTreeMap<String, Option<String>>,
 }
 
@@ -51,7 +51,7 @@ fn existing(order: &Order) -> Existing {
         .unwrap_or_default();
     for delivery in deliveries {
         if let Some(key) = delivery.get("key").and_then(Value::as_str) {
-            found.deliveries.insert(key.to_string(), ());
+            found.deliveries.insert(key.to_string());
         }
         for item in delivery["items"].as_array().into_iter().flatten() {
             if let (Some(id), Some(q)) = (item["id"].as_str(), item["quantity"].as_i64()) {
@@ -92,7 +92,7 @@ pub(super) fn plan(
                 is_return: false,
             })
         };
-        if have.deliveries.contains_key(&key) {
+        if have.deliveries.contains(&key) {
             // The delivery exists: packages and tracking that came later are added to it.
             for package in &despatch.packages {
                 let pkey = parcel_key(&despatch.number, &package.number);
@@ -137,7 +137,7 @@ pub(super) fn plan(
             }
             json!({"type": {"typeId": "type", "key": type_key}, "fields": fields})
         });
-        have.deliveries.insert(key.clone(), ());
+        have.deliveries.insert(key.clone());
         actions.push(OrderUpdateAction::AddDelivery {
             delivery_key: Some(key),
             shipping_key: None,

@@ -6,7 +6,7 @@
 //!    dead-letter queue with the reason.
 //! 2. Read every despatch of the batch from Peoplevox ([`despatches`]): one "Despatch summary"
 //!    and one "Despatch packages" call per 100 despatches. A despatch Peoplevox does not report
-//!    (yet) is retried, and parked with the reason on its last delivery.
+//!    (yet) is retried (and, like every retry, parked with its reason on its last receive).
 //! 3. Read the orders by number, one query per 100 numbers. An unknown order is parked.
 //! 4. Per order, plan from the order as it is ([`deliveries`]): a delivery per despatch that
 //!    has none (deterministic key), parcels and tracking that came later, Partial or Shipped.
@@ -32,7 +32,6 @@ use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
-use crate::queues::SHIPMENTS_MAX_RECEIVE_COUNT;
 use crate::store::{AuditEntry, AuditLog, now_epoch_ms};
 
 /// Name of the flow in audit entries and dead-letter attributes.
@@ -92,11 +91,11 @@ impl ShipmentConfirmed {
                     .entry(m.despatch.trim().to_string())
                     .or_default()
                     .push(record),
-                Ok(_) => report.set(
+                Ok(_) => report.records.set(
                     &record.id,
                     RecordOutcome::DeadLetter("shipment message names no despatch".into()),
                 ),
-                Err(e) => report.set(
+                Err(e) => report.records.set(
                     &record.id,
                     RecordOutcome::DeadLetter(format!("not a valid shipment message: {e}")),
                 ),
@@ -105,18 +104,8 @@ impl ShipmentConfirmed {
         report.despatches = by_despatch.len();
         let numbers: Vec<String> = by_despatch.keys().cloned().collect();
         let finish = |report: &mut ShipmentReport, number: &str, outcome: RecordOutcome| {
-            for record in &by_despatch[number] {
-                let outcome = match &outcome {
-                    // On its last delivery a retry becomes a parking with the reason, rather
-                    // than a silent redrive.
-                    RecordOutcome::Retry(reason)
-                        if record.receive_count >= SHIPMENTS_MAX_RECEIVE_COUNT =>
-                    {
-                        RecordOutcome::DeadLetter(reason.clone())
-                    }
-                    other => other.clone(),
-                };
-                report.set(&record.id, outcome);
+            for record in by_despatch.get(number).into_iter().flatten() {
+                report.records.set(&record.id, outcome.clone());
             }
         };
         if numbers.is_empty() {
@@ -143,8 +132,12 @@ impl ShipmentConfirmed {
             .values()
             .map(|d| d.order_number.clone())
             .collect();
-        let orders = match self.orders_by_number(&order_numbers).await {
-            Ok(orders) => orders,
+        let wanted: Vec<String> = order_numbers.iter().cloned().collect();
+        let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&wanted).await {
+            Ok(orders) => orders
+                .into_iter()
+                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+                .collect(),
             Err(e) => {
                 let reason = format!("reading orders from commercetools: {e}");
                 for number in despatches.keys() {
@@ -217,30 +210,6 @@ impl ShipmentConfirmed {
             }
         }
         report
-    }
-
-    /// The orders with these numbers, one query per 100 numbers.
-    async fn orders_by_number(
-        &self,
-        numbers: &BTreeSet<String>,
-    ) -> Result<BTreeMap<String, Order>, CtError> {
-        let numbers: Vec<&String> = numbers.iter().collect();
-        let mut found = BTreeMap::new();
-        for chunk in numbers.chunks(100) {
-            let list: Vec<String> = chunk.iter().map(|n| quote(n)).collect();
-            let predicate = format!("orderNumber in ({})", list.join(", "));
-            for order in self
-                .parts
-                .ct
-                .query_orders(Some(&predicate), None, 500)
-                .await?
-            {
-                if let Some(number) = order.order_number.clone() {
-                    found.insert(number, order);
-                }
-            }
-        }
-        Ok(found)
     }
 
     /// Plans on the order as read and sends the update; on a conflict (or a lost answer) reads
@@ -320,11 +289,6 @@ impl ShipmentConfirmed {
             tracing::error!(order_id = %order.id, error = %e, "audit append failed");
         }
     }
-}
-
-/// A string literal for a commercetools predicate.
-fn quote(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 #[async_trait::async_trait]

@@ -1,15 +1,13 @@
 //! What one shipment batch did, for logs, metrics and the demo.
 
-use std::collections::BTreeMap;
-
-use crate::flows::batch::RecordOutcome;
+use crate::flows::batch::RecordOutcomes;
 
 /// Counts and per-record outcomes of one batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ShipmentReport {
-    /// Outcome per queue message id.
-    #[serde(skip)]
-    pub outcomes: BTreeMap<String, RecordOutcome>,
+    /// Outcome per record, and the retried / dead-lettered counts.
+    #[serde(flatten)]
+    pub records: RecordOutcomes,
     /// Records read.
     pub events: usize,
     /// Distinct despatches the batch was about.
@@ -24,10 +22,6 @@ pub struct ShipmentReport {
     pub unchanged: usize,
     /// Version conflicts met (resolved by re-reading).
     pub conflicts: usize,
-    /// Records parked in the dead-letter queue.
-    pub dead_lettered: usize,
-    /// Records left for another delivery.
-    pub retried: usize,
 }
 
 impl ShipmentReport {
@@ -40,24 +34,13 @@ impl ShipmentReport {
         self.tracking_set += other.tracking_set;
         self.unchanged += other.unchanged;
         self.conflicts += other.conflicts;
-        self.dead_lettered += other.dead_lettered;
-        self.retried += other.retried;
-    }
-
-    /// Records the outcome of one message.
-    pub fn set(&mut self, message_id: &str, outcome: RecordOutcome) {
-        match &outcome {
-            RecordOutcome::Retry(_) => self.retried += 1,
-            RecordOutcome::DeadLetter(_) => self.dead_lettered += 1,
-            RecordOutcome::Done => {}
-        }
-        self.outcomes.insert(message_id.to_string(), outcome);
+        self.records.absorb(&other.records);
     }
 }
 
 impl crate::flows::batch::BatchOutcomes for ShipmentReport {
-    fn outcomes(&self) -> &BTreeMap<String, RecordOutcome> {
-        &self.outcomes
+    fn records(&self) -> &RecordOutcomes {
+        &self.records
     }
     fn absorb(&mut self, other: &Self) {
         ShipmentReport::absorb(self, other);

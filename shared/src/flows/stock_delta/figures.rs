@@ -24,8 +24,9 @@ impl StockDelta {
         for (key, row) in loaded {
             match row {
                 Ok(current) => {
-                    let plan = decide(&groups[&key], current);
-                    plans.insert(key, plan);
+                    if let Some(group) = groups.get(&key) {
+                        plans.insert(key, decide(group, current));
+                    }
                 }
                 Err(e) => {
                     fates.insert(key, Fate::Retry(format!("stock ledger: {e}")));

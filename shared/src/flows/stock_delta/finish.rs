@@ -60,7 +60,7 @@ impl StockDelta {
                 .iter()
                 .filter(|(key, row)| {
                     row.row.figure.source == "availability"
-                        && groups[*key].reported.is_some()
+                        && groups.get(*key).is_some_and(|g| g.reported.is_some())
                         && !fates.contains_key(*key)
                 })
                 .map(|(key, _)| key)

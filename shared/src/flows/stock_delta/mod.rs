@@ -87,13 +87,9 @@ pub struct StockDelta {
     crash: Option<StockCrash>,
 }
 
-/// Where a pair ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Fate {
-    Done,
-    Retry(String),
-    DeadLetter(String),
-}
+// Where a pair ended: what its messages become (a message about several pairs fares as its
+// worst).
+use crate::flows::batch::RecordOutcome as Fate;
 
 impl StockDelta {
     /// The flow from its parts.
@@ -121,7 +117,9 @@ impl StockDelta {
         let parsed = message::parse(records, |site| self.parts.channels.contains_key(site));
         for (id, reason) in &parsed.rejected {
             tracing::warn!(message_id = %id, %reason, "stock record rejected");
-            report.set(id, RecordOutcome::DeadLetter(reason.clone()));
+            report
+                .records
+                .set(id, RecordOutcome::DeadLetter(reason.clone()));
         }
         let groups = parsed.groups;
         report.pairs = groups.len();
@@ -140,7 +138,7 @@ impl StockDelta {
         {
             let mut dead = StockReport::default();
             for record in records {
-                dead.set(
+                dead.records.set(
                     &record.id,
                     RecordOutcome::Retry("worker killed (test)".into()),
                 );
@@ -153,35 +151,10 @@ impl StockDelta {
         for (key, group) in &groups {
             let fate = fates.get(key).cloned().unwrap_or(Fate::Done);
             for id in &group.message_ids {
-                merge(&mut report, id, &fate);
+                report.records.set_worst(id, fate.clone());
             }
         }
         report
-    }
-}
-
-/// Sets a message's outcome to the worse of what it has and `fate`.
-fn merge(report: &mut StockReport, id: &str, fate: &Fate) {
-    let rank = |o: Option<&RecordOutcome>| match o {
-        None => 0,
-        Some(RecordOutcome::Done) => 1,
-        Some(RecordOutcome::Retry(_)) => 2,
-        Some(RecordOutcome::DeadLetter(_)) => 3,
-    };
-    let outcome = match fate {
-        Fate::Done => RecordOutcome::Done,
-        Fate::Retry(r) => RecordOutcome::Retry(r.clone()),
-        Fate::DeadLetter(r) => RecordOutcome::DeadLetter(r.clone()),
-    };
-    let existing = report.outcomes.get(id).cloned();
-    if rank(Some(&outcome)) > rank(existing.as_ref()) {
-        // Undo the count of the outcome being replaced.
-        match existing {
-            Some(RecordOutcome::Retry(_)) => report.retried -= 1,
-            Some(RecordOutcome::DeadLetter(_)) => report.dead_lettered -= 1,
-            _ => {}
-        }
-        report.set(id, outcome);
     }
 }
 

@@ -1,15 +1,13 @@
 //! What one stock batch did, for logs, metrics, the demo and the benchmarks.
 
-use std::collections::BTreeMap;
-
-use crate::flows::batch::RecordOutcome;
+use crate::flows::batch::RecordOutcomes;
 
 /// Counts and per-record outcomes of one batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StockReport {
-    /// Outcome per queue message id.
-    #[serde(skip)]
-    pub outcomes: BTreeMap<String, RecordOutcome>,
+    /// Outcome per record, and the retried / dead-lettered counts.
+    #[serde(flatten)]
+    pub records: RecordOutcomes,
     /// Records read.
     pub events: usize,
     /// Distinct (site, item) pairs the batch touched.
@@ -30,10 +28,6 @@ pub struct StockReport {
     pub conflicts: usize,
     /// Confirming re-reads scheduled.
     pub confirms_scheduled: usize,
-    /// Records parked in the dead-letter queue.
-    pub dead_lettered: usize,
-    /// Records left for another delivery.
-    pub retried: usize,
 }
 
 impl StockReport {
@@ -49,24 +43,13 @@ impl StockReport {
         self.rereads += other.rereads;
         self.conflicts += other.conflicts;
         self.confirms_scheduled += other.confirms_scheduled;
-        self.dead_lettered += other.dead_lettered;
-        self.retried += other.retried;
-    }
-
-    /// Records the outcome of one message.
-    pub fn set(&mut self, message_id: &str, outcome: RecordOutcome) {
-        match &outcome {
-            RecordOutcome::Retry(_) => self.retried += 1,
-            RecordOutcome::DeadLetter(_) => self.dead_lettered += 1,
-            RecordOutcome::Done => {}
-        }
-        self.outcomes.insert(message_id.to_string(), outcome);
+        self.records.absorb(&other.records);
     }
 }
 
 impl crate::flows::batch::BatchOutcomes for StockReport {
-    fn outcomes(&self) -> &BTreeMap<String, RecordOutcome> {
-        &self.outcomes
+    fn records(&self) -> &RecordOutcomes {
+        &self.records
     }
     fn absorb(&mut self, other: &Self) {
         StockReport::absorb(self, other);

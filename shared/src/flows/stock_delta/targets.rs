@@ -49,7 +49,10 @@ impl StockDelta {
         };
         let mut per_channel: BTreeMap<String, Vec<(Key, String, u32)>> = BTreeMap::new();
         for key in figures.keys() {
-            let channel = &self.parts.channels[&key.site];
+            // Every site reaching here was checked against the channels when the batch was read.
+            let Some(channel) = self.parts.channels.get(&key.site) else {
+                continue;
+            };
             for (sku, factor) in self.sku_map.skus_of(&key.item) {
                 per_channel
                     .entry(channel.clone())
@@ -79,7 +82,9 @@ impl StockDelta {
                 }
             };
             for (key, sku, factor) in wanted {
-                let figure = &figures[&key].row.figure;
+                let Some(figure) = figures.get(&key).map(|v| &v.row.figure) else {
+                    continue;
+                };
                 let pending_units = pending
                     .get(&(channel.clone(), key.item.clone()))
                     .copied()
@@ -96,7 +101,10 @@ impl StockDelta {
                     target: quantity,
                     figure_at_ms: figure.at_ms,
                     figure_source: figure.source.clone(),
-                    sources: groups[&key].sources.clone(),
+                    sources: groups
+                        .get(&key)
+                        .map(|g| g.sources.clone())
+                        .unwrap_or_default(),
                     result: None,
                 };
                 let target = Target {
