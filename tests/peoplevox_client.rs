@@ -38,18 +38,7 @@ fn store() -> Arc<dyn StateStore> {
 
 /// Client settings matching the simulator's tenant and budget.
 fn settings(sim: &PvxSim) -> PvxSettings {
-    let config = sim.config();
-    PvxSettings {
-        endpoint: sim.endpoint(),
-        client_id: config.client_id.clone(),
-        username: config.username.clone(),
-        password: SecretString::from(config.password.clone()),
-        request_timeout: Duration::from_secs(5),
-        max_retries: 3,
-        session_ttl: Duration::from_secs(25 * 60),
-        budget_requests: config.budget_requests,
-        budget_window: config.budget_window,
-    }
+    sim.settings()
 }
 
 fn client(sim: &PvxSim, state: Arc<dyn StateStore>) -> PvxClient {

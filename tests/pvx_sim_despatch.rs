@@ -16,7 +16,6 @@ use ctpvx_infra::sim::peoplevox::{
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::peoplevox::search::report_equals_any;
 use ctpvx_shared::peoplevox::{CsvTable, PvxClient, PvxSettings, ReportQuery, SaveAction};
-use secrecy::SecretString;
 
 /// Long enough for any loopback delivery; the tests wait for idle, not for this.
 const IDLE: Duration = Duration::from_secs(10);
@@ -115,17 +114,9 @@ async fn sim() -> (PvxSim, PvxClient) {
     .await
     .expect("simulator starts");
     sim.pin_clock("2026-11-26T10:52:21Z").unwrap();
-    let config = sim.config();
     let settings = PvxSettings {
-        endpoint: sim.endpoint(),
-        client_id: config.client_id.clone(),
-        username: config.username.clone(),
-        password: SecretString::from(config.password.clone()),
-        request_timeout: Duration::from_secs(5),
         max_retries: 0,
-        session_ttl: Duration::from_secs(25 * 60),
-        budget_requests: config.budget_requests,
-        budget_window: config.budget_window,
+        ..sim.settings()
     };
     let store = EmbeddedStore::in_memory().expect("in-memory store");
     let client = PvxClient::new(settings, store).expect("client builds");

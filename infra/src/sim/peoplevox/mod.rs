@@ -165,6 +165,22 @@ impl PvxSim {
         &self.shared.config
     }
 
+    /// Client settings that reach this simulator with its credentials and budget (3 retries).
+    pub fn settings(&self) -> ctpvx_shared::peoplevox::PvxSettings {
+        let config = &self.shared.config;
+        ctpvx_shared::peoplevox::PvxSettings {
+            endpoint: self.endpoint(),
+            client_id: config.client_id.clone(),
+            username: config.username.clone(),
+            password: secrecy::SecretString::from(config.password.clone()),
+            request_timeout: Duration::from_secs(5),
+            max_retries: 3,
+            session_ttl: Duration::from_secs(25 * 60),
+            budget_requests: config.budget_requests,
+            budget_window: config.budget_window,
+        }
+    }
+
     /// Stops accepting requests and waits (briefly) for the server to wind down; callbacks
     /// not yet delivered are abandoned.
     pub async fn shutdown(mut self) {
