@@ -97,7 +97,7 @@ async fn first_run_creates_everything_and_a_second_run_only_reads() {
             "created channel pvx-eu-dc (InventorySupply)",
             "created channel pvx-uk-dc (InventorySupply)",
             "created type ctpvx-delivery (order-delivery: despatchNumber, despatchedAt, pvxCarrier, pvxService)",
-            "created type ctpvx-order (order: pvxOrderNumber, pvxStatus, pvxShortPicks)",
+            "created type ctpvx-order (order: pvxOrderNumber, pvxStatus, pvxShortPicks, pvxException)",
         ]
     );
     let export = client
@@ -118,7 +118,12 @@ async fn first_run_creates_everything_and_a_second_run_only_reads() {
     let order = sim.type_by_key(ORDER_TYPE_KEY).unwrap();
     assert_eq!(
         field_names(&order),
-        ["pvxOrderNumber", "pvxStatus", "pvxShortPicks"]
+        [
+            "pvxOrderNumber",
+            "pvxStatus",
+            "pvxShortPicks",
+            "pvxException"
+        ]
     );
 
     sim.reset_counters();
@@ -248,7 +253,7 @@ async fn a_dry_run_changes_nothing_and_predicts_the_real_run() {
             "would create channel pvx-eu-dc (InventorySupply)",
             "would add roles InventorySupply to channel pvx-uk-dc",
             "would create type ctpvx-delivery (order-delivery: despatchNumber, despatchedAt, pvxCarrier, pvxService)",
-            "would add fields pvxOrderNumber, pvxShortPicks to type ctpvx-order",
+            "would add fields pvxOrderNumber, pvxShortPicks, pvxException to type ctpvx-order",
         ]
     );
     let real = apply(&client, &config, false).await.unwrap();

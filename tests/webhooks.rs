@@ -352,3 +352,123 @@ async fn despatch_callbacks_go_to_the_shipments_queue_keyed_by_despatch() {
     );
     assert_eq!(ingress.store.depth(STOCK_QUEUE).await.unwrap().visible, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Order status: Peoplevox status and returns callbacks, commercetools cancellations
+// ---------------------------------------------------------------------------------------------
+
+use ctpvx_shared::domain::StatusMessage;
+
+impl Ingress {
+    async fn status_messages(&self) -> Vec<StatusMessage> {
+        self.store
+            .receive(
+                ctpvx_tests::STATUS_QUEUE,
+                10,
+                std::time::Duration::from_secs(30),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| serde_json::from_str(&m.body).expect("a status message"))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn status_and_returns_callbacks_go_to_the_status_queue_under_either_spelling() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let base = format!("/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}");
+    // peep_conn's spelling of the placeholder, substituted by Peoplevox into a status name
+    // nobody mapped: accepted (the flow audits it), never refused.
+    let (status, answer) = ingress
+        .callback(&format!(
+            "{base}/status?SalesOrderNumber=D0000001&SalesOrderStatu.Name=Quarantined%20(QA)&LastModificationTime=2026-11-26T10:00:00&onhold=True"
+        ))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = ingress
+        .callback(&format!("{base}/returns?order=D0000001&return=RET-000001"))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    for (query, problem) in [
+        ("status?order=D1", "`status`"),
+        ("status?order=D1&status=Picking&onhold=maybe", "`onhold`"),
+        (
+            "status?order=%7BSalesOrderNumber%7D&status=New",
+            "{SalesOrderNumber}",
+        ),
+        ("returns?site=UK", "`order` or `return`"),
+    ] {
+        let (status, answer) = ingress.callback(&format!("{base}/{query}")).await;
+        assert_eq!(status, 400, "{query}: {answer}");
+        assert!(answer.contains(problem), "{query}: {answer}");
+    }
+    let (status, _) = ingress
+        .callback("/webhooks/peoplevox/wrong-token-0123456789-abcdefghijklmnop/status?order=D1&status=New")
+        .await;
+    assert_eq!(status, 401);
+    let messages = ingress.status_messages().await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let StatusMessage::PeoplevoxStatus {
+        order,
+        status,
+        on_hold,
+        modified,
+        ..
+    } = &messages[0]
+    else {
+        panic!("{:?}", messages[0])
+    };
+    assert_eq!(
+        (
+            order.as_str(),
+            status.as_str(),
+            *on_hold,
+            modified.as_deref()
+        ),
+        (
+            "D0000001",
+            "Quarantined (QA)",
+            Some(true),
+            Some("2026-11-26T10:00:00")
+        )
+    );
+    assert!(
+        matches!(&messages[1], StatusMessage::PeoplevoxReturn { order: Some(o), return_code: Some(c), .. } if o == "D0000001" && c == "RET-000001")
+    );
+}
+
+#[tokio::test]
+async fn a_commercetools_cancellation_goes_to_the_status_queue_and_other_state_changes_are_acknowledged()
+ {
+    let ingress = ingress(WebhookConfig::default()).await;
+    let change = |state: &str| {
+        format!(
+            r#"{{"notificationType":"Message","id":"m-{state}","resource":{{"typeId":"order","id":"o-1"}},"resourceUserProvidedIdentifiers":{{"orderNumber":"D0000001"}},"type":"OrderStateChanged","orderState":"{state}","oldOrderState":"Open"}}"#
+        )
+    };
+    let (status, answer) = ingress
+        .post(Some(DEMO_WEBHOOK_TOKEN), change("Cancelled"))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = ingress
+        .post(Some(DEMO_WEBHOOK_TOKEN), change("Confirmed"))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(answer.contains("ignored"), "{answer}");
+    let (status, _) = ingress.post(None, change("Cancelled")).await;
+    assert_eq!(status, 401);
+    assert_eq!(ingress.queued().await, 0, "nothing on the orders queue");
+    let messages = ingress.status_messages().await;
+    assert_eq!(
+        messages,
+        [StatusMessage::CommercetoolsOrderState {
+            message_id: Some("m-Cancelled".into()),
+            order_id: "o-1".into(),
+            order_number: Some("D0000001".into()),
+            order_state: "Cancelled".into(),
+            old_order_state: Some("Open".into()),
+        }]
+    );
+}

@@ -5,5 +5,6 @@ pub mod local;
 pub mod scenario;
 pub mod shipment_scenario;
 pub mod sim;
+pub mod status_scenario;
 pub mod stock_scenario;
 pub mod testbed;

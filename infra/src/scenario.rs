@@ -29,6 +29,24 @@ const STREETS: [&str; 5] = [
     "Line one\nLine two",
 ];
 
+/// Key of the merchant's own order Type the scenario orders carry (with `giftMessage`).
+pub const MERCHANT_ORDER_TYPE: &str = "shop-order";
+/// Its id, as the orders reference it.
+pub const MERCHANT_ORDER_TYPE_ID: &str = "t-1";
+
+/// The merchant's order Type draft.
+pub fn merchant_order_type() -> Value {
+    json!({
+        "key": MERCHANT_ORDER_TYPE,
+        "name": {"en": "Shop order"},
+        "resourceTypeIds": ["order"],
+        "fieldDefinitions": [{
+            "name": "giftMessage", "label": {"en": "Gift message"}, "required": false,
+            "type": {"name": "String"}
+        }]
+    })
+}
+
 /// A commercetools order with `lines` lines drawn from `catalog`, its lines supplied from the
 /// channel ids `ch-uk-dc` / `ch-eu-dc`.
 pub fn order(i: usize, lines: usize, catalog: &[String]) -> Value {
@@ -70,7 +88,7 @@ pub fn order_from(
             "phone": "+44 20 7946 0000"},
         "shippingInfo": {"shippingMethodName": if i.is_multiple_of(3) { "Next Day" } else { "Standard" },
             "price": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 499, "fractionDigits": 2}},
-        "custom": {"type": {"typeId": "type", "id": "t-1"}, "fields": {"giftMessage": format!("Happy day #{i}, \"friend\" & co")}}
+        "custom": {"type": {"typeId": "type", "id": MERCHANT_ORDER_TYPE_ID}, "fields": {"giftMessage": format!("Happy day #{i}, \"friend\" & co")}}
     })
 }
 

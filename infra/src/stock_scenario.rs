@@ -12,7 +12,7 @@ use ctpvx_shared::peoplevox::PvxClient;
 use ctpvx_shared::webhook::PEOPLEVOX_PREFIX;
 
 use crate::local::LocalStack;
-use crate::local::stack::{ORDERS_QUEUE, SHIPMENTS_QUEUE, STOCK_QUEUE};
+use crate::local::stack::{ORDERS_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
 use crate::scenario;
 use crate::testbed::Testbed;
 
@@ -190,7 +190,10 @@ pub async fn settle(bed: &Testbed, stack: &LocalStack, limit: Duration) -> bool 
         let idle = bed.pvx.wait_callbacks_idle(limit).await;
         let rest = limit.saturating_sub(started.elapsed());
         let drained = stack
-            .wait_queues_drained(&[ORDERS_QUEUE, STOCK_QUEUE, SHIPMENTS_QUEUE], rest)
+            .wait_queues_drained(
+                &[ORDERS_QUEUE, STOCK_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE],
+                rest,
+            )
             .await;
         if !(idle && drained) || started.elapsed() >= limit {
             return false;

@@ -95,6 +95,11 @@ impl Testbed {
             let channel = ct.ensure_channel(key, &[ChannelRole::InventorySupply])?;
             site_channels.insert(site.to_string(), channel.id);
         }
+        // The merchant's orders carry their own Type; ctpvx's order fields are added to it.
+        ct.create_type_with_id(
+            crate::scenario::merchant_order_type(),
+            crate::scenario::MERCHANT_ORDER_TYPE_ID,
+        )?;
         let config = Config::from_toml(&config_toml(&ct, &pvx, &options))?;
         // What `ctpvx setup` creates in a real project (custom types for deliveries and
         // orders), created the same way.
@@ -168,6 +173,9 @@ factor = 3
 [orders.custom_fields]
 giftMessage = "Notes"
 
+[status]
+order_type = "{order_type}"
+
 [stock]
 safety_buffer = {buffer}
 confirm_after_s = {confirm}
@@ -192,5 +200,6 @@ channel = "pvx-primary"
         window = options.budget_window.as_millis(),
         buffer = options.safety_buffer,
         confirm = options.confirm_after_s,
+        order_type = crate::scenario::MERCHANT_ORDER_TYPE,
     )
 }

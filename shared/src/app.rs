@@ -9,6 +9,7 @@ use crate::commercetools::client::CtClient;
 use crate::commercetools::settings::CtSettings;
 use crate::config::{Config, Secrets};
 use crate::flows::order_export::{OrderExport, OrderExportParts};
+use crate::flows::order_status::{OrderStatus, OrderStatusParts, OrderType};
 use crate::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentConfirmedParts};
 use crate::flows::stock_delta::{StockDelta, StockDeltaParts};
 use crate::idempotency::Idempotency;
@@ -232,5 +233,45 @@ pub async fn shipment_confirmed(
         audit: stores.audit.clone(),
         rules: config.shipments.clone(),
         units: config.orders.units_of_measure.clone(),
+    }))
+}
+
+/// The status flow, with the OrderExport channel and the order custom Type resolved (the Type
+/// carries `pvxStatus`; without it no status could be recorded, so the function refuses to
+/// start, naming `ctpvx setup`).
+pub async fn order_status(
+    config: &Config,
+    stores: &Stores,
+    ct: Arc<CtClient>,
+    pvx: Arc<PvxClient>,
+) -> Result<OrderStatus, SetupError> {
+    let key = &config.status.order_type;
+    let order_type = ct
+        .get_type_by_key(key)
+        .await
+        .map_err(|e| SetupError(format!("reading custom type `{key}`: {e}")))?
+        .ok_or_else(|| {
+            SetupError(format!(
+                "commercetools custom type `{key}` (orders) does not exist; `ctpvx setup` creates it"
+            ))
+        })?;
+    let export_channel_id = channel_with_role(
+        &ct,
+        &config.commercetools.order_export_channel,
+        "OrderExport",
+    )
+    .await?;
+    Ok(OrderStatus::new(OrderStatusParts {
+        ct,
+        pvx,
+        audit: stores.audit.clone(),
+        rules: config.status.clone(),
+        despatch_report: config.shipments.summary_report.clone(),
+        units: config.orders.units_of_measure.clone(),
+        export_channel_id,
+        order_type: OrderType {
+            key: key.clone(),
+            id: order_type.id,
+        },
     }))
 }

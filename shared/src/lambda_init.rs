@@ -16,7 +16,8 @@ use crate::aws::{DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQu
 use crate::config::{Config, Secrets};
 
 pub use crate::queues::{
-    ORDERS_DLQ, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STOCK_DLQ, STOCK_QUEUE,
+    ORDERS_DLQ, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STATUS_DLQ, STATUS_QUEUE, STOCK_DLQ,
+    STOCK_QUEUE,
 };
 
 /// Everything a function builds once at init.
@@ -32,13 +33,15 @@ pub struct LambdaEnv {
 }
 
 /// Logical queue name → the environment variable holding its URL.
-const QUEUE_URL_VARS: [(&str, &str); 6] = [
+const QUEUE_URL_VARS: [(&str, &str); 8] = [
     (ORDERS_QUEUE, "CTPVX_ORDERS_QUEUE_URL"),
     (ORDERS_DLQ, "CTPVX_ORDERS_DLQ_URL"),
     (STOCK_QUEUE, "CTPVX_STOCK_QUEUE_URL"),
     (STOCK_DLQ, "CTPVX_STOCK_DLQ_URL"),
     (SHIPMENTS_QUEUE, "CTPVX_SHIPMENTS_QUEUE_URL"),
     (SHIPMENTS_DLQ, "CTPVX_SHIPMENTS_DLQ_URL"),
+    (STATUS_QUEUE, "CTPVX_STATUS_QUEUE_URL"),
+    (STATUS_DLQ, "CTPVX_STATUS_DLQ_URL"),
 ];
 
 fn var(name: &str) -> Result<String, SetupError> {

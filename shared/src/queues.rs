@@ -21,3 +21,11 @@ pub const SHIPMENTS_QUEUE: &str = "shipments";
 pub const SHIPMENTS_DLQ: &str = "shipments-dlq";
 /// Receives before a shipment message is dead-lettered (template.yaml `maxReceiveCount`).
 pub const SHIPMENTS_MAX_RECEIVE_COUNT: u32 = 5;
+
+/// Order status: Peoplevox status and return events (from the webhook) and commercetools
+/// `OrderStateChanged` messages (the webhook, or a commercetools SQS subscription).
+pub const STATUS_QUEUE: &str = "status";
+/// Dead-letter queue of [`STATUS_QUEUE`].
+pub const STATUS_DLQ: &str = "status-dlq";
+/// Receives before a status message is dead-lettered (template.yaml `maxReceiveCount`).
+pub const STATUS_MAX_RECEIVE_COUNT: u32 = 5;

@@ -11,13 +11,15 @@ use ctpvx_infra::testbed::{Testbed, TestbedOptions};
 use ctpvx_shared::app::{self, Stores};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::order_export::{BatchReport, OrderExport};
+use ctpvx_shared::flows::order_status::{OrderStatus, StatusReport};
 use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport};
 use ctpvx_shared::flows::stock_delta::{StockDelta, StockReport};
 use ctpvx_shared::store::Queue;
 
 /// The deployment's queue names, short.
 pub use ctpvx_shared::queues::{
-    ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STOCK_DLQ, STOCK_QUEUE,
+    ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STATUS_DLQ, STATUS_QUEUE,
+    STOCK_DLQ, STOCK_QUEUE,
 };
 
 /// A test bed with a compressed Peoplevox budget (15 requests per 300 ms) and `items` known.
@@ -101,6 +103,30 @@ pub async fn run_shipment_batch(
     batch_size: usize,
 ) -> ShipmentReport {
     let options = queue_options(SHIPMENTS_QUEUE, SHIPMENTS_DLQ, batch_size);
+    let messages = worker::gather(store.as_ref(), &options).await;
+    worker::run_batch(flow, store.as_ref(), store.as_ref(), &options, messages).await
+}
+
+/// The status flow over `store`, against the test bed.
+pub async fn status_flow(bed: &Testbed, store: &Arc<EmbeddedStore>) -> OrderStatus {
+    let stores = Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) = app::clients(&bed.config, &bed.secrets, store.clone()).expect("clients");
+    app::order_status(&bed.config, &stores, ct, pvx)
+        .await
+        .expect("status flow")
+}
+
+/// Receives one batch from the status queue and runs it through the flow.
+pub async fn run_status_batch(
+    flow: &OrderStatus,
+    store: &Arc<EmbeddedStore>,
+    batch_size: usize,
+) -> StatusReport {
+    let options = queue_options(STATUS_QUEUE, STATUS_DLQ, batch_size);
     let messages = worker::gather(store.as_ref(), &options).await;
     worker::run_batch(flow, store.as_ref(), store.as_ref(), &options, messages).await
 }

@@ -2,4 +2,5 @@
 //! counters: what the demo, the benchmarks and the tests report.
 
 pub mod shipments;
+pub mod status;
 pub mod stock;

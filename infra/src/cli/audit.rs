@@ -1,6 +1,6 @@
 //! `ctpvx audit stock --sku X [--site S]` / `--site S`: the stock movements recorded in the
 //! audit log of a store file; `ctpvx audit order NUMBER`: what happened to an order (export,
-//! holds, deliveries). Oldest first.
+//! holds, deliveries, statuses, exceptions, cancellations, returns). Oldest first.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +22,8 @@ pub struct Args {
 enum What {
     /// Stock movements of a SKU (at one site, or at every site that has any) or of a site.
     Stock(StockArgs),
-    /// What happened to an order: export, holds, deliveries (by order number or id).
+    /// What happened to an order: export, holds, deliveries, statuses, short picks,
+    /// backorders, cancellations, returns (by order number or id).
     Order(OrderArgs),
 }
 

@@ -13,12 +13,12 @@ use futures::StreamExt;
 use serde_json::json;
 
 use ctpvx_infra::checks;
-use ctpvx_infra::local::stack::{ORDERS_DLQ, SHIPMENTS_DLQ, STOCK_DLQ};
+use ctpvx_infra::local::stack::{ORDERS_DLQ, SHIPMENTS_DLQ, STATUS_DLQ, STOCK_DLQ};
 use ctpvx_infra::local::{LocalStack, StackOptions};
 use ctpvx_infra::testbed::{
     DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions,
 };
-use ctpvx_infra::{scenario, shipment_scenario, stock_scenario};
+use ctpvx_infra::{scenario, shipment_scenario, status_scenario, stock_scenario};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
@@ -109,6 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .await?;
     shipment_scenario::subscribe(&stack.pvx, &stack.server.url, DEMO_CALLBACK_TOKEN).await?;
+    status_scenario::subscribe(&stack.pvx, &stack.server.url, DEMO_CALLBACK_TOKEN).await?;
     bed.pvx.callback_faults().set_seed(args.seed);
     bed.pvx.callback_faults().set_duplicate_rate(0.1);
     bed.pvx
@@ -180,10 +181,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     bed.pvx.goods_in("UK-DC", UNKNOWN_SKU, 100);
     let sweep = stack.sweep_held().await.map_err(anyhow::Error::msg)?;
     drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+    // The warehouse works the orders; both sides cancel some (a few deliberately too late).
+    let status_work =
+        status_scenario::work_orders(&bed, &stack.server.url, Duration::from_millis(500)).await?;
+    drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
     // The warehouse despatches what it holds; some tracking numbers come later.
     let despatching =
         shipment_scenario::despatch_all(&bed, args.seed, Duration::from_millis(300)).await;
     drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+    // Orders close; some come back.
+    let returns_made = status_scenario::close_and_return(&bed);
+    drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+    let status_check = checks::status::check(&bed);
+    let status_shown = status_scenario::shown(&bed, &status_work);
+    let status_totals = stack.status_totals.lock().await.clone();
+    let status_dlq = stack.depth(STATUS_DLQ).await;
     let shipments = checks::shipments::check(&bed);
     let shipment_totals = stack.shipment_totals.lock().await.clone();
     let shipments_dlq = stack.depth(SHIPMENTS_DLQ).await;
@@ -274,6 +286,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "events": shipment_totals.events,
             "tracking_set_later": shipment_totals.tracking_set,
         },
+        "status": {
+            "updates": status_totals.updates,
+            "backwards_moves": status_check.backwards_moves.len(),
+            "backwards_move_examples": status_check.backwards_moves.iter().take(5).collect::<Vec<_>>(),
+            "backwards_ignored": status_totals.backwards_ignored,
+            "conflicts": status_totals.conflicts,
+            "deliberate_conflict_orders": status_work.cancelled_in_ct_after_pick.len(),
+            "conflicts_unrecorded": status_shown.conflicts_unrecorded,
+            "cancelled_in_ct_pushed": status_work.cancelled_in_ct_before_pick.len() - status_shown.cancellations_not_pushed,
+            "cancellations_not_pushed": status_shown.cancellations_not_pushed,
+            "cancelled_in_peoplevox": status_work.cancelled_in_peoplevox.len(),
+            "cancellations_not_shown": status_shown.cancellations_not_shown,
+            "short_picks": status_work.short_picked.len(),
+            "short_picks_not_shown": status_shown.short_picks_not_shown,
+            "backorders": status_totals.backorders,
+            "holds": status_totals.holds,
+            "unknown_statuses": status_totals.unknown_statuses,
+            "state_changes": status_check.state_changes,
+        },
+        "returns": {
+            "made_in_peoplevox": returns_made,
+            "recorded": status_check.returns_recorded,
+            "duplicates": status_check.duplicate_returns,
+            "missing": status_check.missing_returns,
+        },
         "peoplevox": {
             "requests": pvx_requests,
             "sales_orders": bed.pvx.sales_orders().len(),
@@ -282,7 +319,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "clock": if args.compress > 1 { format!("compressed x{}: window {} ms", args.compress, window.as_millis()) } else { "real".into() },
         },
         "commercetools": { "requests": ct_requests },
-        "queues": { "drained": drained, "orders_dlq": dlq.visible, "stock_dlq": stock_dlq.visible, "shipments_dlq": shipments_dlq.visible },
+        "queues": { "drained": drained, "orders_dlq": dlq.visible, "stock_dlq": stock_dlq.visible, "shipments_dlq": shipments_dlq.visible, "status_dlq": status_dlq.visible },
         "elapsed_ms": elapsed.as_millis() as u64,
     });
     if args.store.is_none() {
@@ -302,7 +339,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         && shipments.duplicate_deliveries == 0
         && shipments.despatches_without_delivery == 0
         && shipments.missing_tracking == 0
-        && shipments.duplicate_tracking == 0;
+        && shipments.duplicate_tracking == 0
+        && status_check.backwards_moves.is_empty()
+        && status_check.duplicate_returns == 0
+        && status_check.missing_returns == 0
+        && status_shown.all_shown();
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -354,7 +395,7 @@ fn print_table(s: &serde_json::Value) {
     let o = &s["orders"];
     let p = &s["peoplevox"];
     println!(
-        "ctpvx demo — orders, stock and shipments against the simulators ({})",
+        "ctpvx demo — orders, stock, shipments and statuses against the simulators ({})",
         p["clock"].as_str().unwrap_or("")
     );
     println!("  orders created                 {}", o["created"]);
@@ -421,6 +462,32 @@ fn print_table(s: &serde_json::Value) {
         "  shipments.missing_tracking     {} ({} despatches without delivery)",
         h["missing_tracking"], h["despatches_without_delivery"]
     );
+    let t = &s["status"];
+    println!("  status.updates                 {}", t["updates"]);
+    println!(
+        "  status.backwards_moves         {} ({} late events ignored)",
+        t["backwards_moves"], t["backwards_ignored"]
+    );
+    println!(
+        "  status.conflicts               {} ({} orders cancelled after picking, {} unrecorded)",
+        t["conflicts"], t["deliberate_conflict_orders"], t["conflicts_unrecorded"]
+    );
+    println!(
+        "  cancellations ct→pvx / pvx→ct  {} / {} ({} not pushed, {} not shown)",
+        t["cancelled_in_ct_pushed"],
+        t["cancelled_in_peoplevox"],
+        t["cancellations_not_pushed"],
+        t["cancellations_not_shown"]
+    );
+    println!(
+        "  short picks / backorders / holds {} / {} / {} ({} short picks not shown)",
+        t["short_picks"], t["backorders"], t["holds"], t["short_picks_not_shown"]
+    );
+    let r = &s["returns"];
+    println!(
+        "  returns.recorded               {} of {} ({} duplicates)",
+        r["recorded"], r["made_in_peoplevox"], r["duplicates"]
+    );
     println!(
         "  Peoplevox requests             {} (budget {}, violations {})",
         p["requests"],
@@ -432,8 +499,11 @@ fn print_table(s: &serde_json::Value) {
         s["commercetools"]["requests"]
     );
     println!(
-        "  dead-lettered (orders / stock / shipments) {} / {} / {}",
-        s["queues"]["orders_dlq"], s["queues"]["stock_dlq"], s["queues"]["shipments_dlq"]
+        "  dead-lettered (orders / stock / shipments / status) {} / {} / {} / {}",
+        s["queues"]["orders_dlq"],
+        s["queues"]["stock_dlq"],
+        s["queues"]["shipments_dlq"],
+        s["queues"]["status_dlq"]
     );
     println!("  elapsed                        {} ms", s["elapsed_ms"]);
 }

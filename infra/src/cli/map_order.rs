@@ -34,6 +34,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "{}: a `{kind}` notification, not an order",
             args.file.display()
         ),
+        Parsed::OrderStateChanged(_) => bail!(
+            "{}: an OrderStateChanged message, not an order",
+            args.file.display()
+        ),
     };
     let Some(order) = event.order else {
         bail!(

@@ -1,5 +1,5 @@
-//! One process running the whole pipeline on the embedded store: ingress server, the orders and
-//! stock queues with their dead-letter queues, and workers for each.
+//! One process running the whole pipeline on the embedded store: ingress server, the orders,
+//! stock, shipments and status queues with their dead-letter queues, and workers for each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use ctpvx_shared::config::{Config, Secrets};
 use ctpvx_shared::embedded::{DeadLetter, EmbeddedStore, QueueSpec};
 use ctpvx_shared::flows::batch::BatchFlow;
 use ctpvx_shared::flows::order_export::{BatchReport, CrashPoint, OrderExport, SweepReport};
+use ctpvx_shared::flows::order_status::{OrderStatus, StatusReport};
 use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport};
 use ctpvx_shared::flows::stock_delta::{StockCrash, StockDelta, StockReport};
 use ctpvx_shared::peoplevox::client::PvxClient;
@@ -22,8 +23,8 @@ use super::server::WebhookServer;
 use super::worker::{self, WorkerOptions};
 
 pub use ctpvx_shared::queues::{
-    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STOCK_DLQ,
-    STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE,
+    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STATUS_DLQ,
+    STATUS_QUEUE, STOCK_DLQ, STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE,
 };
 
 /// Declares every queue and its dead-letter queue in the embedded store, with the redrive
@@ -33,6 +34,7 @@ pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(
         (ORDERS_QUEUE, ORDERS_DLQ),
         (STOCK_QUEUE, STOCK_DLQ),
         (SHIPMENTS_QUEUE, SHIPMENTS_DLQ),
+        (STATUS_QUEUE, STATUS_DLQ),
     ] {
         store.declare_queue(dlq, QueueSpec::default())?;
         let redrive = DeadLetter {
@@ -122,6 +124,10 @@ pub struct LocalStack {
     pub shipments: Arc<ShipmentConfirmed>,
     /// Everything the shipment workers did.
     pub shipment_totals: Arc<tokio::sync::Mutex<ShipmentReport>>,
+    /// The status flow.
+    pub statuses: Arc<OrderStatus>,
+    /// Everything the status workers did.
+    pub status_totals: Arc<tokio::sync::Mutex<StatusReport>>,
     /// commercetools client (its request counter).
     pub ct: Arc<CtClient>,
     /// Peoplevox client (its request counter).
@@ -172,6 +178,7 @@ impl LocalStack {
         );
         let shipments =
             Arc::new(app::shipment_confirmed(config, &stores, ct.clone(), pvx.clone()).await?);
+        let statuses = Arc::new(app::order_status(config, &stores, ct.clone(), pvx.clone()).await?);
         let hooks = Arc::new(Webhooks::new(queue.clone(), secrets, &config.webhook));
         let server = WebhookServer::start(hooks, options.listen)
             .await
@@ -180,6 +187,7 @@ impl LocalStack {
         let totals = Arc::new(tokio::sync::Mutex::new(BatchReport::default()));
         let stock_totals = Arc::new(tokio::sync::Mutex::new(StockReport::default()));
         let shipment_totals = Arc::new(tokio::sync::Mutex::new(ShipmentReport::default()));
+        let status_totals = Arc::new(tokio::sync::Mutex::new(StatusReport::default()));
         let worker_options = |queue: &str, dlq: &str| WorkerOptions {
             queue: queue.into(),
             dead_letter_queue: dlq.into(),
@@ -213,6 +221,14 @@ impl LocalStack {
             &stop,
             &shipment_totals,
         ));
+        workers.extend(spawn_workers(
+            1,
+            &statuses,
+            &store,
+            worker_options(STATUS_QUEUE, STATUS_DLQ),
+            &stop,
+            &status_totals,
+        ));
         Ok(Self {
             server,
             store,
@@ -221,6 +237,8 @@ impl LocalStack {
             stock_totals,
             shipments,
             shipment_totals,
+            statuses,
+            status_totals,
             ct,
             pvx,
             totals,

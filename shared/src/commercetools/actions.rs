@@ -127,6 +127,15 @@ pub enum OrderUpdateAction {
         #[serde(skip_serializing_if = "Option::is_none")]
         return_date: Option<String>,
     },
+    /// Sets the order's custom Type and its fields at once (the order had none).
+    #[serde(rename_all = "camelCase")]
+    SetCustomType {
+        /// The Type (by key).
+        #[serde(rename = "type")]
+        type_ref: Reference,
+        /// Its fields.
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
     /// Moves the order to a custom workflow State.
     #[serde(rename_all = "camelCase")]
     TransitionState {
@@ -150,6 +159,7 @@ impl OrderUpdateAction {
             Self::AddParcelToDelivery { .. } => "addParcelToDelivery",
             Self::SetParcelTrackingData { .. } => "setParcelTrackingData",
             Self::AddReturnInfo { .. } => "addReturnInfo",
+            Self::SetCustomType { .. } => "setCustomType",
             Self::TransitionState { .. } => "transitionState",
         }
     }
@@ -166,6 +176,18 @@ pub enum OrderState {
     Complete,
     /// Cancelled (two l).
     Cancelled,
+}
+
+impl OrderState {
+    /// The value as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Confirmed => "Confirmed",
+            Self::Complete => "Complete",
+            Self::Cancelled => "Cancelled",
+        }
+    }
 }
 
 /// `shipmentState` values.
@@ -187,6 +209,22 @@ pub enum ShipmentState {
     Backorder,
     /// Canceled (one l, unlike `orderState`).
     Canceled,
+}
+
+impl ShipmentState {
+    /// The value as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shipped => "Shipped",
+            Self::Delivered => "Delivered",
+            Self::Ready => "Ready",
+            Self::Pending => "Pending",
+            Self::Delayed => "Delayed",
+            Self::Partial => "Partial",
+            Self::Backorder => "Backorder",
+            Self::Canceled => "Canceled",
+        }
+    }
 }
 
 /// The delivery an action targets: `deliveryId` or `deliveryKey`.
@@ -292,7 +330,7 @@ pub struct ReturnItemDraft {
 }
 
 /// `shipmentState` of a returned item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum ReturnShipmentState {
     /// Announced, not yet received.
     Advised,

@@ -108,6 +108,24 @@ impl CtClient {
         Ok(found)
     }
 
+    /// The ids among these of orders that are cancelled now, one query per 100 ids (a
+    /// message's order payload is as old as the message).
+    pub async fn cancelled_among(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::BTreeSet<String>, CtError> {
+        let mut found = std::collections::BTreeSet::new();
+        for chunk in ids.chunks(100) {
+            let predicate = format!(
+                "id in ({}) and orderState = \"Cancelled\"",
+                super::inventory::in_list(chunk)
+            );
+            let orders = self.query_orders(Some(&predicate), None, MAX_LIMIT).await?;
+            found.extend(orders.into_iter().map(|o| o.id));
+        }
+        Ok(found)
+    }
+
     /// `POST /orders/{id}` with `{version, actions}`; returns the updated order.
     ///
     /// A stale version gives [`CtError::ConcurrentModification`]: re-read and decide again (see

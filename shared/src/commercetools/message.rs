@@ -33,11 +33,28 @@ pub struct OrderCreated {
     pub order: Option<Order>,
 }
 
+/// An `OrderStateChanged` message ([R] `OrderStateChangedMessage.raml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderStateChanged {
+    /// The commercetools message id.
+    pub message_id: Option<String>,
+    /// The order id.
+    pub order_id: String,
+    /// The order number, when the message carries it.
+    pub order_number: Option<String>,
+    /// The new `orderState`.
+    pub order_state: String,
+    /// The previous `orderState`.
+    pub old_order_state: Option<String>,
+}
+
 /// What a body turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// An order to export.
     OrderCreated(Box<OrderCreated>),
+    /// An order's `orderState` changed (a cancellation is what the status flow acts on).
+    OrderStateChanged(OrderStateChanged),
     /// A valid notification this flow has nothing to do with (for example the `ResourceCreated`
     /// test notification commercetools sends when a subscription is created). Carries its type.
     Ignored(String),
@@ -88,6 +105,10 @@ struct PlatformMessage {
     order: Option<serde_json::Value>,
     #[serde(default)]
     resource_type_id: Option<String>,
+    #[serde(default)]
+    order_state: Option<String>,
+    #[serde(default)]
+    old_order_state: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -152,7 +173,10 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
             message.notification_type
         )));
     }
-    let message_type = message.message_type.unwrap_or_default();
+    let message_type = message.message_type.clone().unwrap_or_default();
+    if message_type == ORDER_STATE_CHANGED {
+        return order_state_changed(message, label);
+    }
     if !ORDER_CREATED_TYPES.contains(&message_type.as_str()) {
         return Ok(Parsed::Ignored(message_type));
     }
@@ -203,6 +227,38 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
         order_number,
         order,
     })))
+}
+
+/// The message type of an `orderState` change.
+const ORDER_STATE_CHANGED: &str = "OrderStateChanged";
+
+fn order_state_changed(
+    message: PlatformMessage,
+    label: &'static str,
+) -> Result<Parsed, MessageError> {
+    let invalid = |problem: &str| MessageError::Invalid {
+        format: label,
+        problem: problem.to_string(),
+    };
+    let resource = message
+        .resource
+        .ok_or_else(|| invalid("missing field `resource`"))?;
+    if resource.type_id != "order" || resource.id.trim().is_empty() {
+        return Err(invalid("resource must be an order with an id"));
+    }
+    let order_state = message
+        .order_state
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| invalid("missing field `orderState`"))?;
+    Ok(Parsed::OrderStateChanged(OrderStateChanged {
+        message_id: message.id,
+        order_id: resource.id,
+        order_number: message
+            .resource_user_provided_identifiers
+            .and_then(|ids| ids.order_number),
+        order_state,
+        old_order_state: message.old_order_state,
+    }))
 }
 
 fn parse_order(value: serde_json::Value, format: &'static str) -> Result<Order, MessageError> {
@@ -264,11 +320,25 @@ mod tests {
 
     #[test]
     fn other_message_types_are_ignored() {
-        let body = r#"{"notificationType":"Message","id":"m","resource":{"typeId":"order","id":"o"},"type":"OrderStateChanged"}"#;
+        let body = r#"{"notificationType":"Message","id":"m","resource":{"typeId":"order","id":"o"},"type":"OrderPaymentStateChanged"}"#;
         assert_eq!(
             parse(body.as_bytes()).unwrap(),
-            Parsed::Ignored("OrderStateChanged".into())
+            Parsed::Ignored("OrderPaymentStateChanged".into())
         );
+    }
+
+    #[test]
+    fn order_state_changes_are_read() {
+        let body = r#"{"notificationType":"Message","id":"m","resource":{"typeId":"order","id":"o"},"resourceUserProvidedIdentifiers":{"orderNumber":"N1"},"type":"OrderStateChanged","orderState":"Cancelled","oldOrderState":"Open"}"#;
+        let Parsed::OrderStateChanged(change) = parse(body.as_bytes()).unwrap() else {
+            panic!("not read as a state change")
+        };
+        assert_eq!(change.order_id, "o");
+        assert_eq!(change.order_number.as_deref(), Some("N1"));
+        assert_eq!(change.order_state, "Cancelled");
+        assert_eq!(change.old_order_state.as_deref(), Some("Open"));
+        let e = parse(br#"{"notificationType":"Message","resource":{"typeId":"order","id":"o"},"type":"OrderStateChanged"}"#).unwrap_err();
+        assert!(e.to_string().contains("orderState"), "{e}");
     }
 
     #[test]

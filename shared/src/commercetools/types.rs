@@ -166,6 +166,28 @@ pub struct CustomFields {
     pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
+/// One `returnInfo` entry: what came back, under which tracking id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_tracking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_date: Option<String>,
+    #[serde(default)]
+    pub items: Vec<ReturnItem>,
+}
+
+/// One returned item (line items only carry `lineItemId`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_item_id: Option<String>,
+    #[serde(default)]
+    pub quantity: i64,
+}
+
 /// One `syncInfo` entry: the order was synced to/from the channel with this external id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -221,6 +243,12 @@ pub struct Order {
     pub custom: Option<CustomFields>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sync_info: Vec<SyncInfo>,
+    /// The custom workflow State, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Reference>,
+    /// Returns recorded on the order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub return_info: Vec<ReturnInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::commercetools::actions::{OrderState, ShipmentState};
+use crate::commercetools::actions::{OrderState, ReturnShipmentState, ShipmentState};
 use crate::domain::status::Stage;
 
 /// What one Peoplevox status means in commercetools.
@@ -27,6 +27,10 @@ pub struct StatusMapping {
     /// Key of a custom commercetools State to `transitionState` to, if any.
     #[serde(default)]
     pub state: Option<String>,
+    /// The status itself says the warehouse could not pick everything (a tenant's "Short
+    /// picked" or "Pick failed"): the order goes Partial and the short lines are named.
+    #[serde(default)]
+    pub short_pick: bool,
 }
 
 /// The `[status]` section.
@@ -39,6 +43,17 @@ pub struct StatusRules {
     /// `shipmentState` while Peoplevox holds the order (the `OnHold` flag).
     #[serde(default = "default_on_hold")]
     pub on_hold_shipment_state: ShipmentState,
+    /// Key of the order custom Type that carries `pvxStatus`, `pvxShortPicks` and
+    /// `pvxException`. An order without a custom Type gets this one; a merchant whose orders
+    /// already carry their own Type names it here, and `ctpvx setup` adds the fields to it.
+    #[serde(default = "default_order_type")]
+    pub order_type: String,
+    /// How a commercetools cancellation reaches Peoplevox.
+    #[serde(default)]
+    pub cancel: CancelRules,
+    /// How Peoplevox returns reach commercetools.
+    #[serde(default)]
+    pub returns: ReturnRules,
 }
 
 impl Default for StatusRules {
@@ -46,8 +61,88 @@ impl Default for StatusRules {
         Self {
             map: BTreeMap::new(),
             on_hold_shipment_state: default_on_hold(),
+            order_type: default_order_type(),
+            cancel: CancelRules::default(),
+            returns: ReturnRules::default(),
         }
     }
+}
+
+/// `[status.cancel]`: Peoplevox has no documented cancel operation. The default re-imports
+/// the order's header with `Status` = `Cancelled` through SaveData (Cancelled is a status the
+/// "Sales orders by status" report shows; whether an import may set it is UNCONFIRMED), after
+/// reading the order's current status from the same template, so that an order the warehouse
+/// has started picking is never cancelled behind its back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRules {
+    /// Push commercetools cancellations to Peoplevox at all (false: every exported order's
+    /// cancellation becomes an exception for a person).
+    #[serde(default = "yes")]
+    pub push_to_peoplevox: bool,
+    /// Template the cancellation is imported through (and the status read from).
+    #[serde(default = "default_cancel_template")]
+    pub template: String,
+    /// The template's status field.
+    #[serde(default = "default_status_field")]
+    pub status_field: String,
+    /// The value that cancels.
+    #[serde(default = "default_cancelled")]
+    pub value: String,
+}
+
+impl Default for CancelRules {
+    fn default() -> Self {
+        Self {
+            push_to_peoplevox: true,
+            template: default_cancel_template(),
+            status_field: default_status_field(),
+            value: default_cancelled(),
+        }
+    }
+}
+
+/// `[status.returns]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRules {
+    /// The report returns are read from.
+    #[serde(default = "default_return_report")]
+    pub report: String,
+    /// The return items' `shipmentState` in commercetools: the warehouse has the goods.
+    #[serde(default = "default_return_state")]
+    pub shipment_state: ReturnShipmentState,
+}
+
+impl Default for ReturnRules {
+    fn default() -> Self {
+        Self {
+            report: default_return_report(),
+            shipment_state: default_return_state(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_order_type() -> String {
+    crate::setup::ORDER_TYPE_KEY.to_string()
+}
+fn default_cancel_template() -> String {
+    "Sales orders".into()
+}
+fn default_status_field() -> String {
+    "Status".into()
+}
+fn default_cancelled() -> String {
+    "Cancelled".into()
+}
+fn default_return_report() -> String {
+    "Return summary".into()
+}
+fn default_return_state() -> ReturnShipmentState {
+    ReturnShipmentState::Returned
 }
 
 fn default_on_hold() -> ShipmentState {
@@ -64,6 +159,7 @@ fn mapping(
         order_state,
         shipment_state,
         state: None,
+        short_pick: false,
     }
 }
 
@@ -88,9 +184,19 @@ fn build_defaults() -> BTreeMap<String, StatusMapping> {
             "Backorder",
             mapping(Stage::Backorder, None, Some(S::Backorder)),
         ),
-        ("Picking", mapping(Stage::Picking, Some(O::Confirmed), None)),
-        ("Picked", mapping(Stage::Packed, Some(O::Confirmed), None)),
-        ("Packed", mapping(Stage::Packed, Some(O::Confirmed), None)),
+        // Ready again: a backorder that was filled shows as such once picking starts.
+        (
+            "Picking",
+            mapping(Stage::Picking, Some(O::Confirmed), Some(S::Ready)),
+        ),
+        (
+            "Picked",
+            mapping(Stage::Packed, Some(O::Confirmed), Some(S::Ready)),
+        ),
+        (
+            "Packed",
+            mapping(Stage::Packed, Some(O::Confirmed), Some(S::Ready)),
+        ),
         (
             "Partially despatched",
             mapping(
@@ -103,7 +209,11 @@ fn build_defaults() -> BTreeMap<String, StatusMapping> {
             "Despatched",
             mapping(Stage::Despatched, Some(O::Confirmed), Some(S::Shipped)),
         ),
-        ("Closed", mapping(Stage::Closed, Some(O::Complete), None)),
+        // Closed comes after the goods left: Shipped too, in case Despatched was never seen.
+        (
+            "Closed",
+            mapping(Stage::Closed, Some(O::Complete), Some(S::Shipped)),
+        ),
         (
             "Cancelled",
             mapping(Stage::Cancelled, Some(O::Cancelled), Some(S::Canceled)),
@@ -129,6 +239,17 @@ impl StatusRules {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for (field, value) in [
+            ("status.order_type", &self.order_type),
+            ("status.cancel.template", &self.cancel.template),
+            ("status.cancel.status_field", &self.cancel.status_field),
+            ("status.cancel.value", &self.cancel.value),
+            ("status.returns.report", &self.returns.report),
+        ] {
+            if value.trim().is_empty() {
+                return Err(ConfigError::invalid(field, "must not be empty"));
+            }
+        }
         for (name, m) in &self.map {
             if name.trim().is_empty() {
                 return Err(ConfigError::invalid("status.map", "a status name is empty"));

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod sales_order;
 pub mod shipment;
 pub mod status;
+pub mod status_message;
 pub mod stock;
 
 pub use despatch::{Despatch, Package};
@@ -13,4 +14,5 @@ pub use hold::HoldReason;
 pub use ids::{Quantity, SalesOrderNumber, Sku};
 pub use sales_order::{SalesOrder, SalesOrderLine};
 pub use shipment::{SHIPMENT_EVENTS, ShipmentMessage};
+pub use status_message::{STATUS_EVENTS, StatusMessage};
 pub use stock::{StockMessage, StockWrite, plan_write, sellable};

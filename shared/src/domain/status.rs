@@ -108,6 +108,42 @@ pub fn peoplevox_may_change(exported: bool, field: Field) -> Result<(), String> 
     }
 }
 
+/// How far a commercetools `shipmentState` is along, so that no flow ever moves it back once
+/// goods have left. The waiting states (Pending, Ready, Backorder, Delayed) share the lowest
+/// rank: an order moves between them as stock arrives and holds are lifted, and which of them
+/// applies is decided by the ranked [`Stage`], not here.
+pub fn shipment_state_rank(state: &str) -> u8 {
+    match state {
+        "Partial" => 1,
+        "Shipped" => 2,
+        "Delivered" => 3,
+        "Canceled" => 4,
+        _ => 0,
+    }
+}
+
+/// The stage commercetools' own `shipmentState` shows the warehouse reached (the shipment flow
+/// sets Partial and Shipped from deliveries, possibly before the status callback arrives).
+pub fn stage_of_shipment_state(state: Option<&str>) -> Option<Stage> {
+    match state? {
+        "Backorder" => Some(Stage::Backorder),
+        "Partial" => Some(Stage::PartiallyDespatched),
+        "Shipped" | "Delivered" => Some(Stage::Despatched),
+        "Canceled" => Some(Stage::Cancelled),
+        _ => None,
+    }
+}
+
+/// The stage an `orderState` implies: a cancelled or completed order is past everything the
+/// warehouse can report, short of a cancellation.
+pub fn stage_of_order_state(state: Option<&str>) -> Option<Stage> {
+    match state? {
+        "Cancelled" => Some(Stage::Cancelled),
+        "Complete" => Some(Stage::Closed),
+        _ => None,
+    }
+}
+
 /// A stage's configuration name.
 pub fn stage_name(stage: Stage) -> &'static str {
     match stage {
@@ -125,6 +161,32 @@ pub fn stage_name(stage: Stage) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipment_states_rank_forward_and_imply_stages() {
+        let order = ["Backorder", "Partial", "Shipped", "Delivered", "Canceled"];
+        for pair in order.windows(2) {
+            assert!(
+                shipment_state_rank(pair[0]) < shipment_state_rank(pair[1]),
+                "{pair:?}"
+            );
+        }
+        assert_eq!(shipment_state_rank("Delayed"), shipment_state_rank("Ready"));
+        assert_eq!(
+            shipment_state_rank("Backorder"),
+            shipment_state_rank("Pending")
+        );
+        assert_eq!(
+            stage_of_shipment_state(Some("Shipped")),
+            Some(Stage::Despatched)
+        );
+        assert_eq!(stage_of_shipment_state(Some("Ready")), None);
+        assert_eq!(
+            stage_of_order_state(Some("Cancelled")),
+            Some(Stage::Cancelled)
+        );
+        assert_eq!(stage_of_order_state(Some("Open")), None);
+    }
 
     const ALL: [Stage; 8] = [
         Stage::Received,

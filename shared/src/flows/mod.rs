@@ -4,5 +4,6 @@
 pub mod batch;
 pub mod item_catalog;
 pub mod order_export;
+pub mod order_status;
 pub mod shipment_confirmed;
 pub mod stock_delta;

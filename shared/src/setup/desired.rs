@@ -30,6 +30,8 @@ pub const FIELD_PVX_ORDER_NUMBER: &str = "pvxOrderNumber";
 pub const FIELD_PVX_STATUS: &str = "pvxStatus";
 /// Order field: the items Peoplevox short-picked (String).
 pub const FIELD_PVX_SHORT_PICKS: &str = "pvxShortPicks";
+/// Order field: the last conflict between the two systems, for a person (String).
+pub const FIELD_PVX_EXCEPTION: &str = "pvxException";
 
 /// A channel and the roles it must have (it may have more).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +75,7 @@ pub fn desired(config: &Config) -> Desired {
     if let Some(key) = &config.shipments.delivery_type {
         types.push(delivery_type(key));
     }
-    types.push(order_type());
+    types.push(order_type_with_key(&config.status.order_type));
     Desired { channels, types }
 }
 
@@ -92,16 +94,23 @@ pub fn delivery_type(key: &str) -> TypeDraft {
     }
 }
 
-/// The order Type: the Peoplevox side of an order.
+/// The order Type under its default key.
 pub fn order_type() -> TypeDraft {
+    order_type_with_key(ORDER_TYPE_KEY)
+}
+
+/// The order Type (`status.order_type`): the Peoplevox side of an order. When the key is the
+/// merchant's own order Type, setup adds the missing fields to it.
+pub fn order_type_with_key(key: &str) -> TypeDraft {
     TypeDraft {
-        key: ORDER_TYPE_KEY.to_string(),
+        key: key.to_string(),
         name: english("ctpvx: Peoplevox order"),
         resource_type_ids: vec![ORDER_RESOURCE.to_string()],
         field_definitions: vec![
             FieldDefinitionDraft::optional(FIELD_PVX_ORDER_NUMBER, "String", "Peoplevox order"),
             FieldDefinitionDraft::optional(FIELD_PVX_STATUS, "String", "Peoplevox status"),
             FieldDefinitionDraft::optional(FIELD_PVX_SHORT_PICKS, "String", "Short picks"),
+            FieldDefinitionDraft::optional(FIELD_PVX_EXCEPTION, "String", "Peoplevox exception"),
         ],
     }
 }

@@ -89,7 +89,7 @@ mod tests {
             .into_iter()
             .map(|f| f.name)
             .collect();
-        assert_eq!(missing, ["pvxStatus", "pvxShortPicks"]);
+        assert_eq!(missing, ["pvxStatus", "pvxShortPicks", "pvxException"]);
         assert!(conflicts(&have, &order_type()).is_empty());
     }
 

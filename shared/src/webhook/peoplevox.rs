@@ -8,15 +8,22 @@
 //! - `incremental`: `site`, `item={ItemType.ItemCode}`, `changed={QuantityChanged}`, optional
 //!   `ts={UpdateTimestamp}` and `reason={Reason}`;
 //! - `tracking`, `package-tracking`, `package-despatched`: `despatch={DespatchNumber}`, optional
-//!   `order=…` (or `SalesOrderNumber`), `tracking={TrackingNumber}`, `package=…`.
+//!   `order=…` (or `SalesOrderNumber`), `tracking={TrackingNumber}`, `package=…`;
+//! - `status`: `order={SalesOrderNumber}`, `status={SalesOrderStatus.Name}` (or Peoplevox's own
+//!   names, under either spelling), optional `modified={LastModificationTime}` and
+//!   `onhold={OnHold}`;
+//! - `returns`: `order={SalesOrderNumber}` and/or `return={ReturnCode}` (UNCONFIRMED
+//!   placeholders: the flow reads the return report either way).
 
 use std::collections::BTreeMap;
 
 use super::auth::secret_matches;
 use super::callback_params::CallbackParams;
 use super::{WebhookRequest, WebhookResponse, Webhooks};
-use crate::domain::{SHIPMENT_EVENTS, ShipmentMessage, Sku, StockMessage};
-use crate::queues::{SHIPMENTS_QUEUE, STOCK_QUEUE};
+use crate::domain::{
+    SHIPMENT_EVENTS, STATUS_EVENTS, ShipmentMessage, Sku, StatusMessage, StockMessage,
+};
+use crate::queues::{SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
 use crate::store::now_epoch_ms;
 
 /// Path prefix of Peoplevox callbacks; the token and the event follow.
@@ -37,11 +44,14 @@ pub(super) async fn accept(
     if !secret_matches(token, &hooks.pvx_callback_token) {
         return WebhookResponse::error(401, "unknown callback token");
     }
-    let known = STOCK_EVENTS.contains(&event) || SHIPMENT_EVENTS.iter().any(|(e, _)| *e == event);
+    let is_status = STATUS_EVENTS.iter().any(|(e, _)| *e == event);
+    let known = STOCK_EVENTS.contains(&event)
+        || SHIPMENT_EVENTS.iter().any(|(e, _)| *e == event)
+        || is_status;
     if !known {
         return WebhookResponse::error(
             404,
-            "no such callback event (availability, incremental, tracking, package-tracking, package-despatched)",
+            "no such callback event (availability, incremental, tracking, package-tracking, package-despatched, status, returns)",
         );
     }
     if !(req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("POST")) {
@@ -54,6 +64,8 @@ pub(super) async fn accept(
         p.check_substituted()?;
         if STOCK_EVENTS.contains(&event) {
             Ok((STOCK_QUEUE, stock_message(event, &p)?.to_json()))
+        } else if is_status {
+            Ok((STATUS_QUEUE, status_message(event, &p)?.to_json()))
         } else {
             Ok((SHIPMENTS_QUEUE, shipment_message(event, &p)?.to_json()))
         }
@@ -127,5 +139,56 @@ fn shipment_message(event: &str, params: &CallbackParams) -> Result<ShipmentMess
         tracking: params.optional("tracking"),
         package: params.optional("package"),
         received_at_ms: now_epoch_ms(),
+    })
+}
+
+/// A status or returns callback as a status message. The order number may come as `order` or
+/// under Peoplevox's own name; the status as `status` or `SalesOrderStatus.Name`.
+fn status_message(event: &str, params: &CallbackParams) -> Result<StatusMessage, String> {
+    let order = ["order", "SalesOrderNumber", "SalesOrder.SalesOrderNumber"]
+        .iter()
+        .find_map(|name| params.optional(name));
+    let id = uuid::Uuid::new_v4().to_string();
+    let received_at_ms = now_epoch_ms();
+    if event == "returns" {
+        let return_code = ["return", "ReturnCode"]
+            .iter()
+            .find_map(|name| params.optional(name));
+        if order.is_none() && return_code.is_none() {
+            return Err("parameter `order` or `return` is required".into());
+        }
+        return Ok(StatusMessage::PeoplevoxReturn {
+            id,
+            order,
+            return_code,
+            received_at_ms,
+        });
+    }
+    let order = order.ok_or("parameter `order` is missing")?;
+    if order.chars().count() > 30 {
+        return Err("parameter `order` is longer than 30 characters".into());
+    }
+    let status = ["status", "SalesOrderStatus.Name", "SalesOrderStatus"]
+        .iter()
+        .find_map(|name| params.optional(name))
+        .ok_or("parameter `status` is missing")?;
+    if status.chars().count() > 100 {
+        return Err("parameter `status` is longer than 100 characters".into());
+    }
+    let on_hold = match ["onhold", "OnHold"].iter().find_map(|n| params.optional(n)) {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Some(true),
+        Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Some(false),
+        Some(v) => return Err(format!("parameter `onhold` is not true or false: `{v}`")),
+    };
+    Ok(StatusMessage::PeoplevoxStatus {
+        id,
+        order,
+        status,
+        modified: ["modified", "LastModificationTime"]
+            .iter()
+            .find_map(|n| params.optional(n)),
+        on_hold,
+        received_at_ms,
     })
 }

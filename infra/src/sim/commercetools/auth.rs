@@ -106,6 +106,8 @@ fn accepted_scopes(resource: &str, method: &Method) -> Vec<&'static str> {
         ("inventory", false) => vec!["manage_products"],
         ("types", true) => vec!["manage_types", "view_types"],
         ("types", false) => vec!["manage_types"],
+        ("states", true) => vec!["manage_states", "view_states"],
+        ("states", false) => vec!["manage_states"],
         _ => Vec::new(),
     }
 }

@@ -1,16 +1,20 @@
-//! commercetools simulator: the auth service and the orders, channels, inventory and types API
-//! on loopback, in the real wire formats, with switchable faults and a concurrent-writer switch.
-//! Orders placed through [`CtSim::place_order`] change stock as their inventory mode says.
+//! commercetools simulator: the auth service and the orders, channels, inventory, types and
+//! states API on loopback, in the real wire formats, with switchable faults and a
+//! concurrent-writer switch. Orders placed through [`CtSim::place_order`] change stock as their
+//! inventory mode says. Every order update records the changes of the order's state fields
+//! ([`CtSim::state_history`]), for checks of the sequence of states an order went through.
 //!
 //! Resources are kept as raw JSON, so that fields the simulator does not know survive a round
 //! trip. The auth service and the API share one address.
 
 mod auth;
+mod cancel;
 mod channels;
 mod custom;
 mod deliveries;
 mod errors;
 mod gate;
+mod history;
 mod inventory;
 mod new_order;
 mod order_actions;
@@ -21,6 +25,7 @@ mod query;
 mod resource;
 mod sort;
 mod state;
+mod states;
 mod stock_handle;
 mod types;
 
@@ -41,12 +46,14 @@ use tokio::task::JoinHandle;
 
 use self::channels::Channels;
 use self::errors::ApiError;
+pub use self::history::StateChange;
 use self::inventory::Inventory;
 use self::new_order::NewOrder;
 use self::orders::Orders;
 pub use self::placement::OutOfStock;
 pub use self::state::CtSimConfig;
 use self::state::SimState;
+use self::states::States;
 use self::types::Types;
 use crate::sim::faults::Faults;
 
@@ -85,6 +92,11 @@ fn router(state: Arc<SimState>) -> Router {
             "/{project}/types/{item}",
             get(resource::get::<Types>).post(resource::update::<Types>),
         )
+        .route(
+            "/{project}/states",
+            get(resource::query::<States>).post(resource::create::<States>),
+        )
+        .route("/{project}/states/{item}", get(resource::get::<States>))
         .route(
             "/{project}/inventory",
             get(resource::query::<Inventory>).post(resource::create::<Inventory>),
@@ -208,6 +220,36 @@ impl CtSim {
         Ok(serde_json::from_value(order)?)
     }
 
+    /// Cancels an order as a merchant would in commercetools (`changeOrderState` to
+    /// `Cancelled`: the version moves by one and the change is recorded in the state history) and
+    /// returns the `OrderStateChanged` Message a subscription would deliver, in the Platform
+    /// format. An error when there is no such order or it is already Cancelled.
+    pub fn cancel_order(&self, id: &str) -> anyhow::Result<Value> {
+        cancel::cancel(&self.state, id)
+    }
+
+    /// Every change of an order's `orderState`, `shipmentState`, `state` (the custom State's id)
+    /// and custom field `pvxStatus` made by a successful update, in the order they landed.
+    pub fn state_history(&self) -> Vec<StateChange> {
+        self.state.store().state_history.clone()
+    }
+
+    /// The id of the State with this key; created as an initial `OrderState` without
+    /// transitions when missing (an existing State is returned whatever its type).
+    pub fn ensure_state(&self, key: &str) -> anyhow::Result<String> {
+        let mut store = self.state.store();
+        if let Some(id) = store.state_keys.get(key) {
+            return Ok(id.clone());
+        }
+        let draft = json!({"key": key, "type": "OrderState", "initial": true});
+        let created = states::create_state(&mut store, &draft)
+            .map_err(|e| anyhow!("state refused: {e:?}"))?;
+        created["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("created state has no id"))
+    }
+
     /// The channel with this key; created with these roles, or given the roles it lacks.
     pub fn ensure_channel(&self, key: &str, roles: &[ChannelRole]) -> anyhow::Result<Channel> {
         let mut store = self.state.store();
@@ -266,6 +308,23 @@ impl CtSim {
             .map_err(|e| anyhow!("type refused: {e:?}"))
     }
 
+    /// Creates a Type under a given id, as a project that already has it (a merchant's order
+    /// Type that fixtures reference by id).
+    pub fn create_type_with_id(&self, draft: Value, id: &str) -> anyhow::Result<Value> {
+        let mut store = self.state.store();
+        let mut created =
+            types::create_type(&mut store, &draft).map_err(|e| anyhow!("type refused: {e:?}"))?;
+        let (old, key) = (
+            created["id"].as_str().unwrap_or_default().to_string(),
+            created["key"].as_str().unwrap_or_default().to_string(),
+        );
+        store.types.remove(&old);
+        created["id"] = id.into();
+        store.type_keys.insert(key, id.to_string());
+        store.types.insert(id.to_string(), created.clone());
+        Ok(created)
+    }
+
     /// Requests received (token requests included) since start or the last reset.
     pub fn request_count(&self) -> u64 {
         self.state.request_count()
@@ -316,6 +375,8 @@ impl Drop for CtSim {
     }
 }
 
+#[cfg(test)]
+mod states_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

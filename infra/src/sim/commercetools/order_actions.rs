@@ -7,6 +7,7 @@ use super::deliveries;
 use super::errors::{ApiError, ApiResult};
 use super::resource::reference_id;
 use super::state::{Store, new_id, now_iso};
+use super::states;
 
 const ORDER_STATES: [&str; 4] = ["Open", "Confirmed", "Complete", "Cancelled"];
 const SHIPMENT_STATES: [&str; 8] = [
@@ -38,11 +39,7 @@ pub(crate) fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResu
         "setDeliveryCustomType" => deliveries::set_delivery_custom_type(store, order, action),
         "setParcelTrackingData" => deliveries::set_parcel_tracking_data(order, action),
         "addReturnInfo" => add_return_info(order, action),
-        // A real action, but it needs States and their transitions, which are not simulated.
-        "transitionState" => Err(ApiError::bad_request(
-            "InvalidInput",
-            "transitionState is not supported by the simulator.",
-        )),
+        "transitionState" => transition_state(store, order, action),
         other => Err(ApiError::bad_request(
             "InvalidInput",
             format!("Unknown update action '{other}'."),
@@ -105,6 +102,28 @@ fn update_sync_info(store: &Store, order: &mut Value, action: &Value) -> ApiResu
         .unwrap_or_else(|| now_iso().into());
     entry.insert("syncedAt".into(), synced_at);
     push(order, "syncInfo", Value::Object(entry));
+    Ok(())
+}
+
+/// `transitionState {state:{typeId:"state", id|key}, force?}`: the order gets a reference to
+/// the State, by id. Transitions are not validated, so `force` is accepted and ignored: the real
+/// API checks the current State's `transitions` (none when they are null, as for the States the
+/// simulator creates by default) and that a first State is initial, unless forced. UNCONFIRMED:
+/// the code for a State that is not an OrderState.
+fn transition_state(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
+    let reference = action
+        .get("state")
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| ApiError::invalid_json("state: Missing required value"))?;
+    let state = states::find(store, reference)
+        .ok_or_else(|| ApiError::referenced_not_found("state", reference))?;
+    if state["type"] != "OrderState" {
+        return Err(ApiError::bad_request(
+            "InvalidOperation",
+            format!("The state '{}' is not an OrderState.", state["key"]),
+        ));
+    }
+    order["state"] = json!({"typeId": "state", "id": state["id"]});
     Ok(())
 }
 

@@ -1,11 +1,14 @@
 //! Order endpoints: get by id or `order-number=`, query, and update (the actions are in
-//! [`order_actions`]). The handlers are the shared ones of [`resource`](super::resource).
+//! [`order_actions`]). The handlers are the shared ones of [`resource`](super::resource). Every
+//! successful update adds the changes of the order's state fields to the state history
+//! ([`history`]).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::errors::ApiResult;
+use super::history;
 use super::order_actions;
 use super::resource::Resource;
 use super::state::Store;
@@ -49,5 +52,9 @@ impl Resource for Orders {
 
     fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
         order_actions::apply(store, order, action)
+    }
+
+    fn updated(store: &mut Store, before: &Value, after: &Value) {
+        store.state_history.extend(history::changes(before, after));
     }
 }

@@ -34,6 +34,9 @@ pub(crate) trait Resource {
     fn id_by_alias(store: &Store, alias: &str) -> Option<String>;
     /// Applies one update action to `resource`; `store`, without that resource, may be read.
     fn apply(store: &Store, resource: &mut Value, action: &Value) -> ApiResult<()>;
+    /// Called after every successful update with the resource as it was and as it is now, so
+    /// that a resource can keep a record of its changes (orders keep their state history).
+    fn updated(_store: &mut Store, _before: &Value, _after: &Value) {}
 }
 
 /// A resource the API creates from a draft.
@@ -116,12 +119,16 @@ pub(crate) fn apply_actions<R: Resource>(
     let mut resource = R::map_mut(store)
         .remove(id)
         .ok_or_else(|| ApiError::not_found_id(id))?;
+    let before = resource.clone();
     let result = versioned_update(state, &mut resource, version, |copy| {
         actions
             .iter()
             .try_for_each(|action| R::apply(store, copy, action))
     });
     R::map_mut(store).insert(id.to_owned(), resource);
+    if let Ok(after) = &result {
+        R::updated(store, &before, after);
+    }
     result
 }
 

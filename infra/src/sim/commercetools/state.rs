@@ -12,6 +12,7 @@ use time::macros::format_description;
 use tokio::time::Instant;
 
 use super::errors::{ApiError, ApiResult};
+use super::history::StateChange;
 use crate::sim::faults::Faults;
 
 /// How the simulated project is set up.
@@ -55,6 +56,12 @@ pub(crate) struct Store {
     pub(crate) inventory: BTreeMap<String, Value>,
     pub(crate) types: BTreeMap<String, Value>,
     pub(crate) type_keys: HashMap<String, String>,
+    pub(crate) states: BTreeMap<String, Value>,
+    pub(crate) state_keys: HashMap<String, String>,
+    /// Changes of the orders' state fields, in the order the updates landed.
+    pub(crate) state_history: Vec<StateChange>,
+    /// The last message sequenceNumber issued per order id (see [`super::cancel`]).
+    pub(crate) message_sequences: HashMap<String, u64>,
 }
 
 /// Everything the handlers and the Rust-side handle share.

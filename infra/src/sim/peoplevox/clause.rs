@@ -1,7 +1,11 @@
 //! The Dynamic-LINQ-like clauses of GetData / GetReportData, as far as the simulator needs
-//! them: `Field.Equals("v")`, `Field == "v"`, `!=`, `.Contains/.StartsWith/.EndsWith`, `!`,
-//! `AND`/`OR` (also `and`/`or`/`&&`/`||`) and parentheses. Fields are bare names (templates)
-//! or `[Bracketed names]` (reports). String literals escape `"` and `\` with a backslash.
+//! them: `Field.Equals("v")`, `Field == "v"`, `Field = 'v'`, `!=`,
+//! `.Contains/.StartsWith/.EndsWith`, `!`, `AND`/`OR` (also `and`/`or`/`&&`/`||`) and
+//! parentheses. Fields are bare names (templates) or `[Bracketed names]` (reports). String
+//! literals escape their quote and `\` with a backslash; a single-quoted one also takes a
+//! doubled `''` for a quote. Dynamic LINQ reads a single `=` as equality and single-quoted
+//! text as a string; whether Peoplevox's parser does too is UNCONFIRMED, but clients write
+//! clauses that way, so the simulator accepts them rather than failing the caller's test.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +34,7 @@ pub enum Clause {
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestOp {
-    /// `.Equals(..)` or `==`.
+    /// `.Equals(..)`, `==` or `=`.
     Equals,
     /// `!=`.
     NotEquals,
@@ -125,9 +129,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 tokens.push(Token::Dot);
                 i += 1;
             }
-            '=' if chars.get(i + 1) == Some(&'=') => {
+            '=' => {
                 tokens.push(Token::Eq);
-                i += 2;
+                i += if chars.get(i + 1) == Some(&'=') { 2 } else { 1 };
             }
             '!' if chars.get(i + 1) == Some(&'=') => {
                 tokens.push(Token::Ne);
@@ -153,13 +157,18 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 tokens.push(Token::Bracketed(chars[i + 1..i + end].iter().collect()));
                 i += end + 1;
             }
-            '"' => {
+            '"' | '\'' => {
+                let quote = c;
                 let mut value = String::new();
                 i += 1;
                 loop {
                     match chars.get(i) {
                         None => return Err("unterminated string literal".into()),
-                        Some('"') => {
+                        Some('\'') if quote == '\'' && chars.get(i + 1) == Some(&'\'') => {
+                            value.push('\'');
+                            i += 2;
+                        }
+                        Some(&q) if q == quote => {
                             i += 1;
                             break;
                         }
@@ -339,6 +348,19 @@ mod tests {
         assert_eq!(c.fields(), vec!["Site reference", "Item code", "Item code"]);
         assert!(c.matches(&record(&[("Site reference", "S1"), ("Item code", "y")])));
         assert!(!c.matches(&record(&[("Site reference", "S2"), ("Item code", "y")])));
+    }
+
+    #[test]
+    fn single_equals_and_single_quotes() {
+        let c = Clause::parse("[Sales order number] = 'SO-1' OR [Sales order number] = 'SO-2'")
+            .unwrap();
+        assert_eq!(c.fields(), vec!["Sales order number", "Sales order number"]);
+        assert!(c.matches(&record(&[("Sales order number", "SO-2")])));
+        assert!(!c.matches(&record(&[("Sales order number", "SO-3")])));
+        let c = Clause::parse(r"[Name] = 'it''s \'x\' \\'").unwrap();
+        assert!(c.matches(&record(&[("Name", r"it's 'x' \")])), "{c:?}");
+        assert!(Clause::parse("[Name] = 'a").is_err());
+        assert!(Clause::parse("[Name] = = 'a'").is_err());
     }
 
     #[test]

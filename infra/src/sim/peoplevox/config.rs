@@ -15,6 +15,8 @@ pub const ITEM_INVENTORY_SUMMARY: &str = "Item inventory summary";
 pub const DESPATCH_SUMMARY: &str = "Despatch summary";
 /// The package report: one row per despatched package (UNCONFIRMED name and columns).
 pub const DESPATCH_PACKAGES: &str = "Despatch packages";
+/// The returns report: one row per returned line (UNCONFIRMED name and columns).
+pub const RETURN_SUMMARY: &str = "Return summary";
 
 /// Zynk's standard Sales orders fields, plus `Site` and `Notes`.
 pub const SALES_ORDER_FIELDS: &[&str] = &[

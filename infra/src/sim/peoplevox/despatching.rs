@@ -164,12 +164,18 @@ impl Data {
         units
     }
 
-    /// Units the order still has to despatch, by item (ordered minus despatched; items
-    /// fully despatched stay in the map with 0).
-    fn undespatched(&self, order: &SimSalesOrder) -> anyhow::Result<BTreeMap<String, i64>> {
+    /// Units the order still has to despatch, by item (ordered minus despatched minus
+    /// closed short; items fully done stay in the map with 0).
+    pub(super) fn undespatched(
+        &self,
+        order: &SimSalesOrder,
+    ) -> anyhow::Result<BTreeMap<String, i64>> {
         let mut left = ordered_units(order)?;
         for (item, units) in self.despatched_units(&order.number) {
             *left.entry(item).or_default() -= units;
+        }
+        for (item, units) in self.closed_short.get(&order.number).into_iter().flatten() {
+            *left.entry(item.clone()).or_default() -= units;
         }
         Ok(left)
     }

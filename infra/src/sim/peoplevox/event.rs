@@ -1,13 +1,14 @@
 //! Events as Peoplevox announces them to subscribers: which event type they belong to,
 //! which site they happened at, and the values their `{Placeholder}`s stand for. Stock
-//! events live here; despatch and order-status events have their own modules and join
-//! them in [`SimEvent`], so that every callback leaves in the order things happened.
+//! events live here; despatch, order-status and return events have their own modules and
+//! join them in [`SimEvent`], so that every callback leaves in the order things happened.
 
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::despatch_event::DespatchEvent;
 use super::order_status::StatusEvent;
+use super::return_event::ReturnEvent;
 
 /// `AvailabilityChanges`.
 pub const AVAILABILITY_CHANGES: &str = "AvailabilityChanges";
@@ -96,6 +97,8 @@ pub enum SimEvent {
     Despatch(DespatchEvent),
     /// A sales order status change.
     Status(StatusEvent),
+    /// A return booked in.
+    Return(ReturnEvent),
 }
 
 impl SimEvent {
@@ -105,6 +108,7 @@ impl SimEvent {
             Self::Stock(e) => e.event_type(),
             Self::Despatch(e) => e.event_type(),
             Self::Status(_) => super::order_status::SALES_ORDER_STATUS_CHANGES,
+            Self::Return(_) => super::return_event::RETURNS,
         }
     }
 
@@ -114,6 +118,7 @@ impl SimEvent {
             Self::Stock(e) => e.site(),
             Self::Despatch(e) => e.site(),
             Self::Status(e) => &e.site,
+            Self::Return(e) => &e.site,
         }
     }
 
@@ -123,6 +128,7 @@ impl SimEvent {
             Self::Stock(e) => e.placeholders(),
             Self::Despatch(e) => e.placeholders(),
             Self::Status(e) => e.placeholders(),
+            Self::Return(e) => e.placeholders(),
         }
     }
 }
@@ -142,6 +148,12 @@ impl From<DespatchEvent> for SimEvent {
 impl From<StatusEvent> for SimEvent {
     fn from(e: StatusEvent) -> Self {
         Self::Status(e)
+    }
+}
+
+impl From<ReturnEvent> for SimEvent {
+    fn from(e: ReturnEvent) -> Self {
+        Self::Return(e)
     }
 }
 

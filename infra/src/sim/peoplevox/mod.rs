@@ -2,10 +2,12 @@
 //! real service (HTTP 200 with `ResponseId` -1 for API and session errors, SOAP faults with
 //! HTTP 500, HTML error pages), with the tenant's templates, a warehouse state that tests can
 //! read and set, the request budget, and switchable faults. Stock moves like in a real
-//! warehouse, orders are despatched in packages (reported and tracked), and every movement
+//! warehouse, orders are despatched in packages (reported and tracked), moved through
+//! statuses and holds, cancelled (or refused), closed short and returned, and every movement
 //! fires the event callbacks subscribers registered.
 
 mod callback_faults;
+mod cancellation;
 mod clause;
 mod clock;
 mod config;
@@ -19,16 +21,25 @@ mod dispatch;
 mod event;
 mod filter;
 mod movements;
+mod on_hold;
 mod order_status;
+mod order_status_api;
 mod placeholder;
 mod query;
+mod return_event;
+mod return_report;
+mod returns;
+mod returns_api;
 mod routing;
 mod save;
 mod server;
+mod short_pick;
 mod soap;
 mod state;
 mod stock;
 mod window;
+#[cfg(test)]
+mod workflow_tests;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -40,10 +51,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use callback_faults::CallbackFaults;
+pub use cancellation::STATUS_CANCELLED;
 pub use config::{
     DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, ITEM_TYPE_FIELDS, ITEM_TYPES,
-    PvxSimConfig, SALES_ORDER_FIELDS, SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS, SALES_ORDERS,
-    SimField, SimTemplate,
+    PvxSimConfig, RETURN_SUMMARY, SALES_ORDER_FIELDS, SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS,
+    SALES_ORDERS, SimField, SimTemplate,
 };
 pub use delivery::{SimCallback, SimCallbackOutcome};
 pub use despatch::{DespatchPlan, PackagePlan, SimDespatch, SimDespatchLine, SimPackage};
@@ -54,9 +66,14 @@ pub use despatch_event::{
 pub use despatch_report::{DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, report_date};
 pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
 pub use event::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
+pub use on_hold::ON_HOLD_FIELD;
 pub use order_status::{
-    SALES_ORDER_STATUS_CHANGES, STATUS_DESPATCHED, STATUS_PARTIALLY_DESPATCHED,
+    SALES_ORDER_STATUS_CHANGES, STATUS_DESPATCHED, STATUS_FIELD, STATUS_NEW,
+    STATUS_PARTIALLY_DESPATCHED,
 };
+pub use return_event::RETURNS;
+pub use return_report::RETURN_SUMMARY_COLUMNS;
+pub use returns::{ReturnLine, SimReturn};
 pub use routing::POST_CONTENT_TYPE;
 pub use state::{SimItemType, SimOrderItem, SimSalesOrder, SimStock, SimSubscription};
 

@@ -2,19 +2,22 @@
 //! template imports and exports) and the `SalesOrderStatusChanges` event a change fires.
 
 use super::event::{SimEvent, timestamp};
-use super::state::Data;
+use super::on_hold::{is_held, on_hold_text};
+use super::state::{Data, SimSalesOrder};
 
 /// `SalesOrderStatusChanges`.
 pub const SALES_ORDER_STATUS_CHANGES: &str = "SalesOrderStatusChanges";
 /// The header field holding the status.
 pub const STATUS_FIELD: &str = "Status";
+/// A sales order nothing has happened to yet (a confirmed Peoplevox status).
+pub const STATUS_NEW: &str = "New";
 /// Every unit of the order has left (a confirmed Peoplevox status).
 pub const STATUS_DESPATCHED: &str = "Despatched";
 /// Some units have left, some not. UNCONFIRMED name: only "Sales order is partial
 /// despatched" shows up in a report mock; the real status may differ per tenant.
 pub const STATUS_PARTIALLY_DESPATCHED: &str = "Partially despatched";
 
-/// An order's status changed.
+/// An order's status (or its on-hold flag) changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusEvent {
     /// The order's site (what subscription filters test).
@@ -23,18 +26,33 @@ pub struct StatusEvent {
     pub order_number: String,
     /// `{SalesOrderStatus.Name}`, and `{SalesOrderStatu.Name}` as peep_conn spells it.
     pub status: String,
+    /// `{OnHold}`: whether the order is held, see [`super::on_hold`].
+    pub on_hold: bool,
     /// `{LastModificationTime}`, see [`timestamp`] (UNCONFIRMED format).
     pub at: String,
 }
 
 impl StatusEvent {
+    /// The event for `order` announcing `status`, with the order's on-hold flag as it is.
+    pub fn of(order: &SimSalesOrder, status: &str, at: String) -> Self {
+        Self {
+            site: order.site.clone(),
+            order_number: order.number.clone(),
+            status: status.to_string(),
+            on_hold: is_held(order),
+            at,
+        }
+    }
+
     /// Placeholder names and their values; both spellings of the status name are offered
-    /// because which one the real service knows is UNCONFIRMED.
+    /// because which one the real service knows is UNCONFIRMED. `{OnHold}` (`True` /
+    /// `False`) is UNCONFIRMED too: no public source shows the hold flag's placeholder.
     pub fn placeholders(&self) -> Vec<(&'static str, String)> {
         vec![
             ("SalesOrderNumber", self.order_number.clone()),
             ("SalesOrderStatus.Name", self.status.clone()),
             ("SalesOrderStatu.Name", self.status.clone()),
+            ("OnHold", on_hold_text(self.on_hold).to_string()),
             ("LastModificationTime", self.at.clone()),
         ]
     }
@@ -54,21 +72,23 @@ impl Data {
         order
             .fields
             .insert(STATUS_FIELD.to_string(), status.to_string());
-        let event = StatusEvent {
-            site: order.site.clone(),
-            order_number: order_number.to_string(),
-            status: status.to_string(),
-            at,
-        };
+        let event = StatusEvent::of(order, status, at);
         self.events.push(SimEvent::Status(event));
         true
+    }
+}
+
+/// The order's status as the warehouse shows it: `New` until something set one.
+pub fn current_status(order: &SimSalesOrder) -> &str {
+    match order.fields.get(STATUS_FIELD).map(|s| s.trim()) {
+        Some(status) if !status.is_empty() => status,
+        _ => STATUS_NEW,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::peoplevox::state::SimSalesOrder;
     use std::collections::BTreeMap;
 
     #[test]
@@ -94,9 +114,37 @@ mod tests {
             panic!("{events:?}");
         };
         assert_eq!(
-            (event.site.as_str(), event.status.as_str()),
-            ("S", "Despatched")
+            (event.site.as_str(), event.status.as_str(), event.on_hold),
+            ("S", "Despatched", false)
         );
         assert_eq!(data.orders["SO-1"].fields[STATUS_FIELD], STATUS_DESPATCHED);
+    }
+
+    #[test]
+    fn the_event_carries_the_hold_flag_and_current_status_defaults_to_new() {
+        let mut data = Data::default();
+        let mut order = SimSalesOrder {
+            number: "SO-1".into(),
+            site: "S".into(),
+            fields: BTreeMap::from([("OnHold".to_string(), "True".to_string())]),
+            items: Vec::new(),
+        };
+        assert_eq!(current_status(&order), "New");
+        order.fields.insert(STATUS_FIELD.into(), " ".into());
+        assert_eq!(current_status(&order), "New");
+        data.orders.insert("SO-1".into(), order);
+        assert!(data.set_order_status("SO-1", "Picking"));
+        assert_eq!(current_status(&data.orders["SO-1"]), "Picking");
+        let events = data.take_events();
+        let SimEvent::Status(event) = &events[0] else {
+            panic!("{events:?}");
+        };
+        assert!(event.on_hold);
+        let placeholders = event.placeholders();
+        assert!(
+            placeholders.contains(&("OnHold", "True".to_string())),
+            "{placeholders:?}"
+        );
+        assert!(placeholders.contains(&("SalesOrderStatus.Name", "Picking".to_string())));
     }
 }

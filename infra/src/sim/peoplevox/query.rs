@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use super::clause::Clause;
 use super::config::{
     DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, ITEM_TYPES, PvxSimConfig,
-    SALES_ORDER_ITEMS, SALES_ORDERS,
+    RETURN_SUMMARY, SALES_ORDER_ITEMS, SALES_ORDERS,
 };
 use super::despatch_report::{
     DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, package_records, summary_records,
 };
+use super::return_report::{RETURN_SUMMARY_COLUMNS, return_records};
 use super::soap::Answer;
 use super::state::Data;
 
@@ -145,6 +146,8 @@ fn report_records(data: &Data, report: &str) -> Option<(&'static [&'static str],
         Some((DESPATCH_SUMMARY_COLUMNS, summary_records(data)))
     } else if report.eq_ignore_ascii_case(DESPATCH_PACKAGES) {
         Some((DESPATCH_PACKAGE_COLUMNS, package_records(data)))
+    } else if report.eq_ignore_ascii_case(RETURN_SUMMARY) {
+        Some((RETURN_SUMMARY_COLUMNS, return_records(data)))
     } else {
         None
     }
@@ -425,6 +428,81 @@ mod tests {
             "[Weight]",
             "[Bogus]",
         );
+        assert_eq!(answer.response_id, -1);
+    }
+
+    #[test]
+    fn return_summary_searches_with_single_quotes_and_or() {
+        use crate::sim::peoplevox::returns::{ReturnLine, SimReturn};
+        use time::macros::datetime;
+        let mut data = Data::default();
+        for (n, order, items) in [
+            (1, "SO-1", vec!["A", "B"]),
+            (2, "SO-2", vec!["A"]),
+            (3, "SO-3", vec!["C"]),
+        ] {
+            let code = format!("RET-00000{n}");
+            data.returns.insert(
+                code.clone(),
+                SimReturn {
+                    code,
+                    order_number: order.into(),
+                    site: "S".into(),
+                    date: datetime!(2026-12-01 9:00 UTC) - time::Duration::days(n),
+                    lines: items
+                        .into_iter()
+                        .map(|item| ReturnLine {
+                            item: item.into(),
+                            quantity: n,
+                            reason: "Faulty".into(),
+                            condition: "Damaged".into(),
+                        })
+                        .collect(),
+                },
+            );
+        }
+        let all = Paging {
+            page_no: 1,
+            items_per_page: 0,
+        };
+        let answer = get_report_data(
+            &data,
+            "return SUMMARY",
+            all,
+            "[Sales order number] = 'SO-1' OR [Sales order number] = 'SO-2'",
+            "",
+            "[Return date] asc, [Item code] desc",
+            "[Return code],[Item code],[Quantity],[Return date]",
+        );
+        assert_eq!(answer.response_id, 0, "{:?}", answer.detail);
+        assert_eq!(answer.total_count, 3);
+        assert_eq!(
+            answer.detail.unwrap(),
+            "Return code,Item code,Quantity,Return date\r\n\
+             RET-000002,A,2,'29/11/2026 09:00:00'\r\n\
+             RET-000001,B,1,'30/11/2026 09:00:00'\r\n\
+             RET-000001,A,1,'30/11/2026 09:00:00'\r\n"
+        );
+        let answer = get_report_data(
+            &data,
+            "Return summary",
+            all,
+            "[Return code] = 'RET-000001'",
+            r#"[Site reference].Equals("S")"#,
+            "",
+            "",
+        );
+        assert_eq!(answer.total_count, 2);
+        let detail = answer.detail.unwrap();
+        assert!(
+            detail.starts_with(
+                "Return code,Return date,Quantity,Sales order number,Return reason,\
+                 Return condition,Item code,Site reference\r\n\
+                 RET-000001,'30/11/2026 09:00:00',1,SO-1,Faulty,Damaged,A,S\r\n"
+            ),
+            "{detail}"
+        );
+        let answer = get_report_data(&data, "Return summary", all, "[Bogus] = 'x'", "", "", "");
         assert_eq!(answer.response_id, -1);
     }
 }

@@ -3,14 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use super::cancellation::STATUS_CANCELLED;
 use super::config::{ITEM_TYPES, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS, SimTemplate};
+use super::order_status::STATUS_FIELD;
 use super::soap::{Answer, Status};
 use super::state::{Data, SimItemType, SimOrderItem, SimSalesOrder};
 
 /// Longest SalesOrderNumber Peoplevox takes (Zynk: string(30)).
 const MAX_ORDER_NUMBER: usize = 30;
 /// Status values an import may set (Zynk), plus the ones reports show.
-const IMPORT_STATUSES: &[&str] = &["New", "Despatched", "Closed", "Cancelled"];
+const IMPORT_STATUSES: &[&str] = &["New", "Despatched", "Closed", STATUS_CANCELLED];
 
 type Row = BTreeMap<String, String>;
 
@@ -137,34 +139,98 @@ fn save_order(
                 None => Err(format!("Sales order '{number}' does not exist")),
             };
         }
-        let status = field(row, "Status");
-        if !status.is_empty()
-            && !IMPORT_STATUSES
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(status))
-        {
-            return Err(format!("Status '{status}' is not valid"));
+        let status = match field(row, STATUS_FIELD) {
+            "" => None,
+            status => Some(
+                IMPORT_STATUSES
+                    .iter()
+                    .copied()
+                    .find(|s| s.eq_ignore_ascii_case(status))
+                    .ok_or_else(|| format!("Status '{status}' is not valid"))?,
+            ),
+        };
+        // A row of nothing but the number and a status changes an order's status; it does
+        // not import the order again (what the duplicate-order check counts).
+        let status_only = data.orders.contains_key(&number)
+            && row
+                .keys()
+                .all(|k| k == "SalesOrderNumber" || k == STATUS_FIELD);
+        if data.orders.contains_key(&number) {
+            update_order(data, &number, row, status)?;
+        } else {
+            let mut fields = row.clone();
+            if let Some(status) = status {
+                fields.insert(STATUS_FIELD.to_string(), status.to_string());
+            }
+            let site = match field(row, "Site") {
+                "" => config.default_site.clone(),
+                site => site.to_string(),
+            };
+            data.orders.insert(
+                number.clone(),
+                SimSalesOrder {
+                    number: number.clone(),
+                    site,
+                    fields,
+                    items: Vec::new(),
+                },
+            );
         }
-        let order = data
-            .orders
-            .entry(number.clone())
-            .or_insert_with(|| SimSalesOrder {
-                number: number.clone(),
-                site: config.default_site.clone(),
-                fields: BTreeMap::new(),
-                items: Vec::new(),
-            });
-        order
-            .fields
-            .extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let site = field(row, "Site");
-        if !site.is_empty() {
-            order.site = site.to_string();
+        if !status_only {
+            *data.header_imports.entry(number.clone()).or_default() += 1;
         }
-        *data.header_imports.entry(number.clone()).or_default() += 1;
         Ok(())
     })();
     (number, result)
+}
+
+/// Re-imports the header of an order the warehouse holds. A status change goes through
+/// [`Data::set_order_status`] so subscribers hear of it like of any other; `Cancelled` is
+/// a cancellation, refused (and the whole row left unmerged) once the warehouse started on
+/// the order. A blank or unchanged status (compared case-insensitively) keeps the current
+/// one, so cancelling a cancelled order succeeds and changes no status, stock or event (the
+/// row's other fields are merged as in any re-import).
+fn update_order(
+    data: &mut Data,
+    number: &str,
+    row: &Row,
+    status: Option<&str>,
+) -> Result<(), String> {
+    let current = data
+        .orders
+        .get(number)
+        .and_then(|o| o.fields.get(STATUS_FIELD))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let status = status.filter(|s| !s.eq_ignore_ascii_case(&current));
+    let cancel = status == Some(STATUS_CANCELLED);
+    if cancel && let Err(message) = data.check_cancellable(number) {
+        data.cancellations_refused += 1;
+        return Err(message);
+    }
+    let order = data
+        .orders
+        .get_mut(number)
+        .ok_or_else(|| format!("Sales order '{number}' does not exist"))?;
+    order.fields.extend(
+        row.iter()
+            .filter(|(k, _)| k.as_str() != STATUS_FIELD)
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    let site = field(row, "Site");
+    if !site.is_empty() {
+        order.site = site.to_string();
+    }
+    match status {
+        Some(_) if cancel => {
+            data.cancel_order(number);
+        }
+        Some(status) => {
+            data.set_order_status(number, status);
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 fn save_order_item(
@@ -387,5 +453,135 @@ mod tests {
         assert!(answer.statuses.is_none());
         assert!(answer.detail.unwrap().contains("Column 'Bogus'"));
         assert!(data.orders.is_empty());
+    }
+
+    /// Orders A (New) and B, each holding 1 unit of SKU-1 at UK; events taken.
+    fn two_orders() -> Data {
+        let config = PvxSimConfig::default();
+        let mut data = Data::default();
+        data.item_types.insert(
+            "SKU-1".into(),
+            SimItemType {
+                code: "SKU-1".into(),
+                fields: BTreeMap::new(),
+            },
+        );
+        data.set_stock("UK", "SKU-1", 4, 4);
+        let header = csv(&["SalesOrderNumber,Site,Status", "A,UK,new", "B,UK,"]);
+        save_data(&mut data, &config, "Sales orders", &header, 0);
+        let lines = csv(&[
+            "SalesOrderNumber,ItemCode,QuantityOrdered,Line",
+            "A,SKU-1,1,1",
+            "B,SKU-1,1,1",
+        ]);
+        save_data(&mut data, &config, "Sales order items", &lines, 0);
+        data.take_events();
+        data
+    }
+
+    fn event_types(data: &mut Data) -> Vec<&'static str> {
+        data.take_events()
+            .iter()
+            .map(crate::sim::peoplevox::event::SimEvent::event_type)
+            .collect()
+    }
+
+    #[test]
+    fn a_cancellation_before_picking_frees_the_stock_and_is_announced() {
+        let config = PvxSimConfig::default();
+        let mut data = two_orders();
+        assert_eq!(data.orders["A"].fields[STATUS_FIELD], "New", "canonical");
+        let cancel = csv(&[
+            "SalesOrderNumber,Status,Email",
+            "A,CANCELLED,a@x",
+            "B,Cancelled,b@x",
+        ]);
+        let answer = save_data(&mut data, &config, "Sales orders", &cancel, 0);
+        assert_eq!((answer.response_id, answer.total_count), (0, 2));
+        for order in ["A", "B"] {
+            assert_eq!(data.orders[order].fields[STATUS_FIELD], STATUS_CANCELLED);
+            assert_eq!(data.allocated_for(order), 0);
+        }
+        assert_eq!(data.orders["A"].fields["Email"], "a@x");
+        assert_eq!(data.position("UK", "SKU-1").available, 4);
+        assert_eq!(
+            event_types(&mut data),
+            vec![
+                "SalesOrderStatusChanges",
+                "AvailabilityChanges",
+                "SalesOrderStatusChanges",
+                "AvailabilityChanges"
+            ]
+        );
+
+        let again = csv(&["SalesOrderNumber,Status", "A,cancelled"]);
+        let answer = save_data(&mut data, &config, "Sales orders", &again, 0);
+        assert_eq!((answer.response_id, answer.total_count), (0, 1));
+        assert!(data.take_events().is_empty(), "nothing changed");
+        assert_eq!(data.cancellations_refused, 0);
+    }
+
+    #[test]
+    fn a_cancellation_after_picking_started_fails_that_record_only() {
+        let config = PvxSimConfig::default();
+        let mut data = two_orders();
+        data.set_order_status("B", "Picking");
+        data.take_events();
+        let cancel = csv(&[
+            "SalesOrderNumber,Status,Email",
+            "A,Cancelled,a@x",
+            "B,Cancelled,b@x",
+        ]);
+        let answer = save_data(&mut data, &config, "Sales orders", &cancel, 0);
+        assert_eq!((answer.response_id, answer.total_count), (-1, 1));
+        let statuses = answer.statuses.unwrap();
+        assert_eq!(
+            statuses
+                .iter()
+                .map(|s| (s.reference.as_str(), s.success))
+                .collect::<Vec<_>>(),
+            vec![("A", true), ("B", false)]
+        );
+        let detail = answer.detail.unwrap();
+        assert!(
+            detail.contains(
+                "Record 2 (B): Sales order 'B' cannot be cancelled: its status is 'Picking'"
+            ),
+            "{detail}"
+        );
+        assert_eq!(data.orders["B"].fields[STATUS_FIELD], "Picking");
+        assert!(
+            !data.orders["B"].fields.contains_key("Email"),
+            "row not merged"
+        );
+        assert_eq!(data.allocated_for("B"), 1);
+        assert_eq!(data.cancellations_refused, 1);
+    }
+
+    #[test]
+    fn other_status_changes_are_announced_and_blank_keeps_the_status() {
+        let config = PvxSimConfig::default();
+        let mut data = two_orders();
+        let rows = csv(&["SalesOrderNumber,Status", "A,Closed", "B,", "A,closed"]);
+        let answer = save_data(&mut data, &config, "Sales orders", &rows, 0);
+        assert_eq!(answer.total_count, 3);
+        assert_eq!(data.orders["A"].fields[STATUS_FIELD], "Closed");
+        assert_eq!(
+            data.orders["B"]
+                .fields
+                .get(STATUS_FIELD)
+                .map(String::as_str),
+            Some("")
+        );
+        assert_eq!(event_types(&mut data), vec!["SalesOrderStatusChanges"]);
+        assert_eq!(
+            data.allocated_for("A"),
+            1,
+            "only a cancellation frees stock"
+        );
+        assert_eq!(
+            data.header_imports["A"], 1,
+            "status changes are not imports"
+        );
     }
 }

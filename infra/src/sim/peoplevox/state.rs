@@ -1,5 +1,6 @@
 //! What the simulated warehouse holds: sessions, item types, sales orders, stock,
-//! despatches and subscriptions. Field maps use the simulator's canonical field names.
+//! despatches, returns and subscriptions. Field maps use the simulator's canonical field
+//! names.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::clock::SimClock;
 use super::despatch::SimDespatch;
 use super::event::SimEvent;
+use super::returns::SimReturn;
 
 /// A sales order as imported through "Sales orders" and "Sales order items".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +132,15 @@ pub struct Data {
     pub despatches: BTreeMap<String, SimDespatch>,
     /// The last despatch number issued.
     pub last_despatch: u64,
+    /// Returns by code (`RET-000001` ...; zero-padded, so the map keeps them in order).
+    pub returns: BTreeMap<String, SimReturn>,
+    /// The last return number issued.
+    pub last_return: u64,
+    /// SaveData cancellations refused because the warehouse had started on the order.
+    pub cancellations_refused: u64,
+    /// Units each order was closed without (short picks), by order number then item: they
+    /// no longer count as left to despatch.
+    pub closed_short: BTreeMap<String, BTreeMap<String, i64>>,
     /// What "now" is for despatch dates and callback timestamps.
     pub clock: SimClock,
     /// Subscriptions by id.

@@ -96,6 +96,22 @@ impl Data {
         }
     }
 
+    /// An order closed short gives back what its lines still hold, but keeps their (now
+    /// empty) allocations: a closed order must not allocate again when its lines are
+    /// re-imported, which a removed allocation would let happen.
+    pub fn release_remaining(&mut self, order: &str) {
+        for line_key in self.allocated_lines(order) {
+            let Some(a) = self.line_allocations.get_mut(&line_key) else {
+                continue;
+            };
+            let (site, item, units) = (a.site.clone(), a.item.clone(), a.allocated);
+            a.allocated = 0;
+            if units > 0 {
+                self.apply(&site, &item, 0, -units, "");
+            }
+        }
+    }
+
     /// Picks every allocated line of an order: the units leave the shelf (`on_hand` and
     /// `allocated` both drop, `available` does not move). Returns the units picked.
     pub fn pick_order(&mut self, order: &str) -> i64 {
@@ -276,6 +292,19 @@ mod tests {
         data.release_order("O1");
         assert_eq!(data.position("S", "A"), SimStock::new(4, 0));
         assert_eq!(availability(&mut data), vec![3, 1, 2, 4]);
+    }
+
+    #[test]
+    fn releasing_the_remainder_keeps_the_lines_from_allocating_again() {
+        let mut data = Data::default();
+        data.set_stock("S", "A", 4, 4);
+        data.allocate_line("O1", "1", "S", "A", "3");
+        data.release_remaining("O1");
+        data.release_remaining("O1");
+        assert_eq!(data.position("S", "A"), SimStock::new(4, 0));
+        data.allocate_line("O1", "1", "S", "A", "3");
+        assert_eq!(data.allocated_for("O1"), 0, "a re-import allocates nothing");
+        assert_eq!(availability(&mut data), vec![1, 4]);
     }
 
     #[test]

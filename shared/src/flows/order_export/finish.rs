@@ -21,6 +21,9 @@ pub(super) enum Finish {
         recovered: bool,
     },
     Duplicate,
+    /// Cancelled in commercetools before it was exported: commercetools owns it, Peoplevox
+    /// never hears of it.
+    Cancelled,
     Held {
         number: Option<String>,
         reason: HoldReason,
@@ -45,6 +48,7 @@ impl Finish {
             } => "recovered",
             Self::Exported { .. } => "exported",
             Self::Duplicate => "duplicate",
+            Self::Cancelled => "cancelled-before-export",
             Self::Held { .. } => "held",
             Self::Retry(_) => "retry",
             Self::DeadLetter(_) => "rejected",
@@ -64,6 +68,7 @@ pub(super) fn tally(report: &mut BatchReport, work: &Work, finish: &Finish) {
         Finish::Exported { .. } => report.exported += 1,
         Finish::Held { .. } => report.held += 1,
         Finish::Duplicate => report.duplicates += 1,
+        Finish::Cancelled => report.cancelled += 1,
         Finish::Retry(_) | Finish::DeadLetter(_) => {}
     }
     if finish.outcome() == RecordOutcome::Done {
@@ -122,7 +127,9 @@ impl OrderExport {
                 let result = serde_json::json!({ "number": number }).to_string();
                 self.idempotency.complete(order_id, &result).await
             }
-            Finish::Duplicate => self.idempotency.complete(order_id, "{}").await,
+            Finish::Duplicate | Finish::Cancelled => {
+                self.idempotency.complete(order_id, "{}").await
+            }
             // Held and failed orders give the claim up, so that a retry or a re-queue runs.
             _ => self.idempotency.release(order_id).await,
         };
@@ -137,7 +144,7 @@ impl OrderExport {
             }
             Finish::Held { number, reason } => (number.clone(), Some(reason.to_string())),
             Finish::Retry(reason) | Finish::DeadLetter(reason) => (None, Some(reason.clone())),
-            Finish::Duplicate => (None, None),
+            Finish::Duplicate | Finish::Cancelled => (None, None),
         };
         if let Some(number) = number {
             detail["number"] = number.into();

@@ -16,6 +16,8 @@ pub struct BatchReport {
     pub duplicates: usize,
     /// Orders held with a reason.
     pub held: usize,
+    /// Orders cancelled in commercetools before export (not sent).
+    pub cancelled: usize,
     /// Records this flow has nothing to do with.
     pub ignored: usize,
 }
@@ -27,6 +29,7 @@ impl BatchReport {
         self.recovered += other.recovered;
         self.duplicates += other.duplicates;
         self.held += other.held;
+        self.cancelled += other.cancelled;
         self.ignored += other.ignored;
         self.records.absorb(&other.records);
     }

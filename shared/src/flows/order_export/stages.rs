@@ -49,6 +49,13 @@ impl OrderExport {
                         });
                     }
                 },
+                Ok(Parsed::OrderStateChanged(change)) => {
+                    // Cancellations are the status flow's: its queue is where the
+                    // OrderStateChanged subscription belongs (README, "Deploy").
+                    tracing::warn!(message_id = %record.id, order_id = %change.order_id, "OrderStateChanged on the orders queue: ignored; subscribe it to the status queue");
+                    report.ignored += 1;
+                    report.records.set(&record.id, RecordOutcome::Done);
+                }
                 Ok(Parsed::Ignored(kind)) => {
                     tracing::info!(message_id = %record.id, kind, "ignored notification");
                     report.ignored += 1;
@@ -130,6 +137,30 @@ impl OrderExport {
     /// Step 4: fetch what the message left out; an order marked exported in commercetools is a
     /// duplicate even if this store forgot it.
     pub(super) async fn load_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        // A payload is as old as its message: whether the order was cancelled since is asked
+        // once for the batch, so a cancelled order never reaches Peoplevox.
+        let carried: Vec<String> = work
+            .iter()
+            .filter(|w| w.order.is_some())
+            .map(|w| w.order_id.clone())
+            .collect();
+        let cancelled = if carried.is_empty() {
+            Ok(BTreeSet::new())
+        } else {
+            self.ct.cancelled_among(&carried).await
+        };
+        let cancelled = match cancelled {
+            Ok(ids) => ids,
+            Err(e) => {
+                let reason = format!("checking for cancellations: {e}");
+                let done = work
+                    .into_iter()
+                    .map(|w| (w, Finish::Retry(reason.clone())))
+                    .collect();
+                self.finish_all(done, report).await;
+                return Vec::new();
+            }
+        };
         let loaded: Vec<_> = futures::stream::iter(work)
             .map(|mut w| async move {
                 let result = match w.order.take() {
@@ -146,6 +177,12 @@ impl OrderExport {
             match result {
                 Ok(order) if order.sync_info_for(&self.export_channel_id).is_some() => {
                     done.push((w, Finish::Duplicate));
+                }
+                Ok(order)
+                    if order.order_state.as_deref() == Some("Cancelled")
+                        || cancelled.contains(&order.id) =>
+                {
+                    done.push((w, Finish::Cancelled));
                 }
                 Ok(order) => {
                     w.order = Some(order);

@@ -217,12 +217,7 @@ fn assign(
 /// Partial or Shipped from the delivered quantities, only ever forward, and never over a state
 /// commercetools reached on its own (Delivered) or a cancellation.
 fn next_shipment_state(order: &Order, delivered: &BTreeMap<String, i64>) -> Option<ShipmentState> {
-    let rank = |s: &str| match s {
-        "Partial" => 1,
-        "Shipped" => 2,
-        "Delivered" | "Canceled" => 3,
-        _ => 0,
-    };
+    let rank = crate::domain::status::shipment_state_rank;
     let current = order.shipment_state.as_deref().unwrap_or("Pending");
     let any = order
         .line_items

@@ -6,7 +6,7 @@ use crate::mapping::SalesOrderLayout;
 fn fixture_order() -> Order {
     match parse(include_bytes!("../../../fixtures/order-created.json")).unwrap() {
         Parsed::OrderCreated(event) => event.order.unwrap(),
-        Parsed::Ignored(t) => panic!("fixture ignored as {t}"),
+        other => panic!("fixture not read as an order: {other:?}"),
     }
 }
 

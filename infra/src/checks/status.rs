@@ -1,0 +1,87 @@
+//! Status invariants, read from the two simulated systems: no order state in commercetools ever
+//! moved backwards (the commercetools simulator records every change of `orderState`,
+//! `shipmentState` and `pvxStatus`), every Peoplevox return is on its order exactly once, and
+//! each deliberate conflict is recorded on its order for a person.
+
+use std::collections::BTreeMap;
+
+use ctpvx_shared::domain::status::{shipment_state_rank, stage_of_order_state};
+
+use crate::testbed::Testbed;
+
+/// What the two systems say about statuses and returns.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusCheck {
+    /// State changes recorded in commercetools.
+    pub state_changes: usize,
+    /// Changes to a lower rank (must be 0), described.
+    pub backwards_moves: Vec<String>,
+    /// Returns Peoplevox recorded.
+    pub returns_in_peoplevox: usize,
+    /// Returns (by code) on commercetools orders.
+    pub returns_recorded: usize,
+    /// Return codes on more than one `returnInfo` (must be 0).
+    pub duplicate_returns: usize,
+    /// Peoplevox returns missing in commercetools.
+    pub missing_returns: usize,
+}
+
+/// The rank of a value of a tracked field; the pvxStatus rank comes from the configuration's
+/// status table, like the flow's (a name nobody mapped ranks lowest).
+fn rank(bed: &Testbed, field: &str, value: &str) -> u8 {
+    match field {
+        "orderState" => match value {
+            "Confirmed" => 1,
+            "Complete" => 2,
+            _ => stage_of_order_state(Some(value)).map_or(0, |_| 3),
+        },
+        "shipmentState" => shipment_state_rank(value),
+        "pvxStatus" => bed
+            .config
+            .status
+            .resolve(value)
+            .map_or(0, |m| m.stage as u8),
+        _ => 0,
+    }
+}
+
+/// Compares what happened in commercetools with the ranks, and returns with Peoplevox's.
+pub fn check(bed: &Testbed) -> StatusCheck {
+    let history = bed.ct.state_history();
+    let backwards_moves = history
+        .iter()
+        .filter(|c| match (&c.from, &c.to) {
+            (Some(from), Some(to)) => rank(bed, &c.field, to) < rank(bed, &c.field, from),
+            _ => false,
+        })
+        .map(|c| {
+            format!(
+                "order {}: {} {} -> {}",
+                c.order_number.as_deref().unwrap_or(&c.order_id),
+                c.field,
+                c.from.as_deref().unwrap_or("-"),
+                c.to.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    for order in bed.ct.orders() {
+        for info in &order.return_info {
+            if let Some(code) = &info.return_tracking_id {
+                *codes.entry(code.clone()).or_default() += 1;
+            }
+        }
+    }
+    let returns = bed.pvx.returns();
+    StatusCheck {
+        state_changes: history.len(),
+        backwards_moves,
+        returns_in_peoplevox: returns.len(),
+        returns_recorded: codes.len(),
+        duplicate_returns: codes.values().filter(|n| **n > 1).count(),
+        missing_returns: returns
+            .iter()
+            .filter(|r| !codes.contains_key(&r.code))
+            .count(),
+    }
+}

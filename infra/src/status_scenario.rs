@@ -1,0 +1,265 @@
+//! An order-status scenario against both simulators: subscriptions for the status and returns
+//! callbacks; the warehouse works the orders it holds (picking, packing, backorders, holds,
+//! its own cancellations, short picks); commercetools cancels some orders before picking and,
+//! deliberately, some after; returns come back after despatch.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use ctpvx_shared::peoplevox::PvxClient;
+use ctpvx_shared::webhook::{ORDERS_PATH, PEOPLEVOX_PREFIX};
+
+use crate::sim::peoplevox::{DespatchPlan, PackagePlan, ReturnLine};
+use crate::testbed::{DEMO_WEBHOOK_TOKEN, Testbed};
+
+/// The status events ctpvx subscribes to, the callback path each uses, and its query.
+pub const STATUS_SUBSCRIPTIONS: [(&str, &str, &str); 2] = [
+    (
+        "SalesOrderStatusChanges",
+        "status",
+        "order={SalesOrderNumber}&status={SalesOrderStatus.Name}&modified={LastModificationTime}&onhold={OnHold}",
+    ),
+    (
+        "Returns",
+        "returns",
+        "order={SalesOrderNumber}&return={ReturnCode}",
+    ),
+];
+
+/// Subscribes the status events (every site); returns the ids.
+pub async fn subscribe(pvx: &PvxClient, base: &str, token: &str) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for (event, path, query) in STATUS_SUBSCRIPTIONS {
+        let url = format!("{base}{PEOPLEVOX_PREFIX}{token}/{path}?{query}");
+        ids.push(
+            pvx.subscribe_event(event, "", &url)
+                .await
+                .with_context(|| format!("subscribing {event}"))?,
+        );
+    }
+    Ok(ids)
+}
+
+/// What the scenario did, by kind, with the orders it chose.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct StatusWork {
+    /// Orders that went through picking and packing.
+    pub worked: usize,
+    /// Orders put on backorder first.
+    pub backordered: usize,
+    /// Orders held and released.
+    pub held: usize,
+    /// Orders the warehouse cancelled.
+    pub cancelled_in_peoplevox: Vec<String>,
+    /// Orders commercetools cancelled before picking (to be cancelled in Peoplevox).
+    pub cancelled_in_ct_before_pick: Vec<String>,
+    /// Orders commercetools cancelled after picking started: the deliberate conflicts.
+    pub cancelled_in_ct_after_pick: Vec<String>,
+    /// Orders despatched short (partly, then closed).
+    pub short_picked: Vec<String>,
+    /// Returns Peoplevox recorded.
+    pub returns: usize,
+}
+
+/// The warehouse's work before despatch, and commercetools' cancellations. Every tenth order
+/// of a kind: `% 10 == 0` cancelled in commercetools before picking, `1` after picking (a
+/// deliberate conflict), `2` cancelled by the warehouse, `3` backordered first, `4` held then
+/// released, `5` short picked; the rest picked and packed.
+pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::Result<StatusWork> {
+    let mut work = StatusWork::default();
+    let http = reqwest::Client::new();
+    let orders_url = format!("{base}{ORDERS_PATH}");
+    let ct_ids: std::collections::BTreeMap<String, String> = bed
+        .ct
+        .orders()
+        .into_iter()
+        .filter_map(|o| o.order_number.clone().map(|n| (n, o.id)))
+        .collect();
+    let pvx = &bed.pvx;
+    for (n, order) in pvx.sales_orders().into_iter().enumerate() {
+        let number = order.number.clone();
+        let Some(ct_id) = ct_ids.get(&number) else {
+            continue;
+        };
+        match n % 10 {
+            0 => {
+                cancel_in_ct(bed, &http, &orders_url, ct_id).await?;
+                work.cancelled_in_ct_before_pick.push(number);
+            }
+            1 => {
+                pvx.set_order_status(&number, "Picking");
+                work.cancelled_in_ct_after_pick.push(number);
+            }
+            2 => {
+                pvx.set_order_status(&number, "Cancelled");
+                work.cancelled_in_peoplevox.push(number);
+            }
+            3 => {
+                pvx.set_order_status(&number, "Backorder");
+                pvx.set_order_status(&number, "Picking");
+                pvx.set_order_status(&number, "Packed");
+                work.backordered += 1;
+            }
+            4 => {
+                pvx.set_on_hold(&number, true);
+                pvx.set_on_hold(&number, false);
+                pvx.set_order_status(&number, "Picking");
+                work.held += 1;
+            }
+            5 if order.items.len() > 1 => {
+                pvx.set_order_status(&number, "Picking");
+                let first = &order.items[0];
+                let units: i64 = first.quantity.parse().unwrap_or(1);
+                let plan = DespatchPlan {
+                    lines: vec![(first.item_code.clone(), units)],
+                    packages: vec![PackagePlan::tracked(format!("TRK-{number}-s"))],
+                    carrier: "DPD".into(),
+                    service: "Next Day".into(),
+                };
+                if pvx.despatch(&number, plan).is_ok() && pvx.finish_short(&number).is_ok() {
+                    work.short_picked.push(number);
+                }
+            }
+            _ => {
+                pvx.set_order_status(&number, "Picking");
+                pvx.set_order_status(&number, "Packed");
+                work.worked += 1;
+            }
+        }
+    }
+    // The callbacks of the picked orders go first; then commercetools cancels them anyway.
+    tokio::time::sleep(pause).await;
+    for number in &work.cancelled_in_ct_after_pick {
+        if let Some(ct_id) = ct_ids.get(number) {
+            cancel_in_ct(bed, &http, &orders_url, ct_id).await?;
+        }
+    }
+    Ok(work)
+}
+
+/// Cancels the order in commercetools and posts its OrderStateChanged message to the webhook,
+/// as a commercetools subscription would.
+async fn cancel_in_ct(
+    bed: &Testbed,
+    http: &reqwest::Client,
+    url: &str,
+    id: &str,
+) -> anyhow::Result<()> {
+    let message: Value = bed.ct.cancel_order(id)?;
+    let status = http
+        .post(url)
+        .bearer_auth(DEMO_WEBHOOK_TOKEN)
+        .body(message.to_string())
+        .send()
+        .await
+        .context("posting OrderStateChanged")?
+        .status();
+    anyhow::ensure!(
+        status.as_u16() == 202,
+        "webhook answered {status} to a cancellation"
+    );
+    Ok(())
+}
+
+/// After despatch: every despatched order is closed; every seventh returns a unit of its first
+/// line. Returns how many returns were recorded.
+pub fn close_and_return(bed: &Testbed) -> usize {
+    let mut returns = 0;
+    for (n, order) in bed.pvx.sales_orders().into_iter().enumerate() {
+        let despatched = bed.pvx.despatched_units(&order.number);
+        if despatched.values().all(|u| *u == 0) {
+            continue;
+        }
+        bed.pvx.set_order_status(&order.number, "Closed");
+        if n % 7 == 6
+            && let Some((item, _)) = despatched.iter().find(|(_, u)| **u > 0)
+        {
+            let line = ReturnLine {
+                item: item.clone(),
+                quantity: 1,
+                reason: "Changed mind".into(),
+                condition: "Good".into(),
+            };
+            if bed.pvx.record_return(&order.number, &[line]).is_ok() {
+                returns += 1;
+            }
+        }
+    }
+    returns
+}
+
+/// Whether each deliberate outcome shows where a person looks: counts of orders where it does
+/// not (all must be 0).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Shown {
+    /// Orders cancelled in commercetools after picking without `pvxException` on the order.
+    pub conflicts_unrecorded: usize,
+    /// Orders cancelled in commercetools before picking that Peoplevox has not cancelled.
+    pub cancellations_not_pushed: usize,
+    /// Orders the warehouse cancelled that commercetools does not show Canceled.
+    pub cancellations_not_shown: usize,
+    /// Short-picked orders not Partial with their short lines named.
+    pub short_picks_not_shown: usize,
+}
+
+impl Shown {
+    /// Every outcome shows.
+    pub fn all_shown(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Reads the two simulated systems for what the scenario did.
+pub fn shown(bed: &Testbed, work: &StatusWork) -> Shown {
+    let by_number: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
+        bed.ct
+            .orders()
+            .into_iter()
+            .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+            .collect();
+    let field = |number: &str, name: &str| -> String {
+        by_number
+            .get(number)
+            .and_then(|o| o.custom.as_ref())
+            .and_then(|c| c.fields.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let shipment = |number: &str| {
+        by_number
+            .get(number)
+            .and_then(|o| o.shipment_state.clone())
+            .unwrap_or_default()
+    };
+    let pvx_status = |number: &str| {
+        bed.pvx
+            .sales_orders()
+            .into_iter()
+            .find(|o| o.number == number)
+            .and_then(|o| o.fields.get("Status").cloned())
+            .unwrap_or_default()
+    };
+    let count = |numbers: &[String], ok: &dyn Fn(&str) -> bool| {
+        numbers.iter().filter(|n| !ok(n.as_str())).count()
+    };
+    Shown {
+        conflicts_unrecorded: count(&work.cancelled_in_ct_after_pick, &|n| {
+            !field(n, "pvxException").is_empty()
+        }),
+        cancellations_not_pushed: count(&work.cancelled_in_ct_before_pick, &|n| {
+            pvx_status(n) == "Cancelled" && shipment(n) == "Canceled"
+        }),
+        cancellations_not_shown: count(&work.cancelled_in_peoplevox, &|n| {
+            shipment(n) == "Canceled"
+                && by_number
+                    .get(n)
+                    .is_some_and(|o| o.order_state.as_deref() == Some("Cancelled"))
+        }),
+        short_picks_not_shown: count(&work.short_picked, &|n| {
+            shipment(n) == "Partial" && !field(n, "pvxShortPicks").is_empty()
+        }),
+    }
+}

@@ -1,0 +1,186 @@
+//! Step 3: commercetools cancellations. Cancellation is the one fact both systems may start:
+//! before export it is commercetools' alone; after export it goes to Peoplevox while nothing is
+//! picked; once picking started it is an exception for a person (never applied either way).
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::cancel::{self, Pushed};
+use super::plan::{self, Reported, Verdict};
+use super::report::StatusReport;
+use super::{ATTEMPTS, CONCURRENCY, OrderStatus, fields};
+use crate::commercetools::types::Order;
+use crate::commercetools::{CtError, Decision};
+use crate::config::StatusMapping;
+use crate::domain::status::{Cancellation, Stage, cancellation, stage_name};
+use crate::flows::batch::RecordOutcome;
+use crate::setup::FIELD_PVX_EXCEPTION;
+
+/// How one cancellation ended.
+enum Ended {
+    /// Not exported: commercetools' alone.
+    Local,
+    /// Cancelled in Peoplevox now, and the order shows it.
+    Pushed,
+    /// Peoplevox had it cancelled already.
+    Already,
+    /// Not applied: a person must decide.
+    Exception(String),
+    Retry(String),
+    Failed(String),
+}
+
+impl OrderStatus {
+    /// Handles the cancellations of a batch (order id → its records).
+    pub(super) async fn apply_cancellations(
+        &self,
+        by_order: BTreeMap<String, Vec<String>>,
+        report: &mut StatusReport,
+    ) {
+        let ended: Vec<(String, Vec<String>, Ended, Option<Stage>)> =
+            futures::stream::iter(by_order)
+                .map(|(order_id, records)| async move {
+                    let (ended, stage) = self.cancel_one(&order_id).await;
+                    (order_id, records, ended, stage)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+        for (order_id, records, ended, stage) in ended {
+            let (outcome, audit, reason) = match ended {
+                Ended::Local => {
+                    report.cancellations_local += 1;
+                    (RecordOutcome::Done, "cancelled-before-export", None)
+                }
+                Ended::Pushed => {
+                    report.cancellations_pushed += 1;
+                    report.updates += 1;
+                    (RecordOutcome::Done, "cancelled-in-peoplevox", None)
+                }
+                Ended::Already => {
+                    report.unchanged += 1;
+                    (RecordOutcome::Done, "unchanged", None)
+                }
+                Ended::Exception(reason) => {
+                    report.conflicts += 1;
+                    (RecordOutcome::Done, "conflict", Some(reason))
+                }
+                Ended::Retry(reason) => {
+                    (RecordOutcome::Retry(reason.clone()), "retry", Some(reason))
+                }
+                Ended::Failed(reason) => (
+                    RecordOutcome::DeadLetter(reason.clone()),
+                    "rejected",
+                    Some(reason),
+                ),
+            };
+            for id in &records {
+                report.records.set(id, outcome.clone());
+            }
+            let detail = json!({
+                "event": "commercetools cancellation",
+                "warehouseStage": stage.map(stage_name),
+            });
+            self.audit(&order_id, audit, reason, detail).await;
+        }
+    }
+
+    async fn cancel_one(&self, order_id: &str) -> (Ended, Option<Stage>) {
+        let rules = &self.parts.rules;
+        let order = match self.parts.ct.get_order(order_id).await {
+            Ok(order) => order,
+            Err(CtError::NotFound { .. }) => {
+                return (
+                    Ended::Failed(format!("order {order_id} does not exist in commercetools")),
+                    None,
+                );
+            }
+            Err(e) => return (Ended::Retry(format!("reading the order: {e}")), None),
+        };
+        let exported = order.sync_info_for(&self.parts.export_channel_id).is_some();
+        let stage = plan::warehouse_stage(&order, rules);
+        let ended = match cancellation(exported, stage) {
+            Cancellation::LocalOnly => Ended::Local,
+            Cancellation::AlreadyCancelled => Ended::Already,
+            Cancellation::Exception(reason) => Ended::Exception(reason),
+            Cancellation::PushToPeoplevox if !rules.cancel.push_to_peoplevox => Ended::Exception(
+                "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand".into(),
+            ),
+            Cancellation::PushToPeoplevox => {
+                let number = order.order_number.clone().unwrap_or_default();
+                match cancel::push(&self.parts.pvx, rules, &number).await {
+                    Ok(Pushed::Cancelled) => Ended::Pushed,
+                    Ok(Pushed::AlreadyCancelled) => Ended::Already,
+                    Ok(Pushed::Exception(reason)) => Ended::Exception(reason),
+                    Err(e) if e.is_retryable() => {
+                        Ended::Retry(format!("cancelling in Peoplevox: {e}"))
+                    }
+                    Err(e) => Ended::Exception(format!("cancelling in Peoplevox failed: {e}")),
+                }
+            }
+        };
+        // The order shows the outcome: Canceled and the Peoplevox status, or the exception.
+        let shown = match &ended {
+            Ended::Pushed | Ended::Already => self.show_cancelled(&order).await,
+            Ended::Exception(reason) => self.show_exception(&order, reason).await,
+            _ => Ok(()),
+        };
+        match shown {
+            Ok(()) => (ended, stage),
+            Err(reason) => (Ended::Retry(reason), stage),
+        }
+    }
+
+    /// Applies Peoplevox's cancelled status to the order (shipmentState Canceled, pvxStatus),
+    /// compared with what the warehouse had reached — the order's own Cancelled state is
+    /// commercetools', not the warehouse's.
+    async fn show_cancelled(&self, order: &Order) -> Result<(), String> {
+        let rules = &self.parts.rules;
+        let name = rules.cancel.value.clone();
+        let mapping = rules.resolve(&name).unwrap_or(StatusMapping {
+            stage: Stage::Cancelled,
+            order_state: None,
+            shipment_state: None,
+            state: None,
+            short_pick: false,
+        });
+        let reported = Reported {
+            name: &name,
+            mapping: &mapping,
+            on_hold: None,
+            shorts: &[],
+        };
+        let ours = &self.parts.order_type;
+        let export = &self.parts.export_channel_id;
+        self.parts
+            .ct
+            .update_order_with(&order.id, ATTEMPTS, |current| {
+                let exported = current.sync_info_for(export).is_some();
+                let applied = plan::warehouse_stage(current, rules);
+                match plan::plan(current, applied, exported, &reported, rules, ours) {
+                    Verdict::Apply { actions, .. } => Decision::Update(actions),
+                    _ => Decision::Done,
+                }
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("showing the cancellation on the order: {e}"))
+    }
+
+    /// Writes the exception on the order for customer service (when the order carries our Type
+    /// or none).
+    async fn show_exception(&self, order: &Order, reason: &str) -> Result<(), String> {
+        let ours = &self.parts.order_type;
+        self.parts
+            .ct
+            .update_order_with(&order.id, ATTEMPTS, |current| {
+                fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
+                    .map_or(Decision::Done, Decision::Update)
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("recording the exception on the order: {e}"))
+    }
+}

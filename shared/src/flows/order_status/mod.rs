@@ -1,0 +1,180 @@
+//! Flow `order-status`: what the warehouse does with an order, in commercetools, under clear
+//! ownership rules — and commercetools cancellations back to the warehouse.
+//!
+//! The story of a batch:
+//! 1. Read the records ([`StatusMessage`]); garbage goes to the dead-letter queue with the
+//!    reason.
+//! 2. Peoplevox status events ([`statuses`]): the orders are read by number (one query per 100).
+//!    A status nobody mapped is audited and changes nothing. Per order, the furthest status
+//!    of the batch is planned ([`plan`]) on the order as it is and written with its version: the
+//!    stage only moves forward, Peoplevox may change fulfilment facts only after export, and
+//!    after a cancellation a status is a conflict for a person. Despatched and short-pick
+//!    statuses compare what Peoplevox despatched with what was ordered ([`shorts`]).
+//! 3. commercetools cancellations ([`cancellations`]): not exported, nothing to tell
+//!    Peoplevox; exported and not picked, cancelled in Peoplevox ([`cancel`]); picking started,
+//!    an exception for a person.
+//! 4. Peoplevox returns ([`record_returns`]): the "Return summary" rows become one
+//!    `addReturnInfo` per Peoplevox return, keyed by its code.
+//! 5. An audit entry for every event: applied, unchanged, ignored, refused or conflict, with
+//!    the reason.
+
+mod audit;
+pub mod cancel;
+mod cancellations;
+pub mod fields;
+pub mod plan;
+mod record_returns;
+mod report;
+pub mod returns;
+pub mod shorts;
+mod statuses;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use fields::OrderType;
+pub use report::StatusReport;
+
+use crate::commercetools::CtClient;
+use crate::commercetools::message::{self, Parsed};
+use crate::config::{StatusRules, UnitOfMeasure};
+use crate::domain::StatusMessage;
+use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::mapping::SkuMap;
+use crate::peoplevox::PvxClient;
+use crate::store::AuditLog;
+
+/// Name of the flow in audit entries and dead-letter attributes.
+pub const FLOW: &str = "order-status";
+
+/// Orders updated at once.
+const CONCURRENCY: usize = 8;
+/// Reads and decisions per order before a batch gives up on it (SQS delivers it again).
+const ATTEMPTS: u32 = 5;
+
+/// What the flow is built from.
+pub struct OrderStatusParts {
+    /// commercetools client.
+    pub ct: Arc<CtClient>,
+    /// Peoplevox client (despatch and return reads, cancellations).
+    pub pvx: Arc<PvxClient>,
+    /// Audit trail.
+    pub audit: Arc<dyn AuditLog>,
+    /// `[status]`.
+    pub rules: StatusRules,
+    /// The despatch report (`shipments.summary_report`), for short picks.
+    pub despatch_report: String,
+    /// `orders.units_of_measure` (packs are several Peoplevox units).
+    pub units: BTreeMap<String, UnitOfMeasure>,
+    /// The OrderExport channel: its `syncInfo` on an order says the order is exported.
+    pub export_channel_id: String,
+    /// The order Type carrying the status fields.
+    pub order_type: OrderType,
+}
+
+/// The flow.
+pub struct OrderStatus {
+    parts: OrderStatusParts,
+    sku_map: SkuMap,
+}
+
+/// A Peoplevox status event of the batch.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusEvent {
+    record_id: String,
+    status: String,
+    on_hold: Option<bool>,
+    modified: Option<String>,
+    received_at_ms: i64,
+}
+
+impl OrderStatus {
+    /// The flow from its parts.
+    pub fn new(parts: OrderStatusParts) -> Self {
+        let sku_map = SkuMap::new(&parts.units);
+        Self { parts, sku_map }
+    }
+
+    /// Handles one batch of status-queue records.
+    pub async fn run_batch(&self, records: &[InputRecord]) -> StatusReport {
+        let mut report = StatusReport {
+            events: records.len(),
+            ..StatusReport::default()
+        };
+        let mut statuses: BTreeMap<String, Vec<StatusEvent>> = BTreeMap::new();
+        let mut returns: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+        let mut cancels: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for record in records {
+            match serde_json::from_str::<StatusMessage>(&record.body) {
+                Ok(StatusMessage::PeoplevoxStatus {
+                    order,
+                    status,
+                    on_hold,
+                    modified,
+                    received_at_ms,
+                    ..
+                }) => statuses
+                    .entry(order.trim().to_string())
+                    .or_default()
+                    .push(StatusEvent {
+                        record_id: record.id.clone(),
+                        status,
+                        on_hold,
+                        modified,
+                        received_at_ms,
+                    }),
+                Ok(StatusMessage::PeoplevoxReturn {
+                    order, return_code, ..
+                }) => returns.push((record.id.clone(), order, return_code)),
+                Ok(StatusMessage::CommercetoolsOrderState {
+                    order_id,
+                    order_state,
+                    ..
+                }) => {
+                    if order_state == "Cancelled" {
+                        cancels.entry(order_id).or_default().push(record.id.clone());
+                    } else {
+                        report.records.set(&record.id, RecordOutcome::Done);
+                    }
+                }
+                // A commercetools SQS subscription delivers its Messages as they are.
+                Err(e) => match message::parse(record.body.as_bytes()) {
+                    Ok(Parsed::OrderStateChanged(change)) if change.order_state == "Cancelled" => {
+                        cancels
+                            .entry(change.order_id)
+                            .or_default()
+                            .push(record.id.clone());
+                    }
+                    Ok(Parsed::OrderStateChanged(_) | Parsed::Ignored(_)) => {
+                        report.records.set(&record.id, RecordOutcome::Done)
+                    }
+                    Ok(Parsed::OrderCreated(_)) | Err(_) => report.records.set(
+                        &record.id,
+                        RecordOutcome::DeadLetter(format!("not a valid status message: {e}")),
+                    ),
+                },
+            }
+        }
+        if !statuses.is_empty() {
+            self.apply_statuses(statuses, &mut report).await;
+        }
+        if !cancels.is_empty() {
+            self.apply_cancellations(cancels, &mut report).await;
+        }
+        if !returns.is_empty() {
+            self.record_returns(returns, &mut report).await;
+        }
+        report
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::flows::batch::BatchFlow for OrderStatus {
+    type Report = StatusReport;
+    fn name(&self) -> &'static str {
+        FLOW
+    }
+    async fn process(&self, records: &[InputRecord], _deadline_ms: i64) -> StatusReport {
+        self.run_batch(records).await
+    }
+}

@@ -1,0 +1,379 @@
+//! Deciding what a Peoplevox status means for one commercetools order, as it is now. Pure: the
+//! flow reads the order, plans, and writes with the version read; on a conflict it reads and
+//! plans again, so a concurrent or repeated event finds its work done.
+//!
+//! The rules, in order: Peoplevox may change fulfilment facts only once the order is exported
+//! ([`peoplevox_may_change`]); the stage only moves forward ([`compare`]); after a cancellation
+//! nothing but a cancellation applies; and no `shipmentState` write ever lowers its rank
+//! ([`shipment_state_rank`]), whichever flow wrote it.
+
+use serde_json::Value;
+
+use super::fields::{self, OrderType};
+use crate::commercetools::OrderUpdateAction;
+use crate::commercetools::actions::{OrderState, ShipmentState, reference_by_key};
+use crate::commercetools::types::Order;
+use crate::config::{StatusMapping, StatusRules};
+use crate::domain::status::{
+    Field, Move, Stage, compare, peoplevox_may_change, shipment_state_rank, stage_name,
+    stage_of_order_state, stage_of_shipment_state,
+};
+use crate::setup::{FIELD_PVX_SHORT_PICKS, FIELD_PVX_STATUS};
+
+/// A line Peoplevox did not despatch in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortLine {
+    /// The commercetools SKU.
+    pub sku: String,
+    /// Ordered, in commercetools units.
+    pub ordered: i64,
+    /// Despatched, in commercetools units.
+    pub despatched: i64,
+}
+
+/// The short lines as customer service reads them in `pvxShortPicks`.
+pub fn describe_shorts(shorts: &[ShortLine]) -> String {
+    shorts
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {} of {} not despatched",
+                s.sku,
+                s.ordered - s.despatched,
+                s.ordered
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What Peoplevox reported about the order.
+#[derive(Debug, Clone)]
+pub struct Reported<'a> {
+    /// The status name, as Peoplevox spells it.
+    pub name: &'a str,
+    /// What it maps to.
+    pub mapping: &'a StatusMapping,
+    /// The on-hold flag, when the event carried it.
+    pub on_hold: Option<bool>,
+    /// Lines short after the final despatch (empty: none, or not checked).
+    pub shorts: &'a [ShortLine],
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Send these. `moved` is false when only the hold or the short lines changed.
+    Apply {
+        /// The actions.
+        actions: Vec<OrderUpdateAction>,
+        /// The stage moved forward.
+        moved: bool,
+        /// A field could not be written (named), the states were still planned.
+        warning: Option<String>,
+    },
+    /// The order already shows it.
+    Same,
+    /// Late or reordered: the order is further on; nothing is applied.
+    Backward(Stage),
+    /// Refused under the ownership rules; a person must look (or, not exported yet, later).
+    Refused(String),
+    /// After a cancellation: recorded for a person, not applied.
+    Conflict(String),
+}
+
+/// The stage the order shows: the furthest of our `pvxStatus` field, the `shipmentState` the
+/// shipment flow may have set first, and the `orderState`.
+pub fn applied_stage(order: &Order, rules: &StatusRules) -> Option<Stage> {
+    warehouse_stage(order, rules).max(stage_of_order_state(order.order_state.as_deref()))
+}
+
+/// The stage the warehouse reached as far as commercetools knows (its own cancellation of the
+/// order left out, which is what decides whether that cancellation may go to Peoplevox).
+pub fn warehouse_stage(order: &Order, rules: &StatusRules) -> Option<Stage> {
+    let from_field = fields::current_text(order, FIELD_PVX_STATUS)
+        .and_then(|name| rules.resolve(name))
+        .map(|m| m.stage);
+    from_field.max(stage_of_shipment_state(order.shipment_state.as_deref()))
+}
+
+fn order_state_rank(state: &str) -> u8 {
+    match state {
+        "Confirmed" => 1,
+        "Complete" => 2,
+        "Cancelled" => 3,
+        _ => 0,
+    }
+}
+
+/// Plans one reported status against the order. `applied` is the stage to compare with
+/// (normally [`applied_stage`]).
+pub fn plan(
+    order: &Order,
+    applied: Option<Stage>,
+    exported: bool,
+    reported: &Reported<'_>,
+    rules: &StatusRules,
+    ours: &OrderType,
+) -> Verdict {
+    if let Err(reason) = peoplevox_may_change(exported, Field::Fulfilment) {
+        return Verdict::Refused(reason);
+    }
+    let stage = reported.mapping.stage;
+    let moved = match compare(applied, stage) {
+        Move::AfterCancel => {
+            return Verdict::Conflict(format!(
+                "Peoplevox reports `{}` ({}) for an order that is cancelled: not applied; a person must decide",
+                reported.name,
+                stage_name(stage)
+            ));
+        }
+        Move::Backward => return Verdict::Backward(applied.unwrap_or(stage)),
+        Move::Forward => true,
+        Move::Same => false,
+    };
+    let mut actions = Vec::new();
+    let current_shipment = order.shipment_state.as_deref().unwrap_or("Pending");
+    let mut shipment = if moved {
+        reported.mapping.shipment_state
+    } else {
+        None
+    };
+    // A hold shows while nothing has left; lifting it restores the stage's own state.
+    let before_goods_leave = stage < Stage::PartiallyDespatched;
+    match reported.on_hold {
+        Some(true) if before_goods_leave => shipment = Some(rules.on_hold_shipment_state),
+        Some(false) if current_shipment == rules.on_hold_shipment_state.as_str() => {
+            shipment = Some(
+                reported
+                    .mapping
+                    .shipment_state
+                    .unwrap_or(ShipmentState::Ready),
+            );
+        }
+        _ => {}
+    }
+    if !reported.shorts.is_empty() {
+        shipment = Some(ShipmentState::Partial);
+    }
+    if let Some(target) = shipment
+        && target.as_str() != current_shipment
+        && shipment_state_rank(target.as_str()) >= shipment_state_rank(current_shipment)
+    {
+        actions.push(OrderUpdateAction::ChangeShipmentState {
+            shipment_state: target,
+        });
+    }
+    if moved
+        && let Some(target) = reported.mapping.order_state
+        && higher_order_state(order, target)
+    {
+        actions.push(OrderUpdateAction::ChangeOrderState {
+            order_state: target,
+        });
+    }
+    if moved && let Some(key) = &reported.mapping.state {
+        // `force`: Peoplevox owns fulfilment facts after export and the stage rank already
+        // orders the moves; a tenant's transition graph must not park a warehouse fact.
+        actions.push(OrderUpdateAction::TransitionState {
+            state: reference_by_key("state", key),
+            force: Some(true),
+        });
+    }
+    let mut wanted: Vec<(&str, Value)> = Vec::new();
+    if moved {
+        wanted.push((FIELD_PVX_STATUS, reported.name.into()));
+    }
+    if !reported.shorts.is_empty() {
+        wanted.push((
+            FIELD_PVX_SHORT_PICKS,
+            describe_shorts(reported.shorts).into(),
+        ));
+    }
+    let warning = match fields::set(order, ours, &wanted) {
+        Ok(field_actions) => {
+            actions.extend(field_actions);
+            None
+        }
+        Err(reason) => Some(reason),
+    };
+    if actions.is_empty() {
+        return Verdict::Same;
+    }
+    Verdict::Apply {
+        actions,
+        moved,
+        warning,
+    }
+}
+
+fn higher_order_state(order: &Order, target: OrderState) -> bool {
+    let current = order.order_state.as_deref().unwrap_or("Open");
+    order_state_rank(target.as_str()) > order_state_rank(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(shipment: &str, order_state: &str, pvx_status: Option<&str>) -> Order {
+        let custom = match pvx_status {
+            Some(s) => {
+                serde_json::json!({"type": {"typeId": "type", "id": "t"}, "fields": {"pvxStatus": s}})
+            }
+            None => Value::Null,
+        };
+        serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 3, "orderNumber": "N1",
+            "orderState": order_state, "shipmentState": shipment,
+            "lineItems": [{"id": "l1", "variant": {"sku": "A"}, "quantity": 2}],
+            "custom": custom,
+        }))
+        .unwrap()
+    }
+
+    fn ours() -> OrderType {
+        OrderType {
+            key: "ctpvx-order".into(),
+            id: "t".into(),
+        }
+    }
+
+    fn run(o: &Order, name: &str, on_hold: Option<bool>, shorts: &[ShortLine]) -> Verdict {
+        let rules = StatusRules::default();
+        let mapping = rules.resolve(name).unwrap();
+        let reported = Reported {
+            name,
+            mapping: &mapping,
+            on_hold,
+            shorts,
+        };
+        plan(
+            o,
+            applied_stage(o, &rules),
+            true,
+            &reported,
+            &rules,
+            &ours(),
+        )
+    }
+
+    fn names(v: &Verdict) -> Vec<&'static str> {
+        match v {
+            Verdict::Apply { actions, .. } => actions.iter().map(|a| a.name()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn forward_moves_set_states_and_the_status_field() {
+        let v = run(&order("Pending", "Open", None), "Picking", None, &[]);
+        assert_eq!(
+            names(&v),
+            ["changeShipmentState", "changeOrderState", "setCustomType"]
+        );
+        let v = run(
+            &order("Ready", "Confirmed", Some("Picking")),
+            "Despatched",
+            None,
+            &[],
+        );
+        let Verdict::Apply { actions, moved, .. } = &v else {
+            panic!("{v:?}")
+        };
+        assert!(moved);
+        let json = serde_json::to_value(actions).unwrap();
+        assert_eq!(json[0]["shipmentState"], "Shipped");
+        assert_eq!(json[1]["name"], "pvxStatus");
+    }
+
+    #[test]
+    fn late_events_never_move_back_and_shipment_states_never_drop() {
+        let despatched = order("Shipped", "Confirmed", Some("Despatched"));
+        assert_eq!(
+            run(&despatched, "Picking", None, &[]),
+            Verdict::Backward(Stage::Despatched)
+        );
+        // The shipment flow set Shipped before any status arrived: Partial is behind it.
+        let shipped_first = order("Shipped", "Open", None);
+        assert_eq!(
+            run(&shipped_first, "Partially despatched", None, &[]),
+            Verdict::Backward(Stage::Despatched)
+        );
+        assert_eq!(
+            run(
+                &order("Ready", "Confirmed", Some("Picking")),
+                "picking",
+                None,
+                &[]
+            ),
+            Verdict::Same
+        );
+    }
+
+    #[test]
+    fn after_a_cancellation_only_conflicts() {
+        let cancelled = order("Pending", "Cancelled", None);
+        assert!(matches!(
+            run(&cancelled, "Picking", None, &[]),
+            Verdict::Conflict(reason) if reason.contains("cancelled")
+        ));
+        assert_eq!(run(&cancelled, "Cancelled", None, &[]), Verdict::Same);
+    }
+
+    #[test]
+    fn not_exported_is_refused() {
+        let rules = StatusRules::default();
+        let mapping = rules.resolve("Picking").unwrap();
+        let o = order("Pending", "Open", None);
+        let reported = Reported {
+            name: "Picking",
+            mapping: &mapping,
+            on_hold: None,
+            shorts: &[],
+        };
+        assert!(matches!(
+            plan(&o, None, false, &reported, &rules, &ours()),
+            Verdict::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn holds_show_and_lift_and_short_picks_go_partial_with_the_lines_named() {
+        let v = run(&order("Ready", "Open", Some("New")), "New", Some(true), &[]);
+        let json = serde_json::to_value(match &v {
+            Verdict::Apply {
+                actions,
+                moved: false,
+                ..
+            } => actions,
+            other => panic!("{other:?}"),
+        })
+        .unwrap();
+        assert_eq!(json[0]["shipmentState"], "Delayed");
+        let v = run(
+            &order("Delayed", "Open", Some("New")),
+            "New",
+            Some(false),
+            &[],
+        );
+        assert_eq!(names(&v), ["changeShipmentState"]);
+        let shorts = [ShortLine {
+            sku: "A".into(),
+            ordered: 2,
+            despatched: 1,
+        }];
+        let v = run(
+            &order("Ready", "Confirmed", Some("Packed")),
+            "Despatched",
+            None,
+            &shorts,
+        );
+        let Verdict::Apply { actions, .. } = &v else {
+            panic!("{v:?}")
+        };
+        let json = serde_json::to_value(actions).unwrap();
+        assert_eq!(json[0]["shipmentState"], "Partial");
+        assert_eq!(json[2]["value"], "A: 1 of 2 not despatched");
+    }
+}

@@ -1,0 +1,188 @@
+//! Step 4: Peoplevox returns → `addReturnInfo`, once per Peoplevox return.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::report::StatusReport;
+use super::returns::{self, PvxReturn, ReturnPlan};
+use super::{ATTEMPTS, CONCURRENCY, OrderStatus};
+use crate::commercetools::types::Order;
+use crate::commercetools::{CtError, Decision};
+use crate::flows::batch::RecordOutcome;
+
+/// A returns event: its record, and the order and/or return code it names.
+type ReturnEvent = (String, Option<String>, Option<String>);
+
+impl OrderStatus {
+    /// Records the returns the batch's events point at.
+    pub(super) async fn record_returns(&self, events: Vec<ReturnEvent>, report: &mut StatusReport) {
+        let numbers: Vec<String> = events
+            .iter()
+            .filter_map(|(_, order, _)| order.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let codes: Vec<String> = events
+            .iter()
+            .filter(|(_, order, _)| order.is_none())
+            .filter_map(|(_, _, code)| code.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let report_name = &self.parts.rules.returns.report;
+        let found = match returns::read(&self.parts.pvx, report_name, &numbers, &codes).await {
+            Ok(found) => found,
+            Err(e) => {
+                let reason = format!("reading returns from Peoplevox: {e}");
+                for (id, _, _) in &events {
+                    report.records.set(id, RecordOutcome::Retry(reason.clone()));
+                }
+                return;
+            }
+        };
+        // Each event must see its return in the report; a report that lags is retried.
+        let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (id, order, code) in &events {
+            let matching: Vec<&PvxReturn> = found
+                .values()
+                .filter(|r| {
+                    code.as_ref().is_none_or(|c| &r.code == c)
+                        && order.as_ref().is_none_or(|o| &r.order_number == o)
+                })
+                .collect();
+            match matching.first() {
+                Some(r) => wanted
+                    .entry(r.order_number.clone())
+                    .or_default()
+                    .push(id.clone()),
+                None => report.records.set(
+                    id,
+                    RecordOutcome::Retry(format!(
+                        "return {} of order {} is not in Peoplevox's \"{report_name}\" yet",
+                        code.as_deref().unwrap_or("?"),
+                        order.as_deref().unwrap_or("?")
+                    )),
+                ),
+            }
+        }
+        let order_numbers: Vec<String> = wanted.keys().cloned().collect();
+        let orders: BTreeMap<String, Order> =
+            match self.parts.ct.orders_by_number(&order_numbers).await {
+                Ok(list) => list
+                    .into_iter()
+                    .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+                    .collect(),
+                Err(e) => {
+                    let reason = format!("reading orders from commercetools: {e}");
+                    for id in wanted.values().flatten() {
+                        report.records.set(id, RecordOutcome::Retry(reason.clone()));
+                    }
+                    return;
+                }
+            };
+        let mut work = Vec::new();
+        for (number, ids) in wanted {
+            match orders.get(&number) {
+                Some(order) => {
+                    // Every return of the order Peoplevox reports: one read records them all.
+                    let mine: Vec<PvxReturn> = found
+                        .values()
+                        .filter(|r| r.order_number == number)
+                        .cloned()
+                        .collect();
+                    work.push((order.clone(), mine, ids));
+                }
+                None => {
+                    let reason = format!(
+                        "unknown order number `{number}` (return): commercetools has no such order"
+                    );
+                    for id in &ids {
+                        report
+                            .records
+                            .set(id, RecordOutcome::DeadLetter(reason.clone()));
+                    }
+                }
+            }
+        }
+        let done: Vec<_> = futures::stream::iter(work)
+            .map(|(order, mine, ids)| async move {
+                let result = self.record_for(&order, &mine).await;
+                (order, mine, ids, result)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (order, mine, ids, result) in done {
+            let codes: Vec<&str> = mine.iter().map(|r| r.code.as_str()).collect();
+            let (outcome, audit, reason, detail) = match result {
+                Ok(plan) => {
+                    report.returns_recorded += plan.recorded.len();
+                    report.returns_unchanged += mine.len() - plan.recorded.len();
+                    let reason = (!plan.unmatched.is_empty()).then(|| plan.unmatched.join("; "));
+                    let audit = if plan.recorded.is_empty() {
+                        "unchanged"
+                    } else {
+                        "return-recorded"
+                    };
+                    let detail = json!({ "returns": codes, "recorded": plan.recorded });
+                    (RecordOutcome::Done, audit, reason, detail)
+                }
+                Err((outcome, reason)) => {
+                    let detail = json!({ "returns": codes });
+                    (outcome, "retry", Some(reason), detail)
+                }
+            };
+            for id in &ids {
+                report.records.set(id, outcome.clone());
+            }
+            self.audit(&order.id, audit, reason, detail).await;
+        }
+    }
+
+    /// Plans on the order as it is now and writes with its version.
+    async fn record_for(
+        &self,
+        order: &Order,
+        mine: &[PvxReturn],
+    ) -> Result<ReturnPlan, (RecordOutcome, String)> {
+        let refs: Vec<&PvxReturn> = mine.iter().collect();
+        let state = self.parts.rules.returns.shipment_state;
+        let mut planned = None;
+        let outcome = self
+            .parts
+            .ct
+            .update_order_with(&order.id, ATTEMPTS, |current| {
+                let plan = returns::plan(current, &refs, &self.sku_map, state);
+                let actions = plan.actions.clone();
+                planned = Some(plan);
+                Decision::Update(actions)
+            })
+            .await;
+        match outcome {
+            Ok(done) => {
+                let mut plan = planned.unwrap_or(ReturnPlan {
+                    actions: Vec::new(),
+                    recorded: Vec::new(),
+                    unmatched: Vec::new(),
+                });
+                if !done.applied {
+                    plan.recorded.clear();
+                }
+                Ok(plan)
+            }
+            Err(e) if e.is_retryable() || e.outcome_unknown() => {
+                Err((RecordOutcome::Retry(e.to_string()), e.to_string()))
+            }
+            Err(CtError::ConcurrentModification { .. }) => {
+                let reason = "the order kept changing under us".to_string();
+                Err((RecordOutcome::Retry(reason.clone()), reason))
+            }
+            Err(e) => {
+                let reason = format!("commercetools refused the return: {e}");
+                Err((RecordOutcome::DeadLetter(reason.clone()), reason))
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Peoplevox returns → commercetools `returnInfo`. A Returns callback is a hint; the "Return
+//! summary" report says what came back (one row per returned item). Each Peoplevox return
+//! becomes one `addReturnInfo` whose `returnTrackingId` is the return code, which is how a
+//! repeated event finds the return already recorded (`addReturnInfo` appends, so it must never
+//! be sent twice: the decision is made on the order as read, under its version).
+
+use std::collections::BTreeMap;
+
+use time::format_description::well_known::Rfc3339;
+
+use crate::commercetools::OrderUpdateAction;
+use crate::commercetools::actions::{ReturnItemDraft, ReturnShipmentState};
+use crate::commercetools::types::Order;
+use crate::domain::despatch::parse_report_date;
+use crate::mapping::SkuMap;
+use crate::peoplevox::search::report_equals_any_chunks;
+use crate::peoplevox::{PvxClient, PvxError, ReportQuery};
+
+/// Rows per report page.
+const PAGE: u32 = 5000;
+
+/// One line of a Peoplevox return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedLine {
+    /// Peoplevox item code.
+    pub item: String,
+    /// Peoplevox units.
+    pub quantity: i64,
+    /// `Return reason`.
+    pub reason: String,
+    /// `Return condition`.
+    pub condition: String,
+}
+
+/// One Peoplevox return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PvxReturn {
+    /// `Return code`.
+    pub code: String,
+    /// `Sales order number`.
+    pub order_number: String,
+    /// `Return date`, as RFC 3339 when it parses.
+    pub date: Option<String>,
+    /// What came back.
+    pub lines: Vec<ReturnedLine>,
+}
+
+/// Reads the returns of these orders, and the returns with these codes, by return code.
+pub async fn read(
+    pvx: &PvxClient,
+    report: &str,
+    order_numbers: &[String],
+    codes: &[String],
+) -> Result<BTreeMap<String, PvxReturn>, PvxError> {
+    let mut clauses = report_equals_any_chunks("Sales order number", order_numbers);
+    clauses.extend(report_equals_any_chunks("Return code", codes));
+    let mut found: BTreeMap<String, PvxReturn> = BTreeMap::new();
+    let mut seen_rows = std::collections::BTreeSet::new();
+    for clause in clauses {
+        let query = ReportQuery {
+            template: report.to_string(),
+            page_no: 1,
+            items_per_page: PAGE,
+            search_clause: clause,
+            ..ReportQuery::default()
+        };
+        let table = pvx.get_report_data(&query).await?.table;
+        for row in &table.rows {
+            // A return named by both its order and its code comes back from both queries.
+            if !seen_rows.insert(row.clone()) {
+                continue;
+            }
+            let text = |column: &str| table.value(row, column).unwrap_or("").trim().to_string();
+            let code = text("Return code");
+            if code.is_empty() {
+                continue;
+            }
+            let quantity_text = text("Quantity");
+            let quantity: i64 = quantity_text
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .parse()
+                .map_err(|_| PvxError::Decode {
+                    operation: "GetReportData",
+                    reason: format!(
+                        "{report}: `Quantity` of return {code} is `{quantity_text}`, not a whole number"
+                    ),
+                })?;
+            let entry = found.entry(code.clone()).or_insert_with(|| PvxReturn {
+                code,
+                order_number: text("Sales order number"),
+                date: parse_report_date(&text("Return date")).and_then(|d| d.format(&Rfc3339).ok()),
+                lines: Vec::new(),
+            });
+            entry.lines.push(ReturnedLine {
+                item: text("Item code"),
+                quantity,
+                reason: text("Return reason"),
+                condition: text("Return condition"),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// What recording a return needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnPlan {
+    /// One `addReturnInfo` per return not yet on the order.
+    pub actions: Vec<OrderUpdateAction>,
+    /// The codes those actions record.
+    pub recorded: Vec<String>,
+    /// Units that match no line of the order (named, for the audit).
+    pub unmatched: Vec<String>,
+}
+
+/// Plans the returns of one order on the order as read: a return already recorded (by its
+/// code) is skipped; units go to the lines of their SKU (or its packs) up to what the line has
+/// not returned yet.
+pub fn plan(
+    order: &Order,
+    returns: &[&PvxReturn],
+    skus: &SkuMap,
+    state: ReturnShipmentState,
+) -> ReturnPlan {
+    let mut returned: BTreeMap<&str, i64> = BTreeMap::new();
+    for info in &order.return_info {
+        for item in &info.items {
+            if let Some(id) = &item.line_item_id {
+                *returned.entry(id.as_str()).or_default() += item.quantity;
+            }
+        }
+    }
+    let mut plan = ReturnPlan {
+        actions: Vec::new(),
+        recorded: Vec::new(),
+        unmatched: Vec::new(),
+    };
+    for ret in returns {
+        let already = order
+            .return_info
+            .iter()
+            .any(|i| i.return_tracking_id.as_deref() == Some(ret.code.as_str()));
+        if already {
+            continue;
+        }
+        let mut items: Vec<ReturnItemDraft> = Vec::new();
+        for line in &ret.lines {
+            let mut units = line.quantity;
+            for (sku, factor) in skus.skus_of(&line.item) {
+                let factor = i64::from(factor.max(1));
+                for li in order
+                    .line_items
+                    .iter()
+                    .filter(|li| li.variant.sku.as_deref() == Some(sku.as_str()))
+                {
+                    let done = returned.entry(li.id.as_str()).or_default();
+                    let take = (units / factor).min(li.quantity - *done).max(0);
+                    if take == 0 {
+                        continue;
+                    }
+                    *done += take;
+                    units -= take * factor;
+                    items.push(ReturnItemDraft {
+                        quantity: take,
+                        line_item_id: li.id.clone(),
+                        shipment_state: state,
+                        comment: Some(comment(line)),
+                    });
+                }
+            }
+            if units > 0 {
+                plan.unmatched.push(format!(
+                    "return {}: {units} unit(s) of {} match no unreturned line of the order",
+                    ret.code, line.item
+                ));
+            }
+        }
+        if items.is_empty() {
+            continue;
+        }
+        plan.recorded.push(ret.code.clone());
+        plan.actions.push(OrderUpdateAction::AddReturnInfo {
+            items,
+            return_tracking_id: Some(ret.code.clone()),
+            return_date: ret.date.clone(),
+        });
+    }
+    plan
+}
+
+fn comment(line: &ReturnedLine) -> String {
+    match (line.reason.is_empty(), line.condition.is_empty()) {
+        (false, false) => format!(
+            "Peoplevox return: {}; condition: {}",
+            line.reason, line.condition
+        ),
+        (false, true) => format!("Peoplevox return: {}", line.reason),
+        (true, false) => format!("Peoplevox return; condition: {}", line.condition),
+        (true, true) => "Peoplevox return".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(return_info: serde_json::Value) -> Order {
+        serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 1,
+            "lineItems": [
+                {"id": "l1", "variant": {"sku": "A"}, "quantity": 2},
+                {"id": "l2", "variant": {"sku": "B"}, "quantity": 1}
+            ],
+            "returnInfo": return_info
+        }))
+        .unwrap()
+    }
+
+    fn ret(code: &str, lines: &[(&str, i64)]) -> PvxReturn {
+        PvxReturn {
+            code: code.into(),
+            order_number: "N1".into(),
+            date: Some("2026-11-26T10:00:00Z".into()),
+            lines: lines
+                .iter()
+                .map(|(item, quantity)| ReturnedLine {
+                    item: item.to_string(),
+                    quantity: *quantity,
+                    reason: "Too small".into(),
+                    condition: "Good".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn one_return_info_per_return_on_the_right_lines() {
+        let r = ret("RET-1", &[("A", 2), ("B", 1)]);
+        let p = plan(
+            &order(serde_json::json!([])),
+            &[&r],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        assert_eq!(p.recorded, ["RET-1"]);
+        let json = serde_json::to_value(&p.actions).unwrap();
+        assert_eq!(json[0]["action"], "addReturnInfo");
+        assert_eq!(json[0]["returnTrackingId"], "RET-1");
+        assert_eq!(json[0]["items"][0]["lineItemId"], "l1");
+        assert_eq!(json[0]["items"][0]["quantity"], 2);
+        assert_eq!(json[0]["items"][1]["lineItemId"], "l2");
+        assert_eq!(
+            json[0]["items"][0]["comment"],
+            "Peoplevox return: Too small; condition: Good"
+        );
+        assert!(p.unmatched.is_empty());
+    }
+
+    #[test]
+    fn a_recorded_return_is_not_recorded_again_and_excess_is_named() {
+        let recorded = serde_json::json!([{"returnTrackingId": "RET-1", "items": [{"lineItemId": "l1", "quantity": 2}]}]);
+        let r1 = ret("RET-1", &[("A", 2)]);
+        let p = plan(
+            &order(recorded.clone()),
+            &[&r1],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        assert!(p.actions.is_empty() && p.recorded.is_empty());
+        // A second return of A finds both units of l1 returned already.
+        let r2 = ret("RET-2", &[("A", 1), ("Z", 1)]);
+        let p = plan(
+            &order(recorded),
+            &[&r2],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        assert!(p.actions.is_empty());
+        assert_eq!(p.unmatched.len(), 2, "{:?}", p.unmatched);
+    }
+}

@@ -1,0 +1,144 @@
+//! Short picks: how a short pick surfaces in Peoplevox is UNCONFIRMED, so once an order is
+//! reported despatched (or a status says "short"), what Peoplevox despatched is compared with
+//! what was ordered. One "Despatch summary" call per 100 orders of a batch.
+
+use std::collections::BTreeMap;
+
+use super::plan::ShortLine;
+use crate::commercetools::types::Order;
+use crate::mapping::SkuMap;
+use crate::peoplevox::search::report_equals_any_chunks;
+use crate::peoplevox::{PvxClient, PvxError, ReportQuery};
+
+/// Rows per report page: orders rarely have more than a few dozen lines per despatch.
+const PAGE: u32 = 5000;
+
+/// Units despatched per order number and Peoplevox item code.
+pub type Despatched = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Reads the despatched units of these orders.
+pub async fn despatched(
+    pvx: &PvxClient,
+    report: &str,
+    order_numbers: &[String],
+) -> Result<Despatched, PvxError> {
+    let mut found: Despatched = BTreeMap::new();
+    for clause in report_equals_any_chunks("Salesorder number", order_numbers) {
+        let query = ReportQuery {
+            template: report.to_string(),
+            page_no: 1,
+            items_per_page: PAGE,
+            search_clause: clause,
+            ..ReportQuery::default()
+        };
+        let table = pvx.get_report_data(&query).await?.table;
+        for row in &table.rows {
+            let text = |column: &str| table.value(row, column).unwrap_or("").trim().to_string();
+            let (order, item, units) = (
+                text("Salesorder number"),
+                text("Item code"),
+                text("No of items"),
+            );
+            if order.is_empty() || item.is_empty() {
+                continue;
+            }
+            let units: i64 = units.split('.').next().unwrap_or("").parse().map_err(|_| {
+                PvxError::Decode {
+                    operation: "GetReportData",
+                    reason: format!(
+                        "{report}: `No of items` of {item} on order {order} is `{units}`, not a whole number"
+                    ),
+                }
+            })?;
+            *found.entry(order).or_default().entry(item).or_default() += units;
+        }
+    }
+    Ok(found)
+}
+
+/// The order's lines that Peoplevox did not despatch in full. Units are shared between the
+/// SKUs (packs) of one Peoplevox item in line order, like the shipment flow assigns them.
+pub fn short_lines(
+    order: &Order,
+    despatched: Option<&BTreeMap<String, i64>>,
+    skus: &SkuMap,
+) -> Vec<ShortLine> {
+    let mut left: BTreeMap<String, i64> = despatched.cloned().unwrap_or_default();
+    let mut shorts: Vec<ShortLine> = Vec::new();
+    for line in &order.line_items {
+        let Some(sku) = line.variant.sku.as_deref() else {
+            continue;
+        };
+        let (item, factor) = skus.item_of(sku);
+        let factor = i64::from(factor.max(1));
+        let pool = left.entry(item.to_string()).or_default();
+        let covered = (*pool / factor).clamp(0, line.quantity);
+        *pool -= covered * factor;
+        if covered < line.quantity {
+            match shorts.iter_mut().find(|s| s.sku == sku) {
+                Some(s) => {
+                    s.ordered += line.quantity;
+                    s.despatched += covered;
+                }
+                None => shorts.push(ShortLine {
+                    sku: sku.to_string(),
+                    ordered: line.quantity,
+                    despatched: covered,
+                }),
+            }
+        }
+    }
+    shorts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UnitOfMeasure;
+
+    fn order() -> Order {
+        serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 1,
+            "lineItems": [
+                {"id": "l1", "variant": {"sku": "A"}, "quantity": 3},
+                {"id": "l2", "variant": {"sku": "B-2PK"}, "quantity": 2},
+                {"id": "l3", "variant": {"sku": "C"}, "quantity": 1}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn names_each_short_line_in_commercetools_units() {
+        let skus = SkuMap::new(&BTreeMap::from([(
+            "B-2PK".to_string(),
+            UnitOfMeasure {
+                item_code: Some("B".into()),
+                factor: 2,
+            },
+        )]));
+        let despatched = BTreeMap::from([("A".to_string(), 2), ("B".to_string(), 4)]);
+        let shorts = short_lines(&order(), Some(&despatched), &skus);
+        assert_eq!(
+            shorts,
+            [
+                ShortLine {
+                    sku: "A".into(),
+                    ordered: 3,
+                    despatched: 2
+                },
+                ShortLine {
+                    sku: "C".into(),
+                    ordered: 1,
+                    despatched: 0
+                }
+            ]
+        );
+        let all = BTreeMap::from([
+            ("A".to_string(), 3),
+            ("B".to_string(), 4),
+            ("C".to_string(), 1),
+        ]);
+        assert!(short_lines(&order(), Some(&all), &skus).is_empty());
+    }
+}

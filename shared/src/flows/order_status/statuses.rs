@@ -1,0 +1,330 @@
+//! Step 2: Peoplevox status events → commercetools order states, per order, forward only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::plan::{self, Reported, ShortLine, Verdict};
+use super::{ATTEMPTS, CONCURRENCY, OrderStatus, StatusEvent, fields, shorts};
+use crate::commercetools::types::Order;
+use crate::commercetools::{CtError, Decision};
+use crate::config::StatusMapping;
+use crate::domain::status::{Stage, stage_name};
+use crate::flows::batch::RecordOutcome;
+use crate::setup::FIELD_PVX_EXCEPTION;
+
+use super::report::StatusReport;
+
+/// The event of an order that the batch applies, and what it maps to.
+struct Chosen {
+    event: StatusEvent,
+    mapping: StatusMapping,
+    shorts: Vec<ShortLine>,
+}
+
+/// How one order's update ended.
+enum Applied {
+    Verdict(Verdict, u32),
+    Retry(String),
+    Failed(String),
+}
+
+impl OrderStatus {
+    /// Applies the status events of a batch, grouped by order number.
+    pub(super) async fn apply_statuses(
+        &self,
+        by_order: BTreeMap<String, Vec<StatusEvent>>,
+        report: &mut StatusReport,
+    ) {
+        let finish = |report: &mut StatusReport, events: &[StatusEvent], o: RecordOutcome| {
+            for e in events {
+                report.records.set(&e.record_id, o.clone());
+            }
+        };
+        let numbers: Vec<String> = by_order.keys().cloned().collect();
+        let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&numbers).await {
+            Ok(found) => found
+                .into_iter()
+                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+                .collect(),
+            Err(e) => {
+                let reason = format!("reading orders from commercetools: {e}");
+                for events in by_order.values() {
+                    finish(report, events, RecordOutcome::Retry(reason.clone()));
+                }
+                return;
+            }
+        };
+
+        // Unknown orders and unmapped statuses end here; each order keeps its furthest event.
+        let mut chosen: Vec<(Order, Chosen)> = Vec::new();
+        for (number, events) in by_order {
+            let Some(order) = orders.get(&number) else {
+                let reason = format!(
+                    "unknown order number `{number}`: commercetools has no such order (status {})",
+                    events.first().map_or("", |e| e.status.as_str())
+                );
+                finish(report, &events, RecordOutcome::DeadLetter(reason));
+                continue;
+            };
+            let mut best: Option<Chosen> = None;
+            let mut superseded = Vec::new();
+            let mut on_hold = None;
+            for event in events {
+                let Some(mapping) = self.parts.rules.resolve(&event.status) else {
+                    report.unknown_statuses += 1;
+                    report.records.set(&event.record_id, RecordOutcome::Done);
+                    let reason = format!(
+                        "Peoplevox status `{}` is not mapped: nothing changed; map it under [status.map.\"{}\"]",
+                        event.status, event.status
+                    );
+                    self.audit(
+                        &order.id,
+                        "unknown-status",
+                        Some(reason),
+                        event_detail(&event),
+                    )
+                    .await;
+                    continue;
+                };
+                if event.on_hold.is_some() {
+                    on_hold = event.on_hold;
+                }
+                let further = best.as_ref().is_none_or(|b| {
+                    (mapping.stage, event.received_at_ms)
+                        >= (b.mapping.stage, b.event.received_at_ms)
+                });
+                let candidate = Chosen {
+                    event,
+                    mapping,
+                    shorts: Vec::new(),
+                };
+                if further {
+                    if let Some(previous) = best.replace(candidate) {
+                        superseded.push(previous.event);
+                    }
+                } else {
+                    superseded.push(candidate.event);
+                }
+            }
+            // Earlier events of the same batch are behind the one applied: done, unchanged.
+            for event in superseded {
+                report.unchanged += 1;
+                report.records.set(&event.record_id, RecordOutcome::Done);
+            }
+            if let Some(mut best) = best {
+                best.event.on_hold = on_hold;
+                chosen.push((order.clone(), best));
+            }
+        }
+
+        self.check_shorts(&mut chosen, report).await;
+
+        let applied: Vec<(Order, Chosen, Applied)> = futures::stream::iter(chosen)
+            .map(|(order, c)| async move {
+                let applied = self.apply_one(&order, &c).await;
+                (order, c, applied)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (order, c, applied) in applied {
+            self.settle_one(&order, &c, applied, report).await;
+        }
+    }
+
+    /// Reads what Peoplevox despatched for the orders reported despatched (or short), and
+    /// names their short lines. An order reported despatched with nothing in the despatch
+    /// report yet is retried, so that a lagging report never reads as a pick failure.
+    async fn check_shorts(&self, chosen: &mut Vec<(Order, Chosen)>, report: &mut StatusReport) {
+        let wants = |c: &Chosen| {
+            c.mapping.short_pick || matches!(c.mapping.stage, Stage::Despatched | Stage::Closed)
+        };
+        let numbers: Vec<String> = chosen
+            .iter()
+            .filter(|(_, c)| wants(c))
+            .filter_map(|(o, _)| o.order_number.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if numbers.is_empty() {
+            return;
+        }
+        let despatched = match shorts::despatched(
+            &self.parts.pvx,
+            &self.parts.despatch_report,
+            &numbers,
+        )
+        .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                let reason = format!("reading despatches from Peoplevox: {e}");
+                chosen.retain(|(_, c)| {
+                    if wants(c) {
+                        report
+                            .records
+                            .set(&c.event.record_id, RecordOutcome::Retry(reason.clone()));
+                    }
+                    !wants(c)
+                });
+                return;
+            }
+        };
+        chosen.retain_mut(|(order, c)| {
+            if !wants(c) {
+                return true;
+            }
+            let number = order.order_number.clone().unwrap_or_default();
+            let mine = despatched.get(&number);
+            if mine.is_none() && !c.mapping.short_pick {
+                let reason = format!(
+                    "Peoplevox reports order {number} `{}` but its despatch report has nothing for it yet",
+                    c.event.status
+                );
+                report
+                    .records
+                    .set(&c.event.record_id, RecordOutcome::Retry(reason));
+                return false;
+            }
+            c.shorts = shorts::short_lines(order, mine, &self.sku_map);
+            true
+        });
+    }
+
+    /// Plans on the order as it is and writes with its version; on a conflict reads again.
+    async fn apply_one(&self, order: &Order, c: &Chosen) -> Applied {
+        let rules = &self.parts.rules;
+        let ours = &self.parts.order_type;
+        let export = &self.parts.export_channel_id;
+        let reported = Reported {
+            name: &c.event.status,
+            mapping: &c.mapping,
+            on_hold: c.event.on_hold,
+            shorts: &c.shorts,
+        };
+        let mut verdict = Verdict::Same;
+        let outcome = self
+            .parts
+            .ct
+            .update_order_with(&order.id, ATTEMPTS, |current| {
+                let exported = current.sync_info_for(export).is_some();
+                let applied = plan::applied_stage(current, rules);
+                verdict = plan::plan(current, applied, exported, &reported, rules, ours);
+                match &verdict {
+                    Verdict::Apply { actions, .. } => Decision::Update(actions.clone()),
+                    // The conflict is shown to customer service on the order itself.
+                    Verdict::Conflict(reason) => fields::set(
+                        current,
+                        ours,
+                        &[(FIELD_PVX_EXCEPTION, reason.clone().into())],
+                    )
+                    .map_or(Decision::Done, Decision::Update),
+                    _ => Decision::Done,
+                }
+            })
+            .await;
+        match outcome {
+            Ok(done) => Applied::Verdict(verdict, done.attempts),
+            Err(e) if e.is_retryable() || e.outcome_unknown() => Applied::Retry(e.to_string()),
+            Err(CtError::ConcurrentModification { .. }) => {
+                Applied::Retry("the order kept changing under us".into())
+            }
+            Err(e) => Applied::Failed(format!("commercetools refused the status update: {e}")),
+        }
+    }
+
+    /// Counts, sets the record outcome and audits one order's update.
+    async fn settle_one(
+        &self,
+        order: &Order,
+        c: &Chosen,
+        applied: Applied,
+        report: &mut StatusReport,
+    ) {
+        let mut detail = event_detail(&c.event);
+        detail["stage"] = stage_name(c.mapping.stage).into();
+        if !c.shorts.is_empty() {
+            detail["shortLines"] = plan::describe_shorts(&c.shorts).into();
+        }
+        let (outcome, audit, reason) = match applied {
+            Applied::Verdict(verdict, attempts) => {
+                report.version_conflicts += attempts.saturating_sub(1) as usize;
+                match verdict {
+                    Verdict::Apply {
+                        actions,
+                        moved,
+                        warning,
+                    } => {
+                        report.updates += 1;
+                        if !c.shorts.is_empty() {
+                            report.short_picks += 1;
+                        }
+                        if moved && c.mapping.stage == Stage::Backorder {
+                            report.backorders += 1;
+                        }
+                        if c.event.on_hold.is_some() && !moved {
+                            report.holds += 1;
+                        }
+                        detail["actions"] =
+                            actions.iter().map(|a| a.name()).collect::<Vec<_>>().into();
+                        let outcome = if !c.shorts.is_empty() {
+                            "short-pick"
+                        } else if moved && c.mapping.stage == Stage::Backorder {
+                            "backorder"
+                        } else {
+                            "applied"
+                        };
+                        (RecordOutcome::Done, outcome, warning)
+                    }
+                    Verdict::Same => {
+                        report.unchanged += 1;
+                        (RecordOutcome::Done, "unchanged", None)
+                    }
+                    Verdict::Backward(at) => {
+                        report.backwards_ignored += 1;
+                        let reason = format!(
+                            "late or reordered: the order is at `{}` already; not moved back",
+                            stage_name(at)
+                        );
+                        (RecordOutcome::Done, "ignored-backward", Some(reason))
+                    }
+                    Verdict::Refused(reason) => {
+                        // Not exported yet: the mark may lag the export by a moment; the retry
+                        // parks the event with this reason if it never comes.
+                        report.refused += 1;
+                        (
+                            RecordOutcome::Retry(reason.clone()),
+                            "refused",
+                            Some(reason),
+                        )
+                    }
+                    Verdict::Conflict(reason) => {
+                        report.conflicts += 1;
+                        (RecordOutcome::Done, "conflict", Some(reason))
+                    }
+                }
+            }
+            Applied::Retry(reason) => (RecordOutcome::Retry(reason.clone()), "retry", Some(reason)),
+            Applied::Failed(reason) => (
+                RecordOutcome::DeadLetter(reason.clone()),
+                "rejected",
+                Some(reason),
+            ),
+        };
+        report.records.set(&c.event.record_id, outcome);
+        self.audit(&order.id, audit, reason, detail).await;
+    }
+}
+
+fn event_detail(event: &StatusEvent) -> serde_json::Value {
+    let mut detail = json!({ "status": event.status });
+    if let Some(on_hold) = event.on_hold {
+        detail["onHold"] = on_hold.into();
+    }
+    if let Some(modified) = &event.modified {
+        detail["modified"] = modified.clone().into();
+    }
+    detail
+}

@@ -1,0 +1,468 @@
+//! The order-status flow end to end against both simulators: orders exported by the order
+//! flow, moved by the Peoplevox simulator (statuses, despatches, short picks, returns,
+//! cancellations), and applied to commercetools under the ownership rules.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan, ReturnLine};
+use ctpvx_infra::testbed::Testbed;
+use ctpvx_infra::{checks, scenario};
+use ctpvx_shared::config::StatusMapping;
+use ctpvx_shared::domain::StatusMessage;
+use ctpvx_shared::domain::status::Stage;
+use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::flows::batch::REASON_ATTRIBUTE;
+use ctpvx_shared::store::{AuditLog, Queue};
+use ctpvx_tests::{
+    STATUS_DLQ, STATUS_QUEUE, enqueue, flow, run_one_batch, run_status_batch, status_flow, store,
+    testbed,
+};
+
+/// A test bed with stock, and orders `0..n` (of `lines` lines) exported by the order flow.
+async fn exported(n: usize, lines: usize) -> (Testbed, Arc<EmbeddedStore>, Vec<Value>) {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    for site in ["UK-DC", "EU-DC"] {
+        for item in &catalog {
+            bed.pvx.set_stock(site, item, 1000, 1000);
+        }
+    }
+    let store = store();
+    let orders = ctpvx_tests::seed_orders(&bed, 0..n, lines, &catalog);
+    enqueue(&store, &orders).await;
+    let export = flow(&bed, &store).await;
+    let report = run_one_batch(&export, &store, 100).await;
+    assert_eq!(report.exported, n, "{report:?}");
+    (bed, store, orders)
+}
+
+fn number(order: &Value) -> String {
+    order["orderNumber"].as_str().unwrap().to_string()
+}
+
+fn id(order: &Value) -> String {
+    order["id"].as_str().unwrap().to_string()
+}
+
+async fn send_status(store: &EmbeddedStore, order: &str, status: &str, on_hold: Option<bool>) {
+    let message = StatusMessage::PeoplevoxStatus {
+        id: uuid::Uuid::new_v4().to_string(),
+        order: order.into(),
+        status: status.into(),
+        modified: None,
+        on_hold,
+        received_at_ms: ctpvx_shared::store::now_epoch_ms(),
+    };
+    send(store, &message.to_json()).await;
+}
+
+async fn send(store: &EmbeddedStore, body: &str) {
+    store
+        .send(STATUS_QUEUE, body, &BTreeMap::new())
+        .await
+        .unwrap();
+}
+
+fn ct_order(bed: &Testbed, order: &Value) -> Value {
+    bed.ct.order_json(&id(order)).unwrap()
+}
+
+fn field<'a>(order: &'a Value, name: &str) -> &'a str {
+    order["custom"]["fields"][name].as_str().unwrap_or("")
+}
+
+fn pvx_status(bed: &Testbed, number: &str) -> String {
+    bed.pvx
+        .sales_orders()
+        .into_iter()
+        .find(|o| o.number == number)
+        .and_then(|o| o.fields.get("Status").cloned())
+        .unwrap_or_default()
+}
+
+async fn audit_outcomes(store: &EmbeddedStore, order: &Value) -> Vec<(String, Option<String>)> {
+    store
+        .list(&format!("order#{}", id(order)), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.flow == "order-status")
+        .map(|e| (e.outcome, e.reason))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn statuses_in_any_order_end_in_the_furthest_state_and_never_move_back() {
+    let (bed, store, orders) = exported(4, 2).await;
+    let statuses = ["New", "Picking", "Packed", "Despatched", "Closed"];
+    for order in &orders {
+        bed.pvx
+            .despatch(
+                &number(order),
+                DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+            )
+            .unwrap();
+    }
+    let status = status_flow(&bed, &store).await;
+    // Each order gets the statuses in a different order, one event per batch.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut sequences: Vec<Vec<&str>> = Vec::new();
+    for _ in &orders {
+        let mut s = statuses.to_vec();
+        rng.shuffle(&mut s);
+        sequences.push(s);
+    }
+    for step in 0..statuses.len() {
+        for (order, sequence) in orders.iter().zip(&sequences) {
+            send_status(&store, &number(order), sequence[step], None).await;
+            let report = run_status_batch(&status, &store, 1).await;
+            assert_eq!(report.records.dead_lettered, 0, "{report:?}");
+        }
+    }
+    for (order, sequence) in orders.iter().zip(&sequences) {
+        let o = ct_order(&bed, order);
+        assert_eq!(field(&o, "pvxStatus"), "Closed", "{sequence:?}");
+        assert_eq!(o["orderState"], "Complete", "{sequence:?}");
+        assert_eq!(o["shipmentState"], "Shipped", "{sequence:?}");
+        assert_eq!(field(&o, "pvxShortPicks"), "", "{sequence:?}");
+        // The merchant's own field survived.
+        assert!(field(&o, "giftMessage").starts_with("Happy day"));
+    }
+    assert_eq!(
+        checks::status::check(&bed).backwards_moves,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commercetools_cancellation_cancels_in_peoplevox_before_pick_and_is_an_exception_after() {
+    let (bed, store, orders) = exported(3, 2).await;
+    let status = status_flow(&bed, &store).await;
+    let (before, picked, lagging) = (&orders[0], &orders[1], &orders[2]);
+    // The warehouse picks one order and says so; it picks another without the callback arriving.
+    bed.pvx.set_order_status(&number(picked), "Picking");
+    send_status(&store, &number(picked), "Picking", None).await;
+    run_status_batch(&status, &store, 10).await;
+    bed.pvx.set_order_status(&number(lagging), "Picking");
+    // A fourth order is cancelled before it was ever exported.
+    let catalog = scenario::catalog(5);
+    let never = ctpvx_tests::seed_orders(&bed, 10..11, 1, &catalog).remove(0);
+
+    // commercetools cancels all four; its subscription delivers OrderStateChanged as it is.
+    for order in [before, picked, lagging, &never] {
+        let message = bed.ct.cancel_order(&id(order)).unwrap();
+        send(&store, &message.to_string()).await;
+    }
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.cancellations_pushed, 1, "{report:?}");
+    assert_eq!(report.cancellations_local, 1, "{report:?}");
+    assert_eq!(report.conflicts, 2, "{report:?}");
+
+    assert_eq!(pvx_status(&bed, &number(before)), "Cancelled");
+    let o = ct_order(&bed, before);
+    assert_eq!(o["shipmentState"], "Canceled");
+    assert_eq!(field(&o, "pvxStatus"), "Cancelled");
+
+    for order in [picked, lagging] {
+        assert_eq!(
+            pvx_status(&bed, &number(order)),
+            "Picking",
+            "not cancelled behind the pickers"
+        );
+        let o = ct_order(&bed, order);
+        assert!(
+            field(&o, "pvxException").contains("picking"),
+            "{}",
+            field(&o, "pvxException")
+        );
+        let audit = audit_outcomes(&store, order).await;
+        assert!(
+            audit.iter().any(|(outcome, reason)| outcome == "conflict"
+                && reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("a person must decide"))),
+            "{audit:?}"
+        );
+    }
+    // The order never exported stays out of Peoplevox: the export flow skips it.
+    assert!(
+        bed.pvx
+            .sales_orders()
+            .iter()
+            .all(|o| o.number != number(&never))
+    );
+    enqueue(&store, std::slice::from_ref(&never)).await;
+    let export = flow(&bed, &store).await;
+    let exported = run_one_batch(&export, &store, 10).await;
+    assert_eq!(
+        (exported.exported, exported.cancelled),
+        (0, 1),
+        "{exported:?}"
+    );
+
+    // The same cancellation again changes nothing anywhere.
+    let again = bed.ct.order_json(&id(before)).unwrap()["version"].clone();
+    send(
+        &store,
+        &StatusMessage::CommercetoolsOrderState {
+            message_id: None,
+            order_id: id(before),
+            order_number: Some(number(before)),
+            order_state: "Cancelled".into(),
+            old_order_state: None,
+        }
+        .to_json(),
+    )
+    .await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (report.unchanged, report.cancellations_pushed),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(bed.ct.order_json(&id(before)).unwrap()["version"], again);
+    assert_eq!(bed.pvx.cancellations_refused(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_short_pick_yields_partial_with_the_short_lines_named() {
+    let (bed, store, orders) = exported(1, 3).await;
+    let order = &orders[0];
+    let lines: Vec<(String, i64)> = order["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["variant"]["sku"].as_str().unwrap().to_string(),
+                l["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // The first line leaves in full, the rest cannot be found.
+    bed.pvx
+        .despatch(
+            &number(order),
+            DespatchPlan {
+                lines: vec![lines[0].clone()],
+                packages: vec![PackagePlan::tracked("TRK-S")],
+                carrier: "DPD".into(),
+                service: "Next Day".into(),
+            },
+        )
+        .unwrap();
+    let short = bed.pvx.finish_short(&number(order)).unwrap();
+    assert!(!short.is_empty());
+    assert_eq!(pvx_status(&bed, &number(order)), "Despatched");
+    let status = status_flow(&bed, &store).await;
+    send_status(&store, &number(order), "Despatched", None).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.short_picks, 1, "{report:?}");
+
+    let o = ct_order(&bed, order);
+    assert_eq!(o["shipmentState"], "Partial");
+    assert_eq!(field(&o, "pvxStatus"), "Despatched");
+    let named = field(&o, "pvxShortPicks");
+    for (sku, quantity) in &lines[1..] {
+        assert!(
+            named.contains(&format!("{sku}: {quantity} of {quantity} not despatched")),
+            "{named}"
+        );
+    }
+    assert!(!named.contains(&format!("{}:", lines[0].0)), "{named}");
+    let audit = audit_outcomes(&store, order).await;
+    assert!(audit.iter().any(|(o, _)| o == "short-pick"), "{audit:?}");
+    // Closed afterwards keeps Partial: Shipped would hide the missing lines.
+    send_status(&store, &number(order), "Closed", None).await;
+    run_status_batch(&status, &store, 10).await;
+    let o = ct_order(&bed, order);
+    assert_eq!(
+        (o["shipmentState"].as_str(), o["orderState"].as_str()),
+        (Some("Partial"), Some("Complete"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_return_recorded_twice_gives_one_return_info() {
+    let (bed, store, orders) = exported(1, 2).await;
+    let order = &orders[0];
+    bed.pvx
+        .despatch(
+            &number(order),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+        )
+        .unwrap();
+    let sku = order["lineItems"][0]["variant"]["sku"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = bed
+        .pvx
+        .record_return(
+            &number(order),
+            &[ReturnLine {
+                item: sku.clone(),
+                quantity: 1,
+                reason: "Too small".into(),
+                condition: "Good".into(),
+            }],
+        )
+        .unwrap();
+    let returns =
+        |order_ref: Option<String>, code: Option<String>| StatusMessage::PeoplevoxReturn {
+            id: uuid::Uuid::new_v4().to_string(),
+            order: order_ref,
+            return_code: code,
+            received_at_ms: 0,
+        };
+    let status = status_flow(&bed, &store).await;
+    // Twice in one batch, and once more (by its code alone) in the next.
+    send(
+        &store,
+        &returns(Some(number(order)), Some(code.clone())).to_json(),
+    )
+    .await;
+    send(&store, &returns(Some(number(order)), None).to_json()).await;
+    let first = run_status_batch(&status, &store, 10).await;
+    send(&store, &returns(None, Some(code.clone())).to_json()).await;
+    let second = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        first.returns_recorded + second.returns_recorded,
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(second.returns_unchanged, 1, "{second:?}");
+
+    let o = ct_order(&bed, order);
+    let infos = o["returnInfo"].as_array().unwrap();
+    assert_eq!(infos.len(), 1, "{infos:#?}");
+    assert_eq!(infos[0]["returnTrackingId"], code.as_str());
+    assert_eq!(
+        infos[0]["items"][0]["lineItemId"],
+        order["lineItems"][0]["id"]
+    );
+    assert_eq!(infos[0]["items"][0]["quantity"], 1);
+    assert_eq!(infos[0]["items"][0]["shipmentState"], "Returned");
+    assert!(
+        infos[0]["items"][0]["comment"]
+            .as_str()
+            .unwrap()
+            .contains("Too small")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_status_is_audited_then_mapped_by_configuration_and_garbage_is_parked() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let order = &orders[0];
+    let status = status_flow(&bed, &store).await;
+    send_status(&store, &number(order), "Quarantined", None).await;
+    send(&store, "{\"kind\":\"peoplevox-status\",\"order\":").await;
+    let before = ct_order(&bed, order)["version"].clone();
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.unknown_statuses, 1, "{report:?}");
+    assert_eq!(report.records.dead_lettered, 1, "{report:?}");
+    assert_eq!(ct_order(&bed, order)["version"], before, "nothing changed");
+    let audit = audit_outcomes(&store, order).await;
+    assert!(
+        audit.iter().any(|(o, r)| o == "unknown-status"
+            && r.as_deref()
+                .is_some_and(|r| r.contains("[status.map.\"Quarantined\"]"))),
+        "{audit:?}"
+    );
+    let parked = store
+        .receive(STATUS_DLQ, 10, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(parked.len(), 1);
+    assert!(
+        parked[0]
+            .attributes
+            .get(REASON_ATTRIBUTE)
+            .is_some_and(|r| r.contains("not a valid status message"))
+    );
+
+    // The tenant maps it: a quarantined order waits like a backorder.
+    let mut config = bed.config.clone();
+    config.status.map.insert(
+        "Quarantined".into(),
+        StatusMapping {
+            stage: Stage::Backorder,
+            order_state: None,
+            shipment_state: Some(ctpvx_shared::commercetools::actions::ShipmentState::Delayed),
+            state: Some("quarantine".into()),
+            short_pick: false,
+        },
+    );
+    bed.ct.ensure_state("quarantine").unwrap();
+    let stores = ctpvx_shared::app::Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) = ctpvx_shared::app::clients(&config, &bed.secrets, store.clone()).unwrap();
+    let mapped = ctpvx_shared::app::order_status(&config, &stores, ct, pvx)
+        .await
+        .unwrap();
+    send_status(&store, &number(order), "Quarantined", None).await;
+    let report = run_status_batch(&mapped, &store, 10).await;
+    assert_eq!(
+        (report.updates, report.unknown_statuses),
+        (1, 0),
+        "{report:?}"
+    );
+    let o = ct_order(&bed, order);
+    assert_eq!(o["shipmentState"], "Delayed");
+    assert_eq!(field(&o, "pvxStatus"), "Quarantined");
+    assert!(o["state"]["id"].is_string(), "{:?}", o["state"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backorder_hold_and_ownership() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let order = &orders[0];
+    let status = status_flow(&bed, &store).await;
+    send_status(&store, &number(order), "Backorder", None).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.backorders, 1, "{report:?}");
+    assert_eq!(ct_order(&bed, order)["shipmentState"], "Backorder");
+    // Stock arrives and picking starts: the backorder clears.
+    send_status(&store, &number(order), "Picking", Some(false)).await;
+    run_status_batch(&status, &store, 10).await;
+    assert_eq!(ct_order(&bed, order)["shipmentState"], "Ready");
+    // Peoplevox holds it, then lets it go.
+    send_status(&store, &number(order), "Picking", Some(true)).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.holds, 1, "{report:?}");
+    assert_eq!(ct_order(&bed, order)["shipmentState"], "Delayed");
+    send_status(&store, &number(order), "Picking", Some(false)).await;
+    run_status_batch(&status, &store, 10).await;
+    assert_eq!(ct_order(&bed, order)["shipmentState"], "Ready");
+
+    // A status for an order commercetools has but never exported is refused (retried, then
+    // parked with the reason), and changes nothing.
+    let catalog = scenario::catalog(5);
+    let never = ctpvx_tests::seed_orders(&bed, 20..21, 1, &catalog).remove(0);
+    send_status(&store, &number(&never), "Picking", None).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (report.refused, report.records.retried),
+        (1, 1),
+        "{report:?}"
+    );
+    assert!(
+        ct_order(&bed, &never)["custom"]["fields"]
+            .get("pvxStatus")
+            .is_none()
+    );
+    let audit = audit_outcomes(&store, &never).await;
+    assert!(
+        audit.iter().any(
+            |(o, r)| o == "refused" && r.as_deref().is_some_and(|r| r.contains("not exported"))
+        ),
+        "{audit:?}"
+    );
+}
