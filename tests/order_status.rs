@@ -17,26 +17,11 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::batch::REASON_ATTRIBUTE;
 use ctpvx_shared::store::{AuditLog, Queue};
 use ctpvx_tests::{
-    STATUS_DLQ, STATUS_QUEUE, enqueue, flow, run_one_batch, run_status_batch, status_flow, store,
-    testbed,
+    STATUS_DLQ, STATUS_QUEUE, enqueue, flow, run_one_batch, run_status_batch, status_flow,
 };
 
-/// A test bed with stock, and orders `0..n` (of `lines` lines) exported by the order flow.
 async fn exported(n: usize, lines: usize) -> (Testbed, Arc<EmbeddedStore>, Vec<Value>) {
-    let catalog = scenario::catalog(5);
-    let bed = testbed(&catalog).await;
-    for site in ["UK-DC", "EU-DC"] {
-        for item in &catalog {
-            bed.pvx.set_stock(site, item, 1000, 1000);
-        }
-    }
-    let store = store();
-    let orders = ctpvx_tests::seed_orders(&bed, 0..n, lines, &catalog);
-    enqueue(&store, &orders).await;
-    let export = flow(&bed, &store).await;
-    let report = run_one_batch(&export, &store, 100).await;
-    assert_eq!(report.exported, n, "{report:?}");
-    (bed, store, orders)
+    ctpvx_tests::exported_orders(n, lines).await
 }
 
 fn number(order: &Value) -> String {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use ctpvx_infra::scenario;
 use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan};
 use ctpvx_infra::testbed::Testbed;
 use ctpvx_shared::domain::ShipmentMessage;
@@ -14,27 +13,11 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::batch::REASON_ATTRIBUTE;
 use ctpvx_shared::store::Queue;
 use ctpvx_tests::{
-    SHIPMENTS_DLQ, SHIPMENTS_QUEUE, enqueue, flow, run_one_batch, run_shipment_batch,
-    shipment_flow, store, testbed,
+    SHIPMENTS_DLQ, SHIPMENTS_QUEUE, run_shipment_batch, shipment_flow, store, testbed,
 };
 
-/// A test bed whose Peoplevox has stock of the catalogue, with orders `0..n` (of `lines` lines)
-/// exported by the order flow.
 async fn exported(n: usize, lines: usize) -> (Testbed, Arc<EmbeddedStore>, Vec<Value>) {
-    let catalog = scenario::catalog(5);
-    let bed = testbed(&catalog).await;
-    for site in ["UK-DC", "EU-DC"] {
-        for item in &catalog {
-            bed.pvx.set_stock(site, item, 1000, 1000);
-        }
-    }
-    let store = store();
-    let orders = ctpvx_tests::seed_orders(&bed, 0..n, lines, &catalog);
-    enqueue(&store, &orders).await;
-    let export = flow(&bed, &store).await;
-    let report = run_one_batch(&export, &store, 100).await;
-    assert_eq!(report.exported, n, "{report:?}");
-    (bed, store, orders)
+    ctpvx_tests::exported_orders(n, lines).await
 }
 
 fn number(order: &Value) -> String {

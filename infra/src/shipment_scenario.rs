@@ -33,8 +33,18 @@ pub const DESPATCH_SUBSCRIPTIONS: [(&str, &str, &str); 3] = [
 
 /// Subscribes the despatch events (no site filter: every site); returns the ids.
 pub async fn subscribe(pvx: &PvxClient, base: &str, token: &str) -> anyhow::Result<Vec<i64>> {
+    subscribe_each(pvx, base, token, &DESPATCH_SUBSCRIPTIONS).await
+}
+
+/// Subscribes each `(event, callback path, query)` at every site; returns the ids.
+pub async fn subscribe_each(
+    pvx: &PvxClient,
+    base: &str,
+    token: &str,
+    subscriptions: &[(&str, &str, &str)],
+) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
-    for (event, path, query) in DESPATCH_SUBSCRIPTIONS {
+    for (event, path, query) in subscriptions {
         let url = format!("{base}{PEOPLEVOX_PREFIX}{token}/{path}?{query}");
         ids.push(
             pvx.subscribe_event(event, "", &url)

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use ctpvx_shared::peoplevox::PvxClient;
-use ctpvx_shared::webhook::{ORDERS_PATH, PEOPLEVOX_PREFIX};
+use ctpvx_shared::webhook::ORDERS_PATH;
 
 use crate::sim::peoplevox::{DespatchPlan, PackagePlan, ReturnLine};
 use crate::testbed::{DEMO_WEBHOOK_TOKEN, Testbed};
@@ -30,16 +30,7 @@ pub const STATUS_SUBSCRIPTIONS: [(&str, &str, &str); 2] = [
 
 /// Subscribes the status events (every site); returns the ids.
 pub async fn subscribe(pvx: &PvxClient, base: &str, token: &str) -> anyhow::Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    for (event, path, query) in STATUS_SUBSCRIPTIONS {
-        let url = format!("{base}{PEOPLEVOX_PREFIX}{token}/{path}?{query}");
-        ids.push(
-            pvx.subscribe_event(event, "", &url)
-                .await
-                .with_context(|| format!("subscribing {event}"))?,
-        );
-    }
-    Ok(ids)
+    crate::shipment_scenario::subscribe_each(pvx, base, token, &STATUS_SUBSCRIPTIONS).await
 }
 
 /// What the scenario did, by kind, with the orders it chose.

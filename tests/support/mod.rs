@@ -235,3 +235,25 @@ pub fn exported_once_in_ct(bed: &Testbed, order_id: &str, number: &str) -> bool 
         .collect();
     marks.len() == 1 && order.sync_info.len() == 1
 }
+
+/// A test bed whose Peoplevox has stock of a 5-item catalogue at UK-DC and EU-DC, with orders
+/// `0..n` (of `lines` lines) exported by the order flow.
+pub async fn exported_orders(
+    n: usize,
+    lines: usize,
+) -> (Testbed, Arc<EmbeddedStore>, Vec<serde_json::Value>) {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    for site in ["UK-DC", "EU-DC"] {
+        for item in &catalog {
+            bed.pvx.set_stock(site, item, 1000, 1000);
+        }
+    }
+    let store = store();
+    let orders = seed_orders(&bed, 0..n, lines, &catalog);
+    enqueue(&store, &orders).await;
+    let export = flow(&bed, &store).await;
+    let report = run_one_batch(&export, &store, 100).await;
+    assert_eq!(report.exported, n, "{report:?}");
+    (bed, store, orders)
+}

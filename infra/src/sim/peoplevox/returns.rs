@@ -126,33 +126,12 @@ mod tests {
     use super::*;
     use crate::sim::peoplevox::despatch::{DespatchPlan, PackagePlan};
     use crate::sim::peoplevox::event::SimEvent;
-    use crate::sim::peoplevox::state::{SimOrderItem, SimSalesOrder, SimStock};
+    use crate::sim::peoplevox::state::SimStock;
     use time::macros::datetime;
 
     /// SO-1 orders 3 A and 1 B and has despatched 2 A and 1 B.
     fn data() -> Data {
-        let mut data = Data::default();
-        let mut items = Vec::new();
-        for (line, item, qty) in [("1", "A", "3"), ("2", "B", "1")] {
-            data.set_stock("S", item, 10, 10);
-            items.push(SimOrderItem {
-                line: line.into(),
-                item_code: item.into(),
-                quantity: qty.into(),
-                fields: BTreeMap::new(),
-            });
-        }
-        data.orders.insert(
-            "SO-1".into(),
-            SimSalesOrder {
-                number: "SO-1".into(),
-                site: "S".into(),
-                fields: BTreeMap::new(),
-                items,
-            },
-        );
-        data.allocate_line("SO-1", "1", "S", "A", "3");
-        data.allocate_line("SO-1", "2", "S", "B", "1");
+        let mut data = crate::sim::peoplevox::state::one_order(&[("1", "A", "3"), ("2", "B", "1")]);
         let plan = DespatchPlan {
             lines: vec![("A".into(), 2), ("B".into(), 1)],
             ..DespatchPlan::everything("C", "S", vec![PackagePlan::untracked()])

@@ -62,31 +62,10 @@ mod tests {
     use crate::sim::peoplevox::despatch::{DespatchPlan, PackagePlan};
     use crate::sim::peoplevox::event::SimEvent;
     use crate::sim::peoplevox::order_status::STATUS_FIELD;
-    use crate::sim::peoplevox::state::{SimOrderItem, SimSalesOrder, SimStock};
+    use crate::sim::peoplevox::state::SimStock;
 
     fn data() -> Data {
-        let mut data = Data::default();
-        let mut items = Vec::new();
-        for (line, item, qty) in [("1", "A", "3"), ("2", "B", "2")] {
-            data.set_stock("S", item, 10, 10);
-            items.push(SimOrderItem {
-                line: line.into(),
-                item_code: item.into(),
-                quantity: qty.into(),
-                fields: BTreeMap::new(),
-            });
-        }
-        data.orders.insert(
-            "SO-1".into(),
-            SimSalesOrder {
-                number: "SO-1".into(),
-                site: "S".into(),
-                fields: BTreeMap::new(),
-                items,
-            },
-        );
-        data.allocate_line("SO-1", "1", "S", "A", "3");
-        data.allocate_line("SO-1", "2", "S", "B", "2");
+        let mut data = crate::sim::peoplevox::state::one_order(&[("1", "A", "3"), ("2", "B", "2")]);
         data.take_events();
         data
     }

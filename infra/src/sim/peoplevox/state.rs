@@ -215,3 +215,34 @@ impl Data {
         id
     }
 }
+
+/// A test fixture: order SO-1 at site S with these `(line, item, quantity)` lines, each item
+/// with 10 units in stock, every line allocated, and the events of the set-up taken.
+#[cfg(test)]
+pub(crate) fn one_order(lines: &[(&str, &str, &str)]) -> Data {
+    let mut data = Data::default();
+    let mut items = Vec::new();
+    for (line, item, qty) in lines {
+        data.set_stock("S", item, 10, 10);
+        items.push(SimOrderItem {
+            line: (*line).into(),
+            item_code: (*item).into(),
+            quantity: (*qty).into(),
+            fields: BTreeMap::new(),
+        });
+    }
+    data.orders.insert(
+        "SO-1".into(),
+        SimSalesOrder {
+            number: "SO-1".into(),
+            site: "S".into(),
+            fields: BTreeMap::new(),
+            items,
+        },
+    );
+    for (line, item, qty) in lines {
+        data.allocate_line("SO-1", line, "S", item, qty);
+    }
+    data.take_events();
+    data
+}

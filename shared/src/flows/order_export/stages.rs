@@ -153,11 +153,7 @@ impl OrderExport {
             Ok(ids) => ids,
             Err(e) => {
                 let reason = format!("checking for cancellations: {e}");
-                let done = work
-                    .into_iter()
-                    .map(|w| (w, Finish::Retry(reason.clone())))
-                    .collect();
-                self.finish_all(done, report).await;
+                self.retry_all(work, &reason, report).await;
                 return Vec::new();
             }
         };
@@ -199,6 +195,15 @@ impl OrderExport {
         kept
     }
 
+    /// Every order of `work` goes back to the queue with the reason.
+    async fn retry_all(&self, work: Vec<Work>, reason: &str, report: &mut BatchReport) {
+        let done = work
+            .into_iter()
+            .map(|w| (w, Finish::Retry(reason.to_string())))
+            .collect();
+        self.finish_all(done, report).await;
+    }
+
     /// Step 5: map; orders that cannot be mapped are held with the reason.
     pub(super) async fn map_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
         let (mut kept, mut done) = (Vec::new(), Vec::new());
@@ -236,11 +241,7 @@ impl OrderExport {
             Ok(unknown) => unknown,
             Err(e) => {
                 let reason = format!("checking items in Peoplevox: {e}");
-                let done = work
-                    .into_iter()
-                    .map(|w| (w, Finish::Retry(reason.clone())))
-                    .collect();
-                self.finish_all(done, report).await;
+                self.retry_all(work, &reason, report).await;
                 return Vec::new();
             }
         };

@@ -13,8 +13,8 @@ use crate::commercetools::actions::{ReturnItemDraft, ReturnShipmentState};
 use crate::commercetools::types::Order;
 use crate::domain::despatch::parse_report_date;
 use crate::mapping::SkuMap;
-use crate::peoplevox::search::report_equals_any_chunks;
-use crate::peoplevox::{PvxClient, PvxError, ReportQuery};
+use crate::peoplevox::search::{report_equals_any_chunks, report_matching};
+use crate::peoplevox::{PvxClient, PvxError};
 
 /// Rows per report page.
 const PAGE: u32 = 5000;
@@ -56,15 +56,7 @@ pub async fn read(
     clauses.extend(report_equals_any_chunks("Return code", codes));
     let mut found: BTreeMap<String, PvxReturn> = BTreeMap::new();
     let mut seen_rows = std::collections::BTreeSet::new();
-    for clause in clauses {
-        let query = ReportQuery {
-            template: report.to_string(),
-            page_no: 1,
-            items_per_page: PAGE,
-            search_clause: clause,
-            ..ReportQuery::default()
-        };
-        let table = pvx.get_report_data(&query).await?.table;
+    for table in report_matching(pvx, report, clauses, PAGE).await? {
         for row in &table.rows {
             // A return named by both its order and its code comes back from both queries.
             if !seen_rows.insert(row.clone()) {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::plan::ShortLine;
 use crate::commercetools::types::Order;
 use crate::mapping::SkuMap;
-use crate::peoplevox::search::report_equals_any_chunks;
-use crate::peoplevox::{PvxClient, PvxError, ReportQuery};
+use crate::peoplevox::search::{report_equals_any_chunks, report_matching};
+use crate::peoplevox::{PvxClient, PvxError};
 
 /// Rows per report page: orders rarely have more than a few dozen lines per despatch.
 const PAGE: u32 = 5000;
@@ -23,15 +23,8 @@ pub async fn despatched(
     order_numbers: &[String],
 ) -> Result<Despatched, PvxError> {
     let mut found: Despatched = BTreeMap::new();
-    for clause in report_equals_any_chunks("Salesorder number", order_numbers) {
-        let query = ReportQuery {
-            template: report.to_string(),
-            page_no: 1,
-            items_per_page: PAGE,
-            search_clause: clause,
-            ..ReportQuery::default()
-        };
-        let table = pvx.get_report_data(&query).await?.table;
+    let clauses = report_equals_any_chunks("Salesorder number", order_numbers);
+    for table in report_matching(pvx, report, clauses, PAGE).await? {
         for row in &table.rows {
             let text = |column: &str| table.value(row, column).unwrap_or("").trim().to_string();
             let (order, item, units) = (

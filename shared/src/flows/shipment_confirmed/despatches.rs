@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::config::ShipmentRules;
 use crate::domain::despatch::parse_report_date;
 use crate::domain::{Despatch, Package};
-use crate::peoplevox::search::report_equals_any_chunks;
-use crate::peoplevox::{CsvTable, PvxClient, PvxError, ReportQuery};
+use crate::peoplevox::search::{report_equals_any_chunks, report_matching};
+use crate::peoplevox::{CsvTable, PvxClient, PvxError};
 
 /// Rows per report page: a despatch rarely has more than a few dozen lines.
 const PAGE: u32 = 5000;
@@ -18,18 +18,8 @@ async fn rows(
     report: &str,
     numbers: &[String],
 ) -> Result<Vec<CsvTable>, PvxError> {
-    let mut tables = Vec::new();
-    for clause in report_equals_any_chunks("Despatch number", numbers) {
-        let query = ReportQuery {
-            template: report.to_string(),
-            page_no: 1,
-            items_per_page: PAGE,
-            search_clause: clause,
-            ..ReportQuery::default()
-        };
-        tables.push(pvx.get_report_data(&query).await?.table);
-    }
-    Ok(tables)
+    let clauses = report_equals_any_chunks("Despatch number", numbers);
+    report_matching(pvx, report, clauses, PAGE).await
 }
 
 fn text(table: &CsvTable, row: &[String], column: &str) -> String {
