@@ -60,12 +60,7 @@ fn field<'a>(order: &'a Value, name: &str) -> &'a str {
 }
 
 fn pvx_status(bed: &Testbed, number: &str) -> String {
-    bed.pvx
-        .sales_orders()
-        .into_iter()
-        .find(|o| o.number == number)
-        .and_then(|o| o.fields.get("Status").cloned())
-        .unwrap_or_default()
+    bed.pvx.order_status(number).unwrap_or_default()
 }
 
 async fn audit_outcomes(store: &EmbeddedStore, order: &Value) -> Vec<(String, Option<String>)> {
@@ -411,8 +406,16 @@ async fn backorder_hold_and_ownership() {
     let order = &orders[0];
     let status = status_flow(&bed, &store).await;
     send_status(&store, &number(order), "Backorder", None).await;
+    bed.ct.reset_counters();
     let report = run_status_batch(&status, &store, 10).await;
     assert_eq!(report.backorders, 1, "{report:?}");
+    // One query for the batch's orders, one update: the update decides on the order queried.
+    assert_eq!(
+        bed.ct.request_count(),
+        2,
+        "{:?}",
+        bed.ct.requests_by_route()
+    );
     assert_eq!(ct_order(&bed, order)["shipmentState"], "Backorder");
     // Stock arrives and picking starts: the backorder clears.
     send_status(&store, &number(order), "Picking", Some(false)).await;

@@ -68,18 +68,14 @@ pub struct Despatching {
     pub refused: usize,
 }
 
-/// Despatches every order Peoplevox holds (not cancelled, not closed short): a fifth split across two despatches, a third with
+/// Despatches every order Peoplevox holds (the simulator refuses cancelled orders and orders
+/// closed short, counted in `refused`): a fifth split across two despatches, a third with
 /// two packages, a tenth with tracking arriving `late_after` later.
 pub async fn despatch_all(bed: &Testbed, seed: u64, late_after: Duration) -> Despatching {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut done = Despatching::default();
     let mut late: Vec<(String, u32, String)> = Vec::new();
     for (n, order) in bed.pvx.sales_orders().into_iter().enumerate() {
-        // Cancelled orders stay on the shelf; short-closed ones have nothing left to send.
-        let status = order.fields.get("Status").map(String::as_str);
-        if matches!(status, Some("Cancelled" | "Despatched")) {
-            continue;
-        }
         let packages = if rng.u8(0..3) == 0 { 2 } else { 1 };
         let plan_packages = |tag: &str, untracked: bool| -> Vec<PackagePlan> {
             (1..=packages)

@@ -225,14 +225,7 @@ pub fn shown(bed: &Testbed, work: &StatusWork) -> Shown {
             .and_then(|o| o.shipment_state.clone())
             .unwrap_or_default()
     };
-    let pvx_status = |number: &str| {
-        bed.pvx
-            .sales_orders()
-            .into_iter()
-            .find(|o| o.number == number)
-            .and_then(|o| o.fields.get("Status").cloned())
-            .unwrap_or_default()
-    };
+    let pvx_status = |number: &str| bed.pvx.order_status(number).unwrap_or_default();
     let count = |numbers: &[String], ok: &dyn Fn(&str) -> bool| {
         numbers.iter().filter(|n| !ok(n.as_str())).count()
     };

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ctpvx_shared::domain::status::{shipment_state_rank, stage_of_order_state};
+use ctpvx_shared::domain::status::{order_state_rank, shipment_state_rank};
 
 use crate::testbed::Testbed;
 
@@ -30,11 +30,7 @@ pub struct StatusCheck {
 /// status table, like the flow's (a name nobody mapped ranks lowest).
 fn rank(bed: &Testbed, field: &str, value: &str) -> u8 {
     match field {
-        "orderState" => match value {
-            "Confirmed" => 1,
-            "Complete" => 2,
-            _ => stage_of_order_state(Some(value)).map_or(0, |_| 3),
-        },
+        "orderState" => order_state_rank(value),
         "shipmentState" => shipment_state_rank(value),
         "pvxStatus" => bed
             .config

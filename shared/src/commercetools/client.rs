@@ -97,13 +97,21 @@ impl CtClient {
         Ok(page.results)
     }
 
-    /// The orders with these numbers (`orderNumber in (…)`, one query per 100 numbers); a
-    /// number without an order is simply absent.
-    pub async fn orders_by_number(&self, numbers: &[String]) -> Result<Vec<Order>, CtError> {
-        let mut found = Vec::new();
+    /// The orders with these numbers, by number (`orderNumber in (…)`, one query per 100
+    /// numbers); a number without an order is simply absent.
+    pub async fn orders_by_number(
+        &self,
+        numbers: &[String],
+    ) -> Result<std::collections::BTreeMap<String, Order>, CtError> {
+        let mut found = std::collections::BTreeMap::new();
         for chunk in numbers.chunks(100) {
             let predicate = format!("orderNumber in ({})", super::inventory::in_list(chunk));
-            found.extend(self.query_orders(Some(&predicate), None, MAX_LIMIT).await?);
+            let orders = self.query_orders(Some(&predicate), None, MAX_LIMIT).await?;
+            found.extend(
+                orders
+                    .into_iter()
+                    .filter_map(|o| o.order_number.clone().map(|n| (n, o))),
+            );
         }
         Ok(found)
     }

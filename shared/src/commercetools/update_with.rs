@@ -40,6 +40,22 @@ impl CtClient {
         &self,
         id: &str,
         max_attempts: u32,
+        decide: F,
+    ) -> Result<UpdateOutcome, CtError>
+    where
+        F: FnMut(&Order) -> Decision,
+    {
+        self.update_order_from(id, None, max_attempts, decide).await
+    }
+
+    /// Like [`CtClient::update_order_with`], but the first decision is made on `read`, an order
+    /// the caller has just read (a batch query), which saves a read per order when nobody else
+    /// wrote in between; a conflict reads again as usual.
+    pub async fn update_order_from<F>(
+        &self,
+        id: &str,
+        read: Option<Order>,
+        max_attempts: u32,
         mut decide: F,
     ) -> Result<UpdateOutcome, CtError>
     where
@@ -47,9 +63,13 @@ impl CtClient {
     {
         let max_attempts = max_attempts.max(1);
         let mut attempt = 0;
+        let mut read = read;
         loop {
             attempt += 1;
-            let order = self.get_order(id).await?;
+            let order = match read.take() {
+                Some(order) => order,
+                None => self.get_order(id).await?,
+            };
             let actions = match decide(&order) {
                 Decision::Update(actions) if !actions.is_empty() => actions,
                 Decision::Update(_) | Decision::Done => {

@@ -122,6 +122,17 @@ pub fn shipment_state_rank(state: &str) -> u8 {
     }
 }
 
+/// How far a commercetools `orderState` is along: Open < Confirmed < Complete < Cancelled. No
+/// flow writes a lower one.
+pub fn order_state_rank(state: &str) -> u8 {
+    match state {
+        "Confirmed" => 1,
+        "Complete" => 2,
+        "Cancelled" => 3,
+        _ => 0,
+    }
+}
+
 /// The stage commercetools' own `shipmentState` shows the warehouse reached (the shipment flow
 /// sets Partial and Shipped from deliveries, possibly before the status callback arrives).
 pub fn stage_of_shipment_state(state: Option<&str>) -> Option<Stage> {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::commercetools::CtError;
 use crate::store::{AuditEntry, AuditLog, Queue, now_epoch_ms};
 
 /// One queue message handed to a flow.
@@ -27,6 +28,25 @@ pub enum RecordOutcome {
     Retry(String),
     /// Can never succeed as it is: park it in the dead-letter queue with this reason.
     DeadLetter(String),
+}
+
+impl RecordOutcome {
+    /// The reason of a retry or a dead letter.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Done => None,
+            Self::Retry(reason) | Self::DeadLetter(reason) => Some(reason),
+        }
+    }
+
+    /// The audit outcome of a record that did not end done.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Retry(_) => "retry",
+            Self::DeadLetter(_) => "refused",
+        }
+    }
 }
 
 /// The outcome of every record of a batch, and how many will be retried or were parked: the
@@ -179,6 +199,19 @@ pub async fn settle(
         }
     }
     failed
+}
+
+/// How a commercetools order write that failed for good ends for its records: a transient
+/// failure, a lost answer or a conflict that outlasted the attempts is retried (SQS delivers it
+/// again); anything else is refused, saying what was refused.
+pub fn failed_write(e: &CtError, what: &str) -> RecordOutcome {
+    if e.is_retryable() || e.outcome_unknown() {
+        RecordOutcome::Retry(e.to_string())
+    } else if matches!(e, CtError::ConcurrentModification { .. }) {
+        RecordOutcome::Retry("the order kept changing under us".into())
+    } else {
+        RecordOutcome::DeadLetter(format!("commercetools refused {what}: {e}"))
+    }
 }
 
 #[cfg(test)]

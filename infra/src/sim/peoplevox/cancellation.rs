@@ -58,7 +58,6 @@ impl Data {
 mod tests {
     use super::*;
     use crate::sim::peoplevox::despatch::{DespatchPlan, PackagePlan};
-    use crate::sim::peoplevox::event::SimEvent;
     use crate::sim::peoplevox::state::{SimOrderItem, SimSalesOrder, SimStock};
     use std::collections::BTreeMap;
 
@@ -117,11 +116,7 @@ mod tests {
         assert_eq!(data.orders["SO-1"].fields[STATUS_FIELD], STATUS_CANCELLED);
         assert_eq!(data.position("S", "A"), SimStock::new(5, 0));
         assert_eq!(data.allocated_for("SO-1"), 0);
-        let types: Vec<_> = data
-            .take_events()
-            .iter()
-            .map(SimEvent::event_type)
-            .collect();
+        let types = data.take_event_types();
         assert_eq!(
             types,
             vec!["SalesOrderStatusChanges", "AvailabilityChanges"]

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail, ensure};
 
+use super::cancellation::STATUS_CANCELLED;
 use super::despatch::{
     DespatchPlan, SimDespatch, SimDespatchLine, SimPackage, despatch_number, service_type_code,
 };
 use super::despatch_event::{DespatchEvent, DespatchFacts, PackageFacts};
-use super::order_status::{STATUS_DESPATCHED, STATUS_PARTIALLY_DESPATCHED};
+use super::order_status::{STATUS_DESPATCHED, STATUS_FIELD, STATUS_PARTIALLY_DESPATCHED};
 use super::state::{Data, SimSalesOrder};
 
 impl Data {
@@ -25,6 +26,13 @@ impl Data {
             .orders
             .get(order_number)
             .with_context(|| format!("Sales order '{order_number}' does not exist"))?;
+        ensure!(
+            !order
+                .fields
+                .get(STATUS_FIELD)
+                .is_some_and(|s| s.eq_ignore_ascii_case(STATUS_CANCELLED)),
+            "Sales order '{order_number}' is cancelled"
+        );
         ensure!(
             !plan.packages.is_empty(),
             "a despatch needs at least one package"
@@ -345,6 +353,13 @@ mod tests {
         assert!(data.despatch("SO-9", plan(&[], one())).is_err());
         assert!(data.despatches.is_empty() && data.take_events().is_empty());
         assert_eq!(data.position("S", "B"), SimStock::new(10, 3));
+        // A cancelled order stays on the shelf.
+        if let Some(o) = data.orders.get_mut("SO-1") {
+            o.fields.insert(STATUS_FIELD.into(), "cancelled".into());
+        }
+        let err = data.despatch("SO-1", plan(&[("A", 1)], one())).unwrap_err();
+        assert!(err.to_string().contains("is cancelled"), "{err}");
+        assert!(data.despatches.is_empty());
     }
 
     #[test]

@@ -13,6 +13,19 @@ impl PvxSim {
         self.moving(|d| d.set_order_status(order_number, status))
     }
 
+    /// A sales order's `Status` ("" when it has none; `None` for an unknown order).
+    pub fn order_status(&self, order_number: &str) -> Option<String> {
+        let data = self.data();
+        let order = data.orders.get(order_number)?;
+        Some(
+            order
+                .fields
+                .get(super::order_status::STATUS_FIELD)
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
     /// Holds (`true`) or releases a sales order. The hold is a flag beside the status
     /// (header field `OnHold`, `True`/`False`), not a status; a change fires
     /// SalesOrderStatusChanges with the unchanged status and the new `{OnHold}`. Returns

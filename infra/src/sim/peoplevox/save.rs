@@ -479,13 +479,6 @@ mod tests {
         data
     }
 
-    fn event_types(data: &mut Data) -> Vec<&'static str> {
-        data.take_events()
-            .iter()
-            .map(crate::sim::peoplevox::event::SimEvent::event_type)
-            .collect()
-    }
-
     #[test]
     fn a_cancellation_before_picking_frees_the_stock_and_is_announced() {
         let config = PvxSimConfig::default();
@@ -505,7 +498,7 @@ mod tests {
         assert_eq!(data.orders["A"].fields["Email"], "a@x");
         assert_eq!(data.position("UK", "SKU-1").available, 4);
         assert_eq!(
-            event_types(&mut data),
+            data.take_event_types(),
             vec![
                 "SalesOrderStatusChanges",
                 "AvailabilityChanges",
@@ -573,7 +566,7 @@ mod tests {
                 .map(String::as_str),
             Some("")
         );
-        assert_eq!(event_types(&mut data), vec!["SalesOrderStatusChanges"]);
+        assert_eq!(data.take_event_types(), vec!["SalesOrderStatusChanges"]);
         assert_eq!(
             data.allocated_for("A"),
             1,

@@ -60,7 +60,6 @@ impl PvxSim {
 mod tests {
     use super::*;
     use crate::sim::peoplevox::despatch::{DespatchPlan, PackagePlan};
-    use crate::sim::peoplevox::event::SimEvent;
     use crate::sim::peoplevox::order_status::STATUS_FIELD;
     use crate::sim::peoplevox::state::SimStock;
 
@@ -91,11 +90,7 @@ mod tests {
         assert_eq!(data.orders["SO-1"].fields[STATUS_FIELD], STATUS_DESPATCHED);
         assert_eq!(data.position("S", "A"), SimStock::new(9, 0));
         assert_eq!(data.position("S", "B"), SimStock::new(10, 0));
-        let types: Vec<_> = data
-            .take_events()
-            .iter()
-            .map(SimEvent::event_type)
-            .collect();
+        let types = data.take_event_types();
         assert_eq!(
             types,
             vec![

@@ -174,6 +174,15 @@ impl Data {
             .sum()
     }
 
+    /// The event types announced since the last take (tests).
+    #[cfg(test)]
+    pub(crate) fn take_event_types(&mut self) -> Vec<&'static str> {
+        self.take_events()
+            .iter()
+            .map(SimEvent::event_type)
+            .collect()
+    }
+
     /// Hands over the events recorded since the last call.
     pub fn take_events(&mut self) -> Vec<SimEvent> {
         std::mem::take(&mut self.events)

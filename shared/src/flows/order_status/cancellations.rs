@@ -156,7 +156,7 @@ impl OrderStatus {
         let export = &self.parts.export_channel_id;
         self.parts
             .ct
-            .update_order_with(&order.id, ATTEMPTS, |current| {
+            .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let exported = current.sync_info_for(export).is_some();
                 let applied = plan::warehouse_stage(current, rules);
                 match plan::plan(current, applied, exported, &reported, rules, ours) {
@@ -175,7 +175,7 @@ impl OrderStatus {
         let ours = &self.parts.order_type;
         self.parts
             .ct
-            .update_order_with(&order.id, ATTEMPTS, |current| {
+            .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
                     .map_or(Decision::Done, Decision::Update)
             })

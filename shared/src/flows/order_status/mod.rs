@@ -2,8 +2,7 @@
 //! ownership rules — and commercetools cancellations back to the warehouse.
 //!
 //! The story of a batch:
-//! 1. Read the records ([`StatusMessage`]); garbage goes to the dead-letter queue with the
-//!    reason.
+//! 1. Read the records ([`read`]); garbage goes to the dead-letter queue with the reason.
 //! 2. Peoplevox status events ([`statuses`]): the orders are read by number (one query per 100).
 //!    A status nobody mapped is audited and changes nothing. Per order, the furthest status
 //!    of the batch is planned ([`plan`]) on the order as it is and written with its version: the
@@ -23,6 +22,7 @@ pub mod cancel;
 mod cancellations;
 pub mod fields;
 pub mod plan;
+mod read;
 mod record_returns;
 mod report;
 pub mod returns;
@@ -36,10 +36,8 @@ pub use fields::OrderType;
 pub use report::StatusReport;
 
 use crate::commercetools::CtClient;
-use crate::commercetools::message::{self, Parsed};
 use crate::config::{StatusRules, UnitOfMeasure};
-use crate::domain::StatusMessage;
-use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::flows::batch::InputRecord;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::AuditLog;
@@ -101,59 +99,14 @@ impl OrderStatus {
             events: records.len(),
             ..StatusReport::default()
         };
-        let mut statuses: BTreeMap<String, Vec<StatusEvent>> = BTreeMap::new();
-        let mut returns: Vec<(String, Option<String>, Option<String>)> = Vec::new();
-        let mut cancels: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for record in records {
-            match serde_json::from_str::<StatusMessage>(&record.body) {
-                Ok(StatusMessage::PeoplevoxStatus {
-                    order,
-                    status,
-                    on_hold,
-                    modified,
-                    received_at_ms,
-                    ..
-                }) => statuses
-                    .entry(order.trim().to_string())
-                    .or_default()
-                    .push(StatusEvent {
-                        record_id: record.id.clone(),
-                        status,
-                        on_hold,
-                        modified,
-                        received_at_ms,
-                    }),
-                Ok(StatusMessage::PeoplevoxReturn {
-                    order, return_code, ..
-                }) => returns.push((record.id.clone(), order, return_code)),
-                Ok(StatusMessage::CommercetoolsOrderState {
-                    order_id,
-                    order_state,
-                    ..
-                }) => {
-                    if order_state == "Cancelled" {
-                        cancels.entry(order_id).or_default().push(record.id.clone());
-                    } else {
-                        report.records.set(&record.id, RecordOutcome::Done);
-                    }
-                }
-                // A commercetools SQS subscription delivers its Messages as they are.
-                Err(e) => match message::parse(record.body.as_bytes()) {
-                    Ok(Parsed::OrderStateChanged(change)) if change.order_state == "Cancelled" => {
-                        cancels
-                            .entry(change.order_id)
-                            .or_default()
-                            .push(record.id.clone());
-                    }
-                    Ok(Parsed::OrderStateChanged(_) | Parsed::Ignored(_)) => {
-                        report.records.set(&record.id, RecordOutcome::Done)
-                    }
-                    Ok(Parsed::OrderCreated(_)) | Err(_) => report.records.set(
-                        &record.id,
-                        RecordOutcome::DeadLetter(format!("not a valid status message: {e}")),
-                    ),
-                },
-            }
+        let read::Read {
+            statuses,
+            returns,
+            cancels,
+            ended,
+        } = read::read(records);
+        for (id, outcome) in ended {
+            report.records.set(&id, outcome);
         }
         if !statuses.is_empty() {
             self.apply_statuses(statuses, &mut report).await;

@@ -15,8 +15,8 @@ use crate::commercetools::actions::{OrderState, ShipmentState, reference_by_key}
 use crate::commercetools::types::Order;
 use crate::config::{StatusMapping, StatusRules};
 use crate::domain::status::{
-    Field, Move, Stage, compare, peoplevox_may_change, shipment_state_rank, stage_name,
-    stage_of_order_state, stage_of_shipment_state,
+    Field, Move, Stage, compare, order_state_rank, peoplevox_may_change, shipment_state_rank,
+    stage_name, stage_of_order_state, stage_of_shipment_state,
 };
 use crate::setup::{FIELD_PVX_SHORT_PICKS, FIELD_PVX_STATUS};
 
@@ -97,15 +97,6 @@ pub fn warehouse_stage(order: &Order, rules: &StatusRules) -> Option<Stage> {
     from_field.max(stage_of_shipment_state(order.shipment_state.as_deref()))
 }
 
-fn order_state_rank(state: &str) -> u8 {
-    match state {
-        "Confirmed" => 1,
-        "Complete" => 2,
-        "Cancelled" => 3,
-        _ => 0,
-    }
-}
-
 /// Plans one reported status against the order. `applied` is the stage to compare with
 /// (normally [`applied_stage`]).
 pub fn plan(
@@ -153,7 +144,11 @@ pub fn plan(
         }
         _ => {}
     }
-    if !reported.shorts.is_empty() {
+    // Short lines found now, or recorded before (Closed after a short Despatched): Shipped
+    // would hide them.
+    let short_before =
+        fields::current_text(order, FIELD_PVX_SHORT_PICKS).is_some_and(|s| !s.is_empty());
+    if !reported.shorts.is_empty() || (short_before && shipment == Some(ShipmentState::Shipped)) {
         shipment = Some(ShipmentState::Partial);
     }
     if let Some(target) = shipment

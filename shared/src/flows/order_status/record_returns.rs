@@ -8,12 +8,11 @@ use serde_json::json;
 use super::report::StatusReport;
 use super::returns::{self, PvxReturn, ReturnPlan};
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus};
+use crate::commercetools::Decision;
 use crate::commercetools::types::Order;
-use crate::commercetools::{CtError, Decision};
-use crate::flows::batch::RecordOutcome;
+use crate::flows::batch::{RecordOutcome, failed_write};
 
-/// A returns event: its record, and the order and/or return code it names.
-type ReturnEvent = (String, Option<String>, Option<String>);
+use super::read::ReturnEvent;
 
 impl OrderStatus {
     /// Records the returns the batch's events point at.
@@ -70,10 +69,7 @@ impl OrderStatus {
         let order_numbers: Vec<String> = wanted.keys().cloned().collect();
         let orders: BTreeMap<String, Order> =
             match self.parts.ct.orders_by_number(&order_numbers).await {
-                Ok(list) => list
-                    .into_iter()
-                    .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-                    .collect(),
+                Ok(list) => list,
                 Err(e) => {
                     let reason = format!("reading orders from commercetools: {e}");
                     for id in wanted.values().flatten() {
@@ -129,9 +125,10 @@ impl OrderStatus {
                     let detail = json!({ "returns": codes, "recorded": plan.recorded });
                     (RecordOutcome::Done, audit, reason, detail)
                 }
-                Err((outcome, reason)) => {
+                Err(outcome) => {
                     let detail = json!({ "returns": codes });
-                    (outcome, "retry", Some(reason), detail)
+                    let reason = outcome.reason().map(str::to_string);
+                    (outcome.clone(), outcome.audit_name(), reason, detail)
                 }
             };
             for id in &ids {
@@ -146,14 +143,14 @@ impl OrderStatus {
         &self,
         order: &Order,
         mine: &[PvxReturn],
-    ) -> Result<ReturnPlan, (RecordOutcome, String)> {
+    ) -> Result<ReturnPlan, RecordOutcome> {
         let refs: Vec<&PvxReturn> = mine.iter().collect();
         let state = self.parts.rules.returns.shipment_state;
         let mut planned = None;
         let outcome = self
             .parts
             .ct
-            .update_order_with(&order.id, ATTEMPTS, |current| {
+            .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let plan = returns::plan(current, &refs, &self.sku_map, state);
                 let actions = plan.actions.clone();
                 planned = Some(plan);
@@ -172,17 +169,7 @@ impl OrderStatus {
                 }
                 Ok(plan)
             }
-            Err(e) if e.is_retryable() || e.outcome_unknown() => {
-                Err((RecordOutcome::Retry(e.to_string()), e.to_string()))
-            }
-            Err(CtError::ConcurrentModification { .. }) => {
-                let reason = "the order kept changing under us".to_string();
-                Err((RecordOutcome::Retry(reason.clone()), reason))
-            }
-            Err(e) => {
-                let reason = format!("commercetools refused the return: {e}");
-                Err((RecordOutcome::DeadLetter(reason.clone()), reason))
-            }
+            Err(e) => Err(failed_write(&e, "the return")),
         }
     }
 }

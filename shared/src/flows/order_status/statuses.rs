@@ -7,11 +7,11 @@ use serde_json::json;
 
 use super::plan::{self, Reported, ShortLine, Verdict};
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, StatusEvent, fields, shorts};
+use crate::commercetools::Decision;
 use crate::commercetools::types::Order;
-use crate::commercetools::{CtError, Decision};
 use crate::config::StatusMapping;
 use crate::domain::status::{Stage, stage_name};
-use crate::flows::batch::RecordOutcome;
+use crate::flows::batch::{RecordOutcome, failed_write};
 use crate::setup::FIELD_PVX_EXCEPTION;
 
 use super::report::StatusReport;
@@ -26,8 +26,8 @@ struct Chosen {
 /// How one order's update ended.
 enum Applied {
     Verdict(Verdict, u32),
-    Retry(String),
-    Failed(String),
+    /// Retried or refused, with the reason.
+    Failed(RecordOutcome),
 }
 
 impl OrderStatus {
@@ -44,10 +44,7 @@ impl OrderStatus {
         };
         let numbers: Vec<String> = by_order.keys().cloned().collect();
         let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&numbers).await {
-            Ok(found) => found
-                .into_iter()
-                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-                .collect(),
+            Ok(found) => found,
             Err(e) => {
                 let reason = format!("reading orders from commercetools: {e}");
                 for events in by_order.values() {
@@ -138,12 +135,17 @@ impl OrderStatus {
     /// names their short lines. An order reported despatched with nothing in the despatch
     /// report yet is retried, so that a lagging report never reads as a pick failure.
     async fn check_shorts(&self, chosen: &mut Vec<(Order, Chosen)>, report: &mut StatusReport) {
-        let wants = |c: &Chosen| {
-            c.mapping.short_pick || matches!(c.mapping.stage, Stage::Despatched | Stage::Closed)
+        // An order that already shows Despatched (our status, or Shipped from the shipment
+        // flow) was compared before: Closed after Despatched costs no Peoplevox request.
+        let rules = &self.parts.rules;
+        let wants = |order: &Order, c: &Chosen| {
+            c.mapping.short_pick
+                || (matches!(c.mapping.stage, Stage::Despatched | Stage::Closed)
+                    && plan::applied_stage(order, rules) < Some(Stage::Despatched))
         };
         let numbers: Vec<String> = chosen
             .iter()
-            .filter(|(_, c)| wants(c))
+            .filter(|(o, c)| wants(o, c))
             .filter_map(|(o, _)| o.order_number.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -161,19 +163,20 @@ impl OrderStatus {
             Ok(d) => d,
             Err(e) => {
                 let reason = format!("reading despatches from Peoplevox: {e}");
-                chosen.retain(|(_, c)| {
-                    if wants(c) {
+                chosen.retain(|(o, c)| {
+                    let wanted = wants(o, c);
+                    if wanted {
                         report
                             .records
                             .set(&c.event.record_id, RecordOutcome::Retry(reason.clone()));
                     }
-                    !wants(c)
+                    !wanted
                 });
                 return;
             }
         };
         chosen.retain_mut(|(order, c)| {
-            if !wants(c) {
+            if !wants(order, c) {
                 return true;
             }
             let number = order.order_number.clone().unwrap_or_default();
@@ -208,7 +211,7 @@ impl OrderStatus {
         let outcome = self
             .parts
             .ct
-            .update_order_with(&order.id, ATTEMPTS, |current| {
+            .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let exported = current.sync_info_for(export).is_some();
                 let applied = plan::applied_stage(current, rules);
                 verdict = plan::plan(current, applied, exported, &reported, rules, ours);
@@ -227,11 +230,7 @@ impl OrderStatus {
             .await;
         match outcome {
             Ok(done) => Applied::Verdict(verdict, done.attempts),
-            Err(e) if e.is_retryable() || e.outcome_unknown() => Applied::Retry(e.to_string()),
-            Err(CtError::ConcurrentModification { .. }) => {
-                Applied::Retry("the order kept changing under us".into())
-            }
-            Err(e) => Applied::Failed(format!("commercetools refused the status update: {e}")),
+            Err(e) => Applied::Failed(failed_write(&e, "the status update")),
         }
     }
 
@@ -306,12 +305,10 @@ impl OrderStatus {
                     }
                 }
             }
-            Applied::Retry(reason) => (RecordOutcome::Retry(reason.clone()), "retry", Some(reason)),
-            Applied::Failed(reason) => (
-                RecordOutcome::DeadLetter(reason.clone()),
-                "rejected",
-                Some(reason),
-            ),
+            Applied::Failed(outcome) => {
+                let reason = outcome.reason().map(str::to_string);
+                (outcome.clone(), outcome.audit_name(), reason)
+            }
         };
         report.records.set(&c.event.record_id, outcome);
         self.audit(&order.id, audit, reason, detail).await;

@@ -26,10 +26,10 @@ use futures::StreamExt;
 pub use report::ShipmentReport;
 
 use crate::commercetools::types::Order;
-use crate::commercetools::{CtClient, CtError, Decision, OrderUpdateAction};
+use crate::commercetools::{CtClient, Decision, OrderUpdateAction};
 use crate::config::{ShipmentRules, UnitOfMeasure};
 use crate::domain::{Despatch, ShipmentMessage};
-use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditEntry, AuditLog, now_epoch_ms};
@@ -66,8 +66,8 @@ pub struct ShipmentConfirmed {
 enum Booked {
     Applied(Vec<OrderUpdateAction>, u32),
     Unchanged,
-    Retry(String),
-    Refused(String),
+    /// Retried or refused, with the reason.
+    Failed(RecordOutcome),
 }
 
 impl ShipmentConfirmed {
@@ -134,10 +134,7 @@ impl ShipmentConfirmed {
             .collect();
         let wanted: Vec<String> = order_numbers.iter().cloned().collect();
         let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&wanted).await {
-            Ok(orders) => orders
-                .into_iter()
-                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-                .collect(),
+            Ok(orders) => orders,
             Err(e) => {
                 let reason = format!("reading orders from commercetools: {e}");
                 for number in despatches.keys() {
@@ -197,11 +194,10 @@ impl ShipmentConfirmed {
                     report.unchanged += 1;
                     (RecordOutcome::Done, "unchanged", None)
                 }
-                Booked::Retry(r) => (RecordOutcome::Retry(r.clone()), "retry", Some(r.clone())),
-                Booked::Refused(r) => (
-                    RecordOutcome::DeadLetter(r.clone()),
-                    "refused",
-                    Some(r.clone()),
+                Booked::Failed(outcome) => (
+                    outcome.clone(),
+                    outcome.audit_name(),
+                    outcome.reason().map(str::to_string),
                 ),
             };
             for d in &mine {
@@ -220,23 +216,12 @@ impl ShipmentConfirmed {
             let (item, factor) = self.sku_map.item_of(sku);
             (item.to_string(), factor)
         };
-        let actions = match deliveries::plan(order, &refs, &self.parts.rules, &item_of) {
-            Ok(actions) if actions.is_empty() => return Booked::Unchanged,
-            Ok(actions) => actions,
-            Err(reason) => return Booked::Refused(reason),
-        };
-        let ct = &self.parts.ct;
-        match ct.update_order(&order.id, order.version, &actions).await {
-            Ok(_) => return Booked::Applied(actions, 1),
-            Err(e)
-                if matches!(e, CtError::ConcurrentModification { .. }) || e.outcome_unknown() => {}
-            Err(e) if e.is_retryable() => return Booked::Retry(e.to_string()),
-            Err(e) => return Booked::Refused(format!("commercetools refused the delivery: {e}")),
-        }
         let mut planned = Vec::new();
         let mut refused = None;
-        let outcome = ct
-            .update_order_with(&order.id, ATTEMPTS, |current| {
+        let outcome = self
+            .parts
+            .ct
+            .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 match deliveries::plan(current, &refs, &self.parts.rules, &item_of) {
                     Ok(actions) => {
                         planned = actions.clone();
@@ -250,16 +235,10 @@ impl ShipmentConfirmed {
             })
             .await;
         match (outcome, refused) {
-            (_, Some(reason)) => Booked::Refused(reason),
-            (Ok(done), None) if done.applied => Booked::Applied(planned, done.attempts + 1),
+            (_, Some(reason)) => Booked::Failed(RecordOutcome::DeadLetter(reason)),
+            (Ok(done), None) if done.applied => Booked::Applied(planned, done.attempts),
             (Ok(_), None) => Booked::Unchanged,
-            (Err(e), None) if e.is_retryable() || e.outcome_unknown() => {
-                Booked::Retry(e.to_string())
-            }
-            (Err(CtError::ConcurrentModification { .. }), None) => {
-                Booked::Retry("the order kept changing under us".into())
-            }
-            (Err(e), None) => Booked::Refused(format!("commercetools refused the delivery: {e}")),
+            (Err(e), None) => Booked::Failed(failed_write(&e, "the delivery")),
         }
     }
 

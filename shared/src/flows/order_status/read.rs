@@ -1,0 +1,163 @@
+//! Step 1: what each status-queue record is. Pure: a record is a Peoplevox status, a return,
+//! a commercetools cancellation (our normalised message, or the Platform Message a
+//! commercetools SQS subscription delivers as it is), something to acknowledge, or garbage for
+//! the dead-letter queue with the reason. No input panics.
+
+use std::collections::BTreeMap;
+
+use super::StatusEvent;
+use crate::commercetools::message::{self, Parsed};
+use crate::domain::StatusMessage;
+use crate::flows::batch::{InputRecord, RecordOutcome};
+
+/// A returns event: its record, and the order and/or return code it names.
+pub(super) type ReturnEvent = (String, Option<String>, Option<String>);
+
+/// The records of a batch, sorted by what they ask for.
+#[derive(Debug, Default)]
+pub(super) struct Read {
+    /// Peoplevox status events by order number.
+    pub statuses: BTreeMap<String, Vec<StatusEvent>>,
+    /// Returns events.
+    pub returns: Vec<ReturnEvent>,
+    /// commercetools cancellations: order id → its records.
+    pub cancels: BTreeMap<String, Vec<String>>,
+    /// Records that end here (acknowledged or dead-lettered).
+    pub ended: Vec<(String, RecordOutcome)>,
+}
+
+/// Sorts the records.
+pub(super) fn read(records: &[InputRecord]) -> Read {
+    let mut read = Read::default();
+    for record in records {
+        let id = record.id.clone();
+        match serde_json::from_str::<StatusMessage>(&record.body) {
+            Ok(StatusMessage::PeoplevoxStatus {
+                order,
+                status,
+                on_hold,
+                modified,
+                received_at_ms,
+                ..
+            }) => read
+                .statuses
+                .entry(order.trim().to_string())
+                .or_default()
+                .push(StatusEvent {
+                    record_id: id,
+                    status,
+                    on_hold,
+                    modified,
+                    received_at_ms,
+                }),
+            Ok(StatusMessage::PeoplevoxReturn {
+                order, return_code, ..
+            }) => read.returns.push((id, order, return_code)),
+            Ok(StatusMessage::CommercetoolsOrderState {
+                order_id,
+                order_state,
+                ..
+            }) => read.cancellation(id, order_id, &order_state),
+            Err(e) => match message::parse(record.body.as_bytes()) {
+                Ok(Parsed::OrderStateChanged(change)) => {
+                    read.cancellation(id, change.order_id, &change.order_state)
+                }
+                Ok(Parsed::Ignored(_)) => read.ended.push((id, RecordOutcome::Done)),
+                Ok(Parsed::OrderCreated(_)) | Err(_) => read.ended.push((
+                    id,
+                    RecordOutcome::DeadLetter(format!("not a valid status message: {e}")),
+                )),
+            },
+        }
+    }
+    read
+}
+
+impl Read {
+    /// Only a cancellation is the status flow's; other state changes are acknowledged.
+    fn cancellation(&mut self, record: String, order_id: String, state: &str) {
+        if state == "Cancelled" {
+            self.cancels.entry(order_id).or_default().push(record);
+        } else {
+            self.ended.push((record, RecordOutcome::Done));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, body: &str) -> InputRecord {
+        InputRecord {
+            id: id.into(),
+            body: body.into(),
+            receive_count: 1,
+        }
+    }
+
+    const STATUS: &str = r#"{"kind":"peoplevox-status","id":"e","order":" N1 ","status":"Picking","receivedAtMs":1}"#;
+    const RETURN: &str =
+        r#"{"kind":"peoplevox-return","id":"e","returnCode":"RET-1","receivedAtMs":1}"#;
+    const CT: &str = r#"{"notificationType":"Message","id":"m","resource":{"typeId":"order","id":"o-1"},"type":"OrderStateChanged","orderState":"Cancelled"}"#;
+
+    #[test]
+    fn each_kind_goes_where_it_belongs() {
+        let confirmed = CT.replace("\"Cancelled\"", "\"Confirmed\"");
+        let records = [
+            record("1", STATUS),
+            record("2", RETURN),
+            record("3", CT),
+            record("4", &confirmed),
+            record("5", "{}"),
+        ];
+        let read = read(&records);
+        assert_eq!(read.statuses["N1"][0].status, "Picking");
+        assert_eq!(read.returns[0].2.as_deref(), Some("RET-1"));
+        assert_eq!(read.cancels["o-1"], ["3"]);
+        assert_eq!(read.ended[0], ("4".to_string(), RecordOutcome::Done));
+        assert!(
+            matches!(&read.ended[1], (id, RecordOutcome::DeadLetter(r)) if id == "5" && r.contains("not a valid status message"))
+        );
+    }
+
+    /// Every prefix of every valid body, and hostile bodies, end in a record outcome or a
+    /// kind: none panics, none is lost.
+    #[test]
+    fn no_input_panics_and_none_is_lost() {
+        let mut bodies: Vec<String> = Vec::new();
+        for valid in [STATUS, RETURN, CT] {
+            for end in 0..=valid.len() {
+                if valid.is_char_boundary(end) {
+                    bodies.push(valid[..end].to_string());
+                }
+            }
+        }
+        bodies.extend(
+            [
+                "null",
+                "[]",
+                "\"x\"",
+                "{\"kind\":null}",
+                "{\"kind\":\"peoplevox-status\",\"order\":1}",
+                "{\"notificationType\":\"Message\",\"type\":\"OrderStateChanged\",\"resource\":[]}",
+                &"[".repeat(10_000),
+                "\u{0}\u{feff}",
+            ]
+            .map(String::from),
+        );
+        let records: Vec<InputRecord> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| record(&i.to_string(), b))
+            .collect();
+        let read = read(&records);
+        let sorted = read.statuses.values().map(Vec::len).sum::<usize>()
+            + read.returns.len()
+            + read.cancels.values().map(Vec::len).sum::<usize>()
+            + read.ended.len();
+        assert_eq!(sorted, records.len());
+        // Only the three whole bodies are anything but garbage.
+        assert_eq!(sorted - read.ended.len(), 3);
+    }
+}
