@@ -1,13 +1,15 @@
 //! Inventory endpoints: query, create, get and update (`addQuantity`, `removeQuantity`,
 //! `changeQuantity`). Reservations are not simulated: the reserved amount
 //! (`quantityOnStock - availableQuantity`) stays as it is. The handlers are the shared ones of
-//! [`resource`](super::resource).
+//! [`resource`](super::resource). Every entry is stored, and changed, here, in step with the
+//! store's [`InventoryIndex`](super::inventory_index::InventoryIndex).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Value, json};
 
 use super::errors::{ApiError, ApiResult};
+use super::predicate::Predicate;
 use super::resource::{Create, Resource, reference_id};
 use super::state::{Store, new_id, now_iso};
 
@@ -39,15 +41,40 @@ impl Resource for Inventory {
     }
 
     fn id_by_alias(store: &Store, key: &str) -> Option<String> {
-        store
-            .inventory
-            .values()
-            .find(|e| e["key"] == key)
-            .and_then(|e| e["id"].as_str().map(str::to_owned))
+        store.inventory_index.id_by_key(key).map(str::to_owned)
     }
 
     fn apply(_store: &Store, entry: &mut Value, action: &Value) -> ApiResult<()> {
         apply(entry, action)
+    }
+
+    fn updated(store: &mut Store, before: &Value, after: &Value) {
+        store.inventory_index.update(before, after);
+    }
+
+    /// A query that pins `sku` (`sku in (…)`, `sku = "…"`) reads the entries of those skus,
+    /// in the pinned supply channels if it pins those too.
+    fn candidates<'s>(store: &'s Store, predicates: &[Predicate]) -> Option<BTreeSet<&'s str>> {
+        let pinned = |path: &str| {
+            predicates
+                .iter()
+                .filter_map(|p| p.pinned_strings(path))
+                .reduce(|a, b| a.intersection(&b).copied().collect())
+        };
+        let skus = pinned("sku")?;
+        let channels = pinned("supplyChannel.id");
+        let in_channels = |channel: Option<&str>| match (&channels, channel) {
+            (None, _) => true,
+            (Some(pinned), Some(channel)) => pinned.contains(channel),
+            (Some(_), None) => false,
+        };
+        Some(
+            skus.into_iter()
+                .flat_map(|sku| store.inventory_index.entries_of(sku))
+                .filter(|(channel, _)| in_channels(*channel))
+                .map(|(_, id)| id)
+                .collect(),
+        )
     }
 }
 
@@ -64,9 +91,9 @@ pub(crate) fn find_entry<'a>(
     channel_id: Option<&str>,
 ) -> Option<&'a Value> {
     store
-        .inventory
-        .values()
-        .find(|e| e["sku"] == sku && e["supplyChannel"]["id"].as_str() == channel_id)
+        .inventory_index
+        .id_of(sku, channel_id)
+        .and_then(|id| store.inventory.get(id))
 }
 
 /// Creates an entry from `{sku, quantityOnStock, key?, supplyChannel?, restockableInDays?,
@@ -96,20 +123,11 @@ pub(crate) fn create_entry(store: &mut Store, draft: &Value) -> ApiResult<Value>
     }
     let key = draft.get("key").and_then(Value::as_str);
     if let Some(key) = key
-        && store.inventory.values().any(|e| e["key"] == key)
+        && store.inventory_index.id_by_key(key).is_some()
     {
         return Err(ApiError::duplicate_field("key", &key.into()));
     }
-    let now = now_iso();
-    let id = new_id();
-    let mut entry = json!({
-        "id": id, "version": 1, "sku": sku,
-        "quantityOnStock": quantity, "availableQuantity": quantity,
-        "createdAt": now, "lastModifiedAt": now,
-    });
-    if let Some(channel_id) = channel_id {
-        entry["supplyChannel"] = json!({"typeId": "channel", "id": channel_id});
-    }
+    let mut entry = new_entry(sku, channel_id.as_deref(), quantity, &now_iso());
     if let Some(key) = key {
         entry["key"] = key.into();
     }
@@ -118,8 +136,58 @@ pub(crate) fn create_entry(store: &mut Store, draft: &Value) -> ApiResult<Value>
             entry[field] = value.clone();
         }
     }
-    store.inventory.insert(id, entry.clone());
+    store_entry(store, entry.clone());
     Ok(entry)
+}
+
+/// Creates entries `(sku, supply channel id, quantity)` as [`create_entry`] would, all or
+/// none: an unknown channel, or a (sku, channel) pair that has an entry or comes twice, is an
+/// error and nothing is stored. Returns how many were created.
+pub(crate) fn create_entries(
+    store: &mut Store,
+    entries: Vec<(String, Option<String>, i64)>,
+) -> Result<usize, String> {
+    let mut seen = HashSet::new();
+    for (sku, channel, _) in &entries {
+        if let Some(channel) = channel
+            && !store.channels.contains_key(channel)
+        {
+            return Err(format!("no channel {channel} (for sku {sku})"));
+        }
+        let pair = (sku.as_str(), channel.as_deref());
+        if find_entry(store, pair.0, pair.1).is_some() || !seen.insert(pair) {
+            return Err(format!(
+                "a second entry of sku {sku} in channel {channel:?}"
+            ));
+        }
+    }
+    let now = now_iso();
+    let created = entries.len();
+    for (sku, channel, quantity) in entries {
+        store_entry(store, new_entry(&sku, channel.as_deref(), quantity, &now));
+    }
+    Ok(created)
+}
+
+/// A new entry with a new id, all its stock available.
+fn new_entry(sku: &str, channel_id: Option<&str>, quantity: i64, now: &str) -> Value {
+    let mut entry = json!({
+        "id": new_id(), "version": 1, "sku": sku,
+        "quantityOnStock": quantity, "availableQuantity": quantity,
+        "createdAt": now, "lastModifiedAt": now,
+    });
+    if let Some(channel_id) = channel_id {
+        entry["supplyChannel"] = json!({"typeId": "channel", "id": channel_id});
+    }
+    entry
+}
+
+fn store_entry(store: &mut Store, entry: Value) {
+    let Some(id) = entry.get("id").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    store.inventory_index.insert(&entry);
+    store.inventory.insert(id, entry);
 }
 
 /// One inventory update action.

@@ -16,6 +16,7 @@ mod errors;
 mod gate;
 mod history;
 mod inventory;
+mod inventory_index;
 mod new_order;
 mod order_actions;
 mod orders;
@@ -375,6 +376,8 @@ impl Drop for CtSim {
     }
 }
 
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod states_tests;
 #[cfg(test)]

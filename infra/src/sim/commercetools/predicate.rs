@@ -12,7 +12,9 @@
 //! A comparison or `not in` on a missing field is false, as an `=` on it is; only
 //! `is not defined` and `not(…)` match resources without the field.
 
+mod in_list;
 mod lexer;
+mod narrowing;
 mod parser;
 
 use std::cmp::Ordering;
@@ -22,6 +24,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use self::lexer::{Op, tokenize};
+pub(crate) use self::narrowing::IdRange;
 use self::parser::{Expr, Literal, Parser};
 
 /// Fields compared as instants, not as strings.
@@ -68,10 +71,7 @@ fn eval(expr: &Expr, value: &Value) -> bool {
             values,
             negated,
         } => any_value(value, field, &|v| {
-            let listed = values
-                .iter()
-                .any(|l| compare(v, l, is_date_field(field)) == Some(Ordering::Equal));
-            listed != *negated
+            values.contains(v, is_date_field(field)) != *negated
         }),
         Expr::Defined { field, defined } => any_value(value, field, &|v| !v.is_null()) == *defined,
     }

@@ -4,7 +4,7 @@
 //! a create answers 201. Each resource file says only what is its own, through [`Resource`]
 //! (and [`Create`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::errors::{ApiError, ApiResult};
-use super::query::paged_query;
+use super::predicate::Predicate;
+use super::query::PagedQuery;
 use super::state::{SimState, Store, parse_body, parse_update, version_of, versioned_update};
 
 /// A kind of stored resource: where it is kept, how it is named and how it is updated.
@@ -34,6 +35,11 @@ pub(crate) trait Resource {
     fn id_by_alias(store: &Store, alias: &str) -> Option<String>;
     /// Applies one update action to `resource`; `store`, without that resource, may be read.
     fn apply(store: &Store, resource: &mut Value, action: &Value) -> ApiResult<()>;
+    /// The ids of the only resources that can match these predicates, when an index of the
+    /// resource's knows them (a superset: each is still tested); `None` to read them all.
+    fn candidates<'s>(_store: &'s Store, _predicates: &[Predicate]) -> Option<BTreeSet<&'s str>> {
+        None
+    }
     /// Called after every successful update with the resource as it was and as it is now, so
     /// that a resource can keep a record of its changes (orders keep their state history).
     fn updated(_store: &mut Store, _before: &Value, _after: &Value) {}
@@ -77,11 +83,10 @@ pub(crate) async fn query<R: Resource>(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let store = state.store();
-    answer(paged_query(
-        R::map(&store).values(),
-        &params,
-        R::QUERY_FIELDS,
-    ))
+    answer(PagedQuery::parse(&params, R::QUERY_FIELDS).map(|query| {
+        let candidates = R::candidates(&store, query.predicates());
+        query.answer(R::map(&store), candidates)
+    }))
 }
 
 /// `POST /{project}/{resource}` with a draft; answers 201 with the resource.

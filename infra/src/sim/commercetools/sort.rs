@@ -34,6 +34,11 @@ impl Sort {
         Ok(Self { field, descending })
     }
 
+    /// `Some(descending)` when this sorts by `id`.
+    pub(crate) fn by_id(&self) -> Option<bool> {
+        (self.field == "id").then_some(self.descending)
+    }
+
     /// Orders two resources by this sort (missing values first).
     pub(crate) fn cmp(&self, a: &Value, b: &Value) -> Ordering {
         let key = |v: &Value| v.get(&self.field).map(ToString::to_string);

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::errors::{ApiError, ApiResult};
 use super::history::StateChange;
+use super::inventory_index::InventoryIndex;
 use crate::sim::faults::Faults;
 
 /// How the simulated project is set up.
@@ -54,6 +55,8 @@ pub(crate) struct Store {
     pub(crate) channels: BTreeMap<String, Value>,
     pub(crate) channel_keys: HashMap<String, String>,
     pub(crate) inventory: BTreeMap<String, Value>,
+    /// Kept in step with `inventory` by [`super::inventory`].
+    pub(crate) inventory_index: InventoryIndex,
     pub(crate) types: BTreeMap<String, Value>,
     pub(crate) type_keys: HashMap<String, String>,
     pub(crate) states: BTreeMap<String, Value>,

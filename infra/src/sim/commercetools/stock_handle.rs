@@ -28,6 +28,19 @@ impl CtSim {
         Ok(serde_json::from_value(entry)?)
     }
 
+    /// Creates many inventory entries `(sku, supply channel id, quantity)` at once, without
+    /// HTTP and under one lock (for seeding benchmarks): all, or none when a channel is
+    /// unknown or a (sku, channel) pair already has an entry or comes twice. Returns how many
+    /// were created.
+    pub fn insert_inventory_bulk(
+        &self,
+        entries: impl IntoIterator<Item = (String, Option<String>, i64)>,
+    ) -> anyhow::Result<usize> {
+        let entries: Vec<_> = entries.into_iter().collect();
+        inventory::create_entries(&mut self.state.store(), entries)
+            .map_err(|e| anyhow!("inventory entries refused: {e}"))
+    }
+
     /// Every inventory entry, by id.
     pub fn inventory_entries(&self) -> Vec<InventoryEntry> {
         resource::all_parsed::<Inventory, _>(&self.state)

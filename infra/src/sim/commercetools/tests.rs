@@ -245,10 +245,11 @@ fn a_line_mode_wins_and_none_changes_nothing() {
 
 #[test]
 fn over_long_predicates_are_refused_with_414() {
-    let entries = [json!({"id": "1", "sku": "A"})];
+    let entries =
+        std::collections::BTreeMap::from([("1".to_owned(), json!({"id": "1", "sku": "A"}))]);
     let skus = vec!["\"A-0000\""; 1_000].join(", ");
     let params = vec![("where".to_owned(), format!("sku in ({skus})"))];
-    let err = paged_query(entries.iter(), &params, &["sku"]).unwrap_err();
+    let err = paged_query(&entries, &params, &["sku"]).unwrap_err();
     assert_eq!(err.code(), "InvalidInput");
     assert!(format!("{err:?}").contains("414"), "{err:?}");
 }

@@ -20,8 +20,10 @@ mod despatching;
 mod dispatch;
 mod event;
 mod filter;
+mod inventory_report;
 mod movements;
 mod on_hold;
+mod order_by;
 mod order_status;
 mod order_status_api;
 mod placeholder;
@@ -31,12 +33,16 @@ mod return_report;
 mod returns;
 mod returns_api;
 mod routing;
+mod row;
 mod save;
+#[cfg(test)]
+mod scale_tests;
 mod server;
 mod short_pick;
 mod soap;
 mod state;
 mod stock;
+mod template_rows;
 mod window;
 #[cfg(test)]
 mod workflow_tests;
@@ -239,14 +245,20 @@ impl PvxSim {
         self.data()
             .item_types
             .entry(code.to_string())
-            .or_insert_with(|| SimItemType {
-                code: code.to_string(),
-                fields: BTreeMap::from([
-                    ("ItemCode".to_string(), code.to_string()),
-                    ("Name".to_string(), code.to_string()),
-                    ("Barcode".to_string(), code.to_string()),
-                ]),
-            });
+            .or_insert_with(|| item_type(code.to_string()));
+    }
+
+    /// Adds (or keeps) item types with these codes, as [`PvxSim::add_item_type`] does, under
+    /// one lock (for seeding benchmarks). Returns how many were new.
+    pub fn add_item_types_bulk(&self, codes: impl IntoIterator<Item = String>) -> usize {
+        let mut data = self.data();
+        let before = data.item_types.len();
+        for code in codes {
+            data.item_types
+                .entry(code.clone())
+                .or_insert_with(|| item_type(code));
+        }
+        data.item_types.len() - before
     }
 
     /// Every item type, by code.
@@ -277,6 +289,16 @@ impl PvxSim {
     /// the "Item inventory summary" report reads it). Fires no callback: nothing moved.
     pub fn set_stock(&self, site: &str, item: &str, available: i64, on_hand: i64) {
         self.data().set_stock(site, item, available, on_hand);
+    }
+
+    /// Sets many stock positions `(site, item, available, on_hand)` at once, as
+    /// [`PvxSim::set_stock`] does, under one lock (for seeding benchmarks). Like it, fires no
+    /// callback: nothing moved. Returns how many positions were set.
+    pub fn set_stock_bulk(
+        &self,
+        rows: impl IntoIterator<Item = (String, String, i64, i64)>,
+    ) -> usize {
+        self.data().set_stock_bulk(rows)
     }
 
     /// The stock of an item at a site.
@@ -326,6 +348,18 @@ impl PvxSim {
     fn data(&self) -> MutexGuard<'_, Data> {
         // A panicking test thread must not make every later call panic too.
         self.shared.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// An item type whose name and barcode are its code.
+fn item_type(code: String) -> SimItemType {
+    SimItemType {
+        fields: BTreeMap::from([
+            ("ItemCode".to_string(), code.clone()),
+            ("Name".to_string(), code.clone()),
+            ("Barcode".to_string(), code.clone()),
+        ]),
+        code,
     }
 }
 

@@ -1,23 +1,24 @@
-//! GetData (integration templates) and GetReportData (reports): clause filtering, paging,
-//! and RFC 4180 CSV in `Detail` with `TotalCount` = all matches.
+//! GetData (integration templates) and GetReportData (reports): clause filtering, ordering,
+//! paging, and RFC 4180 CSV in `Detail` with `TotalCount` = all matches. Only the rows of the
+//! page asked for are copied into the answer.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use super::clause::Clause;
 use super::config::{
-    DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, ITEM_TYPES, PvxSimConfig,
-    RETURN_SUMMARY, SALES_ORDER_ITEMS, SALES_ORDERS,
+    DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, PvxSimConfig, RETURN_SUMMARY,
 };
 use super::despatch_report::{
     DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, package_records, summary_records,
 };
+use super::inventory_report::{INVENTORY_COLUMNS, matching_rows};
+use super::order_by::OrderBy;
 use super::return_report::{RETURN_SUMMARY_COLUMNS, return_records};
+use super::row::Row;
 use super::soap::Answer;
 use super::state::Data;
-
-/// Columns of the "Item inventory summary" report.
-pub const INVENTORY_COLUMNS: &[&str] = &["Item code", "Available", "On hand", "Site reference"];
+use super::template_rows::{Exported, Names, matching_records};
 
 type Record = BTreeMap<String, String>;
 
@@ -41,67 +42,22 @@ pub fn get_data(
     let Some(template) = config.template(template_name) else {
         return Answer::error(format!("Template '{template_name}' does not exist"));
     };
-    let canonical_records: Vec<Record> = if template.name.eq_ignore_ascii_case(SALES_ORDERS) {
-        data.orders
-            .values()
-            .map(|o| {
-                let mut r = o.fields.clone();
-                r.insert("SalesOrderNumber".into(), o.number.clone());
-                r.insert("Site".into(), o.site.clone());
-                r
-            })
-            .collect()
-    } else if template.name.eq_ignore_ascii_case(SALES_ORDER_ITEMS) {
-        data.orders
-            .values()
-            .flat_map(|o| {
-                o.items.iter().map(|i| {
-                    let mut r = i.fields.clone();
-                    r.insert("SalesOrderNumber".into(), o.number.clone());
-                    r.insert("ItemCode".into(), i.item_code.clone());
-                    r.insert("QuantityOrdered".into(), i.quantity.clone());
-                    r
-                })
-            })
-            .collect()
-    } else if template.name.eq_ignore_ascii_case(ITEM_TYPES) {
-        data.item_types
-            .values()
-            .map(|i| {
-                let mut r = i.fields.clone();
-                r.insert("ItemCode".into(), i.code.clone());
-                r
-            })
-            .collect()
-    } else {
+    let Some(exported) = Exported::of(template) else {
         return Answer::error(format!(
             "Template '{}' cannot be exported by the simulator",
             template.name
         ));
     };
     // Clauses and CSV use the tenant's field names.
-    let records: Vec<Record> = canonical_records
-        .iter()
-        .map(|c| {
-            template
-                .fields
-                .iter()
-                .map(|f| {
-                    (
-                        f.name.clone(),
-                        c.get(&f.canonical).cloned().unwrap_or_default(),
-                    )
-                })
-                .collect()
-        })
-        .collect();
+    let names = Names::of(template);
     let header = template.header();
     let clause = match parse_clause(search, &header) {
         Ok(c) => c,
         Err(message) => return Answer::error(message),
     };
-    let matching: Vec<Record> = records.into_iter().filter(|r| clause.matches(r)).collect();
-    answer(&header, matching, paging)
+    let matching = || matching_records(data, exported, &names, &clause);
+    let (page, total) = OrderBy::default().page(matching, window(paging));
+    answer(&header, &page, total)
 }
 
 /// One GetReportData request.
@@ -114,9 +70,10 @@ pub fn get_report_data(
     order_by: &str,
     columns: &str,
 ) -> Answer {
-    let Some((columns_of_report, records)) = report_records(data, report) else {
+    let Some(columns_of_report) = report_columns(report) else {
         return Answer::error(format!("Report '{report}' does not exist"));
     };
+    let report = report.trim();
     let all: Vec<String> = columns_of_report.iter().map(|c| (*c).to_string()).collect();
     let (search, filter) = match (parse_clause(search, &all), parse_clause(filter, &all)) {
         (Ok(s), Ok(f)) => (s, f),
@@ -126,45 +83,45 @@ pub fn get_report_data(
         Ok(s) => s,
         Err(message) => return Answer::error(message),
     };
-    let mut matching: Vec<Record> = records
+    let order_by = match OrderBy::parse(order_by, &all) {
+        Ok(o) => o,
+        Err(message) => return Answer::error(message),
+    };
+    if report.eq_ignore_ascii_case(ITEM_INVENTORY_SUMMARY) {
+        // Read in place: the stock map can hold hundreds of thousands of rows.
+        let clauses = [&search, &filter];
+        let (page, total) = order_by.page(|| matching_rows(data, &clauses), window(paging));
+        return answer(&selected, &page, total);
+    }
+    // One of the other three: `report_columns` knew it.
+    let records = if report.eq_ignore_ascii_case(DESPATCH_SUMMARY) {
+        summary_records(data)
+    } else if report.eq_ignore_ascii_case(DESPATCH_PACKAGES) {
+        package_records(data)
+    } else {
+        return_records(data)
+    };
+    let matching: Vec<Record> = records
         .into_iter()
         .filter(|r| search.matches(r) && filter.matches(r))
         .collect();
-    if let Err(message) = sort(&mut matching, order_by, &all) {
-        return Answer::error(message);
-    }
-    answer(&selected, matching, paging)
+    let (page, total) = order_by.page(|| matching.iter(), window(paging));
+    answer(&selected, &page, total)
 }
 
-/// The columns and every row of a report the simulator knows (names matched
-/// case-insensitively, like template names).
-fn report_records(data: &Data, report: &str) -> Option<(&'static [&'static str], Vec<Record>)> {
+/// The columns of a report the simulator knows (names matched case-insensitively, like
+/// template names).
+fn report_columns(report: &str) -> Option<&'static [&'static str]> {
     let report = report.trim();
-    if report.eq_ignore_ascii_case(ITEM_INVENTORY_SUMMARY) {
-        Some((INVENTORY_COLUMNS, inventory_records(data)))
-    } else if report.eq_ignore_ascii_case(DESPATCH_SUMMARY) {
-        Some((DESPATCH_SUMMARY_COLUMNS, summary_records(data)))
-    } else if report.eq_ignore_ascii_case(DESPATCH_PACKAGES) {
-        Some((DESPATCH_PACKAGE_COLUMNS, package_records(data)))
-    } else if report.eq_ignore_ascii_case(RETURN_SUMMARY) {
-        Some((RETURN_SUMMARY_COLUMNS, return_records(data)))
-    } else {
-        None
-    }
-}
-
-fn inventory_records(data: &Data) -> Vec<Record> {
-    data.stock
-        .iter()
-        .map(|((site, item), stock)| {
-            Record::from([
-                ("Item code".to_string(), item.clone()),
-                ("Available".to_string(), stock.available.to_string()),
-                ("On hand".to_string(), stock.on_hand.to_string()),
-                ("Site reference".to_string(), site.clone()),
-            ])
-        })
-        .collect()
+    [
+        (ITEM_INVENTORY_SUMMARY, INVENTORY_COLUMNS),
+        (DESPATCH_SUMMARY, DESPATCH_SUMMARY_COLUMNS),
+        (DESPATCH_PACKAGES, DESPATCH_PACKAGE_COLUMNS),
+        (RETURN_SUMMARY, RETURN_SUMMARY_COLUMNS),
+    ]
+    .into_iter()
+    .find(|(name, _)| report.eq_ignore_ascii_case(name))
+    .map(|(_, columns)| columns)
 }
 
 fn parse_clause(text: &str, fields: &[String]) -> Result<Clause, String> {
@@ -201,79 +158,35 @@ fn select_columns(columns: &str, all: &[String]) -> Result<Vec<String>, String> 
         .collect()
 }
 
-/// `[Col] asc, [Other] desc`; numbers compare as numbers.
-fn sort(records: &mut [Record], order_by: &str, all: &[String]) -> Result<(), String> {
-    let mut keys = Vec::new();
-    for part in order_by.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (column, direction) = match part.rfind(']') {
-            Some(end) => (part[..end].trim_start_matches('['), part[end + 1..].trim()),
-            None => (part, ""),
-        };
-        if !all.iter().any(|k| k == column) {
-            return Err(format!("Invalid order by: unknown column '{column}'"));
-        }
-        let descending = direction.eq_ignore_ascii_case("desc");
-        keys.push((column.to_string(), descending));
+/// The positions of the rows a page holds (PageNo is 1-based; ItemsPerPage 0 = every row).
+fn window(paging: Paging) -> Range<usize> {
+    if paging.items_per_page <= 0 {
+        return 0..usize::MAX;
     }
-    records.sort_by(|a, b| {
-        for (column, descending) in &keys {
-            let (x, y) = (a.get(column), b.get(column));
-            let ord = match (
-                x.and_then(|v| v.parse::<i64>().ok()),
-                y.and_then(|v| v.parse::<i64>().ok()),
-            ) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                _ => match (x.and_then(|v| date_key(v)), y.and_then(|v| date_key(v))) {
-                    (Some(x), Some(y)) => x.cmp(&y),
-                    _ => x.cmp(&y),
-                },
-            };
-            let ord = if *descending { ord.reverse() } else { ord };
-            if ord != Ordering::Equal {
-                return ord;
-            }
-        }
-        Ordering::Equal
-    });
-    Ok(())
+    let size = paging.items_per_page as usize;
+    let start = (paging.page_no.max(1) as usize - 1).saturating_mul(size);
+    start..start.saturating_add(size)
 }
 
-/// A report date (`'dd/MM/yyyy HH:mm:ss'`) as a sortable key, so that ordering by a date
-/// column is chronological, not day-first text order.
-fn date_key(value: &str) -> Option<(u32, u32, u32, String)> {
-    let inner = value.strip_prefix('\'')?.strip_suffix('\'')?;
-    let (date, clock) = inner.split_once(' ')?;
-    let mut parts = date.split('/').map(|p| p.parse::<u32>().ok());
-    let (day, month, year) = (parts.next()??, parts.next()??, parts.next()??);
-    Some((year, month, day, clock.to_string()))
-}
-
-fn answer(header: &[String], matching: Vec<Record>, paging: Paging) -> Answer {
-    let total = matching.len() as i64;
-    let page: Vec<Record> = if paging.items_per_page <= 0 {
-        matching
-    } else {
-        let size = paging.items_per_page as usize;
-        let start = (paging.page_no.max(1) as usize - 1).saturating_mul(size);
-        matching.into_iter().skip(start).take(size).collect()
-    };
-    match to_csv(header, &page) {
-        Ok(csv) => Answer::ok(total, csv),
+/// The page as CSV, with `TotalCount` = every matching row.
+fn answer<R: Row>(header: &[String], page: &[R], total: usize) -> Answer {
+    match to_csv(header, page) {
+        Ok(csv) => Answer::ok(total as i64, csv),
         Err(e) => Answer::error(format!("Could not write CSV: {e}")),
     }
 }
 
-fn to_csv(header: &[String], rows: &[Record]) -> Result<String, csv::Error> {
+fn to_csv<R: Row>(header: &[String], rows: &[R]) -> Result<String, csv::Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
-        writer.write_record(
-            header
-                .iter()
-                .map(|h| row.get(h).map(String::as_str).unwrap_or_default()),
-        )?;
+        for column in header {
+            writer.write_field(row.get(column).unwrap_or_default().as_bytes())?;
+        }
+        // An empty record ends the one the fields were written to.
+        writer.write_record(std::iter::empty::<&[u8]>())?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -353,8 +266,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn despatch_reports_search_and_sort_dates_chronologically() {
+    /// Despatches DSP-000001 (2 Dec), DSP-000002 (10 Nov) and DSP-000003 (20 Nov 2026, 09:00),
+    /// each of n units of A in two packages.
+    fn three_despatches() -> Data {
         use crate::sim::peoplevox::despatch::{SimDespatch, SimDespatchLine, SimPackage};
         use time::macros::datetime;
         let mut data = Data::default();
@@ -389,6 +303,12 @@ mod tests {
                 },
             );
         }
+        data
+    }
+
+    #[test]
+    fn despatch_reports_search_and_sort_dates_chronologically() {
+        let data = three_despatches();
         let all = Paging {
             page_no: 1,
             items_per_page: 0,
@@ -429,6 +349,59 @@ mod tests {
             "[Bogus]",
         );
         assert_eq!(answer.response_id, -1);
+    }
+
+    #[test]
+    fn despatch_summary_compares_despatch_dates_with_a_datetime() {
+        let data = three_despatches();
+        let all = Paging {
+            page_no: 1,
+            items_per_page: 0,
+        };
+        let since = |clause: &str| {
+            let answer = get_report_data(
+                &data,
+                DESPATCH_SUMMARY,
+                all,
+                clause,
+                "",
+                "[Despatch date] asc",
+                "[Despatch number],[Despatch date]",
+            );
+            assert_eq!(answer.response_id, 0, "{clause}: {:?}", answer.detail);
+            answer.detail.unwrap_or_default()
+        };
+        assert_eq!(
+            since("[Despatch date] >= DateTime(2026,11,20,09,00,00)"),
+            "Despatch number,Despatch date\r\n\
+             DSP-000003,'20/11/2026 09:00:00'\r\n\
+             DSP-000001,'02/12/2026 09:00:00'\r\n"
+        );
+        assert_eq!(
+            since("[Despatch date] > DateTime(2026,11,20,09,00,00) OR [No of items] < 2"),
+            "Despatch number,Despatch date\r\nDSP-000001,'02/12/2026 09:00:00'\r\n"
+        );
+        assert_eq!(
+            since(
+                "[Despatch date] < DateTime(2026,11,20,09,00,00) AND \
+                 [Despatch date] >= DateTime(2026,11,1)"
+            ),
+            "Despatch number,Despatch date\r\nDSP-000002,'10/11/2026 09:00:00'\r\n"
+        );
+        assert_eq!(
+            since("[Despatch date] <= DateTime(2026,11,9,23,59,59)"),
+            "Despatch number,Despatch date\r\n"
+        );
+        let bad = get_report_data(
+            &data,
+            DESPATCH_SUMMARY,
+            all,
+            "[Despatch date] > DateTime(2026,13,1)",
+            "",
+            "",
+            "",
+        );
+        assert_eq!(bad.response_id, -1);
     }
 
     #[test]

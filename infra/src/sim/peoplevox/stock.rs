@@ -28,6 +28,21 @@ impl Data {
             .insert(key(site, item), SimStock::new(on_hand, on_hand - available));
     }
 
+    /// [`Data::set_stock`] for many `(site, item, available, on_hand)` positions, taking their
+    /// strings as they are. Returns how many were set.
+    pub fn set_stock_bulk(
+        &mut self,
+        rows: impl IntoIterator<Item = (String, String, i64, i64)>,
+    ) -> usize {
+        let mut count = 0;
+        for (site, item, available, on_hand) in rows {
+            self.stock
+                .insert((site, item), SimStock::new(on_hand, on_hand - available));
+            count += 1;
+        }
+        count
+    }
+
     /// The position of an item at a site (all zero when never stocked).
     pub fn position(&self, site: &str, item: &str) -> SimStock {
         self.stock

@@ -6,6 +6,7 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::in_list::InList;
 use super::is_date_field;
 use super::lexer::{Op, Token, describe};
 
@@ -14,6 +15,16 @@ use super::lexer::{Op, Token, describe};
 pub(super) enum Literal {
     Str(String),
     Num(i64),
+}
+
+impl Literal {
+    /// The text of a string literal.
+    pub(super) fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            Self::Num(_) => None,
+        }
+    }
 }
 
 /// A parsed predicate. Leaves name one field relative to the value they are evaluated on;
@@ -34,7 +45,7 @@ pub(super) enum Expr {
     },
     In {
         field: String,
-        values: Vec<Literal>,
+        values: InList,
         negated: bool,
     },
     Defined {
@@ -228,7 +239,7 @@ impl<'a> Parser<'a> {
         self.check_leaf(&field, &values)?;
         Ok(Expr::In {
             field,
-            values,
+            values: InList::new(values),
             negated,
         })
     }
