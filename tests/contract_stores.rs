@@ -560,6 +560,48 @@ async fn check_queue_dead_letter(q: &dyn Queue) {
     );
 }
 
+/// A released message is visible again at once (long before its visibility timeout), with its
+/// id, body and attributes, and the receive count goes on; other messages in flight stay
+/// hidden. A receipt whose message is gone is `NotFound`.
+async fn check_queue_release(q: &dyn Queue) {
+    let attributes = BTreeMap::from([("ctpvx-reason".to_owned(), "sku unknown".to_owned())]);
+    let id = q.send(QUEUE, "parked", &attributes).await.unwrap();
+    let other = q.send(QUEUE, "held", &no_attributes()).await.unwrap();
+    let held = receive_until(q, QUEUE, 2, LONG, Duration::from_secs(5)).await;
+    assert_eq!(held.len(), 2, "{held:#?}");
+    let first = held.iter().find(|m| m.id == id).unwrap();
+    assert_eq!(first.receive_count, 1);
+
+    let released_at = Instant::now();
+    q.release(QUEUE, &first.receipt).await.unwrap();
+    let again = receive_one(q, QUEUE, LONG).await;
+    assert!(
+        released_at.elapsed() < LONG,
+        "came back only after its timeout"
+    );
+    assert_eq!(
+        (again.id.as_str(), again.body.as_str(), again.receive_count),
+        (id.as_str(), "parked", 2)
+    );
+    assert_eq!(again.attributes, attributes);
+    assert_ne!(again.receipt, first.receipt);
+    assert_nothing_visible(q, QUEUE).await; // `other` stays hidden
+    assert_eq!(
+        q.depth(QUEUE).await.unwrap(),
+        QueueDepth {
+            visible: 0,
+            in_flight: 2
+        }
+    );
+
+    q.delete(QUEUE, &again.receipt).await.unwrap();
+    let gone = q.release(QUEUE, &again.receipt).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))), "{gone:?}");
+    let held_other = held.iter().find(|m| m.id == other).unwrap();
+    q.release(QUEUE, &held_other.receipt).await.unwrap();
+    assert_eq!(receive_one(q, QUEUE, LONG).await.id, other);
+}
+
 /// Depth counts visible and in-flight messages; one receive hands out at most 10.
 async fn check_queue_depth_and_batch_limit(q: &dyn Queue) {
     assert_eq!(q.depth(QUEUE).await.unwrap(), QueueDepth::default());
@@ -616,6 +658,7 @@ async fn check_queue_unknown_is_not_found(q: &dyn Queue) {
         "receive",
     );
     not_found(q.delete("no-such-queue", "receipt").await, "delete");
+    not_found(q.release("no-such-queue", "receipt").await, "release");
     not_found(q.depth("no-such-queue").await.map(drop), "depth");
 }
 
@@ -782,6 +825,7 @@ contract! {
     check_queue_attributes_round_trip => queue,
     check_queue_delayed_send => queue,
     check_queue_dead_letter => queue,
+    check_queue_release => queue,
     check_queue_depth_and_batch_limit => queue,
     check_queue_unknown_is_not_found => queue;
     shared:

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 
 use crate::embedded::{MAX_RECEIVE_BATCH, visibility_seconds};
@@ -95,6 +97,21 @@ fn to_message(m: &aws_sdk_sqs::types::Message) -> Result<QueueMessage, StoreErro
     })
 }
 
+/// Whether SQS refused a visibility change because the receipt holds no message in flight: a
+/// deleted message or an unknown receipt (`ReceiptHandleIsInvalid`), a message visible again
+/// (`MessageNotInflight`, or SQS's unmodelled `InvalidParameterValue` "Message does not exist
+/// or is not available for visibility timeout change").
+fn not_in_flight<R>(e: &SdkError<ChangeMessageVisibilityError, R>) -> bool {
+    if let Some(service) = e.as_service_error()
+        && (service.is_receipt_handle_is_invalid() || service.is_message_not_inflight())
+    {
+        return true;
+    }
+    e.code() == Some("InvalidParameterValue")
+        && e.message()
+            .is_some_and(|m| m.contains("not available for visibility timeout change"))
+}
+
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send_delayed(
@@ -156,6 +173,25 @@ impl Queue for SqsQueue {
             .await
             .map_err(|e| sdk_error("sqs delete", e))?;
         Ok(())
+    }
+
+    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .change_message_visibility()
+            .queue_url(self.url(queue)?)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if not_in_flight(&e) => Err(StoreError::NotFound(format!(
+                "sqs release: no message in flight on {queue} under this receipt ({})",
+                e.message().unwrap_or("refused")
+            ))),
+            Err(e) => Err(sdk_error("sqs release", e)),
+        }
     }
 
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {

@@ -200,6 +200,29 @@ impl Queue for EmbeddedStore {
         })
     }
 
+    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+        let now = now_epoch_ms();
+        self.write(|tx| {
+            redrive(tx, queue)?;
+            // Only the latest receipt of a message still in flight: a receive overwrites the
+            // receipt, and a message whose timeout ran out is visible already (SQS answers
+            // both with an error rather than touching a message someone else may hold).
+            let changed = tx
+                .execute(
+                    "UPDATE messages SET visible_at_ms = ?3
+                     WHERE queue = ?1 AND receipt = ?2 AND visible_at_ms > ?3",
+                    params![queue, receipt, now],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "no message in flight on {queue} under this receipt"
+                )));
+            }
+            Ok(())
+        })
+    }
+
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
         let now = now_epoch_ms();
         self.read(|conn| {
@@ -272,6 +295,30 @@ mod tests {
                 in_flight: 1
             }
         );
+    }
+
+    /// What the contract cannot check because moto is laxer than SQS: a stale receipt, or a
+    /// message visible again, is not released.
+    #[tokio::test]
+    async fn release_needs_the_latest_receipt_of_a_message_in_flight() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        store.declare_queue("q", QueueSpec::default()).unwrap();
+        store.send("q", "b", &BTreeMap::new()).await.unwrap();
+        let first = store.receive("q", 1, Duration::ZERO).await.unwrap();
+        // Visibility 0: visible again at once, so no longer in flight.
+        let err = store.release("q", &first[0].receipt).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+        let second = store
+            .receive("q", 1, Duration::from_secs(30))
+            .await
+            .unwrap();
+        let err = store.release("q", &first[0].receipt).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+        assert_eq!(store.depth("q").await.unwrap().in_flight, 1);
+        store.release("q", &second[0].receipt).await.unwrap();
+        let err = store.release("q", &second[0].receipt).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+        assert_eq!(store.depth("q").await.unwrap().visible, 1);
     }
 
     #[tokio::test]

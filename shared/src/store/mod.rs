@@ -238,6 +238,16 @@ pub trait Queue: Send + Sync {
     ) -> Result<Vec<QueueMessage>, StoreError>;
     /// Deletes a received message by its receipt handle.
     async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError>;
+    /// Makes a received message visible again at once (SQS `ChangeMessageVisibility` to 0), so
+    /// that the next receive may hand it out. Nothing else changes: id, body and attributes
+    /// stay, and the receive count is not undone (the next receive counts one more).
+    ///
+    /// `receipt` must be the handle of the message's latest receive, as SQS requires. A
+    /// message not in flight under it (deleted, moved, received again since, or visible again
+    /// because its visibility timeout ran out or it was released) is `NotFound`: SQS refuses
+    /// the change, and the embedded store never releases a message someone else holds. (moto
+    /// is laxer: it accepts any receipt the message ever had, in flight or not.)
+    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError>;
     /// Approximate visible and in-flight counts.
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError>;
 }

@@ -1,0 +1,93 @@
+//! Where the operator commands read and write: the embedded store file that `ctpvx serve` (and
+//! `ctpvx demo --store`) keeps, or a deployment's DynamoDB tables and SQS queues (`--aws`, named
+//! by the same environment variables the Lambdas read; `AWS_ENDPOINT_URL` points the SDK at an
+//! emulator). Every command that touches stores or queues takes these flags, so an operator
+//! runs the same command locally and against production.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use ctpvx_shared::app::Stores;
+use ctpvx_shared::config::Secrets;
+use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::store::Queue;
+
+use ctpvx_infra::local::stack::declare_queues;
+
+/// The store flags shared by the operator commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Store file written by `ctpvx serve` (ignored with --aws).
+    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
+    pub store: PathBuf,
+    /// Use the deployment's DynamoDB tables and SQS queues instead of a store file:
+    /// CTPVX_STATE_TABLE, CTPVX_IDEMPOTENCY_TABLE, CTPVX_AUDIT_TABLE and the CTPVX_*_QUEUE_URL /
+    /// CTPVX_*_DLQ_URL variables, as the functions read them.
+    #[arg(long)]
+    pub aws: bool,
+}
+
+/// The opened stores and queues.
+pub struct Backend {
+    /// State store, idempotency store and audit log.
+    pub stores: Stores,
+    /// The queues by logical name.
+    pub queue: Arc<dyn Queue>,
+    /// What it is, for messages: the store path or `AWS`.
+    pub label: String,
+    aws_sdk: Option<ctpvx_shared::aws::aws_config::SdkConfig>,
+}
+
+impl BackendArgs {
+    /// Opens the store file (which must exist unless `create`) or the AWS resources.
+    pub async fn open(&self, create: bool) -> anyhow::Result<Backend> {
+        if self.aws {
+            let sdk = ctpvx_shared::aws::aws_config::load_defaults(
+                ctpvx_shared::aws::aws_config::BehaviorVersion::latest(),
+            )
+            .await;
+            let (stores, queue) = ctpvx_shared::lambda_init::aws_stores(&sdk)?;
+            return Ok(Backend {
+                stores,
+                queue,
+                label: "AWS (DynamoDB + SQS)".into(),
+                aws_sdk: Some(sdk),
+            });
+        }
+        if !create && !self.store.exists() {
+            bail!(
+                "no store at {} (see --store, or --aws for a deployment)",
+                self.store.display()
+            );
+        }
+        if let Some(dir) = self.store.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let store = EmbeddedStore::open(&self.store)
+            .with_context(|| format!("opening {}", self.store.display()))?;
+        // The queues of a store file exist once declared; declaring again changes nothing.
+        declare_queues(&store)?;
+        Ok(Backend {
+            stores: Stores {
+                state: store.clone(),
+                idempotency: store.clone(),
+                audit: store.clone(),
+            },
+            queue: store,
+            label: self.store.display().to_string(),
+            aws_sdk: None,
+        })
+    }
+}
+
+impl Backend {
+    /// The secrets: from Secrets Manager (`CTPVX_SECRET_ARN`) with --aws when set, else from
+    /// the environment.
+    pub async fn secrets(&self) -> anyhow::Result<Secrets> {
+        Ok(match &self.aws_sdk {
+            Some(sdk) => ctpvx_shared::lambda_init::load_secrets(sdk).await?,
+            None => Secrets::from_env()?,
+        })
+    }
+}
