@@ -6,53 +6,22 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use ctpvx_shared::config::SubscriptionRules;
 use ctpvx_shared::peoplevox::PvxClient;
-use ctpvx_shared::webhook::PEOPLEVOX_PREFIX;
 
 use crate::sim::peoplevox::{DespatchPlan, PackagePlan};
-use crate::testbed::Testbed;
+use crate::testbed::{self, Testbed};
 
-/// The despatch events ctpvx subscribes to, the callback path each uses, and its query.
-pub const DESPATCH_SUBSCRIPTIONS: [(&str, &str, &str); 3] = [
-    (
-        "TrackingNumberReceived",
-        "tracking",
-        "despatch={DespatchNumber}&order={Picks.SalesOrder.SalesOrderNumber}&tracking={TrackingNumber}",
-    ),
-    (
-        "DespatchPackageTrackingNumberReceived",
-        "package-tracking",
-        "despatch={DespatchNumber}&package={PackageNumber}&tracking={TrackingNumber}",
-    ),
-    (
-        "DespatchPackageDespatched",
-        "package-despatched",
-        "despatch={DespatchNumber}&package={PackageNumber}",
-    ),
-];
-
-/// Subscribes the despatch events (no site filter: every site); returns the ids.
+/// Subscribes the despatch events (no site filter: every site) with `ctpvx subscribe`'s code
+/// and callback URLs; returns the ids.
 pub async fn subscribe(pvx: &PvxClient, base: &str, token: &str) -> anyhow::Result<Vec<i64>> {
-    subscribe_each(pvx, base, token, &DESPATCH_SUBSCRIPTIONS).await
-}
-
-/// Subscribes each `(event, callback path, query)` at every site; returns the ids.
-pub async fn subscribe_each(
-    pvx: &PvxClient,
-    base: &str,
-    token: &str,
-    subscriptions: &[(&str, &str, &str)],
-) -> anyhow::Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    for (event, path, query) in subscriptions {
-        let url = format!("{base}{PEOPLEVOX_PREFIX}{token}/{path}?{query}");
-        ids.push(
-            pvx.subscribe_event(event, "", &url)
-                .await
-                .with_context(|| format!("subscribing {event}"))?,
-        );
-    }
-    Ok(ids)
+    let rules = SubscriptionRules {
+        shipments: true,
+        ..testbed::no_subscriptions()
+    };
+    testbed::subscribe_rules(pvx, base, token, &rules, &[])
+        .await
+        .context("subscribing the despatch events")
 }
 
 /// What the warehouse did.

@@ -8,29 +8,24 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::Value;
 
+use ctpvx_shared::config::SubscriptionRules;
 use ctpvx_shared::peoplevox::PvxClient;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
 use crate::sim::peoplevox::{DespatchPlan, PackagePlan, ReturnLine};
-use crate::testbed::{DEMO_WEBHOOK_TOKEN, Testbed};
+use crate::testbed::{self, DEMO_WEBHOOK_TOKEN, Testbed};
 
-/// The status events ctpvx subscribes to, the callback path each uses, and its query.
-pub const STATUS_SUBSCRIPTIONS: [(&str, &str, &str); 2] = [
-    (
-        "SalesOrderStatusChanges",
-        "status",
-        "order={SalesOrderNumber}&status={SalesOrderStatus.Name}&modified={LastModificationTime}&onhold={OnHold}",
-    ),
-    (
-        "Returns",
-        "returns",
-        "order={SalesOrderNumber}&return={ReturnCode}",
-    ),
-];
-
-/// Subscribes the status events (every site); returns the ids.
+/// Subscribes the status and returns events (every site) with `ctpvx subscribe`'s code and
+/// callback URLs; returns the ids.
 pub async fn subscribe(pvx: &PvxClient, base: &str, token: &str) -> anyhow::Result<Vec<i64>> {
-    crate::shipment_scenario::subscribe_each(pvx, base, token, &STATUS_SUBSCRIPTIONS).await
+    let rules = SubscriptionRules {
+        status: true,
+        returns: true,
+        ..testbed::no_subscriptions()
+    };
+    testbed::subscribe_rules(pvx, base, token, &rules, &[])
+        .await
+        .context("subscribing the status events")
 }
 
 /// What the scenario did, by kind, with the orders it chose.

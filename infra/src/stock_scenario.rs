@@ -8,39 +8,20 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::Value;
 
+use ctpvx_shared::config::SubscriptionRules;
 use ctpvx_shared::peoplevox::PvxClient;
-use ctpvx_shared::webhook::PEOPLEVOX_PREFIX;
 
 use crate::local::LocalStack;
 use crate::local::stack::{ORDERS_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
 use crate::scenario;
-use crate::testbed::Testbed;
+use crate::testbed::{self, Testbed};
 
-/// Peoplevox event type names.
-pub const AVAILABILITY_CHANGES: &str = "AvailabilityChanges";
-/// See [`AVAILABILITY_CHANGES`].
-pub const INCREMENTAL_CHANGES: &str = "IncrementalChanges";
-
-/// The callback URL ctpvx registers for `event_type` at `site` (placeholders in the query).
-pub fn callback_url(base: &str, token: &str, event_type: &str, site: &str) -> String {
-    let site = form_encode(site);
-    match event_type {
-        INCREMENTAL_CHANGES => format!(
-            "{base}{PEOPLEVOX_PREFIX}{token}/incremental?site={site}&item={{ItemType.ItemCode}}&changed={{QuantityChanged}}&ts={{UpdateTimestamp}}&reason={{Reason}}"
-        ),
-        _ => format!(
-            "{base}{PEOPLEVOX_PREFIX}{token}/availability?site={site}&item={{ItemCode}}&available={{Available}}"
-        ),
-    }
-}
-
-fn form_encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
+/// Peoplevox event type names (as `ctpvx subscribe` uses them).
+pub use ctpvx_shared::subscriptions::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
 
 /// Subscribes AvailabilityChanges at every site and IncrementalChanges at `incremental_sites`
-/// (movements are hints that cost a Peoplevox read each batch), each filtered to its site;
-/// returns the subscription ids.
+/// (movements are hints that cost a Peoplevox read each batch), each filtered to its site,
+/// with `ctpvx subscribe`'s code and callback URLs; returns the subscription ids.
 pub async fn subscribe(
     pvx: &PvxClient,
     base: &str,
@@ -48,23 +29,13 @@ pub async fn subscribe(
     sites: &[String],
     incremental_sites: &[String],
 ) -> anyhow::Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    for site in sites {
-        let events: &[&str] = if incremental_sites.contains(site) {
-            &[AVAILABILITY_CHANGES, INCREMENTAL_CHANGES]
-        } else {
-            &[AVAILABILITY_CHANGES]
-        };
-        for &event in events {
-            let filter = format!("site == \"{site}\"");
-            let id = pvx
-                .subscribe_event(event, &filter, &callback_url(base, token, event, site))
-                .await
-                .with_context(|| format!("subscribing {event} at {site}"))?;
-            ids.push(id);
-        }
-    }
-    Ok(ids)
+    let rules = SubscriptionRules {
+        incremental_sites: incremental_sites.to_vec(),
+        ..testbed::no_subscriptions()
+    };
+    testbed::subscribe_rules(pvx, base, token, &rules, sites)
+        .await
+        .context("subscribing the stock events")
 }
 
 /// What the movement stream did.

@@ -26,6 +26,8 @@ struct Cached {
     value: SecretString,
     generation: u64,
     refresh_at: Instant,
+    /// The scopes granted with the token, as the auth service listed them.
+    scope: Option<String>,
 }
 
 /// Fetches tokens from `{auth_url}/oauth/token` and keeps the current one.
@@ -47,6 +49,9 @@ pub(crate) struct TokenSource {
 struct TokenResponse {
     access_token: SecretString,
     expires_in: u64,
+    /// Space-separated `name:projectKey` scopes granted (what the client may do).
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// The longest token validity commercetools grants (7 days).
@@ -108,8 +113,21 @@ impl TokenSource {
             value: fetched.access_token,
             generation,
             refresh_at: requested_at + (lifetime - refresh_margin(lifetime)),
+            scope: fetched.scope,
         });
         Ok(token)
+    }
+
+    /// The scopes granted to the current token (fetching one if there is none), as the auth
+    /// service listed them; `None` when its answer listed none.
+    pub(crate) async fn granted_scope(&self) -> Result<Option<String>, CtError> {
+        self.token(0).await?;
+        Ok(self
+            .cached
+            .read()
+            .await
+            .as_ref()
+            .and_then(|c| c.scope.clone()))
     }
 
     /// Drops the token of this generation after the API refused it; a newer one is kept.
@@ -183,6 +201,16 @@ impl TokenSource {
             return Err(CtError::from_response(status, retry_after, &body, false));
         }
         serde_json::from_slice(&body).map_err(|e| CtError::decode(&e))
+    }
+}
+
+impl super::client::CtClient {
+    /// The scopes commercetools granted this client's token, space separated, each
+    /// `name:projectKey` (e.g. `manage_orders:my-shop view_channels:my-shop`); fetches a token
+    /// when there is none. `None` when the token answer lists no scope. What `ctpvx
+    /// check-config` compares with the scopes the flows need.
+    pub async fn granted_scope(&self) -> Result<Option<String>, CtError> {
+        self.http.auth.granted_scope().await
     }
 }
 

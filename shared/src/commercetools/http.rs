@@ -43,7 +43,8 @@ pub(crate) fn transport_kind(err: &reqwest::Error) -> &'static str {
 /// The HTTP side of the client, shared by its clones.
 pub(crate) struct Http {
     client: reqwest::Client,
-    auth: TokenSource,
+    /// Also read by `CtClient::granted_scope`.
+    pub(super) auth: TokenSource,
     /// `{api_url}/{project_key}`.
     project_url: Url,
     max_retries: u32,

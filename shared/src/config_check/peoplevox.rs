@@ -1,0 +1,249 @@
+//! Peoplevox checks: Authenticate, the two save templates (with the tenant's field names, by
+//! the same layout check the order worker runs at start), the reports the flows read (a
+//! one-row page each, for the columns), and every configured stock site in the inventory
+//! report. At most [`MAX_REQUESTS`] requests, Authenticate included, so that a check never
+//! eats the deployment's budget (15 per 15 s): sites beyond it are reported unchecked.
+
+use crate::config::Config;
+use crate::mapping::SalesOrderLayout;
+use crate::peoplevox::search::quote;
+use crate::peoplevox::{DataPage, PvxClient, PvxError, ReportQuery};
+
+use super::columns::{self, ReportColumns};
+use super::report::Check;
+
+/// Peoplevox requests one check run may send.
+pub const MAX_REQUESTS: u64 = 12;
+
+/// Every Peoplevox check; one failing does not stop the others, except that nothing runs
+/// without a session.
+pub async fn check(pvx: &PvxClient, config: &Config) -> Vec<Check> {
+    let p = &config.peoplevox;
+    // The first request opens the session, so it tells whether the credentials work.
+    let orders = pvx.get_save_template(&p.templates.sales_orders).await;
+    let mut checks = match &orders {
+        Err(e) if no_session(e) => {
+            return vec![
+                session_failure(e),
+                Check::skip("Peoplevox templates, reports and sites", "no session"),
+            ];
+        }
+        _ => vec![Check::ok(
+            "Peoplevox Authenticate",
+            format!("client {}, user {}", p.client_id, p.username),
+        )],
+    };
+    let items = pvx.get_save_template(&p.templates.sales_order_items).await;
+    checks.extend(templates(config, &orders, &items));
+    for spec in columns::despatch_and_returns(config) {
+        let page = one_row(pvx, &spec.report, String::new()).await;
+        checks.push(columns_check(&spec, &page));
+    }
+    checks.extend(sites(pvx, config).await);
+    checks
+}
+
+/// Errors that mean no request can succeed: refused credentials, or no Peoplevox at the
+/// endpoint. (An `Api` error is Peoplevox answering, so the session worked.)
+fn no_session(e: &PvxError) -> bool {
+    matches!(
+        e,
+        PvxError::Auth(_)
+            | PvxError::Connect(_)
+            | PvxError::Timeout { .. }
+            | PvxError::Transport(_)
+            | PvxError::Http { .. }
+            | PvxError::Config(_)
+            | PvxError::Store(_)
+    )
+}
+
+fn session_failure(e: &PvxError) -> Check {
+    match e {
+        PvxError::Auth(_) => Check::fail(
+            "Peoplevox Authenticate",
+            e.to_string(),
+            "check peoplevox.client_id, peoplevox.username and the password (CTPVX_PVX_PASSWORD)",
+        ),
+        _ => Check::fail(
+            "Peoplevox endpoint",
+            e.to_string(),
+            "check peoplevox.endpoint (…/<clientId>/resources/integrationservicev4.asmx)",
+        ),
+    }
+}
+
+/// The layout check the order worker runs at start, and the cancellation status field.
+fn templates(
+    config: &Config,
+    orders: &Result<Vec<String>, PvxError>,
+    items: &Result<Vec<String>, PvxError>,
+) -> Vec<Check> {
+    let p = &config.peoplevox;
+    let t = &p.templates;
+    let name = format!(
+        "Peoplevox templates \"{}\" and \"{}\"",
+        t.sales_orders, t.sales_order_items
+    );
+    let (orders, items) = match (orders, items) {
+        (Ok(o), Ok(i)) => (o, i),
+        (Err(e), _) | (_, Err(e)) => {
+            return vec![Check::fail(
+                name,
+                format!("could not be read: {e}"),
+                &read_fix(e, "check peoplevox.templates"),
+            )];
+        }
+    };
+    let custom: Vec<String> = config.orders.custom_fields.values().cloned().collect();
+    let mut checks = vec![match SalesOrderLayout::from_headers(
+        p,
+        orders.clone(),
+        items.clone(),
+        &custom,
+    ) {
+        Ok(layout) => Check::ok(
+            name,
+            format!(
+                "every required field present ({} and {} fields; {} standard fields unused)",
+                orders.len(),
+                items.len(),
+                layout.unused_fields.len()
+            ),
+        ),
+        Err(problem) => Check::fail(
+            name,
+            problem,
+            "name the tenant's field under [peoplevox.field_names.\"<template>\"] (or fix orders.custom_fields)",
+        ),
+    }];
+    let cancel = &config.status.cancel;
+    if cancel.push_to_peoplevox && cancel.template.eq_ignore_ascii_case(&t.sales_orders) {
+        let name = "status.cancel.status_field";
+        checks.push(if orders.contains(&cancel.status_field) {
+            Check::ok(
+                name,
+                format!(
+                    "`{}` is a field of \"{}\"",
+                    cancel.status_field, t.sales_orders
+                ),
+            )
+        } else {
+            Check::fail(
+                name,
+                format!(
+                    "`{}` is not a field of \"{}\"",
+                    cancel.status_field, t.sales_orders
+                ),
+                "set it to the tenant's status field, or status.cancel.push_to_peoplevox = false",
+            )
+        });
+    }
+    checks
+}
+
+/// One row of a report: what costs least and still shows its columns.
+async fn one_row(pvx: &PvxClient, report: &str, search: String) -> Result<DataPage, PvxError> {
+    pvx.get_report_data(&ReportQuery {
+        template: report.to_string(),
+        page_no: 1,
+        items_per_page: 1,
+        search_clause: search,
+        ..ReportQuery::default()
+    })
+    .await
+}
+
+fn columns_check(spec: &ReportColumns, page: &Result<DataPage, PvxError>) -> Check {
+    let name = format!("Peoplevox report \"{}\" ({})", spec.report, spec.source);
+    let page = match page {
+        Ok(page) => page,
+        Err(e) => {
+            return Check::fail(
+                name,
+                format!("could not be read: {e}"),
+                &read_fix(e, &format!("check the report name ({})", spec.source)),
+            );
+        }
+    };
+    if page.table.headers.is_empty() {
+        return Check::warn(
+            name,
+            "answered without a header (no rows?), so its columns could not be checked",
+            "check again once it has rows",
+        );
+    }
+    let (required, read) = columns::lacking(spec, &page.table.headers);
+    if !required.is_empty() {
+        return Check::fail(
+            name,
+            format!("lacks the columns {}", required.join(", ")),
+            "add them to the report in Peoplevox",
+        );
+    }
+    if !read.is_empty() {
+        return Check::warn(
+            name,
+            format!("lacks the columns {} (read when present)", read.join(", ")),
+            "add them to the report in Peoplevox",
+        );
+    }
+    Check::ok(name, "answers with the columns the flows read")
+}
+
+/// Each `[stock.sites]` site in "Item inventory summary" (one filtered row each); the first
+/// answer also checks the report's columns. A site without rows is a warning: a new site
+/// has none until goods arrive, but a misspelt reference has none either.
+async fn sites(pvx: &PvxClient, config: &Config) -> Vec<Check> {
+    let spec = columns::inventory();
+    let mut checks = Vec::new();
+    if config.stock.sites.is_empty() {
+        checks.push(Check::skip(
+            format!("Peoplevox report \"{}\"", spec.report),
+            "no [stock.sites] configured",
+        ));
+        return checks;
+    }
+    for (n, site) in config.stock.sites.keys().enumerate() {
+        let name = format!("stock site {site}");
+        if pvx.requests_made() >= MAX_REQUESTS {
+            checks.push(Check::warn(
+                name,
+                format!("not checked: this check sends at most {MAX_REQUESTS} Peoplevox requests"),
+                "",
+            ));
+            continue;
+        }
+        let search = format!("[Site reference].Equals({})", quote(site));
+        let page = one_row(pvx, &spec.report, search).await;
+        if n == 0 {
+            checks.push(columns_check(&spec, &page));
+        }
+        checks.push(match page {
+            Ok(page) if page.total > 0 => Check::ok(
+                name,
+                format!("{} rows in \"{}\"", page.total, spec.report),
+            ),
+            Ok(_) => Check::warn(
+                name,
+                format!("no rows in \"{}\"", spec.report),
+                "check the site reference in [stock.sites] (a new site has no rows until goods arrive)",
+            ),
+            Err(e) => Check::fail(
+                name,
+                format!("could not be read: {e}"),
+                &read_fix(&e, "check the site reference in [stock.sites]"),
+            ),
+        });
+    }
+    checks
+}
+
+/// The fix for a failed read: `otherwise`, unless Peoplevox was only busy or unreachable.
+fn read_fix(e: &PvxError, otherwise: &str) -> String {
+    if e.is_retryable() {
+        "Peoplevox was busy or unreachable: run the check again".to_string()
+    } else {
+        otherwise.to_string()
+    }
+}
