@@ -2,6 +2,8 @@
 
 pub mod checks;
 pub mod local;
+pub mod operator;
+pub mod reconcile_scenario;
 pub mod scenario;
 pub mod shipment_scenario;
 pub mod sim;

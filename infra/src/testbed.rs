@@ -4,10 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use ctpvx_shared::commercetools::CtClient;
 use ctpvx_shared::commercetools::types::ChannelRole;
-use ctpvx_shared::config::{Config, Secrets};
+use ctpvx_shared::config::{Config, Secrets, SubscriptionRules};
+use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::peoplevox::PvxClient;
+use ctpvx_shared::store::StateStore;
+use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
 use crate::sim::commercetools::{CtSim, CtSimConfig};
 use crate::sim::peoplevox::{PvxSim, PvxSimConfig};
@@ -62,6 +66,8 @@ pub struct Testbed {
     pub pvx: PvxSim,
     /// Configuration pointing at both.
     pub config: Config,
+    /// The same configuration as TOML text (for a `ctpvx` process of its own).
+    pub config_text: String,
     /// Secrets both accept.
     pub secrets: Secrets,
     /// Id of the OrderExport channel ([`EXPORT_CHANNEL`]).
@@ -100,7 +106,8 @@ impl Testbed {
             crate::scenario::merchant_order_type(),
             crate::scenario::MERCHANT_ORDER_TYPE_ID,
         )?;
-        let config = Config::from_toml(&config_toml(&ct, &pvx, &options))?;
+        let config_text = config_toml(&ct, &pvx, &options);
+        let config = Config::from_toml(&config_text)?;
         // What `ctpvx setup` creates in a real project (custom types for deliveries and
         // orders), created the same way.
         let client = CtClient::new(ct.settings())?;
@@ -122,10 +129,85 @@ impl Testbed {
             ct,
             pvx,
             config,
+            config_text,
             secrets,
             export_channel_id,
             site_channels,
         })
+    }
+}
+
+impl Testbed {
+    /// The secrets as the environment variables a `ctpvx` process reads.
+    pub fn secret_env(&self) -> Vec<(&'static str, String)> {
+        use ctpvx_shared::config::{
+            ENV_CT_CLIENT_SECRET, ENV_PVX_CALLBACK_TOKEN, ENV_PVX_PASSWORD, ENV_WEBHOOK_TOKEN,
+        };
+        vec![
+            (ENV_CT_CLIENT_SECRET, self.ct.config().client_secret.clone()),
+            (ENV_PVX_PASSWORD, self.pvx.config().password.clone()),
+            (ENV_WEBHOOK_TOKEN, DEMO_WEBHOOK_TOKEN.to_string()),
+            (ENV_PVX_CALLBACK_TOKEN, DEMO_CALLBACK_TOKEN.to_string()),
+        ]
+    }
+
+    /// Subscribes what the test bed's configuration asks for, with `ctpvx subscribe`'s code:
+    /// AvailabilityChanges at every site, IncrementalChanges at `PrimarySite`, the despatch,
+    /// status and returns events, calling back to `public_url` (the local webhook server) and
+    /// recorded in `state`. Fails unless every subscription was made.
+    pub async fn subscribe(
+        &self,
+        pvx: &PvxClient,
+        state: &dyn StateStore,
+        public_url: &str,
+    ) -> anyhow::Result<SubscriptionReport> {
+        let desired =
+            subscriptions::desired(&self.config, Some(public_url)).map_err(anyhow::Error::msg)?;
+        let token = &self.secrets.pvx_callback_token;
+        let report =
+            subscriptions::apply(pvx, state, &desired, token, ApplyOptions::default()).await?;
+        if !report.succeeded() {
+            bail!("subscribing failed:\n{report}");
+        }
+        Ok(report)
+    }
+}
+
+/// Subscribes what `rules` ask for at `sites`, calling back to `base` with `token`, through
+/// `ctpvx subscribe`'s code with records in a store of its own (so that each call adds its
+/// subscriptions and removes none); returns the ids.
+pub async fn subscribe_rules(
+    pvx: &PvxClient,
+    base: &str,
+    token: &str,
+    rules: &SubscriptionRules,
+    sites: &[String],
+) -> anyhow::Result<Vec<i64>> {
+    ctpvx_shared::config::check_public_url(base).map_err(anyhow::Error::msg)?;
+    let desired = subscriptions::desired_from(rules, sites, base);
+    let records = EmbeddedStore::in_memory()?;
+    let token = secrecy::SecretString::from(token.to_string());
+    let report = subscriptions::apply(
+        pvx,
+        records.as_ref(),
+        &desired,
+        &token,
+        ApplyOptions::default(),
+    )
+    .await?;
+    if !report.succeeded() {
+        bail!("subscribing failed:\n{report}");
+    }
+    Ok(report.ids())
+}
+
+/// Subscription rules with every event switched off, to switch on one family.
+pub fn no_subscriptions() -> SubscriptionRules {
+    SubscriptionRules {
+        shipments: false,
+        status: false,
+        returns: false,
+        ..SubscriptionRules::default()
     }
 }
 
@@ -188,6 +270,10 @@ channel = "pvx-eu-dc"
 
 [stock.sites."PrimarySite"]
 channel = "pvx-primary"
+
+# The public URL is the local webhook server's, known once it listens.
+[subscriptions]
+incremental_sites = ["PrimarySite"]
 "#,
         auth = ct.auth_url(),
         api = ct.api_url(),

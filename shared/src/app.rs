@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::commercetools::client::CtClient;
 use crate::commercetools::settings::CtSettings;
 use crate::config::{Config, Secrets};
+use crate::flows::nightly_reconcile::{NightlyReconcile, NightlyReconcileParts};
 use crate::flows::order_export::{OrderExport, OrderExportParts};
 use crate::flows::order_status::{OrderStatus, OrderStatusParts, OrderType};
 use crate::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentConfirmedParts};
@@ -273,5 +274,48 @@ pub async fn order_status(
             key: key.clone(),
             id: order_type.id,
         },
+    }))
+}
+
+/// The nightly reconciliation, with its own Peoplevox client: it shares the deployment's
+/// session and request budget but leaves `reconcile.budget_reserve` slots to the live flows.
+/// Its stock work goes through a stock flow built like the `stock-delta` function's (every
+/// site's channel resolved), without confirming re-reads (its figures are read, not called
+/// back).
+pub async fn nightly_reconcile(
+    config: &Config,
+    secrets: &Secrets,
+    stores: &Stores,
+    ct: Arc<CtClient>,
+    queue: Arc<dyn Queue>,
+) -> Result<NightlyReconcile, SetupError> {
+    let reserve = config
+        .reconcile
+        .budget_reserve(config.peoplevox.budget_requests);
+    let pvx = Arc::new(
+        PvxClient::with_budget_reserve(
+            pvx_settings(config, secrets),
+            stores.state.clone(),
+            reserve,
+        )
+        .map_err(|e| SetupError(format!("Peoplevox client: {e}")))?,
+    );
+    let stock = Arc::new(stock_delta(config, stores, ct.clone(), pvx.clone(), None).await?);
+    let export_channel_id = channel_with_role(
+        &ct,
+        &config.commercetools.order_export_channel,
+        "OrderExport",
+    )
+    .await?;
+    Ok(NightlyReconcile::new(NightlyReconcileParts {
+        ct,
+        pvx,
+        stock,
+        state: stores.state.clone(),
+        audit: stores.audit.clone(),
+        queue,
+        rules: config.reconcile.clone(),
+        shipments: config.shipments.clone(),
+        export_channel_id,
     }))
 }

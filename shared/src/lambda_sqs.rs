@@ -8,6 +8,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, settle};
+use crate::metrics::batch_metrics;
+use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, Queue};
 
 /// Where a function's records go when they cannot be applied.
@@ -37,7 +39,8 @@ pub fn records(event: SqsEvent) -> Vec<InputRecord> {
 }
 
 /// Runs one batch through `flow` and settles it; returns the flow's report and the answer
-/// for Lambda. The report's summary is logged as JSON.
+/// for Lambda. The report's summary is logged as JSON, and the batch's metrics (records,
+/// failures, the Peoplevox requests `pvx` made meanwhile) go to stdout as an EMF line.
 pub async fn handle<F: BatchFlow>(
     flow: &F,
     queue: &dyn Queue,
@@ -45,8 +48,10 @@ pub async fn handle<F: BatchFlow>(
     dead_letters: DeadLetters,
     event: SqsEvent,
     deadline_ms: i64,
+    pvx: Option<&PvxClient>,
 ) -> (F::Report, SqsBatchResponse) {
     let records = records(event);
+    let requests_before = pvx.map_or(0, PvxClient::requests_made);
     let report = flow.process(&records, deadline_ms).await;
     let failed = settle(
         queue,
@@ -61,22 +66,35 @@ pub async fn handle<F: BatchFlow>(
     // Counts only: reports hold no personal data.
     let summary = serde_json::to_string(&report).unwrap_or_default();
     tracing::info!(flow = flow.name(), %summary, "batch done");
+    let requests = pvx.map_or(0, |p| p.requests_made().saturating_sub(requests_before));
+    // A Lambda handles one batch at a time, so the client's counter moved for this batch only.
+    let outcomes = report.records();
+    println!(
+        "{}",
+        batch_metrics(
+            flow.name(),
+            records.len(),
+            outcomes.retried + outcomes.dead_lettered,
+            requests
+        )
+    );
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     (report, response)
 }
 
 /// Serves a queue-fed flow until the runtime stops: every invocation is one batch, handled by
-/// [`handle`].
+/// [`handle`]; `pvx` is the flow's Peoplevox client, whose requests the metrics count.
 pub async fn serve<F: BatchFlow>(
     flow: F,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
     dead_letters: DeadLetters,
+    pvx: Option<Arc<PvxClient>>,
 ) -> Result<(), Error> {
     let flow = Arc::new(flow);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (flow, queue, audit) = (flow.clone(), queue.clone(), audit.clone());
+        let (flow, queue, audit, pvx) = (flow.clone(), queue.clone(), audit.clone(), pvx.clone());
         async move {
             let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
             let (_, response) = handle(
@@ -86,6 +104,7 @@ pub async fn serve<F: BatchFlow>(
                 dead_letters,
                 event.payload,
                 deadline_ms,
+                pvx.as_deref(),
             )
             .await;
             Ok::<_, Error>(response)

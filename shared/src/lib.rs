@@ -7,21 +7,26 @@
 //! - [`store`]: ports (traits), with the [`embedded`] adapter and, behind the `aws` feature, the
 //!   `aws` adapter;
 //! - [`idempotency`]: the Powertools idempotency protocol over the idempotency port;
-//! - [`flows`]: one module per flow; [`webhook`]: the HTTP ingress logic.
+//! - [`flows`]: one module per flow; [`webhook`]: the HTTP ingress logic;
+//! - [`setup`], [`subscriptions`], [`config_check`]: what the operator commands bring about
+//!   in, and check against, commercetools and Peoplevox.
 
 pub mod app;
 pub mod commercetools;
 pub mod config;
+pub mod config_check;
 pub mod domain;
 pub mod embedded;
 pub mod flows;
 pub mod idempotency;
 pub mod mapping;
+pub mod metrics;
 pub mod peoplevox;
 pub mod queues;
 pub mod retry;
 pub mod setup;
 pub mod store;
+pub mod subscriptions;
 pub mod webhook;
 
 #[cfg(feature = "aws")]

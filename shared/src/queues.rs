@@ -29,3 +29,30 @@ pub const STATUS_QUEUE: &str = "status";
 pub const STATUS_DLQ: &str = "status-dlq";
 /// Receives before a status message is dead-lettered (template.yaml `maxReceiveCount`).
 pub const STATUS_MAX_RECEIVE_COUNT: u32 = 5;
+
+/// Nightly reconciliation: the messages that continue a run in a follow-up invocation (a
+/// checkpointed run that ran out of time in one Lambda).
+pub const RECONCILE_QUEUE: &str = "reconcile";
+/// Dead-letter queue of [`RECONCILE_QUEUE`].
+pub const RECONCILE_DLQ: &str = "reconcile-dlq";
+/// Receives before a continuation is dead-lettered (template.yaml `maxReceiveCount`): each
+/// receive after the first means an invocation died without handing the run on.
+pub const RECONCILE_MAX_RECEIVE_COUNT: u32 = 3;
+
+/// Every queue of a deployment with its dead-letter queue and its redrive count, in the order
+/// operators read them.
+pub const QUEUE_PAIRS: [(&str, &str, u32); 5] = [
+    (ORDERS_QUEUE, ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT),
+    (STOCK_QUEUE, STOCK_DLQ, STOCK_MAX_RECEIVE_COUNT),
+    (SHIPMENTS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_MAX_RECEIVE_COUNT),
+    (STATUS_QUEUE, STATUS_DLQ, STATUS_MAX_RECEIVE_COUNT),
+    (RECONCILE_QUEUE, RECONCILE_DLQ, RECONCILE_MAX_RECEIVE_COUNT),
+];
+
+/// The redrive count of a source queue (that of the orders queue for a name not listed).
+pub fn max_receive_count(queue: &str) -> u32 {
+    QUEUE_PAIRS
+        .iter()
+        .find(|(source, _, _)| *source == queue)
+        .map_or(ORDERS_MAX_RECEIVE_COUNT, |(_, _, count)| *count)
+}

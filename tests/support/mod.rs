@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctpvx_infra::local::stack::{ORDERS_MAX_RECEIVE_COUNT, declare_queues};
+use ctpvx_infra::local::stack::declare_queues;
 use ctpvx_infra::local::worker::{self, WorkerOptions};
 use ctpvx_infra::scenario;
 use ctpvx_infra::testbed::{Testbed, TestbedOptions};
@@ -52,7 +52,7 @@ pub fn ingress_secrets() -> ctpvx_shared::config::Secrets {
 /// An in-memory store with every queue and its DLQ, declared as the local runner does.
 pub fn store() -> Arc<EmbeddedStore> {
     let store = EmbeddedStore::in_memory().expect("store");
-    declare_queues(&store, ORDERS_MAX_RECEIVE_COUNT).expect("queues");
+    declare_queues(&store).expect("queues");
     store
 }
 
@@ -141,7 +141,7 @@ pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions
     WorkerOptions {
         queue: queue.into(),
         dead_letter_queue: dlq.into(),
-        max_receive_count: ctpvx_shared::queues::ORDERS_MAX_RECEIVE_COUNT,
+        max_receive_count: ctpvx_shared::queues::max_receive_count(queue),
         batch_size,
         visibility: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
@@ -256,4 +256,80 @@ pub async fn exported_orders(
     let report = run_one_batch(&export, &store, 100).await;
     assert_eq!(report.exported, n, "{report:?}");
     (bed, store, orders)
+}
+
+/// The nightly reconciliation over `store`, against the test bed, with `config` (the test
+/// bed's, adjusted by the test).
+pub async fn reconcile_flow(
+    bed: &Testbed,
+    config: &ctpvx_shared::config::Config,
+    store: &Arc<EmbeddedStore>,
+) -> ctpvx_shared::flows::nightly_reconcile::NightlyReconcile {
+    let stores = Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    reconcile_flow_on(bed, config, stores, store.clone()).await
+}
+
+/// The nightly reconciliation over any stores and queues.
+pub async fn reconcile_flow_on(
+    bed: &Testbed,
+    config: &ctpvx_shared::config::Config,
+    stores: Stores,
+    queue: Arc<dyn Queue>,
+) -> ctpvx_shared::flows::nightly_reconcile::NightlyReconcile {
+    let ct = Arc::new(
+        ctpvx_shared::commercetools::CtClient::new(app::ct_settings(config, &bed.secrets))
+            .expect("commercetools client"),
+    );
+    app::nightly_reconcile(config, &bed.secrets, &stores, ct, queue)
+        .await
+        .expect("reconcile flow")
+}
+
+/// Fresh DynamoDB tables and SQS queues (every queue with its DLQ and redrive count) on the
+/// moto server at `CTPVX_TEST_AWS_ENDPOINT`, as template.yaml makes them.
+pub async fn aws_stores() -> (Stores, Arc<dyn Queue>) {
+    use ctpvx_shared::aws::provision::{
+        create_audit_table, create_idempotency_table, create_queue_pair, create_state_table,
+        emulator_sdk_config,
+    };
+    use ctpvx_shared::aws::{
+        DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue, aws_sdk_dynamodb,
+        aws_sdk_sqs,
+    };
+    let endpoint = std::env::var("CTPVX_TEST_AWS_ENDPOINT")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .expect("CTPVX_TEST_AWS_ENDPOINT (a moto server) is needed: see tests/contract_stores.rs");
+    let config = emulator_sdk_config(&endpoint).await;
+    let unique = |kind: &str| format!("ctpvx-test-{kind}-{}", uuid::Uuid::new_v4().simple());
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let (state, idempotency, audit) = (unique("state"), unique("idem"), unique("audit"));
+    create_state_table(&dynamodb, &state)
+        .await
+        .expect("state table");
+    create_idempotency_table(&dynamodb, &idempotency)
+        .await
+        .expect("idempotency table");
+    create_audit_table(&dynamodb, &audit)
+        .await
+        .expect("audit table");
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let mut urls = std::collections::BTreeMap::new();
+    for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
+        let pair = create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count)
+            .await
+            .expect("queue pair");
+        urls.insert(queue.to_string(), pair.url);
+        urls.insert(dlq.to_string(), pair.dead_letter_url);
+    }
+    let stores = Stores {
+        state: Arc::new(DynamoStateStore::new(dynamodb.clone(), state)),
+        idempotency: Arc::new(DynamoIdempotencyStore::new(dynamodb.clone(), idempotency)),
+        audit: Arc::new(DynamoAuditLog::new(dynamodb, audit)),
+    };
+    (stores, Arc::new(SqsQueue::new(sqs, urls)))
 }

@@ -8,6 +8,7 @@ use ctpvx_shared::aws::SqsQueue;
 use ctpvx_shared::flows::order_export::OrderExport;
 use ctpvx_shared::lambda_init::{ORDERS_DLQ, ORDERS_QUEUE};
 use ctpvx_shared::lambda_sqs::{self, DeadLetters};
+use ctpvx_shared::peoplevox::PvxClient;
 use ctpvx_shared::queues::ORDERS_MAX_RECEIVE_COUNT;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
@@ -15,6 +16,8 @@ use lambda_runtime::{Error, LambdaEvent};
 /// Built once at init.
 pub struct Deps {
     pub flow: OrderExport,
+    /// The flow's Peoplevox client, whose requests the batch metrics count.
+    pub pvx: Arc<PvxClient>,
     pub queue: Arc<SqsQueue>,
     pub audit: Arc<dyn AuditLog>,
 }
@@ -51,6 +54,7 @@ async fn handle_sqs(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchR
         dead_letters,
         event,
         deadline_ms,
+        Some(deps.pvx.as_ref()),
     )
     .await;
     response

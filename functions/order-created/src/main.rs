@@ -20,11 +20,12 @@ async fn main() -> Result<(), Error> {
     let stock_hints: Option<Arc<dyn Queue>> = (!env.config.stock.sites.is_empty()
         && env.require_queues(&[STOCK_QUEUE]).is_ok())
     .then(|| env.queue.clone() as Arc<dyn Queue>);
-    let flow = app::order_export(&env.config, &env.stores, ct, pvx)
+    let flow = app::order_export(&env.config, &env.stores, ct, pvx.clone())
         .await?
         .with_stock_hints(stock_hints);
     let deps = Arc::new(handler::Deps {
         flow,
+        pvx,
         queue: env.queue,
         audit: env.stores.audit,
     });

@@ -13,10 +13,10 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnv::load().await?;
     env.require_queues(&[SHIPMENTS_QUEUE, SHIPMENTS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
-    let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx).await?;
+    let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx.clone()).await?;
     let dead_letters = DeadLetters {
         queue: SHIPMENTS_DLQ,
         max_receive_count: SHIPMENTS_MAX_RECEIVE_COUNT,
     };
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters).await
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters, Some(pvx)).await
 }

@@ -18,10 +18,17 @@ async fn main() -> Result<(), Error> {
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
     // The stock queue also carries the confirming re-reads the flow schedules.
     let confirm_queue: Arc<dyn Queue> = env.queue.clone();
-    let flow = app::stock_delta(&env.config, &env.stores, ct, pvx, Some(confirm_queue)).await?;
+    let flow = app::stock_delta(
+        &env.config,
+        &env.stores,
+        ct,
+        pvx.clone(),
+        Some(confirm_queue),
+    )
+    .await?;
     let dead_letters = DeadLetters {
         queue: STOCK_DLQ,
         max_receive_count: STOCK_MAX_RECEIVE_COUNT,
     };
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters).await
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters, Some(pvx)).await
 }

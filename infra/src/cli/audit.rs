@@ -1,15 +1,19 @@
 //! `ctpvx audit stock --sku X [--site S]` / `--site S`: the stock movements recorded in the
-//! audit log of a store file; `ctpvx audit order NUMBER`: what happened to an order (export,
-//! holds, deliveries, statuses, exceptions, cancellations, returns). Oldest first.
+//! audit log; `ctpvx audit order NUMBER`: what happened to an order (export, holds,
+//! deliveries, statuses, exceptions, cancellations, returns); `ctpvx audit reconcile [RUN]`:
+//! the reconciliation runs, or one run's drift report. Oldest first. From a store file, or
+//! with `--aws` from the deployment's audit table.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
 use ctpvx_shared::flows::order_export::order_id_by_number;
 use ctpvx_shared::flows::stock_delta::{site_entity, sku_entity};
-use ctpvx_shared::store::{AuditEntry, AuditLog};
+use ctpvx_shared::store::AuditEntry;
+
+use super::backend::BackendArgs;
+use super::reconcile_report;
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -25,15 +29,27 @@ enum What {
     /// What happened to an order: export, holds, deliveries, statuses, short picks,
     /// backorders, cancellations, returns (by order number or id).
     Order(OrderArgs),
+    /// The reconciliation runs (their summaries), or one run's drift report.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReconcileArgs {
+    /// The run id; without it, every finished run is listed.
+    run: Option<String>,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// The report (or each run) as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 struct OrderArgs {
     /// The order number (as in commercetools and Peoplevox) or the commercetools order id.
     order: String,
-    /// Store file written by `ctpvx serve`.
-    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
-    store: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
@@ -50,9 +66,8 @@ struct StockArgs {
     /// Sites to look at when --site is not given.
     #[arg(long, value_delimiter = ',', default_value = "PrimarySite")]
     sites: Vec<String>,
-    /// Store file written by `ctpvx serve`.
-    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
-    store: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// Most entries per SKU and site.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
@@ -66,11 +81,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let args = match args.what {
         What::Stock(args) => args,
         What::Order(args) => return order(args).await,
+        What::Reconcile(args) => return reconcile(args).await,
     };
-    if !args.store.exists() {
-        bail!("no store at {} (see --store)", args.store.display());
-    }
-    let store = EmbeddedStore::open(&args.store)?;
+    let backend = args.backend.open(false).await?;
+    let store = backend.stores.audit.as_ref();
     let entities: Vec<String> = match (&args.sku, &args.site) {
         (Some(sku), Some(site)) => vec![sku_entity(sku, site)],
         (Some(sku), None) => args.sites.iter().map(|s| sku_entity(sku, s)).collect(),
@@ -129,11 +143,9 @@ fn line(e: &AuditEntry) -> String {
 
 /// The audit entries of one order, oldest first.
 async fn order(args: OrderArgs) -> anyhow::Result<ExitCode> {
-    if !args.store.exists() {
-        bail!("no store at {} (see --store)", args.store.display());
-    }
-    let store = EmbeddedStore::open(&args.store)?;
-    let id = order_id_by_number(store.as_ref(), &args.order)
+    let backend = args.backend.open(false).await?;
+    let store = backend.stores.audit.as_ref();
+    let id = order_id_by_number(backend.stores.state.as_ref(), &args.order)
         .await?
         .unwrap_or_else(|| args.order.clone());
     let entries = store.list(&format!("order#{id}"), 1000).await?;
@@ -169,4 +181,47 @@ fn timestamp(at_ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| at_ms.to_string())
+}
+
+/// The runs, or one run's drift report.
+async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let backend = args.backend.open(false).await?;
+    let audit = backend.stores.audit.as_ref();
+    let Some(run) = &args.run else {
+        let runs = audit.list(RUNS_ENTITY, 1000).await?;
+        for e in &runs {
+            if args.json {
+                println!("{}", serde_json::to_string(&e.detail)?);
+            } else {
+                let summary = e.detail["summary"].as_str().unwrap_or("");
+                println!("{}  {summary}", timestamp(e.at_ms));
+            }
+        }
+        if runs.is_empty() {
+            eprintln!("no reconciliation run has finished");
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let entries = audit.list(&format!("reconcile#{run}"), 10).await?;
+    let Some(entry) = entries.last() else {
+        eprintln!("no drift report for run {run} (unfinished runs have none yet)");
+        return Ok(ExitCode::from(1));
+    };
+    let report: DriftReport = serde_json::from_value(entry.detail.clone())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", reconcile_report::table(&report));
+        for (site, drift) in &report.stock {
+            for d in &drift.largest {
+                let x = &d.difference;
+                println!(
+                    "  {site:<12} {:<16} {} -> {} ({:+})  {}",
+                    x.sku, x.current, x.target, d.delta, d.resolution
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,8 @@
 //!   measured end to end from queue to commercetools mark against the simulators;
 //! - Peoplevox requests per 1,000 orders;
 //! - mapping CPU time per order (map + CSV), single thread;
-//! - the stock figures of [`bench_stock`].
+//! - the stock figures of [`bench_stock`], the shipment figures of [`bench_shipments`];
+//! - the nightly reconciliation at 100,000 items × 3 sites ([`bench_reconcile`]).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 use ctpvx_shared::store::Queue;
 
-use crate::cli::{bench_shipments, bench_stock, init_logs};
+use crate::cli::{bench_reconcile, bench_shipments, bench_stock, init_logs};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -40,6 +41,15 @@ pub struct Args {
     /// Which figures to measure.
     #[arg(long, value_enum, default_value_t = Only::All)]
     only: Only,
+    /// Items per site in the reconcile run (3 sites).
+    #[arg(long, default_value_t = 100_000)]
+    reconcile_items: usize,
+    /// Every N-th commercetools entry is off its target before the reconcile run.
+    #[arg(long, default_value_t = 10)]
+    reconcile_drift_every: usize,
+    /// Latency added to every simulator answer in the reconcile run, in ms.
+    #[arg(long, default_value_t = 20)]
+    reconcile_latency_ms: u64,
 }
 
 /// A subset of the figures.
@@ -53,6 +63,8 @@ pub enum Only {
     Stock,
     /// Shipment confirmations.
     Shipments,
+    /// The nightly reconciliation (not part of `all`: at the real budget it takes minutes).
+    Reconcile,
 }
 
 /// Runs both measurements and prints JSON.
@@ -82,6 +94,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if matches!(args.only, Only::All | Only::Shipments) {
         figures.insert("shipments".into(), bench_shipments::run().await?);
+    }
+    if args.only == Only::Reconcile {
+        let run = bench_reconcile::ReconcileRun {
+            items: args.reconcile_items,
+            drift_every: args.reconcile_drift_every.max(1),
+            latency: Duration::from_millis(args.reconcile_latency_ms),
+            compress: args.compress.max(1),
+        };
+        figures.insert("reconcile".into(), bench_reconcile::run(run).await?);
     }
     println!("{}", serde_json::to_string_pretty(&figures)?);
     Ok(ExitCode::SUCCESS)

@@ -50,7 +50,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
     })
     .await?;
     let store = EmbeddedStore::in_memory()?;
-    declare_queues(&store, STOCK_MAX_RECEIVE_COUNT)?;
+    declare_queues(&store)?;
     let stores = Stores {
         state: store.clone(),
         idempotency: store.clone(),

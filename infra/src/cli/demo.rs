@@ -15,10 +15,10 @@ use serde_json::json;
 use ctpvx_infra::checks;
 use ctpvx_infra::local::stack::{ORDERS_DLQ, SHIPMENTS_DLQ, STATUS_DLQ, STOCK_DLQ};
 use ctpvx_infra::local::{LocalStack, StackOptions};
-use ctpvx_infra::testbed::{
-    DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions,
+use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions};
+use ctpvx_infra::{
+    reconcile_scenario, scenario, shipment_scenario, status_scenario, stock_scenario,
 };
-use ctpvx_infra::{scenario, shipment_scenario, status_scenario, stock_scenario};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
@@ -98,18 +98,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await?;
 
     // Peoplevox calls back like it does in production: some callbacks twice, some late.
-    // AvailabilityChanges everywhere; IncrementalChanges (hints, re-read) at one site.
-    let incremental = vec!["PrimarySite".to_string()];
-    stock_scenario::subscribe(
-        &stack.pvx,
-        &stack.server.url,
-        DEMO_CALLBACK_TOKEN,
-        &sites,
-        &incremental,
-    )
-    .await?;
-    shipment_scenario::subscribe(&stack.pvx, &stack.server.url, DEMO_CALLBACK_TOKEN).await?;
-    status_scenario::subscribe(&stack.pvx, &stack.server.url, DEMO_CALLBACK_TOKEN).await?;
+    // Subscribed as `ctpvx subscribe` does, from the test bed's configuration:
+    // AvailabilityChanges everywhere, IncrementalChanges (hints, re-read) at PrimarySite
+    // ([subscriptions] incremental_sites), the despatch, status and returns events.
+    bed.subscribe(&stack.pvx, stack.store.as_ref(), &stack.server.url)
+        .await?;
     bed.pvx.callback_faults().set_seed(args.seed);
     bed.pvx.callback_faults().set_duplicate_rate(0.1);
     bed.pvx
@@ -192,6 +185,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Orders close; some come back.
     let returns_made = status_scenario::close_and_return(&bed);
     drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
+    // Callbacks and orders get lost; the nightly reconciliation puts everything right.
+    let reconciled = reconcile_scenario::run(
+        &bed,
+        &stack,
+        &sites,
+        &catalog,
+        args.movements / 3,
+        args.seed,
+    )
+    .await?;
     let status_check = checks::status::check(&bed);
     let status_shown = status_scenario::shown(&bed, &status_work);
     let status_totals = stack.status_totals.lock().await.clone();
@@ -203,7 +206,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stock_dlq = stack.depth(STOCK_DLQ).await;
     let totals = stack.totals.lock().await.clone();
     let stock = stack.stock_totals.lock().await.clone();
-    let (ct_requests, pvx_requests) = (stack.ct.requests_made(), stack.pvx.requests_made());
+    // As the simulators counted them: every client, the reconciliation's included.
+    let (ct_requests, pvx_requests) = (bed.ct.request_count(), bed.pvx.request_count());
     let store_for_links: Arc<EmbeddedStore> = stack.store.clone();
     stack.stop().await;
 
@@ -305,6 +309,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "unknown_statuses": status_totals.unknown_statuses,
             "state_changes": status_check.state_changes,
         },
+        "reconcile": reconcile_scenario::summary(&reconciled),
         "returns": {
             "made_in_peoplevox": returns_made,
             "recorded": status_check.returns_recorded,
@@ -343,7 +348,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         && status_check.backwards_moves.is_empty()
         && status_check.duplicate_returns == 0
         && status_check.missing_returns == 0
-        && status_shown.all_shown();
+        && status_shown.all_shown()
+        && reconciled.all_right();
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -487,6 +493,27 @@ fn print_table(s: &serde_json::Value) {
     println!(
         "  returns.recorded               {} of {} ({} duplicates)",
         r["recorded"], r["made_in_peoplevox"], r["duplicates"]
+    );
+    let c = &s["reconcile"];
+    println!(
+        "  callbacks lost on purpose      {} ({} orders' OrderCreated, {} despatches' callbacks)",
+        c["callbacks_dropped"], c["orders_lost"], c["despatches_lost"]
+    );
+    println!(
+        "  reconcile.drift_before         {} entries ({} units off, {} Peoplevox pages, {} ms)",
+        c["drift_before"], c["units_off"], c["pages"], c["first_run_ms"]
+    );
+    println!("  reconcile.updates              {}", c["updates"]);
+    println!(
+        "  reconcile.drift_after          {} ({} entries off target in the simulators)",
+        c["drift_after"], c["off_target_after"]
+    );
+    println!(
+        "  reconcile re-queued            {} orders ({} lost ones now in Peoplevox once, the rest held again), {} despatches ({} without delivery)",
+        c["orders_requeued"],
+        c["orders_exported_once"],
+        c["despatches_requeued"],
+        c["despatches_without_delivery"]
     );
     println!(
         "  Peoplevox requests             {} (budget {}, violations {})",

@@ -1,13 +1,21 @@
 //! Subcommands of `ctpvx`.
 
 mod audit;
+mod backend;
 mod bench;
+mod bench_reconcile;
 mod bench_shipments;
 mod bench_stock;
+mod check_config;
 mod demo;
+mod dlq;
 mod map_order;
+mod reconcile;
+mod reconcile_report;
+mod reconcile_watch;
 mod serve;
 mod setup;
+mod subscribe;
 
 use std::process::ExitCode;
 
@@ -35,6 +43,17 @@ enum Command {
     Audit(audit::Args),
     /// Create the channels and custom Types the configuration needs in commercetools.
     Setup(setup::Args),
+    /// Dead-letter queues: list what is parked and why, show one message, send them back.
+    Dlq(dlq::Args),
+    /// Subscribe the Peoplevox events the configuration asks for (ids kept in the store).
+    Subscribe(subscribe::Args),
+    /// Remove every Peoplevox subscription recorded in the store.
+    Unsubscribe(subscribe::UnsubscribeArgs),
+    /// Check the configuration against the live commercetools and Peoplevox endpoints.
+    CheckConfig(check_config::Args),
+    /// Bring commercetools back in line with the warehouse now (stock, lost orders and
+    /// despatches), or see with --dry-run what that would change.
+    Reconcile(reconcile::Args),
 }
 
 /// Runs a subcommand; the exit code is what scripts may trust.
@@ -46,6 +65,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Setup(args) => setup::run(args).await,
+        Command::Dlq(args) => dlq::run(args).await,
+        Command::Subscribe(args) => subscribe::run(args).await,
+        Command::Unsubscribe(args) => subscribe::run_unsubscribe(args).await,
+        Command::CheckConfig(args) => check_config::run(args).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
     }
 }
 

@@ -30,6 +30,10 @@ pub struct Args {
     /// Minutes between sweeps of orders held for unknown items.
     #[arg(long, default_value_t = 15)]
     sweep_minutes: u64,
+    /// Hours between reconciliations (stock, lost orders, lost despatches); the first runs
+    /// this long after start; 0 turns them off.
+    #[arg(long, default_value_t = 24)]
+    reconcile_hours: u64,
 }
 
 /// Serves until Ctrl-C.
@@ -47,7 +51,38 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         visibility: std::time::Duration::from_secs(120),
         ..StackOptions::default()
     };
-    let stack = LocalStack::start(&config, &secrets, store, options).await?;
+    let stack = LocalStack::start(&config, &secrets, store.clone(), options).await?;
+    let reconcile = ctpvx_shared::app::nightly_reconcile(
+        &config,
+        &secrets,
+        &ctpvx_shared::app::Stores {
+            state: store.clone(),
+            idempotency: store.clone(),
+            audit: store.clone(),
+        },
+        stack.ct.clone(),
+        store.clone(),
+    )
+    .await?;
+    // Its own task: a run takes minutes (the Peoplevox budget), and must not hold up the
+    // sweep or Ctrl-C. A run stopped by Ctrl-C keeps its checkpoint.
+    let nightly = (args.reconcile_hours > 0).then(|| {
+        let every = std::time::Duration::from_secs(args.reconcile_hours * 3600);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                ticks.tick().await;
+                let options = ctpvx_shared::flows::nightly_reconcile::RunOptions::default();
+                let quiet = ctpvx_shared::flows::nightly_reconcile::Quiet;
+                match reconcile.run_to_end(&options, &quiet).await {
+                    Ok(report) => tracing::info!(summary = %report.summary(), "reconcile finished"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconcile failed; its checkpoint is kept")
+                    }
+                }
+            }
+        })
+    });
     eprintln!(
         "ctpvx serving: POST {}{}",
         stack.server.url,
@@ -69,7 +104,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Ok(report) => tracing::info!(checked = report.checked, requeued = report.requeued, "held-order sweep"),
                 Err(e) => tracing::warn!(error = %e, "held-order sweep failed"),
             },
+
         }
+    }
+    if let Some(task) = nightly {
+        task.abort();
     }
     stack.stop().await;
     Ok(ExitCode::SUCCESS)

@@ -23,19 +23,15 @@ use super::server::WebhookServer;
 use super::worker::{self, WorkerOptions};
 
 pub use ctpvx_shared::queues::{
-    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STATUS_DLQ,
-    STATUS_QUEUE, STOCK_DLQ, STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE,
+    ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, QUEUE_PAIRS, RECONCILE_DLQ,
+    RECONCILE_QUEUE, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STATUS_DLQ, STATUS_QUEUE, STOCK_DLQ,
+    STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE,
 };
 
 /// Declares every queue and its dead-letter queue in the embedded store, with the redrive
 /// policy template.yaml gives them in AWS.
-pub fn declare_queues(store: &EmbeddedStore, max_receive_count: u32) -> Result<(), StoreError> {
-    for (queue, dlq) in [
-        (ORDERS_QUEUE, ORDERS_DLQ),
-        (STOCK_QUEUE, STOCK_DLQ),
-        (SHIPMENTS_QUEUE, SHIPMENTS_DLQ),
-        (STATUS_QUEUE, STATUS_DLQ),
-    ] {
+pub fn declare_queues(store: &EmbeddedStore) -> Result<(), StoreError> {
+    for (queue, dlq, max_receive_count) in QUEUE_PAIRS {
         store.declare_queue(dlq, QueueSpec::default())?;
         let redrive = DeadLetter {
             queue: dlq.into(),
@@ -87,8 +83,6 @@ pub struct StackOptions {
     pub batch_size: usize,
     /// Visibility timeout.
     pub visibility: Duration,
-    /// Receives before a message is dead-lettered.
-    pub max_receive_count: u32,
     /// Test hook: order workers die at this point.
     pub crash: Option<CrashPoint>,
     /// Test hook: stock workers die at this point.
@@ -103,7 +97,6 @@ impl Default for StackOptions {
             stock_workers: 2,
             batch_size: 100,
             visibility: Duration::from_secs(2),
-            max_receive_count: ORDERS_MAX_RECEIVE_COUNT,
             crash: None,
             stock_crash: None,
         }
@@ -149,8 +142,7 @@ impl LocalStack {
         store: Arc<EmbeddedStore>,
         options: StackOptions,
     ) -> Result<Self, SetupError> {
-        declare_queues(&store, options.max_receive_count)
-            .map_err(|e| SetupError(format!("embedded store: {e}")))?;
+        declare_queues(&store).map_err(|e| SetupError(format!("embedded store: {e}")))?;
         let stores = Stores {
             state: store.clone(),
             idempotency: store.clone(),
@@ -191,7 +183,7 @@ impl LocalStack {
         let worker_options = |queue: &str, dlq: &str| WorkerOptions {
             queue: queue.into(),
             dead_letter_queue: dlq.into(),
-            max_receive_count: options.max_receive_count,
+            max_receive_count: ctpvx_shared::queues::max_receive_count(queue),
             batch_size: options.batch_size,
             visibility: options.visibility,
             timeout: options.visibility,

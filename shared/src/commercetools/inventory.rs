@@ -193,7 +193,7 @@ impl CtClient {
 }
 
 /// One page of a query, from owned values, so that many can be in flight in a stream.
-async fn query_page<T: DeserializeOwned>(
+pub(crate) async fn query_page<T: DeserializeOwned>(
     http: Arc<Http>,
     resource: &'static str,
     predicate: String,
@@ -215,7 +215,10 @@ async fn query_page<T: DeserializeOwned>(
 
 /// Every order matching `predicate`, a page of [`MAX_LIMIT`] at a time after the last id seen;
 /// a short page is the last one.
-async fn walk_orders(client: CtClient, predicate: String) -> Result<Vec<Order>, CtError> {
+pub(crate) async fn walk_orders(
+    client: CtClient,
+    predicate: String,
+) -> Result<Vec<Order>, CtError> {
     let mut found: Vec<Order> = Vec::new();
     loop {
         let page_predicate = match found.last() {

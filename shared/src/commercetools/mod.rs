@@ -7,6 +7,7 @@ pub mod error;
 mod http;
 pub mod inventory;
 pub mod message;
+pub mod scan;
 pub mod settings;
 pub mod types;
 pub mod types_api;

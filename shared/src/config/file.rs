@@ -7,9 +7,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::reconcile::ReconcileRules;
 use super::shipments::ShipmentRules;
 use super::status::StatusRules;
 use super::stock::StockRules;
+use super::subscriptions::SubscriptionRules;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +36,12 @@ pub struct Config {
     /// The HTTP ingress.
     #[serde(default)]
     pub webhook: WebhookConfig,
+    /// The nightly reconciliation.
+    #[serde(default)]
+    pub reconcile: ReconcileRules,
+    /// The Peoplevox events `ctpvx subscribe` registers, and where they call back.
+    #[serde(default)]
+    pub subscriptions: SubscriptionRules,
 }
 
 /// commercetools connection settings (the client secret is a secret, not here).
@@ -359,6 +367,8 @@ impl Config {
         self.stock.validate()?;
         self.shipments.validate()?;
         self.status.validate()?;
+        self.subscriptions.validate(&self.stock)?;
+        self.reconcile.validate(self.peoplevox.budget_requests)?;
         if self.webhook.max_message_bytes < 1024 {
             return Err(ConfigError::invalid(
                 "webhook.max_message_bytes",

@@ -4,17 +4,23 @@
 
 mod error;
 mod file;
+mod reconcile;
 mod secrets;
 mod shipments;
 mod status;
 mod stock;
+mod subscriptions;
 
 pub use error::ConfigError;
 pub use file::{
     CommercetoolsConfig, Config, OrderRules, PeoplevoxConfig, RoutingRule, TemplateNames,
     UnitOfMeasure, WebhookConfig,
 };
-pub use secrets::Secrets;
+pub use reconcile::ReconcileRules;
+pub use secrets::{
+    ENV_CT_CLIENT_SECRET, ENV_PVX_CALLBACK_TOKEN, ENV_PVX_PASSWORD, ENV_WEBHOOK_TOKEN, Secrets,
+};
 pub use shipments::{CarrierMapping, ShipmentRules};
 pub use status::{StatusMapping, StatusRules, default_statuses};
 pub use stock::{StockRules, StockSite};
+pub use subscriptions::{SubscriptionRules, check_public_url};

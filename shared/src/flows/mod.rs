@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod item_catalog;
+pub mod nightly_reconcile;
 pub mod order_export;
 pub mod order_status;
 pub mod shipment_confirmed;

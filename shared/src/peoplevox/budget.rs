@@ -42,6 +42,8 @@ pub struct RequestBudget {
     store: Arc<dyn StateStore>,
     key: String,
     limit: usize,
+    /// Slots this instance leaves free for others (a background reader's courtesy).
+    reserve: usize,
     window_ms: i64,
     hold_ms: i64,
     made: AtomicU64,
@@ -52,6 +54,7 @@ impl std::fmt::Debug for RequestBudget {
         f.debug_struct("RequestBudget")
             .field("key", &self.key)
             .field("limit", &self.limit)
+            .field("reserve", &self.reserve)
             .field("window_ms", &self.window_ms)
             .finish()
     }
@@ -76,11 +79,21 @@ impl RequestBudget {
             store,
             key: client_id.to_string(),
             limit: limit as usize,
+            reserve: 0,
             window_ms: duration_ms(window),
             // A second of slack for bytes already on the wire when the client gives up.
             hold_ms: duration_ms(max_request) + 1_000,
             made: AtomicU64::new(0),
         })
+    }
+
+    /// This instance takes a slot only while more than `reserve` slots are free, so that
+    /// other processes of the deployment always find some: a long background read (the
+    /// nightly reconciliation) then never starves the live flows. At least one slot stays
+    /// usable.
+    pub fn with_reserve(mut self, reserve: u32) -> Self {
+        self.reserve = (reserve as usize).min(self.limit - 1);
+        self
     }
 
     /// Requests granted by this instance so far.
@@ -97,7 +110,7 @@ impl RequestBudget {
             let now = now_epoch_ms();
             let (mut entries, cond) = self.read().await?;
             entries.retain(|e| e.at > now - self.window_ms);
-            if entries.len() < self.limit {
+            if entries.len() + self.reserve < self.limit {
                 let id = rand::random::<u64>();
                 entries.push(Entry {
                     id,
@@ -120,7 +133,15 @@ impl RequestBudget {
                     Err(e) => return Err(e.into()),
                 }
             }
-            let frees_at = entries.iter().map(|e| e.at).min().unwrap_or(now) + self.window_ms;
+            // Enough entries must leave the window for one slot beyond the reserve to free.
+            let mut ats: Vec<i64> = entries.iter().map(|e| e.at).collect();
+            ats.sort_unstable();
+            let must_leave = (entries.len() + self.reserve + 1).saturating_sub(self.limit);
+            let frees_at = ats
+                .get(must_leave.saturating_sub(1))
+                .copied()
+                .unwrap_or(now)
+                + self.window_ms;
             let wait = (frees_at - now).clamp(1, poll_ms);
             let jitter = random_ms((wait / 10).max(1) as u64);
             tokio::time::sleep(Duration::from_millis(wait as u64 + jitter)).await;
@@ -267,6 +288,27 @@ mod tests {
         let second = budget.acquire().await.unwrap();
         // hold = 100 ms timeout + 1 s slack, then one window.
         assert!(second.granted_at_ms - first_at >= 1_100 + 50);
+    }
+
+    #[tokio::test]
+    async fn a_reserve_leaves_slots_for_others() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let background = budget(store.clone(), 5, 60_000).with_reserve(2);
+        let live = budget(store.clone(), 5, 60_000);
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(background.acquire().await.unwrap());
+        }
+        // The background reader stops at 3 of 5; the live flow still gets the last 2.
+        let blocked = tokio::time::timeout(Duration::from_millis(100), background.acquire()).await;
+        assert!(blocked.is_err(), "the reserve was taken");
+        for _ in 0..2 {
+            held.push(live.acquire().await.unwrap());
+        }
+        assert_eq!(background.granted() + live.granted(), 5);
+        // A reserve never blocks an instance completely.
+        let all = budget(store, 5, 60_000).with_reserve(9);
+        assert_eq!(all.reserve, 4);
     }
 
     #[test]

@@ -37,6 +37,17 @@ impl PvxClient {
     /// Builds the client; `state` holds the session and the request budget shared by every
     /// process of the deployment.
     pub fn new(settings: PvxSettings, state: Arc<dyn StateStore>) -> Result<Self, PvxError> {
+        Self::with_budget_reserve(settings, state, 0)
+    }
+
+    /// A client that takes a budget slot only while more than `reserve` are free: for long
+    /// background reads that must not starve the live flows (see
+    /// [`RequestBudget::with_reserve`]).
+    pub fn with_budget_reserve(
+        settings: PvxSettings,
+        state: Arc<dyn StateStore>,
+        reserve: u32,
+    ) -> Result<Self, PvxError> {
         reqwest::Url::parse(&settings.endpoint)
             .map_err(|e| PvxError::Config(format!("endpoint is not a URL: {e}")))?;
         if settings.client_id.trim().is_empty() || settings.username.trim().is_empty() {
@@ -49,13 +60,16 @@ impl PvxClient {
                 "request_timeout must be greater than zero".into(),
             ));
         }
-        let budget = Arc::new(RequestBudget::new(
-            state.clone(),
-            &settings.client_id,
-            settings.budget_requests,
-            settings.budget_window,
-            settings.request_timeout,
-        )?);
+        let budget = Arc::new(
+            RequestBudget::new(
+                state.clone(),
+                &settings.client_id,
+                settings.budget_requests,
+                settings.budget_window,
+                settings.request_timeout,
+            )?
+            .with_reserve(reserve),
+        );
         let transport = Transport::new(&settings.endpoint, settings.request_timeout, budget)?;
         let session = SessionCache::new(state, &settings.client_id, settings.session_ttl);
         Ok(Self {

@@ -59,7 +59,7 @@ impl StockDelta {
             let trusted: Vec<&Key> = figures
                 .iter()
                 .filter(|(key, row)| {
-                    row.row.figure.source == "availability"
+                    row.row.figure.source == super::message::AVAILABILITY
                         && groups.get(*key).is_some_and(|g| g.reported.is_some())
                         && !fates.contains_key(*key)
                 })

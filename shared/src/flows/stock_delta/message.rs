@@ -26,7 +26,13 @@ pub(super) struct Reported {
     pub(super) available: i64,
     pub(super) at_ms: i64,
     pub(super) event_id: String,
+    /// Where the figure came from: `availability` (a callback, confirmed later) or
+    /// `reconcile` (read from Peoplevox by the nightly reconciliation).
+    pub(super) source: &'static str,
 }
+
+/// The source of a figure that came in a callback.
+pub(super) const AVAILABILITY: &str = "availability";
 
 /// Everything a batch says about one key.
 #[derive(Debug, Clone, Default)]
@@ -133,6 +139,7 @@ fn add(groups: &mut BTreeMap<Key, Group>, message_id: &str, message: StockMessag
                     available,
                     at_ms: received_at_ms,
                     event_id: id,
+                    source: AVAILABILITY,
                 });
             } else {
                 group.superseded += 1;

@@ -27,6 +27,7 @@ pub mod ledger;
 mod message;
 mod pending;
 mod plan;
+mod reconcile;
 mod report;
 mod targets;
 
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 pub use audit::{site_entity, sku_entity};
 pub use ledger::{Figure, LedgerRow, ledger_row};
+pub use reconcile::{Difference, PageOutcome, RECONCILE_SOURCE, ReconcilePage, Resolution};
 pub use report::StockReport;
 
 use self::message::Key;

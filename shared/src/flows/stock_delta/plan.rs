@@ -36,7 +36,7 @@ pub(super) fn decide(group: &Group, current: Option<Versioned>) -> Plan {
             figure: Figure {
                 available: r.available,
                 at_ms: r.at_ms,
-                source: "availability".into(),
+                source: r.source.into(),
             },
             current,
             record: true,
@@ -82,6 +82,7 @@ mod tests {
                 available: 9,
                 at_ms,
                 event_id: "e".into(),
+                source: crate::flows::stock_delta::message::AVAILABILITY,
             }),
             ..Group::default()
         }

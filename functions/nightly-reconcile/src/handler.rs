@@ -1,0 +1,101 @@
+//! Event shapes in and out: the EventBridge schedule (start a run) or an SQS batch of
+//! continuation messages (resume it; partial batch response).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use ctpvx_shared::aws::SqsQueue;
+use ctpvx_shared::flows::nightly_reconcile::metrics::drift_metrics;
+use ctpvx_shared::flows::nightly_reconcile::{NightlyReconcile, RunOptions};
+use ctpvx_shared::lambda_init::RECONCILE_DLQ;
+use ctpvx_shared::lambda_sqs::{self, DeadLetters};
+use ctpvx_shared::queues::RECONCILE_MAX_RECEIVE_COUNT;
+use ctpvx_shared::store::AuditLog;
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::{Value, json};
+
+/// Built once at init.
+pub struct Deps {
+    pub flow: NightlyReconcile,
+    pub queue: Arc<SqsQueue>,
+    pub audit: Arc<dyn AuditLog>,
+}
+
+/// Dispatches on the event's shape.
+pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+    if event.payload.get("Records").is_some() {
+        let sqs: SqsEvent = serde_json::from_value(event.payload)?;
+        let dead_letters = DeadLetters {
+            queue: RECONCILE_DLQ,
+            max_receive_count: RECONCILE_MAX_RECEIVE_COUNT,
+        };
+        let (report, response) = lambda_sqs::handle(
+            &deps.flow,
+            deps.queue.as_ref(),
+            deps.audit.as_ref(),
+            dead_letters,
+            sqs,
+            deadline_ms,
+            Some(deps.flow.peoplevox()),
+        )
+        .await;
+        for finished in &report.reports {
+            // EMF: CloudWatch turns this stdout line into the dashboard's drift metrics.
+            println!("{}", drift_metrics(finished));
+        }
+        return Ok(serde_json::to_value(response)?);
+    }
+    let options = schedule_options(&event.payload);
+    let run = deps.flow.start(&options).await?;
+    deps.flow.hand_on(deps.queue.as_ref(), &run.id).await?;
+    tracing::info!(run = %run.id, dry_run = run.dry_run, stages = run.stages.len(), "reconcile started");
+    Ok(json!({ "run": run.id, "stages": run.stages.len() }))
+}
+
+/// The run a scheduled event asks for. Its id is `nightly-<event time>`, the same for
+/// EventBridge's retries of one schedule tick. The rule's input may set `detail` to
+/// `{"dryRun": true, "sites": ["UK-DC"], "skipStock": false, "skipOrders": false,
+/// "skipDespatches": false}`.
+fn schedule_options(event: &Value) -> RunOptions {
+    let detail = &event["detail"];
+    let flag = |name: &str| detail[name].as_bool().unwrap_or(false);
+    RunOptions {
+        id: event["time"]
+            .as_str()
+            .map(|time| format!("nightly-{time}"))
+            .or_else(|| event["id"].as_str().map(|id| format!("event-{id}"))),
+        dry_run: flag("dryRun"),
+        sites: detail["sites"].as_array().map(|sites| {
+            sites
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        }),
+        skip_stock: flag("skipStock"),
+        skip_orders: flag("skipOrders"),
+        skip_despatches: flag("skipDespatches"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_tick_names_its_run_by_its_time() {
+        let event: Value = serde_json::from_str(
+            r#"{"version":"0","id":"e1","detail-type":"Scheduled Event","source":"aws.events",
+                "account":"1","time":"2026-11-30T02:00:00Z","region":"eu-west-1",
+                "resources":[],"detail":{}}"#,
+        )
+        .unwrap();
+        let options = schedule_options(&event);
+        assert_eq!(options.id.as_deref(), Some("nightly-2026-11-30T02:00:00Z"));
+        assert!(!options.dry_run && options.sites.is_none());
+        let manual = json!({"time": "t", "detail": {"dryRun": true, "sites": ["UK-DC"]}});
+        let options = schedule_options(&manual);
+        assert!(options.dry_run);
+        assert_eq!(options.sites, Some(vec!["UK-DC".to_string()]));
+    }
+}

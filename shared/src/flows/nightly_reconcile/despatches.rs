@@ -1,0 +1,211 @@
+//! The despatch sweep: every Peoplevox despatch since the last run (the watermark, less an
+//! overlap for a report that lags) that has no commercetools delivery goes to the shipments
+//! queue as a `recheck`; the shipment flow books it exactly once, like a callback.
+//!
+//! "Despatch summary" has one row per item of a despatch. It is read page by page, filtered
+//! by `[Despatch date] >= DateTime(…)` and ordered by date and despatch number, so the rows
+//! of a despatch stay together and a despatch cut by a page boundary is looked at once (the
+//! cursor keeps the last despatch of the previous page). Report dates carry no zone; they are
+//! taken as UTC (UNCONFIRMED), which the overlap also covers.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use super::run::{Stage, Versioned};
+use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
+use crate::domain::ShipmentMessage;
+use crate::flows::shipment_confirmed::deliveries::delivery_key;
+use crate::peoplevox::ReportQuery;
+use crate::queues::SHIPMENTS_QUEUE;
+use crate::store::{Condition, now_epoch_ms};
+
+/// Where the last completed sweep started, epoch ms.
+const WATERMARK: (&str, &str) = ("reconcile-watermark", "despatches");
+
+/// A Peoplevox date literal in a search clause: `DateTime(2026,11,30,02,00,00)`.
+pub(super) fn date_literal(ms: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "DateTime({},{:02},{:02},{:02},{:02},{:02})",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+impl NightlyReconcile {
+    /// Re-queues the despatches of the period that have no delivery, a page at a time.
+    pub(super) async fn sweep_despatches(
+        &self,
+        current: &mut Versioned,
+        work: &mut Work<'_>,
+    ) -> Result<StageEnd, ReconcileError> {
+        let state = self.parts.state.as_ref();
+        if current.state.cursor.page <= 1 && current.state.report.despatches.from_ms == 0 {
+            let watermark = state
+                .get(WATERMARK.0, WATERMARK.1)
+                .await?
+                .and_then(|item| item.data.parse::<i64>().ok());
+            let overlap = i64::try_from(self.parts.rules.despatch_overlap_s * 1000).unwrap_or(0);
+            let first_run =
+                now_epoch_ms() - i64::from(self.parts.rules.despatch_days) * 24 * 3_600_000;
+            current.state.report.despatches.from_ms = watermark.map_or(first_run, |w| w - overlap);
+        }
+        work.observer.stage(&Stage::Despatches, 0, None);
+        loop {
+            if work.exhausted() {
+                return Ok(StageEnd::OutOfTime);
+            }
+            let last = self.despatch_page(current, work).await?;
+            work.units += 1;
+            let cursor = &current.state.cursor;
+            work.observer
+                .progress(&Stage::Despatches, u64::from(cursor.page - 1), None);
+            if last {
+                break;
+            }
+        }
+        if !current.state.dry_run {
+            let at = current.state.report.started_at_ms.to_string();
+            state
+                .put(WATERMARK.0, WATERMARK.1, &at, Condition::Always, None)
+                .await?;
+        }
+        Ok(StageEnd::Done)
+    }
+
+    /// One page of the report; returns whether it was the last.
+    async fn despatch_page(
+        &self,
+        current: &mut Versioned,
+        work: &Work<'_>,
+    ) -> Result<bool, ReconcileError> {
+        let n = current.state.cursor.page.max(1);
+        let from = current.state.report.despatches.from_ms;
+        let query = ReportQuery {
+            template: self.parts.shipments.summary_report.clone(),
+            page_no: n,
+            items_per_page: self.parts.rules.page_size,
+            search_clause: format!("[Despatch date] >= {}", date_literal(from)),
+            order_by: "[Despatch date] asc, [Despatch number] asc".into(),
+            columns: "[Despatch number],[Salesorder number],[Despatch date]".into(),
+            ..ReportQuery::default()
+        };
+        let page = self.parts.pvx.get_report_data(&query).await?;
+        let table = &page.table;
+        let previous = current.state.cursor.last_key.clone();
+        let mut despatches: Vec<(String, String)> = Vec::new();
+        for row in &table.rows {
+            let text = |column| table.value(row, column).unwrap_or("").trim().to_string();
+            let (despatch, order) = (text("Despatch number"), text("Salesorder number"));
+            if despatch.is_empty()
+                || previous.as_deref() == Some(despatch.as_str())
+                || despatches.last().is_some_and(|(d, _)| *d == despatch)
+            {
+                continue;
+            }
+            despatches.push((despatch, order));
+        }
+        let rows_done = current.state.cursor.rows_done + table.rows.len() as i64;
+        let last = table.rows.is_empty() || rows_done >= page.total;
+        let last_key = table
+            .rows
+            .last()
+            .and_then(|row| table.value(row, "Despatch number"))
+            .map(|d| d.trim().to_string())
+            .or(previous);
+        self.recheck_undelivered(current, despatches, work).await?;
+        let cursor = &mut current.state.cursor;
+        cursor.page = n + 1;
+        cursor.rows_done = rows_done;
+        cursor.total_rows = Some(page.total);
+        cursor.last_key = last_key;
+        current.state.report.despatches.pages += 1;
+        super::run::save(self.parts.state.as_ref(), current).await?;
+        Ok(last)
+    }
+
+    /// Looks the despatches' orders up (100 numbers a query) and re-queues each despatch
+    /// whose order lacks its delivery.
+    async fn recheck_undelivered(
+        &self,
+        current: &mut Versioned,
+        despatches: Vec<(String, String)>,
+        work: &Work<'_>,
+    ) -> Result<(), ReconcileError> {
+        let mut numbers: Vec<String> = despatches.iter().map(|(_, o)| o.clone()).collect();
+        numbers.sort();
+        numbers.dedup();
+        numbers.retain(|n| !n.is_empty());
+        let orders = self.parts.ct.orders_by_number(&numbers).await?;
+        let sweep = &mut current.state.report.despatches;
+        let largest = self.parts.rules.largest;
+        let mut to_send: BTreeMap<String, String> = BTreeMap::new();
+        for (despatch, number) in despatches {
+            sweep.despatches += 1;
+            let Some(order) = orders.get(&number) else {
+                // Peoplevox also holds orders of other sales channels: not ours to book.
+                sweep.unknown_orders += 1;
+                continue;
+            };
+            let key = delivery_key(&despatch);
+            let delivered = order.shipping_info.as_ref().is_some_and(|s| {
+                s.deliveries
+                    .iter()
+                    .any(|d| d.get("key").and_then(|k| k.as_str()) == Some(key.as_str()))
+            });
+            if delivered {
+                sweep.delivered += 1;
+                continue;
+            }
+            sweep.requeued += 1;
+            super::report::add_examples(
+                &mut sweep.examples,
+                std::iter::once(despatch.clone()),
+                largest,
+            );
+            to_send.insert(despatch, number);
+        }
+        for (despatch, number) in to_send {
+            work.observer.requeued("despatch", &despatch);
+            if current.state.dry_run {
+                continue;
+            }
+            let message = ShipmentMessage {
+                id: format!("reconcile-{}", uuid::Uuid::new_v4()),
+                event: "recheck".into(),
+                despatch,
+                order: Some(number),
+                tracking: None,
+                package: None,
+                received_at_ms: now_epoch_ms(),
+            };
+            self.parts
+                .queue
+                .send(SHIPMENTS_QUEUE, &message.to_json(), &BTreeMap::new())
+                .await
+                .map_err(ReconcileError::Queue)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_literal;
+
+    #[test]
+    fn dates_are_peoplevox_literals_in_utc() {
+        // 2026-11-30T02:05:09Z
+        assert_eq!(
+            date_literal(1_796_004_309_000),
+            "DateTime(2026,11,30,02,05,09)"
+        );
+        assert_eq!(date_literal(0), "DateTime(1970,01,01,00,00,00)");
+    }
+}

@@ -1,0 +1,411 @@
+//! Flow `nightly-reconcile`: the net under the near-real-time flows. Whatever callbacks were
+//! lost, a run brings commercetools back in line with the warehouse:
+//!
+//! 1. **Orders** ([`orders`]): commercetools orders of the last `order_days` without the
+//!    export mark go back to the orders queue; the export flow exports each exactly once.
+//! 2. **Despatches** ([`despatches`]): Peoplevox despatches since the last run's watermark
+//!    without their commercetools delivery go to the shipments queue.
+//! 3. **Stock**, per site ([`stock`]): every page of "Item inventory summary" (1,000 rows,
+//!    through the request budget, leaving `budget_reserve` slots to the live flows) is
+//!    compared with commercetools on the stock flow's own formula and facts, and only the
+//!    entries that differ are written, with versions, through the stock flow's ledger.
+//! 4. **commercetools-only entries**, per site ([`unmatched`]): the channel's inventory, read
+//!    with an id cursor over concurrent id ranges, against the items Peoplevox listed.
+//!
+//! A run is resumable ([`run`]): its checkpoint is written after every page, an invocation
+//! stops taking work `stop_before_deadline_s` before its deadline, and a message on the
+//! reconcile queue ([`continuation`]) hands the run to the next invocation, which resumes
+//! at the checkpoint. The drift report ([`report`]) goes to the audit log and the logs.
+
+pub mod continuation;
+mod despatches;
+pub mod metrics;
+mod observer;
+mod orders;
+pub mod report;
+pub mod run;
+mod stock;
+mod unmatched;
+
+use std::sync::Arc;
+
+pub use continuation::{ContinuationReport, ContinueMessage};
+pub use observer::{Observer, Quiet};
+pub use report::{DriftReport, SiteDrift};
+pub use run::{RunState, Stage};
+
+use crate::commercetools::{CtClient, CtError};
+use crate::config::{ReconcileRules, ShipmentRules};
+use crate::flows::stock_delta::StockDelta;
+use crate::peoplevox::{PvxClient, PvxError};
+use crate::store::{AuditEntry, AuditLog, Queue, StateStore, StoreError, now_epoch_ms};
+
+/// Name of the flow in audit entries, logs and dead-letter attributes.
+pub const FLOW: &str = "nightly-reconcile";
+
+/// Why a unit of work failed (the run keeps its checkpoint and is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The state store failed.
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    /// Peoplevox failed after its retries.
+    #[error("Peoplevox: {0}")]
+    Peoplevox(#[from] PvxError),
+    /// commercetools failed after its retries.
+    #[error("commercetools: {0}")]
+    Commercetools(#[from] CtError),
+    /// A queue failed.
+    #[error("queue: {0}")]
+    Queue(StoreError),
+    /// Something the configuration does not allow.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a run is built from.
+pub struct NightlyReconcileParts {
+    /// commercetools client.
+    pub ct: Arc<CtClient>,
+    /// Peoplevox client, built with the reconciliation's budget reserve.
+    pub pvx: Arc<PvxClient>,
+    /// The stock flow: its formula, facts, ledger and writes.
+    pub stock: Arc<StockDelta>,
+    /// Checkpoints, seen items, watermarks; order links.
+    pub state: Arc<dyn StateStore>,
+    /// Drift reports.
+    pub audit: Arc<dyn AuditLog>,
+    /// The orders, shipments and reconcile queues.
+    pub queue: Arc<dyn Queue>,
+    /// `[reconcile]`.
+    pub rules: ReconcileRules,
+    /// `[shipments]`: the despatch report's name.
+    pub shipments: ShipmentRules,
+    /// Id of the OrderExport channel.
+    pub export_channel_id: String,
+}
+
+/// What to reconcile.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The run id; default: `manual-<time>`. A scheduled run passes the schedule's time, so
+    /// a retried start resumes the same run.
+    pub id: Option<String>,
+    /// Compare and report only.
+    pub dry_run: bool,
+    /// Only these sites (default: every `[stock.sites]` site).
+    pub sites: Option<Vec<String>>,
+    /// Skip the stock stages.
+    pub skip_stock: bool,
+    /// Skip the order sweep.
+    pub skip_orders: bool,
+    /// Skip the despatch sweep.
+    pub skip_despatches: bool,
+}
+
+/// How much one invocation may do.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkBudget {
+    /// Take no new unit after this (epoch ms).
+    pub stop_at_ms: i64,
+    /// At most this many units (pages, sweeps); tests use it to interrupt a run.
+    pub max_units: Option<u32>,
+}
+
+impl WorkBudget {
+    /// No limit: a local run goes to the end.
+    pub fn unlimited() -> Self {
+        Self {
+            stop_at_ms: i64::MAX,
+            max_units: None,
+        }
+    }
+
+    fn exhausted(&self, units: u32) -> bool {
+        now_epoch_ms() >= self.stop_at_ms || self.max_units.is_some_and(|m| units >= m)
+    }
+}
+
+/// Where a resumed run ended.
+#[derive(Debug)]
+pub enum Progress {
+    /// Every stage is done; the report is final.
+    Finished(Box<DriftReport>),
+    /// The run had finished before (a repeated message); its report.
+    AlreadyFinished(Box<DriftReport>),
+    /// Out of time (or units): checkpointed, to be continued.
+    Paused(String),
+    /// Another invocation works on it.
+    Busy,
+    /// No such run.
+    Unknown,
+}
+
+/// The flow.
+pub struct NightlyReconcile {
+    parts: NightlyReconcileParts,
+    units_per_invocation: Option<u32>,
+}
+
+/// Units done in this invocation, and the budget they are counted against.
+struct Work<'a> {
+    budget: WorkBudget,
+    units: u32,
+    observer: &'a dyn Observer,
+}
+
+impl Work<'_> {
+    fn exhausted(&self) -> bool {
+        self.budget.exhausted(self.units)
+    }
+}
+
+/// How a stage left off.
+enum StageEnd {
+    Done,
+    OutOfTime,
+}
+
+impl NightlyReconcile {
+    /// The flow from its parts.
+    pub fn new(parts: NightlyReconcileParts) -> Self {
+        Self {
+            parts,
+            units_per_invocation: None,
+        }
+    }
+
+    /// Test hook: an invocation resumed from the queue stops after this many units, as if
+    /// its time had run out.
+    pub fn with_units_per_invocation(mut self, units: Option<u32>) -> Self {
+        self.units_per_invocation = units;
+        self
+    }
+
+    /// The Peoplevox client (its request counter feeds the metrics).
+    pub fn peoplevox(&self) -> &PvxClient {
+        &self.parts.pvx
+    }
+
+    /// The stages a run of `options` goes through.
+    fn stages(&self, options: &RunOptions) -> Result<Vec<Stage>, ReconcileError> {
+        let rules = &self.parts.rules;
+        let mut stages = Vec::new();
+        if rules.orders && !options.skip_orders {
+            stages.push(Stage::Orders);
+        }
+        if rules.despatches && !options.skip_despatches {
+            stages.push(Stage::Despatches);
+        }
+        if rules.stock && !options.skip_stock {
+            let known = self.parts.stock.site_channels();
+            let sites: Vec<String> = match &options.sites {
+                Some(sites) => {
+                    if let Some(unknown) = sites.iter().find(|s| !known.contains_key(*s)) {
+                        return Err(ReconcileError::Invalid(format!(
+                            "site `{unknown}` is not in [stock.sites] (known: {})",
+                            known.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                    sites.clone()
+                }
+                None => known.keys().cloned().collect(),
+            };
+            for site in &sites {
+                stages.push(Stage::Stock { site: site.clone() });
+            }
+            for site in sites {
+                stages.push(Stage::Unmatched { site });
+            }
+        }
+        Ok(stages)
+    }
+
+    /// Creates a run (or finds the one with this id) and returns its checkpoint.
+    pub async fn start(&self, options: &RunOptions) -> Result<RunState, ReconcileError> {
+        let now = now_epoch_ms();
+        let id = options
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("manual-{now}"));
+        if id.is_empty() || id.len() > 128 || id.contains('#') {
+            return Err(ReconcileError::Invalid(format!(
+                "run id `{id}` must be 1..=128 characters without `#`"
+            )));
+        }
+        let stages = self.stages(options)?;
+        let state = RunState {
+            id: id.clone(),
+            dry_run: options.dry_run,
+            stages,
+            cursor: run::Cursor {
+                page: 1,
+                ..run::Cursor::default()
+            },
+            report: DriftReport {
+                run: id,
+                dry_run: options.dry_run,
+                started_at_ms: now,
+                ..DriftReport::default()
+            },
+            lease: None,
+        };
+        let created = run::create(self.parts.state.as_ref(), state).await?;
+        Ok(created.state)
+    }
+
+    /// Works on a run until it is finished or the budget is spent; the checkpoint is written
+    /// after every unit, so a crash loses at most the unit in hand.
+    pub async fn resume(
+        &self,
+        id: &str,
+        budget: WorkBudget,
+        observer: &dyn Observer,
+    ) -> Result<Progress, ReconcileError> {
+        let state = self.parts.state.as_ref();
+        let holder = uuid::Uuid::new_v4().to_string();
+        // The lease never outlives the holder: at most a little past its hard deadline.
+        let cap = budget.stop_at_ms.saturating_add(
+            i64::try_from(self.parts.rules.stop_before_deadline_s * 1000 + 30_000)
+                .unwrap_or(i64::MAX),
+        );
+        let mut current = match run::lease(state, id, &holder, cap).await? {
+            run::Leased::Taken(current) => *current,
+            run::Leased::Busy => return Ok(Progress::Busy),
+            run::Leased::Unknown => return Ok(Progress::Unknown),
+            run::Leased::Finished(done) => {
+                return Ok(Progress::AlreadyFinished(Box::new(done.report)));
+            }
+        };
+        let mut work = Work {
+            budget,
+            units: 0,
+            observer,
+        };
+        let result = self.work(&mut current, &mut work).await;
+        match result {
+            Ok(true) => {
+                let report = self.finish(&mut current).await?;
+                Ok(Progress::Finished(Box::new(report)))
+            }
+            Ok(false) if work.units == 0 && work.budget.max_units != Some(0) => {
+                // Handing on without progress would loop for ever: say why instead, so the
+                // message is retried and then parked with this reason.
+                run::release(state, &mut current).await?;
+                Err(ReconcileError::Invalid(format!(
+                    "run {id}: no time left for any work (stop {} ms from now); give the function more time than reconcile.stop_before_deadline_s ({} s) plus a page",
+                    work.budget.stop_at_ms - now_epoch_ms(),
+                    self.parts.rules.stop_before_deadline_s
+                )))
+            }
+            Ok(false) => {
+                run::release(state, &mut current).await?;
+                Ok(Progress::Paused(id.to_string()))
+            }
+            Err(e) => {
+                // The work done so far is checkpointed; the next attempt resumes after it.
+                if let Err(release) = run::release_after_failure(state, id, &holder).await {
+                    tracing::warn!(run = id, error = %release, "reconcile lease not released");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a run and works on it to the end, in this process (the operator's command).
+    pub async fn run_to_end(
+        &self,
+        options: &RunOptions,
+        observer: &dyn Observer,
+    ) -> Result<DriftReport, ReconcileError> {
+        let state = self.start(options).await?;
+        loop {
+            match self
+                .resume(&state.id, WorkBudget::unlimited(), observer)
+                .await?
+            {
+                Progress::Finished(report) | Progress::AlreadyFinished(report) => {
+                    return Ok(*report);
+                }
+                Progress::Paused(_) => continue,
+                Progress::Busy => {
+                    return Err(ReconcileError::Invalid(format!(
+                        "run {} is being worked on by another invocation",
+                        state.id
+                    )));
+                }
+                Progress::Unknown => {
+                    return Err(ReconcileError::Invalid(format!(
+                        "run {} vanished",
+                        state.id
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Runs stages until done (`true`) or out of budget (`false`).
+    async fn work(
+        &self,
+        current: &mut run::Versioned,
+        work: &mut Work<'_>,
+    ) -> Result<bool, ReconcileError> {
+        loop {
+            let Some(stage) = current.state.stage().cloned() else {
+                return Ok(true);
+            };
+            if work.exhausted() {
+                return Ok(false);
+            }
+            let end = match &stage {
+                Stage::Orders => self.sweep_orders(current, work).await?,
+                Stage::Despatches => self.sweep_despatches(current, work).await?,
+                Stage::Stock { site } => self.stock_stage(current, site, work).await?,
+                Stage::Unmatched { site } => self.unmatched_stage(current, site, work).await?,
+            };
+            match end {
+                StageEnd::Done => {
+                    current.state.next_stage();
+                    run::save(self.parts.state.as_ref(), current).await?;
+                }
+                StageEnd::OutOfTime => return Ok(false),
+            }
+        }
+    }
+
+    /// Closes the run: the report gets its end time, goes to the audit log and the logs.
+    async fn finish(&self, current: &mut run::Versioned) -> Result<DriftReport, ReconcileError> {
+        let report = &mut current.state.report;
+        report.finished_at_ms = Some(now_epoch_ms());
+        current.state.lease = None;
+        run::save(self.parts.state.as_ref(), current).await?;
+        let report = current.state.report.clone();
+        let summary = report.summary();
+        tracing::info!(run = %report.run, %summary, "reconcile finished");
+        let detail = serde_json::to_value(&report).unwrap_or_default();
+        for (entity, outcome, detail) in [
+            (format!("reconcile#{}", report.run), "report", detail),
+            (
+                RUNS_ENTITY.to_string(),
+                "finished",
+                serde_json::json!({ "run": report.run, "summary": summary }),
+            ),
+        ] {
+            let entry = AuditEntry {
+                entity,
+                at_ms: now_epoch_ms(),
+                flow: FLOW.into(),
+                outcome: outcome.into(),
+                reason: None,
+                detail,
+            };
+            if let Err(e) = self.parts.audit.append(&entry).await {
+                tracing::error!(run = %report.run, error = %e, "drift report not written to the audit log");
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The audit entity that lists every finished run.
+pub const RUNS_ENTITY: &str = "reconcile-runs";

@@ -1,0 +1,515 @@
+//! The nightly reconciliation end to end against both simulators: lost stock callbacks are
+//! repaired to the stock flow's own targets, a dry run changes nothing and reports the same
+//! differences, an interrupted run resumes at its checkpoint through the reconcile queue
+//! without reading or writing anything twice, and orders and despatches whose events were lost
+//! are re-queued and booked exactly once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use ctpvx_infra::checks;
+use ctpvx_infra::scenario;
+use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan};
+use ctpvx_infra::testbed::{STOCK_SITES, Testbed};
+use ctpvx_shared::app::Stores;
+use ctpvx_shared::config::Config;
+use ctpvx_shared::domain::sellable;
+use ctpvx_shared::flows::nightly_reconcile::report::Drift;
+use ctpvx_shared::flows::nightly_reconcile::{
+    DriftReport, NightlyReconcile, Observer, Quiet, RUNS_ENTITY, RunOptions,
+};
+use ctpvx_shared::flows::stock_delta::ledger_row;
+use ctpvx_shared::queues::{
+    ORDERS_DLQ, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE,
+};
+use ctpvx_shared::store::{AuditLog, Queue};
+use ctpvx_tests::{
+    queue_options, reconcile_flow, reconcile_flow_on, run_shipment_batch, shipment_flow, store,
+};
+
+/// Sites of the test bed.
+fn sites() -> Vec<String> {
+    STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect()
+}
+
+/// A test bed where commercetools shows every item of a 20-item catalogue (and the pack
+/// `SOCK-3PK`) at its target at every site: in sync, as the live flows leave it.
+async fn in_sync() -> (Testbed, Vec<String>) {
+    let catalog = scenario::catalog(20);
+    let bed = ctpvx_tests::testbed(&catalog).await;
+    let mut entries = Vec::new();
+    for (s, site) in sites().iter().enumerate() {
+        let channel = bed.site_channels[site].clone();
+        for (i, item) in catalog.iter().enumerate() {
+            let available = (i as i64 * 7 + s as i64 * 3) % 40;
+            bed.pvx.set_stock(site, item, available, available);
+            for (sku, factor) in [(item.clone(), 1), (format!("{item}-3PK"), 3)] {
+                if factor == 3 && item != "SOCK" {
+                    continue;
+                }
+                entries.push((
+                    sku,
+                    Some(channel.clone()),
+                    sellable(available, 0, 0, factor),
+                ));
+            }
+        }
+    }
+    bed.ct.insert_inventory_bulk(entries).unwrap();
+    assert!(checks::stock::mismatches(&bed).is_empty());
+    (bed, catalog)
+}
+
+/// Peoplevox moves stock that commercetools never hears of: every third item at every site.
+fn lose_callbacks(bed: &Testbed, catalog: &[String]) -> usize {
+    let mut moved = 0;
+    for site in sites() {
+        for item in catalog.iter().step_by(3) {
+            let now = bed.pvx.stock(&site, item).map_or(0, |s| s.available);
+            bed.pvx.set_stock(&site, item, now + 11, now + 11);
+            moved += 1;
+        }
+    }
+    moved
+}
+
+/// Entries off target, ignoring the items that exist on one side only.
+fn off_target(bed: &Testbed) -> Vec<checks::stock::Mismatch> {
+    checks::stock::mismatches(bed)
+        .into_iter()
+        .filter(|m| m.actual.is_some())
+        .collect()
+}
+
+fn config(bed: &Testbed, adjust: impl FnOnce(&mut Config)) -> Config {
+    let mut config = bed.config.clone();
+    adjust(&mut config);
+    config
+}
+
+fn stock_only() -> RunOptions {
+    RunOptions {
+        skip_orders: true,
+        skip_despatches: true,
+        ..RunOptions::default()
+    }
+}
+
+/// Every inventory write the commercetools simulator received.
+fn inventory_writes(bed: &Testbed) -> u64 {
+    bed.ct
+        .requests_by_route()
+        .iter()
+        .filter(|(route, _)| route.starts_with("POST") && route.contains("/inventory"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Collects what a run reports as it goes.
+#[derive(Default)]
+struct Seen {
+    differences: Mutex<Vec<Drift>>,
+    requeued: Mutex<Vec<(String, String)>>,
+}
+
+impl Observer for Seen {
+    fn difference(&self, drift: &Drift) {
+        self.differences.lock().unwrap().push(drift.clone());
+    }
+    fn requeued(&self, kind: &str, id: &str) {
+        self.requeued.lock().unwrap().push((kind.into(), id.into()));
+    }
+}
+
+fn compared(seen: &Seen) -> Vec<(String, String, i64, i64)> {
+    let mut rows: Vec<_> = seen
+        .differences
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let d = &d.difference;
+            (d.site.clone(), d.sku.clone(), d.current, d.target)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reconcile_after_lost_callbacks_restores_every_quantity() {
+    let (bed, catalog) = in_sync().await;
+    let moved = lose_callbacks(&bed, &catalog);
+    // Someone also changed commercetools by hand, and each side has an item the other lacks.
+    let uk = bed.site_channels["UK-DC"].clone();
+    let hand = bed.ct.inventory_entry("SKU-0002", Some(&uk)).unwrap();
+    bed.ct
+        .apply_inventory_actions(
+            &hand.id,
+            vec![serde_json::json!({"action": "removeQuantity", "quantity": 2})],
+        )
+        .unwrap();
+    bed.pvx.set_stock("UK-DC", "PVX-ONLY", 9, 9);
+    bed.ct.insert_inventory("CT-ONLY", Some(&uk), 4).unwrap();
+    let expected_drift = off_target(&bed).len();
+    assert!(
+        expected_drift > moved,
+        "{expected_drift} entries off target"
+    );
+
+    let store = store();
+    let flow = reconcile_flow(&bed, &bed.config, &store).await;
+    let writes_before = inventory_writes(&bed);
+    let report = flow.run_to_end(&stock_only(), &Quiet).await.unwrap();
+
+    assert!(off_target(&bed).is_empty(), "{:?}", off_target(&bed));
+    assert_eq!(
+        report.drift_before(),
+        expected_drift,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.updated(), expected_drift);
+    assert_eq!(
+        inventory_writes(&bed) - writes_before,
+        expected_drift as u64
+    );
+    assert_eq!(report.remaining(), 0);
+    assert_eq!(report.failed(), 0, "{:?}", report.failures);
+    // 21 items and the pack at 3 sites, plus the commercetools-only entry.
+    assert_eq!(report.processed(), 3 * 22);
+    let uk_drift = &report.stock["UK-DC"];
+    assert_eq!(uk_drift.only_in_peoplevox_examples, ["PVX-ONLY"]);
+    assert_eq!(uk_drift.only_in_commercetools_examples, ["CT-ONLY"]);
+    // Reported, not invented: neither side's lone item is touched.
+    assert!(bed.ct.inventory_entry("PVX-ONLY", Some(&uk)).is_none());
+    assert_eq!(
+        bed.ct
+            .inventory_entry("CT-ONLY", Some(&uk))
+            .unwrap()
+            .quantity_on_stock,
+        4
+    );
+    // The repair went through the stock flow's ledger, so a late callback cannot undo it.
+    let row = ledger_row(store.as_ref(), "UK-DC", "SKU-0001")
+        .await
+        .unwrap()
+        .expect("ledger row of a repaired pair");
+    assert_eq!(row.figure.source, "reconcile");
+    assert!(row.synced());
+    // The report is in the audit log, and the run is listed.
+    let audit = store
+        .list(&format!("reconcile#{}", report.run), 10)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    let stored: DriftReport = serde_json::from_value(audit[0].detail.clone()).unwrap();
+    assert_eq!(stored.drift_before(), expected_drift);
+    assert!(!store.list(RUNS_ENTITY, 10).await.unwrap().is_empty());
+
+    // A second run finds nothing left to do.
+    let again = flow
+        .run_to_end(
+            &RunOptions {
+                dry_run: true,
+                ..stock_only()
+            },
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.drift_before(), 0, "{}", again.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dry_run_changes_nothing_and_reports_the_same_differences() {
+    let (bed, catalog) = in_sync().await;
+    lose_callbacks(&bed, &catalog);
+    let store = store();
+    let flow = reconcile_flow(&bed, &bed.config, &store).await;
+    let before: BTreeMap<String, (i64, i64)> = bed
+        .ct
+        .inventory_entries()
+        .into_iter()
+        .map(|e| (e.id, (e.version, e.quantity_on_stock)))
+        .collect();
+    let dry = Seen::default();
+    let report = flow
+        .run_to_end(
+            &RunOptions {
+                dry_run: true,
+                ..stock_only()
+            },
+            &dry,
+        )
+        .await
+        .unwrap();
+    let after: BTreeMap<String, (i64, i64)> = bed
+        .ct
+        .inventory_entries()
+        .into_iter()
+        .map(|e| (e.id, (e.version, e.quantity_on_stock)))
+        .collect();
+    assert_eq!(before, after, "a dry run wrote to commercetools");
+    assert_eq!(report.updated(), 0);
+    assert_eq!(report.remaining(), report.drift_before());
+    assert!(
+        ledger_row(store.as_ref(), "UK-DC", "SKU-0001")
+            .await
+            .unwrap()
+            .is_none(),
+        "a dry run wrote the ledger"
+    );
+    assert!(
+        dry.differences
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|d| d.resolution == "not-written")
+    );
+
+    let real = Seen::default();
+    let repaired = flow.run_to_end(&stock_only(), &real).await.unwrap();
+    assert_eq!(compared(&dry), compared(&real));
+    assert!(!compared(&dry).is_empty());
+    assert_eq!(repaired.updated(), report.drift_before());
+    assert!(off_target(&bed).is_empty());
+}
+
+/// Runs the reconcile queue like its event source mapping: one message a batch, until empty.
+async fn drain_reconcile_queue(
+    flow: &NightlyReconcile,
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+) -> usize {
+    // A Lambda of 30 s: each invocation stops on its unit budget long before its deadline.
+    let options = ctpvx_infra::local::worker::WorkerOptions {
+        visibility: std::time::Duration::from_secs(30),
+        timeout: std::time::Duration::from_secs(30),
+        ..queue_options(RECONCILE_QUEUE, RECONCILE_DLQ, 1)
+    };
+    let mut batches = 0;
+    loop {
+        let messages = ctpvx_infra::local::worker::gather(queue, &options).await;
+        if messages.is_empty() {
+            return batches;
+        }
+        batches += 1;
+        assert!(batches < 100, "the run never ends");
+        let report =
+            ctpvx_infra::local::worker::run_batch(flow, queue, audit, &options, messages).await;
+        assert_eq!(
+            report.records.retried + report.records.dead_lettered,
+            0,
+            "{report:?}"
+        );
+    }
+}
+
+/// A run interrupted every 2 units, continued through the reconcile queue, on these stores.
+async fn interrupted_run(stores: Stores, queue: Arc<dyn Queue>) {
+    let (bed, catalog) = in_sync().await;
+    lose_callbacks(&bed, &catalog);
+    let uk = bed.site_channels["UK-DC"].clone();
+    bed.ct.insert_inventory("CT-ONLY", Some(&uk), 4).unwrap();
+    let drift = off_target(&bed).len();
+    // 21 items a site at 5 a page: 5 pages per site; one page at a time, no reading ahead,
+    // and every invocation stops after 2 units, as if its time ran out.
+    let config = config(&bed, |c| {
+        c.reconcile.page_size = 5;
+        c.reconcile.read_ahead = 1;
+        c.reconcile.stop_before_deadline_s = 5;
+    });
+    let flow = reconcile_flow_on(&bed, &config, stores.clone(), queue.clone())
+        .await
+        .with_units_per_invocation(Some(2));
+    bed.pvx.reset_counters();
+    let writes_before = inventory_writes(&bed);
+    let (state, audit) = (stores.state.as_ref(), stores.audit.as_ref());
+
+    let run = flow
+        .start(&RunOptions {
+            id: Some("nightly-test".into()),
+            ..stock_only()
+        })
+        .await
+        .unwrap();
+    flow.hand_on(queue.as_ref(), &run.id).await.unwrap();
+    let invocations = drain_reconcile_queue(&flow, queue.as_ref(), audit).await;
+
+    let finished = ctpvx_shared::flows::nightly_reconcile::run::load(state, &run.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    let report = &finished.report;
+    assert!(finished.finished(), "{finished:?}");
+    // 15 pages and 3 scans, 2 units an invocation.
+    assert_eq!(invocations, 9, "{}", report.summary());
+    assert_eq!(report.invocations, 9);
+    for site in sites() {
+        assert_eq!(report.stock[&site].pages, 5, "{site}");
+        assert_eq!(report.stock[&site].items, 21, "{site}");
+    }
+    // Every page read once, every differing entry written once, nothing left off target.
+    let reads = bed
+        .pvx
+        .requests_by_operation()
+        .get("GetReportData")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(reads, 15);
+    assert_eq!(report.drift_before(), drift);
+    assert_eq!(inventory_writes(&bed) - writes_before, drift as u64);
+    assert!(off_target(&bed).is_empty());
+    assert_eq!(report.stock["UK-DC"].only_in_commercetools, 1);
+    assert_eq!(queue.depth(RECONCILE_DLQ).await.unwrap().visible, 0);
+    // An invocation without time for a single unit says so instead of handing on for ever.
+    let late = flow.start(&stock_only()).await.unwrap();
+    let past = ctpvx_shared::flows::nightly_reconcile::WorkBudget {
+        stop_at_ms: 0,
+        max_units: None,
+    };
+    let err = flow.resume(&late.id, past, &Quiet).await.unwrap_err();
+    assert!(err.to_string().contains("stop_before_deadline_s"), "{err}");
+    // A duplicate message about the finished run changes nothing.
+    flow.hand_on(queue.as_ref(), &run.id).await.unwrap();
+    assert_eq!(drain_reconcile_queue(&flow, queue.as_ref(), audit).await, 1);
+    let reads_after = bed
+        .pvx
+        .requests_by_operation()
+        .get("GetReportData")
+        .copied();
+    assert_eq!(reads_after, Some(15));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_interrupted_run_resumes_from_its_checkpoint_without_redoing_or_skipping_work() {
+    let store = store();
+    let stores = Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    interrupted_run(stores, store).await;
+}
+
+/// The same on DynamoDB and SQS (moto): checkpoints, leases, the ledger and the hand-on
+/// through a real queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_interrupted_run_resumes_on_dynamodb_and_sqs() {
+    let (stores, queue) = ctpvx_tests::aws_stores().await;
+    interrupted_run(stores, queue).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_whose_order_created_was_lost_is_exported_by_the_sweep_exactly_once() {
+    let catalog = scenario::catalog(5);
+    let bed = ctpvx_tests::testbed(&catalog).await;
+    for item in &catalog {
+        bed.pvx.set_stock("UK-DC", item, 100, 100);
+    }
+    let store = store();
+    // Order 0 reaches the export flow; order 1's OrderCreated is lost.
+    let orders = ctpvx_tests::seed_orders(&bed, 0..2, 2, &catalog);
+    ctpvx_tests::enqueue(&store, &orders[..1]).await;
+    let export = ctpvx_tests::flow(&bed, &store).await;
+    ctpvx_tests::run_one_batch(&export, &store, 10).await;
+    let lost = orders[1]["orderNumber"].as_str().unwrap().to_string();
+    assert_eq!(bed.pvx.header_imports(&lost), 0);
+
+    let config = config(&bed, |c| c.reconcile.order_grace_s = 0);
+    let flow = reconcile_flow(&bed, &config, &store).await;
+    let sweep = RunOptions {
+        skip_stock: true,
+        skip_despatches: true,
+        ..RunOptions::default()
+    };
+    // A dry run names it and queues nothing.
+    let seen = Seen::default();
+    let dry = flow
+        .run_to_end(
+            &RunOptions {
+                dry_run: true,
+                ..sweep.clone()
+            },
+            &seen,
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.orders.unexported, 1);
+    assert_eq!(
+        *seen.requeued.lock().unwrap(),
+        [("order".to_string(), lost.clone())]
+    );
+    assert_eq!(store.depth(ORDERS_QUEUE).await.unwrap().visible, 0);
+    // Two sweeps before the export flow runs: the order is queued twice, exported once.
+    for _ in 0..2 {
+        let report = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+        assert_eq!(report.orders.requeued, 1, "{}", report.summary());
+    }
+    ctpvx_tests::drain(&export, &store, 10, std::time::Duration::from_secs(20)).await;
+    assert_eq!(bed.pvx.header_imports(&lost), 1);
+    let id = orders[1]["id"].as_str().unwrap();
+    assert!(ctpvx_tests::exported_once_in_ct(&bed, id, &lost));
+    assert_eq!(store.depth(ORDERS_DLQ).await.unwrap().visible, 0);
+    // Exported now: the next sweep has nothing to do.
+    let after = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!((after.orders.unexported, after.orders.requeued), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn despatches_without_a_delivery_are_booked_once_through_the_sweep() {
+    let (bed, store, orders) = ctpvx_tests::exported_orders(3, 2).await;
+    let numbers: Vec<String> = orders
+        .iter()
+        .map(|o| o["orderNumber"].as_str().unwrap().to_string())
+        .collect();
+    // No subscriptions: every despatch callback is lost.
+    for number in &numbers {
+        bed.pvx
+            .despatch(
+                number,
+                DespatchPlan {
+                    lines: Vec::new(),
+                    packages: vec![PackagePlan {
+                        tracking: Some(format!("TRK-{number}")),
+                        weight_kg: None,
+                    }],
+                    carrier: "Royal Mail".into(),
+                    service: "Tracked 48".into(),
+                },
+            )
+            .unwrap();
+    }
+    let flow = reconcile_flow(&bed, &bed.config, &store).await;
+    let sweep = RunOptions {
+        skip_stock: true,
+        skip_orders: true,
+        ..RunOptions::default()
+    };
+    let report = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(report.despatches.despatches, 3, "{}", report.summary());
+    assert_eq!(report.despatches.requeued, 3);
+    assert_eq!(store.depth(SHIPMENTS_QUEUE).await.unwrap().visible, 3);
+    let shipments = shipment_flow(&bed, &store).await;
+    let booked = run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(
+        booked.records.retried + booked.records.dead_lettered,
+        0,
+        "{booked:?}"
+    );
+    for order in &orders {
+        let id = order["id"].as_str().unwrap();
+        let deliveries = bed.ct.order_json(id).unwrap()["shippingInfo"]["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(deliveries.len(), 1, "{id}");
+    }
+    // The next run starts from this run's watermark and finds every despatch delivered.
+    let again = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(again.despatches.requeued, 0, "{}", again.summary());
+    assert_eq!(again.despatches.delivered, 3);
+    assert!(again.despatches.from_ms >= report.started_at_ms - 3_600_000);
+}

@@ -1,0 +1,80 @@
+//! template.yaml against the code's own names: every queue URL variable a function reads is
+//! set from the right queue, and each queue's redrive count is the one the flows park on (a
+//! flow parks a record with its reason on the receive the redrive policy would move it).
+//! The template's syntax and SAM semantics are checked offline by infra/dev/lint_template.py.
+
+use ctpvx_shared::lambda_init::QUEUE_URL_VARS;
+use ctpvx_shared::queues;
+
+fn template() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    std::fs::read_to_string(path).expect("template.yaml")
+}
+
+/// The CloudFormation resource of a logical queue name: `orders` → `OrdersQueue`,
+/// `orders-dlq` → `OrdersDeadLetterQueue`.
+fn resource(queue: &str) -> String {
+    let (base, dlq) = match queue.strip_suffix("-dlq") {
+        Some(base) => (base, true),
+        None => (queue, false),
+    };
+    let mut name: String = base[..1].to_uppercase() + &base[1..];
+    name.push_str(if dlq { "DeadLetterQueue" } else { "Queue" });
+    name
+}
+
+/// The text of one resource's block: its header line and every line indented under it.
+fn block(template: &str, resource: &str) -> String {
+    let header = format!("  {resource}:");
+    let mut lines = template.lines().skip_while(|l| *l != header);
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("{resource} is not in template.yaml"));
+    let body = lines.take_while(|l| l.is_empty() || l.starts_with("    "));
+    std::iter::once(first)
+        .chain(body)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_queue_url_variable_is_set_from_its_queue() {
+    let template = template();
+    for (queue, var) in QUEUE_URL_VARS {
+        let line = format!("{var}: !Ref {}", resource(queue));
+        assert!(template.contains(&line), "template.yaml lacks `{line}`");
+    }
+}
+
+#[test]
+fn redrive_counts_match_the_flows() {
+    let template = template();
+    for (queue, count) in [
+        (queues::ORDERS_QUEUE, queues::ORDERS_MAX_RECEIVE_COUNT),
+        (queues::STOCK_QUEUE, queues::STOCK_MAX_RECEIVE_COUNT),
+        (queues::SHIPMENTS_QUEUE, queues::SHIPMENTS_MAX_RECEIVE_COUNT),
+        (queues::STATUS_QUEUE, queues::STATUS_MAX_RECEIVE_COUNT),
+        (queues::RECONCILE_QUEUE, queues::RECONCILE_MAX_RECEIVE_COUNT),
+    ] {
+        let block = block(&template, &resource(queue));
+        assert!(
+            block.contains(&format!("maxReceiveCount: {count}")),
+            "{queue}: {block}"
+        );
+    }
+}
+
+#[test]
+fn a_reconcile_message_returns_only_after_its_invocation_is_gone() {
+    let template = template();
+    let function = block(&template, "NightlyReconcileFunction");
+    assert!(function.contains("Timeout: 900"), "{function}");
+    let queue = block(&template, "ReconcileQueue");
+    let visibility: u64 = queue
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("VisibilityTimeout: "))
+        .and_then(|v| v.parse().ok())
+        .expect("VisibilityTimeout");
+    // The lease lapses 30 s after the deadline.
+    assert!(visibility > 900 + 30, "{visibility}");
+}
