@@ -24,7 +24,8 @@ use ctpvx_shared::queues::{
 };
 use ctpvx_shared::store::{AuditLog, Queue};
 use ctpvx_tests::{
-    queue_options, reconcile_flow, reconcile_flow_on, run_shipment_batch, shipment_flow, store,
+    inventory_writes, queue_options, reconcile_flow, reconcile_flow_on, run_shipment_batch,
+    shipment_flow, store,
 };
 
 /// Sites of the test bed.
@@ -93,16 +94,6 @@ fn stock_only() -> RunOptions {
         skip_despatches: true,
         ..RunOptions::default()
     }
-}
-
-/// Every inventory write the commercetools simulator received.
-fn inventory_writes(bed: &Testbed) -> u64 {
-    bed.ct
-        .requests_by_route()
-        .iter()
-        .filter(|(route, _)| route.starts_with("POST") && route.contains("/inventory"))
-        .map(|(_, n)| n)
-        .sum()
 }
 
 /// Collects what a run reports as it goes.

@@ -14,7 +14,8 @@ use ctpvx_shared::flows::batch::REASON_ATTRIBUTE;
 use ctpvx_shared::flows::stock_delta::{StockCrash, ledger_row};
 use ctpvx_shared::store::{AuditLog, Queue};
 use ctpvx_tests::{
-    STOCK_DLQ, STOCK_QUEUE, run_one_batch, run_stock_batch, stock_flow, store, testbed,
+    STOCK_DLQ, STOCK_QUEUE, inventory_writes, run_one_batch, run_stock_batch, stock_flow, store,
+    testbed,
 };
 
 const SITE: &str = "UK-DC";
@@ -60,15 +61,6 @@ fn on_stock(bed: &Testbed, sku: &str) -> Option<i64> {
     bed.ct
         .inventory_entry(sku, Some(&uk_channel(bed)))
         .map(|e| e.quantity_on_stock)
-}
-
-fn inventory_writes(bed: &Testbed) -> u64 {
-    bed.ct
-        .requests_by_route()
-        .iter()
-        .filter(|(route, _)| route.starts_with("POST") && route.contains("/inventory"))
-        .map(|(_, n)| n)
-        .sum()
 }
 
 #[tokio::test]

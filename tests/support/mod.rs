@@ -333,3 +333,13 @@ pub async fn aws_stores() -> (Stores, Arc<dyn Queue>) {
     };
     (stores, Arc::new(SqsQueue::new(sqs, urls)))
 }
+
+/// Every inventory write (create or update) the commercetools simulator received.
+pub fn inventory_writes(bed: &Testbed) -> u64 {
+    bed.ct
+        .requests_by_route()
+        .iter()
+        .filter(|(route, _)| route.starts_with("POST") && route.contains("/inventory"))
+        .map(|(_, n)| n)
+        .sum()
+}

@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use ctpvx_infra::operator::timestamp;
 use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
 use ctpvx_shared::flows::order_export::order_id_by_number;
 use ctpvx_shared::flows::stock_delta::{site_entity, sku_entity};
@@ -114,13 +115,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `2026-11-26T10:00:00.123Z  UK-DC  SKU-1  written  12 -> 9 (-3)  available 14, pending 0, buffer 2`.
 fn line(e: &AuditEntry) -> String {
     let d = &e.detail;
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| e.at_ms.to_string());
+    let at = timestamp(e.at_ms);
     let text = |k: &str| d[k].as_str().unwrap_or("-").to_string();
     let num = |k: &str| d[k].as_i64().map_or("-".to_string(), |n| n.to_string());
     let mut out = format!(
@@ -171,16 +166,6 @@ async fn order(args: OrderArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn timestamp(at_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at_ms.to_string())
 }
 
 /// The runs, or one run's drift report.

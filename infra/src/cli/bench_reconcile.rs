@@ -86,7 +86,7 @@ pub async fn run(spec: ReconcileRun) -> anyhow::Result<serde_json::Value> {
     std::fs::write(&config_path, config)?;
     let exe = std::env::current_exe().context("locating the ctpvx binary")?;
     let started = Instant::now();
-    let output = tokio::process::Command::new(exe)
+    let child = tokio::process::Command::new(exe)
         .arg("reconcile")
         .arg("--config")
         .arg(&config_path)
@@ -95,11 +95,22 @@ pub async fn run(spec: ReconcileRun) -> anyhow::Result<serde_json::Value> {
         .args(["--no-orders", "--no-despatches", "--json"])
         .envs(bed.secret_env())
         .env("RUST_LOG", "error")
-        .output()
-        .await
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .context("running ctpvx reconcile")?;
+    let pid = child.id();
+    let watching = tokio::spawn(async move {
+        let mut peak_kb = 0;
+        while let Some(kb) = pid.and_then(peak_rss_kb) {
+            peak_kb = kb;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        peak_kb
+    });
+    let output = child.wait_with_output().await?;
     let elapsed = started.elapsed();
-    let peak_rss_kb = children_peak_rss_kb();
+    let peak_rss_kb = watching.await.unwrap_or(0);
     let _ = std::fs::remove_dir_all(&dir);
     if !output.status.success() {
         bail!(
@@ -147,12 +158,19 @@ pub async fn run(spec: ReconcileRun) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
-/// The largest resident set of the waited-for child processes, in KiB (Linux reports
-/// `ru_maxrss` in KiB).
-fn children_peak_rss_kb() -> i64 {
-    // SAFETY: getrusage only writes the struct we pass; a zeroed rusage is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: RUSAGE_CHILDREN with a valid pointer is always a valid call.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc == 0 { usage.ru_maxrss } else { -1 }
+/// The peak resident set of a running process since it started its program (`VmHWM`), in KiB;
+/// `None` once it has exited. (`getrusage(RUSAGE_CHILDREN)` would not do: it keeps the peak of
+/// the address space the child shared with this process before `exec`, the simulators' too.)
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    if status
+        .lines()
+        .any(|l| l.starts_with("State:") && l.contains("zombie"))
+    {
+        return None;
+    }
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -399,19 +399,7 @@ impl PeoplevoxConfig {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"
-[commercetools]
-auth_url = "https://auth.example"
-api_url = "https://api.example"
-project_key = "shop"
-client_id = "cid"
-order_export_channel = "pvx-export"
-
-[peoplevox]
-endpoint = "https://wms.peoplevox.net/c1/resources/integrationservicev4.asmx"
-client_id = "c1"
-username = "integration"
-"#;
+    use crate::config::MINIMAL_TOML as MINIMAL;
 
     #[test]
     fn minimal_file_gets_defaults() {

@@ -24,3 +24,19 @@ pub use shipments::{CarrierMapping, ShipmentRules};
 pub use status::{StatusMapping, StatusRules, default_statuses};
 pub use stock::{StockRules, StockSite};
 pub use subscriptions::{SubscriptionRules, check_public_url};
+
+/// The smallest valid configuration file, for unit tests to extend.
+#[cfg(test)]
+pub(crate) const MINIMAL_TOML: &str = r#"
+[commercetools]
+auth_url = "https://auth.example"
+api_url = "https://api.example"
+project_key = "shop"
+client_id = "cid"
+order_export_channel = "pvx-export"
+
+[peoplevox]
+endpoint = "https://wms.peoplevox.net/c1/resources/integrationservicev4.asmx"
+client_id = "c1"
+username = "integration"
+"#;

@@ -144,19 +144,7 @@ impl ReconcileRules {
 mod tests {
     use crate::config::Config;
 
-    const MINIMAL: &str = r#"
-[commercetools]
-auth_url = "https://auth.example"
-api_url = "https://api.example"
-project_key = "shop"
-client_id = "cid"
-order_export_channel = "pvx-export"
-
-[peoplevox]
-endpoint = "https://wms.peoplevox.net/c1/resources/integrationservicev4.asmx"
-client_id = "c1"
-username = "integration"
-"#;
+    use crate::config::MINIMAL_TOML as MINIMAL;
 
     fn with(extra: &str) -> Result<Config, String> {
         Config::from_toml(&format!("{MINIMAL}\n[reconcile]\n{extra}\n")).map_err(|e| e.to_string())

@@ -93,21 +93,7 @@ mod tests {
     use super::*;
 
     fn config(extra: &str) -> Config {
-        Config::from_toml(&format!(
-            r#"
-[commercetools]
-auth_url = "https://auth.example"
-api_url = "https://api.example"
-project_key = "shop"
-client_id = "cid"
-order_export_channel = "pvx-export"
-[peoplevox]
-endpoint = "https://wms.example/c1/resources/integrationservicev4.asmx"
-client_id = "c1"
-username = "integration"
-{extra}"#
-        ))
-        .unwrap()
+        Config::from_toml(&format!("{}{extra}", crate::config::MINIMAL_TOML)).unwrap()
     }
 
     fn names(scopes: &[NeededScope]) -> Vec<&str> {

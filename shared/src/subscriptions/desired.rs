@@ -232,20 +232,11 @@ mod tests {
     fn the_public_url_comes_from_the_command_line_or_the_file() {
         let toml = |extra: &str| {
             format!(
-                r#"
-[commercetools]
-auth_url = "https://auth.example"
-api_url = "https://api.example"
-project_key = "shop"
-client_id = "cid"
-order_export_channel = "pvx-export"
-[peoplevox]
-endpoint = "https://wms.example/c1/resources/integrationservicev4.asmx"
-client_id = "c1"
-username = "integration"
+                r#"{}
 [stock.sites.A]
 channel = "ch-a"
-{extra}"#
+{extra}"#,
+                crate::config::MINIMAL_TOML
             )
         };
         let config = Config::from_toml(&toml("")).unwrap();

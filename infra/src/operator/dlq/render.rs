@@ -204,13 +204,7 @@ fn body_text(body: &str) -> String {
 
 /// `2026-11-26T10:00:00.123Z  order-export  dead-lettered  <reason>  {detail}`.
 fn audit_line(e: &AuditEntry) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at_ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| e.at_ms.to_string());
+    let at = crate::operator::timestamp(e.at_ms);
     let mut line = format!("{at}  {}  {}", printable(&e.flow), printable(&e.outcome));
     if let Some(reason) = &e.reason {
         line += &format!("  {}", printable(reason));
