@@ -301,12 +301,7 @@ pub async fn nightly_reconcile(
         .map_err(|e| SetupError(format!("Peoplevox client: {e}")))?,
     );
     let stock = Arc::new(stock_delta(config, stores, ct.clone(), pvx.clone(), None).await?);
-    let export_channel_id = channel_with_role(
-        &ct,
-        &config.commercetools.order_export_channel,
-        "OrderExport",
-    )
-    .await?;
+    let export_channel_id = stock.export_channel_id().to_string();
     Ok(NightlyReconcile::new(NightlyReconcileParts {
         ct,
         pvx,

@@ -97,13 +97,9 @@ impl StockDelta {
         &self.parts.channels
     }
 
-    /// The SKUs that sell `item` (its own and its packs').
-    pub fn skus_of(&self, item: &str) -> Vec<String> {
-        self.sku_map
-            .skus_of(item)
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect()
+    /// The id of the OrderExport channel (orders without its mark are not allocated yet).
+    pub fn export_channel_id(&self) -> &str {
+        &self.parts.export_channel_id
     }
 
     /// The Peoplevox item behind a commercetools SKU.
