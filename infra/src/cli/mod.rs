@@ -82,3 +82,15 @@ pub fn init_logs(default: &str) {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// An operator report as printed: its lines (`Display`), or pretty JSON.
+pub fn render_report<R: serde::Serialize + std::fmt::Display>(
+    report: &R,
+    json: bool,
+) -> anyhow::Result<String> {
+    Ok(if json {
+        serde_json::to_string_pretty(report)? + "\n"
+    } else {
+        report.to_string()
+    })
+}

@@ -11,7 +11,7 @@ use ctpvx_shared::commercetools::CtClient;
 use ctpvx_shared::config::{Config, Secrets};
 use ctpvx_shared::setup::{SetupReport, apply};
 
-use crate::cli::init_logs;
+use crate::cli::{init_logs, render_report};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -38,17 +38,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = apply(&ct, &config, args.dry_run)
         .await
         .context("setup stopped on a commercetools error")?;
-    print!("{}", render(&report, args.json)?);
+    print!("{}", render_report(&report, args.json)?);
     Ok(exit_code(&report))
-}
-
-/// The report as printed: lines, or pretty JSON.
-fn render(report: &SetupReport, json: bool) -> anyhow::Result<String> {
-    Ok(if json {
-        serde_json::to_string_pretty(report)? + "\n"
-    } else {
-        report.to_string()
-    })
 }
 
 /// Success unless an item could not be brought to the desired state.
@@ -79,11 +70,11 @@ mod tests {
             }],
         };
         assert_eq!(
-            render(&report, false).unwrap(),
+            render_report(&report, false).unwrap(),
             "unchanged type ctpvx-order\n"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&render(&report, true).unwrap()).unwrap();
+            serde_json::from_str(&render_report(&report, true).unwrap()).unwrap();
         assert_eq!(json["items"][0]["outcome"], "unchanged");
         assert_eq!(exit_code(&report), ExitCode::SUCCESS);
         report.items[0].outcome = Outcome::Conflict("field pvxStatus is Number".into());

@@ -16,7 +16,7 @@ use ctpvx_shared::store::StateStore;
 use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
 use crate::cli::backend::{Backend, BackendArgs};
-use crate::cli::init_logs;
+use crate::cli::{init_logs, render_report};
 
 /// Arguments of `ctpvx subscribe`.
 #[derive(Debug, clap::Args)]
@@ -133,20 +133,11 @@ impl Target {
 }
 
 fn finish(report: &SubscriptionReport, json: bool, label: &str) -> anyhow::Result<ExitCode> {
-    print!("{}", render(report, json)?);
+    print!("{}", render_report(report, json)?);
     if report.lines.is_empty() {
         eprintln!("nothing to do: no subscription wanted or recorded ({label})");
     }
     Ok(exit_code(report))
-}
-
-/// The report as printed: lines, or pretty JSON.
-fn render(report: &SubscriptionReport, json: bool) -> anyhow::Result<String> {
-    Ok(if json {
-        serde_json::to_string_pretty(report)? + "\n"
-    } else {
-        report.to_string()
-    })
 }
 
 fn exit_code(report: &SubscriptionReport) -> ExitCode {
@@ -178,11 +169,11 @@ mod tests {
             note: None,
         });
         assert_eq!(
-            render(&report, false).unwrap(),
+            render_report(&report, false).unwrap(),
             "kept SalesOrderStatusChanges (id 4): https://h.example/webhooks/peoplevox/<token>/status?order={SalesOrderNumber}\n"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&render(&report, true).unwrap()).unwrap();
+            serde_json::from_str(&render_report(&report, true).unwrap()).unwrap();
         assert_eq!(json["lines"][0]["action"], "kept");
         assert_eq!(exit_code(&report), ExitCode::SUCCESS);
         report.lines[0].action = Action::Unknown;
