@@ -70,6 +70,14 @@ impl StockMessage {
         }
     }
 
+    /// The items the message is about.
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            Self::Available { item, .. } | Self::Moved { item, .. } => vec![item],
+            Self::Recheck { items, .. } => items.iter().map(String::as_str).collect(),
+        }
+    }
+
     /// The message as JSON (serialising these types cannot fail).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -70,7 +70,8 @@ pub(super) fn parse(records: &[InputRecord], known_site: impl Fn(&str) -> bool) 
                 continue;
             }
         };
-        add(&mut parsed.groups, &record.id, message);
+        let redelivered = record.receive_count > 1;
+        add(&mut parsed.groups, &record.id, message, redelivered);
     }
     parsed
 }
@@ -84,10 +85,7 @@ fn read(body: &str, known_site: &impl Fn(&str) -> bool) -> Result<StockMessage, 
             "unknown site `{site}`: no [stock.sites] entry maps it to a commercetools supply channel"
         ));
     }
-    let items: Vec<&str> = match &message {
-        StockMessage::Available { item, .. } | StockMessage::Moved { item, .. } => vec![item],
-        StockMessage::Recheck { items, .. } => items.iter().map(String::as_str).collect(),
-    };
+    let items = message.items();
     if items.is_empty() {
         return Err("a recheck names no items".into());
     }
@@ -116,7 +114,21 @@ fn touch<'a>(
     group
 }
 
-fn add(groups: &mut BTreeMap<Key, Group>, message_id: &str, message: StockMessage) {
+/// Adds one message to its pairs' groups. A `redelivered` message may be the leftover of a
+/// worker that wrote commercetools and then died or gave up while another worker marked a
+/// newer figure synced: its pairs are applied again from the ledger's newest figure even when
+/// its own figure is stale, so such a write is never the last one.
+fn add(
+    groups: &mut BTreeMap<Key, Group>,
+    message_id: &str,
+    message: StockMessage,
+    redelivered: bool,
+) {
+    if redelivered {
+        for item in message.items() {
+            touch(groups, message_id, message.site(), item).recheck = true;
+        }
+    }
     match message {
         StockMessage::Available {
             id,
@@ -215,6 +227,21 @@ mod tests {
         assert_eq!(group.reported.as_ref().unwrap().available, 7);
         assert_eq!(group.message_ids, ["m1", "m2", "m3"]);
         assert_eq!(group.superseded, 2);
+    }
+
+    #[test]
+    fn a_redelivered_stale_figure_still_rechecks_its_pair() {
+        let mut again = record("m1", available("S", "A", 7, 30));
+        let first = parse(std::slice::from_ref(&again), |s| s == "S");
+        again.receive_count = 2;
+        let second = parse(&[again], |s| s == "S");
+        let key = Key {
+            site: "S".into(),
+            item: "A".into(),
+        };
+        assert!(!first.groups[&key].recheck);
+        assert!(second.groups[&key].recheck);
+        assert_eq!(second.groups[&key].message_ids, ["m1"]);
     }
 
     #[test]
