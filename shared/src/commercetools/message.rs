@@ -358,4 +358,27 @@ mod tests {
         let e = parse(br#"{"notificationType":"Message","type":"OrderCreated","resource":{"typeId":"order","id":"a"},"order":{"id":"b","version":1,"lineItems":[]}}"#).unwrap_err();
         assert!(e.to_string().contains("differs"), "{e}");
     }
+
+    /// Found by the `commercetools_message` fuzz target: a money amount with more fraction
+    /// digits than `to_decimal_string` can pad to made the order mapping panic.
+    #[test]
+    fn absurd_fraction_digits_are_refused_when_read() {
+        let body = br#"{"id":"","version":1,"orderNumber":"D-0","ste":{"s":2},"lineItems":[{"id":"li","prod":{},"variant":{"d":1,"sku":"S1"},"quantity":1,"pr":{"eId":"c"}}],"shippingAddress":{"f":"Ja","streetName":"SaAA","city":"Lodon","country":"GB","":"0"},"shippingInfo":{"price":{"typ":"ce","currencyCode":"BP","centAmount":249,"fractionDigits":94444}}}"#;
+        let e = parse(body).unwrap_err();
+        assert!(matches!(e, MessageError::Invalid { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains("fractionDigits 94444 is over 20"),
+            "{e}"
+        );
+
+        let at_limit = ORDER.replace(
+            r#""lineItems""#,
+            r#""totalPrice":{"currencyCode":"EUR","centAmount":-5,"fractionDigits":20},"lineItems""#,
+        );
+        let Parsed::OrderCreated(event) = parse(at_limit.as_bytes()).unwrap() else {
+            panic!("ignored")
+        };
+        let total = event.order.unwrap().total_price.unwrap();
+        assert_eq!(total.to_decimal_string(), "-0.00000000000000000005");
+    }
 }

@@ -28,13 +28,28 @@ pub struct Money {
     pub currency_code: String,
     /// Amount in the smallest unit of the currency.
     pub cent_amount: i64,
-    /// Digits after the decimal point (2 when absent).
-    #[serde(default = "two")]
+    /// Digits after the decimal point (2 when absent, at most [`MAX_FRACTION_DIGITS`]).
+    #[serde(default = "two", deserialize_with = "fraction_digits")]
     pub fraction_digits: u32,
 }
 
 fn two() -> u32 {
     2
+}
+
+/// The most fraction digits a [`Money`] read from JSON may have: more than any currency or
+/// high-precision price needs. A larger value is refused when the amount is read, since
+/// [`Money::to_decimal_string`] could not write it (and would pad to gigabytes).
+pub const MAX_FRACTION_DIGITS: u32 = 20;
+
+fn fraction_digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let digits = u32::deserialize(d)?;
+    if digits > MAX_FRACTION_DIGITS {
+        return Err(serde::de::Error::custom(format_args!(
+            "fractionDigits {digits} is over {MAX_FRACTION_DIGITS}"
+        )));
+    }
+    Ok(digits)
 }
 
 impl Money {
