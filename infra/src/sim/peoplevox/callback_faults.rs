@@ -19,6 +19,7 @@ fn ppm(rate: f64) -> u32 {
 pub struct CallbackFaults {
     drop_ppm: AtomicU32,
     duplicate_ppm: AtomicU32,
+    third_ppm: AtomicU32,
     reorder_window_us: AtomicU64,
     rng: Mutex<fastrand::Rng>,
 }
@@ -28,6 +29,7 @@ impl Default for CallbackFaults {
         Self {
             drop_ppm: AtomicU32::new(0),
             duplicate_ppm: AtomicU32::new(0),
+            third_ppm: AtomicU32::new(0),
             reorder_window_us: AtomicU64::new(0),
             rng: Mutex::new(fastrand::Rng::new()),
         }
@@ -43,6 +45,11 @@ impl CallbackFaults {
     /// Share of callbacks (0.0–1.0) delivered a second time, after the first delivery.
     pub fn set_duplicate_rate(&self, rate: f64) {
         self.duplicate_ppm.store(ppm(rate), Ordering::Relaxed);
+    }
+
+    /// Share (0.0–1.0) of the duplicated callbacks delivered a third time.
+    pub fn set_third_delivery_rate(&self, rate: f64) {
+        self.third_ppm.store(ppm(rate), Ordering::Relaxed);
     }
 
     /// Each delivery first waits a random `0..window`, so later callbacks (for the same
@@ -61,6 +68,7 @@ impl CallbackFaults {
     pub fn clear(&self) {
         self.set_drop_rate(0.0);
         self.set_duplicate_rate(0.0);
+        self.set_third_delivery_rate(0.0);
         self.set_reorder_window(Duration::ZERO);
     }
 
@@ -72,6 +80,14 @@ impl CallbackFaults {
     /// Whether the next callback is delivered twice.
     pub(crate) fn roll_duplicate(&self) -> bool {
         self.roll(&self.duplicate_ppm)
+    }
+
+    /// Deliveries after the first of the next callback: 0, 1 or 2.
+    pub(crate) fn roll_extra_deliveries(&self) -> u8 {
+        if !self.roll_duplicate() {
+            return 0;
+        }
+        1 + u8::from(self.roll(&self.third_ppm))
     }
 
     /// The reorder window, zero when deliveries keep their order.

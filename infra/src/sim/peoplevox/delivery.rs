@@ -51,8 +51,8 @@ pub struct SimCallback {
 #[derive(Debug)]
 pub struct Job {
     request: CallbackRequest,
-    /// Deliver it a second time after the first delivery.
-    duplicate: bool,
+    /// Deliveries after the first (0, 1 or 2), each after the one before.
+    extra: u8,
 }
 
 /// Counters, log, faults and the HTTP client, shared by the dispatcher and the test handle.
@@ -103,14 +103,14 @@ impl Delivery {
                 self.record(&request, None, SimCallbackOutcome::Dropped);
                 continue;
             }
-            let duplicate = self.faults.roll_duplicate();
-            let deliveries = 1 + u64::from(duplicate);
+            let extra = self.faults.roll_extra_deliveries();
+            let deliveries = 1 + u64::from(extra);
             // Counted before it is queued, so that a waiter never sees a false idle.
             self.pending.fetch_add(deliveries, Ordering::SeqCst);
-            if duplicate {
+            if extra > 0 {
                 self.duplicated.fetch_add(1, Ordering::SeqCst);
             }
-            if let Err(unsent) = outbox.send(Job { request, duplicate }) {
+            if let Err(unsent) = outbox.send(Job { request, extra }) {
                 // The dispatcher is gone: the simulator is shutting down.
                 self.record(&unsent.0.request, None, SimCallbackOutcome::Failed);
                 self.failed.fetch_add(1, Ordering::SeqCst);
@@ -159,7 +159,13 @@ impl Delivery {
                 Some(status)
             }
             Err(e) => {
-                tracing::debug!(url = %request.url, error = %e, "simulated callback failed");
+                // The URL carries the connector's secret callback token as a path segment, so
+                // neither it nor the error (which quotes it) is logged whole.
+                tracing::debug!(
+                    event_type = %request.event_type,
+                    error = %e.without_url(),
+                    "simulated callback failed"
+                );
                 None
             }
         };
@@ -229,14 +235,14 @@ pub async fn run(core: Arc<Delivery>, mut queue: UnboundedReceiver<Job>) {
         let window = core.faults.reorder_window();
         if window.is_zero() {
             core.deliver(&job.request).await;
-            if job.duplicate {
-                duplicates.push_back(job.request);
+            for _ in 0..job.extra {
+                duplicates.push_back(job.request.clone());
             }
         } else {
             let core = core.clone();
             tokio::spawn(async move {
                 core.deliver_late(&job.request, window).await;
-                if job.duplicate {
+                for _ in 0..job.extra {
                     core.deliver_late(&job.request, window).await;
                 }
             });

@@ -63,6 +63,12 @@ pub(super) fn read(records: &[InputRecord]) -> Read {
                     read.cancellation(id, change.order_id, &change.order_state)
                 }
                 Ok(Parsed::Ignored(_)) => read.ended.push((id, RecordOutcome::Done)),
+                // Not JSON at all (truncated, or nested past the parser's limit): that is the
+                // reason, not what the status message's reading stumbled on first.
+                Err(not_json @ message::MessageError::NotJson(_)) => read.ended.push((
+                    id,
+                    RecordOutcome::DeadLetter(format!("not a valid status message: {not_json}")),
+                )),
                 Ok(Parsed::OrderCreated(_)) | Err(_) => read.ended.push((
                     id,
                     RecordOutcome::DeadLetter(format!("not a valid status message: {e}")),
@@ -118,6 +124,17 @@ mod tests {
         assert_eq!(read.ended[0], ("4".to_string(), RecordOutcome::Done));
         assert!(
             matches!(&read.ended[1], (id, RecordOutcome::DeadLetter(r)) if id == "5" && r.contains("not a valid status message"))
+        );
+    }
+
+    #[test]
+    fn a_body_nested_past_the_parser_limit_is_dead_lettered_as_not_json() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let read = read(&[record("1", &deep)]);
+        assert!(
+            matches!(&read.ended[..], [(_, RecordOutcome::DeadLetter(r))] if r.contains("not valid JSON: recursion limit exceeded")),
+            "{:?}",
+            read.ended
         );
     }
 
