@@ -438,3 +438,44 @@ async fn unexported_orders_are_found_across_chunks_and_pages() {
     // Chunk 1: 650 orders in pages of 500 and 150; chunks 2 and 3: one page each.
     assert_eq!(f.sim.requests_to(QUERY_ORDERS), 4);
 }
+
+#[tokio::test]
+async fn the_update_hook_sees_each_applied_http_update_once() {
+    use std::sync::{Arc, Mutex};
+
+    let f = fixture().await;
+    let entry = f
+        .client
+        .create_inventory("HOOK", Some(&f.warehouse.id), 10)
+        .await
+        .unwrap();
+    let seen: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let record = seen.clone();
+    f.sim.on_update(Some(Arc::new(move |after: &Value| {
+        let sku = after["sku"].as_str().unwrap_or_default().to_string();
+        let quantity = after["quantityOnStock"].as_i64().unwrap_or_default();
+        record.lock().unwrap().push((sku, quantity));
+    })));
+    let change = [InventoryUpdateAction::ChangeQuantity { quantity: 4 }];
+    f.client
+        .update_inventory(&entry.id, entry.version, &change)
+        .await
+        .unwrap();
+    // A refused update and the simulator's own changes are not HTTP updates that landed.
+    f.client
+        .update_inventory(&entry.id, entry.version, &change)
+        .await
+        .unwrap_err();
+    f.sim
+        .apply_inventory_actions(
+            &entry.id,
+            vec![json!({"action": "changeQuantity", "quantity": 3})],
+        )
+        .unwrap();
+    f.sim.on_update(None);
+    f.client
+        .update_inventory(&entry.id, 3, &change)
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), [("HOOK".to_string(), 4)]);
+}

@@ -1,5 +1,6 @@
 //! The local stack of ctpvx: API simulators, the local runner and the `ctpvx` CLI commands.
 
+pub mod aws_emulator;
 pub mod checks;
 pub mod local;
 pub mod operator;
@@ -7,6 +8,7 @@ pub mod reconcile_scenario;
 pub mod scenario;
 pub mod shipment_scenario;
 pub mod sim;
+pub mod soak;
 pub mod status_scenario;
 pub mod stock_scenario;
 pub mod testbed;

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ctpvx_shared::app::{self, Stores};
+use ctpvx_shared::app;
 use ctpvx_shared::config::Config;
 use ctpvx_shared::flows::nightly_reconcile::{DriftReport, NightlyReconcile, Quiet, RunOptions};
 use ctpvx_shared::store::Queue;
@@ -184,17 +184,18 @@ pub async fn run(
 
 /// The reconciliation over the stack's store and clients. Its order sweep takes orders of any
 /// age: the demo's lost orders are seconds old.
-async fn flow(bed: &Testbed, stack: &LocalStack) -> anyhow::Result<NightlyReconcile> {
+pub async fn flow(bed: &Testbed, stack: &LocalStack) -> anyhow::Result<NightlyReconcile> {
     let mut config: Config = bed.config.clone();
     config.reconcile.order_grace_s = 0;
-    let store = stack.store.clone();
-    let stores = Stores {
-        state: store.clone(),
-        idempotency: store.clone(),
-        audit: store.clone(),
-    };
-    let queue: Arc<dyn Queue> = store;
-    Ok(app::nightly_reconcile(&config, &bed.secrets, &stores, stack.ct.clone(), queue).await?)
+    let queue: Arc<dyn Queue> = stack.queue.clone();
+    Ok(app::nightly_reconcile(
+        &config,
+        &bed.secrets,
+        &stack.stores,
+        stack.ct.clone(),
+        queue,
+    )
+    .await?)
 }
 
 /// The summary's `reconcile` section.

@@ -41,10 +41,23 @@ pub struct Despatching {
 /// closed short, counted in `refused`): a fifth split across two despatches, a third with
 /// two packages, a tenth with tracking arriving `late_after` later.
 pub async fn despatch_all(bed: &Testbed, seed: u64, late_after: Duration) -> Despatching {
+    despatch_some(bed, seed, late_after, usize::MAX).await
+}
+
+/// [`despatch_all`] until `limit` despatches are made.
+pub async fn despatch_some(
+    bed: &Testbed,
+    seed: u64,
+    late_after: Duration,
+    limit: usize,
+) -> Despatching {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut done = Despatching::default();
     let mut late: Vec<(String, u32, String)> = Vec::new();
     for (n, order) in bed.pvx.sales_orders().into_iter().enumerate() {
+        if done.whole + 2 * done.split >= limit {
+            break;
+        }
         let packages = if rng.u8(0..3) == 0 { 2 } else { 1 };
         let plan_packages = |tag: &str, untracked: bool| -> Vec<PackagePlan> {
             (1..=packages)

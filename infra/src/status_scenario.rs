@@ -133,7 +133,19 @@ async fn cancel_in_ct(
     url: &str,
     id: &str,
 ) -> anyhow::Result<()> {
-    let message: Value = bed.ct.cancel_order(id)?;
+    // The merchant's own tool: a concurrent writer (the soak's) may have changed the order
+    // first, so it reads again and retries, as any commercetools client must.
+    let mut attempt = 0;
+    let message: Value = loop {
+        match bed.ct.cancel_order(id) {
+            Ok(message) => break message,
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::debug!(error = %e, "cancellation retried");
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let status = http
         .post(url)
         .bearer_auth(DEMO_WEBHOOK_TOKEN)

@@ -78,7 +78,10 @@ pub async fn move_stock(
 ) -> Movements {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut done = Movements::default();
-    let mut picked: Vec<String> = Vec::new();
+    // Orders to pick, from a snapshot taken when the last one ran out: one scan of
+    // Peoplevox's orders per snapshot, not one per pick (the soak places thousands).
+    let mut picked: std::collections::HashSet<String> = Default::default();
+    let mut to_pick: std::collections::VecDeque<String> = Default::default();
     let pause = over / u32::try_from(count.max(1)).unwrap_or(u32::MAX);
     for n in 0..count {
         let site = &sites[rng.usize(..sites.len())];
@@ -93,14 +96,18 @@ pub async fn move_stock(
                 done.adjustments += 1;
             }
             _ => {
-                let next = bed
-                    .pvx
-                    .sales_orders()
-                    .into_iter()
-                    .find(|o| !picked.contains(&o.number));
-                if let Some(order) = next {
-                    bed.pvx.pick_order(&order.number);
-                    picked.push(order.number);
+                if to_pick.is_empty() {
+                    to_pick = bed
+                        .pvx
+                        .sales_orders()
+                        .into_iter()
+                        .map(|o| o.number)
+                        .filter(|n| !picked.contains(n))
+                        .collect();
+                }
+                if let Some(number) = to_pick.pop_front() {
+                    bed.pvx.pick_order(&number);
+                    picked.insert(number);
                     done.picks += 1;
                 } else {
                     bed.pvx.goods_in(site, item, 1);

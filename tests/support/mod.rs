@@ -146,6 +146,7 @@ pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions
         visibility: Duration::from_secs(1),
         timeout: Duration::from_secs(1),
         idle_pause: Duration::from_millis(20),
+        kill: None,
     }
 }
 
@@ -292,46 +293,18 @@ pub async fn reconcile_flow_on(
 /// Fresh DynamoDB tables and SQS queues (every queue with its DLQ and redrive count) on the
 /// moto server at `CTPVX_TEST_AWS_ENDPOINT`, as template.yaml makes them.
 pub async fn aws_stores() -> (Stores, Arc<dyn Queue>) {
-    use ctpvx_shared::aws::provision::{
-        create_audit_table, create_idempotency_table, create_queue_pair, create_state_table,
-        emulator_sdk_config,
-    };
-    use ctpvx_shared::aws::{
-        DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue, aws_sdk_dynamodb,
-        aws_sdk_sqs,
-    };
-    let endpoint = std::env::var("CTPVX_TEST_AWS_ENDPOINT")
+    let endpoint = moto_endpoint()
+        .expect("CTPVX_TEST_AWS_ENDPOINT (a moto server) is needed: see tests/contract_stores.rs");
+    ctpvx_infra::aws_emulator::fresh_stores(&endpoint)
+        .await
+        .expect("tables and queues on moto")
+}
+
+/// The moto server the test command started, if any.
+pub fn moto_endpoint() -> Option<String> {
+    std::env::var("CTPVX_TEST_AWS_ENDPOINT")
         .ok()
         .filter(|e| !e.trim().is_empty())
-        .expect("CTPVX_TEST_AWS_ENDPOINT (a moto server) is needed: see tests/contract_stores.rs");
-    let config = emulator_sdk_config(&endpoint).await;
-    let unique = |kind: &str| format!("ctpvx-test-{kind}-{}", uuid::Uuid::new_v4().simple());
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let (state, idempotency, audit) = (unique("state"), unique("idem"), unique("audit"));
-    create_state_table(&dynamodb, &state)
-        .await
-        .expect("state table");
-    create_idempotency_table(&dynamodb, &idempotency)
-        .await
-        .expect("idempotency table");
-    create_audit_table(&dynamodb, &audit)
-        .await
-        .expect("audit table");
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let mut urls = std::collections::BTreeMap::new();
-    for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
-        let pair = create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count)
-            .await
-            .expect("queue pair");
-        urls.insert(queue.to_string(), pair.url);
-        urls.insert(dlq.to_string(), pair.dead_letter_url);
-    }
-    let stores = Stores {
-        state: Arc::new(DynamoStateStore::new(dynamodb.clone(), state)),
-        idempotency: Arc::new(DynamoIdempotencyStore::new(dynamodb.clone(), idempotency)),
-        audit: Arc::new(DynamoAuditLog::new(dynamodb, audit)),
-    };
-    (stores, Arc::new(SqsQueue::new(sqs, urls)))
 }
 
 /// Every inventory write (create or update) the commercetools simulator received.

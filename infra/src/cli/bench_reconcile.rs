@@ -34,7 +34,7 @@ pub struct ReconcileRun {
 /// The budget the test bed enforces.
 const BUDGET: u32 = 15;
 /// Rows per Peoplevox page (the reconciliation's default).
-const PAGE: usize = 1000;
+pub const PAGE: usize = 1000;
 
 /// Seeds the simulators, runs `ctpvx reconcile` as a child process, checks the result and
 /// returns the figures.
@@ -47,28 +47,7 @@ pub async fn run(spec: ReconcileRun) -> anyhow::Result<serde_json::Value> {
     })
     .await?;
     let seeded = Instant::now();
-    let mut stock = Vec::with_capacity(spec.items * STOCK_SITES.len());
-    let mut entries = Vec::with_capacity(spec.items * STOCK_SITES.len());
-    let mut drifted = 0;
-    for (s, (site, _)) in STOCK_SITES.iter().enumerate() {
-        let channel = bed.site_channels[*site].clone();
-        for i in 0..spec.items {
-            let item = format!("ITEM-{i:07}");
-            let available = ((i * 7 + s * 13) % 500) as i64;
-            let target = sellable(available, 0, 0, 1);
-            let n = s * spec.items + i;
-            let quantity = if n.is_multiple_of(spec.drift_every) {
-                drifted += 1;
-                target + 1 + (n % 9) as i64
-            } else {
-                target
-            };
-            stock.push((site.to_string(), item.clone(), available, available));
-            entries.push((item, Some(channel.clone()), quantity));
-        }
-    }
-    bed.pvx.set_stock_bulk(stock);
-    bed.ct.insert_inventory_bulk(entries)?;
+    let drifted = seed(&bed, spec.items, spec.drift_every)?;
     let seed_s = seeded.elapsed().as_secs_f64();
     bed.ct.faults().set_latency(spec.latency);
     bed.pvx.faults().set_latency(spec.latency);
@@ -156,6 +135,34 @@ pub async fn run(spec: ReconcileRun) -> anyhow::Result<serde_json::Value> {
         "peak_rss_mb": peak_rss_kb as f64 / 1024.0,
         "ok": off == 0 && report.drift_before() == drifted && report.failed() == 0,
     }))
+}
+
+/// Seeds both simulators with `items` items at each of the test bed's sites, commercetools at
+/// the sellable target but for every `drift_every`-th entry; returns how many are off.
+pub fn seed(bed: &Testbed, items: usize, drift_every: usize) -> anyhow::Result<usize> {
+    let mut stock = Vec::with_capacity(items * STOCK_SITES.len());
+    let mut entries = Vec::with_capacity(items * STOCK_SITES.len());
+    let mut drifted = 0;
+    for (s, (site, _)) in STOCK_SITES.iter().enumerate() {
+        let channel = bed.site_channels[*site].clone();
+        for i in 0..items {
+            let item = format!("ITEM-{i:07}");
+            let available = ((i * 7 + s * 13) % 500) as i64;
+            let target = sellable(available, 0, 0, 1);
+            let n = s * items + i;
+            let quantity = if n.is_multiple_of(drift_every.max(1)) {
+                drifted += 1;
+                target + 1 + (n % 9) as i64
+            } else {
+                target
+            };
+            stock.push((site.to_string(), item.clone(), available, available));
+            entries.push((item, Some(channel.clone()), quantity));
+        }
+    }
+    bed.pvx.set_stock_bulk(stock);
+    bed.ct.insert_inventory_bulk(entries)?;
+    Ok(drifted)
 }
 
 /// The peak resident set of a running process since it started its program (`VmHWM`), in KiB;

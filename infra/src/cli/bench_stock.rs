@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -19,11 +19,12 @@ use ctpvx_shared::app::{self, Stores};
 use ctpvx_shared::domain::StockMessage;
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::batch::InputRecord;
-use ctpvx_shared::flows::stock_delta::StockReport;
 use ctpvx_shared::store::{Queue, now_epoch_ms};
 
 use ctpvx_infra::local::stack::{STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE, declare_queues};
 use ctpvx_infra::local::worker::{self, WorkerOptions};
+
+use crate::cli::bench_cpu;
 
 /// SKUs per site in the stream.
 const SKUS: usize = 1000;
@@ -112,41 +113,19 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
 
     // The worker runs alone on its own thread and single-threaded runtime, as in a Lambda, so
     // that its CPU time can be told apart from the simulators'.
-    let worker = {
-        let (config, secrets, state) = (bed.config.clone(), bed.secrets.clone(), store.clone());
-        let batch = spec.batch.max(1);
-        std::thread::spawn(
-            move || -> anyhow::Result<(StockReport, Duration, Option<Duration>)> {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(async move {
-                    let stores = Stores {
-                        state: state.clone(),
-                        idempotency: state.clone(),
-                        audit: state.clone(),
-                    };
-                    let (ct, pvx) = app::clients(&config, &secrets, state.clone())?;
-                    let queue: Arc<dyn Queue> = state.clone();
-                    let flow = app::stock_delta(&config, &stores, ct, pvx, Some(queue)).await?;
-                    let cpu_before = thread_cpu();
-                    let started = Instant::now();
-                    let mut totals = StockReport::default();
-                    for chunk in records.chunks(batch) {
-                        totals.absorb(&flow.run_batch(chunk).await);
-                    }
-                    let cpu = thread_cpu().zip(cpu_before).map(|(a, b)| a - b);
-                    Ok((totals, started.elapsed(), cpu))
-                })
-            },
-        )
-    };
-    let (mut totals, stream_elapsed, worker_cpu) = tokio::task::spawn_blocking(move || {
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("the worker thread panicked"))?
+    let (config, secrets, state) = (bed.config.clone(), bed.secrets.clone(), store.clone());
+    let stream = bench_cpu::flow_batches(records, spec.batch, move || async move {
+        let stores = Stores {
+            state: state.clone(),
+            idempotency: state.clone(),
+            audit: state.clone(),
+        };
+        let (ct, pvx) = app::clients(&config, &secrets, state.clone())?;
+        let queue: Arc<dyn Queue> = state.clone();
+        Ok(app::stock_delta(&config, &stores, ct, pvx, Some(queue)).await?)
     })
-    .await??;
+    .await?;
+    let (mut totals, stream_elapsed, worker_cpu) = (stream.value, stream.elapsed, stream.cpu);
     let stream_requests = bed.ct.request_count();
     // The confirming re-reads come due a second later; one worker takes them as Lambda would.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -158,6 +137,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
         visibility: Duration::from_secs(60),
         timeout: Duration::from_secs(60),
         idle_pause: Duration::from_millis(10),
+        kill: None,
     };
     loop {
         let messages = worker::gather(store.as_ref(), &options).await;
@@ -187,21 +167,11 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
         "events_per_second_one_worker": events / stream_elapsed.as_secs_f64(),
         "stream_elapsed_s": stream_elapsed.as_secs_f64(),
         "worker_cpu_us_per_event": worker_cpu.map(|c| c.as_secs_f64() * 1e6 / events),
+        "cpu_clock": bench_cpu::clock_name(),
         "mismatches_after": mismatches,
     }))
 }
 
 fn sku(k: usize) -> String {
     format!("STK-{k:05}")
-}
-
-/// User + system CPU time of the calling thread (Linux `/proc/thread-self/stat`, clock ticks
-/// of 10 ms: meaningful over runs of seconds).
-fn thread_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let (utime, stime): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
-    Some(Duration::from_millis((utime + stime) * 10))
 }

@@ -5,7 +5,6 @@
 //! simulated systems.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -101,7 +100,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Subscribed as `ctpvx subscribe` does, from the test bed's configuration:
     // AvailabilityChanges everywhere, IncrementalChanges (hints, re-read) at PrimarySite
     // ([subscriptions] incremental_sites), the despatch, status and returns events.
-    bed.subscribe(&stack.pvx, stack.store.as_ref(), &stack.server.url)
+    bed.subscribe(&stack.pvx, stack.stores.state.as_ref(), &stack.server.url)
         .await?;
     bed.pvx.callback_faults().set_seed(args.seed);
     bed.pvx.callback_faults().set_duplicate_rate(0.1);
@@ -208,7 +207,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stock = stack.stock_totals.lock().await.clone();
     // As the simulators counted them: every client, the reconciliation's included.
     let (ct_requests, pvx_requests) = (bed.ct.request_count(), bed.pvx.request_count());
-    let store_for_links: Arc<EmbeddedStore> = stack.store.clone();
+    let state_for_links = stack.stores.state.clone();
     stack.stop().await;
 
     // The summary is read from the two simulated systems, not from the workers' counters.
@@ -233,7 +232,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             exported += 1;
         } else {
             let link =
-                ctpvx_shared::flows::order_export::load_link(store_for_links.as_ref(), id).await?;
+                ctpvx_shared::flows::order_export::load_link(state_for_links.as_ref(), id).await?;
             let reason = match link {
                 Some(ctpvx_shared::flows::order_export::OrderLink::Held { reason, .. }) => {
                     reason.to_string()

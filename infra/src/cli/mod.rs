@@ -3,9 +3,20 @@
 mod audit;
 mod backend;
 mod bench;
+mod bench_binaries;
+mod bench_cpu;
+mod bench_flows;
+mod bench_latency;
+mod bench_moto;
+mod bench_orders;
 mod bench_reconcile;
+mod bench_reconcile_cpu;
+mod bench_report;
+mod bench_rows;
+mod bench_runtime_api;
 mod bench_shipments;
 mod bench_stock;
+mod bench_webhooks;
 mod check_config;
 mod demo;
 mod dlq;
@@ -15,6 +26,7 @@ mod reconcile_report;
 mod reconcile_watch;
 mod serve;
 mod setup;
+mod soak;
 mod subscribe;
 
 use std::process::ExitCode;
@@ -54,6 +66,9 @@ enum Command {
     /// Bring commercetools back in line with the warehouse now (stock, lost orders and
     /// despatches), or see with --dry-run what that would change.
     Reconcile(reconcile::Args),
+    /// The whole pipeline under every fault at once (5xx, timeouts, expired sessions, 409s,
+    /// repeated, reordered and lost callbacks, killed workers), then the invariant checker.
+    Soak(soak::Args),
 }
 
 /// Runs a subcommand; the exit code is what scripts may trust.
@@ -70,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unsubscribe(args) => subscribe::run_unsubscribe(args).await,
         Command::CheckConfig(args) => check_config::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
+        Command::Soak(args) => soak::run(args).await,
     }
 }
 

@@ -1,5 +1,6 @@
-//! One process running the whole pipeline on the embedded store: ingress server, the orders,
-//! stock, shipments and status queues with their dead-letter queues, and workers for each.
+//! One process running the whole pipeline: ingress server, the orders, stock, shipments and
+//! status queues with their dead-letter queues, and workers for each — on the embedded store,
+//! or on DynamoDB tables and SQS queues ([`LocalStack::start_on`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,11 +17,11 @@ use ctpvx_shared::flows::order_status::{OrderStatus, StatusReport};
 use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport};
 use ctpvx_shared::flows::stock_delta::{StockCrash, StockDelta, StockReport};
 use ctpvx_shared::peoplevox::client::PvxClient;
-use ctpvx_shared::store::{Queue, QueueDepth, StoreError};
+use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, StoreError};
 use ctpvx_shared::webhook::Webhooks;
 
 use super::server::WebhookServer;
-use super::worker::{self, WorkerOptions};
+use super::worker::{self, KillSwitch, WorkerOptions};
 
 pub use ctpvx_shared::queues::{
     ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, QUEUE_PAIRS, RECONCILE_DLQ,
@@ -51,7 +52,8 @@ pub fn declare_queues(store: &EmbeddedStore) -> Result<(), StoreError> {
 fn spawn_workers<F: BatchFlow>(
     count: usize,
     flow: &Arc<F>,
-    store: &Arc<EmbeddedStore>,
+    queue: &Arc<dyn Queue>,
+    audit: &Arc<dyn AuditLog>,
     options: WorkerOptions,
     stop: &Arc<AtomicBool>,
     totals: &Arc<tokio::sync::Mutex<F::Report>>,
@@ -60,8 +62,8 @@ fn spawn_workers<F: BatchFlow>(
         .map(|_| {
             tokio::spawn(worker::run(
                 flow.clone(),
-                store.clone(),
-                store.clone(),
+                queue.clone(),
+                audit.clone(),
                 options.clone(),
                 stop.clone(),
                 totals.clone(),
@@ -83,10 +85,15 @@ pub struct StackOptions {
     pub batch_size: usize,
     /// Visibility timeout.
     pub visibility: Duration,
+    /// How long an idle worker waits before polling its queue again (SQS long polling
+    /// answers as soon as a message arrives; a shorter pause comes closer to that).
+    pub idle_pause: Duration,
     /// Test hook: order workers die at this point.
     pub crash: Option<CrashPoint>,
     /// Test hook: stock workers die at this point.
     pub stock_crash: Option<StockCrash>,
+    /// Fault injection: every worker dies after its side effects on a share of batches.
+    pub kill: Option<Arc<KillSwitch>>,
 }
 
 impl Default for StackOptions {
@@ -97,8 +104,10 @@ impl Default for StackOptions {
             stock_workers: 2,
             batch_size: 100,
             visibility: Duration::from_secs(2),
+            idle_pause: Duration::from_millis(50),
             crash: None,
             stock_crash: None,
+            kill: None,
         }
     }
 }
@@ -107,8 +116,10 @@ impl Default for StackOptions {
 pub struct LocalStack {
     /// Webhook server.
     pub server: WebhookServer,
-    /// The store behind every port.
-    pub store: Arc<EmbeddedStore>,
+    /// State store, idempotency store and audit log.
+    pub stores: Stores,
+    /// The queues.
+    pub queue: Arc<dyn Queue>,
     /// The flow (also for the held-order sweep).
     pub flow: Arc<OrderExport>,
     /// The stock flow.
@@ -134,8 +145,7 @@ pub struct LocalStack {
 }
 
 impl LocalStack {
-    /// Declares the queues, builds clients and flow (checking templates and channel), starts
-    /// the server and the workers.
+    /// On the embedded store: declares the queues, then [`LocalStack::start_on`].
     pub async fn start(
         config: &Config,
         secrets: &Secrets,
@@ -148,8 +158,19 @@ impl LocalStack {
             idempotency: store.clone(),
             audit: store.clone(),
         };
-        let (ct, pvx) = app::clients(config, secrets, store.clone())?;
-        let queue: Arc<dyn Queue> = store.clone();
+        Self::start_on(config, secrets, stores, store, options).await
+    }
+
+    /// On stores and queues that exist (every queue with its dead-letter queue): builds
+    /// clients and flows (checking templates and channels), starts the server and workers.
+    pub async fn start_on(
+        config: &Config,
+        secrets: &Secrets,
+        stores: Stores,
+        queue: Arc<dyn Queue>,
+        options: StackOptions,
+    ) -> Result<Self, SetupError> {
+        let (ct, pvx) = app::clients(config, secrets, stores.state.clone())?;
         let stock_configured = !config.stock.sites.is_empty();
         let flow = Arc::new(
             app::order_export(config, &stores, ct.clone(), pvx.clone())
@@ -187,12 +208,15 @@ impl LocalStack {
             batch_size: options.batch_size,
             visibility: options.visibility,
             timeout: options.visibility,
-            idle_pause: Duration::from_millis(50),
+            idle_pause: options.idle_pause,
+            kill: options.kill.clone(),
         };
+        let audit = stores.audit.clone();
         let mut workers = spawn_workers(
             options.workers,
             &flow,
-            &store,
+            &queue,
+            &audit,
             worker_options(ORDERS_QUEUE, ORDERS_DLQ),
             &stop,
             &totals,
@@ -200,7 +224,8 @@ impl LocalStack {
         workers.extend(spawn_workers(
             options.stock_workers,
             &stock,
-            &store,
+            &queue,
+            &audit,
             worker_options(STOCK_QUEUE, STOCK_DLQ),
             &stop,
             &stock_totals,
@@ -208,7 +233,8 @@ impl LocalStack {
         workers.extend(spawn_workers(
             1,
             &shipments,
-            &store,
+            &queue,
+            &audit,
             worker_options(SHIPMENTS_QUEUE, SHIPMENTS_DLQ),
             &stop,
             &shipment_totals,
@@ -216,14 +242,16 @@ impl LocalStack {
         workers.extend(spawn_workers(
             1,
             &statuses,
-            &store,
+            &queue,
+            &audit,
             worker_options(STATUS_QUEUE, STATUS_DLQ),
             &stop,
             &status_totals,
         ));
         Ok(Self {
             server,
-            store,
+            stores,
+            queue,
             flow,
             stock,
             stock_totals,
@@ -241,7 +269,7 @@ impl LocalStack {
 
     /// Depth of a queue.
     pub async fn depth(&self, queue: &str) -> QueueDepth {
-        self.store.depth(queue).await.unwrap_or_default()
+        self.queue.depth(queue).await.unwrap_or_default()
     }
 
     /// Waits until the orders queue is empty (nothing visible, nothing in flight) or `limit`
@@ -272,7 +300,7 @@ impl LocalStack {
     /// Re-queues held orders whose items now exist.
     pub async fn sweep_held(&self) -> Result<SweepReport, String> {
         self.flow
-            .retry_held(self.store.as_ref(), ORDERS_QUEUE)
+            .retry_held(self.queue.as_ref(), ORDERS_QUEUE)
             .await
     }
 

@@ -26,6 +26,56 @@ pub struct WorkerOptions {
     pub timeout: Duration,
     /// Pause when the queue is empty.
     pub idle_pause: Duration,
+    /// Fault injection: kills the worker after the flow's side effects, before it
+    /// acknowledges anything, as a Lambda that dies at the end of its run would.
+    pub kill: Option<Arc<KillSwitch>>,
+}
+
+/// Decides, seeded, which batches die after their side effects, and counts them.
+#[derive(Debug)]
+pub struct KillSwitch {
+    rate_ppm: std::sync::atomic::AtomicU32,
+    rng: std::sync::Mutex<fastrand::Rng>,
+    killed: std::sync::atomic::AtomicU64,
+}
+
+impl KillSwitch {
+    /// Kills a share `rate` (0.0–1.0) of the batches, repeatably for a seed.
+    pub fn new(rate: f64, seed: u64) -> Self {
+        let switch = Self {
+            rate_ppm: Default::default(),
+            rng: std::sync::Mutex::new(fastrand::Rng::with_seed(seed)),
+            killed: Default::default(),
+        };
+        switch.set_rate(rate);
+        switch
+    }
+
+    /// Changes the share of batches killed from now on.
+    pub fn set_rate(&self, rate: f64) {
+        let ppm = (rate.clamp(0.0, 1.0) * 1e6).round() as u32;
+        self.rate_ppm.store(ppm, Ordering::Relaxed);
+    }
+
+    /// Batches killed so far.
+    pub fn killed(&self) -> u64 {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    fn roll(&self) -> bool {
+        let rate = self.rate_ppm.load(Ordering::Relaxed);
+        let hit = rate > 0
+            && self
+                .rng
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .u32(0..1_000_000)
+                < rate;
+        if hit {
+            self.killed.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
 }
 
 /// Gathers up to `batch_size` messages (10 per receive, as SQS hands them out).
@@ -66,6 +116,11 @@ pub async fn run_batch<F: BatchFlow>(
         .collect();
     let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64;
     let report = flow.process(&records, deadline_ms).await;
+    if options.kill.as_ref().is_some_and(|k| k.roll()) {
+        // Died after the side effects: nothing is deleted or parked, every record comes
+        // back after the visibility timeout.
+        return report;
+    }
     let failed = settle(
         queue,
         audit,

@@ -201,6 +201,7 @@ impl Queue for SqsQueue {
             .queue_url(self.url(queue)?)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
             .map_err(|e| sdk_error("sqs depth", e))?;
@@ -214,7 +215,10 @@ impl Queue for SqsQueue {
         };
         Ok(QueueDepth {
             visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
-            in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
+            // Delayed messages count as in flight, as the embedded queue counts them: both
+            // are on their way and not yet receivable.
+            in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?
+                + count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
         })
     }
 }

@@ -52,8 +52,8 @@ use self::inventory::Inventory;
 use self::new_order::NewOrder;
 use self::orders::Orders;
 pub use self::placement::OutOfStock;
-pub use self::state::CtSimConfig;
 use self::state::SimState;
+pub use self::state::{CtSimConfig, UpdateHook};
 use self::states::States;
 use self::types::Types;
 use crate::sim::faults::Faults;
@@ -354,6 +354,13 @@ impl CtSim {
     /// The next `n` requests get a 429 with `Retry-After: 1`.
     pub fn rate_limit_next(&self, n: u32) {
         self.state.rate_limit_next(n);
+    }
+
+    /// Calls `hook` (or, with `None`, nothing any more) with every resource an HTTP update
+    /// changed, as it is after the update, just before the answer goes out: benchmarks time
+    /// the moment a flow's write lands with it.
+    pub fn on_update(&self, hook: Option<UpdateHook>) {
+        self.state.set_update_hook(hook);
     }
 
     /// The next `n` updates find that another writer changed the resource first: its version

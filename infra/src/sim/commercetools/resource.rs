@@ -104,11 +104,16 @@ pub(crate) async fn update<R: Resource>(
     Path((_project, item)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    answer(parse_update(&body).and_then(|(version, actions)| {
+    let result = parse_update(&body).and_then(|(version, actions)| {
         let mut store = state.store();
         let id = resolve::<R>(&store, &item)?;
         apply_actions::<R>(&state, &mut store, &id, version, &actions)
-    }))
+    });
+    // Outside the store's lock, so that a hook never holds up other requests.
+    if let Ok(after) = &result {
+        state.notify_update(after);
+    }
+    answer(result)
 }
 
 /// Applies actions to a stored resource under optimistic concurrency: all apply, or none.

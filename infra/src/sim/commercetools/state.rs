@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -41,6 +41,9 @@ impl Default for CtSimConfig {
     }
 }
 
+/// Called with a resource as an HTTP update left it (see [`super::CtSim::on_update`]).
+pub type UpdateHook = Arc<dyn Fn(&Value) + Send + Sync>;
+
 /// An issued token.
 pub(crate) struct IssuedToken {
     pub(crate) expires_at: Instant,
@@ -77,6 +80,7 @@ pub(crate) struct SimState {
     bump_next: AtomicU32,
     request_total: AtomicU64,
     requests_by_route: Mutex<BTreeMap<String, u64>>,
+    update_hook: RwLock<Option<UpdateHook>>,
 }
 
 /// Locks a mutex; a panic in another holder leaves the data usable for a simulator.
@@ -97,6 +101,7 @@ impl SimState {
             bump_next: AtomicU32::new(0),
             request_total: AtomicU64::new(0),
             requests_by_route: Mutex::new(BTreeMap::new()),
+            update_hook: RwLock::new(None),
         }
     }
 
@@ -156,6 +161,25 @@ impl SimState {
     /// True (once per switched-on request) when this request is to get a 429.
     pub(crate) fn take_rate_limit(&self) -> bool {
         take_one(&self.rate_limit_next)
+    }
+
+    pub(crate) fn set_update_hook(&self, hook: Option<UpdateHook>) {
+        *self
+            .update_hook
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = hook;
+    }
+
+    /// Tells the hook, if any, of a resource an HTTP update changed.
+    pub(crate) fn notify_update(&self, after: &Value) {
+        let hook = self
+            .update_hook
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            hook(after);
+        }
     }
 
     pub(crate) fn bump_version_before_next_update(&self, n: u32) {

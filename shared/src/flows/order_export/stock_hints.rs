@@ -18,7 +18,10 @@ pub(super) async fn send(queue: &dyn Queue, exported: &[&SalesOrder]) {
             .or_default()
             .extend(order.lines.iter().map(|l| l.item_code.as_str().to_string()));
     }
-    for (site, items) in by_site {
+    // A cancellation goes to Peoplevox as a status-only order, without lines: nothing to
+    // recheck there (Peoplevox calls back when it frees the stock), and a recheck that names
+    // no items is refused by the stock flow.
+    for (site, items) in by_site.into_iter().filter(|(_, items)| !items.is_empty()) {
         let message = StockMessage::Recheck {
             id: uuid::Uuid::new_v4().to_string(),
             site: site.to_string(),

@@ -114,7 +114,9 @@ impl OrderStatus {
                     Ok(Pushed::Cancelled) => Ended::Pushed,
                     Ok(Pushed::AlreadyCancelled) => Ended::Already,
                     Ok(Pushed::Exception(reason)) => Ended::Exception(reason),
-                    Err(e) if e.is_retryable() => {
+                    // A cancellation whose answer was lost may have landed: the retry reads
+                    // Peoplevox's status first and finds it cancelled, or pushes again.
+                    Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
                         Ended::Retry(format!("cancelling in Peoplevox: {e}"))
                     }
                     Err(e) => Ended::Exception(format!("cancelling in Peoplevox failed: {e}")),

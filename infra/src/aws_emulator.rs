@@ -1,0 +1,52 @@
+//! Fresh DynamoDB tables and SQS queues on an emulator (moto), made as template.yaml makes
+//! them: the state, idempotency and audit tables, and every queue with its dead-letter queue
+//! and redrive count. For the soak and the tests; never pointed at a real account.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use ctpvx_shared::app::Stores;
+use ctpvx_shared::aws::provision::{
+    create_audit_table, create_idempotency_table, create_queue_pair, create_state_table,
+    emulator_sdk_config,
+};
+use ctpvx_shared::aws::{
+    DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue, aws_sdk_dynamodb,
+    aws_sdk_sqs,
+};
+use ctpvx_shared::store::Queue;
+
+/// Creates uniquely named tables and queues at `endpoint` and returns the stores over them.
+pub async fn fresh_stores(endpoint: &str) -> anyhow::Result<(Stores, Arc<dyn Queue>)> {
+    let config = emulator_sdk_config(endpoint).await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let unique = |kind: &str| format!("ctpvx-{kind}-{run}");
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let (state, idempotency, audit) = (unique("state"), unique("idem"), unique("audit"));
+    create_state_table(&dynamodb, &state)
+        .await
+        .with_context(|| format!("state table at {endpoint}"))?;
+    create_idempotency_table(&dynamodb, &idempotency)
+        .await
+        .context("idempotency table")?;
+    create_audit_table(&dynamodb, &audit)
+        .await
+        .context("audit table")?;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let mut urls = BTreeMap::new();
+    for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
+        let pair = create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count)
+            .await
+            .with_context(|| format!("queue pair {queue}"))?;
+        urls.insert(queue.to_string(), pair.url);
+        urls.insert(dlq.to_string(), pair.dead_letter_url);
+    }
+    let stores = Stores {
+        state: Arc::new(DynamoStateStore::new(dynamodb.clone(), state)),
+        idempotency: Arc::new(DynamoIdempotencyStore::new(dynamodb.clone(), idempotency)),
+        audit: Arc::new(DynamoAuditLog::new(dynamodb, audit)),
+    };
+    Ok((stores, Arc::new(SqsQueue::new(sqs, urls))))
+}

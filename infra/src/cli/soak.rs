@@ -1,0 +1,160 @@
+//! `ctpvx soak`: the whole pipeline under every fault at once, then the invariant checker.
+//! Exit 0 when every invariant holds, 3 when one does not.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
+
+use crate::cli::init_logs;
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Seed of the scenario, the faults and the kills.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Orders the storefront places.
+    #[arg(long, default_value_t = 10_000)]
+    orders: usize,
+    /// Warehouse stock movements.
+    #[arg(long, default_value_t = 50_000)]
+    movements: usize,
+    /// Despatches (a fifth of the orders split in two).
+    #[arg(long, default_value_t = 5_000)]
+    despatches: usize,
+    /// Items in the catalogue, each at 3 sites.
+    #[arg(long, default_value_t = 400)]
+    items: usize,
+    /// The Peoplevox budget window (15 requests per 15 s) is divided by this.
+    #[arg(long, default_value_t = 30)]
+    compress: u32,
+    /// Share of Peoplevox callbacks lost (the reconciliation is the net).
+    #[arg(long, default_value_t = 0.02)]
+    lost_callbacks: f64,
+    /// Share of worker batches killed after their side effects.
+    #[arg(long, default_value_t = 0.05)]
+    kills: f64,
+    /// Run on fresh DynamoDB tables and SQS queues at this emulator endpoint (moto), e.g.
+    /// http://127.0.0.1:5000; the soak creates them and never touches a real account.
+    #[arg(long, value_name = "ENDPOINT")]
+    aws: Option<String>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the soak and prints the invariants.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logs("error");
+    if args.orders == 0 || args.movements == 0 {
+        bail!("--orders and --movements must be at least 1");
+    }
+    let backend = match &args.aws {
+        Some(endpoint)
+            if endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost") =>
+        {
+            SoakBackend::Aws(endpoint.clone())
+        }
+        Some(endpoint) => bail!(
+            "--aws {endpoint}: the soak creates throwaway tables and queues, so it runs only against a local emulator (http://127.0.0.1:PORT or http://localhost:PORT)"
+        ),
+        None => SoakBackend::Embedded,
+    };
+    let defaults = SoakOptions::default();
+    let options = SoakOptions {
+        seed: args.seed,
+        orders: args.orders,
+        movements: args.movements,
+        despatches: args.despatches,
+        items: args.items.max(1),
+        compress: args.compress.max(1),
+        faults: FaultRates {
+            callbacks_lost: args.lost_callbacks,
+            worker_kills: args.kills,
+            ..FaultRates::default()
+        },
+        // moto's SQS is one Python process that breaks under many concurrent receivers.
+        workers: if args.aws.is_some() {
+            (2, 3)
+        } else {
+            defaults.workers
+        },
+        // Every call is an HTTP round trip to one Python process: batches take longer there.
+        visibility_s: if args.aws.is_some() {
+            20
+        } else {
+            defaults.visibility_s
+        },
+        ..defaults
+    };
+    let outcome = soak::run(options, backend).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        print_table(&outcome);
+    }
+    Ok(if outcome.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+fn print_table(outcome: &SoakOutcome) {
+    let o = &outcome.options;
+    let f = &outcome.figures;
+    println!(
+        "ctpvx soak — seed {}, {} ({} orders, {} movements, {} despatches; Peoplevox budget window 15 s / {})",
+        o.seed, outcome.backend, o.orders, o.movements, o.despatches, o.compress
+    );
+    let r = &o.faults;
+    println!(
+        "  faults: {:.0}% 5xx and {:.0}% timeouts from both APIs, sessions expired every {} ms, a concurrent commercetools writer every {} ms,",
+        r.server_errors * 100.0,
+        r.timeouts * 100.0,
+        r.session_expiry_ms,
+        r.concurrent_write_ms
+    );
+    println!(
+        "          callbacks {:.0}% lost, {:.0}% repeated (half of those 3 times), reordered within {} ms; {:.0}% of worker batches killed",
+        r.callbacks_lost * 100.0,
+        r.callbacks_repeated * 100.0,
+        r.reorder_window_ms,
+        r.worker_kills * 100.0
+    );
+    println!(
+        "  happened: {} orders placed, {} OrderCreated messages, {} movements, {} callbacks ({} repeated, {} lost), {} despatches, {} batches killed, {} session expiries",
+        f["orders"]["placed"],
+        f["orders"]["order_created_messages_sent"],
+        f["stock"]["movements"],
+        f["stock"]["callbacks_sent"],
+        f["stock"]["callbacks_repeated"],
+        f["stock"]["callbacks_lost"],
+        f["warehouse"]["despatches"],
+        f["faults"]["worker_batches_killed"],
+        f["faults"]["peoplevox_sessions_expired"]
+    );
+    println!(
+        "  net: {} parked messages redriven, {} reconcile updates, {} orders and {} despatches re-queued",
+        f["net"]["parked_then_redriven"],
+        f["net"]["reconcile_updates"],
+        f["net"]["reconcile_orders_requeued"],
+        f["net"]["reconcile_despatches_requeued"]
+    );
+    println!("  invariant                          count");
+    for (name, count) in outcome.invariants.rows() {
+        let mark = if count == 0 { "ok" } else { "BROKEN" };
+        println!("  {name:<34} {count:>6}  {mark}");
+    }
+    println!(
+        "  {} in {:.1} s",
+        if outcome.passed() {
+            "every invariant holds"
+        } else {
+            "INVARIANTS BROKEN"
+        },
+        outcome.elapsed_s
+    );
+}

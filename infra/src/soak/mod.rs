@@ -1,0 +1,466 @@
+//! The soak: the whole pipeline — webhooks, every queue and worker, the nightly
+//! reconciliation — against both simulators, with a seeded scenario and every fault on at
+//! once, then an invariant checker over the two simulated systems.
+//!
+//! The story of a run:
+//! 1. Opening stock, with faults off; subscriptions as `ctpvx subscribe` makes them.
+//! 2. Faults on ([`chaos`]). The storefront sells while the warehouse moves stock; every
+//!    order's OrderCreated reaches the webhook 1–3 times, except a lost share.
+//! 3. The warehouse works the orders (status changes, cancellations on both sides, short
+//!    picks), despatches (splits, late tracking), closes them and takes returns.
+//! 4. Faults off. An operator redrives the dead-letter queues; two reconciliation runs (the
+//!    second books despatches whose callbacks were lost); the queues drain.
+//! 5. [`invariants::check`].
+
+pub mod chaos;
+pub mod invariants;
+pub mod tally;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+
+use ctpvx_shared::app::Stores;
+use ctpvx_shared::embedded::EmbeddedStore;
+use ctpvx_shared::flows::nightly_reconcile::{Quiet, RunOptions};
+use ctpvx_shared::store::Queue;
+use ctpvx_shared::webhook::ORDERS_PATH;
+
+use crate::local::worker::KillSwitch;
+use crate::local::{LocalStack, StackOptions};
+use crate::operator::dlq::{self, RedriveOptions};
+use crate::testbed::{DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions};
+use crate::{reconcile_scenario, scenario, shipment_scenario, status_scenario, stock_scenario};
+
+pub use chaos::FaultRates;
+pub use invariants::Invariants;
+use tally::TallyQueue;
+
+/// The size and shape of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakOptions {
+    /// Seed of every random choice (movements, faults, kills).
+    pub seed: u64,
+    /// Orders the storefront places.
+    pub orders: usize,
+    /// Warehouse stock movements.
+    pub movements: usize,
+    /// Orders despatched (a fifth split in two).
+    pub despatches: usize,
+    /// Items in the catalogue (each stocked at 3 sites).
+    pub items: usize,
+    /// The Peoplevox budget window is 15 s divided by this.
+    pub compress: u32,
+    /// Share of OrderCreated messages never sent.
+    pub orders_lost: f64,
+    /// The faults.
+    pub faults: FaultRates,
+    /// How long the scenario's waits may take before the run gives up.
+    pub settle_limit_s: u64,
+    /// Concurrent workers of the orders queue, and of the stock queue (Lambda scales its
+    /// concurrency with the queue; moto's SQS is not safe under many concurrent receivers).
+    pub workers: (usize, usize),
+    /// The queues' visibility timeout (and a batch's deadline), in seconds: longer than a
+    /// batch takes, as a deployment sets it longer than the function's timeout.
+    pub visibility_s: u64,
+}
+
+impl Default for SoakOptions {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            orders: 10_000,
+            movements: 50_000,
+            despatches: 5_000,
+            items: 400,
+            compress: 30,
+            orders_lost: 0.01,
+            faults: FaultRates::default(),
+            settle_limit_s: 1_800,
+            workers: (4, 8),
+            visibility_s: 3,
+        }
+    }
+}
+
+/// Where the queues and tables live.
+pub enum SoakBackend {
+    /// The embedded store (SQLite), in memory.
+    Embedded,
+    /// Fresh DynamoDB tables and SQS queues on this emulator endpoint (moto).
+    Aws(String),
+}
+
+/// What a run did, and what the checker found.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakOutcome {
+    /// `embedded` or `aws (moto at …)`.
+    pub backend: String,
+    /// The options, scale included.
+    pub options: SoakOptions,
+    /// The broken promises (all 0 when the run passes).
+    pub invariants: Invariants,
+    /// What happened on the way.
+    pub figures: Value,
+    /// Wall time.
+    pub elapsed_s: f64,
+}
+
+impl SoakOutcome {
+    /// Whether every invariant holds.
+    pub fn passed(&self) -> bool {
+        self.invariants.hold()
+    }
+}
+
+/// Runs the soak.
+pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<SoakOutcome> {
+    let started = Instant::now();
+    let limit = Duration::from_secs(options.settle_limit_s);
+    let catalog = scenario::catalog(options.items);
+    let bed = Testbed::start(TestbedOptions {
+        budget_requests: 15,
+        budget_window: Duration::from_millis(15_000 / u64::from(options.compress.max(1))),
+        items: catalog.clone(),
+        safety_buffer: 5,
+        confirm_after_s: 1,
+    })
+    .await?;
+    let mut config = bed.config.clone();
+    // A hung request costs the client its timeout: shorter than production's, so that the
+    // soak's 5% of hangs cost seconds, not hours; the simulators hang longer than this.
+    config.commercetools.timeout_ms = 500;
+    config.peoplevox.timeout_ms = 500;
+    let (stores, inner, label) = match &backend {
+        SoakBackend::Embedded => {
+            let store = EmbeddedStore::in_memory()?;
+            crate::local::stack::declare_queues(&store)?;
+            let stores = Stores {
+                state: store.clone(),
+                idempotency: store.clone(),
+                audit: store.clone(),
+            };
+            let queue: Arc<dyn Queue> = store;
+            (stores, queue, "embedded".to_string())
+        }
+        SoakBackend::Aws(endpoint) => {
+            let (stores, queue) = crate::aws_emulator::fresh_stores(endpoint).await?;
+            (stores, queue, format!("aws (DynamoDB + SQS at {endpoint})"))
+        }
+    };
+    let tally = Arc::new(TallyQueue::new(inner));
+    let kill = Arc::new(KillSwitch::new(options.faults.worker_kills, options.seed));
+    let stack = LocalStack::start_on(
+        &config,
+        &bed.secrets,
+        stores,
+        tally.clone(),
+        StackOptions {
+            workers: options.workers.0,
+            stock_workers: options.workers.1,
+            batch_size: 100,
+            visibility: Duration::from_secs(options.visibility_s.max(1)),
+            kill: Some(kill.clone()),
+            ..StackOptions::default()
+        },
+    )
+    .await?;
+    bed.subscribe(&stack.pvx, stack.stores.state.as_ref(), &stack.server.url)
+        .await?;
+    let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    for site in &sites {
+        for item in &catalog {
+            bed.pvx.goods_in(site, item, rng.i64(40..=120));
+        }
+    }
+    let opened = stock_scenario::settle(&bed, &stack, limit).await;
+    kill.set_rate(0.0);
+
+    // Live: faults on, sell while stock moves.
+    kill.set_rate(options.faults.worker_kills);
+    chaos::switch_on(&bed, &options.faults, options.seed);
+    let stop = AtomicBool::new(false);
+    let live = async {
+        let mut phases = Phases::default();
+        let over = Duration::from_millis(options.movements as u64);
+        let moving = stock_scenario::move_stock(
+            &bed,
+            &sites,
+            &catalog,
+            options.movements,
+            over,
+            options.seed,
+        );
+        let selling = sell_and_announce(&bed, &stack, &options, over);
+        let (movements, sold) = tokio::join!(moving, selling);
+        phases.mark("sell_and_move");
+        let settled = stock_scenario::settle(&bed, &stack, limit).await;
+        phases.mark("settle_live");
+        let work =
+            status_scenario::work_orders(&bed, &stack.server.url, Duration::from_millis(500)).await;
+        let settled = settled & stock_scenario::settle(&bed, &stack, limit).await;
+        phases.mark("work_orders");
+        let despatching = shipment_scenario::despatch_some(
+            &bed,
+            options.seed,
+            Duration::from_millis(300),
+            options.despatches,
+        )
+        .await;
+        let settled = settled & stock_scenario::settle(&bed, &stack, limit).await;
+        phases.mark("despatch");
+        let returns = status_scenario::close_and_return(&bed);
+        let settled = settled & stock_scenario::settle(&bed, &stack, limit).await;
+        phases.mark("close_and_return");
+        stop.store(true, Ordering::Relaxed);
+        (movements, sold, work, despatching, returns, settled, phases)
+    };
+    let churn = chaos::churn(&bed, &options.faults, &stop);
+    let ((movements, sold, work, despatching, returns, live_settled, mut phases), sessions_expired) =
+        tokio::join!(live, churn);
+    let (placed, announced, refused) = sold?;
+    let work = work?;
+    let faulty_requests = (bed.ct.request_count(), bed.pvx.request_count());
+    chaos::switch_off(&bed);
+    kill.set_rate(0.0);
+
+    // The net: redrive what was parked, reconcile twice, drain.
+    let parked = redrive_all(&stack).await?;
+    let mut settled = stock_scenario::settle(&bed, &stack, limit).await;
+    phases.mark("redrive");
+    let flow = reconcile_scenario::flow(&bed, &stack).await?;
+    let first = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
+    settled &= stock_scenario::settle(&bed, &stack, limit).await;
+    let second = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
+    settled &= stock_scenario::settle(&bed, &stack, limit).await;
+    let parked_after = redrive_all(&stack).await?;
+    settled &= stock_scenario::settle(&bed, &stack, limit).await;
+    phases.mark("reconcile");
+
+    let invariants = invariants::check(
+        &bed,
+        &invariants::Observed {
+            placed: &placed,
+            work: &work,
+            tally: tally.tally(),
+        },
+    );
+    let shown = status_scenario::shown(&bed, &work);
+    let status = crate::checks::status::check(&bed);
+    let not_pushed: Vec<Value> = work
+        .cancelled_in_ct_before_pick
+        .iter()
+        .filter_map(|number| {
+            let order = bed.ct.orders().into_iter().find(|o| o.order_number.as_deref() == Some(number))?;
+            let pvx = bed.pvx.order_status(number).unwrap_or_default();
+            let shipment = order.shipment_state.clone().unwrap_or_default();
+            (pvx != "Cancelled" || shipment != "Canceled").then(|| {
+                serde_json::json!({ "order": number, "peoplevox": pvx, "shipment_state": shipment, "order_state": order.order_state })
+            })
+        })
+        .take(10)
+        .collect();
+    let mut still_parked = Vec::new();
+    for pair in dlq::pairs() {
+        if let Ok(listing) = dlq::list(stack.queue.as_ref(), pair, 20).await {
+            still_parked.push(dlq::list_json(&listing));
+        }
+    }
+    let stock = stack.stock_totals.lock().await.clone();
+    let orders = stack.totals.lock().await.clone();
+    let figures = serde_json::json!({
+        "settled": { "opening": opened, "live": live_settled, "after_reconcile": settled },
+        "orders": {
+            "placed": placed.len(),
+            "refused_out_of_stock": refused,
+            "order_created_messages_sent": announced,
+            "duplicate_events_skipped": orders.duplicates,
+        },
+        "stock": {
+            "movements": movements.total(),
+            "callbacks_sent": bed.pvx.callbacks_sent(),
+            "callbacks_repeated": bed.pvx.callbacks_duplicated(),
+            "callbacks_lost": bed.pvx.callbacks_dropped(),
+            "events": stock.events,
+            "writes": stock.writes + stock.created,
+            "stale": stock.stale,
+            "conflicts": stock.conflicts,
+        },
+        "warehouse": {
+            "despatched_orders": despatching.whole + despatching.split,
+            "split": despatching.split,
+            "late_tracking": despatching.late_tracking,
+            "despatches": bed.pvx.despatches().len(),
+            "cancelled_in_ct": work.cancelled_in_ct_before_pick.len() + work.cancelled_in_ct_after_pick.len(),
+            "cancelled_in_peoplevox": work.cancelled_in_peoplevox.len(),
+            "short_picked": work.short_picked.len(),
+            "backordered": work.backordered,
+            "held": work.held,
+            "returns": returns,
+        },
+        "faults": {
+            "worker_batches_killed": kill.killed(),
+            "peoplevox_sessions_expired": sessions_expired,
+            "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
+        },
+        "net": {
+            "parked_then_redriven": parked,
+            "parked_after_reconcile": parked_after,
+            "reconcile_updates": first.updated() + second.updated(),
+            "reconcile_orders_requeued": first.orders.requeued + second.orders.requeued,
+            "reconcile_despatches_requeued": first.despatches.requeued + second.despatches.requeued,
+            "reconcile_failed": first.failed() + second.failed(),
+        },
+        "queues": tally.tally(),
+        "unaccounted_examples": tally.unsettled_examples(5),
+        "details": {
+            "outcomes_not_shown": shown,
+            "cancellations_not_pushed": not_pushed,
+            "returns": { "duplicates": status.duplicate_returns, "missing": status.missing_returns },
+            "backwards_moves": status.backwards_moves.iter().take(5).collect::<Vec<_>>(),
+            "still_parked": still_parked,
+        },
+        "phases_s": phases.0,
+        "requests": { "commercetools": bed.ct.request_count(), "peoplevox": bed.pvx.request_count() },
+    });
+    stack.stop().await;
+    Ok(SoakOutcome {
+        backend: label,
+        options,
+        invariants,
+        figures,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Seconds spent per phase, in order.
+struct Phases(Vec<(&'static str, f64)>, Instant);
+
+impl Default for Phases {
+    fn default() -> Self {
+        Self(Vec::new(), Instant::now())
+    }
+}
+
+impl Phases {
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.0.push((name, (now - self.1).as_secs_f64()));
+        self.1 = now;
+    }
+}
+
+/// Sells `options.orders` orders (as the storefront: only what commercetools shows) over
+/// `over`, posting each order's OrderCreated 1–3 times, a lost share never. Returns the
+/// placed orders, the messages sent and the orders refused out of stock.
+async fn sell_and_announce(
+    bed: &Testbed,
+    stack: &LocalStack,
+    options: &SoakOptions,
+    over: Duration,
+) -> anyhow::Result<(Vec<Value>, usize, usize)> {
+    const CHUNK: usize = 50;
+    let http = reqwest::Client::new();
+    let url = format!("{}{ORDERS_PATH}", stack.server.url);
+    let mut rng = fastrand::Rng::with_seed(options.seed ^ 0x5eed);
+    let pause = over / u32::try_from(options.orders.div_ceil(CHUNK).max(1)).unwrap_or(1);
+    let (mut placed, mut sent, mut refused) = (Vec::new(), 0, 0);
+    let mut next = 0;
+    // Orders refused for stock do not count; a cap keeps a sold-out catalogue from looping.
+    while placed.len() < options.orders && next < options.orders * 3 {
+        let end = next + CHUNK.min(options.orders - placed.len());
+        let sales = stock_scenario::sell(bed, next..end, &scenario_catalog(options), pause).await?;
+        refused += sales.refused_out_of_stock;
+        let mut bodies = Vec::new();
+        for (n, order) in sales.placed.iter().enumerate() {
+            if rng.f64() < options.orders_lost {
+                continue;
+            }
+            let i = next + n;
+            bodies.push(scenario::platform_message(order, &format!("m-{i}-a")));
+            if rng.bool() {
+                bodies.push(scenario::cloud_event(order, &format!("m-{i}-b")));
+                if rng.bool() {
+                    bodies.push(scenario::platform_message(order, &format!("m-{i}-c")));
+                }
+            }
+        }
+        rng.shuffle(&mut bodies);
+        sent += post_all(&http, &url, bodies).await?;
+        placed.extend(sales.placed);
+        next = end;
+    }
+    Ok((placed, sent, refused))
+}
+
+fn scenario_catalog(options: &SoakOptions) -> Vec<String> {
+    scenario::catalog(options.items)
+}
+
+/// Posts every body to the orders webhook, 16 at a time, as an at-least-once sender: a 5xx
+/// (the queue behind the webhook could not take it) is sent again after a pause. Returns the
+/// messages sent; an answer other than 202 after the retries fails the run.
+async fn post_all(http: &reqwest::Client, url: &str, bodies: Vec<String>) -> anyhow::Result<usize> {
+    const ATTEMPTS: u32 = 6;
+    let statuses: Vec<u16> = futures::stream::iter(bodies)
+        .map(|body| {
+            let (http, url) = (http.clone(), url.to_string());
+            async move {
+                let mut status = 0;
+                for attempt in 0..ATTEMPTS {
+                    status = http
+                        .post(&url)
+                        .bearer_auth(DEMO_WEBHOOK_TOKEN)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                    if status == 202 || (400..500).contains(&status) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+                status
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let refused: Vec<&u16> = statuses.iter().filter(|s| **s != 202).collect();
+    anyhow::ensure!(
+        refused.is_empty(),
+        "the orders webhook refused {} OrderCreated messages after {ATTEMPTS} attempts (statuses {:?})",
+        refused.len(),
+        refused.iter().take(5).collect::<Vec<_>>()
+    );
+    Ok(statuses.len())
+}
+
+/// Sends every parked message of every dead-letter queue back, as an operator would with
+/// `ctpvx dlq redrive`; returns how many.
+async fn redrive_all(stack: &LocalStack) -> anyhow::Result<usize> {
+    let mut total = 0;
+    for pair in dlq::pairs() {
+        let report = dlq::redrive(
+            stack.queue.as_ref(),
+            stack.stores.audit.as_ref(),
+            pair,
+            &RedriveOptions {
+                ids: Vec::new(),
+                dry_run: false,
+                limit: 100_000,
+            },
+        )
+        .await
+        .with_context(|| format!("redriving {}", pair.dlq))?;
+        total += report.redriven.len();
+    }
+    Ok(total)
+}
