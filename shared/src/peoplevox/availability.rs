@@ -47,8 +47,10 @@ impl PvxClient {
             };
             let page = self.get_report_data(&query).await?;
             for (item, figure) in site_rows(&page.table, site)? {
-                // One item listed on several rows (locations) adds up.
-                *found.entry(item).or_insert(0) += figure;
+                // One item listed on several rows (locations) adds up; a sum past i64 is
+                // nonsense from the report, held at the bound rather than a panic or a wrap.
+                let total: &mut i64 = found.entry(item).or_insert(0);
+                *total = (*total).saturating_add(figure);
             }
         }
         Ok(found)
