@@ -154,7 +154,8 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         }
     };
     let tally = Arc::new(TallyQueue::new(inner));
-    let kill = Arc::new(KillSwitch::new(options.faults.worker_kills, options.seed));
+    // Off while the opening stock settles; on with the other faults.
+    let kill = Arc::new(KillSwitch::new(0.0, options.seed));
     let stack = LocalStack::start_on(
         &config,
         &bed.secrets,
@@ -180,7 +181,6 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         }
     }
     let opened = stock_scenario::settle(&bed, &stack, limit).await;
-    kill.set_rate(0.0);
 
     // Live: faults on, sell while stock moves.
     kill.set_rate(options.faults.worker_kills);
