@@ -197,7 +197,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
             over,
             options.seed,
         );
-        let selling = sell_and_announce(&bed, &stack, &options, over);
+        let selling = sell_and_announce(&bed, &stack, &options, &catalog, over);
         let (movements, sold) = tokio::join!(moving, selling);
         phases.mark("sell_and_move");
         let settled = stock_scenario::settle(&bed, &stack, limit).await;
@@ -363,6 +363,7 @@ async fn sell_and_announce(
     bed: &Testbed,
     stack: &LocalStack,
     options: &SoakOptions,
+    catalog: &[String],
     over: Duration,
 ) -> anyhow::Result<(Vec<Value>, usize, usize)> {
     const CHUNK: usize = 50;
@@ -375,7 +376,7 @@ async fn sell_and_announce(
     // Orders refused for stock do not count; a cap keeps a sold-out catalogue from looping.
     while placed.len() < options.orders && next < options.orders * 3 {
         let end = next + CHUNK.min(options.orders - placed.len());
-        let sales = stock_scenario::sell(bed, next..end, &scenario_catalog(options), pause).await?;
+        let sales = stock_scenario::sell(bed, next..end, catalog, pause).await?;
         refused += sales.refused_out_of_stock;
         let mut bodies = Vec::new();
         for (n, order) in sales.placed.iter().enumerate() {
@@ -397,10 +398,6 @@ async fn sell_and_announce(
         next = end;
     }
     Ok((placed, sent, refused))
-}
-
-fn scenario_catalog(options: &SoakOptions) -> Vec<String> {
-    scenario::catalog(options.items)
 }
 
 /// Posts every body to the orders webhook, 16 at a time, as an at-least-once sender: a 5xx
