@@ -79,7 +79,7 @@ pub async fn run(build: bool, runs: usize) -> anyhow::Result<Value> {
     Ok(json!({
         "target": "x86_64-unknown-linux-gnu",
         "arm64": "not measured: the aarch64-unknown-linux-gnu target is not installed and cannot be downloaded here",
-        "profile": "release (lto = thin, codegen-units = 4, strip = true)",
+        "profile": "release (lto = fat, codegen-units = 1, opt-level = s, strip = true)",
         "mb": "10^6 bytes",
         "size": sizes,
         "ready": ready,

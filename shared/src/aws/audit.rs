@@ -5,8 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 
-use crate::embedded::DEFAULT_AUDIT_RETENTION;
-use crate::store::{AuditEntry, AuditLog, StoreError, now_epoch_s};
+use crate::store::{
+    AuditEntry, AuditLog, DEFAULT_AUDIT_RETENTION, StoreError, audit_expiration, now_epoch_s,
+};
 
 use super::attr::{Attrs, get_s, n, s};
 use super::error::sdk_error;
@@ -53,7 +54,7 @@ impl AuditLog for DynamoAuditLog {
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let json = serde_json::to_string(entry)
             .map_err(|e| StoreError::Backend(format!("audit entry not serialisable: {e}")))?;
-        let expiration = crate::embedded::audit_expiration(entry.at_ms, self.retention);
+        let expiration = audit_expiration(entry.at_ms, self.retention);
         let item = Attrs::from([
             ("pk".to_owned(), s(&entry.entity)),
             ("sk".to_owned(), s(sort_key(entry.at_ms))),

@@ -9,8 +9,10 @@ use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 
-use crate::embedded::{MAX_RECEIVE_BATCH, visibility_seconds};
-use crate::store::{Queue, QueueDepth, QueueMessage, StoreError, delay_seconds};
+use crate::store::{
+    MAX_RECEIVE_BATCH, Queue, QueueDepth, QueueMessage, StoreError, delay_seconds,
+    visibility_seconds,
+};
 
 use super::error::sdk_error;
 

@@ -52,7 +52,7 @@ impl DynamoStateStore {
         expires_at: Option<i64>,
     ) -> Result<u64, StoreError> {
         let now = now_epoch_s();
-        let next = crate::embedded::next_version(live_version)?;
+        let next = crate::store::next_version(live_version)?;
         let mut item = Self::key(pk, sk);
         item.insert("data".into(), s(data));
         item.insert("version".into(), n(next));

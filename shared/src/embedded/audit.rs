@@ -1,23 +1,11 @@
 //! [`AuditLog`] on the embedded store: append-only entries per entity, expiring after retention.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use rusqlite::params;
 
-use crate::store::{AuditEntry, AuditLog, StoreError, now_epoch_s};
+use crate::store::{AuditEntry, AuditLog, StoreError, audit_expiration, now_epoch_s};
 
 use super::sqlite::{EmbeddedStore, backend};
-
-/// How long audit entries are kept by default (both adapters): 90 days.
-pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
-
-/// The expiration (epoch seconds) of an entry written at `at_ms` and kept for `retention`.
-/// Counted from the entry's own time, so a replayed old event does not live longer.
-pub(crate) fn audit_expiration(at_ms: i64, retention: Duration) -> i64 {
-    let retention_s = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-    at_ms.div_euclid(1000).saturating_add(retention_s)
-}
 
 #[async_trait]
 impl AuditLog for EmbeddedStore {

@@ -5,6 +5,10 @@
 //! [`Queue`](crate::store::Queue). It follows DynamoDB's and SQS's semantics (conditional writes,
 //! expiry checked in code, visibility timeout, redrive to a dead-letter queue); the contract suite
 //! `tests/contract_stores.rs` holds both adapters to the same behaviour.
+//!
+//! Behind the `embedded` feature: the local CLI and the tests enable it; the Lambdas do not,
+//! so SQLite is not compiled into them. The rules both adapters share (visibility and version
+//! arithmetic, audit expiry) live in [`crate::store`].
 
 mod audit;
 mod idempotency;
@@ -12,14 +16,8 @@ mod queue;
 mod sqlite;
 mod state;
 
-pub use audit::DEFAULT_AUDIT_RETENTION;
 pub use queue::{DeadLetter, QueueSpec};
 pub use sqlite::{EmbeddedOptions, EmbeddedStore};
 
-// Shared with the AWS adapters, so both sides round and expire the same way.
-#[cfg_attr(not(feature = "aws"), allow(unused_imports))]
-pub(crate) use audit::audit_expiration;
-#[cfg_attr(not(feature = "aws"), allow(unused_imports))]
-pub(crate) use queue::{MAX_RECEIVE_BATCH, visibility_seconds};
-#[cfg_attr(not(feature = "aws"), allow(unused_imports))]
-pub(crate) use state::next_version;
+// Kept here too for callers that configure the embedded store's retention.
+pub use crate::store::DEFAULT_AUDIT_RETENTION;

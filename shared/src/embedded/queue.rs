@@ -6,22 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::{Queue, QueueDepth, QueueMessage, StoreError, delay_seconds, now_epoch_ms};
+use crate::store::{
+    MAX_RECEIVE_BATCH, Queue, QueueDepth, QueueMessage, StoreError, delay_seconds, now_epoch_ms,
+    visibility_seconds,
+};
 
 use super::sqlite::{EmbeddedStore, backend, to_i64, to_u64};
-
-/// SQS hands out at most this many messages per receive.
-pub(crate) const MAX_RECEIVE_BATCH: usize = 10;
-
-/// SQS's longest visibility timeout, 12 hours.
-const MAX_VISIBILITY_S: u64 = 12 * 3600;
-
-/// The visibility timeout as SQS takes it: whole seconds, rounded up, at most 12 hours.
-pub(crate) fn visibility_seconds(visibility: Duration) -> i32 {
-    let secs = visibility.as_secs() + u64::from(visibility.subsec_nanos() > 0);
-    // Cannot fail: clamped to 43 200.
-    i32::try_from(secs.min(MAX_VISIBILITY_S)).unwrap_or(i32::MAX)
-}
 
 /// How a queue is declared: its redrive policy, if any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,22 +126,27 @@ impl Queue for EmbeddedStore {
         self.write(|tx| {
             let policy = redrive(tx, queue)?;
             let mut out = Vec::with_capacity(max);
-            let mut after = 0_i64;
-            while out.len() < max {
-                let next: Option<(i64, String, String, String, i64)> = tx
-                    .query_row(
+            // One index walk (queue, visible_at_ms, seq) for the whole batch: the earliest
+            // visible first, in send order among equals. Ordering by `seq` alone, one message
+            // at a time, made SQLite sort the whole visible backlog for every message handed
+            // out: the soak's backlog of 50,000 slowed every worker to a crawl.
+            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            let ready: Vec<(i64, String, String, String, i64)> = {
+                let mut statement = tx
+                    .prepare_cached(
                         "SELECT seq, id, body, attributes, receive_count FROM messages
-                         WHERE queue = ?1 AND visible_at_ms <= ?2 AND seq > ?3
-                         ORDER BY seq LIMIT 1",
-                        params![queue, now, after],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                         WHERE queue = ?1 AND visible_at_ms <= ?2
+                         ORDER BY visible_at_ms, seq LIMIT ?3",
                     )
-                    .optional()
                     .map_err(backend)?;
-                let Some((seq, id, body, attributes, count)) = next else {
-                    break;
-                };
-                after = seq;
+                let rows = statement
+                    .query_map(params![queue, now, limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .map_err(backend)?;
+                rows.collect::<Result<_, _>>().map_err(backend)?
+            };
+            for (seq, id, body, attributes, count) in ready {
                 let count = to_u64(count, "receive count")?;
                 // As SQS does: the move happens when a receive would hand out a message that
                 // has used up its receives. Body, attributes, id and count travel with it.

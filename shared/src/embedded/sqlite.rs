@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::store::StoreError;
-
-use super::audit::DEFAULT_AUDIT_RETENTION;
+use crate::store::{DEFAULT_AUDIT_RETENTION, StoreError};
 
 /// Bumped whenever [`SCHEMA`] changes in a way an existing file cannot take as is.
 const SCHEMA_VERSION: i64 = 1;

@@ -3,19 +3,9 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use crate::store::{Condition, Item, StateStore, StoreError, now_epoch_s};
+use crate::store::{Condition, Item, StateStore, StoreError, next_version, now_epoch_s};
 
 use super::sqlite::{EmbeddedStore, backend, to_i64, to_u64};
-
-/// The version a write produces: 1 for a new (or expired) item, else the live one plus one.
-pub(crate) fn next_version(live: Option<u64>) -> Result<u64, StoreError> {
-    match live {
-        None => Ok(1),
-        Some(v) => v
-            .checked_add(1)
-            .ok_or_else(|| StoreError::Corrupt(format!("state version {v} cannot grow"))),
-    }
-}
 
 fn item_from_row(data: String, version: i64, expiration: Option<i64>) -> Result<Item, StoreError> {
     Ok(Item {

@@ -1,7 +1,7 @@
 //! Ports: the storage and queueing the flows need, as traits.
 //!
-//! Two adapters implement every port: `crate::embedded` (SQLite file, one process) and
-//! `crate::aws` (DynamoDB, SQS). One contract suite (`tests/contract_stores.rs`) runs against
+//! Two adapters implement every port: `crate::embedded` (SQLite file, one process; feature
+//! `embedded`) and `crate::aws` (DynamoDB, SQS; feature `aws`). One contract suite (`tests/contract_stores.rs`) runs against
 //! both, so the embedded store cannot drift from DynamoDB's and SQS's semantics.
 //!
 //! Time: expiry is always checked in code against the wall clock (epoch seconds for item
@@ -193,6 +193,48 @@ pub fn delay_seconds(delay: Duration) -> i32 {
     let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
     // Cannot fail: clamped to 900.
     i32::try_from(secs.min(MAX_DELAY.as_secs())).unwrap_or(900)
+}
+
+// The rules below are shared by both adapters, so both round and expire the same way. They
+// live here, not in `crate::embedded`, because that module (SQLite) is compiled only with the
+// `embedded` feature and the Lambdas, which use the AWS adapters, do without it.
+
+/// SQS hands out at most this many messages per receive.
+#[cfg_attr(not(any(feature = "aws", feature = "embedded")), allow(dead_code))]
+pub(crate) const MAX_RECEIVE_BATCH: usize = 10;
+
+/// SQS's longest visibility timeout, 12 hours.
+const MAX_VISIBILITY_S: u64 = 12 * 3600;
+
+/// The visibility timeout as SQS takes it: whole seconds, rounded up, at most 12 hours.
+#[cfg_attr(not(any(feature = "aws", feature = "embedded")), allow(dead_code))]
+pub(crate) fn visibility_seconds(visibility: Duration) -> i32 {
+    let secs = visibility.as_secs() + u64::from(visibility.subsec_nanos() > 0);
+    // Cannot fail: clamped to 43 200.
+    i32::try_from(secs.min(MAX_VISIBILITY_S)).unwrap_or(i32::MAX)
+}
+
+/// The version a state write produces: 1 for a new (or expired) item, else the live one plus
+/// one.
+#[cfg_attr(not(any(feature = "aws", feature = "embedded")), allow(dead_code))]
+pub(crate) fn next_version(live: Option<u64>) -> Result<u64, StoreError> {
+    match live {
+        None => Ok(1),
+        Some(v) => v
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Corrupt(format!("state version {v} cannot grow"))),
+    }
+}
+
+/// How long audit entries are kept by default (both adapters): 90 days.
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// The expiration (epoch seconds) of an audit entry written at `at_ms` and kept for
+/// `retention`. Counted from the entry's own time, so a replayed old event does not live longer.
+#[cfg_attr(not(any(feature = "aws", feature = "embedded")), allow(dead_code))]
+pub(crate) fn audit_expiration(at_ms: i64, retention: Duration) -> i64 {
+    let retention_s = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+    at_ms.div_euclid(1000).saturating_add(retention_s)
 }
 
 /// Visible and in-flight message counts of a queue.
