@@ -207,6 +207,40 @@ async fn a_commercetools_cancellation_cancels_in_peoplevox_before_pick_and_is_an
     assert_eq!(bed.pvx.cancellations_refused(), 0);
 }
 
+/// An export whose commercetools mark was lost has still left the order in Peoplevox: a later
+/// commercetools cancellation must reach the warehouse (not be taken for "never exported"),
+/// and the order gets its mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancellation_of_an_order_whose_export_mark_was_lost_still_reaches_peoplevox() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let status = status_flow(&bed, &store).await;
+    let lost = &orders[0];
+    bed.ct.forget_sync_info(&id(lost)).unwrap();
+    assert!(ct_order(&bed, lost)["syncInfo"].as_array().unwrap().is_empty());
+    // An order that never reached Peoplevox stays commercetools' alone.
+    let catalog = scenario::catalog(5);
+    let fresh = ctpvx_tests::seed_orders(&bed, 20..21, 1, &catalog).remove(0);
+    for order in [lost, &fresh] {
+        let message = bed.ct.cancel_order(&id(order)).unwrap();
+        send(&store, &message.to_string()).await;
+    }
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (report.cancellations_pushed, report.cancellations_local),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(pvx_status(&bed, &number(lost)), "Cancelled");
+    let o = ct_order(&bed, lost);
+    assert_eq!(o["shipmentState"], "Canceled");
+    assert_eq!(field(&o, "pvxStatus"), "Cancelled");
+    let marks = o["syncInfo"].as_array().unwrap();
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    assert_eq!(marks[0]["externalId"], number(lost).as_str());
+    assert!(bed.pvx.sales_order(&number(&fresh)).is_none());
+    assert!(ct_order(&bed, &fresh)["syncInfo"].as_array().is_none_or(Vec::is_empty));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_short_pick_yields_partial_with_the_short_lines_named() {
     let (bed, store, orders) = exported(1, 3).await;

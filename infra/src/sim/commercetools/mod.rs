@@ -221,6 +221,19 @@ impl CtSim {
         Ok(serde_json::from_value(order)?)
     }
 
+    /// Removes an order's `syncInfo` as if its export mark had never landed (the write lost
+    /// after Peoplevox took the order). The API has no action that removes it; tests need
+    /// the state that a lost write leaves.
+    pub fn forget_sync_info(&self, id: &str) -> anyhow::Result<()> {
+        let mut store = self.state.store();
+        let order = store
+            .orders
+            .get_mut(id)
+            .ok_or_else(|| anyhow!("no order {id}"))?;
+        order["syncInfo"] = Value::Array(Vec::new());
+        Ok(())
+    }
+
     /// Cancels an order as a merchant would in commercetools (`changeOrderState` to
     /// `Cancelled`: the version moves by one and the change is recorded in the state history) and
     /// returns the `OrderStateChanged` Message a subscription would deliver, in the Platform

@@ -18,6 +18,21 @@ pub enum Pushed {
     AlreadyCancelled,
     /// Not applied; the reason is for a person.
     Exception(String),
+    /// Peoplevox has no sales order of that number: nothing to cancel there.
+    NotInPeoplevox,
+}
+
+/// Whether Peoplevox has a sales order of this number (one read of the cancel template).
+pub async fn find(pvx: &PvxClient, rules: &StatusRules, number: &str) -> Result<bool, PvxError> {
+    let page = pvx
+        .get_data(
+            &rules.cancel.template,
+            1,
+            1,
+            &equals_any("SalesOrderNumber", [number]),
+        )
+        .await?;
+    Ok(!page.table.rows.is_empty())
 }
 
 /// Reads the order's status in Peoplevox, decides again with it, and cancels if still allowed.
@@ -32,9 +47,7 @@ pub async fn push(pvx: &PvxClient, rules: &StatusRules, number: &str) -> Result<
         )
         .await?;
     let Some(row) = page.table.rows.first() else {
-        return Ok(Pushed::Exception(format!(
-            "Peoplevox has no sales order `{number}` to cancel"
-        )));
+        return Ok(Pushed::NotInPeoplevox);
     };
     let status = page
         .table

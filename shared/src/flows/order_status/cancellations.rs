@@ -11,6 +11,7 @@ use super::cancel::{self, Pushed};
 use super::plan::{self, Reported, Verdict};
 use super::report::StatusReport;
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, fields};
+use crate::commercetools::actions::{OrderUpdateAction, reference_by_id};
 use crate::commercetools::types::Order;
 use crate::commercetools::{CtError, Decision};
 use crate::config::StatusMapping;
@@ -99,21 +100,42 @@ impl OrderStatus {
             }
             Err(e) => return (Ended::Retry(format!("reading the order: {e}")), None),
         };
-        let exported = order.sync_info_for(&self.parts.export_channel_id).is_some();
+        let marked = order.sync_info_for(&self.parts.export_channel_id).is_some();
         let stage = plan::warehouse_stage(&order, rules);
-        let ended = match cancellation(exported, stage) {
-            Cancellation::LocalOnly => Ended::Local,
-            Cancellation::AlreadyCancelled => Ended::Already,
-            Cancellation::Exception(reason) => Ended::Exception(reason),
-            Cancellation::PushToPeoplevox if !rules.cancel.push_to_peoplevox => Ended::Exception(
+        let number = order.order_number.clone().unwrap_or_default();
+        let decided = match cancellation(marked, stage) {
+            // No export mark does not prove Peoplevox never got the order: an export whose
+            // mark was lost (or is still being written) has left it there. Peoplevox is asked;
+            // only an order it does not have is commercetools' alone.
+            Cancellation::LocalOnly if number.is_empty() => Ok(Cancellation::LocalOnly),
+            Cancellation::LocalOnly => match cancel::find(&self.parts.pvx, rules, &number).await {
+                Ok(false) => Ok(Cancellation::LocalOnly),
+                Ok(true) => Ok(Cancellation::PushToPeoplevox),
+                Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
+                    Err(Ended::Retry(format!("asking Peoplevox for the order: {e}")))
+                }
+                Err(e) => Err(Ended::Exception(format!(
+                    "asking Peoplevox for the order failed: {e}"
+                ))),
+            },
+            other => Ok(other),
+        };
+        let ended = match decided {
+            Err(ended) => ended,
+            Ok(Cancellation::LocalOnly) => Ended::Local,
+            Ok(Cancellation::AlreadyCancelled) => Ended::Already,
+            Ok(Cancellation::Exception(reason)) => Ended::Exception(reason),
+            Ok(Cancellation::PushToPeoplevox) if !rules.cancel.push_to_peoplevox => Ended::Exception(
                 "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand".into(),
             ),
-            Cancellation::PushToPeoplevox => {
-                let number = order.order_number.clone().unwrap_or_default();
+            Ok(Cancellation::PushToPeoplevox) => {
                 match cancel::push(&self.parts.pvx, rules, &number).await {
                     Ok(Pushed::Cancelled) => Ended::Pushed,
                     Ok(Pushed::AlreadyCancelled) => Ended::Already,
                     Ok(Pushed::Exception(reason)) => Ended::Exception(reason),
+                    Ok(Pushed::NotInPeoplevox) => Ended::Exception(format!(
+                        "Peoplevox has no sales order `{number}` to cancel"
+                    )),
                     // A cancellation whose answer was lost may have landed: the retry reads
                     // Peoplevox's status first and finds it cancelled, or pushes again.
                     Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
@@ -156,14 +178,32 @@ impl OrderStatus {
         };
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
+        let synced_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok();
         self.parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
-                let exported = current.sync_info_for(export).is_some();
+                // Peoplevox has the order (it just cancelled it or had): an export whose mark
+                // was lost gets its mark now, so that no sweep exports it again.
+                let mut actions = Vec::new();
+                if current.sync_info_for(export).is_none() {
+                    actions.push(OrderUpdateAction::UpdateSyncInfo {
+                        channel: reference_by_id("channel", export),
+                        external_id: current.order_number.clone(),
+                        synced_at: synced_at.clone(),
+                    });
+                }
                 let applied = plan::warehouse_stage(current, rules);
-                match plan::plan(current, applied, exported, &reported, rules, ours) {
-                    Verdict::Apply { actions, .. } => Decision::Update(actions),
-                    _ => Decision::Done,
+                if let Verdict::Apply { actions: shown, .. } =
+                    plan::plan(current, applied, true, &reported, rules, ours)
+                {
+                    actions.extend(shown);
+                }
+                if actions.is_empty() {
+                    Decision::Done
+                } else {
+                    Decision::Update(actions)
                 }
             })
             .await
