@@ -1,8 +1,9 @@
 //! The nightly reconciliation end to end against both simulators: lost stock callbacks are
 //! repaired to the stock flow's own targets, a dry run changes nothing and reports the same
 //! differences, an interrupted run resumes at its checkpoint through the reconcile queue
-//! without reading or writing anything twice, and orders and despatches whose events were lost
-//! are re-queued and booked exactly once.
+//! without reading or writing anything twice, orders and despatches whose events were lost
+//! are re-queued and booked exactly once, and statuses and cancellations that never reached
+//! the other side are re-queued and applied by the status flow.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,12 +21,13 @@ use ctpvx_shared::flows::nightly_reconcile::{
 };
 use ctpvx_shared::flows::stock_delta::ledger_row;
 use ctpvx_shared::queues::{
-    ORDERS_DLQ, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE,
+    ORDERS_DLQ, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE, STATUS_DLQ,
+    STATUS_QUEUE,
 };
 use ctpvx_shared::store::{AuditLog, Queue};
 use ctpvx_tests::{
     inventory_writes, queue_options, reconcile_flow, reconcile_flow_on, run_shipment_batch,
-    shipment_flow, store,
+    run_status_batch, shipment_flow, status_flow, store,
 };
 
 /// Sites of the test bed.
@@ -92,6 +94,7 @@ fn stock_only() -> RunOptions {
     RunOptions {
         skip_orders: true,
         skip_despatches: true,
+        skip_statuses: true,
         ..RunOptions::default()
     }
 }
@@ -414,6 +417,7 @@ async fn an_order_whose_order_created_was_lost_is_exported_by_the_sweep_exactly_
     let sweep = RunOptions {
         skip_stock: true,
         skip_despatches: true,
+        skip_statuses: true,
         ..RunOptions::default()
     };
     // A dry run names it and queues nothing.
@@ -477,6 +481,7 @@ async fn despatches_without_a_delivery_are_booked_once_through_the_sweep() {
     let sweep = RunOptions {
         skip_stock: true,
         skip_orders: true,
+        skip_statuses: true,
         ..RunOptions::default()
     };
     let report = flow.run_to_end(&sweep, &Quiet).await.unwrap();
@@ -503,4 +508,214 @@ async fn despatches_without_a_delivery_are_booked_once_through_the_sweep() {
     assert_eq!(again.despatches.requeued, 0, "{}", again.summary());
     assert_eq!(again.despatches.delivered, 3);
     assert!(again.despatches.from_ms >= report.started_at_ms - 3_600_000);
+}
+
+/// Only the status sweep.
+fn statuses_only() -> RunOptions {
+    RunOptions {
+        skip_stock: true,
+        skip_orders: true,
+        skip_despatches: true,
+        ..RunOptions::default()
+    }
+}
+
+fn number_of(order: &serde_json::Value) -> String {
+    order["orderNumber"].as_str().unwrap().to_string()
+}
+
+fn id_of(order: &serde_json::Value) -> String {
+    order["id"].as_str().unwrap().to_string()
+}
+
+/// An order's `orderState`, `shipmentState` and `pvxStatus` in commercetools.
+fn shown(bed: &Testbed, order: &serde_json::Value) -> (String, String, String) {
+    let o = bed.ct.order_json(&id_of(order)).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    (
+        text(&o["orderState"]),
+        text(&o["shipmentState"]),
+        text(&o["custom"]["fields"]["pvxStatus"]),
+    )
+}
+
+fn requeued(seen: &Seen) -> Vec<(String, String)> {
+    let mut all = seen.requeued.lock().unwrap().clone();
+    all.sort();
+    all
+}
+
+/// Runs the status queue through the status flow until it is empty; nothing may be retried or
+/// parked.
+async fn drain_status_queue(bed: &Testbed, store: &Arc<ctpvx_shared::embedded::EmbeddedStore>) {
+    let status = status_flow(bed, store).await;
+    while store.depth(STATUS_QUEUE).await.unwrap().visible > 0 {
+        let report = run_status_batch(&status, store, 10).await;
+        assert_eq!(
+            report.records.retried + report.records.dead_lettered,
+            0,
+            "{report:?}"
+        );
+    }
+    assert_eq!(store.depth(STATUS_DLQ).await.unwrap().visible, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn statuses_whose_callbacks_were_lost_reach_commercetools_through_the_sweep() {
+    let (bed, store, orders) = ctpvx_tests::exported_orders(3, 1).await;
+    let (cancelled, picking, untouched) = (&orders[0], &orders[1], &orders[2]);
+    // No subscriptions: the warehouse's callbacks are lost.
+    assert!(bed.pvx.set_order_status(&number_of(cancelled), "Cancelled"));
+    assert!(bed.pvx.set_order_status(&number_of(picking), "Picking"));
+    let config = config(&bed, |c| c.reconcile.order_grace_s = 0);
+    let flow = reconcile_flow(&bed, &config, &store).await;
+    let before = shown(&bed, cancelled);
+    assert_ne!(before.1, "Canceled");
+
+    // A dry run names both and sends nothing.
+    let seen = Seen::default();
+    let dry = flow
+        .run_to_end(
+            &RunOptions {
+                dry_run: true,
+                ..statuses_only()
+            },
+            &seen,
+        )
+        .await
+        .unwrap();
+    let expected = vec![
+        ("status".to_string(), number_of(cancelled)),
+        ("status".to_string(), number_of(picking)),
+    ];
+    assert_eq!(requeued(&seen), expected);
+    assert_eq!(
+        (dry.statuses.checked, dry.statuses.statuses_requeued),
+        (3, 2),
+        "{}",
+        dry.summary()
+    );
+    assert_eq!(dry.statuses.cancellations_requeued, 0);
+    assert_eq!(dry.statuses.requests, 1, "3 numbers: one Peoplevox request");
+    assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 0);
+    assert_eq!(shown(&bed, cancelled), before);
+
+    // The real run reports what the dry run did, and queues it.
+    let real_seen = Seen::default();
+    let real = flow.run_to_end(&statuses_only(), &real_seen).await.unwrap();
+    assert_eq!(real.statuses, dry.statuses, "{}", real.summary());
+    assert_eq!(requeued(&real_seen), expected);
+    assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 2);
+    assert!(
+        real.summary()
+            .contains("statuses 3 checked, 2 re-queued, 0 cancellations re-queued"),
+        "{}",
+        real.summary()
+    );
+
+    drain_status_queue(&bed, &store).await;
+    assert_eq!(
+        shown(&bed, cancelled),
+        ("Cancelled".into(), "Canceled".into(), "Cancelled".into())
+    );
+    let (order_state, _, status) = shown(&bed, picking);
+    assert_eq!(
+        (order_state.as_str(), status.as_str()),
+        ("Confirmed", "Picking")
+    );
+    assert_eq!(shown(&bed, untouched).2, "");
+
+    // Nothing is left: the next run re-queues nothing, and asks nothing about the order
+    // cancelled on both sides.
+    let again = flow.run_to_end(&statuses_only(), &Quiet).await.unwrap();
+    assert_eq!(again.statuses.requeued(), 0, "{}", again.summary());
+    assert_eq!(again.statuses.checked, 2);
+    assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commercetools_cancellations_peoplevox_never_got_are_pushed_through_the_sweep() {
+    let (bed, store, orders) = ctpvx_tests::exported_orders(3, 1).await;
+    let (waiting, unmarked, picking) = (&orders[0], &orders[1], &orders[2]);
+    // The warehouse starts picking one order (its callback lost).
+    assert!(bed.pvx.set_order_status(&number_of(picking), "Picking"));
+    // One export's mark was lost; and one order is cancelled before it was ever exported.
+    bed.ct.forget_sync_info(&id_of(unmarked)).unwrap();
+    let catalog = scenario::catalog(5);
+    let never = ctpvx_tests::seed_orders(&bed, 10..11, 1, &catalog).remove(0);
+    // commercetools cancels all four, and every OrderStateChanged is lost.
+    for order in [waiting, unmarked, picking, &never] {
+        bed.ct.cancel_order(&id_of(order)).unwrap();
+    }
+    for order in [waiting, unmarked] {
+        assert_ne!(
+            bed.pvx.order_status(&number_of(order)).unwrap(),
+            "Cancelled"
+        );
+    }
+    let config = config(&bed, |c| c.reconcile.order_grace_s = 0);
+    let flow = reconcile_flow(&bed, &config, &store).await;
+
+    let dry = flow
+        .run_to_end(
+            &RunOptions {
+                dry_run: true,
+                ..statuses_only()
+            },
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 0);
+    let seen = Seen::default();
+    let report = flow.run_to_end(&statuses_only(), &seen).await.unwrap();
+    assert_eq!(report.statuses, dry.statuses);
+    // The one never exported is commercetools' alone: asked, not re-queued.
+    assert_eq!(report.statuses.checked, 4, "{}", report.summary());
+    assert_eq!(report.statuses.cancellations_requeued, 3);
+    assert_eq!(report.statuses.statuses_requeued, 0);
+    let mut expected: Vec<(String, String)> = [waiting, unmarked, picking]
+        .iter()
+        .map(|o| ("cancellation".to_string(), number_of(o)))
+        .collect();
+    expected.sort();
+    assert_eq!(requeued(&seen), expected);
+
+    drain_status_queue(&bed, &store).await;
+    for order in [waiting, unmarked] {
+        assert_eq!(
+            bed.pvx.order_status(&number_of(order)).unwrap(),
+            "Cancelled"
+        );
+        assert_eq!(
+            shown(&bed, order),
+            ("Cancelled".into(), "Canceled".into(), "Cancelled".into())
+        );
+    }
+    // The lost mark is back: nothing exports that order again.
+    assert!(
+        bed.ct
+            .order(&id_of(unmarked))
+            .unwrap()
+            .sync_info
+            .iter()
+            .any(|s| s.external_id.as_deref() == Some(number_of(unmarked).as_str()))
+    );
+    // Picking had started: not cancelled behind the pickers' backs, an exception for a person.
+    assert_eq!(
+        bed.pvx.order_status(&number_of(picking)).unwrap(),
+        "Picking"
+    );
+    let o = bed.ct.order_json(&id_of(picking)).unwrap();
+    assert!(
+        o["custom"]["fields"]["pvxException"]
+            .as_str()
+            .is_some_and(|e| e.contains("picking")),
+        "{o}"
+    );
+    assert_eq!(bed.pvx.order_status(&number_of(&never)), None);
+
+    let again = flow.run_to_end(&statuses_only(), &Quiet).await.unwrap();
+    assert_eq!(again.statuses.requeued(), 0, "{}", again.summary());
+    assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 0);
 }

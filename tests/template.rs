@@ -78,3 +78,23 @@ fn a_reconcile_message_returns_only_after_its_invocation_is_gone() {
     // The lease lapses 30 s after the deadline.
     assert!(visibility > 900 + 30, "{visibility}");
 }
+
+#[test]
+fn the_reconciliation_may_send_to_every_queue_it_requeues_on() {
+    let template = template();
+    let function = block(&template, "NightlyReconcileFunction");
+    let statement: String = function
+        .split("- Effect:")
+        .find(|s| s.contains("sqs:SendMessage"))
+        .expect("a SendMessage statement")
+        .to_string();
+    for queue in [
+        queues::ORDERS_QUEUE,
+        queues::SHIPMENTS_QUEUE,
+        queues::STATUS_QUEUE,
+        queues::RECONCILE_QUEUE,
+    ] {
+        let arn = format!("!GetAtt {}.Arn", resource(queue));
+        assert!(statement.contains(&arn), "{queue}: {statement}");
+    }
+}

@@ -311,6 +311,7 @@ pub async fn nightly_reconcile(
         queue,
         rules: config.reconcile.clone(),
         shipments: config.shipments.clone(),
+        status: config.status.clone(),
         export_channel_id,
     }))
 }

@@ -56,7 +56,7 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
 /// The run a scheduled event asks for. Its id is `nightly-<event time>`, the same for
 /// EventBridge's retries of one schedule tick. The rule's input may set `detail` to
 /// `{"dryRun": true, "sites": ["UK-DC"], "skipStock": false, "skipOrders": false,
-/// "skipDespatches": false}`.
+/// "skipDespatches": false, "skipStatuses": false}`.
 fn schedule_options(event: &Value) -> RunOptions {
     let detail = &event["detail"];
     let flag = |name: &str| detail[name].as_bool().unwrap_or(false);
@@ -75,6 +75,7 @@ fn schedule_options(event: &Value) -> RunOptions {
         skip_stock: flag("skipStock"),
         skip_orders: flag("skipOrders"),
         skip_despatches: flag("skipDespatches"),
+        skip_statuses: flag("skipStatuses"),
     }
 }
 
@@ -93,9 +94,10 @@ mod tests {
         let options = schedule_options(&event);
         assert_eq!(options.id.as_deref(), Some("nightly-2026-11-30T02:00:00Z"));
         assert!(!options.dry_run && options.sites.is_none());
-        let manual = json!({"time": "t", "detail": {"dryRun": true, "sites": ["UK-DC"]}});
+        assert!(!options.skip_statuses);
+        let manual = json!({"time": "t", "detail": {"dryRun": true, "sites": ["UK-DC"], "skipStatuses": true}});
         let options = schedule_options(&manual);
-        assert!(options.dry_run);
+        assert!(options.dry_run && options.skip_statuses);
         assert_eq!(options.sites, Some(vec!["UK-DC".to_string()]));
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ctpvx_shared::app;
 use ctpvx_shared::commercetools::CtClient;
 use ctpvx_shared::lambda_init::{
-    LambdaEnv, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE,
+    LambdaEnv, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE,
 };
 use ctpvx_shared::store::Queue;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -24,6 +24,7 @@ async fn main() -> Result<(), Error> {
         RECONCILE_DLQ,
         ORDERS_QUEUE,
         SHIPMENTS_QUEUE,
+        STATUS_QUEUE,
     ])?;
     let ct = Arc::new(
         CtClient::new(app::ct_settings(&env.config, &env.secrets))

@@ -71,7 +71,7 @@ pub async fn run(spec: ReconcileRun) -> anyhow::Result<serde_json::Value> {
         .arg(&config_path)
         .arg("--store")
         .arg(dir.join("store.sqlite3"))
-        .args(["--no-orders", "--no-despatches", "--json"])
+        .args(["--no-orders", "--no-despatches", "--no-statuses", "--json"])
         .envs(bed.secret_env())
         .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::piped())

@@ -32,6 +32,7 @@ pub async fn run(items: usize) -> anyhow::Result<serde_json::Value> {
     let options = RunOptions {
         skip_orders: true,
         skip_despatches: true,
+        skip_statuses: true,
         ..RunOptions::default()
     };
     let timed = bench_cpu::on_own_thread(

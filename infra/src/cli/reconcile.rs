@@ -50,6 +50,9 @@ pub struct Args {
     /// Skip the sweep of despatches without a delivery.
     #[arg(long)]
     no_despatches: bool,
+    /// Skip the sweep of order statuses and cancellations that never arrived.
+    #[arg(long)]
+    no_statuses: bool,
     /// Exit 3 when any stock entry differed (with --dry-run: a drift check for monitoring).
     #[arg(long)]
     fail_on_drift: bool,
@@ -81,6 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         skip_stock: args.no_stock,
         skip_orders: args.no_orders,
         skip_despatches: args.no_despatches,
+        skip_statuses: args.no_statuses,
     };
     let watch = Watch::new(std::io::stderr().is_terminal());
     let result = flow.run_to_end(&options, &watch).await;

@@ -78,6 +78,16 @@ pub fn table(report: &DriftReport) -> String {
         report.despatches.requeued,
         report.despatches.unknown_orders
     );
+    let _ = writeln!(
+        out,
+        "statuses: {} orders, {} checked in Peoplevox, {} statuses re-queued, {} cancellations re-queued, {} not in Peoplevox, {} unmapped",
+        report.statuses.orders,
+        report.statuses.checked,
+        report.statuses.statuses_requeued,
+        report.statuses.cancellations_requeued,
+        report.statuses.not_in_peoplevox,
+        report.statuses.unmapped
+    );
     for reason in &report.failures {
         let _ = writeln!(out, "failed: {reason}");
     }

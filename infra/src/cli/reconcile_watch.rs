@@ -12,7 +12,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// A row of the report file that is not a difference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    /// `only-in-peoplevox`, `only-in-commercetools`, `order-requeued`, `despatch-requeued`.
+    /// `only-in-peoplevox`, `only-in-commercetools`, `order-requeued`, `despatch-requeued`,
+    /// `status-requeued`, `cancellation-requeued`.
     pub kind: String,
     /// The site, for stock rows.
     pub site: String,

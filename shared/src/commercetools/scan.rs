@@ -1,5 +1,6 @@
 //! Whole-collection reads for the nightly reconciliation: every inventory entry of a supply
-//! channel, and every order of a period that was never marked exported.
+//! channel, every order of a period that was never marked exported, and the exported or
+//! cancelled orders of a period (a page at a time).
 //!
 //! Both walk with an id cursor (`sort=id asc`, `id > "<last>"`, 500 a page,
 //! `withTotal=false`): offsets stop at 10,000 and a total is expensive on large collections
@@ -104,6 +105,33 @@ impl CtClient {
             quote(export_channel_id)
         );
         walk_orders(self.clone(), predicate).await
+    }
+
+    /// One page (up to [`MAX_LIMIT`]) of the orders created in `(created_after,
+    /// created_before)` (ISO 8601) that carry the export channel's `syncInfo` or are cancelled
+    /// (with or without it), after the id `after_id`, sorted by id; `true` with the last page.
+    /// The status sweep reads them a page at a time: nearly every order of the period is
+    /// exported, too many to hold at once, and a page is its unit of checkpointed work.
+    pub async fn exported_or_cancelled_orders_page(
+        &self,
+        export_channel_id: &str,
+        created_after: &str,
+        created_before: &str,
+        after_id: Option<&str>,
+    ) -> Result<(Vec<Order>, bool), CtError> {
+        let mut predicate = format!(
+            "createdAt > {} and createdAt < {} and (syncInfo(channel(id={})) or orderState = \"Cancelled\")",
+            quote(created_after),
+            quote(created_before),
+            quote(export_channel_id)
+        );
+        if let Some(after) = after_id {
+            predicate.push_str(&format!(" and id > {}", quote(after)));
+        }
+        let page: Vec<Order> =
+            query_page(self.http.clone(), "orders", predicate, Some("id asc")).await?;
+        let last = page.len() < MAX_LIMIT as usize;
+        Ok((page, last))
     }
 }
 

@@ -18,7 +18,12 @@ pub struct ReconcileRules {
     /// Re-queue Peoplevox despatches that never became a commercetools delivery.
     #[serde(default = "default_true")]
     pub despatches: bool,
-    /// Orders created this many days back are swept.
+    /// Compare the Peoplevox status of the exported orders of the last `order_days` with
+    /// commercetools, and re-queue the status callbacks and commercetools cancellations that
+    /// never arrived.
+    #[serde(default = "default_true")]
+    pub statuses: bool,
+    /// Orders created this many days back are swept (for lost exports and lost statuses).
     #[serde(default = "default_order_days")]
     pub order_days: u32,
     /// ... unless younger than this many seconds: those are still on their way.
@@ -157,6 +162,8 @@ mod tests {
         assert_eq!(c.reconcile.budget_reserve(4), 0);
         assert_eq!((c.reconcile.page_size, c.reconcile.order_days), (1000, 7));
         assert!(c.reconcile.stock && c.reconcile.orders && c.reconcile.despatches);
+        assert!(c.reconcile.statuses);
+        assert!(!with("statuses = false").unwrap().reconcile.statuses);
     }
 
     #[test]

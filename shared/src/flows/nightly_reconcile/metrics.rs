@@ -32,6 +32,11 @@ pub fn drift_metrics(report: &DriftReport) -> String {
                 count(report.despatches.requeued),
                 "Count",
             ),
+            (
+                "ReconcileStatusesRequeued",
+                count(report.statuses.requeued()),
+                "Count",
+            ),
             ("ReconcileSeconds", seconds, "Seconds"),
         ],
     )

@@ -5,11 +5,16 @@
 //!    export mark go back to the orders queue; the export flow exports each exactly once.
 //! 2. **Despatches** ([`despatches`]): Peoplevox despatches since the last run's watermark
 //!    without their commercetools delivery go to the shipments queue.
-//! 3. **Stock**, per site ([`stock`]): every page of "Item inventory summary" (1,000 rows,
+//! 3. **Statuses** ([`statuses`]): exported commercetools orders of the last `order_days` (and
+//!    cancelled ones without the mark) are looked up in Peoplevox, 100 a request; a status
+//!    callback that was lost, or a commercetools cancellation Peoplevox does not show, goes to
+//!    the status queue as the message that was lost, and the status flow applies it under its
+//!    own rules.
+//! 4. **Stock**, per site ([`stock`]): every page of "Item inventory summary" (1,000 rows,
 //!    through the request budget, leaving `budget_reserve` slots to the live flows) is
 //!    compared with commercetools on the stock flow's own formula and facts, and only the
 //!    entries that differ are written, with versions, through the stock flow's ledger.
-//! 4. **commercetools-only entries**, per site ([`unmatched`]): the channel's inventory, read
+//! 5. **commercetools-only entries**, per site ([`unmatched`]): the channel's inventory, read
 //!    with an id cursor over concurrent id ranges, against the items Peoplevox listed.
 //!
 //! A run is resumable ([`run`]): its checkpoint is written after every page, an invocation
@@ -24,6 +29,7 @@ mod observer;
 mod orders;
 pub mod report;
 pub mod run;
+mod statuses;
 mod stock;
 mod unmatched;
 
@@ -35,7 +41,7 @@ pub use report::{DriftReport, SiteDrift};
 pub use run::{RunState, Stage};
 
 use crate::commercetools::{CtClient, CtError};
-use crate::config::{ReconcileRules, ShipmentRules};
+use crate::config::{ReconcileRules, ShipmentRules, StatusRules};
 use crate::flows::stock_delta::StockDelta;
 use crate::peoplevox::{PvxClient, PvxError};
 use crate::store::{AuditEntry, AuditLog, Queue, StateStore, StoreError, now_epoch_ms};
@@ -75,12 +81,14 @@ pub struct NightlyReconcileParts {
     pub state: Arc<dyn StateStore>,
     /// Drift reports.
     pub audit: Arc<dyn AuditLog>,
-    /// The orders, shipments and reconcile queues.
+    /// The orders, shipments, status and reconcile queues.
     pub queue: Arc<dyn Queue>,
     /// `[reconcile]`.
     pub rules: ReconcileRules,
     /// `[shipments]`: the despatch report's name.
     pub shipments: ShipmentRules,
+    /// `[status]`: the status names, and the template the status sweep reads them from.
+    pub status: StatusRules,
     /// Id of the OrderExport channel.
     pub export_channel_id: String,
 }
@@ -101,6 +109,8 @@ pub struct RunOptions {
     pub skip_orders: bool,
     /// Skip the despatch sweep.
     pub skip_despatches: bool,
+    /// Skip the status sweep.
+    pub skip_statuses: bool,
 }
 
 /// How much one invocation may do.
@@ -196,6 +206,9 @@ impl NightlyReconcile {
         }
         if rules.despatches && !options.skip_despatches {
             stages.push(Stage::Despatches);
+        }
+        if rules.statuses && !options.skip_statuses {
+            stages.push(Stage::Statuses);
         }
         if rules.stock && !options.skip_stock {
             let known = self.parts.stock.site_channels();
@@ -360,6 +373,7 @@ impl NightlyReconcile {
             let end = match &stage {
                 Stage::Orders => self.sweep_orders(current, work).await?,
                 Stage::Despatches => self.sweep_despatches(current, work).await?,
+                Stage::Statuses => self.sweep_statuses(current, work).await?,
                 Stage::Stock { site } => self.stock_stage(current, site, work).await?,
                 Stage::Unmatched { site } => self.unmatched_stage(current, site, work).await?,
             };

@@ -17,7 +17,8 @@ pub trait Observer: Send + Sync {
     fn only_in_peoplevox(&self, _site: &str, _item: &str) {}
     /// A commercetools entry whose item Peoplevox does not list at the site.
     fn only_in_commercetools(&self, _site: &str, _sku: &str) {}
-    /// An order or despatch sent back to its queue (or that would be, in a dry run).
+    /// An order, despatch, status or cancellation sent back to its queue (or that would be,
+    /// in a dry run); `kind` is `order`, `despatch`, `status` or `cancellation`.
     fn requeued(&self, _kind: &str, _id: &str) {}
 }
 

@@ -19,7 +19,7 @@ use crate::domain::HoldReason;
 use crate::flows::order_export::{OrderLink, load_link, requeue_message};
 use crate::queues::ORDERS_QUEUE;
 
-fn iso(at: OffsetDateTime) -> Result<String, ReconcileError> {
+pub(super) fn iso(at: OffsetDateTime) -> Result<String, ReconcileError> {
     at.format(&Rfc3339)
         .map_err(|e| ReconcileError::Invalid(format!("formatting a date: {e}")))
 }

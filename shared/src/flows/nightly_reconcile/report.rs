@@ -155,6 +155,40 @@ pub struct DespatchSweep {
     pub examples: Vec<String>,
 }
 
+/// The status sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusSweep {
+    /// commercetools pages read.
+    pub pages: u32,
+    /// Orders of the period with the export mark, or cancelled (with or without it).
+    pub orders: usize,
+    /// ... looked up in Peoplevox (the others are closed or cancelled on both sides already,
+    /// or wait on a person's decision).
+    pub checked: usize,
+    /// Peoplevox requests made.
+    pub requests: u32,
+    /// Peoplevox status callbacks re-queued (or, dry, that would be).
+    pub statuses_requeued: usize,
+    /// commercetools cancellations re-queued (or, dry, that would be).
+    pub cancellations_requeued: usize,
+    /// Exported orders Peoplevox has no sales order of: for a person to look at.
+    pub not_in_peoplevox: usize,
+    /// Orders at a Peoplevox status nobody mapped (left alone: the status flow would only
+    /// audit it).
+    pub unmapped: usize,
+    /// The first few order numbers re-queued.
+    pub examples: Vec<String>,
+    /// The first few exported order numbers Peoplevox does not have.
+    pub not_in_peoplevox_examples: Vec<String>,
+}
+
+impl StatusSweep {
+    /// Messages re-queued of both kinds.
+    pub fn requeued(&self) -> usize {
+        self.statuses_requeued + self.cancellations_requeued
+    }
+}
+
 /// A run's report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriftReport {
@@ -174,6 +208,10 @@ pub struct DriftReport {
     pub orders: OrderSweep,
     /// Despatches without a delivery.
     pub despatches: DespatchSweep,
+    /// Statuses and cancellations that never arrived. Defaulted so that a checkpoint written
+    /// before the sweep existed still reads.
+    #[serde(default)]
+    pub statuses: StatusSweep,
     /// Failures met on the way (the first few reasons).
     pub failures: Vec<String>,
     /// How many failures there were.
@@ -224,7 +262,7 @@ impl DriftReport {
             "updated"
         };
         format!(
-            "reconcile {}{}: stock {} processed, {} {verb}, {} failed (drift {} entries, {} units; {} items only in Peoplevox, {} entries only in commercetools); orders {} unexported, {} re-queued; despatches {} read, {} re-queued; {} failures",
+            "reconcile {}{}: stock {} processed, {} {verb}, {} failed (drift {} entries, {} units; {} items only in Peoplevox, {} entries only in commercetools); orders {} unexported, {} re-queued; despatches {} read, {} re-queued; statuses {} checked, {} re-queued, {} cancellations re-queued; {} failures",
             self.run,
             if self.dry_run { " (dry run)" } else { "" },
             self.processed(),
@@ -242,6 +280,9 @@ impl DriftReport {
             self.orders.requeued,
             self.despatches.despatches,
             self.despatches.requeued,
+            self.statuses.checked,
+            self.statuses.statuses_requeued,
+            self.statuses.cancellations_requeued,
             self.failed(),
         )
     }
@@ -293,6 +334,14 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_from_before_the_status_sweep_still_reads() {
+        let mut old = serde_json::to_value(DriftReport::default()).unwrap();
+        old.as_object_mut().unwrap().remove("statuses");
+        let report: DriftReport = serde_json::from_value(old).unwrap();
+        assert_eq!(report.statuses, StatusSweep::default());
+    }
+
+    #[test]
     fn the_summary_names_the_counts() {
         let mut report = DriftReport {
             run: "r1".into(),
@@ -308,8 +357,19 @@ mod tests {
                 ..SiteDrift::default()
             },
         );
+        report.statuses = StatusSweep {
+            checked: 4,
+            statuses_requeued: 2,
+            cancellations_requeued: 1,
+            ..StatusSweep::default()
+        };
         report.fail("x".into());
         let line = report.summary();
+        assert!(
+            line.contains("statuses 4 checked, 2 re-queued, 1 cancellations re-queued"),
+            "{line}"
+        );
+        assert_eq!(report.statuses.requeued(), 3);
         assert!(
             line.contains("stock 10 processed, 3 updated, 0 failed (drift 3 entries, 7 units"),
             "{line}"

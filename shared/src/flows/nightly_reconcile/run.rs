@@ -24,6 +24,9 @@ pub enum Stage {
     Orders,
     /// Peoplevox despatches without a delivery → re-queued.
     Despatches,
+    /// Order statuses Peoplevox reports but commercetools does not show, and commercetools
+    /// cancellations Peoplevox does not show → re-queued on the status queue.
+    Statuses,
     /// Every item at a site: compared and brought in line.
     Stock {
         /// Peoplevox site.
@@ -41,6 +44,7 @@ impl std::fmt::Display for Stage {
         match self {
             Self::Orders => f.write_str("orders"),
             Self::Despatches => f.write_str("despatches"),
+            Self::Statuses => f.write_str("statuses"),
             Self::Stock { site } => write!(f, "stock {site}"),
             Self::Unmatched { site } => write!(f, "commercetools-only entries {site}"),
         }
@@ -62,7 +66,8 @@ pub struct Cursor {
     /// A stock stage: the last item of the previous page, held back because its rows may go
     /// on in the next page (one row per location), with the units read so far.
     pub carry: Option<(String, i64)>,
-    /// A despatch stage: the last despatch of the previous page (its rows may go on).
+    /// A despatch stage: the last despatch of the previous page (its rows may go on). The
+    /// status stage: the id of the last commercetools order done.
     pub last_key: Option<String>,
 }
 

@@ -1,0 +1,467 @@
+//! The status sweep: Peoplevox tells us of an order's status only through callbacks, and a
+//! lost callback is never sent again, so an order the warehouse cancelled (or despatched,
+//! closed, ...) could stay behind in commercetools for ever. And a commercetools cancellation
+//! may never have reached Peoplevox (its export was in flight when the cancellation was
+//! handled). The sweep compares the two:
+//!
+//! - the orders of the order sweep's period (`order_days`, less `order_grace_s`, counted from
+//!   the run's start so that every invocation of a run reads the same period) that carry the
+//!   export mark or are cancelled are read from commercetools a page (500) at a time, by id;
+//! - those that could still change ([`worth_asking`]) are looked up in Peoplevox, 100 numbers
+//!   a GetData request on `status.cancel.template`, through the request budget;
+//! - each order's repair is decided by [`repair`]: the lost status callback, or the
+//!   commercetools cancellation, goes to the status queue exactly as the lost message would
+//!   have, and the status flow applies it under its own rules (forward only, cancellations
+//!   only before picking, duplicates unchanged).
+//!
+//! A commercetools page is a unit of work: its messages are sent, then the checkpoint names
+//! its last order id. A page redone after a crash sends its messages again, which the status
+//! flow finds done.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use super::orders::iso;
+use super::run::{Stage, Versioned};
+use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
+use crate::commercetools::types::Order;
+use crate::config::{ReconcileRules, StatusRules};
+use crate::domain::StatusMessage;
+use crate::domain::status::{Move, Stage as Warehouse, compare};
+use crate::flows::order_status::fields;
+use crate::flows::order_status::plan::{applied_stage, warehouse_stage};
+use crate::peoplevox::PvxError;
+use crate::peoplevox::search::{MAX_VALUES_PER_CLAUSE, equals_any};
+use crate::queues::STATUS_QUEUE;
+use crate::setup::{FIELD_PVX_EXCEPTION, FIELD_PVX_STATUS};
+use crate::store::now_epoch_ms;
+
+/// The field of the status template that holds the sales order number (as `cancel::push`
+/// reads it).
+const NUMBER_FIELD: &str = "SalesOrderNumber";
+
+/// Pages of one clause's answer read at most: a sales order is one record, so a clause of
+/// 100 numbers fits one page; the bound only keeps a misbehaving answer from looping.
+const MAX_PAGES_PER_CLAUSE: u32 = 10;
+
+/// What an order needs, given what Peoplevox says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Repair {
+    /// Nothing: both sides agree, or the status flow would change nothing with it.
+    Nothing,
+    /// A status callback was lost: this status goes to the status queue.
+    Status(String),
+    /// A commercetools cancellation is not shown in Peoplevox, or its outcome is not on the
+    /// order: the cancellation goes to the status queue.
+    Cancel,
+    /// The order is exported but Peoplevox has no sales order of its number.
+    NotInPeoplevox,
+    /// Peoplevox reports a status nobody mapped: the status flow would only audit it.
+    Unmapped,
+}
+
+fn cancelled_in_commercetools(order: &Order) -> bool {
+    order.order_state.as_deref() == Some("Cancelled")
+}
+
+/// Whether asking Peoplevox about the order could lead to a repair; the others cost no
+/// request. `marked`: the order carries the export mark.
+pub(super) fn worth_asking(order: &Order, marked: bool, rules: &StatusRules) -> bool {
+    if order
+        .order_number
+        .as_deref()
+        .is_none_or(|n| n.trim().is_empty())
+    {
+        // Peoplevox knows orders by number only.
+        return false;
+    }
+    if cancelled_in_commercetools(order) {
+        // An exception waits on a person; a cancellation the order shows as the warehouse's
+        // too (Canceled, pvxStatus) is done on both sides.
+        let exception =
+            fields::current_text(order, FIELD_PVX_EXCEPTION).is_some_and(|e| !e.trim().is_empty());
+        return !exception && warehouse_stage(order, rules) != Some(Warehouse::Cancelled);
+    }
+    // A closed or cancelled order does not move in the warehouse any more: no status could
+    // take it further. Unmarked orders are the order sweep's.
+    marked && applied_stage(order, rules) < Some(Warehouse::Closed)
+}
+
+/// The repair of one order: `peoplevox` is its status there (trimmed), `None` when Peoplevox
+/// has no sales order of its number.
+pub(super) fn repair(
+    order: &Order,
+    marked: bool,
+    peoplevox: Option<&str>,
+    rules: &StatusRules,
+) -> Repair {
+    if !worth_asking(order, marked, rules) {
+        return Repair::Nothing;
+    }
+    let Some(status) = peoplevox else {
+        // Unmarked and not in Peoplevox: cancelled before its export, commercetools' alone.
+        return if marked {
+            Repair::NotInPeoplevox
+        } else {
+            Repair::Nothing
+        };
+    };
+    if cancelled_in_commercetools(order) {
+        // Peoplevox has the order and the order does not show the cancellation as the
+        // warehouse's: the status flow reads Peoplevox's status again and cancels there (or
+        // records an exception for a person), or, cancelled there already, shows it (and
+        // marks an order whose mark was lost).
+        return Repair::Cancel;
+    }
+    if status.is_empty() {
+        return Repair::Nothing;
+    }
+    let Some(mapping) = rules.resolve(status) else {
+        return Repair::Unmapped;
+    };
+    let shown = fields::current_text(order, FIELD_PVX_STATUS)
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case(status));
+    if shown {
+        return Repair::Nothing;
+    }
+    // Only a status that takes the order further is re-queued: a status the order shows in
+    // another name (Picked for Packed, Shipped from the shipment flow for Despatched) or is
+    // past already would change nothing, and would be re-queued every night.
+    match compare(applied_stage(order, rules), mapping.stage) {
+        Move::Forward => Repair::Status(status.to_string()),
+        Move::Same | Move::Backward | Move::AfterCancel => Repair::Nothing,
+    }
+}
+
+/// The period of a run: `(created after, created before)`, ISO 8601.
+fn period(started_at_ms: i64, rules: &ReconcileRules) -> Result<(String, String), ReconcileError> {
+    let start = OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_at_ms) * 1_000_000)
+        .map_err(|e| ReconcileError::Invalid(format!("the run's start: {e}")))?;
+    let grace = i64::try_from(rules.order_grace_s).unwrap_or(i64::MAX);
+    Ok((
+        iso(start - time::Duration::days(i64::from(rules.order_days)))?,
+        iso(start - time::Duration::seconds(grace))?,
+    ))
+}
+
+/// A message for the status queue, with the order number and kind the observer is told.
+struct Requeue {
+    number: String,
+    kind: &'static str,
+    message: StatusMessage,
+}
+
+impl NightlyReconcile {
+    /// Compares the period's exported and cancelled orders with Peoplevox, a commercetools
+    /// page at a time, re-queueing what was lost.
+    pub(super) async fn sweep_statuses(
+        &self,
+        current: &mut Versioned,
+        work: &mut Work<'_>,
+    ) -> Result<StageEnd, ReconcileError> {
+        let (after, before) = period(current.state.report.started_at_ms, &self.parts.rules)?;
+        let pages = |current: &Versioned| u64::from(current.state.report.statuses.pages);
+        work.observer.stage(&Stage::Statuses, pages(current), None);
+        loop {
+            if work.exhausted() {
+                return Ok(StageEnd::OutOfTime);
+            }
+            let last = self.status_page(current, &after, &before, work).await?;
+            work.units += 1;
+            work.observer
+                .progress(&Stage::Statuses, pages(current), None);
+            if last {
+                return Ok(StageEnd::Done);
+            }
+        }
+    }
+
+    /// One commercetools page: look up, decide, re-queue, checkpoint. Returns whether it was
+    /// the last.
+    async fn status_page(
+        &self,
+        current: &mut Versioned,
+        after: &str,
+        before: &str,
+        work: &Work<'_>,
+    ) -> Result<bool, ReconcileError> {
+        let export = &self.parts.export_channel_id;
+        let rules = &self.parts.status;
+        let (orders, last) = self
+            .parts
+            .ct
+            .exported_or_cancelled_orders_page(
+                export,
+                after,
+                before,
+                current.state.cursor.last_key.as_deref(),
+            )
+            .await?;
+        let asked: Vec<(&Order, bool, &str)> = orders
+            .iter()
+            .filter_map(|order| {
+                let marked = order.sync_info_for(export).is_some();
+                let number = order.order_number.as_deref()?.trim();
+                worth_asking(order, marked, rules).then_some((order, marked, number))
+            })
+            .collect();
+        let mut numbers: Vec<&str> = asked.iter().map(|(_, _, n)| *n).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let (in_peoplevox, requests) = self.peoplevox_statuses(&numbers).await?;
+
+        let run = current.state.id.clone();
+        let largest = self.parts.rules.largest;
+        let sweep = &mut current.state.report.statuses;
+        sweep.pages += 1;
+        sweep.orders += orders.len();
+        sweep.checked += asked.len();
+        sweep.requests += requests;
+        let mut requeues = Vec::new();
+        for (order, marked, number) in asked {
+            let status = in_peoplevox.get(number).map(String::as_str);
+            match repair(order, marked, status, rules) {
+                Repair::Nothing => {}
+                Repair::Unmapped => sweep.unmapped += 1,
+                Repair::NotInPeoplevox => {
+                    sweep.not_in_peoplevox += 1;
+                    super::report::add_examples(
+                        &mut sweep.not_in_peoplevox_examples,
+                        std::iter::once(number.to_string()),
+                        largest,
+                    );
+                }
+                Repair::Status(status) => {
+                    sweep.statuses_requeued += 1;
+                    requeues.push(Requeue {
+                        number: number.to_string(),
+                        kind: "status",
+                        // What the lost callback would have carried; the id names the run, so
+                        // the audit trail tells a re-queued status from a callback.
+                        message: StatusMessage::PeoplevoxStatus {
+                            id: format!("reconcile-{run}-{number}"),
+                            order: number.to_string(),
+                            status,
+                            modified: None,
+                            on_hold: None,
+                            received_at_ms: now_epoch_ms(),
+                        },
+                    });
+                }
+                Repair::Cancel => {
+                    sweep.cancellations_requeued += 1;
+                    // What commercetools' OrderStateChanged subscription would have carried.
+                    requeues.push(Requeue {
+                        number: number.to_string(),
+                        kind: "cancellation",
+                        message: StatusMessage::CommercetoolsOrderState {
+                            message_id: None,
+                            order_id: order.id.clone(),
+                            order_number: Some(number.to_string()),
+                            order_state: "Cancelled".into(),
+                            old_order_state: None,
+                        },
+                    });
+                }
+            }
+        }
+        super::report::add_examples(
+            &mut sweep.examples,
+            requeues.iter().map(|r| r.number.clone()),
+            largest,
+        );
+        for requeue in &requeues {
+            work.observer.requeued(requeue.kind, &requeue.number);
+            if current.state.dry_run {
+                continue;
+            }
+            self.parts
+                .queue
+                .send(STATUS_QUEUE, &requeue.message.to_json(), &BTreeMap::new())
+                .await
+                .map_err(ReconcileError::Queue)?;
+        }
+        // Only after the page's messages are sent: a crash before this redoes the page.
+        let cursor = &mut current.state.cursor;
+        cursor.page += 1;
+        if let Some(order) = orders.last() {
+            cursor.last_key = Some(order.id.clone());
+        }
+        super::run::save(self.parts.state.as_ref(), current).await?;
+        Ok(last)
+    }
+
+    /// Peoplevox's status of each order number it has (number → status, trimmed), read 100
+    /// numbers a request; and the requests made.
+    async fn peoplevox_statuses(
+        &self,
+        numbers: &[&str],
+    ) -> Result<(BTreeMap<String, String>, u32), PvxError> {
+        let cancel = &self.parts.status.cancel;
+        let per_page = u32::try_from(MAX_VALUES_PER_CLAUSE).unwrap_or(u32::MAX);
+        let mut statuses = BTreeMap::new();
+        let mut requests = 0;
+        for chunk in numbers.chunks(MAX_VALUES_PER_CLAUSE) {
+            let clause = equals_any(NUMBER_FIELD, chunk);
+            let mut read = 0_i64;
+            for page_no in 1..=MAX_PAGES_PER_CLAUSE {
+                let page = self
+                    .parts
+                    .pvx
+                    .get_data(&cancel.template, page_no, per_page, &clause)
+                    .await?;
+                requests += 1;
+                let table = &page.table;
+                for row in &table.rows {
+                    let number = table.value(row, NUMBER_FIELD).unwrap_or("").trim();
+                    let status = table.value(row, &cancel.status_field).unwrap_or("").trim();
+                    if !number.is_empty() {
+                        statuses
+                            .entry(number.to_string())
+                            .or_insert_with(|| status.to_string());
+                    }
+                }
+                read += table.rows.len() as i64;
+                if table.rows.is_empty() || read >= page.total {
+                    break;
+                }
+            }
+        }
+        Ok((statuses, requests))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An order as the sweep reads it: `fields` are its custom fields (our Type).
+    fn order(order_state: &str, shipment: &str, fields: serde_json::Value) -> Order {
+        serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 3, "orderNumber": "N1",
+            "orderState": order_state, "shipmentState": shipment,
+            "custom": {"type": {"typeId": "type", "id": "t"}, "fields": fields},
+        }))
+        .unwrap()
+    }
+
+    fn decide(o: &Order, marked: bool, peoplevox: Option<&str>) -> Repair {
+        repair(o, marked, peoplevox, &StatusRules::default())
+    }
+
+    #[test]
+    fn a_status_that_takes_the_order_further_is_requeued() {
+        let open = order("Open", "Ready", serde_json::json!({"pvxStatus": "New"}));
+        assert_eq!(
+            decide(&open, true, Some("Cancelled")),
+            Repair::Status("Cancelled".into())
+        );
+        assert_eq!(
+            decide(&open, true, Some("Picking")),
+            Repair::Status("Picking".into())
+        );
+        // Nothing applied yet: the first status is forward.
+        let fresh = order("Open", "Pending", serde_json::json!({}));
+        assert_eq!(
+            decide(&fresh, true, Some("New")),
+            Repair::Status("New".into())
+        );
+    }
+
+    #[test]
+    fn a_status_the_order_shows_or_is_past_is_left_alone() {
+        let picking = order(
+            "Confirmed",
+            "Ready",
+            serde_json::json!({"pvxStatus": "Picking"}),
+        );
+        // The same, in another case; behind it; nothing reported yet.
+        assert_eq!(decide(&picking, true, Some("picking")), Repair::Nothing);
+        assert_eq!(decide(&picking, true, Some("New")), Repair::Nothing);
+        assert_eq!(decide(&picking, true, Some("")), Repair::Nothing);
+        // Shipped by the shipment flow before the Despatched callback (lost) arrived.
+        let shipped = order(
+            "Open",
+            "Shipped",
+            serde_json::json!({"pvxStatus": "Packed"}),
+        );
+        assert_eq!(decide(&shipped, true, Some("Despatched")), Repair::Nothing);
+        assert_eq!(
+            decide(&shipped, true, Some("Closed")),
+            Repair::Status("Closed".into())
+        );
+        assert_eq!(decide(&picking, true, Some("Teleported")), Repair::Unmapped);
+        // Exported without Peoplevox having it: for a person.
+        assert_eq!(decide(&picking, true, None), Repair::NotInPeoplevox);
+        // Unmarked orders that are not cancelled are the order sweep's.
+        assert_eq!(decide(&picking, false, Some("Despatched")), Repair::Nothing);
+    }
+
+    #[test]
+    fn closed_and_cancelled_orders_cost_no_request() {
+        let rules = StatusRules::default();
+        let closed = order(
+            "Complete",
+            "Shipped",
+            serde_json::json!({"pvxStatus": "Closed"}),
+        );
+        let cancelled_by_warehouse = order(
+            "Cancelled",
+            "Canceled",
+            serde_json::json!({"pvxStatus": "Cancelled"}),
+        );
+        let exception = order(
+            "Cancelled",
+            "Ready",
+            serde_json::json!({"pvxException": "picking started"}),
+        );
+        for o in [&closed, &cancelled_by_warehouse, &exception] {
+            assert!(!worth_asking(o, true, &rules), "{o:?}");
+            assert_eq!(decide(o, true, Some("New")), Repair::Nothing, "{o:?}");
+        }
+        let mut unnumbered = order("Open", "Ready", serde_json::json!({}));
+        unnumbered.order_number = None;
+        assert!(!worth_asking(&unnumbered, true, &rules));
+    }
+
+    #[test]
+    fn a_commercetools_cancellation_peoplevox_does_not_show_is_requeued() {
+        let cancelled = order(
+            "Cancelled",
+            "Ready",
+            serde_json::json!({"pvxStatus": "New"}),
+        );
+        assert_eq!(decide(&cancelled, true, Some("New")), Repair::Cancel);
+        // Even at a status picking has passed: the status flow records the exception.
+        assert_eq!(decide(&cancelled, true, Some("Picking")), Repair::Cancel);
+        // Cancelled in Peoplevox but not shown on the order as the warehouse's.
+        assert_eq!(decide(&cancelled, true, Some("Cancelled")), Repair::Cancel);
+        assert_eq!(decide(&cancelled, true, None), Repair::NotInPeoplevox);
+        // Without the mark: only when Peoplevox has it (the export landed after all).
+        assert_eq!(decide(&cancelled, false, Some("New")), Repair::Cancel);
+        assert_eq!(decide(&cancelled, false, None), Repair::Nothing);
+    }
+
+    #[test]
+    fn the_period_counts_from_the_runs_start() {
+        let rules = ReconcileRules {
+            order_days: 2,
+            order_grace_s: 60,
+            ..ReconcileRules::default()
+        };
+        // 2026-11-30T02:00:00Z
+        let (after, before) = period(1_796_004_000_000, &rules).unwrap();
+        assert_eq!(after, "2026-11-28T02:00:00Z");
+        assert_eq!(before, "2026-11-30T01:59:00Z");
+    }
+
+    #[test]
+    fn the_stage_is_named_statuses() {
+        assert_eq!(Stage::Statuses.to_string(), "statuses");
+        assert_eq!(
+            serde_json::to_value(Stage::Statuses).unwrap(),
+            serde_json::json!({"stage": "statuses"})
+        );
+    }
+}
