@@ -34,7 +34,9 @@ fi
 MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 MOTO_LOG="$(mktemp -t moto.XXXXXX.log)"
 log "starting moto_server on 127.0.0.1:$MOTO_PORT (log: $MOTO_LOG)"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
+# moto_server with SQS and DynamoDB calls made atomic (see the script: moto races under
+# concurrent receivers, which real SQS does not).
+"$VENV/bin/python" "$ROOT/infra/dev/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
 MOTO_PID=$!
 
 stop_moto() {

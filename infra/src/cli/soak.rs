@@ -43,6 +43,9 @@ pub struct Args {
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// A progress line on stderr every this many seconds; 0 for none.
+    #[arg(long, default_value_t = 15, value_name = "SECONDS")]
+    progress: u64,
 }
 
 /// Runs the soak and prints the invariants.
@@ -87,6 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             defaults.visibility_s
         },
+        progress_every_s: args.progress,
         ..defaults
     };
     let outcome = soak::run(options, backend).await?;

@@ -81,6 +81,9 @@ pub struct StackOptions {
     pub workers: usize,
     /// Concurrent stock workers.
     pub stock_workers: usize,
+    /// Concurrent workers of the shipments queue and of the status queue (Lambda scales
+    /// these with their queues too; one each is enough for the demo's trickle).
+    pub event_workers: usize,
     /// Largest batch.
     pub batch_size: usize,
     /// Visibility timeout.
@@ -102,6 +105,7 @@ impl Default for StackOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 2,
             stock_workers: 2,
+            event_workers: 1,
             batch_size: 100,
             visibility: Duration::from_secs(2),
             idle_pause: Duration::from_millis(50),
@@ -231,7 +235,7 @@ impl LocalStack {
             &stock_totals,
         ));
         workers.extend(spawn_workers(
-            1,
+            options.event_workers.max(1),
             &shipments,
             &queue,
             &audit,
@@ -240,7 +244,7 @@ impl LocalStack {
             &shipment_totals,
         ));
         workers.extend(spawn_workers(
-            1,
+            options.event_workers.max(1),
             &statuses,
             &queue,
             &audit,

@@ -14,6 +14,7 @@
 
 pub mod chaos;
 pub mod invariants;
+pub mod progress;
 pub mod tally;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use crate::{reconcile_scenario, scenario, shipment_scenario, status_scenario, st
 
 pub use chaos::FaultRates;
 pub use invariants::Invariants;
+use progress::Progress;
 use tally::TallyQueue;
 
 /// The size and shape of a run.
@@ -62,12 +64,15 @@ pub struct SoakOptions {
     pub faults: FaultRates,
     /// How long the scenario's waits may take before the run gives up.
     pub settle_limit_s: u64,
-    /// Concurrent workers of the orders queue, and of the stock queue (Lambda scales its
-    /// concurrency with the queue; moto's SQS is not safe under many concurrent receivers).
+    /// Concurrent workers of the orders, shipments and status queues each, and of the stock
+    /// queue (Lambda scales its concurrency with the queue; moto's SQS is not safe under many
+    /// concurrent receivers).
     pub workers: (usize, usize),
     /// The queues' visibility timeout (and a batch's deadline), in seconds: longer than a
     /// batch takes, as a deployment sets it longer than the function's timeout.
     pub visibility_s: u64,
+    /// Print a progress line on stderr every this many seconds (0: never).
+    pub progress_every_s: u64,
 }
 
 impl Default for SoakOptions {
@@ -83,7 +88,8 @@ impl Default for SoakOptions {
             faults: FaultRates::default(),
             settle_limit_s: 1_800,
             workers: (4, 8),
-            visibility_s: 3,
+            visibility_s: 10,
+            progress_every_s: 0,
         }
     }
 }
@@ -121,7 +127,6 @@ impl SoakOutcome {
 /// Runs the soak.
 pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<SoakOutcome> {
     let started = Instant::now();
-    let limit = Duration::from_secs(options.settle_limit_s);
     let catalog = scenario::catalog(options.items);
     let bed = Testbed::start(TestbedOptions {
         budget_requests: 15,
@@ -164,6 +169,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         StackOptions {
             workers: options.workers.0,
             stock_workers: options.workers.1,
+            event_workers: options.workers.0,
             batch_size: 100,
             visibility: Duration::from_secs(options.visibility_s.max(1)),
             kill: Some(kill.clone()),
@@ -173,87 +179,142 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
     .await?;
     bed.subscribe(&stack.pvx, stack.stores.state.as_ref(), &stack.server.url)
         .await?;
-    let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
-    let mut rng = fastrand::Rng::with_seed(options.seed);
-    for site in &sites {
-        for item in &catalog {
-            bed.pvx.goods_in(site, item, rng.i64(40..=120));
-        }
-    }
-    let opened = stock_scenario::settle(&bed, &stack, limit).await;
-
-    // Live: faults on, sell while stock moves.
-    kill.set_rate(options.faults.worker_kills);
-    chaos::switch_on(&bed, &options.faults, options.seed);
-    let stop = AtomicBool::new(false);
-    let live = async {
-        let mut phases = Phases::default();
-        let over = Duration::from_millis(options.movements as u64);
-        let moving = stock_scenario::move_stock(
-            &bed,
-            &sites,
-            &catalog,
-            options.movements,
-            over,
-            options.seed,
-        );
-        let selling = sell_and_announce(&bed, &stack, &options, &catalog, over);
-        let (movements, sold) = tokio::join!(moving, selling);
-        phases.mark("sell_and_move");
-        let settled = stock_scenario::settle(&bed, &stack, limit).await;
-        phases.mark("settle_live");
-        let work =
-            status_scenario::work_orders(&bed, &stack.server.url, Duration::from_millis(500)).await;
-        let settled = settled & stock_scenario::settle(&bed, &stack, limit).await;
-        phases.mark("work_orders");
-        let despatching = shipment_scenario::despatch_some(
-            &bed,
-            options.seed,
-            Duration::from_millis(300),
-            options.despatches,
-        )
-        .await;
-        let settled = settled & stock_scenario::settle(&bed, &stack, limit).await;
-        phases.mark("despatch");
-        let returns = status_scenario::close_and_return(&bed);
-        let settled = settled & stock_scenario::settle(&bed, &stack, limit).await;
-        phases.mark("close_and_return");
-        stop.store(true, Ordering::Relaxed);
-        (movements, sold, work, despatching, returns, settled, phases)
+    let progress = Progress::new(options.progress_every_s > 0);
+    let every = Duration::from_secs(options.progress_every_s.max(1));
+    let run = Run {
+        bed: &bed,
+        stack: &stack,
+        tally: &tally,
+        kill: &kill,
+        options: &options,
+        catalog: &catalog,
+        progress: &progress,
     };
-    let churn = chaos::churn(&bed, &options.faults, &stop);
-    let ((movements, sold, work, despatching, returns, live_settled, mut phases), sessions_expired) =
-        tokio::join!(live, churn);
-    let (placed, announced, refused) = sold?;
-    let work = work?;
-    let faulty_requests = (bed.ct.request_count(), bed.pvx.request_count());
-    chaos::switch_off(&bed);
-    kill.set_rate(0.0);
+    let driving = async {
+        let result = run.drive().await;
+        progress.finish();
+        result
+    };
+    let (result, ()) = tokio::join!(driving, progress.report(&bed, &stack, every));
+    stack.stop().await;
+    let (invariants, figures) = result?;
+    Ok(SoakOutcome {
+        backend: label,
+        options,
+        invariants,
+        figures,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
 
-    // The net: redrive what was parked, reconcile twice, drain.
-    let parked = redrive_all(&stack).await?;
-    let mut settled = stock_scenario::settle(&bed, &stack, limit).await;
-    phases.mark("redrive");
-    let flow = reconcile_scenario::flow(&bed, &stack).await?;
-    let first = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
-    settled &= stock_scenario::settle(&bed, &stack, limit).await;
-    let second = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
-    settled &= stock_scenario::settle(&bed, &stack, limit).await;
-    let parked_after = redrive_all(&stack).await?;
-    settled &= stock_scenario::settle(&bed, &stack, limit).await;
-    phases.mark("reconcile");
+/// Everything one run needs after its stack is up.
+struct Run<'a> {
+    bed: &'a Testbed,
+    stack: &'a LocalStack,
+    tally: &'a TallyQueue,
+    kill: &'a KillSwitch,
+    options: &'a SoakOptions,
+    catalog: &'a [String],
+    progress: &'a Progress,
+}
 
-    let invariants = invariants::check(
-        &bed,
-        &invariants::Observed {
-            placed: &placed,
-            work: &work,
-            tally: tally.tally(),
-        },
-    );
-    let shown = status_scenario::shown(&bed, &work);
-    let status = crate::checks::status::check(&bed);
-    let not_pushed: Vec<Value> = work
+impl Run<'_> {
+    /// The scenario, the net, then the checker: the invariants and the figures.
+    async fn drive(&self) -> anyhow::Result<(Invariants, Value)> {
+        let Run {
+            bed,
+            stack,
+            tally,
+            kill,
+            options,
+            catalog,
+            progress,
+        } = *self;
+        let limit = Duration::from_secs(options.settle_limit_s);
+        let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
+        let mut rng = fastrand::Rng::with_seed(options.seed);
+        for site in &sites {
+            for item in catalog {
+                bed.pvx.goods_in(site, item, rng.i64(40..=120));
+            }
+        }
+        let opened = stock_scenario::settle(bed, stack, limit).await;
+
+        // Live: faults on, sell while stock moves.
+        kill.set_rate(options.faults.worker_kills);
+        chaos::switch_on(bed, &options.faults, options.seed);
+        let stop = AtomicBool::new(false);
+        let live = async {
+            let mut phases = Phases::new(progress);
+            let over = Duration::from_millis(options.movements as u64);
+            let moving = stock_scenario::move_stock(
+                bed,
+                &sites,
+                catalog,
+                options.movements,
+                over,
+                options.seed,
+            );
+            let selling = sell_and_announce(bed, stack, options, catalog, over);
+            let (movements, sold) = tokio::join!(moving, selling);
+            phases.mark("sell_and_move");
+            let settled = stock_scenario::settle(bed, stack, limit).await;
+            phases.mark("settle_live");
+            let work =
+                status_scenario::work_orders(bed, &stack.server.url, Duration::from_millis(500))
+                    .await;
+            let settled = settled & stock_scenario::settle(bed, stack, limit).await;
+            phases.mark("work_orders");
+            let despatching = shipment_scenario::despatch_some(
+                bed,
+                options.seed,
+                Duration::from_millis(300),
+                options.despatches,
+            )
+            .await;
+            let settled = settled & stock_scenario::settle(bed, stack, limit).await;
+            phases.mark("despatch");
+            let returns = status_scenario::close_and_return(bed);
+            let settled = settled & stock_scenario::settle(bed, stack, limit).await;
+            phases.mark("close_and_return");
+            stop.store(true, Ordering::Relaxed);
+            (movements, sold, work, despatching, returns, settled, phases)
+        };
+        let churn = chaos::churn(bed, &options.faults, &stop);
+        let (
+            (movements, sold, work, despatching, returns, live_settled, mut phases),
+            sessions_expired,
+        ) = tokio::join!(live, churn);
+        let (placed, announced, refused) = sold?;
+        let work = work?;
+        let faulty_requests = (bed.ct.request_count(), bed.pvx.request_count());
+        chaos::switch_off(bed);
+        kill.set_rate(0.0);
+
+        // The net: redrive what was parked, reconcile twice, drain.
+        let parked = redrive_all(stack).await?;
+        let mut settled = stock_scenario::settle(bed, stack, limit).await;
+        phases.mark("redrive");
+        let flow = reconcile_scenario::flow(bed, stack).await?;
+        let first = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
+        settled &= stock_scenario::settle(bed, stack, limit).await;
+        let second = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
+        settled &= stock_scenario::settle(bed, stack, limit).await;
+        let parked_after = redrive_all(stack).await?;
+        settled &= stock_scenario::settle(bed, stack, limit).await;
+        phases.mark("reconcile");
+
+        let invariants = invariants::check(
+            bed,
+            &invariants::Observed {
+                placed: &placed,
+                work: &work,
+                tally: tally.tally(),
+            },
+        );
+        let shown = status_scenario::shown(bed, &work);
+        let status = crate::checks::status::check(bed);
+        let not_pushed: Vec<Value> = work
         .cancelled_in_ct_before_pick
         .iter()
         .filter_map(|number| {
@@ -266,93 +327,128 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         })
         .take(10)
         .collect();
-    let mut still_parked = Vec::new();
-    for pair in dlq::pairs() {
-        if let Ok(listing) = dlq::list(stack.queue.as_ref(), pair, 20).await {
-            still_parked.push(dlq::list_json(&listing));
+        let never_exported = never_exported_trails(bed, stack, &placed).await;
+        let mut still_parked = Vec::new();
+        for pair in dlq::pairs() {
+            if let Ok(listing) = dlq::list(stack.queue.as_ref(), pair, 20).await {
+                still_parked.push(dlq::list_json(&listing));
+            }
+        }
+        let stock = stack.stock_totals.lock().await.clone();
+        let orders = stack.totals.lock().await.clone();
+        let figures = serde_json::json!({
+            "settled": { "opening": opened, "live": live_settled, "after_reconcile": settled },
+            "orders": {
+                "placed": placed.len(),
+                "refused_out_of_stock": refused,
+                "order_created_messages_sent": announced,
+                "duplicate_events_skipped": orders.duplicates,
+            },
+            "stock": {
+                "movements": movements.total(),
+                "callbacks_sent": bed.pvx.callbacks_sent(),
+                "callbacks_repeated": bed.pvx.callbacks_duplicated(),
+                "callbacks_lost": bed.pvx.callbacks_dropped(),
+                "events": stock.events,
+                "writes": stock.writes + stock.created,
+                "stale": stock.stale,
+                "conflicts": stock.conflicts,
+            },
+            "warehouse": {
+                "despatched_orders": despatching.whole + despatching.split,
+                "split": despatching.split,
+                "late_tracking": despatching.late_tracking,
+                "despatches": bed.pvx.despatches().len(),
+                "cancelled_in_ct": work.cancelled_in_ct_before_pick.len() + work.cancelled_in_ct_after_pick.len(),
+                "cancelled_in_peoplevox": work.cancelled_in_peoplevox.len(),
+                "short_picked": work.short_picked.len(),
+                "backordered": work.backordered,
+                "held": work.held,
+                "returns": returns,
+            },
+            "faults": {
+                "worker_batches_killed": kill.killed(),
+                "peoplevox_sessions_expired": sessions_expired,
+                "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
+            },
+            "net": {
+                "parked_then_redriven": parked,
+                "parked_after_reconcile": parked_after,
+                "reconcile_updates": first.updated() + second.updated(),
+                "reconcile_orders_requeued": first.orders.requeued + second.orders.requeued,
+                "reconcile_despatches_requeued": first.despatches.requeued + second.despatches.requeued,
+                "reconcile_failed": first.failed() + second.failed(),
+            },
+            "queues": tally.tally(),
+            "unaccounted_examples": tally.unsettled_examples(5),
+            "details": {
+                "outcomes_not_shown": shown,
+                "cancellations_not_pushed": not_pushed,
+                "never_exported": never_exported,
+                "returns": { "duplicates": status.duplicate_returns, "missing": status.missing_returns },
+                "backwards_moves": status.backwards_moves.iter().take(5).collect::<Vec<_>>(),
+                "still_parked": still_parked,
+            },
+            "phases_s": phases.0,
+            "requests": { "commercetools": bed.ct.request_count(), "peoplevox": bed.pvx.request_count() },
+        });
+        Ok((invariants, figures))
+    }
+}
+
+/// The audit trail of up to 5 orders that never reached Peoplevox with their mark: what each
+/// flow did with them, so that a failed run says why.
+async fn never_exported_trails(bed: &Testbed, stack: &LocalStack, placed: &[Value]) -> Vec<Value> {
+    let channel = &bed.export_channel_id;
+    let mut out = Vec::new();
+    for order in placed {
+        let id = order["id"].as_str().unwrap_or_default();
+        let number = order["orderNumber"].as_str().unwrap_or_default();
+        let current = bed.ct.order(id);
+        let marked = current
+            .as_ref()
+            .is_some_and(|o| o.sync_info_for(channel).is_some());
+        let imports = bed.pvx.header_imports(number);
+        if marked && imports >= 1 {
+            continue;
+        }
+        let trail: Vec<Value> = stack
+            .stores
+            .audit
+            .list(&format!("order#{id}"), 50)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| serde_json::json!([e.flow, e.outcome, e.reason]))
+            .collect();
+        out.push(serde_json::json!({
+            "order": number,
+            "marked": marked,
+            "peoplevox_imports": imports,
+            "order_state": current.and_then(|o| o.order_state),
+            "audit": trail,
+        }));
+        if out.len() == 5 {
+            break;
         }
     }
-    let stock = stack.stock_totals.lock().await.clone();
-    let orders = stack.totals.lock().await.clone();
-    let figures = serde_json::json!({
-        "settled": { "opening": opened, "live": live_settled, "after_reconcile": settled },
-        "orders": {
-            "placed": placed.len(),
-            "refused_out_of_stock": refused,
-            "order_created_messages_sent": announced,
-            "duplicate_events_skipped": orders.duplicates,
-        },
-        "stock": {
-            "movements": movements.total(),
-            "callbacks_sent": bed.pvx.callbacks_sent(),
-            "callbacks_repeated": bed.pvx.callbacks_duplicated(),
-            "callbacks_lost": bed.pvx.callbacks_dropped(),
-            "events": stock.events,
-            "writes": stock.writes + stock.created,
-            "stale": stock.stale,
-            "conflicts": stock.conflicts,
-        },
-        "warehouse": {
-            "despatched_orders": despatching.whole + despatching.split,
-            "split": despatching.split,
-            "late_tracking": despatching.late_tracking,
-            "despatches": bed.pvx.despatches().len(),
-            "cancelled_in_ct": work.cancelled_in_ct_before_pick.len() + work.cancelled_in_ct_after_pick.len(),
-            "cancelled_in_peoplevox": work.cancelled_in_peoplevox.len(),
-            "short_picked": work.short_picked.len(),
-            "backordered": work.backordered,
-            "held": work.held,
-            "returns": returns,
-        },
-        "faults": {
-            "worker_batches_killed": kill.killed(),
-            "peoplevox_sessions_expired": sessions_expired,
-            "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
-        },
-        "net": {
-            "parked_then_redriven": parked,
-            "parked_after_reconcile": parked_after,
-            "reconcile_updates": first.updated() + second.updated(),
-            "reconcile_orders_requeued": first.orders.requeued + second.orders.requeued,
-            "reconcile_despatches_requeued": first.despatches.requeued + second.despatches.requeued,
-            "reconcile_failed": first.failed() + second.failed(),
-        },
-        "queues": tally.tally(),
-        "unaccounted_examples": tally.unsettled_examples(5),
-        "details": {
-            "outcomes_not_shown": shown,
-            "cancellations_not_pushed": not_pushed,
-            "returns": { "duplicates": status.duplicate_returns, "missing": status.missing_returns },
-            "backwards_moves": status.backwards_moves.iter().take(5).collect::<Vec<_>>(),
-            "still_parked": still_parked,
-        },
-        "phases_s": phases.0,
-        "requests": { "commercetools": bed.ct.request_count(), "peoplevox": bed.pvx.request_count() },
-    });
-    stack.stop().await;
-    Ok(SoakOutcome {
-        backend: label,
-        options,
-        invariants,
-        figures,
-        elapsed_s: started.elapsed().as_secs_f64(),
-    })
+    out
 }
 
 /// Seconds spent per phase, in order.
-struct Phases(Vec<(&'static str, f64)>, Instant);
+struct Phases<'a>(Vec<(&'static str, f64)>, Instant, &'a Progress);
 
-impl Default for Phases {
-    fn default() -> Self {
-        Self(Vec::new(), Instant::now())
+impl<'a> Phases<'a> {
+    fn new(progress: &'a Progress) -> Self {
+        Self(Vec::new(), Instant::now(), progress)
     }
-}
 
-impl Phases {
     fn mark(&mut self, name: &'static str) {
         let now = Instant::now();
-        self.0.push((name, (now - self.1).as_secs_f64()));
+        let seconds = (now - self.1).as_secs_f64();
+        self.0.push((name, seconds));
         self.1 = now;
+        self.2.passed(name, seconds);
     }
 }
 
