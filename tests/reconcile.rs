@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ctpvx_infra::checks;
 use ctpvx_infra::scenario;
-use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan};
+use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan, ReturnLine};
 use ctpvx_infra::testbed::{STOCK_SITES, Testbed};
 use ctpvx_shared::app::Stores;
 use ctpvx_shared::config::Config;
@@ -608,7 +608,7 @@ async fn statuses_whose_callbacks_were_lost_reach_commercetools_through_the_swee
     assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 2);
     assert!(
         real.summary()
-            .contains("statuses 3 checked, 2 re-queued, 0 cancellations re-queued"),
+            .contains("statuses 3 checked, 2 re-queued, 0 cancellations and 0 returns re-queued"),
         "{}",
         real.summary()
     );
@@ -718,4 +718,62 @@ async fn commercetools_cancellations_peoplevox_never_got_are_pushed_through_the_
     let again = flow.run_to_end(&statuses_only(), &Quiet).await.unwrap();
     assert_eq!(again.statuses.requeued(), 0, "{}", again.summary());
     assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 0);
+}
+
+/// A return booked in Peoplevox whose one Returns callback was lost reaches the order's
+/// `returnInfo` through the sweep, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn returns_whose_callbacks_were_lost_are_recorded_through_the_sweep() {
+    let (bed, store, orders) = ctpvx_tests::exported_orders(1, 1).await;
+    let order = &orders[0];
+    let number = number_of(order);
+    bed.pvx
+        .despatch(
+            &number,
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T-R")]),
+        )
+        .unwrap();
+    let config = config(&bed, |c| c.reconcile.order_grace_s = 0);
+    let flow = reconcile_flow(&bed, &config, &store).await;
+    // The despatch's status callback was lost too: the first run brings the order to Shipped.
+    let first = flow.run_to_end(&statuses_only(), &Quiet).await.unwrap();
+    assert_eq!(first.statuses.returns_requeued, 0, "{}", first.summary());
+    drain_status_queue(&bed, &store).await;
+    assert_eq!(shown(&bed, order).1, "Shipped");
+
+    let sku = order["lineItems"][0]["variant"]["sku"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = bed
+        .pvx
+        .record_return(
+            &number,
+            &[ReturnLine {
+                item: sku,
+                quantity: 1,
+                reason: "Too small".into(),
+                condition: "Good".into(),
+            }],
+        )
+        .unwrap();
+    let seen = Seen::default();
+    let run = flow.run_to_end(&statuses_only(), &seen).await.unwrap();
+    assert_eq!(run.statuses.returns_requeued, 1, "{}", run.summary());
+    assert_eq!(
+        requeued(&seen),
+        vec![("return".to_string(), number.clone())]
+    );
+    drain_status_queue(&bed, &store).await;
+    let o = bed.ct.order_json(&id_of(order)).unwrap();
+    let recorded: Vec<&str> = o["returnInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["returnTrackingId"].as_str())
+        .collect();
+    assert_eq!(recorded, [code.as_str()]);
+
+    let again = flow.run_to_end(&statuses_only(), &Quiet).await.unwrap();
+    assert_eq!(again.statuses.returns_requeued, 0, "{}", again.summary());
 }

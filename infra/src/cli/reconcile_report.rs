@@ -80,11 +80,12 @@ pub fn table(report: &DriftReport) -> String {
     );
     let _ = writeln!(
         out,
-        "statuses: {} orders, {} checked in Peoplevox, {} statuses re-queued, {} cancellations re-queued, {} not in Peoplevox, {} unmapped",
+        "statuses: {} orders, {} checked in Peoplevox, {} statuses re-queued, {} cancellations re-queued, {} returns re-queued, {} not in Peoplevox, {} unmapped",
         report.statuses.orders,
         report.statuses.checked,
         report.statuses.statuses_requeued,
         report.statuses.cancellations_requeued,
+        report.statuses.returns_requeued,
         report.statuses.not_in_peoplevox,
         report.statuses.unmapped
     );

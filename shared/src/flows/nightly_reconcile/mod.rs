@@ -24,6 +24,7 @@
 
 pub mod continuation;
 mod despatches;
+mod lost_returns;
 pub mod metrics;
 mod observer;
 mod orders;

@@ -171,6 +171,10 @@ pub struct StatusSweep {
     pub statuses_requeued: usize,
     /// commercetools cancellations re-queued (or, dry, that would be).
     pub cancellations_requeued: usize,
+    /// Peoplevox returns of despatched orders not recorded on the order, re-queued (or, dry,
+    /// that would be): their Returns callback was lost.
+    #[serde(default)]
+    pub returns_requeued: usize,
     /// Exported orders Peoplevox has no sales order of: for a person to look at.
     pub not_in_peoplevox: usize,
     /// Orders at a Peoplevox status nobody mapped (left alone: the status flow would only
@@ -185,7 +189,7 @@ pub struct StatusSweep {
 impl StatusSweep {
     /// Messages re-queued of both kinds.
     pub fn requeued(&self) -> usize {
-        self.statuses_requeued + self.cancellations_requeued
+        self.statuses_requeued + self.cancellations_requeued + self.returns_requeued
     }
 }
 
@@ -262,7 +266,7 @@ impl DriftReport {
             "updated"
         };
         format!(
-            "reconcile {}{}: stock {} processed, {} {verb}, {} failed (drift {} entries, {} units; {} items only in Peoplevox, {} entries only in commercetools); orders {} unexported, {} re-queued; despatches {} read, {} re-queued; statuses {} checked, {} re-queued, {} cancellations re-queued; {} failures",
+            "reconcile {}{}: stock {} processed, {} {verb}, {} failed (drift {} entries, {} units; {} items only in Peoplevox, {} entries only in commercetools); orders {} unexported, {} re-queued; despatches {} read, {} re-queued; statuses {} checked, {} re-queued, {} cancellations and {} returns re-queued; {} failures",
             self.run,
             if self.dry_run { " (dry run)" } else { "" },
             self.processed(),
@@ -283,6 +287,7 @@ impl DriftReport {
             self.statuses.checked,
             self.statuses.statuses_requeued,
             self.statuses.cancellations_requeued,
+            self.statuses.returns_requeued,
             self.failed(),
         )
     }
@@ -366,7 +371,7 @@ mod tests {
         report.fail("x".into());
         let line = report.summary();
         assert!(
-            line.contains("statuses 4 checked, 2 re-queued, 1 cancellations re-queued"),
+            line.contains("statuses 4 checked, 2 re-queued, 1 cancellations and 0 returns re-queued"),
             "{line}"
         );
         assert_eq!(report.statuses.requeued(), 3);

@@ -12,7 +12,10 @@
 //! - each order's repair is decided by [`repair`]: the lost status callback, or the
 //!   commercetools cancellation, goes to the status queue exactly as the lost message would
 //!   have, and the status flow applies it under its own rules (forward only, cancellations
-//!   only before picking, duplicates unchanged).
+//!   only before picking, duplicates unchanged);
+//! - the page's despatched orders' returns are read from the return report, and each one the
+//!   order does not record goes to the status queue as its Returns callback would have
+//!   ([`lost_returns`]).
 //!
 //! A commercetools page is a unit of work: its messages are sent, then the checkpoint names
 //! its last order id. A page redone after a crash sends its messages again, which the status
@@ -22,6 +25,7 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use super::lost_returns;
 use super::orders::iso;
 use super::run::{Stage, Versioned};
 use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
@@ -210,6 +214,22 @@ impl NightlyReconcile {
         numbers.sort_unstable();
         numbers.dedup();
         let (in_peoplevox, requests) = self.peoplevox_statuses(&numbers).await?;
+        // Despatched orders: their returns, whose one callback may have been lost.
+        let despatched: Vec<(&Order, &str)> = orders
+            .iter()
+            .filter(|o| o.sync_info_for(export).is_some() && lost_returns::despatched(o))
+            .filter_map(|o| Some((o, o.order_number.as_deref()?.trim())))
+            .filter(|(_, n)| !n.is_empty())
+            .collect();
+        let mut despatched_numbers: Vec<String> =
+            despatched.iter().map(|(_, n)| (*n).to_string()).collect();
+        despatched_numbers.sort_unstable();
+        despatched_numbers.dedup();
+        let returned =
+            lost_returns::read(&self.parts.pvx, &rules.returns.report, &despatched_numbers).await?;
+        let return_requests =
+            u32::try_from(despatched_numbers.len().div_ceil(MAX_VALUES_PER_CLAUSE))
+                .unwrap_or(u32::MAX);
 
         let run = current.state.id.clone();
         let largest = self.parts.rules.largest;
@@ -217,7 +237,7 @@ impl NightlyReconcile {
         sweep.pages += 1;
         sweep.orders += orders.len();
         sweep.checked += asked.len();
-        sweep.requests += requests;
+        sweep.requests += requests + return_requests;
         let mut requeues = Vec::new();
         for (order, marked, number) in asked {
             let status = in_peoplevox.get(number).map(String::as_str);
@@ -264,6 +284,22 @@ impl NightlyReconcile {
                         },
                     });
                 }
+            }
+        }
+        for (order, number) in despatched {
+            for code in lost_returns::missing(order, number, &returned) {
+                sweep.returns_requeued += 1;
+                // What the lost Returns callback would have carried.
+                requeues.push(Requeue {
+                    number: number.to_string(),
+                    kind: "return",
+                    message: StatusMessage::PeoplevoxReturn {
+                        id: format!("reconcile-{run}-{code}"),
+                        order: Some(number.to_string()),
+                        return_code: Some(code),
+                        received_at_ms: now_epoch_ms(),
+                    },
+                });
             }
         }
         super::report::add_examples(
