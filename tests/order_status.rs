@@ -216,7 +216,12 @@ async fn a_cancellation_of_an_order_whose_export_mark_was_lost_still_reaches_peo
     let status = status_flow(&bed, &store).await;
     let lost = &orders[0];
     bed.ct.forget_sync_info(&id(lost)).unwrap();
-    assert!(ct_order(&bed, lost)["syncInfo"].as_array().unwrap().is_empty());
+    assert!(
+        ct_order(&bed, lost)["syncInfo"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // An order that never reached Peoplevox stays commercetools' alone.
     let catalog = scenario::catalog(5);
     let fresh = ctpvx_tests::seed_orders(&bed, 20..21, 1, &catalog).remove(0);
@@ -238,7 +243,11 @@ async fn a_cancellation_of_an_order_whose_export_mark_was_lost_still_reaches_peo
     assert_eq!(marks.len(), 1, "{marks:?}");
     assert_eq!(marks[0]["externalId"], number(lost).as_str());
     assert!(bed.pvx.sales_order(&number(&fresh)).is_none());
-    assert!(ct_order(&bed, &fresh)["syncInfo"].as_array().is_none_or(Vec::is_empty));
+    assert!(
+        ct_order(&bed, &fresh)["syncInfo"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -371,7 +371,9 @@ mod tests {
         report.fail("x".into());
         let line = report.summary();
         assert!(
-            line.contains("statuses 4 checked, 2 re-queued, 1 cancellations and 0 returns re-queued"),
+            line.contains(
+                "statuses 4 checked, 2 re-queued, 1 cancellations and 0 returns re-queued"
+            ),
             "{line}"
         );
         assert_eq!(report.statuses.requeued(), 3);
