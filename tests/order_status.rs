@@ -212,10 +212,13 @@ async fn a_commercetools_cancellation_cancels_in_peoplevox_before_pick_and_is_an
 /// and the order gets its mark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cancellation_of_an_order_whose_export_mark_was_lost_still_reaches_peoplevox() {
-    let (bed, store, orders) = exported(1, 1).await;
+    let (bed, store, orders) = exported(2, 1).await;
     let status = status_flow(&bed, &store).await;
-    let lost = &orders[0];
+    let (lost, picking) = (&orders[0], &orders[1]);
     bed.ct.forget_sync_info(&id(lost)).unwrap();
+    bed.ct.forget_sync_info(&id(picking)).unwrap();
+    // The second one the warehouse is picking already: an exception, but it gets its mark.
+    bed.pvx.set_order_status(&number(picking), "Picking");
     assert!(
         ct_order(&bed, lost)["syncInfo"]
             .as_array()
@@ -225,16 +228,24 @@ async fn a_cancellation_of_an_order_whose_export_mark_was_lost_still_reaches_peo
     // An order that never reached Peoplevox stays commercetools' alone.
     let catalog = scenario::catalog(5);
     let fresh = ctpvx_tests::seed_orders(&bed, 20..21, 1, &catalog).remove(0);
-    for order in [lost, &fresh] {
+    for order in [lost, picking, &fresh] {
         let message = bed.ct.cancel_order(&id(order)).unwrap();
         send(&store, &message.to_string()).await;
     }
     let report = run_status_batch(&status, &store, 10).await;
     assert_eq!(
-        (report.cancellations_pushed, report.cancellations_local),
-        (1, 1),
+        (
+            report.cancellations_pushed,
+            report.cancellations_local,
+            report.conflicts
+        ),
+        (1, 1, 1),
         "{report:?}"
     );
+    let p = ct_order(&bed, picking);
+    assert_eq!(pvx_status(&bed, &number(picking)), "Picking");
+    assert!(field(&p, "pvxException").contains("picking"), "{p}");
+    assert_eq!(p["syncInfo"].as_array().unwrap().len(), 1, "{p}");
     assert_eq!(pvx_status(&bed, &number(lost)), "Cancelled");
     let o = ct_order(&bed, lost);
     assert_eq!(o["shipmentState"], "Canceled");

@@ -103,6 +103,8 @@ impl OrderStatus {
         let marked = order.sync_info_for(&self.parts.export_channel_id).is_some();
         let stage = plan::warehouse_stage(&order, rules);
         let number = order.order_number.clone().unwrap_or_default();
+        // Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
+        let mut found_unmarked = false;
         let decided = match cancellation(marked, stage) {
             // No export mark does not prove Peoplevox never got the order: an export whose
             // mark was lost (or is still being written) has left it there. Peoplevox is asked;
@@ -110,7 +112,10 @@ impl OrderStatus {
             Cancellation::LocalOnly if number.is_empty() => Ok(Cancellation::LocalOnly),
             Cancellation::LocalOnly => match cancel::find(&self.parts.pvx, rules, &number).await {
                 Ok(false) => Ok(Cancellation::LocalOnly),
-                Ok(true) => Ok(Cancellation::PushToPeoplevox),
+                Ok(true) => {
+                    found_unmarked = true;
+                    Ok(Cancellation::PushToPeoplevox)
+                }
                 Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
                     Err(Ended::Retry(format!("asking Peoplevox for the order: {e}")))
                 }
@@ -148,7 +153,7 @@ impl OrderStatus {
         // The order shows the outcome: Canceled and the Peoplevox status, or the exception.
         let shown = match &ended {
             Ended::Pushed | Ended::Already => self.show_cancelled(&order).await,
-            Ended::Exception(reason) => self.show_exception(&order, reason).await,
+            Ended::Exception(reason) => self.show_exception(&order, reason, found_unmarked).await,
             _ => Ok(()),
         };
         match shown {
@@ -178,22 +183,14 @@ impl OrderStatus {
         };
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
-        let synced_at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .ok();
+        let synced_at = now_rfc3339();
         self.parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 // Peoplevox has the order (it just cancelled it or had): an export whose mark
                 // was lost gets its mark now, so that no sweep exports it again.
                 let mut actions = Vec::new();
-                if current.sync_info_for(export).is_none() {
-                    actions.push(OrderUpdateAction::UpdateSyncInfo {
-                        channel: reference_by_id("channel", export),
-                        external_id: current.order_number.clone(),
-                        synced_at: synced_at.clone(),
-                    });
-                }
+                actions.extend(export_mark(current, export, &synced_at));
                 let applied = plan::warehouse_stage(current, rules);
                 if let Verdict::Apply { actions: shown, .. } =
                     plan::plan(current, applied, true, &reported, rules, ours)
@@ -212,17 +209,53 @@ impl OrderStatus {
     }
 
     /// Writes the exception on the order for customer service (when the order carries our Type
-    /// or none).
-    async fn show_exception(&self, order: &Order, reason: &str) -> Result<(), String> {
+    /// or none); `mark`: Peoplevox has the order, whose export mark was lost, so it gets it too
+    /// (or no sweep would ever mark it: the export flow leaves cancelled orders alone).
+    async fn show_exception(&self, order: &Order, reason: &str, mark: bool) -> Result<(), String> {
         let ours = &self.parts.order_type;
+        let export = &self.parts.export_channel_id;
+        let synced_at = now_rfc3339();
         self.parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
-                fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
-                    .map_or(Decision::Done, Decision::Update)
+                let mut actions = Vec::new();
+                if mark {
+                    actions.extend(export_mark(current, export, &synced_at));
+                }
+                actions.extend(
+                    fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
+                        .unwrap_or_default(),
+                );
+                if actions.is_empty() {
+                    Decision::Done
+                } else {
+                    Decision::Update(actions)
+                }
             })
             .await
             .map(|_| ())
             .map_err(|e| format!("recording the exception on the order: {e}"))
     }
+}
+
+fn now_rfc3339() -> Option<String> {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// The export mark an order lacks, for an order Peoplevox is known to have.
+fn export_mark(
+    current: &Order,
+    export: &str,
+    synced_at: &Option<String>,
+) -> Option<OrderUpdateAction> {
+    current
+        .sync_info_for(export)
+        .is_none()
+        .then(|| OrderUpdateAction::UpdateSyncInfo {
+            channel: reference_by_id("channel", export),
+            external_id: current.order_number.clone(),
+            synced_at: synced_at.clone(),
+        })
 }
