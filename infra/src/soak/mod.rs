@@ -314,11 +314,22 @@ impl Run<'_> {
         );
         let shown = status_scenario::shown(bed, &work);
         let status = crate::checks::status::check(bed);
+        // One copy of every order, not one per cancellation (10,000 orders × 1,000 cancellations
+        // at the default size).
+        let by_number: std::collections::BTreeMap<
+            String,
+            ctpvx_shared::commercetools::types::Order,
+        > = bed
+            .ct
+            .orders()
+            .into_iter()
+            .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+            .collect();
         let not_pushed: Vec<Value> = work
         .cancelled_in_ct_before_pick
         .iter()
         .filter_map(|number| {
-            let order = bed.ct.orders().into_iter().find(|o| o.order_number.as_deref() == Some(number))?;
+            let order = by_number.get(number)?;
             let pvx = bed.pvx.order_status(number).unwrap_or_default();
             let shipment = order.shipment_state.clone().unwrap_or_default();
             (pvx != "Cancelled" || shipment != "Canceled").then(|| {
