@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde_json::{Value, json};
 
 use super::errors::{ApiError, ApiResult};
-use super::predicate::Predicate;
+use super::predicate::{Predicate, pinned_by_all};
 use super::resource::{Create, Resource, reference_id};
 use super::state::{Store, new_id, now_iso};
 
@@ -55,12 +55,7 @@ impl Resource for Inventory {
     /// A query that pins `sku` (`sku in (…)`, `sku = "…"`) reads the entries of those skus,
     /// in the pinned supply channels if it pins those too.
     fn candidates<'s>(store: &'s Store, predicates: &[Predicate]) -> Option<BTreeSet<&'s str>> {
-        let pinned = |path: &str| {
-            predicates
-                .iter()
-                .filter_map(|p| p.pinned_strings(path))
-                .reduce(|a, b| a.intersection(&b).copied().collect())
-        };
+        let pinned = |path: &str| pinned_by_all(predicates, path);
         let skus = pinned("sku")?;
         let channels = pinned("supplyChannel.id");
         let in_channels = |channel: Option<&str>| match (&channels, channel) {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::errors::ApiResult;
 use super::history;
 use super::order_actions;
-use super::predicate::Predicate;
+use super::predicate::{Predicate, pinned_by_all};
 use super::resource::Resource;
 use super::state::Store;
 
@@ -58,12 +58,7 @@ impl Resource for Orders {
     /// A query that pins `id` or `orderNumber` (`id in (…)`, `orderNumber = "…"`) reads only
     /// those orders, as the platform's indexes would, instead of every order placed so far.
     fn candidates<'s>(store: &'s Store, predicates: &[Predicate]) -> Option<BTreeSet<&'s str>> {
-        let pinned = |path: &str| {
-            predicates
-                .iter()
-                .filter_map(|p| p.pinned_strings(path))
-                .reduce(|a, b| a.intersection(&b).copied().collect())
-        };
+        let pinned = |path: &str| pinned_by_all(predicates, path);
         let by_id = pinned("id").map(|ids| {
             ids.into_iter()
                 .filter_map(|id| store.orders.get_key_value(id).map(|(k, _)| k.as_str()))

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use self::lexer::{Op, tokenize};
-pub(crate) use self::narrowing::IdRange;
+pub(crate) use self::narrowing::{IdRange, pinned_by_all};
 use self::parser::{Expr, Literal, Parser};
 
 /// Fields compared as instants, not as strings.

@@ -36,6 +36,18 @@ impl Predicate {
     }
 }
 
+/// The strings `path` must equal under every one of `predicates` (the API ANDs repeated
+/// `where`s); `None` when none pins it.
+pub(crate) fn pinned_by_all<'p>(
+    predicates: &'p [Predicate],
+    path: &str,
+) -> Option<BTreeSet<&'p str>> {
+    predicates
+        .iter()
+        .filter_map(|p| p.pinned_strings(path))
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+}
+
 fn pinned<'e>(expr: &'e Expr, path: &str) -> Option<BTreeSet<&'e str>> {
     match expr {
         Expr::Compare {
