@@ -5,6 +5,27 @@ use serde::Serialize;
 
 use super::types::{Address, Reference};
 
+/// The export mark (`updateSyncInfo` on the OrderExport channel, stamped now) an order lacks:
+/// `None` when it carries it already. `number` is the Peoplevox sales order number. The export
+/// flow writes it after Peoplevox took the order; the status flow writes it when Peoplevox turns
+/// out to have an order whose mark was lost.
+pub fn export_mark(
+    order: &super::types::Order,
+    channel_id: &str,
+    number: Option<String>,
+) -> Option<OrderUpdateAction> {
+    order.sync_info_for(channel_id).is_none().then(|| {
+        let synced_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok();
+        OrderUpdateAction::UpdateSyncInfo {
+            channel: reference_by_id("channel", channel_id),
+            external_id: number,
+            synced_at,
+        }
+    })
+}
+
 /// A reference by id to a resource of this type (`{"typeId":…,"id":…}`).
 pub fn reference_by_id(type_id: &str, id: &str) -> Reference {
     Reference {

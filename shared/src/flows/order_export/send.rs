@@ -8,7 +8,7 @@ use futures::StreamExt;
 use super::link::{self, OrderLink};
 use super::stages::CONCURRENCY;
 use super::{BatchReport, Finish, OrderExport, Work, held};
-use crate::commercetools::actions::{OrderUpdateAction, reference_by_id};
+use crate::commercetools::actions::export_mark;
 use crate::commercetools::update_with::Decision;
 use crate::domain::{HoldReason, SalesOrder};
 use crate::peoplevox::csv_table::CsvTable;
@@ -245,21 +245,11 @@ impl OrderExport {
                         .as_ref()
                         .map(|so| so.number.to_string())
                         .unwrap_or_default();
-                    let synced_at = time::OffsetDateTime::now_utc()
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .ok();
                     let result = self
                         .ct
                         .update_order_with(&w.order_id, 5, |order| {
-                            if order.sync_info_for(&channel_id).is_some() {
-                                Decision::Done
-                            } else {
-                                Decision::Update(vec![OrderUpdateAction::UpdateSyncInfo {
-                                    channel: reference_by_id("channel", &channel_id),
-                                    external_id: Some(number.clone()),
-                                    synced_at: synced_at.clone(),
-                                }])
-                            }
+                            export_mark(order, &channel_id, Some(number.clone()))
+                                .map_or(Decision::Done, |mark| Decision::Update(vec![mark]))
                         })
                         .await;
                     let finish = match result {

@@ -11,7 +11,7 @@ use super::cancel::{self, Pushed};
 use super::plan::{self, Reported, Verdict};
 use super::report::StatusReport;
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, fields};
-use crate::commercetools::actions::{OrderUpdateAction, reference_by_id};
+use crate::commercetools::actions::export_mark;
 use crate::commercetools::types::Order;
 use crate::commercetools::{CtError, Decision};
 use crate::config::StatusMapping;
@@ -183,14 +183,15 @@ impl OrderStatus {
         };
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
-        let synced_at = now_rfc3339();
         self.parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 // Peoplevox has the order (it just cancelled it or had): an export whose mark
                 // was lost gets its mark now, so that no sweep exports it again.
-                let mut actions = Vec::new();
-                actions.extend(export_mark(current, export, &synced_at));
+                let mut actions: Vec<_> =
+                    export_mark(current, export, current.order_number.clone())
+                        .into_iter()
+                        .collect();
                 let applied = plan::warehouse_stage(current, rules);
                 if let Verdict::Apply { actions: shown, .. } =
                     plan::plan(current, applied, true, &reported, rules, ours)
@@ -214,13 +215,12 @@ impl OrderStatus {
     async fn show_exception(&self, order: &Order, reason: &str, mark: bool) -> Result<(), String> {
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
-        let synced_at = now_rfc3339();
         self.parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let mut actions = Vec::new();
                 if mark {
-                    actions.extend(export_mark(current, export, &synced_at));
+                    actions.extend(export_mark(current, export, current.order_number.clone()));
                 }
                 actions.extend(
                     fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
@@ -236,26 +236,4 @@ impl OrderStatus {
             .map(|_| ())
             .map_err(|e| format!("recording the exception on the order: {e}"))
     }
-}
-
-fn now_rfc3339() -> Option<String> {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
-/// The export mark an order lacks, for an order Peoplevox is known to have.
-fn export_mark(
-    current: &Order,
-    export: &str,
-    synced_at: &Option<String>,
-) -> Option<OrderUpdateAction> {
-    current
-        .sync_info_for(export)
-        .is_none()
-        .then(|| OrderUpdateAction::UpdateSyncInfo {
-            channel: reference_by_id("channel", export),
-            external_id: current.order_number.clone(),
-            synced_at: synced_at.clone(),
-        })
 }
