@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use ctpvx_infra::operator::dlq::{
     self, DEFAULT_LIMIT, QueuePair, RedriveOptions, RedriveStep, ShowOutcome,
 };
-use ctpvx_shared::flows::batch::{InputRecord, RecordOutcome, settle};
-use ctpvx_shared::queues::{ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE};
+use ctpvx_shared::flows::batch::{InputRecord, REQUEUES_ATTRIBUTE, RecordOutcome, requeues_of};
+use ctpvx_shared::flows::settle::{RetryPolicy, settle};
+use ctpvx_shared::queues::{self, ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE};
 use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, QueueMessage, StoreError};
 
 /// An OrderCreated Message with an address, an email, a phone number and a gift message.
@@ -56,14 +57,14 @@ async fn park(b: &Backend, body: &str, reason: &str) -> String {
         id: m.id.clone(),
         body: m.body.clone(),
         receive_count: m.receive_count,
+        requeues: 0,
     };
     let outcomes = BTreeMap::from([(m.id.clone(), RecordOutcome::DeadLetter(reason.into()))]);
     let retry = settle(
         b.queue.as_ref(),
         b.audit.as_ref(),
         FLOW,
-        ORDERS_DLQ,
-        ORDERS_MAX_RECEIVE_COUNT,
+        &queues::retry_policy(ORDERS_QUEUE),
         &[record],
         &outcomes,
     )
@@ -109,6 +110,112 @@ fn options(ids: &[&str], dry_run: bool) -> RedriveOptions {
 // ---------------------------------------------------------------------------------------------
 // Checks, each against a fresh backend
 // ---------------------------------------------------------------------------------------------
+
+/// A retry on its last attempt is not left to the redrive policy: it comes back as a fresh
+/// copy after the policy's delay (counting its re-queues), and when the re-queues are spent
+/// it is parked with its last reason. Earlier attempts are simply left for another receive.
+async fn check_a_retry_on_its_last_attempt_is_requeued_then_parked(b: Backend) {
+    let policy = RetryPolicy {
+        requeues: 1,
+        // Longer than the SQS adapter's long poll, so "not yet" is a real check.
+        first_requeue_delay: Duration::from_secs(3),
+        ..queues::retry_policy(ORDERS_QUEUE)
+    };
+    let settle_retry = |m: QueueMessage, receive_count: u32| {
+        let (queue, audit, policy) = (b.queue.clone(), b.audit.clone(), policy.clone());
+        async move {
+            let record = InputRecord {
+                id: m.id.clone(),
+                body: m.body.clone(),
+                receive_count,
+                requeues: requeues_of(m.attributes.get(REQUEUES_ATTRIBUTE).map(String::as_str)),
+            };
+            let outcomes = BTreeMap::from([(
+                m.id.clone(),
+                RecordOutcome::Retry("Peoplevox answered 503".into()),
+            )]);
+            let failed = settle(
+                queue.as_ref(),
+                audit.as_ref(),
+                FLOW,
+                &policy,
+                &[record],
+                &outcomes,
+            )
+            .await;
+            if failed.is_empty() {
+                queue.delete(ORDERS_QUEUE, &m.receipt).await.unwrap();
+            }
+            failed
+        }
+    };
+    let original = b
+        .queue
+        .send(ORDERS_QUEUE, ORDER_CREATED, &BTreeMap::new())
+        .await
+        .unwrap();
+    let m = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    assert_eq!(
+        settle_retry(m.clone(), policy.attempts - 1).await,
+        vec![original.clone()],
+        "an early attempt is retried"
+    );
+    b.queue.release(ORDERS_QUEUE, &m.receipt).await.unwrap();
+    let m = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    assert!(settle_retry(m, policy.attempts).await.is_empty());
+
+    // The copy is delayed, then arrives with the same body and its re-queue count.
+    assert!(
+        b.queue
+            .receive(ORDERS_QUEUE, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the copy came before its delay"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let copy = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    assert_ne!(copy.id, original);
+    assert_eq!(copy.body, ORDER_CREATED);
+    assert_eq!(copy.attributes[REQUEUES_ATTRIBUTE], "1");
+    let audit = b
+        .audit
+        .list(&format!("message#{original}"), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.outcome == "requeued"
+            && e.reason.as_deref() == Some("Peoplevox answered 503")
+            && e.detail["copy"] == copy.id.as_str()),
+        "{audit:#?}"
+    );
+
+    // Its re-queues spent, the copy is parked with the reason on its last attempt.
+    let copy_id = copy.id.clone();
+    assert!(settle_retry(copy, policy.attempts).await.is_empty());
+    let listing = list(&b).await;
+    assert_eq!(listing.messages.len(), 1, "{listing:#?}");
+    let entry = listing.messages[0].entry(&orders());
+    assert_eq!(entry.source_message_id, copy_id);
+    assert_eq!(
+        entry.reason.as_deref(),
+        Some(
+            format!(
+                "Peoplevox answered 503 (given up after {} receives and 1 re-queues)",
+                policy.attempts
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        b.queue
+            .receive(ORDERS_QUEUE, 10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left on the source queue"
+    );
+}
 
 /// A message parked by a flow is listed with its reason, flow and source id, and only the kind
 /// and ids of its body; the listing leaves it parked and receivable.
@@ -664,6 +771,7 @@ macro_rules! on_both {
 }
 
 on_both! {
+    check_a_retry_on_its_last_attempt_is_requeued_then_parked,
     check_list_shows_the_reason_and_no_personal_data,
     check_show_prints_the_body_and_the_audit_entry,
     check_redrive_moves_everything_back,

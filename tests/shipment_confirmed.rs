@@ -239,10 +239,26 @@ async fn unknown_despatches_are_retried_then_parked_with_the_reason() {
         (1, 1),
         "{report:?}"
     );
-    // Redelivered until its last receive, where it is parked with the reason.
+    // Redelivered until its last attempt, where it is parked with the reason. (With re-queues
+    // left it would go back as a delayed copy first: tests/dlq.rs covers that.)
+    let options = ctpvx_infra::local::worker::WorkerOptions {
+        retry: ctpvx_shared::flows::settle::RetryPolicy {
+            requeues: 0,
+            ..ctpvx_shared::queues::retry_policy(SHIPMENTS_QUEUE)
+        },
+        ..ctpvx_tests::queue_options(SHIPMENTS_QUEUE, SHIPMENTS_DLQ, 10)
+    };
     for _ in 0..6 {
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        run_shipment_batch(&flow, &store, 10).await;
+        let messages = ctpvx_infra::local::worker::gather(store.as_ref(), &options).await;
+        ctpvx_infra::local::worker::run_batch(
+            &flow,
+            store.as_ref(),
+            store.as_ref(),
+            &options,
+            messages,
+        )
+        .await;
     }
     let parked = store
         .receive(SHIPMENTS_DLQ, 10, std::time::Duration::from_secs(30))

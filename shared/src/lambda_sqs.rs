@@ -1,25 +1,18 @@
 //! An SQS batch in a Lambda: the event's records handed to a flow, poisonous ones parked in the
 //! dead-letter queue with their reason, the retryable ones reported as batch item failures so
-//! that only they come back. Every queue-fed function does exactly this.
+//! that only they come back (or, on their last attempt, re-queued with a delay: see
+//! [`crate::flows::settle`]). Every queue-fed function does exactly this.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, settle};
+use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, REQUEUES_ATTRIBUTE, requeues_of};
+use crate::flows::settle::{RetryPolicy, settle};
 use crate::metrics::batch_metrics;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, Queue};
-
-/// Where a function's records go when they cannot be applied.
-#[derive(Debug, Clone, Copy)]
-pub struct DeadLetters {
-    /// The dead-letter queue (logical name).
-    pub queue: &'static str,
-    /// The source queue's redrive count: on this receive a retry is parked with its reason.
-    pub max_receive_count: u32,
-}
 
 /// The records of an SQS event.
 pub fn records(event: SqsEvent) -> Vec<InputRecord> {
@@ -33,6 +26,11 @@ pub fn records(event: SqsEvent) -> Vec<InputRecord> {
                 .get("ApproximateReceiveCount")
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1),
+            requeues: requeues_of(
+                m.message_attributes
+                    .get(REQUEUES_ATTRIBUTE)
+                    .and_then(|a| a.string_value.as_deref()),
+            ),
             body: m.body.unwrap_or_default(),
         })
         .collect()
@@ -45,7 +43,7 @@ pub async fn handle<F: BatchFlow>(
     flow: &F,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
-    dead_letters: DeadLetters,
+    retry: &RetryPolicy,
     event: SqsEvent,
     deadline_ms: i64,
     pvx: Option<&PvxClient>,
@@ -57,8 +55,7 @@ pub async fn handle<F: BatchFlow>(
         queue,
         audit,
         flow.name(),
-        dead_letters.queue,
-        dead_letters.max_receive_count,
+        retry,
         &records,
         &report.records().by_message,
     )
@@ -89,19 +86,26 @@ pub async fn serve<F: BatchFlow>(
     flow: F,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
-    dead_letters: DeadLetters,
+    retry: RetryPolicy,
     pvx: Option<Arc<PvxClient>>,
 ) -> Result<(), Error> {
     let flow = Arc::new(flow);
+    let retry = Arc::new(retry);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (flow, queue, audit, pvx) = (flow.clone(), queue.clone(), audit.clone(), pvx.clone());
+        let (flow, queue, audit, pvx, retry) = (
+            flow.clone(),
+            queue.clone(),
+            audit.clone(),
+            pvx.clone(),
+            retry.clone(),
+        );
         async move {
             let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
             let (_, response) = handle(
                 flow.as_ref(),
                 queue.as_ref(),
                 audit.as_ref(),
-                dead_letters,
+                &retry,
                 event.payload,
                 deadline_ms,
                 pvx.as_deref(),

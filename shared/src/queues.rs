@@ -1,34 +1,60 @@
 //! The queues of a deployment by logical name. template.yaml gives each its URL (the Lambdas
 //! read them from the environment); the embedded store declares them under these names.
 
+use std::time::Duration;
+
+use crate::flows::settle::RetryPolicy;
+
+/// Receives of one copy of a message in which a flow tries to finish it; on the last, a retry
+/// is re-queued with a delay or, after [`FLOW_REQUEUES`] copies, parked with its reason.
+pub const FLOW_ATTEMPTS: u32 = 5;
+
+/// Receives kept between a flow's last attempt and the queue's redrive count, for workers that
+/// die mid-batch (timeouts, out of memory): the redrive policy, which parks a message without a
+/// reason, then only acts after that many crashes in a row on one message.
+pub const CRASH_RECEIVES: u32 = 3;
+
+/// Fresh copies of a failing message before it is parked. With template.yaml's visibility
+/// timeouts (6 minutes) a copy's attempts span about half an hour; five copies and delays of
+/// 1, 2, 4 and 8 minutes ride out an outage of two and a half hours before anything waits
+/// for an operator.
+pub const FLOW_REQUEUES: u32 = 4;
+
+/// Delay of a message's first re-queued copy.
+pub const FIRST_REQUEUE_DELAY: Duration = Duration::from_secs(60);
+
 /// commercetools order messages, from the webhook and the commercetools SQS subscription.
 pub const ORDERS_QUEUE: &str = "orders";
 /// Dead-letter queue of [`ORDERS_QUEUE`].
 pub const ORDERS_DLQ: &str = "orders-dlq";
-/// Receives before an order message is dead-lettered (template.yaml `maxReceiveCount`).
-pub const ORDERS_MAX_RECEIVE_COUNT: u32 = 5;
+/// Receives before an order message is moved to the dead-letter queue by the redrive policy
+/// (template.yaml `maxReceiveCount`): the flow's attempts plus [`CRASH_RECEIVES`].
+pub const ORDERS_MAX_RECEIVE_COUNT: u32 = FLOW_ATTEMPTS + CRASH_RECEIVES;
 
 /// Peoplevox stock events (from the webhook) and rechecks (from order export, confirmations).
 pub const STOCK_QUEUE: &str = "stock";
 /// Dead-letter queue of [`STOCK_QUEUE`].
 pub const STOCK_DLQ: &str = "stock-dlq";
-/// Receives before a stock message is dead-lettered (template.yaml `maxReceiveCount`).
-pub const STOCK_MAX_RECEIVE_COUNT: u32 = 5;
+/// Receives before a stock message is moved to the dead-letter queue by the redrive policy
+/// (template.yaml `maxReceiveCount`): the flow's attempts plus [`CRASH_RECEIVES`].
+pub const STOCK_MAX_RECEIVE_COUNT: u32 = FLOW_ATTEMPTS + CRASH_RECEIVES;
 
 /// Peoplevox despatch and tracking events (from the webhook), keyed by despatch number.
 pub const SHIPMENTS_QUEUE: &str = "shipments";
 /// Dead-letter queue of [`SHIPMENTS_QUEUE`].
 pub const SHIPMENTS_DLQ: &str = "shipments-dlq";
-/// Receives before a shipment message is dead-lettered (template.yaml `maxReceiveCount`).
-pub const SHIPMENTS_MAX_RECEIVE_COUNT: u32 = 5;
+/// Receives before a shipment message is moved to the dead-letter queue by the redrive policy
+/// (template.yaml `maxReceiveCount`): the flow's attempts plus [`CRASH_RECEIVES`].
+pub const SHIPMENTS_MAX_RECEIVE_COUNT: u32 = FLOW_ATTEMPTS + CRASH_RECEIVES;
 
 /// Order status: Peoplevox status and return events (from the webhook) and commercetools
 /// `OrderStateChanged` messages (the webhook, or a commercetools SQS subscription).
 pub const STATUS_QUEUE: &str = "status";
 /// Dead-letter queue of [`STATUS_QUEUE`].
 pub const STATUS_DLQ: &str = "status-dlq";
-/// Receives before a status message is dead-lettered (template.yaml `maxReceiveCount`).
-pub const STATUS_MAX_RECEIVE_COUNT: u32 = 5;
+/// Receives before a status message is moved to the dead-letter queue by the redrive policy
+/// (template.yaml `maxReceiveCount`): the flow's attempts plus [`CRASH_RECEIVES`].
+pub const STATUS_MAX_RECEIVE_COUNT: u32 = FLOW_ATTEMPTS + CRASH_RECEIVES;
 
 /// Nightly reconciliation: the messages that continue a run in a follow-up invocation (a
 /// checkpointed run that ran out of time in one Lambda).
@@ -55,4 +81,53 @@ pub fn max_receive_count(queue: &str) -> u32 {
         .iter()
         .find(|(source, _, _)| *source == queue)
         .map_or(ORDERS_MAX_RECEIVE_COUNT, |(_, _, count)| *count)
+}
+
+/// How the flow reading `queue` (a name not listed: `<queue>-dlq`, as the orders queue) hands on what it cannot finish now. The flow queues try each
+/// copy [`FLOW_ATTEMPTS`] times and re-queue it [`FLOW_REQUEUES`] times. A reconcile
+/// continuation is tried on every receive up to its redrive count and never re-queued: the run
+/// keeps its checkpoint, and the next schedule tick starts afresh.
+pub fn retry_policy(queue: &str) -> RetryPolicy {
+    let (dlq, max_receive_count) = QUEUE_PAIRS
+        .iter()
+        .find(|(source, _, _)| *source == queue)
+        .map_or(
+            (format!("{queue}-dlq"), ORDERS_MAX_RECEIVE_COUNT),
+            |(_, dlq, count)| (dlq.to_string(), *count),
+        );
+    let continuation = queue == RECONCILE_QUEUE;
+    RetryPolicy {
+        queue: queue.to_string(),
+        dead_letter_queue: dlq,
+        attempts: if continuation {
+            max_receive_count
+        } else {
+            FLOW_ATTEMPTS
+        },
+        requeues: if continuation { 0 } else { FLOW_REQUEUES },
+        first_requeue_delay: FIRST_REQUEUE_DELAY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flow_gives_up_before_its_queue_redrives() {
+        for (queue, dlq, max_receive_count) in QUEUE_PAIRS {
+            let policy = retry_policy(queue);
+            assert_eq!(policy.dead_letter_queue, dlq);
+            assert!(policy.attempts <= max_receive_count, "{queue}");
+            if queue != RECONCILE_QUEUE {
+                assert_eq!(
+                    max_receive_count - policy.attempts,
+                    CRASH_RECEIVES,
+                    "{queue}"
+                );
+                assert_eq!(policy.requeues, FLOW_REQUEUES);
+            }
+        }
+        assert_eq!(retry_policy(RECONCILE_QUEUE).requeues, 0);
+    }
 }

@@ -139,9 +139,10 @@ pub fn worker_options(batch_size: usize) -> WorkerOptions {
 /// Worker options for tests on any queue.
 pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions {
     WorkerOptions {
-        queue: queue.into(),
-        dead_letter_queue: dlq.into(),
-        max_receive_count: ctpvx_shared::queues::max_receive_count(queue),
+        retry: ctpvx_shared::flows::settle::RetryPolicy {
+            dead_letter_queue: dlq.into(),
+            ..ctpvx_shared::queues::retry_policy(queue)
+        },
         batch_size,
         visibility: Duration::from_secs(1),
         timeout: Duration::from_secs(1),

@@ -7,9 +7,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use ctpvx_shared::aws::SqsQueue;
 use ctpvx_shared::flows::nightly_reconcile::metrics::drift_metrics;
 use ctpvx_shared::flows::nightly_reconcile::{NightlyReconcile, RunOptions};
-use ctpvx_shared::lambda_init::RECONCILE_DLQ;
-use ctpvx_shared::lambda_sqs::{self, DeadLetters};
-use ctpvx_shared::queues::RECONCILE_MAX_RECEIVE_COUNT;
+use ctpvx_shared::lambda_init::RECONCILE_QUEUE;
+use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::queues;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
@@ -26,15 +26,12 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
     let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
     if event.payload.get("Records").is_some() {
         let sqs: SqsEvent = serde_json::from_value(event.payload)?;
-        let dead_letters = DeadLetters {
-            queue: RECONCILE_DLQ,
-            max_receive_count: RECONCILE_MAX_RECEIVE_COUNT,
-        };
+        let retry = queues::retry_policy(RECONCILE_QUEUE);
         let (report, response) = lambda_sqs::handle(
             &deps.flow,
             deps.queue.as_ref(),
             deps.audit.as_ref(),
-            dead_letters,
+            &retry,
             sqs,
             deadline_ms,
             Some(deps.flow.peoplevox()),

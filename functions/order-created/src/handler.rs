@@ -6,10 +6,10 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ctpvx_shared::aws::SqsQueue;
 use ctpvx_shared::flows::order_export::OrderExport;
-use ctpvx_shared::lambda_init::{ORDERS_DLQ, ORDERS_QUEUE};
-use ctpvx_shared::lambda_sqs::{self, DeadLetters};
+use ctpvx_shared::lambda_init::ORDERS_QUEUE;
+use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::peoplevox::PvxClient;
-use ctpvx_shared::queues::ORDERS_MAX_RECEIVE_COUNT;
+use ctpvx_shared::queues;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
 
@@ -43,15 +43,12 @@ pub async fn handle(
 }
 
 async fn handle_sqs(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchResponse {
-    let dead_letters = DeadLetters {
-        queue: ORDERS_DLQ,
-        max_receive_count: ORDERS_MAX_RECEIVE_COUNT,
-    };
+    let retry = queues::retry_policy(ORDERS_QUEUE);
     let (_, response) = lambda_sqs::handle(
         &deps.flow,
         deps.queue.as_ref(),
         deps.audit.as_ref(),
-        dead_letters,
+        &retry,
         event,
         deadline_ms,
         Some(deps.pvx.as_ref()),

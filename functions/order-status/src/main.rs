@@ -4,8 +4,8 @@
 
 use ctpvx_shared::app;
 use ctpvx_shared::lambda_init::{LambdaEnv, STATUS_DLQ, STATUS_QUEUE};
-use ctpvx_shared::lambda_sqs::{self, DeadLetters};
-use ctpvx_shared::queues::STATUS_MAX_RECEIVE_COUNT;
+use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::queues;
 use lambda_runtime::Error;
 
 #[tokio::main]
@@ -15,9 +15,6 @@ async fn main() -> Result<(), Error> {
     env.require_queues(&[STATUS_QUEUE, STATUS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
     let flow = app::order_status(&env.config, &env.stores, ct, pvx.clone()).await?;
-    let dead_letters = DeadLetters {
-        queue: STATUS_DLQ,
-        max_receive_count: STATUS_MAX_RECEIVE_COUNT,
-    };
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters, Some(pvx)).await
+    let retry = queues::retry_policy(STATUS_QUEUE);
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
 }

@@ -3,8 +3,8 @@
 
 use ctpvx_shared::app;
 use ctpvx_shared::lambda_init::{LambdaEnv, SHIPMENTS_DLQ, SHIPMENTS_QUEUE};
-use ctpvx_shared::lambda_sqs::{self, DeadLetters};
-use ctpvx_shared::queues::SHIPMENTS_MAX_RECEIVE_COUNT;
+use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::queues;
 use lambda_runtime::Error;
 
 #[tokio::main]
@@ -14,9 +14,6 @@ async fn main() -> Result<(), Error> {
     env.require_queues(&[SHIPMENTS_QUEUE, SHIPMENTS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
     let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx.clone()).await?;
-    let dead_letters = DeadLetters {
-        queue: SHIPMENTS_DLQ,
-        max_receive_count: SHIPMENTS_MAX_RECEIVE_COUNT,
-    };
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters, Some(pvx)).await
+    let retry = queues::retry_policy(SHIPMENTS_QUEUE);
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use ctpvx_shared::app;
 use ctpvx_shared::lambda_init::{LambdaEnv, STOCK_DLQ, STOCK_QUEUE};
-use ctpvx_shared::lambda_sqs::{self, DeadLetters};
-use ctpvx_shared::queues::STOCK_MAX_RECEIVE_COUNT;
+use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::queues;
 use ctpvx_shared::store::Queue;
 use lambda_runtime::Error;
 
@@ -26,9 +26,6 @@ async fn main() -> Result<(), Error> {
         Some(confirm_queue),
     )
     .await?;
-    let dead_letters = DeadLetters {
-        queue: STOCK_DLQ,
-        max_receive_count: STOCK_MAX_RECEIVE_COUNT,
-    };
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, dead_letters, Some(pvx)).await
+    let retry = queues::retry_policy(STOCK_QUEUE);
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
 }

@@ -63,6 +63,7 @@ pub fn order_records(
                 id: format!("o-{i}"),
                 body: scenario::platform_message(&order, &format!("m-{i}")),
                 receive_count: 1,
+                requeues: 0,
             })
         })
         .collect()
@@ -146,6 +147,7 @@ pub async fn shipments(despatches: usize) -> anyhow::Result<serde_json::Value> {
             .to_json(),
             id,
             receive_count: 1,
+            requeues: 0,
         });
     }
     bed.ct.reset_counters();
@@ -190,6 +192,7 @@ pub async fn statuses(orders: usize) -> anyhow::Result<serde_json::Value> {
                 .to_json(),
                 id,
                 receive_count: 1,
+                requeues: 0,
             });
         }
     }

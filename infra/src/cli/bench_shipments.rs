@@ -56,6 +56,7 @@ async fn one(conflicts: usize, duplicates: bool) -> anyhow::Result<serde_json::V
             id: format!("o-{i}"),
             body: scenario::platform_message(&order, &format!("m-{i}")),
             receive_count: 1,
+            requeues: 0,
         });
     }
     for chunk in records.chunks(100) {
@@ -86,6 +87,7 @@ async fn one(conflicts: usize, duplicates: bool) -> anyhow::Result<serde_json::V
                 }
                 .to_json(),
                 receive_count: 1,
+                requeues: 0,
             })
             .collect()
     };

@@ -21,7 +21,7 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::batch::InputRecord;
 use ctpvx_shared::store::{Queue, now_epoch_ms};
 
-use ctpvx_infra::local::stack::{STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE, declare_queues};
+use ctpvx_infra::local::stack::{STOCK_QUEUE, declare_queues};
 use ctpvx_infra::local::worker::{self, WorkerOptions};
 
 use crate::cli::bench_cpu;
@@ -108,6 +108,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
             }
             .to_json(),
             receive_count: 1,
+            requeues: 0,
         });
     }
 
@@ -130,9 +131,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
     // The confirming re-reads come due a second later; one worker takes them as Lambda would.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let options = WorkerOptions {
-        queue: STOCK_QUEUE.into(),
-        dead_letter_queue: ctpvx_infra::local::stack::STOCK_DLQ.into(),
-        max_receive_count: STOCK_MAX_RECEIVE_COUNT,
+        retry: ctpvx_shared::queues::retry_policy(STOCK_QUEUE),
         batch_size: 100,
         visibility: Duration::from_secs(60),
         timeout: Duration::from_secs(60),

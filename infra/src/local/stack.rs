@@ -205,10 +205,8 @@ impl LocalStack {
         let stock_totals = Arc::new(tokio::sync::Mutex::new(StockReport::default()));
         let shipment_totals = Arc::new(tokio::sync::Mutex::new(ShipmentReport::default()));
         let status_totals = Arc::new(tokio::sync::Mutex::new(StatusReport::default()));
-        let worker_options = |queue: &str, dlq: &str| WorkerOptions {
-            queue: queue.into(),
-            dead_letter_queue: dlq.into(),
-            max_receive_count: ctpvx_shared::queues::max_receive_count(queue),
+        let worker_options = |queue: &str| WorkerOptions {
+            retry: ctpvx_shared::queues::retry_policy(queue),
             batch_size: options.batch_size,
             visibility: options.visibility,
             timeout: options.visibility,
@@ -221,7 +219,7 @@ impl LocalStack {
             &flow,
             &queue,
             &audit,
-            worker_options(ORDERS_QUEUE, ORDERS_DLQ),
+            worker_options(ORDERS_QUEUE),
             &stop,
             &totals,
         );
@@ -230,7 +228,7 @@ impl LocalStack {
             &stock,
             &queue,
             &audit,
-            worker_options(STOCK_QUEUE, STOCK_DLQ),
+            worker_options(STOCK_QUEUE),
             &stop,
             &stock_totals,
         ));
@@ -239,7 +237,7 @@ impl LocalStack {
             &shipments,
             &queue,
             &audit,
-            worker_options(SHIPMENTS_QUEUE, SHIPMENTS_DLQ),
+            worker_options(SHIPMENTS_QUEUE),
             &stop,
             &shipment_totals,
         ));
@@ -248,7 +246,7 @@ impl LocalStack {
             &statuses,
             &queue,
             &audit,
-            worker_options(STATUS_QUEUE, STATUS_DLQ),
+            worker_options(STATUS_QUEUE),
             &stop,
             &status_totals,
         ));

@@ -6,18 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ctpvx_shared::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, settle};
+use ctpvx_shared::flows::batch::{
+    BatchFlow, BatchOutcomes, InputRecord, REQUEUES_ATTRIBUTE, requeues_of,
+};
+use ctpvx_shared::flows::settle::{RetryPolicy, settle};
 use ctpvx_shared::store::{AuditLog, Queue, QueueMessage, now_epoch_ms};
 
 /// How a worker polls.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    /// Queue to read.
-    pub queue: String,
-    /// Where poisonous records go.
-    pub dead_letter_queue: String,
-    /// The queue's redrive count: on this receive a retry is parked with its reason.
-    pub max_receive_count: u32,
+    /// The queue to read, its dead-letter queue, and how a failing record is handed on.
+    pub retry: RetryPolicy,
     /// Largest batch (the event source mapping's BatchSize).
     pub batch_size: usize,
     /// Visibility timeout of a receive (the queue's, in AWS).
@@ -84,7 +83,7 @@ pub async fn gather(queue: &dyn Queue, options: &WorkerOptions) -> Vec<QueueMess
     while batch.len() < options.batch_size {
         let want = (options.batch_size - batch.len()).min(10);
         match queue
-            .receive(&options.queue, want, options.visibility)
+            .receive(&options.retry.queue, want, options.visibility)
             .await
         {
             Ok(messages) if messages.is_empty() => break,
@@ -112,6 +111,7 @@ pub async fn run_batch<F: BatchFlow>(
             id: m.id.clone(),
             body: m.body.clone(),
             receive_count: m.receive_count,
+            requeues: requeues_of(m.attributes.get(REQUEUES_ATTRIBUTE).map(String::as_str)),
         })
         .collect();
     let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64;
@@ -125,14 +125,13 @@ pub async fn run_batch<F: BatchFlow>(
         queue,
         audit,
         flow.name(),
-        &options.dead_letter_queue,
-        options.max_receive_count,
+        &options.retry,
         &records,
         &report.records().by_message,
     )
     .await;
     for message in messages.iter().filter(|m| !failed.contains(&m.id)) {
-        if let Err(e) = queue.delete(&options.queue, &message.receipt).await {
+        if let Err(e) = queue.delete(&options.retry.queue, &message.receipt).await {
             tracing::warn!(message_id = %message.id, error = %e, "delete failed; the message will come back");
         }
     }

@@ -1,12 +1,9 @@
-//! Per-record outcomes of a queue batch, and settling them the way SQS partial batch responses
-//! work: done records are deleted, retryable ones stay for another receive (and reach the
-//! dead-letter queue through the redrive policy), poisonous ones go to the dead-letter queue at
-//! once with the reason attached.
+//! Per-record outcomes of a queue batch: what a flow reports for each message, which
+//! [`crate::flows::settle`] turns into deletes, retries, re-queued copies and dead letters.
 
 use std::collections::BTreeMap;
 
 use crate::commercetools::CtError;
-use crate::store::{AuditEntry, AuditLog, Queue, now_epoch_ms};
 
 /// One queue message handed to a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +14,18 @@ pub struct InputRecord {
     pub body: String,
     /// How many times this message has been received, this time included.
     pub receive_count: u32,
+    /// How many times the flow has re-queued it after its receives ran out (the
+    /// [`REQUEUES_ATTRIBUTE`] of the copy; 0 for a message as first sent).
+    pub requeues: u32,
+}
+
+/// Message attribute that counts the re-queues of a copy (see [`crate::flows::settle`]).
+pub const REQUEUES_ATTRIBUTE: &str = "ctpvx-requeues";
+
+/// The re-queue count a message carries in its [`REQUEUES_ATTRIBUTE`]; 0 when absent or
+/// unreadable.
+pub fn requeues_of(attribute: Option<&str>) -> u32 {
+    attribute.and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 /// What became of one record.
@@ -127,79 +136,6 @@ pub trait BatchFlow: Send + Sync + 'static {
 
 /// Message attribute that carries the reason on a dead-lettered message.
 pub const REASON_ATTRIBUTE: &str = "ctpvx-reason";
-
-/// Parks the poisonous records in `dead_letter_queue` (with the reason as an attribute and an
-/// audit entry) and returns the ids the queue must deliver again: the retryable ones, plus any
-/// poisonous one that could not be parked (so nothing is lost).
-///
-/// A record that failed on its last allowed receive (`max_receive_count`, the queue's redrive
-/// count) is parked here with its last reason, rather than left for the redrive, which would
-/// move it to the dead-letter queue without saying why.
-pub async fn settle(
-    queue: &dyn Queue,
-    audit: &dyn AuditLog,
-    flow: &str,
-    dead_letter_queue: &str,
-    max_receive_count: u32,
-    records: &[InputRecord],
-    outcomes: &BTreeMap<String, RecordOutcome>,
-) -> Vec<String> {
-    let mut failed = Vec::new();
-    for record in records {
-        let last_chance = record.receive_count >= max_receive_count;
-        let outcome = match outcomes.get(&record.id) {
-            Some(RecordOutcome::Retry(reason)) if last_chance => {
-                Some(RecordOutcome::DeadLetter(format!(
-                    "{reason} (given up after {} receives)",
-                    record.receive_count
-                )))
-            }
-            other => other.cloned(),
-        };
-        match outcome.as_ref() {
-            Some(RecordOutcome::Done) => {}
-            Some(RecordOutcome::Retry(reason)) => {
-                tracing::warn!(message_id = %record.id, receive_count = record.receive_count, %reason, "record will be retried");
-                failed.push(record.id.clone());
-            }
-            Some(RecordOutcome::DeadLetter(reason)) => {
-                let attributes = BTreeMap::from([
-                    (REASON_ATTRIBUTE.to_string(), reason.clone()),
-                    ("ctpvx-flow".to_string(), flow.to_string()),
-                    ("ctpvx-source-message-id".to_string(), record.id.clone()),
-                ]);
-                match queue
-                    .send(dead_letter_queue, &record.body, &attributes)
-                    .await
-                {
-                    Ok(_) => {
-                        tracing::warn!(message_id = %record.id, %reason, "record dead-lettered");
-                        let entry = AuditEntry {
-                            entity: format!("message#{}", record.id),
-                            at_ms: now_epoch_ms(),
-                            flow: flow.to_string(),
-                            outcome: "dead-lettered".into(),
-                            reason: Some(reason.clone()),
-                            detail: serde_json::json!({ "queue": dead_letter_queue }),
-                        };
-                        if let Err(e) = audit.append(&entry).await {
-                            tracing::error!(message_id = %record.id, error = %e, "audit append failed");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(message_id = %record.id, error = %e, "dead-lettering failed; record stays in its queue");
-                        failed.push(record.id.clone());
-                    }
-                }
-            }
-            None => {
-                // A record the flow did not report on must not be deleted unseen.
-                failed.push(record.id.clone());
-            }
-        }
-    }
-    failed
-}
 
 /// How a commercetools order write that failed for good ends for its records: a transient
 /// failure, a lost answer or a conflict that outlasted the attempts is retried (SQS delivers it

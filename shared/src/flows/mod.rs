@@ -6,5 +6,6 @@ pub mod item_catalog;
 pub mod nightly_reconcile;
 pub mod order_export;
 pub mod order_status;
+pub mod settle;
 pub mod shipment_confirmed;
 pub mod stock_delta;

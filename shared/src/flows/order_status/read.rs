@@ -99,6 +99,7 @@ mod tests {
             id: id.into(),
             body: body.into(),
             receive_count: 1,
+            requeues: 0,
         }
     }
 

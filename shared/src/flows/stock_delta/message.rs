@@ -198,6 +198,7 @@ mod tests {
             id: id.into(),
             body,
             receive_count: 1,
+            requeues: 0,
         }
     }
 

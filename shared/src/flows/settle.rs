@@ -1,0 +1,207 @@
+//! Settling a batch the way SQS partial batch responses work: done records are deleted,
+//! retryable ones come back after the visibility timeout, poisonous ones go to the dead-letter
+//! queue at once with their reason.
+//!
+//! A record still failing on its last attempt is not left to the queue's redrive policy, which
+//! would park it without saying why. While it has re-queues left it goes back to its own queue
+//! as a fresh copy after a growing delay (a Peoplevox outage of an hour must not leave
+//! cancellations waiting in a dead-letter queue for an operator); then it is parked with its
+//! last reason. The flow gives up a few receives before the redrive count
+//! ([`crate::queues::CRASH_RECEIVES`]): those are kept for workers that die mid-batch, so
+//! that a crash on a message's last attempt still leaves the flow a receive to settle it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::batch::{InputRecord, REASON_ATTRIBUTE, REQUEUES_ATTRIBUTE, RecordOutcome};
+use crate::store::{AuditEntry, AuditLog, MAX_DELAY, Queue, now_epoch_ms};
+
+/// Where a flow's records go when they cannot be finished now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The source queue (logical name); a re-queued copy goes back here.
+    pub queue: String,
+    /// Its dead-letter queue (logical name).
+    pub dead_letter_queue: String,
+    /// Receives of one copy the flow tries; on the last, a retry is re-queued or parked.
+    pub attempts: u32,
+    /// Fresh copies a record may get before a retry is parked with its reason.
+    pub requeues: u32,
+    /// Delay of the first copy; each later copy waits twice as long, at most 15 minutes.
+    pub first_requeue_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The delay of the copy that follows `requeues` earlier ones.
+    pub fn requeue_delay(&self, requeues: u32) -> Duration {
+        let factor = 1u32.checked_shl(requeues.min(16)).unwrap_or(u32::MAX);
+        self.first_requeue_delay
+            .checked_mul(factor)
+            .unwrap_or(MAX_DELAY)
+            .min(MAX_DELAY)
+    }
+}
+
+/// What [`settle`] decided for a record that was not done.
+enum HandOn {
+    Retry(String),
+    Requeue(String),
+    Park(String),
+}
+
+/// Parks the poisonous records (with the reason as an attribute and an audit entry), re-queues
+/// or parks the retries on their last attempt, and returns the ids the queue must deliver
+/// again: the retryable ones, plus any record that could not be parked or re-queued (so
+/// nothing is lost).
+pub async fn settle(
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    flow: &str,
+    policy: &RetryPolicy,
+    records: &[InputRecord],
+    outcomes: &BTreeMap<String, RecordOutcome>,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for record in records {
+        let last_attempt = record.receive_count >= policy.attempts;
+        let hand_on = match outcomes.get(&record.id) {
+            Some(RecordOutcome::Done) => continue,
+            Some(RecordOutcome::Retry(reason)) if !last_attempt => HandOn::Retry(reason.clone()),
+            Some(RecordOutcome::Retry(reason)) if record.requeues < policy.requeues => {
+                HandOn::Requeue(reason.clone())
+            }
+            Some(RecordOutcome::Retry(reason)) => HandOn::Park(format!(
+                "{reason} (given up after {} receives and {} re-queues)",
+                record.receive_count, record.requeues
+            )),
+            Some(RecordOutcome::DeadLetter(reason)) => HandOn::Park(reason.clone()),
+            // A record the flow did not report on must not be deleted unseen.
+            None => HandOn::Retry("no outcome reported".into()),
+        };
+        let handed_on = match hand_on {
+            HandOn::Retry(reason) => {
+                tracing::warn!(message_id = %record.id, receive_count = record.receive_count, %reason, "record will be retried");
+                false
+            }
+            HandOn::Requeue(reason) => requeue(queue, audit, flow, policy, record, &reason).await,
+            HandOn::Park(reason) => park(queue, audit, flow, policy, record, &reason).await,
+        };
+        if !handed_on {
+            failed.push(record.id.clone());
+        }
+    }
+    failed
+}
+
+/// Sends a fresh copy of `record` to its own queue after the policy's delay; true when sent.
+async fn requeue(
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    flow: &str,
+    policy: &RetryPolicy,
+    record: &InputRecord,
+    reason: &str,
+) -> bool {
+    let delay = policy.requeue_delay(record.requeues);
+    let requeues = record.requeues + 1;
+    let attributes = BTreeMap::from([
+        (REQUEUES_ATTRIBUTE.to_string(), requeues.to_string()),
+        ("ctpvx-flow".to_string(), flow.to_string()),
+        ("ctpvx-source-message-id".to_string(), record.id.clone()),
+    ]);
+    match queue
+        .send_delayed(&policy.queue, &record.body, &attributes, delay)
+        .await
+    {
+        Ok(copy) => {
+            tracing::warn!(message_id = %record.id, copy = %copy, requeues, delay_s = delay.as_secs(), %reason, "record re-queued after its attempts ran out");
+            let detail = serde_json::json!({
+                "queue": policy.queue,
+                "copy": copy,
+                "requeues": requeues,
+                "delay_s": delay.as_secs(),
+            });
+            record_audit(audit, flow, record, "requeued", reason, detail).await;
+            true
+        }
+        Err(e) => {
+            tracing::error!(message_id = %record.id, error = %e, "re-queueing failed; record stays in its queue");
+            false
+        }
+    }
+}
+
+/// Sends `record` to the dead-letter queue with `reason`; true when parked.
+async fn park(
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    flow: &str,
+    policy: &RetryPolicy,
+    record: &InputRecord,
+    reason: &str,
+) -> bool {
+    let attributes = BTreeMap::from([
+        (REASON_ATTRIBUTE.to_string(), reason.to_string()),
+        ("ctpvx-flow".to_string(), flow.to_string()),
+        ("ctpvx-source-message-id".to_string(), record.id.clone()),
+    ]);
+    match queue
+        .send(&policy.dead_letter_queue, &record.body, &attributes)
+        .await
+    {
+        Ok(_) => {
+            tracing::warn!(message_id = %record.id, %reason, "record dead-lettered");
+            let detail = serde_json::json!({ "queue": policy.dead_letter_queue });
+            record_audit(audit, flow, record, "dead-lettered", reason, detail).await;
+            true
+        }
+        Err(e) => {
+            tracing::error!(message_id = %record.id, error = %e, "dead-lettering failed; record stays in its queue");
+            false
+        }
+    }
+}
+
+async fn record_audit(
+    audit: &dyn AuditLog,
+    flow: &str,
+    record: &InputRecord,
+    outcome: &str,
+    reason: &str,
+    detail: serde_json::Value,
+) {
+    let entry = AuditEntry {
+        entity: format!("message#{}", record.id),
+        at_ms: now_epoch_ms(),
+        flow: flow.to_string(),
+        outcome: outcome.to_string(),
+        reason: Some(reason.to_string()),
+        detail,
+    };
+    if let Err(e) = audit.append(&entry).await {
+        tracing::error!(message_id = %record.id, error = %e, "audit append failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            queue: "q".into(),
+            dead_letter_queue: "q-dlq".into(),
+            attempts: 5,
+            requeues: 8,
+            first_requeue_delay: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn requeue_delays_double_up_to_fifteen_minutes() {
+        let p = policy();
+        let delays: Vec<u64> = (0..6).map(|n| p.requeue_delay(n).as_secs()).collect();
+        assert_eq!(delays, vec![60, 120, 240, 480, 900, 900]);
+        assert_eq!(p.requeue_delay(u32::MAX), MAX_DELAY);
+    }
+}
