@@ -290,6 +290,45 @@ async fn a_poisonous_record_is_dead_lettered_with_its_reason_and_the_rest_succee
     );
 }
 
+/// A commercetools subscription of another project can reach the orders queue (its policy
+/// admits commercetools' account): such a Message, order and all, is parked naming the
+/// project, and nothing reaches the warehouse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_message_of_another_project_is_parked_and_never_reaches_peoplevox() {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let flow = flow(&bed, &store).await;
+    let ours = seed_orders(&bed, 0..1, 1, &catalog);
+    enqueue(&store, &ours).await;
+    let theirs = scenario::order(7, 1, &catalog);
+    let body = scenario::platform_message(&theirs, "msg-foreign").replace(
+        "\"projectKey\":\"ctpvx-sim\"",
+        "\"projectKey\":\"someone-else\"",
+    );
+    assert!(body.contains("someone-else"), "{body}");
+    store.send(Q, &body, &Default::default()).await.unwrap();
+
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (report.exported, report.records.dead_lettered),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_each_exported_once(&bed, &ours);
+    let number = theirs["orderNumber"].as_str().unwrap();
+    assert!(bed.pvx.sales_order(number).is_none(), "{number} exported");
+    let parked = store
+        .receive(DLQ, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        parked[0].attributes[REASON_ATTRIBUTE],
+        "message of commercetools project `someone-else`; this deployment serves `ctpvx-sim`"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peoplevox_down_is_retried_and_exports_once_when_it_is_back() {
     let catalog = scenario::catalog(5);

@@ -5,7 +5,7 @@
 //! Lost Peoplevox callbacks are on (2 %): the nightly reconciliation's stock, order, despatch
 //! and status sweeps (statuses, cancellations and returns) are the net that must catch them.
 
-use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
+use ctpvx_infra::soak::{self, SoakBackend, SoakOptions, SoakOutcome};
 use ctpvx_tests::moto_endpoint;
 
 fn small(seed: u64) -> SoakOptions {
@@ -66,10 +66,9 @@ async fn a_small_soak_on_the_embedded_store_breaks_no_invariant() {
 /// The same promises on DynamoDB + SQS (moto, started by infra/dev/test-all.sh with its SQS and
 /// DynamoDB calls made atomic). Smaller, with fewer workers and a longer visibility timeout:
 /// every call is an HTTP round trip to one Python process, and on a loaded machine a batch that
-/// outlives a short timeout is received again until SQS parks it without a reason. Worker
-/// kills are off here: a kill that lands on a message's last allowed receive leaves SQS's
-/// redrive policy to park it without a reason, which the books count as unaccounted; the
-/// embedded soak covers kills.
+/// outlives a short timeout is received again. Worker kills are on: SQS's redrive policy,
+/// which parks a message without a reason, acts only after three kills in a row on one
+/// message (`queues::CRASH_RECEIVES`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_small_soak_on_dynamodb_and_sqs_breaks_no_invariant() {
     let endpoint = moto_endpoint()
@@ -82,10 +81,6 @@ async fn a_small_soak_on_dynamodb_and_sqs_breaks_no_invariant() {
         items: 30,
         workers: (2, 3),
         visibility_s: 30,
-        faults: FaultRates {
-            worker_kills: 0.0,
-            ..small(12).faults
-        },
         ..small(12)
     };
     let outcome = soak::run(options, SoakBackend::Aws(endpoint))

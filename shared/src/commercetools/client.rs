@@ -61,6 +61,11 @@ impl CtClient {
         self.http.requests_made()
     }
 
+    /// The project key this client serves.
+    pub fn project_key(&self) -> &str {
+        &self.http.project_key
+    }
+
     /// `GET /orders/{id}`.
     pub async fn get_order(&self, id: &str) -> Result<Order, CtError> {
         let url = self.http.url(&["orders", id], &[]);

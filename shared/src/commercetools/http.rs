@@ -49,6 +49,8 @@ pub(crate) struct Http {
     project_url: Url,
     max_retries: u32,
     requests: Arc<AtomicU64>,
+    /// The project this client serves (messages naming another are refused).
+    pub(crate) project_key: String,
 }
 
 impl Http {
@@ -73,6 +75,7 @@ impl Http {
             auth: TokenSource::new(client.clone(), settings, requests.clone())?,
             client,
             project_url,
+            project_key: settings.project_key.clone(),
             max_retries: settings.max_retries,
             requests,
         })

@@ -72,6 +72,15 @@ pub enum MessageError {
          (specversion) or an Order (id, version, lineItems); {0}"
     )]
     UnknownShape(String),
+    /// A Message of another commercetools project (a subscription of another project can
+    /// reach a queue whose policy admits commercetools).
+    #[error("message of commercetools project `{got}`; this deployment serves `{expected}`")]
+    ForeignProject {
+        /// The message's `projectKey`.
+        got: String,
+        /// The configured project key.
+        expected: String,
+    },
     /// A known shape with a missing or wrongly typed field.
     #[error("invalid {format} payload: {problem}")]
     Invalid {
@@ -123,8 +132,33 @@ const ORDER_CREATED_TYPES: [&str; 2] = ["OrderCreated", "OrderCreatedFromRecurri
 
 /// Parses a queue or webhook body.
 pub fn parse(body: &[u8]) -> Result<Parsed, MessageError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| MessageError::NotJson(e.to_string()))?;
+    parse_value(read_json(body)?)
+}
+
+/// Parses a queue or webhook body that must belong to `project_key`: a Message (or the
+/// CloudEvent around one) naming another project is refused. A bare order names no project;
+/// it only arrives through the authenticated webhook.
+pub fn parse_for_project(body: &[u8], project_key: &str) -> Result<Parsed, MessageError> {
+    let value = read_json(body)?;
+    let message = value.get("data").unwrap_or(&value);
+    if let Some(got) = message
+        .get("projectKey")
+        .and_then(serde_json::Value::as_str)
+        && got != project_key
+    {
+        return Err(MessageError::ForeignProject {
+            got: got.chars().take(64).collect(),
+            expected: project_key.to_string(),
+        });
+    }
+    parse_value(value)
+}
+
+fn read_json(body: &[u8]) -> Result<serde_json::Value, MessageError> {
+    serde_json::from_slice(body).map_err(|e| MessageError::NotJson(e.to_string()))
+}
+
+fn parse_value(value: serde_json::Value) -> Result<Parsed, MessageError> {
     let object = value
         .as_object()
         .ok_or_else(|| MessageError::UnknownShape("the body is not a JSON object".into()))?;
@@ -273,6 +307,26 @@ mod tests {
     use super::*;
 
     const ORDER: &str = r#"{"id":"o-1","version":3,"orderNumber":"10001","lineItems":[{"id":"li-1","variant":{"sku":"TEE"},"quantity":2,"unknownField":true}],"somethingNew":{"a":1}}"#;
+
+    #[test]
+    fn a_message_of_another_project_is_refused_naming_both() {
+        let message = format!(
+            r#"{{"notificationType":"Message","projectKey":"other","id":"m-1","resource":{{"typeId":"order","id":"o-1"}},"type":"OrderCreated","order":{ORDER}}}"#
+        );
+        let cloud_event = format!(
+            r#"{{"specversion":"1.0","id":"e","type":"com.commercetools.order.message.OrderCreated","source":"/other/orders","data":{message}}}"#
+        );
+        for body in [&message, &cloud_event] {
+            let err = parse_for_project(body.as_bytes(), "shop").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "message of commercetools project `other`; this deployment serves `shop`"
+            );
+            assert!(parse_for_project(body.as_bytes(), "other").is_ok());
+        }
+        // A bare order names no project.
+        assert!(parse_for_project(ORDER.as_bytes(), "shop").is_ok());
+    }
 
     #[test]
     fn platform_message_with_order() {

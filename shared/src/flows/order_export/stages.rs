@@ -27,7 +27,7 @@ impl OrderExport {
         let mut by_order: BTreeMap<String, usize> = BTreeMap::new();
         let mut work: Vec<Work> = Vec::new();
         for record in records {
-            match message::parse(record.body.as_bytes()) {
+            match message::parse_for_project(record.body.as_bytes(), self.ct.project_key()) {
                 Ok(Parsed::OrderCreated(event)) => match by_order.get(&event.order_id) {
                     Some(&i) => {
                         let w = &mut work[i];

@@ -104,7 +104,7 @@ impl OrderStatus {
             returns,
             cancels,
             ended,
-        } = read::read(records);
+        } = read::read(records, self.parts.ct.project_key());
         for (id, outcome) in ended {
             report.records.set(&id, outcome);
         }

@@ -26,8 +26,8 @@ pub(super) struct Read {
     pub ended: Vec<(String, RecordOutcome)>,
 }
 
-/// Sorts the records.
-pub(super) fn read(records: &[InputRecord]) -> Read {
+/// Sorts the records; a commercetools Message must belong to `project_key`.
+pub(super) fn read(records: &[InputRecord], project_key: &str) -> Read {
     let mut read = Read::default();
     for record in records {
         let id = record.id.clone();
@@ -58,16 +58,19 @@ pub(super) fn read(records: &[InputRecord]) -> Read {
                 order_state,
                 ..
             }) => read.cancellation(id, order_id, &order_state),
-            Err(e) => match message::parse(record.body.as_bytes()) {
+            Err(e) => match message::parse_for_project(record.body.as_bytes(), project_key) {
                 Ok(Parsed::OrderStateChanged(change)) => {
                     read.cancellation(id, change.order_id, &change.order_state)
                 }
                 Ok(Parsed::Ignored(_)) => read.ended.push((id, RecordOutcome::Done)),
                 // Not JSON at all (truncated, or nested past the parser's limit): that is the
                 // reason, not what the status message's reading stumbled on first.
-                Err(not_json @ message::MessageError::NotJson(_)) => read.ended.push((
+                Err(
+                    refused @ (message::MessageError::NotJson(_)
+                    | message::MessageError::ForeignProject { .. }),
+                ) => read.ended.push((
                     id,
-                    RecordOutcome::DeadLetter(format!("not a valid status message: {not_json}")),
+                    RecordOutcome::DeadLetter(format!("not a valid status message: {refused}")),
                 )),
                 Ok(Parsed::OrderCreated(_)) | Err(_) => read.ended.push((
                     id,
@@ -94,6 +97,23 @@ impl Read {
 mod tests {
     use super::*;
 
+    fn read_all(records: &[InputRecord]) -> Read {
+        read(records, "shop")
+    }
+
+    #[test]
+    fn a_cancellation_of_another_project_is_dead_lettered_naming_it() {
+        let foreign = CT.replace("\"id\":\"m\"", "\"id\":\"m\",\"projectKey\":\"other\"");
+        let ours = CT.replace("\"id\":\"m\"", "\"id\":\"m\",\"projectKey\":\"shop\"");
+        let read = read_all(&[record("1", &foreign), record("2", &ours)]);
+        assert_eq!(read.cancels["o-1"], ["2"]);
+        assert!(
+            matches!(&read.ended[..], [(id, RecordOutcome::DeadLetter(r))] if id == "1" && r.contains("project `other`")),
+            "{:?}",
+            read.ended
+        );
+    }
+
     fn record(id: &str, body: &str) -> InputRecord {
         InputRecord {
             id: id.into(),
@@ -118,7 +138,7 @@ mod tests {
             record("4", &confirmed),
             record("5", "{}"),
         ];
-        let read = read(&records);
+        let read = read_all(&records);
         assert_eq!(read.statuses["N1"][0].status, "Picking");
         assert_eq!(read.returns[0].2.as_deref(), Some("RET-1"));
         assert_eq!(read.cancels["o-1"], ["3"]);
@@ -131,7 +151,7 @@ mod tests {
     #[test]
     fn a_body_nested_past_the_parser_limit_is_dead_lettered_as_not_json() {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        let read = read(&[record("1", &deep)]);
+        let read = read_all(&[record("1", &deep)]);
         assert!(
             matches!(&read.ended[..], [(_, RecordOutcome::DeadLetter(r))] if r.contains("not valid JSON: recursion limit exceeded")),
             "{:?}",
@@ -169,7 +189,7 @@ mod tests {
             .enumerate()
             .map(|(i, b)| record(&i.to_string(), b))
             .collect();
-        let read = read(&records);
+        let read = read_all(&records);
         let sorted = read.statuses.values().map(Vec::len).sum::<usize>()
             + read.returns.len()
             + read.cancels.values().map(Vec::len).sum::<usize>()
