@@ -37,6 +37,15 @@ fn flatten(value: &str) -> String {
 
 fn neutralise(value: String) -> String {
     match value.chars().next() {
+        // A phone number such as `+44 20 7946 0000` (digits, spaces and `()./-+` only) cannot
+        // call anything in a spreadsheet, and an apostrophe would corrupt it for the carrier.
+        Some('+' | '-')
+            if value
+                .chars()
+                .all(|c| c.is_ascii_digit() || " ()./-+".contains(c)) =>
+        {
+            value
+        }
         Some('=' | '+' | '-' | '@') => format!("'{value}"),
         _ => value,
     }
@@ -52,6 +61,9 @@ mod tests {
         assert_eq!(clean_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(clean_text("@cmd"), "'@cmd");
         assert_eq!(clean_text("-5 Main"), "'-5 Main");
+        assert_eq!(clean_text("+44 (0)20 7946-0000"), "+44 (0)20 7946-0000");
+        assert_eq!(clean_text("+1+cmd|' /C calc'!A0"), "'+1+cmd|' /C calc'!A0");
+        assert_eq!(clean_text("-2+3"), "-2+3");
         assert_eq!(
             clean_text("Müller & Söhne, \"Ltd\" <b>"),
             "Müller & Söhne, \"Ltd\" <b>"
