@@ -510,6 +510,81 @@ async fn despatches_without_a_delivery_are_booked_once_through_the_sweep() {
     assert!(again.despatches.from_ms >= report.started_at_ms - 3_600_000);
 }
 
+/// A tracking number Peoplevox gets after the despatch, whose callback is lost: the despatch
+/// has its delivery, but a parcel without tracking, so the sweep re-queues it and the shipment
+/// flow puts the number on the existing parcel (no second delivery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_late_tracking_number_whose_callback_was_lost_reaches_its_parcel_through_the_sweep() {
+    let (bed, store, orders) = ctpvx_tests::exported_orders(1, 1).await;
+    let number = orders[0]["orderNumber"].as_str().unwrap().to_string();
+    let id = orders[0]["id"].as_str().unwrap();
+    // No subscriptions: every callback is lost.
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number,
+            DespatchPlan {
+                lines: Vec::new(),
+                packages: vec![PackagePlan {
+                    tracking: None,
+                    weight_kg: None,
+                }],
+                carrier: "Royal Mail".into(),
+                service: "Tracked 48".into(),
+            },
+        )
+        .unwrap();
+    let flow = reconcile_flow(&bed, &bed.config, &store).await;
+    let sweep = RunOptions {
+        skip_stock: true,
+        skip_orders: true,
+        skip_statuses: true,
+        ..RunOptions::default()
+    };
+    let shipments = shipment_flow(&bed, &store).await;
+    let first = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(
+        (first.despatches.requeued, first.despatches.untracked),
+        (1, 0)
+    );
+    run_shipment_batch(&shipments, &store, 10).await;
+    let parcels = |bed: &ctpvx_infra::testbed::Testbed| {
+        bed.ct.order_json(id).unwrap()["shippingInfo"]["deliveries"][0]["parcels"].clone()
+    };
+    assert!(parcels(&bed)[0]["trackingData"]["trackingId"].is_null());
+
+    let package = despatch.packages[0].number;
+    bed.pvx
+        .set_package_tracking(&despatch.number, package, "LATE-1")
+        .unwrap();
+    let second = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(
+        (second.despatches.requeued, second.despatches.untracked),
+        (0, 1),
+        "{}",
+        second.summary()
+    );
+    let booked = run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(
+        booked.records.retried + booked.records.dead_lettered,
+        0,
+        "{booked:?}"
+    );
+    let deliveries = bed.ct.order_json(id).unwrap()["shippingInfo"]["deliveries"].clone();
+    assert_eq!(
+        deliveries.as_array().map(Vec::len),
+        Some(1),
+        "{deliveries:#}"
+    );
+    assert_eq!(parcels(&bed)[0]["trackingData"]["trackingId"], "LATE-1");
+    // Tracked now: the next run leaves it alone.
+    let third = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(
+        (third.despatches.requeued, third.despatches.untracked),
+        (0, 0)
+    );
+}
+
 /// Only the status sweep.
 fn statuses_only() -> RunOptions {
     RunOptions {

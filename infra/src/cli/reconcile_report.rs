@@ -72,10 +72,11 @@ pub fn table(report: &DriftReport) -> String {
     );
     let _ = writeln!(
         out,
-        "despatches: {} read, {} delivered, {} re-queued, {} of unknown orders",
+        "despatches: {} read, {} delivered, {} re-queued, {} re-read for tracking, {} of unknown orders",
         report.despatches.despatches,
         report.despatches.delivered,
         report.despatches.requeued,
+        report.despatches.untracked,
         report.despatches.unknown_orders
     );
     let _ = writeln!(

@@ -131,7 +131,7 @@ impl NightlyReconcile {
     }
 
     /// Looks the despatches' orders up (100 numbers a query) and re-queues each despatch
-    /// whose order lacks its delivery.
+    /// whose order lacks its delivery, or has it with a parcel that has no tracking number.
     async fn recheck_undelivered(
         &self,
         current: &mut Versioned,
@@ -154,16 +154,20 @@ impl NightlyReconcile {
                 continue;
             };
             let key = delivery_key(&despatch);
-            let delivered = order.shipping_info.as_ref().is_some_and(|s| {
+            let delivery = order.shipping_info.as_ref().and_then(|s| {
                 s.deliveries
                     .iter()
-                    .any(|d| d.get("key").and_then(|k| k.as_str()) == Some(key.as_str()))
+                    .find(|d| d.get("key").and_then(|k| k.as_str()) == Some(key.as_str()))
             });
-            if delivered {
+            if let Some(delivery) = delivery {
                 sweep.delivered += 1;
-                continue;
+                if !untracked(delivery) {
+                    continue;
+                }
+                sweep.untracked += 1;
+            } else {
+                sweep.requeued += 1;
             }
-            sweep.requeued += 1;
             super::report::add_examples(
                 &mut sweep.examples,
                 std::iter::once(despatch.clone()),
@@ -195,9 +199,37 @@ impl NightlyReconcile {
     }
 }
 
+/// Whether a delivery has a parcel without a tracking number.
+fn untracked(delivery: &serde_json::Value) -> bool {
+    let parcels = delivery["parcels"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    parcels.iter().any(|p| {
+        p["trackingData"]["trackingId"]
+            .as_str()
+            .is_none_or(|t| t.trim().is_empty())
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::date_literal;
+    use super::{date_literal, untracked};
+
+    #[test]
+    fn a_delivery_is_untracked_when_a_parcel_lacks_its_tracking_number() {
+        let parcels = |p: serde_json::Value| serde_json::json!({ "key": "pvx-D1", "parcels": p });
+        assert!(!untracked(&parcels(serde_json::json!([
+            {"trackingData": {"trackingId": "T1"}}, {"trackingData": {"trackingId": "T2"}}
+        ]))));
+        assert!(untracked(&parcels(serde_json::json!([
+            {"trackingData": {"trackingId": "T1"}}, {"key": "pvx-D1-2"}
+        ]))));
+        assert!(untracked(&parcels(
+            serde_json::json!([{"trackingData": {"trackingId": " "}}])
+        )));
+        assert!(!untracked(&parcels(serde_json::json!([]))));
+    }
 
     #[test]
     fn dates_are_peoplevox_literals_in_utc() {

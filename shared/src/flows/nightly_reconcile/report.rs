@@ -149,6 +149,11 @@ pub struct DespatchSweep {
     pub requeued: usize,
     /// ... of sales orders commercetools does not know.
     pub unknown_orders: usize,
+    /// ... delivered, but with a parcel that has no tracking number: re-queued as well, so
+    /// that the shipment flow reads the packages again (a tracking number Peoplevox got later,
+    /// whose callback was lost).
+    #[serde(default)]
+    pub untracked: usize,
     /// Despatched after this (epoch ms): the watermark the sweep read from.
     pub from_ms: i64,
     /// The first few despatch numbers re-queued.
