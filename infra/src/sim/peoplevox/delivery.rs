@@ -69,7 +69,16 @@ pub struct Delivery {
     pub(crate) pending: AtomicU64,
     idle: Notify,
     log: Mutex<VecDeque<SimCallback>>,
+    /// Callbacks on the wire at once. A reorder window gives every callback its own task;
+    /// unbounded, a burst of ten thousand status changes opened as many connections to an
+    /// in-process receiver and ran out of file descriptors, refusing callbacks no fault
+    /// asked for.
+    on_the_wire: tokio::sync::Semaphore,
 }
+
+/// At most this many callbacks in flight (each is two descriptors when the receiver runs in
+/// the same process).
+const MAX_CALLBACKS_IN_FLIGHT: usize = 256;
 
 impl Delivery {
     /// A delivery core with its own HTTP client.
@@ -89,6 +98,7 @@ impl Delivery {
             pending: AtomicU64::new(0),
             idle: Notify::new(),
             log: Mutex::new(VecDeque::new()),
+            on_the_wire: tokio::sync::Semaphore::new(MAX_CALLBACKS_IN_FLIGHT),
         })
     }
 
@@ -143,6 +153,8 @@ impl Delivery {
 
     /// Delivers one callback and accounts for it.
     async fn deliver(&self, request: &CallbackRequest) {
+        // Never closed, so the permit is always granted.
+        let _permit = self.on_the_wire.acquire().await.ok();
         let builder = match &request.body {
             None => self.client.get(&request.url),
             Some(body) => self
