@@ -75,14 +75,6 @@ pub const QUEUE_PAIRS: [(&str, &str, u32); 5] = [
     (RECONCILE_QUEUE, RECONCILE_DLQ, RECONCILE_MAX_RECEIVE_COUNT),
 ];
 
-/// The redrive count of a source queue (that of the orders queue for a name not listed).
-pub fn max_receive_count(queue: &str) -> u32 {
-    QUEUE_PAIRS
-        .iter()
-        .find(|(source, _, _)| *source == queue)
-        .map_or(ORDERS_MAX_RECEIVE_COUNT, |(_, _, count)| *count)
-}
-
 /// How the flow reading `queue` (a name not listed: `<queue>-dlq`, as the orders queue) hands on what it cannot finish now. The flow queues try each
 /// copy [`FLOW_ATTEMPTS`] times and re-queue it [`FLOW_REQUEUES`] times. A reconcile
 /// continuation is tried on every receive up to its redrive count and never re-queued: the run
