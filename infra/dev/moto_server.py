@@ -163,6 +163,9 @@ def serve(argv=None):
         port=args.port,
         threads=_THREADS,
         connection_limit=4096,
+        # poll(), not select(): select() fails outright on a descriptor above 1023, which a
+        # soak's burst of webhook sends reached (`ValueError: filedescriptor out of range`).
+        asyncore_use_poll=True,
         channel_timeout=120,
         ident="moto",
     )
