@@ -81,33 +81,27 @@ def _changed(queue_name):
     return condition
 
 
-def _notifying(method, woken):
+def _notifying(method, batch):
+    """`method` (queue name first, a batch's entries second), then a wake-up for as many
+    receivers of that queue as it may have made messages visible."""
+
     @functools.wraps(method)
     def wrapper(self, queue_name, *args, **kwargs):
         with _LOCK:
             result = method(self, queue_name, *args, **kwargs)
-            _changed(queue_name).notify(woken(args, kwargs))
+            _changed(queue_name).notify(max(1, len(args[0])) if batch else 1)
             return result
 
     return wrapper
 
 
-def _one(args, kwargs):
-    return 1
-
-
-def _per_entry(args, kwargs):
-    entries = args[0] if args else next(iter(kwargs.values()), ())
-    return max(1, len(entries))
-
-
-for _name, _woken in [
-    ("send_message", _one),
-    ("send_message_batch", _per_entry),
-    ("change_message_visibility", _one),
-    ("change_message_visibility_batch", _per_entry),
+for _name, _batch in [
+    ("send_message", False),
+    ("send_message_batch", True),
+    ("change_message_visibility", False),
+    ("change_message_visibility_batch", True),
 ]:
-    setattr(SQSBackend, _name, _notifying(getattr(SQSBackend, _name), _woken))
+    setattr(SQSBackend, _name, _notifying(getattr(SQSBackend, _name), _batch))
 
 _receive = SQSBackend.receive_message
 
