@@ -160,6 +160,59 @@ async fn check_state_expiry(s: &dyn StateStore) {
     assert_eq!(s.get(pk, sk).await.unwrap(), Some(item("reborn", 1, None)));
 }
 
+/// `get_many` answers every key as `get` does, in the order asked: over more keys than one
+/// DynamoDB call takes (100), with absent, expired, rewritten, repeated and foreign keys.
+async fn check_state_get_many(s: &dyn StateStore) {
+    let future = now_epoch_s() + 3600;
+    for i in (0..120).filter(|i| i % 3 != 0) {
+        let expires = (i % 2 == 0).then_some(future);
+        s.put(
+            "many",
+            &format!("k{i:03}"),
+            &format!("d{i}"),
+            Condition::NotExists,
+            expires,
+        )
+        .await
+        .unwrap();
+    }
+    s.put("many", "k001", "d1 again", Condition::Version(1), None)
+        .await
+        .unwrap();
+    s.put(
+        "many",
+        "gone",
+        "old",
+        Condition::Always,
+        Some(now_epoch_s() - 10),
+    )
+    .await
+    .unwrap();
+    let mut keys: Vec<(String, String)> = (0..120)
+        .rev()
+        .map(|i| ("many".to_owned(), format!("k{i:03}")))
+        .collect();
+    for (pk, sk) in [("many", "gone"), ("many", "k001"), ("other", "k002")] {
+        keys.push((pk.to_owned(), sk.to_owned()));
+    }
+
+    let got = s.get_many(&keys).await.unwrap();
+    let mut want = Vec::new();
+    for (pk, sk) in &keys {
+        want.push(s.get(pk, sk).await.unwrap());
+    }
+    assert_eq!(got, want);
+    // What `get` said is what the writes above left: 80 live keys, k001 named twice.
+    assert_eq!(got.iter().flatten().count(), 81);
+    assert_eq!(got[118], Some(item("d1 again", 2, None)));
+    // Asked newest key first: index 119 - i holds k<i>.
+    assert_eq!(got[116], None);
+    assert_eq!(got[117], Some(item("d2", 1, Some(future))));
+    assert_eq!(got[114], Some(item("d5", 1, None)));
+    assert_eq!(got[120], None);
+    assert!(s.get_many(&[]).await.unwrap().is_empty());
+}
+
 /// A query returns the live items of one pk, ordered by sk (byte order), at most `limit`.
 async fn check_state_query_order(s: &dyn StateStore) {
     let past = now_epoch_s() - 10;
@@ -417,6 +470,35 @@ async fn check_audit_append_and_list(a: &dyn AuditLog) {
     assert!(a.list("order#3", 10).await.unwrap().is_empty());
 }
 
+/// `append_many` appends every entry (more than one DynamoDB call takes, 25), as `append`
+/// would: each entity's entries come back oldest first.
+async fn check_audit_append_many(a: &dyn AuditLog) {
+    let t0 = now_epoch_ms();
+    let mine: Vec<AuditEntry> = (0..30)
+        .map(|i| {
+            entry(
+                "order#7",
+                t0 + i,
+                if i % 2 == 0 { "exported" } else { "held" },
+            )
+        })
+        .collect();
+    let theirs = [
+        entry("order#8", t0, "duplicate"),
+        entry("order#8", t0 + 1, "held"),
+    ];
+    // Newest first and interleaved, so that the order read back is the store's doing.
+    let mut batch: Vec<AuditEntry> = mine.iter().rev().cloned().collect();
+    batch.insert(7, theirs[1].clone());
+    batch.insert(20, theirs[0].clone());
+
+    let failed = a.append_many(&batch).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(a.list("order#7", 100).await.unwrap(), mine);
+    assert_eq!(a.list("order#8", 100).await.unwrap(), theirs);
+    assert!(a.append_many(&[]).await.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queue
 // ---------------------------------------------------------------------------------------------
@@ -642,6 +724,25 @@ async fn check_queue_depth_and_batch_limit(q: &dyn Queue) {
     );
 }
 
+/// `delete_many` deletes every message of more than one SQS batch (10), in flight or not yet
+/// redelivered; afterwards nothing is visible or in flight.
+async fn check_queue_delete_many(q: &dyn Queue) {
+    for i in 0..13 {
+        q.send(QUEUE, &format!("m{i}"), &no_attributes())
+            .await
+            .unwrap();
+    }
+    let got = receive_until(q, QUEUE, 13, LONG, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 13);
+    let receipts: Vec<String> = got.iter().map(|m| m.receipt.clone()).collect();
+
+    let failed = q.delete_many(QUEUE, &receipts).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(q.depth(QUEUE).await.unwrap(), QueueDepth::default());
+    assert_nothing_visible(q, QUEUE).await;
+    assert!(q.delete_many(QUEUE, &[]).await.is_empty());
+}
+
 /// A queue that was never declared or configured is `NotFound`, for every operation.
 async fn check_queue_unknown_is_not_found(q: &dyn Queue) {
     let not_found = |r: Result<(), StoreError>, op: &str| {
@@ -658,6 +759,13 @@ async fn check_queue_unknown_is_not_found(q: &dyn Queue) {
         "receive",
     );
     not_found(q.delete("no-such-queue", "receipt").await, "delete");
+    let failed = q
+        .delete_many("no-such-queue", &["a".to_owned(), "b".to_owned()])
+        .await;
+    assert_eq!(failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+    for (_, e) in failed {
+        not_found(Err(e), "delete_many");
+    }
     not_found(q.release("no-such-queue", "receipt").await, "release");
     not_found(q.depth("no-such-queue").await.map(drop), "depth");
 }
@@ -817,9 +925,11 @@ contract! {
     check_state_versions_and_conditions => state,
     check_state_expiry => state,
     check_state_query_order => state,
+    check_state_get_many => state,
     check_idempotency_condition_branches => idempotency,
     check_idempotency_save_success_and_delete => idempotency,
     check_audit_append_and_list => audit,
+    check_audit_append_many => audit,
     check_queue_send_receive_delete => queue,
     check_queue_visibility_timeout => queue,
     check_queue_attributes_round_trip => queue,
@@ -827,6 +937,7 @@ contract! {
     check_queue_dead_letter => queue,
     check_queue_release => queue,
     check_queue_depth_and_batch_limit => queue,
+    check_queue_delete_many => queue,
     check_queue_unknown_is_not_found => queue;
     shared:
     check_idempotency_concurrent_acquire => idempotency;

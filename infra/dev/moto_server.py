@@ -61,6 +61,7 @@ _patch(
         "scan",
         "transact_write_items",
         "batch_write_item",
+        "batch_get_item",
     ],
 )
 

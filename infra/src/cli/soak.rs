@@ -91,12 +91,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             defaults.settle_limit_s
         }),
-        // moto is one Python process: more receivers only wait in line there.
-        workers: if args.aws.is_some() {
-            (2, 3)
-        } else {
-            defaults.workers
-        },
         // Every call is an HTTP round trip to one Python process: batches take longer there.
         visibility_s: if args.aws.is_some() {
             20

@@ -130,10 +130,16 @@ pub async fn run_batch<F: BatchFlow>(
         &report.records().by_message,
     )
     .await;
-    for message in messages.iter().filter(|m| !failed.contains(&m.id)) {
-        if let Err(e) = queue.delete(&options.retry.queue, &message.receipt).await {
-            tracing::warn!(message_id = %message.id, error = %e, "delete failed; the message will come back");
-        }
+    // As the event source mapping does: the whole batch's successes in one DeleteMessageBatch
+    // per 10, not a call per message.
+    let done: Vec<&QueueMessage> = messages
+        .iter()
+        .filter(|m| !failed.contains(&m.id))
+        .collect();
+    let receipts: Vec<String> = done.iter().map(|m| m.receipt.clone()).collect();
+    for (i, e) in queue.delete_many(&options.retry.queue, &receipts).await {
+        let id = done.get(i).map_or("?", |m| m.id.as_str());
+        tracing::warn!(message_id = %id, error = %e, "delete failed; the message will come back");
     }
     report
 }

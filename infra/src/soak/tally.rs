@@ -121,6 +121,23 @@ impl Queue for TallyQueue {
         Ok(())
     }
 
+    async fn delete_many(&self, queue: &str, receipts: &[String]) -> Vec<(usize, StoreError)> {
+        let failed = self.inner.delete_many(queue, receipts).await;
+        if is_source(queue) {
+            let refused: std::collections::BTreeSet<usize> =
+                failed.iter().map(|(i, _)| *i).collect();
+            let mut books = self.books();
+            for (i, receipt) in receipts.iter().enumerate() {
+                if !refused.contains(&i)
+                    && let Some(id) = books.receipts.remove(receipt)
+                {
+                    books.deleted.insert(id);
+                }
+            }
+        }
+        failed
+    }
+
     async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
         self.inner.release(queue, receipt).await
     }

@@ -7,7 +7,10 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
+    QueueAttributeName,
+};
 
 use crate::store::{
     MAX_RECEIVE_BATCH, Queue, QueueDepth, QueueMessage, StoreError, delay_seconds,
@@ -114,6 +117,50 @@ fn not_in_flight<R>(e: &SdkError<ChangeMessageVisibilityError, R>) -> bool {
             .is_some_and(|m| m.contains("not available for visibility timeout change"))
 }
 
+impl SqsQueue {
+    /// One DeleteMessageBatch of at most 10 receipts, the first at index `first`; the entries
+    /// SQS refused, by index.
+    async fn delete_batch(
+        &self,
+        queue: &str,
+        first: usize,
+        receipts: &[String],
+    ) -> Result<Vec<(usize, StoreError)>, StoreError> {
+        let entries = receipts
+            .iter()
+            .enumerate()
+            .map(|(i, receipt)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id((first + i).to_string())
+                    .receipt_handle(receipt)
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("sqs delete_many: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .delete_message_batch()
+            .queue_url(self.url(queue)?)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs delete_many", e))?;
+        Ok(out
+            .failed()
+            .iter()
+            .map(|f| {
+                let index = f.id().parse().unwrap_or(first);
+                let why = format!(
+                    "sqs delete_many: {} {}",
+                    f.code(),
+                    f.message().unwrap_or("")
+                );
+                (index, StoreError::Backend(why))
+            })
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send_delayed(
@@ -175,6 +222,18 @@ impl Queue for SqsQueue {
             .await
             .map_err(|e| sdk_error("sqs delete", e))?;
         Ok(())
+    }
+
+    async fn delete_many(&self, queue: &str, receipts: &[String]) -> Vec<(usize, StoreError)> {
+        let mut failed = Vec::new();
+        for (chunk_no, chunk) in receipts.chunks(MAX_RECEIVE_BATCH).enumerate() {
+            let first = chunk_no * MAX_RECEIVE_BATCH;
+            match self.delete_batch(queue, first, chunk).await {
+                Ok(refused) => failed.extend(refused),
+                Err(e) => failed.extend((first..first + chunk.len()).map(|i| (i, e.clone()))),
+            }
+        }
+        failed
     }
 
     async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {

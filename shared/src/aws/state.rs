@@ -1,12 +1,19 @@
 //! [`StateStore`] on DynamoDB: versioned items, conditional puts, expiry checked in code.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use backon::BackoffBuilder;
 
 use crate::store::{Condition, Item, StateStore, StoreError, now_epoch_s};
 
 use super::attr::{Attrs, get_n, get_s, n, opt_n, s};
 use super::error::sdk_error;
+
+/// BatchGetItem reads at most this many keys per call.
+const BATCH_GET_MAX: usize = 100;
 
 /// `Condition::Always` is a read then a conditional write; under a storm of concurrent writers
 /// to one key it gives up after this many lost races (a retryable `Backend` error).
@@ -92,6 +99,48 @@ impl DynamoStateStore {
     }
 }
 
+impl DynamoStateStore {
+    /// One BatchGetItem of at most [`BATCH_GET_MAX`] distinct keys, read consistently, with
+    /// the keys DynamoDB leaves unprocessed (throttling) asked again after a backoff.
+    async fn batch_get(&self, keys: &[&(String, String)]) -> Result<Vec<Attrs>, StoreError> {
+        let mut pending: Vec<Attrs> = keys.iter().map(|(pk, sk)| Self::key(pk, sk)).collect();
+        let mut found = Vec::with_capacity(keys.len());
+        let mut delays = crate::retry::backoff(8).build();
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(format!("state get_many: {e}")))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_error("state get_many", e))?;
+            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                found.extend(items.iter().cloned());
+            }
+            pending = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                let Some(delay) = delays.next() else {
+                    return Err(StoreError::Backend(format!(
+                        "state get_many: {} keys still unprocessed after retries",
+                        pending.len()
+                    )));
+                };
+                tokio::time::sleep(delay).await;
+            }
+        }
+        Ok(found)
+    }
+}
+
 fn item_from(attrs: &Attrs) -> Result<Item, StoreError> {
     Ok(Item {
         data: get_s(attrs, "data")?,
@@ -149,6 +198,25 @@ impl StateStore for DynamoStateStore {
                 )))
             }
         }
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        // BatchGetItem refuses a request that names one key twice, and answers in no order.
+        let mut unique: Vec<&(String, String)> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut by_key: HashMap<(String, String), Item> = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_MAX) {
+            for attrs in self.batch_get(chunk).await? {
+                let key = (get_s(&attrs, "pk")?, get_s(&attrs, "sk")?);
+                by_key.insert(key, item_from(&attrs)?);
+            }
+        }
+        let now = now_epoch_s();
+        Ok(keys
+            .iter()
+            .map(|key| by_key.get(key).filter(|i| is_live(i, now)).cloned())
+            .collect())
     }
 
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {

@@ -1,7 +1,8 @@
 //! The one error type of every port.
 
 /// A storage or queue failure.
-#[derive(Debug, thiserror::Error)]
+// Clone: a failed batch call is the error of every entry in it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write found a different state than required.
     #[error("conditional write failed")]

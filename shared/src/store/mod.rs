@@ -69,6 +69,16 @@ pub trait StateStore: Send + Sync {
     async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
     /// Live items under `pk`, ordered by `sk` ascending, at most `limit`.
     async fn query(&self, pk: &str, limit: usize) -> Result<Vec<(String, Item)>, StoreError>;
+    /// The live items at many (pk, sk) keys, in the order asked (`None` where absent or
+    /// expired), each read as [`StateStore::get`] reads it. A store that can read many keys
+    /// in one round trip (DynamoDB's BatchGetItem) overrides this loop.
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (pk, sk) in keys {
+            out.push(self.get(pk, sk).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// Status of an idempotency record, as Powertools stores it.
@@ -166,6 +176,18 @@ pub struct AuditEntry {
 pub trait AuditLog: Send + Sync {
     /// Appends one entry.
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Appends many entries and returns the ones that failed (by index), with why. A store
+    /// that can write many entries in one round trip (DynamoDB's BatchWriteItem) overrides
+    /// this loop.
+    async fn append_many(&self, entries: &[AuditEntry]) -> Vec<(usize, StoreError)> {
+        let mut failed = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if let Err(e) = self.append(entry).await {
+                failed.push((i, e));
+            }
+        }
+        failed
+    }
     /// The entries of one entity, oldest first, at most `limit`.
     async fn list(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 }
@@ -280,6 +302,18 @@ pub trait Queue: Send + Sync {
     ) -> Result<Vec<QueueMessage>, StoreError>;
     /// Deletes a received message by its receipt handle.
     async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError>;
+    /// Deletes many received messages and returns the receipts (by index) that were not
+    /// deleted, with why. A queue that deletes up to 10 per call (SQS DeleteMessageBatch, as
+    /// the Lambda event source mapping does) overrides this loop.
+    async fn delete_many(&self, queue: &str, receipts: &[String]) -> Vec<(usize, StoreError)> {
+        let mut failed = Vec::new();
+        for (i, receipt) in receipts.iter().enumerate() {
+            if let Err(e) = self.delete(queue, receipt).await {
+                failed.push((i, e));
+            }
+        }
+        failed
+    }
     /// Makes a received message visible again at once (SQS `ChangeMessageVisibility` to 0), so
     /// that the next receive may hand it out. Nothing else changes: id, body and attributes
     /// stay, and the receive count is not undone (the next receive counts one more).

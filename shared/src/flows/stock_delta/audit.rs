@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use futures::StreamExt;
 use serde_json::json;
 
 use super::FLOW;
@@ -108,13 +107,8 @@ pub(super) async fn write(
             "events": groups.get(key).map(|g| g.sources.clone()).unwrap_or_default(),
         }),
     }));
-    let failures = futures::stream::iter(entries)
-        .map(|e| async move { audit.append(&e).await.err().map(|err| (e.entity, err)) })
-        .buffer_unordered(16)
-        .filter_map(|r| async move { r })
-        .collect::<Vec<_>>()
-        .await;
-    for (entity, err) in failures {
+    for (i, err) in audit.append_many(&entries).await {
+        let entity = entries.get(i).map_or("?", |e| e.entity.as_str());
         tracing::error!(%entity, error = %err, "stock audit append failed");
     }
 }

@@ -6,8 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures::StreamExt;
-
 use serde::{Deserialize, Serialize};
 
 use super::message::Key;
@@ -64,33 +62,37 @@ pub(super) async fn load(
     state: &dyn StateStore,
     key: &Key,
 ) -> Result<Option<Versioned>, StoreError> {
-    let Some(item) = state.get(&pk(key), SK).await? else {
-        return Ok(None);
-    };
-    let row = serde_json::from_str(&item.data)
-        .map_err(|e| StoreError::Corrupt(format!("stock ledger {key}: {e}")))?;
-    Ok(Some(Versioned {
-        row,
-        version: item.version,
-    }))
+    let item = state.get(&pk(key), SK).await?;
+    item.map(|item| versioned(key, item)).transpose()
 }
 
-/// The rows of many pairs, a few store calls in flight at once.
+/// The rows of many pairs, in one store call (DynamoDB: one BatchGetItem per 100 pairs).
 pub(super) async fn load_all(
     state: Arc<dyn StateStore>,
     keys: Vec<Key>,
 ) -> Vec<(Key, Result<Option<Versioned>, StoreError>)> {
-    futures::stream::iter(keys)
-        .map(|key| {
-            let state = state.clone();
-            async move {
-                let row = load(state.as_ref(), &key).await;
+    let store_keys: Vec<(String, String)> = keys.iter().map(|k| (pk(k), SK.to_owned())).collect();
+    match state.get_many(&store_keys).await {
+        Ok(items) => keys
+            .into_iter()
+            .zip(items)
+            .map(|(key, item)| {
+                let row = item.map(|item| versioned(&key, item)).transpose();
                 (key, row)
-            }
-        })
-        .buffered(super::STORE_CONCURRENCY)
-        .collect()
-        .await
+            })
+            .collect(),
+        // A failed read fails every pair of the batch, as one failed `load` fails its pair.
+        Err(e) => keys.into_iter().map(|key| (key, Err(e.clone()))).collect(),
+    }
+}
+
+fn versioned(key: &Key, item: crate::store::Item) -> Result<Versioned, StoreError> {
+    let row = serde_json::from_str(&item.data)
+        .map_err(|e| StoreError::Corrupt(format!("stock ledger {key}: {e}")))?;
+    Ok(Versioned {
+        row,
+        version: item.version,
+    })
 }
 
 /// The ledger row of an item at a site, for operators and tests.
