@@ -5,7 +5,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use backon::BackoffBuilder;
 
 use crate::store::{
     AuditEntry, AuditLog, DEFAULT_AUDIT_RETENTION, StoreError, audit_expiration, now_epoch_s,
@@ -81,7 +80,7 @@ impl DynamoAuditLog {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut delays = crate::retry::backoff(8).build();
+        let mut rounds = super::unprocessed::Rounds::new();
         while !pending.is_empty() {
             let out = self
                 .client
@@ -96,13 +95,7 @@ impl DynamoAuditLog {
                 .cloned()
                 .unwrap_or_default();
             if !pending.is_empty() {
-                let Some(delay) = delays.next() else {
-                    return Err(StoreError::Backend(format!(
-                        "audit append_many: {} entries still unprocessed after retries",
-                        pending.len()
-                    )));
-                };
-                tokio::time::sleep(delay).await;
+                rounds.pause("audit append_many", pending.len()).await?;
             }
         }
         Ok(())

@@ -18,6 +18,7 @@ pub mod provision;
 mod queue;
 pub mod secrets;
 mod state;
+mod unprocessed;
 
 pub use audit::DynamoAuditLog;
 pub use idempotency::DynamoIdempotencyStore;

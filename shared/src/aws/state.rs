@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
-use backon::BackoffBuilder;
 
 use crate::store::{Condition, Item, StateStore, StoreError, now_epoch_s};
 
@@ -105,7 +104,7 @@ impl DynamoStateStore {
     async fn batch_get(&self, keys: &[&(String, String)]) -> Result<Vec<Attrs>, StoreError> {
         let mut pending: Vec<Attrs> = keys.iter().map(|(pk, sk)| Self::key(pk, sk)).collect();
         let mut found = Vec::with_capacity(keys.len());
-        let mut delays = crate::retry::backoff(8).build();
+        let mut rounds = super::unprocessed::Rounds::new();
         while !pending.is_empty() {
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
@@ -128,13 +127,7 @@ impl DynamoStateStore {
                 .map(|k| k.keys().to_vec())
                 .unwrap_or_default();
             if !pending.is_empty() {
-                let Some(delay) = delays.next() else {
-                    return Err(StoreError::Backend(format!(
-                        "state get_many: {} keys still unprocessed after retries",
-                        pending.len()
-                    )));
-                };
-                tokio::time::sleep(delay).await;
+                rounds.pause("state get_many", pending.len()).await?;
             }
         }
         Ok(found)
