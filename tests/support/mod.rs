@@ -148,6 +148,7 @@ pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions
         timeout: Duration::from_secs(1),
         idle_pause: Duration::from_millis(20),
         kill: None,
+        late: None,
     }
 }
 

@@ -137,6 +137,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
         timeout: Duration::from_secs(60),
         idle_pause: Duration::from_millis(10),
         kill: None,
+        late: None,
     };
     loop {
         let messages = worker::gather(store.as_ref(), &options).await;

@@ -91,9 +91,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             defaults.settle_limit_s
         }),
-        // Every call is an HTTP round trip to one Python process: batches take longer there.
+        // Every call is an HTTP round trip to one Python process: batches take longer there,
+        // and a batch that outlives its visibility timeout has its messages handed out again
+        // (see `worker_batches_late`), each time a receive nearer the redrive count.
         visibility_s: if args.aws.is_some() {
-            20
+            60
         } else {
             defaults.visibility_s
         },
@@ -136,7 +138,7 @@ fn print_table(outcome: &SoakOutcome) {
         r.worker_kills * 100.0
     );
     println!(
-        "  happened: {} orders placed, {} OrderCreated messages, {} movements, {} callbacks ({} repeated, {} lost), {} despatches, {} batches killed, {} session expiries",
+        "  happened: {} orders placed, {} OrderCreated messages, {} movements, {} callbacks ({} repeated, {} lost), {} despatches, {} batches killed, {} acknowledged late, {} session expiries",
         f["orders"]["placed"],
         f["orders"]["order_created_messages_sent"],
         f["stock"]["movements"],
@@ -145,6 +147,7 @@ fn print_table(outcome: &SoakOutcome) {
         f["stock"]["callbacks_lost"],
         f["warehouse"]["despatches"],
         f["faults"]["worker_batches_killed"],
+        f["faults"]["worker_batches_late"],
         f["faults"]["peoplevox_sessions_expired"]
     );
     println!(

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ctpvx_shared::app::{self, SetupError, Stores};
@@ -101,6 +101,8 @@ pub struct StackOptions {
     pub stock_crash: Option<StockCrash>,
     /// Fault injection: every worker dies after its side effects on a share of batches.
     pub kill: Option<Arc<KillSwitch>>,
+    /// Counts batches acknowledged after their visibility timeout (see [`WorkerOptions::late`]).
+    pub late: Option<Arc<AtomicU64>>,
 }
 
 impl Default for StackOptions {
@@ -116,6 +118,7 @@ impl Default for StackOptions {
             crash: None,
             stock_crash: None,
             kill: None,
+            late: None,
         }
     }
 }
@@ -216,6 +219,7 @@ impl LocalStack {
             timeout: options.visibility,
             idle_pause: options.idle_pause,
             kill: options.kill.clone(),
+            late: options.late.clone(),
         };
         let audit = stores.audit.clone();
         let mut workers = spawn_workers(

@@ -3,8 +3,8 @@
 //! (with its reason) and leaves the rest to come back after the visibility timeout.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use ctpvx_shared::flows::batch::{
     BatchFlow, BatchOutcomes, InputRecord, REQUEUES_ATTRIBUTE, requeues_of,
@@ -28,6 +28,11 @@ pub struct WorkerOptions {
     /// Fault injection: kills the worker after the flow's side effects, before it
     /// acknowledges anything, as a Lambda that dies at the end of its run would.
     pub kill: Option<Arc<KillSwitch>>,
+    /// Counts batches acknowledged after their visibility timeout ran out. A Lambda cannot
+    /// outlive its timeout (shorter than the visibility timeout); a local worker can, and its
+    /// messages are then handed out again while it still works on them, each time adding a
+    /// receive towards the redrive count.
+    pub late: Option<Arc<AtomicU64>>,
 }
 
 /// Decides, seeded, which batches die after their side effects, and counts them.
@@ -105,6 +110,19 @@ pub async fn run_batch<F: BatchFlow>(
     options: &WorkerOptions,
     messages: Vec<QueueMessage>,
 ) -> F::Report {
+    run_batch_received(flow, queue, audit, options, messages, Instant::now()).await
+}
+
+/// [`run_batch`] for messages whose first receive started at `received`: the batch's deadline
+/// and visibility timeout both count from there.
+async fn run_batch_received<F: BatchFlow>(
+    flow: &F,
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    options: &WorkerOptions,
+    messages: Vec<QueueMessage>,
+    received: Instant,
+) -> F::Report {
     let records: Vec<InputRecord> = messages
         .iter()
         .map(|m| InputRecord {
@@ -114,7 +132,8 @@ pub async fn run_batch<F: BatchFlow>(
             requeues: requeues_of(m.attributes.get(REQUEUES_ATTRIBUTE).map(String::as_str)),
         })
         .collect();
-    let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64;
+    let spent = received.elapsed().as_millis() as i64;
+    let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64 - spent;
     let report = flow.process(&records, deadline_ms).await;
     if options.kill.as_ref().is_some_and(|k| k.roll()) {
         // Died after the side effects: nothing is deleted or parked, every record comes
@@ -141,6 +160,16 @@ pub async fn run_batch<F: BatchFlow>(
         let id = done.get(i).map_or("?", |m| m.id.as_str());
         tracing::warn!(message_id = %id, error = %e, "delete failed; the message will come back");
     }
+    if received.elapsed() > options.visibility {
+        tracing::warn!(
+            elapsed_ms = received.elapsed().as_millis() as u64,
+            visibility_ms = options.visibility.as_millis() as u64,
+            "batch acknowledged after its visibility timeout"
+        );
+        if let Some(late) = &options.late {
+            late.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     report
 }
 
@@ -154,19 +183,100 @@ pub async fn run<F: BatchFlow>(
     totals: Arc<tokio::sync::Mutex<F::Report>>,
 ) {
     while !stop.load(Ordering::Relaxed) {
+        let received = Instant::now();
         let messages = gather(queue.as_ref(), &options).await;
         if messages.is_empty() {
             tokio::time::sleep(options.idle_pause).await;
             continue;
         }
-        let report = run_batch(
+        let report = run_batch_received(
             flow.as_ref(),
             queue.as_ref(),
             audit.as_ref(),
             &options,
             messages,
+            received,
         )
         .await;
         totals.lock().await.absorb(&report);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctpvx_shared::embedded::EmbeddedStore;
+    use ctpvx_shared::flows::batch::{RecordOutcome, RecordOutcomes};
+    use std::collections::BTreeMap;
+
+    /// A flow that finishes every record, after a pause.
+    struct Slow(Duration);
+
+    #[derive(Debug, Default, Clone, serde::Serialize)]
+    struct Report {
+        records: RecordOutcomes,
+    }
+
+    impl BatchOutcomes for Report {
+        fn records(&self) -> &RecordOutcomes {
+            &self.records
+        }
+        fn absorb(&mut self, _: &Self) {}
+    }
+
+    #[async_trait::async_trait]
+    impl BatchFlow for Slow {
+        type Report = Report;
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+        async fn process(&self, records: &[InputRecord], _deadline_ms: i64) -> Report {
+            tokio::time::sleep(self.0).await;
+            let mut report = Report::default();
+            for r in records {
+                report.records.set(&r.id, RecordOutcome::Done);
+            }
+            report
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_acknowledged_after_its_visibility_timeout_is_counted() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        crate::local::stack::declare_queues(&store).unwrap();
+        let late = Arc::new(AtomicU64::new(0));
+        let options = WorkerOptions {
+            retry: ctpvx_shared::queues::retry_policy(ctpvx_shared::queues::ORDERS_QUEUE),
+            batch_size: 10,
+            visibility: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            idle_pause: Duration::from_millis(10),
+            kill: None,
+            late: Some(late.clone()),
+        };
+        for (pause_ms, late_after) in [(100, 0), (1_300, 1)] {
+            store
+                .send(&options.retry.queue, "{}", &BTreeMap::new())
+                .await
+                .unwrap();
+            let received = Instant::now();
+            let batch = gather(store.as_ref(), &options).await;
+            assert_eq!(batch.len(), 1);
+            let flow = Slow(Duration::from_millis(pause_ms));
+            run_batch_received(
+                &flow,
+                store.as_ref(),
+                store.as_ref(),
+                &options,
+                batch,
+                received,
+            )
+            .await;
+            assert_eq!(
+                late.load(Ordering::Relaxed),
+                late_after,
+                "pause {pause_ms} ms"
+            );
+        }
     }
 }

@@ -18,7 +18,7 @@ pub mod progress;
 pub mod tally;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -161,6 +161,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
     let tally = Arc::new(TallyQueue::new(inner));
     // Off while the opening stock settles; on with the other faults.
     let kill = Arc::new(KillSwitch::new(0.0, options.seed));
+    let late = Arc::new(AtomicU64::new(0));
     let stack = LocalStack::start_on(
         &config,
         &bed.secrets,
@@ -173,6 +174,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
             batch_size: 100,
             visibility: Duration::from_secs(options.visibility_s.max(1)),
             kill: Some(kill.clone()),
+            late: Some(late.clone()),
             ..StackOptions::default()
         },
     )
@@ -186,6 +188,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         stack: &stack,
         tally: &tally,
         kill: &kill,
+        late: &late,
         options: &options,
         catalog: &catalog,
         progress: &progress,
@@ -213,6 +216,7 @@ struct Run<'a> {
     stack: &'a LocalStack,
     tally: &'a TallyQueue,
     kill: &'a KillSwitch,
+    late: &'a AtomicU64,
     options: &'a SoakOptions,
     catalog: &'a [String],
     progress: &'a Progress,
@@ -226,6 +230,7 @@ impl Run<'_> {
             stack,
             tally,
             kill,
+            late,
             options,
             catalog,
             progress,
@@ -379,6 +384,7 @@ impl Run<'_> {
             },
             "faults": {
                 "worker_batches_killed": kill.killed(),
+                "worker_batches_late": late.load(Ordering::Relaxed),
                 "peoplevox_sessions_expired": sessions_expired,
                 "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
             },

@@ -7,6 +7,11 @@
 //! the request timeout, and once the answer is in it becomes the completion time. Recording
 //! only the send time would not do: an earlier request that travels slower than a later one
 //! would land inside the later one's window at the server.
+//!
+//! The entry's moment is chosen before the store write that grants it, so a slow store (or a
+//! starved scheduler) eats into the time the request may spend in flight. The permit says
+//! how much is left ([`Permit::time_left`]) and the transport shortens the request timeout to
+//! it: a request can then never arrive after the moment its entry claims.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,12 +34,33 @@ struct Entry {
     at: i64,
 }
 
+/// Slack for bytes already on the wire when the client gives up on a request.
+const WIRE_SLACK_MS: i64 = 1_000;
+
+/// Allowance for the time between choosing an entry's moment and sending the request (the
+/// store write that grants the slot, task scheduling), so that a grant leaves the request its
+/// whole timeout even on a slow store: on moto under the default-size soak a grant took over a
+/// second. Generous on purpose: it only matters for a request whose outcome is never reported
+/// (the process died), since an answered or abandoned request shortens its entry at once.
+const GRANT_SLACK_MS: i64 = 10_000;
+
 /// A granted request slot; hand it back to [`RequestBudget::release`] when the answer is in.
 #[derive(Debug)]
 pub struct Permit {
     id: u64,
     /// When the slot was granted, epoch ms.
     pub granted_at_ms: i64,
+    /// The last moment, epoch ms, at which the request may reach Peoplevox (its entry).
+    arrive_by_ms: i64,
+}
+
+impl Permit {
+    /// How long a request sent now may stay in flight and still reach Peoplevox before the
+    /// moment its entry claims; zero when that moment is too close.
+    pub fn time_left(&self) -> Duration {
+        let left = self.arrive_by_ms - WIRE_SLACK_MS - now_epoch_ms();
+        Duration::from_millis(u64::try_from(left).unwrap_or(0))
+    }
 }
 
 /// The shared limiter of one tenant.
@@ -81,8 +107,7 @@ impl RequestBudget {
             limit: limit as usize,
             reserve: 0,
             window_ms: duration_ms(window),
-            // A second of slack for bytes already on the wire when the client gives up.
-            hold_ms: duration_ms(max_request) + 1_000,
+            hold_ms: duration_ms(max_request) + WIRE_SLACK_MS + GRANT_SLACK_MS,
             made: AtomicU64::new(0),
         })
     }
@@ -112,9 +137,10 @@ impl RequestBudget {
             entries.retain(|e| e.at > now - self.window_ms);
             if entries.len() + self.reserve < self.limit {
                 let id = rand::random::<u64>();
+                let arrive_by_ms = now + self.hold_ms;
                 entries.push(Entry {
                     id,
-                    at: now + self.hold_ms,
+                    at: arrive_by_ms,
                 });
                 match self.write(&entries, cond, now).await {
                     Ok(()) => {
@@ -122,6 +148,7 @@ impl RequestBudget {
                         return Ok(Permit {
                             id,
                             granted_at_ms: now,
+                            arrive_by_ms,
                         });
                     }
                     Err(StoreError::ConditionFailed) => {
@@ -153,6 +180,20 @@ impl RequestBudget {
     /// Failures are logged, not returned: the slot then simply frees after the request
     /// timeout, which is slower but still safe.
     pub async fn release(&self, permit: Permit) {
+        // Rounded up: the clock is truncated to the millisecond, the completion was later.
+        self.shorten(permit, |now| now + 1).await;
+    }
+
+    /// Marks the permit's request as given up without an answer: it was sent at `sent_at_ms`
+    /// and may still reach Peoplevox until `timeout` and the wire slack after that, so its slot
+    /// frees one window after that moment (not after the whole hold).
+    pub async fn abandon(&self, permit: Permit, sent_at_ms: i64, timeout: Duration) {
+        let arrives_by = sent_at_ms + duration_ms(timeout) + WIRE_SLACK_MS;
+        self.shorten(permit, move |_| arrives_by).await;
+    }
+
+    /// Moves the permit's entry back to `moment(now)` when that is earlier than its claim.
+    async fn shorten(&self, permit: Permit, moment: impl Fn(i64) -> i64) {
         loop {
             let now = now_epoch_ms();
             let (mut entries, cond) = match self.read().await {
@@ -165,8 +206,7 @@ impl RequestBudget {
             let Some(entry) = entries.iter_mut().find(|e| e.id == permit.id) else {
                 return;
             };
-            // Rounded up: `now` is truncated to the millisecond, the completion was later.
-            entry.at = entry.at.min(now + 1);
+            entry.at = entry.at.min(moment(now));
             entries.retain(|e| e.at > now - self.window_ms);
             match self.write(&entries, cond, now).await {
                 Ok(()) => return,
@@ -196,8 +236,11 @@ impl RequestBudget {
     async fn write(&self, entries: &[Entry], cond: Condition, now: i64) -> Result<(), StoreError> {
         let data =
             serde_json::to_string(entries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        // The item is useless once every entry is older than a window.
-        let expires_at = (now + self.hold_ms + self.window_ms) / 1000 + 1;
+        // The item is useless once every entry is older than a window. Entries written by
+        // another instance may reach further than this writer's `now` (it read the clock
+        // before a slow read), so the latest entry decides, not the clock.
+        let latest = entries.iter().map(|e| e.at).max().unwrap_or(now).max(now);
+        let expires_at = (latest + self.window_ms) / 1000 + 1;
         self.store
             .put(BUDGET_PK, &self.key, &data, cond, Some(expires_at))
             .await
@@ -225,6 +268,22 @@ mod tests {
             limit,
             Duration::from_millis(window_ms),
             Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    fn budget_with(
+        store: Arc<dyn StateStore>,
+        limit: u32,
+        window_ms: u64,
+        max_request_ms: u64,
+    ) -> RequestBudget {
+        RequestBudget::new(
+            store,
+            "acme",
+            limit,
+            Duration::from_millis(window_ms),
+            Duration::from_millis(max_request_ms),
         )
         .unwrap()
     }
@@ -271,23 +330,46 @@ mod tests {
         assert_eq!(a.granted(), 20);
     }
 
+    /// The moments in the stored log.
+    async fn logged(store: &Arc<dyn StateStore>) -> Vec<i64> {
+        let item = store.get(BUDGET_PK, "acme").await.unwrap().unwrap();
+        let entries: Vec<Entry> = serde_json::from_str(&item.data).unwrap();
+        entries.iter().map(|e| e.at).collect()
+    }
+
     #[tokio::test]
-    async fn an_unreleased_slot_frees_after_the_request_timeout() {
+    async fn an_unanswered_request_holds_its_slot_until_it_can_no_longer_arrive() {
         let store: Arc<dyn StateStore> = MemoryStore::new();
         let budget = RequestBudget::new(
-            store,
+            store.clone(),
             "acme",
             1,
             Duration::from_millis(50),
             Duration::from_millis(100),
         )
         .unwrap();
-        let first = budget.acquire().await.unwrap();
-        let first_at = first.granted_at_ms;
-        let _ = first;
-        let second = budget.acquire().await.unwrap();
-        // hold = 100 ms timeout + 1 s slack, then one window.
-        assert!(second.granted_at_ms - first_at >= 1_100 + 50);
+        let permit = budget.acquire().await.unwrap();
+        let granted = permit.granted_at_ms;
+        // Until its outcome is known, the slot claims the timeout, the wire slack and the
+        // grant slack: a request whose process died frees it only then.
+        assert_eq!(logged(&store).await, vec![granted + 100 + 1_000 + 10_000]);
+        let blocked = tokio::time::timeout(Duration::from_millis(200), budget.acquire()).await;
+        assert!(blocked.is_err(), "the held slot was given out again");
+        // Given up after its timeout: it may still land until sent + timeout + wire slack.
+        let sent = granted + 5;
+        budget
+            .abandon(permit, sent, Duration::from_millis(100))
+            .await;
+        assert_eq!(logged(&store).await, vec![sent + 100 + 1_000]);
+        // An answered request frees its slot one window after the answer.
+        let next = tokio::time::timeout(Duration::from_secs(3), budget.acquire())
+            .await
+            .expect("the abandoned slot freed one window after it could last arrive")
+            .unwrap();
+        assert!(next.granted_at_ms >= sent + 1_100 + 50);
+        budget.release(next).await;
+        let released = logged(&store).await;
+        assert!(released[0] <= now_epoch_ms() + 1, "{released:?}");
     }
 
     #[tokio::test]
@@ -309,6 +391,71 @@ mod tests {
         // A reserve never blocks an instance completely.
         let all = budget(store, 5, 60_000).with_reserve(9);
         assert_eq!(all.reserve, 4);
+    }
+
+    #[tokio::test]
+    async fn a_permit_leaves_the_request_its_timeout_less_the_grant_time() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let budget = budget(store, 5, 300);
+        let permit = budget.acquire().await.unwrap();
+        let left = permit.time_left();
+        // 5 s timeout + 10 s grant slack, less the (quick) grant itself.
+        assert!(left > Duration::from_millis(14_500), "{left:?}");
+        assert!(left <= Duration::from_millis(15_000), "{left:?}");
+        // A grant that took longer than the whole hold leaves nothing to send with.
+        let stale = Permit {
+            id: 1,
+            granted_at_ms: now_epoch_ms() - 10_000,
+            arrive_by_ms: now_epoch_ms() - 3_000,
+        };
+        assert_eq!(stale.time_left(), Duration::ZERO);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_grant_answered_late_still_keeps_its_request_out_of_later_windows() {
+        let memory = MemoryStore::new();
+        let store: Arc<dyn StateStore> = memory.clone();
+        let budget = Arc::new(budget_with(store, 1, 300, 100));
+        // A's grant lands at once but is answered 1.5 s later: its request leaves then,
+        // beyond the request timeout and the wire slack after the moment A's entry was made.
+        memory.answer_next_put_late(Duration::from_millis(1_500));
+        let a = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let permit = budget.acquire().await.unwrap();
+                let arrived = now_epoch_ms();
+                budget.release(permit).await;
+                arrived
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let b = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let permit = budget.acquire().await.unwrap();
+                let arrived = now_epoch_ms();
+                budget.release(permit).await;
+                arrived
+            })
+        };
+        let arrivals = vec![a.await.unwrap(), b.await.unwrap()];
+        // B waits for A's answer: both never land inside one window.
+        assert_eq!(max_in_window(arrivals.clone(), 300), 1, "{arrivals:?}");
+    }
+
+    #[tokio::test]
+    async fn the_log_outlives_its_latest_entry_by_a_window() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let budget = budget(store.clone(), 5, 300);
+        // Another instance's entry reaching a minute beyond this writer's clock.
+        let far = now_epoch_ms() + 60_000;
+        let entries = vec![Entry { id: 7, at: far }];
+        budget
+            .write(&entries, Condition::NotExists, now_epoch_ms())
+            .await
+            .unwrap();
+        let item = store.get(BUDGET_PK, "acme").await.unwrap().unwrap();
+        assert!(item.expires_at.unwrap() * 1000 >= far + 300);
     }
 
     #[test]

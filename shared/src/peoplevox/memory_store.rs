@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -12,6 +13,8 @@ use crate::store::{Condition, Item, StateStore, StoreError, now_epoch_s};
 #[derive(Default)]
 pub(crate) struct MemoryStore {
     items: Mutex<BTreeMap<(String, String), Item>>,
+    /// How long the answer of the next put is held back after its write has landed.
+    slow_put: Mutex<Option<Duration>>,
 }
 
 impl MemoryStore {
@@ -19,25 +22,13 @@ impl MemoryStore {
         Arc::new(Self::default())
     }
 
-    fn live(item: &Item) -> bool {
-        item.expires_at.is_none_or(|at| at > now_epoch_s())
-    }
-}
-
-#[async_trait]
-impl StateStore for MemoryStore {
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let items = self
-            .items
-            .lock()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(items
-            .get(&(pk.to_string(), sk.to_string()))
-            .filter(|i| Self::live(i))
-            .cloned())
+    /// Holds back the answer of the next put by `delay` (its write lands at once), as a store
+    /// under load answers late.
+    pub(crate) fn answer_next_put_late(&self, delay: Duration) {
+        *self.slow_put.lock().unwrap() = Some(delay);
     }
 
-    async fn put(
+    fn write(
         &self,
         pk: &str,
         sk: &str,
@@ -68,6 +59,40 @@ impl StateStore for MemoryStore {
                 expires_at,
             },
         );
+        Ok(version)
+    }
+
+    fn live(item: &Item) -> bool {
+        item.expires_at.is_none_or(|at| at > now_epoch_s())
+    }
+}
+
+#[async_trait]
+impl StateStore for MemoryStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let items = self
+            .items
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(items
+            .get(&(pk.to_string(), sk.to_string()))
+            .filter(|i| Self::live(i))
+            .cloned())
+    }
+
+    async fn put(
+        &self,
+        pk: &str,
+        sk: &str,
+        data: &str,
+        cond: Condition,
+        expires_at: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let version = self.write(pk, sk, data, cond, expires_at)?;
+        let late = self.slow_put.lock().unwrap().take();
+        if let Some(delay) = late {
+            tokio::time::sleep(delay).await;
+        }
         Ok(version)
     }
 

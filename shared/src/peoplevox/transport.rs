@@ -6,10 +6,15 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::budget::RequestBudget;
+use super::budget::{Permit, RequestBudget};
 use super::envelope::{self, Envelope};
 use super::error::PvxError;
 use super::response;
+use crate::store::now_epoch_ms;
+
+/// A request is not sent with less time than this to reach Peoplevox (or its whole timeout,
+/// when that is shorter).
+const MIN_TIME_IN_FLIGHT: Duration = Duration::from_secs(1);
 
 /// The HTTP side of the client.
 #[derive(Debug)]
@@ -47,10 +52,17 @@ impl Transport {
 
     /// POSTs the envelope and returns the body of an HTTP 200 answer.
     pub(crate) async fn post(&self, envelope: &Envelope) -> Result<String, PvxError> {
-        let permit = self.budget.acquire().await?;
+        let (permit, timeout) = self.permit().await?;
         let started = Instant::now();
-        let result = self.exchange(envelope).await;
-        self.budget.release(permit).await;
+        let sent_at_ms = now_epoch_ms();
+        let result = self.exchange(envelope, timeout).await;
+        if may_still_arrive(&result) {
+            // Given up without an answer, the request may still be on its way: its slot
+            // frees one window after the last moment it could land, not after the answer.
+            self.budget.abandon(permit, sent_at_ms, timeout).await;
+        } else {
+            self.budget.release(permit).await;
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(_) => tracing::debug!(
@@ -68,18 +80,38 @@ impl Transport {
         result
     }
 
-    async fn exchange(&self, envelope: &Envelope) -> Result<String, PvxError> {
+    /// A budget slot and the timeout that keeps the request inside it: the configured one,
+    /// shortened when the grant itself was slow. A slot with too little time left is handed
+    /// back (it still counts as used) and another is taken.
+    async fn permit(&self) -> Result<(Permit, Duration), PvxError> {
+        let least = self.timeout.min(MIN_TIME_IN_FLIGHT);
+        loop {
+            let permit = self.budget.acquire().await?;
+            let left = permit.time_left();
+            if left >= least {
+                return Ok((permit, left.min(self.timeout)));
+            }
+            tracing::warn!(
+                left_ms = left.as_millis() as u64,
+                "Peoplevox budget slot granted too late to use; taking another"
+            );
+            self.budget.release(permit).await;
+        }
+    }
+
+    async fn exchange(&self, envelope: &Envelope, timeout: Duration) -> Result<String, PvxError> {
         let response = self
             .http
             .post(&self.endpoint)
+            .timeout(timeout)
             .header(CONTENT_TYPE, envelope::CONTENT_TYPE)
             .header("SOAPAction", envelope.operation.soap_action())
             .body(envelope.body.clone())
             .send()
             .await
-            .map_err(|e| self.classify(e))?;
+            .map_err(|e| classify(e, timeout))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| self.classify(e))?;
+        let bytes = response.bytes().await.map_err(|e| classify(e, timeout))?;
         let body = String::from_utf8_lossy(&bytes).into_owned();
         if status.is_success() {
             return Ok(body);
@@ -93,18 +125,28 @@ impl Transport {
             summary: response::summarize(&body),
         })
     }
+}
 
-    fn classify(&self, e: reqwest::Error) -> PvxError {
-        // Connect first: a connect timeout also reports is_timeout, yet nothing was sent.
-        if e.is_connect() {
-            PvxError::Connect(error_chain(&e))
-        } else if e.is_timeout() {
-            PvxError::Timeout {
-                timeout_ms: self.timeout.as_millis() as u64,
-            }
-        } else {
-            PvxError::Transport(error_chain(&e))
+/// True when the client gave up without an answer after the request may have left: it may
+/// still reach Peoplevox later.
+fn may_still_arrive(result: &Result<String, PvxError>) -> bool {
+    matches!(
+        result,
+        Err(PvxError::Timeout { .. } | PvxError::Transport(_))
+    )
+}
+
+/// Sorts a reqwest failure into what the client's retry rules need to know.
+fn classify(e: reqwest::Error, timeout: Duration) -> PvxError {
+    // Connect first: a connect timeout also reports is_timeout, yet nothing was sent.
+    if e.is_connect() {
+        PvxError::Connect(error_chain(&e))
+    } else if e.is_timeout() {
+        PvxError::Timeout {
+            timeout_ms: timeout.as_millis() as u64,
         }
+    } else {
+        PvxError::Transport(error_chain(&e))
     }
 }
 
