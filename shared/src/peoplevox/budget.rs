@@ -419,8 +419,8 @@ mod tests {
         // A's grant lands at once but is answered 1.5 s later: its request leaves then,
         // beyond the request timeout and the wire slack after the moment A's entry was made.
         memory.answer_next_put_late(Duration::from_millis(1_500));
-        let a = {
-            let budget = budget.clone();
+        // A request that arrives as soon as its grant is answered; returns when it arrived.
+        let request = |budget: Arc<RequestBudget>| {
             tokio::spawn(async move {
                 let permit = budget.acquire().await.unwrap();
                 let arrived = now_epoch_ms();
@@ -428,16 +428,9 @@ mod tests {
                 arrived
             })
         };
+        let a = request(budget.clone());
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let b = {
-            let budget = budget.clone();
-            tokio::spawn(async move {
-                let permit = budget.acquire().await.unwrap();
-                let arrived = now_epoch_ms();
-                budget.release(permit).await;
-                arrived
-            })
-        };
+        let b = request(budget.clone());
         let arrivals = vec![a.await.unwrap(), b.await.unwrap()];
         // B waits for A's answer: both never land inside one window.
         assert_eq!(max_in_window(arrivals.clone(), 300), 1, "{arrivals:?}");

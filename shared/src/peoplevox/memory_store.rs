@@ -28,40 +28,6 @@ impl MemoryStore {
         *self.slow_put.lock().unwrap() = Some(delay);
     }
 
-    fn write(
-        &self,
-        pk: &str,
-        sk: &str,
-        data: &str,
-        cond: Condition,
-        expires_at: Option<i64>,
-    ) -> Result<u64, StoreError> {
-        let mut items = self
-            .items
-            .lock()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let key = (pk.to_string(), sk.to_string());
-        let current = items.get(&key).filter(|i| Self::live(i));
-        let ok = match cond {
-            Condition::Always => true,
-            Condition::NotExists => current.is_none(),
-            Condition::Version(v) => current.is_some_and(|i| i.version == v),
-        };
-        if !ok {
-            return Err(StoreError::ConditionFailed);
-        }
-        let version = current.map_or(1, |i| i.version + 1);
-        items.insert(
-            key,
-            Item {
-                data: data.to_string(),
-                version,
-                expires_at,
-            },
-        );
-        Ok(version)
-    }
-
     fn live(item: &Item) -> bool {
         item.expires_at.is_none_or(|at| at > now_epoch_s())
     }
@@ -88,7 +54,33 @@ impl StateStore for MemoryStore {
         cond: Condition,
         expires_at: Option<i64>,
     ) -> Result<u64, StoreError> {
-        let version = self.write(pk, sk, data, cond, expires_at)?;
+        // The write, in a block of its own: the map's lock must be gone before any await.
+        let version = {
+            let mut items = self
+                .items
+                .lock()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let key = (pk.to_string(), sk.to_string());
+            let current = items.get(&key).filter(|i| Self::live(i));
+            let ok = match cond {
+                Condition::Always => true,
+                Condition::NotExists => current.is_none(),
+                Condition::Version(v) => current.is_some_and(|i| i.version == v),
+            };
+            if !ok {
+                return Err(StoreError::ConditionFailed);
+            }
+            let version = current.map_or(1, |i| i.version + 1);
+            items.insert(
+                key,
+                Item {
+                    data: data.to_string(),
+                    version,
+                    expires_at,
+                },
+            );
+            version
+        };
         let late = self.slow_put.lock().unwrap().take();
         if let Some(delay) = late {
             tokio::time::sleep(delay).await;
