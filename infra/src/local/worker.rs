@@ -160,9 +160,10 @@ async fn run_batch_received<F: BatchFlow>(
         let id = done.get(i).map_or("?", |m| m.id.as_str());
         tracing::warn!(message_id = %id, error = %e, "delete failed; the message will come back");
     }
-    if received.elapsed() > options.visibility {
+    let took = received.elapsed();
+    if took > options.visibility {
         tracing::warn!(
-            elapsed_ms = received.elapsed().as_millis() as u64,
+            elapsed_ms = took.as_millis() as u64,
             visibility_ms = options.visibility.as_millis() as u64,
             "batch acknowledged after its visibility timeout"
         );
