@@ -684,6 +684,36 @@ async fn check_queue_release(q: &dyn Queue) {
     assert_eq!(receive_one(q, QUEUE, LONG).await.id, other);
 }
 
+/// A message released after a delay stays hidden for that delay (whole seconds), not for the
+/// visibility timeout it was received with, then comes back with the receive count going on.
+/// A stale receipt is `NotFound` (except on moto, which accepts it).
+async fn check_queue_release_after(q: &dyn Queue) {
+    let id = q.send(QUEUE, "retry me", &no_attributes()).await.unwrap();
+    let first = receive_one(q, QUEUE, LONG).await;
+    let released_at = Instant::now();
+    q.release_after(QUEUE, &first.receipt, Duration::from_millis(1500))
+        .await
+        .unwrap();
+    assert_nothing_visible(q, QUEUE).await;
+    let again = receive_one(q, QUEUE, LONG).await;
+    let waited = released_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < LONG / 2,
+        "came back after {waited:?}, not after its delay rounded up to 2 s"
+    );
+    assert_eq!((again.id.as_str(), again.receive_count), (id.as_str(), 2));
+    let stale = q
+        .release_after(QUEUE, &first.receipt, Duration::from_secs(1))
+        .await;
+    // moto accepts any receipt the message ever had (see `Queue::release`); SQS and the
+    // embedded store refuse it. Either way the holder of the latest receipt keeps it hidden.
+    if let Err(e) = stale {
+        assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");
+    }
+    q.delete(QUEUE, &again.receipt).await.unwrap();
+    assert_eq!(q.depth(QUEUE).await.unwrap(), QueueDepth::default());
+}
+
 /// Depth counts visible and in-flight messages; one receive hands out at most 10.
 async fn check_queue_depth_and_batch_limit(q: &dyn Queue) {
     assert_eq!(q.depth(QUEUE).await.unwrap(), QueueDepth::default());
@@ -936,6 +966,7 @@ contract! {
     check_queue_delayed_send => queue,
     check_queue_dead_letter => queue,
     check_queue_release => queue,
+    check_queue_release_after => queue,
     check_queue_depth_and_batch_limit => queue,
     check_queue_delete_many => queue,
     check_queue_unknown_is_not_found => queue;

@@ -58,6 +58,7 @@ async fn park(b: &Backend, body: &str, reason: &str) -> String {
         body: m.body.clone(),
         receive_count: m.receive_count,
         requeues: 0,
+        receipt: None,
     };
     let outcomes = BTreeMap::from([(m.id.clone(), RecordOutcome::DeadLetter(reason.into()))]);
     let retry = settle(
@@ -113,12 +114,14 @@ fn options(ids: &[&str], dry_run: bool) -> RedriveOptions {
 
 /// A retry on its last attempt is not left to the redrive policy: it comes back as a fresh
 /// copy after the policy's delay (counting its re-queues), and when the re-queues are spent
-/// it is parked with its last reason. Earlier attempts are simply left for another receive.
+/// it is parked with its last reason. Earlier attempts come back after the policy's retry
+/// delay, not the visibility timeout they were received with.
 async fn check_a_retry_on_its_last_attempt_is_requeued_then_parked(b: Backend) {
     let policy = RetryPolicy {
         requeues: 1,
         // Longer than the SQS adapter's long poll, so "not yet" is a real check.
         first_requeue_delay: Duration::from_secs(3),
+        first_retry_delay: Duration::from_secs(3),
         ..queues::retry_policy(ORDERS_QUEUE)
     };
     let settle_retry = |m: QueueMessage, receive_count: u32| {
@@ -129,6 +132,7 @@ async fn check_a_retry_on_its_last_attempt_is_requeued_then_parked(b: Backend) {
                 body: m.body.clone(),
                 receive_count,
                 requeues: requeues_of(m.attributes.get(REQUEUES_ATTRIBUTE).map(String::as_str)),
+                receipt: Some(m.receipt.clone()),
             };
             let outcomes = BTreeMap::from([(
                 m.id.clone(),
@@ -155,13 +159,26 @@ async fn check_a_retry_on_its_last_attempt_is_requeued_then_parked(b: Backend) {
         .await
         .unwrap();
     let m = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    let retried_at = std::time::Instant::now();
     assert_eq!(
-        settle_retry(m.clone(), policy.attempts - 1).await,
+        settle_retry(m, 1).await,
         vec![original.clone()],
         "an early attempt is retried"
     );
-    b.queue.release(ORDERS_QUEUE, &m.receipt).await.unwrap();
+    assert!(
+        b.queue
+            .receive(ORDERS_QUEUE, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the retry came before its delay"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let m = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    assert!(
+        retried_at.elapsed() < LONG,
+        "the retry waited out its visibility timeout"
+    );
     assert!(settle_retry(m, policy.attempts).await.is_empty());
 
     // The copy is delayed, then arrives with the same body and its re-queue count.
@@ -675,8 +692,13 @@ impl Queue for Flaky {
         }
         self.inner.delete(queue, receipt).await
     }
-    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
-        self.inner.release(queue, receipt).await
+    async fn release_after(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.release_after(queue, receipt, delay).await
     }
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
         self.inner.depth(queue).await

@@ -98,3 +98,35 @@ fn the_reconciliation_may_send_to_every_queue_it_requeues_on() {
         assert!(statement.contains(&arn), "{queue}: {statement}");
     }
 }
+
+/// A retried record waits its own backoff (`flows::settle` sets it on the message): the
+/// function an SQS event feeds from a queue may change message visibility on that queue, and
+/// on no other.
+#[test]
+fn each_queue_fed_function_may_delay_retries_on_its_own_queue_only() {
+    let template = template();
+    let functions: Vec<String> = template
+        .lines()
+        .filter_map(|l| l.strip_suffix(':').and_then(|n| n.strip_prefix("  ")))
+        .filter(|n| !n.starts_with(' ') && n.ends_with("Function"))
+        .map(|n| block(&template, n))
+        .collect();
+    for (queue, _, _) in queues::QUEUE_PAIRS {
+        let arn = format!("!GetAtt {}.Arn", resource(queue));
+        let fed: Vec<&String> = functions
+            .iter()
+            .filter(|f| f.contains(&format!("Queue: {arn}")))
+            .collect();
+        assert_eq!(fed.len(), 1, "one function reads {queue}");
+        let statements: Vec<&str> = fed[0]
+            .split("- Effect:")
+            .filter(|s| s.contains("sqs:ChangeMessageVisibility"))
+            .collect();
+        assert_eq!(statements.len(), 1, "{queue}: {}", fed[0]);
+        let resources: Vec<&str> = statements[0]
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Resource: "))
+            .collect();
+        assert_eq!(resources, vec![arn.as_str()], "{queue}");
+    }
+}

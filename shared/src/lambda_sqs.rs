@@ -32,6 +32,7 @@ pub fn records(event: SqsEvent) -> Vec<InputRecord> {
                     .and_then(|a| a.string_value.as_deref()),
             ),
             body: m.body.unwrap_or_default(),
+            receipt: m.receipt_handle,
         })
         .collect()
 }

@@ -14,14 +14,22 @@ pub const FLOW_ATTEMPTS: u32 = 5;
 /// reason, then only acts after that many crashes in a row on one message.
 pub const CRASH_RECEIVES: u32 = 3;
 
-/// Fresh copies of a failing message before it is parked. With template.yaml's visibility
-/// timeouts (6 minutes) a copy's attempts span about half an hour; five copies and delays of
-/// 1, 2, 4 and 8 minutes ride out an outage of two and a half hours before anything waits
-/// for an operator.
+/// Fresh copies of a failing message before it is parked. A copy's attempts wait 5 s, 25 s,
+/// 2 min and 10 min between them ([`FIRST_RETRY_DELAY`], [`MAX_RETRY_DELAY`]), about 12.6
+/// minutes; five copies and delays of 1, 2, 4 and 8 minutes between them ride out an outage
+/// of about an hour and a quarter before anything waits for an operator.
 pub const FLOW_REQUEUES: u32 = 4;
 
 /// Delay of a message's first re-queued copy.
 pub const FIRST_REQUEUE_DELAY: Duration = Duration::from_secs(60);
+
+/// How long a record retried after its first receive waits; most retries are transient (an
+/// expired session, a 5xx, a lock held by a duplicate's worker) and succeed at once.
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// The longest wait between two receives of one copy. Longer than template.yaml's visibility
+/// timeouts on purpose: the last attempts are for outages.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
 
 /// commercetools order messages, from the webhook and the commercetools SQS subscription.
 pub const ORDERS_QUEUE: &str = "orders";
@@ -98,6 +106,8 @@ pub fn retry_policy(queue: &str) -> RetryPolicy {
         },
         requeues: if continuation { 0 } else { FLOW_REQUEUES },
         first_requeue_delay: FIRST_REQUEUE_DELAY,
+        first_retry_delay: FIRST_RETRY_DELAY,
+        max_retry_delay: MAX_RETRY_DELAY,
     }
 }
 

@@ -64,6 +64,7 @@ pub fn order_records(
                 body: scenario::platform_message(&order, &format!("m-{i}")),
                 receive_count: 1,
                 requeues: 0,
+                receipt: None,
             })
         })
         .collect()
@@ -148,6 +149,7 @@ pub async fn shipments(despatches: usize) -> anyhow::Result<serde_json::Value> {
             id,
             receive_count: 1,
             requeues: 0,
+            receipt: None,
         });
     }
     bed.ct.reset_counters();
@@ -193,6 +195,7 @@ pub async fn statuses(orders: usize) -> anyhow::Result<serde_json::Value> {
                 id,
                 receive_count: 1,
                 requeues: 0,
+                receipt: None,
             });
         }
     }

@@ -57,6 +57,7 @@ async fn one(conflicts: usize, duplicates: bool) -> anyhow::Result<serde_json::V
             body: scenario::platform_message(&order, &format!("m-{i}")),
             receive_count: 1,
             requeues: 0,
+            receipt: None,
         });
     }
     for chunk in records.chunks(100) {
@@ -88,6 +89,7 @@ async fn one(conflicts: usize, duplicates: bool) -> anyhow::Result<serde_json::V
                 .to_json(),
                 receive_count: 1,
                 requeues: 0,
+                receipt: None,
             })
             .collect()
     };

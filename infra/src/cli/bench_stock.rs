@@ -109,6 +109,7 @@ pub async fn run(spec: StockRun) -> anyhow::Result<serde_json::Value> {
             .to_json(),
             receive_count: 1,
             requeues: 0,
+            receipt: None,
         });
     }
 

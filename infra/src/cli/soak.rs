@@ -124,10 +124,10 @@ fn print_table(outcome: &SoakOutcome) {
     );
     let r = &o.faults;
     println!(
-        "  faults: {:.0}% 5xx and {:.0}% timeouts from both APIs, sessions expired every {} ms, a concurrent commercetools writer every {} ms,",
+        "  faults: {:.0}% 5xx and {:.0}% timeouts from both APIs, sessions expired every {} Peoplevox requests, a concurrent commercetools writer every {} ms,",
         r.server_errors * 100.0,
         r.timeouts * 100.0,
-        r.session_expiry_ms,
+        r.session_expiry_requests,
         r.concurrent_write_ms
     );
     println!(

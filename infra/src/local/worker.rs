@@ -130,6 +130,7 @@ async fn run_batch_received<F: BatchFlow>(
             body: m.body.clone(),
             receive_count: m.receive_count,
             requeues: requeues_of(m.attributes.get(REQUEUES_ATTRIBUTE).map(String::as_str)),
+            receipt: Some(m.receipt.clone()),
         })
         .collect();
     let spent = received.elapsed().as_millis() as i64;
@@ -140,11 +141,13 @@ async fn run_batch_received<F: BatchFlow>(
         // back after the visibility timeout.
         return report;
     }
+    // A local worker's visibility timeout is short: no retry should wait longer than it.
+    let policy = options.retry.clone().capped_at(options.visibility);
     let failed = settle(
         queue,
         audit,
         flow.name(),
-        &options.retry,
+        &policy,
         &records,
         &report.records().by_message,
     )

@@ -25,8 +25,12 @@ pub struct FaultRates {
     pub third_delivery: f64,
     /// Callbacks overtake each other within this window.
     pub reorder_window_ms: u64,
-    /// Peoplevox sessions expire this often.
-    pub session_expiry_ms: u64,
+    /// Peoplevox sessions expire after this many Peoplevox requests (any client's). Counted
+    /// in requests, not time: a clock rate would measure the store, not the client. On moto
+    /// a budget grant takes a second or more, so sessions expiring every second never lived
+    /// from a re-authentication to the request it was for; on the embedded store the default
+    /// soak saw one expiry per 34 requests under the old one-second rate (615 in 20,619).
+    pub session_expiry_requests: u64,
     /// A concurrent writer bumps the version of the next commercetools update this often.
     pub concurrent_write_ms: u64,
     /// Share of worker batches killed after their side effects, before acknowledging.
@@ -43,7 +47,7 @@ impl Default for FaultRates {
             callbacks_repeated: 0.5,
             third_delivery: 0.5,
             reorder_window_ms: 200,
-            session_expiry_ms: 1_000,
+            session_expiry_requests: 30,
             concurrent_write_ms: 20,
             worker_kills: 0.05,
         }
@@ -68,18 +72,18 @@ pub fn switch_on(bed: &Testbed, rates: &FaultRates, seed: u64) {
 /// Until `stop`: expires Peoplevox's sessions and has a concurrent writer change the next
 /// commercetools resource updated, each at its rate. Returns how often sessions expired.
 pub async fn churn(bed: &Testbed, rates: &FaultRates, stop: &AtomicBool) -> u64 {
-    let expiry = Duration::from_millis(rates.session_expiry_ms.max(1));
+    let every = rates.session_expiry_requests.max(1);
     let write = Duration::from_millis(rates.concurrent_write_ms.max(1));
     let mut expired = 0;
-    let mut since_expiry = Duration::ZERO;
+    let mut counted = bed.pvx.request_count();
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(write).await;
         bed.ct.bump_version_before_next_update(1);
-        since_expiry += write;
-        if since_expiry >= expiry {
+        let requests = bed.pvx.request_count();
+        if requests >= counted + every {
             bed.pvx.expire_sessions();
             expired += 1;
-            since_expiry = Duration::ZERO;
+            counted = requests;
         }
     }
     expired

@@ -138,8 +138,13 @@ impl Queue for TallyQueue {
         failed
     }
 
-    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
-        self.inner.release(queue, receipt).await
+    async fn release_after(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.release_after(queue, receipt, delay).await
     }
 
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {

@@ -236,13 +236,18 @@ impl Queue for SqsQueue {
         failed
     }
 
-    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+    async fn release_after(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
         let out = self
             .client
             .change_message_visibility()
             .queue_url(self.url(queue)?)
             .receipt_handle(receipt)
-            .visibility_timeout(0)
+            .visibility_timeout(visibility_seconds(delay))
             .send()
             .await;
         match out {

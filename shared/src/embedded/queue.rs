@@ -195,8 +195,15 @@ impl Queue for EmbeddedStore {
         })
     }
 
-    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+    async fn release_after(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
         let now = now_epoch_ms();
+        // Whole seconds as SQS takes them, so both adapters hold a retry equally long.
+        let visible_at = now + i64::from(visibility_seconds(delay)) * 1000;
         self.write(|tx| {
             redrive(tx, queue)?;
             // Only the latest receipt of a message still in flight: a receive overwrites the
@@ -204,9 +211,9 @@ impl Queue for EmbeddedStore {
             // both with an error rather than touching a message someone else may hold).
             let changed = tx
                 .execute(
-                    "UPDATE messages SET visible_at_ms = ?3
+                    "UPDATE messages SET visible_at_ms = ?4
                      WHERE queue = ?1 AND receipt = ?2 AND visible_at_ms > ?3",
-                    params![queue, receipt, now],
+                    params![queue, receipt, now, visible_at],
                 )
                 .map_err(backend)?;
             if changed == 0 {

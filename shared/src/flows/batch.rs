@@ -17,6 +17,9 @@ pub struct InputRecord {
     /// How many times the flow has re-queued it after its receives ran out (the
     /// [`REQUEUES_ATTRIBUTE`] of the copy; 0 for a message as first sent).
     pub requeues: u32,
+    /// The receipt handle of this receive, with which a retry sets its own delay; `None`
+    /// when the batch did not come from a queue (benchmarks, tests).
+    pub receipt: Option<String>,
 }
 
 /// Message attribute that counts the re-queues of a copy (see [`crate::flows::settle`]).

@@ -1,6 +1,12 @@
 //! Settling a batch the way SQS partial batch responses work: done records are deleted,
-//! retryable ones come back after the visibility timeout, poisonous ones go to the dead-letter
-//! queue at once with their reason.
+//! retryable ones come back later, poisonous ones go to the dead-letter queue at once with
+//! their reason.
+//!
+//! A retry waits its own backoff, set on the message (`ChangeMessageVisibility`), not the
+//! queue's visibility timeout: that timeout must outlast the longest batch (template.yaml: six
+//! minutes and more), and most retries (an expired Peoplevox session, a 5xx, a duplicate
+//! being exported by another worker) succeed seconds later. The backoff grows fivefold per
+//! receive, so the attempts of one copy still span about 12 minutes for an outage.
 //!
 //! A record still failing on its last attempt is not left to the queue's redrive policy, which
 //! would park it without saying why. While it has re-queues left it goes back to its own queue
@@ -29,6 +35,11 @@ pub struct RetryPolicy {
     pub requeues: u32,
     /// Delay of the first copy; each later copy waits twice as long, at most 15 minutes.
     pub first_requeue_delay: Duration,
+    /// How long a record retried after its first receive stays hidden; each later receive
+    /// waits five times as long, at most [`RetryPolicy::max_retry_delay`].
+    pub first_retry_delay: Duration,
+    /// The longest retry delay.
+    pub max_retry_delay: Duration,
 }
 
 impl RetryPolicy {
@@ -39,6 +50,26 @@ impl RetryPolicy {
             .checked_mul(factor)
             .unwrap_or(MAX_DELAY)
             .min(MAX_DELAY)
+    }
+
+    /// How long a record that failed on receive `receive_count` waits before the next.
+    pub fn retry_delay(&self, receive_count: u32) -> Duration {
+        let factor = 5u32
+            .checked_pow(receive_count.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.first_retry_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_retry_delay)
+            .min(self.max_retry_delay)
+    }
+
+    /// The same policy with no retry waiting longer than `visibility`: a local worker's
+    /// visibility timeout is short, and a retry never comes back later than it would have
+    /// without its own delay.
+    pub fn capped_at(mut self, visibility: Duration) -> Self {
+        self.max_retry_delay = self.max_retry_delay.min(visibility);
+        self.first_retry_delay = self.first_retry_delay.min(self.max_retry_delay);
+        self
     }
 }
 
@@ -80,7 +111,9 @@ pub async fn settle(
         };
         let handed_on = match hand_on {
             HandOn::Retry(reason) => {
-                tracing::warn!(message_id = %record.id, receive_count = record.receive_count, %reason, "record will be retried");
+                let delay = policy.retry_delay(record.receive_count);
+                tracing::warn!(message_id = %record.id, receive_count = record.receive_count, delay_s = delay.as_secs(), %reason, "record will be retried");
+                delay_retry(queue, policy, record, delay).await;
                 false
             }
             HandOn::Requeue(reason) => requeue(queue, audit, flow, policy, record, &reason).await,
@@ -91,6 +124,23 @@ pub async fn settle(
         }
     }
     failed
+}
+
+/// Hides a retried record for `delay` from now. Best effort: when the change fails (the
+/// receipt is stale, the queue refused), the record comes back after its visibility timeout
+/// as it would have anyway.
+async fn delay_retry(
+    queue: &dyn Queue,
+    policy: &RetryPolicy,
+    record: &InputRecord,
+    delay: Duration,
+) {
+    let Some(receipt) = &record.receipt else {
+        return;
+    };
+    if let Err(e) = queue.release_after(&policy.queue, receipt, delay).await {
+        tracing::warn!(message_id = %record.id, error = %e, "could not set the retry delay; the record comes back after its visibility timeout");
+    }
 }
 
 /// Sends a fresh copy of `record` to its own queue after the policy's delay; true when sent.
@@ -194,7 +244,23 @@ mod tests {
             attempts: 5,
             requeues: 8,
             first_requeue_delay: Duration::from_secs(60),
+            first_retry_delay: Duration::from_secs(5),
+            max_retry_delay: Duration::from_secs(600),
         }
+    }
+
+    #[test]
+    fn retry_delays_grow_fivefold_up_to_their_cap() {
+        let p = policy();
+        let delays: Vec<u64> = (1..=6).map(|n| p.retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, vec![5, 25, 125, 600, 600, 600]);
+        assert_eq!(p.retry_delay(0).as_secs(), 5);
+        assert_eq!(p.retry_delay(u32::MAX).as_secs(), 600);
+        let local = p.capped_at(Duration::from_secs(10));
+        let delays: Vec<u64> = (1..=3).map(|n| local.retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, vec![5, 10, 10]);
+        let tiny = policy().capped_at(Duration::from_secs(2));
+        assert_eq!(tiny.retry_delay(1).as_secs(), 2);
     }
 
     #[test]

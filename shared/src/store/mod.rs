@@ -323,7 +323,18 @@ pub trait Queue: Send + Sync {
     /// because its visibility timeout ran out or it was released) is `NotFound`: SQS refuses
     /// the change, and the embedded store never releases a message someone else holds. (moto
     /// is laxer: it accepts any receipt the message ever had, in flight or not.)
-    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError>;
+    async fn release(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+        self.release_after(queue, receipt, Duration::ZERO).await
+    }
+    /// As [`Queue::release`], but the message becomes visible only `delay` from now (SQS
+    /// `ChangeMessageVisibility`: whole seconds, rounded up, at most 12 hours), whatever the
+    /// visibility timeout it was received with: a flow's retry waits its own backoff.
+    async fn release_after(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError>;
     /// Approximate visible and in-flight counts.
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError>;
 }

@@ -120,6 +120,7 @@ mod tests {
             body: body.into(),
             receive_count: 1,
             requeues: 0,
+            receipt: None,
         }
     }
 

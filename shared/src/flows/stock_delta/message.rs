@@ -199,6 +199,7 @@ mod tests {
             body,
             receive_count: 1,
             requeues: 0,
+            receipt: None,
         }
     }
 
