@@ -1,17 +1,27 @@
 //! The deployment-wide request budget: at most `limit` requests to one Peoplevox tenant in any
 //! sliding window, whatever the number of concurrent Lambdas.
 //!
-//! A sliding log lives in one state-store item (pk `pvx-budget`, sk = client id) and is
-//! written under optimistic concurrency. Each entry is the last moment its request could
-//! still *arrive* at Peoplevox: while the request is in flight that is the acquire time plus
-//! the request timeout, and once the answer is in it becomes the completion time. Recording
-//! only the send time would not do: an earlier request that travels slower than a later one
-//! would land inside the later one's window at the server.
+//! The budget is `limit` slots, one state-store item each (pk `pvx-budget#<client id>`, sk
+//! `slot-NN`), written under optimistic concurrency. A slot holds the last moment its latest
+//! request could still *arrive* at Peoplevox: while the request is in flight that is the
+//! grant time plus the request timeout, and once the answer is in it becomes the completion
+//! time. A slot is free again one window after that moment, so the arrivals of one slot are
+//! at least a window apart and no window holds more than `limit`. Recording only the send time
+//! would not do: an earlier request that travels slower than a later one would land inside
+//! the later one's window at the server.
 //!
-//! The entry's moment is chosen before the store write that grants it, so a slow store (or a
+//! One item per slot rather than one log item: grants and releases of different requests
+//! write different items, so they do not queue behind one another's conditional writes. On a
+//! store that answers in a second (moto under the soak), one shared item let through fewer
+//! than one request a second. A grant reads every slot in one query and writes one; a release
+//! is one write, conditional on the version its grant wrote, so a release that comes too late
+//! (the slot already carries another request) changes nothing. Slot items never expire: a slot
+//! created afresh would start its versions again, and a late release could match one.
+//!
+//! The slot's moment is chosen before the store write that grants it, so a slow store (or a
 //! starved scheduler) eats into the time the request may spend in flight. The permit says
 //! how much is left ([`Permit::time_left`]) and the transport shortens the request timeout to
-//! it: a request can then never arrive after the moment its entry claims.
+//! it: a request can then never arrive after the moment its slot claims.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,41 +32,51 @@ use serde::{Deserialize, Serialize};
 use super::error::PvxError;
 use crate::store::{Condition, StateStore, StoreError, now_epoch_ms};
 
-/// Partition key of the budget item.
+/// Partition key prefix of the budget's slots (`pvx-budget#<client id>`).
 pub const BUDGET_PK: &str = "pvx-budget";
 
-/// One request in the log.
+/// The request a slot last carried.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Entry {
-    /// Random id, so that the request can update its own entry on completion.
+    /// Random id of the request, for the logs of a slot's history.
     id: u64,
     /// Epoch ms up to which the request may reach Peoplevox.
     at: i64,
 }
 
+/// A slot as read: the moment its latest request may last arrive (`None` when it never
+/// carried one or is unreadable) and the condition that takes it over.
+struct Slot {
+    at: Option<i64>,
+    cond: Condition,
+}
+
 /// Slack for bytes already on the wire when the client gives up on a request.
 const WIRE_SLACK_MS: i64 = 1_000;
 
-/// Allowance for the time between choosing an entry's moment and sending the request (the
+/// Allowance for the time between choosing a slot's moment and sending the request (the
 /// store write that grants the slot, task scheduling), so that a grant leaves the request its
 /// whole timeout even on a slow store: on moto under the default-size soak a grant took over a
 /// second. Generous on purpose: it only matters for a request whose outcome is never reported
-/// (the process died), since an answered or abandoned request shortens its entry at once.
+/// (the process died), since an answered or abandoned request shortens its slot at once.
 const GRANT_SLACK_MS: i64 = 10_000;
 
 /// A granted request slot; hand it back to [`RequestBudget::release`] when the answer is in.
 #[derive(Debug)]
 pub struct Permit {
+    slot: usize,
+    /// The slot item's version written by the grant.
+    version: u64,
     id: u64,
     /// When the slot was granted, epoch ms.
     pub granted_at_ms: i64,
-    /// The last moment, epoch ms, at which the request may reach Peoplevox (its entry).
+    /// The last moment, epoch ms, at which the request may reach Peoplevox (its slot's claim).
     arrive_by_ms: i64,
 }
 
 impl Permit {
     /// How long a request sent now may stay in flight and still reach Peoplevox before the
-    /// moment its entry claims; zero when that moment is too close.
+    /// moment its slot claims; zero when that moment is too close.
     pub fn time_left(&self) -> Duration {
         let left = self.arrive_by_ms - WIRE_SLACK_MS - now_epoch_ms();
         Duration::from_millis(u64::try_from(left).unwrap_or(0))
@@ -66,7 +86,7 @@ impl Permit {
 /// The shared limiter of one tenant.
 pub struct RequestBudget {
     store: Arc<dyn StateStore>,
-    key: String,
+    pk: String,
     limit: usize,
     /// Slots this instance leaves free for others (a background reader's courtesy).
     reserve: usize,
@@ -78,7 +98,7 @@ pub struct RequestBudget {
 impl std::fmt::Debug for RequestBudget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestBudget")
-            .field("key", &self.key)
+            .field("pk", &self.pk)
             .field("limit", &self.limit)
             .field("reserve", &self.reserve)
             .field("window_ms", &self.window_ms)
@@ -103,7 +123,7 @@ impl RequestBudget {
         }
         Ok(Self {
             store,
-            key: client_id.to_string(),
+            pk: format!("{BUDGET_PK}#{client_id}"),
             limit: limit as usize,
             reserve: 0,
             window_ms: duration_ms(window),
@@ -133,19 +153,25 @@ impl RequestBudget {
         let poll_ms = (self.window_ms / 20).clamp(5, 500);
         loop {
             let now = now_epoch_ms();
-            let (mut entries, cond) = self.read().await?;
-            entries.retain(|e| e.at > now - self.window_ms);
-            if entries.len() + self.reserve < self.limit {
+            let slots = self.read().await?;
+            let free: Vec<usize> = (0..slots.len())
+                .filter(|&k| slots[k].at.is_none_or(|at| at <= now - self.window_ms))
+                .collect();
+            if free.len() > self.reserve {
+                // A random free slot, so that contenders rarely pick the same one.
+                let slot = free[random_ms(free.len() as u64 - 1) as usize];
                 let id = rand::random::<u64>();
                 let arrive_by_ms = now + self.hold_ms;
-                entries.push(Entry {
+                let entry = Entry {
                     id,
                     at: arrive_by_ms,
-                });
-                match self.write(&entries, cond, now).await {
-                    Ok(()) => {
+                };
+                match self.write(slot, entry, slots[slot].cond).await {
+                    Ok(version) => {
                         self.made.fetch_add(1, Ordering::Relaxed);
                         return Ok(Permit {
+                            slot,
+                            version,
                             id,
                             granted_at_ms: now,
                             arrive_by_ms,
@@ -160,12 +186,15 @@ impl RequestBudget {
                     Err(e) => return Err(e.into()),
                 }
             }
-            // Enough entries must leave the window for one slot beyond the reserve to free.
-            let mut ats: Vec<i64> = entries.iter().map(|e| e.at).collect();
-            ats.sort_unstable();
-            let must_leave = (entries.len() + self.reserve + 1).saturating_sub(self.limit);
-            let frees_at = ats
-                .get(must_leave.saturating_sub(1))
+            // Enough busy slots must free for one beyond the reserve.
+            let mut busy: Vec<i64> = slots
+                .iter()
+                .filter_map(|s| s.at.filter(|at| *at > now - self.window_ms))
+                .collect();
+            busy.sort_unstable();
+            let must_free = (self.reserve + 1).saturating_sub(free.len());
+            let frees_at = busy
+                .get(must_free.saturating_sub(1))
                 .copied()
                 .unwrap_or(now)
                 + self.window_ms;
@@ -192,60 +221,67 @@ impl RequestBudget {
         self.shorten(permit, move |_| arrives_by).await;
     }
 
-    /// Moves the permit's entry back to `moment(now)` when that is earlier than its claim.
+    /// Moves the permit's slot back to `moment(now)` when that is earlier than its claim: one
+    /// write, conditional on the version the grant wrote.
     async fn shorten(&self, permit: Permit, moment: impl Fn(i64) -> i64) {
-        loop {
-            let now = now_epoch_ms();
-            let (mut entries, cond) = match self.read().await {
-                Ok(read) => read,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not release a Peoplevox budget slot");
-                    return;
-                }
-            };
-            let Some(entry) = entries.iter_mut().find(|e| e.id == permit.id) else {
-                return;
-            };
-            entry.at = entry.at.min(moment(now));
-            entries.retain(|e| e.at > now - self.window_ms);
-            match self.write(&entries, cond, now).await {
-                Ok(()) => return,
-                Err(StoreError::ConditionFailed) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not release a Peoplevox budget slot");
-                    return;
-                }
-            }
+        let at = moment(now_epoch_ms());
+        if at >= permit.arrive_by_ms {
+            return;
         }
-    }
-
-    async fn read(&self) -> Result<(Vec<Entry>, Condition), PvxError> {
-        match self.store.get(BUDGET_PK, &self.key).await? {
-            None => Ok((Vec::new(), Condition::NotExists)),
-            Some(item) => {
-                let entries = serde_json::from_str(&item.data).unwrap_or_else(|e| {
-                    // The log is short-lived bookkeeping: start afresh rather than block.
-                    tracing::warn!(error = %e, "unreadable Peoplevox budget log, resetting it");
-                    Vec::new()
-                });
-                Ok((entries, Condition::Version(item.version)))
-            }
-        }
-    }
-
-    async fn write(&self, entries: &[Entry], cond: Condition, now: i64) -> Result<(), StoreError> {
-        let data =
-            serde_json::to_string(entries).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        // The item is useless once every entry is older than a window. Entries written by
-        // another instance may reach further than this writer's `now` (it read the clock
-        // before a slow read), so the latest entry decides, not the clock.
-        let latest = entries.iter().map(|e| e.at).max().unwrap_or(now).max(now);
-        let expires_at = (latest + self.window_ms) / 1000 + 1;
-        self.store
-            .put(BUDGET_PK, &self.key, &data, cond, Some(expires_at))
+        let entry = Entry { id: permit.id, at };
+        match self
+            .write(permit.slot, entry, Condition::Version(permit.version))
             .await
-            .map(|_| ())
+        {
+            // Someone took the slot over: it was free, so this request's claim had ended.
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release a Peoplevox budget slot");
+            }
+        }
     }
+
+    /// Every slot, in order; one query.
+    async fn read(&self) -> Result<Vec<Slot>, PvxError> {
+        let mut slots: Vec<Slot> = (0..self.limit)
+            .map(|_| Slot {
+                at: None,
+                cond: Condition::NotExists,
+            })
+            .collect();
+        // A few more than the slots: items of a larger earlier limit sort among them.
+        for (sk, item) in self.store.query(&self.pk, self.limit * 2 + 8).await? {
+            let Some(slot) = slot_of(&sk).and_then(|k| slots.get_mut(k)) else {
+                continue;
+            };
+            slot.cond = Condition::Version(item.version);
+            slot.at = match serde_json::from_str::<Entry>(&item.data) {
+                Ok(entry) => Some(entry.at),
+                Err(e) => {
+                    // Short-lived bookkeeping: take the slot over rather than block.
+                    tracing::warn!(error = %e, sk, "unreadable Peoplevox budget slot, reusing it");
+                    None
+                }
+            };
+        }
+        Ok(slots)
+    }
+
+    /// Writes one slot and returns its new version.
+    async fn write(&self, slot: usize, entry: Entry, cond: Condition) -> Result<u64, StoreError> {
+        let data = serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.store
+            .put(&self.pk, &slot_key(slot), &data, cond, None)
+            .await
+    }
+}
+
+fn slot_key(slot: usize) -> String {
+    format!("slot-{slot:03}")
+}
+
+fn slot_of(sk: &str) -> Option<usize> {
+    sk.strip_prefix("slot-")?.parse().ok()
 }
 
 fn duration_ms(d: Duration) -> i64 {
@@ -330,11 +366,15 @@ mod tests {
         assert_eq!(a.granted(), 20);
     }
 
-    /// The moments in the stored log.
+    /// The moments the slots hold, earliest first.
     async fn logged(store: &Arc<dyn StateStore>) -> Vec<i64> {
-        let item = store.get(BUDGET_PK, "acme").await.unwrap().unwrap();
-        let entries: Vec<Entry> = serde_json::from_str(&item.data).unwrap();
-        entries.iter().map(|e| e.at).collect()
+        let items = store.query("pvx-budget#acme", 100).await.unwrap();
+        let mut ats: Vec<i64> = items
+            .iter()
+            .map(|(_, item)| serde_json::from_str::<Entry>(&item.data).unwrap().at)
+            .collect();
+        ats.sort_unstable();
+        ats
     }
 
     #[tokio::test]
@@ -404,6 +444,8 @@ mod tests {
         assert!(left <= Duration::from_millis(15_000), "{left:?}");
         // A grant that took longer than the whole hold leaves nothing to send with.
         let stale = Permit {
+            slot: 0,
+            version: 1,
             id: 1,
             granted_at_ms: now_epoch_ms() - 10_000,
             arrive_by_ms: now_epoch_ms() - 3_000,
@@ -437,18 +479,58 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_log_outlives_its_latest_entry_by_a_window() {
+    async fn a_release_after_the_slot_was_taken_again_changes_nothing() {
         let store: Arc<dyn StateStore> = MemoryStore::new();
-        let budget = budget(store.clone(), 5, 300);
-        // Another instance's entry reaching a minute beyond this writer's clock.
-        let far = now_epoch_ms() + 60_000;
-        let entries = vec![Entry { id: 7, at: far }];
-        budget
-            .write(&entries, Condition::NotExists, now_epoch_ms())
+        let budget = budget_with(store.clone(), 1, 50, 100);
+        let first = budget.acquire().await.unwrap();
+        // The same permit, as a process that froze before releasing still holds it.
+        let late = Permit {
+            slot: first.slot,
+            version: first.version,
+            id: first.id,
+            granted_at_ms: first.granted_at_ms,
+            arrive_by_ms: first.arrive_by_ms,
+        };
+        budget.release(first).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let second = budget.acquire().await.unwrap();
+        let claim = second.arrive_by_ms;
+        assert_eq!(logged(&store).await, vec![claim]);
+        budget.release(late).await;
+        assert_eq!(
+            logged(&store).await,
+            vec![claim],
+            "a stale release shortened the slot's new request"
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), budget.acquire())
+                .await
+                .is_err(),
+            "the slot was given out while its request may still arrive"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_slot_is_its_own_item() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let budget = budget(store.clone(), 3, 60_000);
+        let permits = [
+            budget.acquire().await.unwrap(),
+            budget.acquire().await.unwrap(),
+            budget.acquire().await.unwrap(),
+        ];
+        let mut slots: Vec<usize> = permits.iter().map(|p| p.slot).collect();
+        slots.sort_unstable();
+        assert_eq!(slots, vec![0, 1, 2]);
+        let keys: Vec<String> = store
+            .query("pvx-budget#acme", 10)
             .await
-            .unwrap();
-        let item = store.get(BUDGET_PK, "acme").await.unwrap().unwrap();
-        assert!(item.expires_at.unwrap() * 1000 >= far + 300);
+            .unwrap()
+            .into_iter()
+            .map(|(sk, _)| sk)
+            .collect();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert!(keys.iter().all(|k| slot_of(k).is_some()), "{keys:?}");
     }
 
     #[test]
