@@ -76,6 +76,14 @@ async fn park(b: &Backend, body: &str, reason: &str) -> String {
     m.id
 }
 
+/// The one message on the orders queue, which must not be there yet but must be 3 s later.
+async fn after_its_delay(q: &dyn Queue, what: &str) -> QueueMessage {
+    let early = q.receive(ORDERS_QUEUE, 10, LONG).await.unwrap();
+    assert!(early.is_empty(), "{what} came before its delay");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    receive_one(q, ORDERS_QUEUE).await
+}
+
 async fn receive_one(q: &dyn Queue, queue: &str) -> QueueMessage {
     let mut got = receive_all(q, queue).await;
     assert_eq!(got.len(), 1, "expected one message on {queue}: {got:#?}");
@@ -165,16 +173,7 @@ async fn check_a_retry_on_its_last_attempt_is_requeued_then_parked(b: Backend) {
         vec![original.clone()],
         "an early attempt is retried"
     );
-    assert!(
-        b.queue
-            .receive(ORDERS_QUEUE, 10, LONG)
-            .await
-            .unwrap()
-            .is_empty(),
-        "the retry came before its delay"
-    );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let m = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    let m = after_its_delay(b.queue.as_ref(), "the retry").await;
     assert!(
         retried_at.elapsed() < LONG,
         "the retry waited out its visibility timeout"
@@ -182,16 +181,7 @@ async fn check_a_retry_on_its_last_attempt_is_requeued_then_parked(b: Backend) {
     assert!(settle_retry(m, policy.attempts).await.is_empty());
 
     // The copy is delayed, then arrives with the same body and its re-queue count.
-    assert!(
-        b.queue
-            .receive(ORDERS_QUEUE, 10, LONG)
-            .await
-            .unwrap()
-            .is_empty(),
-        "the copy came before its delay"
-    );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let copy = receive_one(b.queue.as_ref(), ORDERS_QUEUE).await;
+    let copy = after_its_delay(b.queue.as_ref(), "the copy").await;
     assert_ne!(copy.id, original);
     assert_eq!(copy.body, ORDER_CREATED);
     assert_eq!(copy.attributes[REQUEUES_ATTRIBUTE], "1");
