@@ -23,6 +23,7 @@ per second of server CPU.
 """
 
 import functools
+import inspect
 import logging
 import threading
 import time
@@ -33,6 +34,7 @@ from flask_cors.core import ACL_ORIGIN, get_cors_headers, try_match_pattern
 from moto import backends
 from moto.core import responses as core_responses
 from moto.core import utils as core_utils
+from moto.dynamodb.models.table import Table
 from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication
 from moto.sqs import models as sqs_models
@@ -185,6 +187,44 @@ def _delete_one(self, receipt_handle):
 
 
 Queue.delete_message = _delete_one
+
+
+# A table Query (no index) walks `all_items()`, which lists and sorts every item of the table,
+# then keeps the ones with the queried hash key. The soak's state table grows past 100,000
+# items, and the Peoplevox budget queries its slots' partition on every grant and every poll of
+# a waiter: those walks became most of the server's time. The items of one hash key are
+# `table.items[hash_key]` already; the same query over just them gives the same answer (moto
+# sorts the partition by range key itself afterwards).
+class _OnePartition:
+    """The table as `Table.query` sees it, with `all_items()` narrowed to one partition."""
+
+    def __init__(self, table, items):
+        self._table = table
+        self._items = items
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+    def all_items(self):
+        return self._items
+
+
+_table_query = Table.query
+_table_query_signature = inspect.signature(_table_query)
+
+
+def _query_one_partition(self, *args, **kwargs):
+    # moto's backend passes most arguments by position (index_name among them).
+    named = _table_query_signature.bind(self, *args, **kwargs).arguments
+    hash_key = named.get("hash_key")
+    if named.get("index_name") is not None or hash_key is None or not self.range_key_attr:
+        return _table_query(self, *args, **kwargs)
+    partition = self.items.get(hash_key)
+    items = list(partition.values()) if partition else []
+    return _table_query(_OnePartition(self, items), *args, **kwargs)
+
+
+Table.query = _query_one_partition
 
 # One log line per request is a write to stderr under the logging lock; errors still show.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
