@@ -19,6 +19,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::future::join_all;
+
 use super::batch::{InputRecord, REASON_ATTRIBUTE, REQUEUES_ATTRIBUTE, RecordOutcome};
 use crate::store::{AuditEntry, AuditLog, MAX_DELAY, Queue, now_epoch_ms};
 
@@ -92,38 +94,59 @@ pub async fn settle(
     records: &[InputRecord],
     outcomes: &BTreeMap<String, RecordOutcome>,
 ) -> Vec<String> {
+    // One queue call or two per record that is not done: concurrently, as a batch of 100
+    // retried records would otherwise wait on 100 round trips one after another.
     let mut failed = Vec::new();
-    for record in records {
-        let last_attempt = record.receive_count >= policy.attempts;
-        let hand_on = match outcomes.get(&record.id) {
-            Some(RecordOutcome::Done) => continue,
-            Some(RecordOutcome::Retry(reason)) if !last_attempt => HandOn::Retry(reason.clone()),
-            Some(RecordOutcome::Retry(reason)) if record.requeues < policy.requeues => {
-                HandOn::Requeue(reason.clone())
-            }
-            Some(RecordOutcome::Retry(reason)) => HandOn::Park(format!(
-                "{reason} (given up after {} receives and {} re-queues)",
-                record.receive_count, record.requeues
-            )),
-            Some(RecordOutcome::DeadLetter(reason)) => HandOn::Park(reason.clone()),
-            // A record the flow did not report on must not be deleted unseen.
-            None => HandOn::Retry("no outcome reported".into()),
-        };
-        let handed_on = match hand_on {
-            HandOn::Retry(reason) => {
-                let delay = policy.retry_delay(record.receive_count);
-                tracing::warn!(message_id = %record.id, receive_count = record.receive_count, delay_s = delay.as_secs(), %reason, "record will be retried");
-                delay_retry(queue, policy, record, delay).await;
-                false
-            }
-            HandOn::Requeue(reason) => requeue(queue, audit, flow, policy, record, &reason).await,
-            HandOn::Park(reason) => park(queue, audit, flow, policy, record, &reason).await,
-        };
-        if !handed_on {
-            failed.push(record.id.clone());
-        }
+    for chunk in records.chunks(SETTLE_CONCURRENCY) {
+        let settled = join_all(
+            chunk
+                .iter()
+                .map(|record| settle_one(queue, audit, flow, policy, record, outcomes)),
+        )
+        .await;
+        failed.extend(settled.into_iter().flatten());
     }
     failed
+}
+
+/// Records of one batch settled at once.
+const SETTLE_CONCURRENCY: usize = 10;
+
+/// Settles one record; returns its id when the queue must deliver it again.
+async fn settle_one(
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    flow: &str,
+    policy: &RetryPolicy,
+    record: &InputRecord,
+    outcomes: &BTreeMap<String, RecordOutcome>,
+) -> Option<String> {
+    let last_attempt = record.receive_count >= policy.attempts;
+    let hand_on = match outcomes.get(&record.id) {
+        Some(RecordOutcome::Done) => return None,
+        Some(RecordOutcome::Retry(reason)) if !last_attempt => HandOn::Retry(reason.clone()),
+        Some(RecordOutcome::Retry(reason)) if record.requeues < policy.requeues => {
+            HandOn::Requeue(reason.clone())
+        }
+        Some(RecordOutcome::Retry(reason)) => HandOn::Park(format!(
+            "{reason} (given up after {} receives and {} re-queues)",
+            record.receive_count, record.requeues
+        )),
+        Some(RecordOutcome::DeadLetter(reason)) => HandOn::Park(reason.clone()),
+        // A record the flow did not report on must not be deleted unseen.
+        None => HandOn::Retry("no outcome reported".into()),
+    };
+    let handed_on = match hand_on {
+        HandOn::Retry(reason) => {
+            let delay = policy.retry_delay(record.receive_count);
+            tracing::warn!(message_id = %record.id, receive_count = record.receive_count, delay_s = delay.as_secs(), %reason, "record will be retried");
+            delay_retry(queue, policy, record, delay).await;
+            false
+        }
+        HandOn::Requeue(reason) => requeue(queue, audit, flow, policy, record, &reason).await,
+        HandOn::Park(reason) => park(queue, audit, flow, policy, record, &reason).await,
+    };
+    (!handed_on).then(|| record.id.clone())
 }
 
 /// Hides a retried record for `delay` from now. Best effort: when the change fails (the

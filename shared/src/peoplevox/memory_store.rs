@@ -25,7 +25,8 @@ impl MemoryStore {
     /// Holds back the answer of the next put by `delay` (its write lands at once), as a store
     /// under load answers late.
     pub(crate) fn answer_next_put_late(&self, delay: Duration) {
-        *self.slow_put.lock().unwrap() = Some(delay);
+        // A poisoned lock still holds a usable value: the setting must not be lost.
+        *self.slow_put.lock().unwrap_or_else(|e| e.into_inner()) = Some(delay);
     }
 
     fn live(item: &Item) -> bool {
@@ -81,7 +82,11 @@ impl StateStore for MemoryStore {
             );
             version
         };
-        let late = self.slow_put.lock().unwrap().take();
+        let late = self
+            .slow_put
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .take();
         if let Some(delay) = late {
             tokio::time::sleep(delay).await;
         }
