@@ -6,7 +6,7 @@
 //! and status sweeps (statuses, cancellations and returns) are the net that must catch them.
 
 use ctpvx_infra::soak::{self, SoakBackend, SoakOptions, SoakOutcome};
-use ctpvx_tests::moto_endpoint;
+use ctpvx_tests::moto_endpoints;
 
 fn small(seed: u64) -> SoakOptions {
     SoakOptions {
@@ -64,14 +64,15 @@ async fn a_small_soak_on_the_embedded_store_breaks_no_invariant() {
 }
 
 /// The same promises on DynamoDB + SQS (moto, started by infra/dev/test-all.sh with its SQS and
-/// DynamoDB calls made atomic). Smaller, with fewer workers and a longer visibility timeout:
+/// DynamoDB calls made atomic; the queues on a second moto server when the test command started
+/// one, as a default-size run has them). Smaller, with fewer workers and a longer visibility timeout:
 /// every call is an HTTP round trip to one Python process, and on a loaded machine a batch that
 /// outlives a short timeout is received again. Worker kills are on: SQS's redrive policy,
 /// which parks a message without a reason, acts only after three kills in a row on one
 /// message (`queues::CRASH_RECEIVES`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_small_soak_on_dynamodb_and_sqs_breaks_no_invariant() {
-    let endpoint = moto_endpoint()
+    let endpoints = moto_endpoints()
         .expect("CTPVX_TEST_AWS_ENDPOINT (a moto server) is needed: see infra/dev/test-all.sh");
     // Smaller and with fewer workers: every call is an HTTP round trip to one Python process.
     let options = SoakOptions {
@@ -83,8 +84,9 @@ async fn a_small_soak_on_dynamodb_and_sqs_breaks_no_invariant() {
         visibility_s: 30,
         ..small(12)
     };
-    let outcome = soak::run(options, SoakBackend::Aws(endpoint))
+    let outcome = soak::run(options, SoakBackend::Aws(endpoints.clone()))
         .await
         .unwrap();
+    assert_eq!(outcome.backend, format!("aws ({endpoints})"));
     assert_passed(&outcome);
 }

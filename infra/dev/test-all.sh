@@ -30,47 +30,61 @@ else
     log "Python test tools up to date"
 fi
 
-# --- moto server on a free local port, stopped whatever happens next ----------------------------
-MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-MOTO_LOG="$(mktemp -t moto.XXXXXX.log)"
-log "starting moto_server on 127.0.0.1:$MOTO_PORT (log: $MOTO_LOG)"
-# moto_server with SQS and DynamoDB calls made atomic (see the script: moto races under
-# concurrent receivers, which real SQS does not).
-"$VENV/bin/python" "$ROOT/infra/dev/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
-MOTO_PID=$!
-
+# --- two moto servers on free local ports, stopped whatever happens next ------------------------
+# The first serves every moto test; the moto soak keeps its queues on the second, as a
+# default-size soak does (one Python process per service: see README, Soak).
+MOTO_PIDS=()
+MOTO_LOGS=()
 stop_moto() {
-    if kill -0 "$MOTO_PID" 2>/dev/null; then
-        kill "$MOTO_PID" 2>/dev/null || true
-        wait "$MOTO_PID" 2>/dev/null || true
-    fi
-    rm -f "$MOTO_LOG"
+    local pid
+    for pid in "${MOTO_PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -f "${MOTO_LOGS[@]}"
 }
 trap stop_moto EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-export CTPVX_TEST_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-ready=0
-for _ in $(seq 1 60); do
-    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
-        echo "moto_server exited during start-up:" >&2
-        cat "$MOTO_LOG" >&2
-        exit 1
-    fi
-    if "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)' \
-        "$CTPVX_TEST_AWS_ENDPOINT" 2>/dev/null; then
-        ready=1
-        break
-    fi
-    sleep 0.5
-done
-if [[ "$ready" != 1 ]]; then
-    echo "moto_server did not answer on $CTPVX_TEST_AWS_ENDPOINT within 30 s:" >&2
-    cat "$MOTO_LOG" >&2
+# Starts infra/dev/moto_server.py (moto with SQS and DynamoDB calls made atomic: moto races under
+# concurrent receivers, which real SQS does not) on a free port, waits until it answers and sets
+# MOTO_URL to it.
+start_moto() {
+    local port log pid url
+    port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    log="$(mktemp -t moto.XXXXXX.log)"
+    url="http://127.0.0.1:$port"
+    log "starting moto_server for $1 on $url (log: $log)"
+    "$VENV/bin/python" "$ROOT/infra/dev/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    pid=$!
+    MOTO_PIDS+=("$pid")
+    MOTO_LOGS+=("$log")
+    for _ in $(seq 1 60); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "moto_server exited during start-up:" >&2
+            cat "$log" >&2
+            exit 1
+        fi
+        if "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)' \
+            "$url" 2>/dev/null; then
+            echo "moto ready at $url"
+            MOTO_URL="$url"
+            return
+        fi
+        sleep 0.5
+    done
+    echo "moto_server did not answer on $url within 30 s:" >&2
+    cat "$log" >&2
     exit 1
-fi
-echo "moto ready at $CTPVX_TEST_AWS_ENDPOINT"
+}
+
+start_moto "the moto tests"
+export CTPVX_TEST_AWS_ENDPOINT="$MOTO_URL"
+start_moto "the moto soak's queues"
+export CTPVX_TEST_AWS_SQS_ENDPOINT="$MOTO_URL"
 
 # --- Rust --------------------------------------------------------------------------------------
 log "cargo fmt --all -- --check"

@@ -18,8 +18,42 @@ use ctpvx_shared::aws::{
 };
 use ctpvx_shared::store::Queue;
 
-/// Creates uniquely named tables and queues at `endpoint` and returns the stores over them.
-pub async fn fresh_stores(endpoint: &str) -> anyhow::Result<(Stores, Arc<dyn Queue>)> {
+/// Where the emulator serves each service. One moto server serves both; two servers (one per
+/// service) let the queues and the tables each have a Python process, and so a core, of their
+/// own: a default-size soak keeps one moto process saturated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulatorEndpoints {
+    /// DynamoDB (the state, idempotency and audit tables).
+    pub dynamodb: String,
+    /// SQS (every queue and its dead-letter queue).
+    pub sqs: String,
+}
+
+impl EmulatorEndpoints {
+    /// Both services at one endpoint.
+    pub fn one(endpoint: &str) -> Self {
+        Self {
+            dynamodb: endpoint.to_string(),
+            sqs: endpoint.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for EmulatorEndpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dynamodb == self.sqs {
+            write!(f, "DynamoDB + SQS at {}", self.dynamodb)
+        } else {
+            write!(f, "DynamoDB at {}, SQS at {}", self.dynamodb, self.sqs)
+        }
+    }
+}
+
+/// Creates uniquely named tables and queues at `endpoints` and returns the stores over them.
+pub async fn fresh_stores(
+    endpoints: &EmulatorEndpoints,
+) -> anyhow::Result<(Stores, Arc<dyn Queue>)> {
+    let endpoint = &endpoints.dynamodb;
     let config = emulator_sdk_config(endpoint).await;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let unique = |kind: &str| format!("ctpvx-{kind}-{run}");
@@ -34,12 +68,12 @@ pub async fn fresh_stores(endpoint: &str) -> anyhow::Result<(Stores, Arc<dyn Que
     create_audit_table(&dynamodb, &audit)
         .await
         .context("audit table")?;
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&emulator_sdk_config(&endpoints.sqs).await);
     let mut urls = BTreeMap::new();
     for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
         let pair = create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count)
             .await
-            .with_context(|| format!("queue pair {queue}"))?;
+            .with_context(|| format!("queue pair {queue} at {}", endpoints.sqs))?;
         urls.insert(queue.to_string(), pair.url);
         urls.insert(dlq.to_string(), pair.dead_letter_url);
     }

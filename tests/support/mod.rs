@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ctpvx_infra::aws_emulator::EmulatorEndpoints;
 use ctpvx_infra::local::stack::declare_queues;
 use ctpvx_infra::local::worker::{self, WorkerOptions};
 use ctpvx_infra::scenario;
@@ -297,16 +298,27 @@ pub async fn reconcile_flow_on(
 pub async fn aws_stores() -> (Stores, Arc<dyn Queue>) {
     let endpoint = moto_endpoint()
         .expect("CTPVX_TEST_AWS_ENDPOINT (a moto server) is needed: see tests/contract_stores.rs");
-    ctpvx_infra::aws_emulator::fresh_stores(&endpoint)
+    ctpvx_infra::aws_emulator::fresh_stores(&EmulatorEndpoints::one(&endpoint))
         .await
         .expect("tables and queues on moto")
 }
 
 /// The moto server the test command started, if any.
 pub fn moto_endpoint() -> Option<String> {
-    std::env::var("CTPVX_TEST_AWS_ENDPOINT")
-        .ok()
-        .filter(|e| !e.trim().is_empty())
+    env_endpoint("CTPVX_TEST_AWS_ENDPOINT")
+}
+
+/// The moto servers for a run with its queues apart from its tables: SQS at
+/// `CTPVX_TEST_AWS_SQS_ENDPOINT` (the test command starts a second server for it), or at the
+/// one moto server when that is not set.
+pub fn moto_endpoints() -> Option<EmulatorEndpoints> {
+    let dynamodb = moto_endpoint()?;
+    let sqs = env_endpoint("CTPVX_TEST_AWS_SQS_ENDPOINT").unwrap_or_else(|| dynamodb.clone());
+    Some(EmulatorEndpoints { dynamodb, sqs })
+}
+
+fn env_endpoint(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|e| !e.trim().is_empty())
 }
 
 /// Every inventory write (create or update) the commercetools simulator received.

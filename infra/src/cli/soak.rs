@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
+use ctpvx_infra::aws_emulator::EmulatorEndpoints;
 use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
 
 use crate::cli::init_logs;
@@ -40,6 +41,10 @@ pub struct Args {
     /// http://127.0.0.1:5000; the soak creates them and never touches a real account.
     #[arg(long, value_name = "ENDPOINT")]
     aws: Option<String>,
+    /// Keep the SQS queues on this other emulator endpoint (a second moto server) instead of
+    /// at --aws, so that queues and tables each have a Python process, and a core, of their own.
+    #[arg(long, value_name = "ENDPOINT", requires = "aws")]
+    aws_sqs: Option<String>,
     /// How long any one of the scenario's waits may take before the run gives up [default:
     /// 1800, or 14400 with --aws, where every call goes through one Python process].
     #[arg(long, value_name = "SECONDS")]
@@ -56,6 +61,11 @@ pub struct Args {
 /// few hundred calls a second: its longest wait takes well over the embedded store's 30 minutes.
 const AWS_SETTLE_LIMIT_S: u64 = 4 * 3600;
 
+/// Whether `endpoint` is on this machine (an emulator, never a real account).
+fn is_local(endpoint: &str) -> bool {
+    endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost")
+}
+
 /// Runs the soak and prints the invariants.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("error");
@@ -63,14 +73,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("--orders and --movements must be at least 1");
     }
     let backend = match &args.aws {
-        Some(endpoint)
-            if endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost") =>
-        {
-            SoakBackend::Aws(endpoint.clone())
+        Some(endpoint) => {
+            let sqs = args.aws_sqs.as_ref().unwrap_or(endpoint);
+            for (option, endpoint) in [("--aws", endpoint), ("--aws-sqs", sqs)] {
+                if !is_local(endpoint) {
+                    bail!(
+                        "{option} {endpoint}: the soak creates throwaway tables and queues, so it runs only against a local emulator (http://127.0.0.1:PORT or http://localhost:PORT)"
+                    );
+                }
+            }
+            SoakBackend::Aws(EmulatorEndpoints {
+                dynamodb: endpoint.clone(),
+                sqs: sqs.clone(),
+            })
         }
-        Some(endpoint) => bail!(
-            "--aws {endpoint}: the soak creates throwaway tables and queues, so it runs only against a local emulator (http://127.0.0.1:PORT or http://localhost:PORT)"
-        ),
         None => SoakBackend::Embedded,
     };
     let defaults = SoakOptions::default();

@@ -98,8 +98,8 @@ impl Default for SoakOptions {
 pub enum SoakBackend {
     /// The embedded store (SQLite), in memory.
     Embedded,
-    /// Fresh DynamoDB tables and SQS queues on this emulator endpoint (moto).
-    Aws(String),
+    /// Fresh DynamoDB tables and SQS queues on these emulator endpoints (moto).
+    Aws(crate::aws_emulator::EmulatorEndpoints),
 }
 
 /// What a run did, and what the checker found.
@@ -153,9 +153,9 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
             let queue: Arc<dyn Queue> = store;
             (stores, queue, "embedded".to_string())
         }
-        SoakBackend::Aws(endpoint) => {
-            let (stores, queue) = crate::aws_emulator::fresh_stores(endpoint).await?;
-            (stores, queue, format!("aws (DynamoDB + SQS at {endpoint})"))
+        SoakBackend::Aws(endpoints) => {
+            let (stores, queue) = crate::aws_emulator::fresh_stores(endpoints).await?;
+            (stores, queue, format!("aws ({endpoints})"))
         }
     };
     let tally = Arc::new(TallyQueue::new(inner));
