@@ -754,6 +754,83 @@ async fn check_queue_depth_and_batch_limit(q: &dyn Queue) {
     );
 }
 
+/// `release_many_after` changes each message of more than one SQS batch (10) by its own delay:
+/// the ones released at once come back first, the delayed ones only after their delay, a
+/// message left out stays in flight, and a receipt that holds no message is refused, by its
+/// index and as `NotFound`, while the entries around it change.
+async fn check_queue_release_many_after(q: &dyn Queue) {
+    const LATER: Duration = Duration::from_secs(3);
+    for i in 0..13 {
+        q.send(QUEUE, &format!("m{i}"), &no_attributes())
+            .await
+            .unwrap();
+    }
+    let got = receive_until(q, QUEUE, 13, LONG, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 13);
+    let (kept, released) = got.split_last().unwrap();
+    let mut releases: Vec<(String, Duration)> = released
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let delay = if i % 2 == 0 { Duration::ZERO } else { LATER };
+            (m.receipt.clone(), delay)
+        })
+        .collect();
+    releases.insert(5, ("no-such-receipt".to_owned(), Duration::ZERO));
+    let released_at = Instant::now();
+
+    let failed = q.release_many_after(QUEUE, &releases).await;
+    assert_eq!(failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [5]);
+    assert!(matches!(failed[0].1, StoreError::NotFound(_)), "{failed:?}");
+
+    let ids = |messages: &[QueueMessage], parity: usize| {
+        let mut ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+        ids.retain(|id| {
+            released
+                .iter()
+                .position(|m| &m.id == id)
+                .is_some_and(|i| i % 2 == parity)
+        });
+        ids.sort();
+        ids
+    };
+    let at_once = receive_until(q, QUEUE, 6, LONG, Duration::from_secs(2)).await;
+    assert!(
+        released_at.elapsed() < LATER,
+        "too slow to tell the delays apart"
+    );
+    assert_eq!(at_once.len(), 6, "{at_once:#?}");
+    assert_eq!(
+        ids(&at_once, 0).len(),
+        6,
+        "the ones released at once came first"
+    );
+    assert!(at_once.iter().all(|m| m.receive_count == 2));
+    let later = receive_until(q, QUEUE, 6, LONG, LATER * 3).await;
+    assert!(
+        released_at.elapsed() >= LATER,
+        "came back before their delay"
+    );
+    assert_eq!(ids(&later, 1).len(), 6, "{later:#?}");
+    assert_eq!(
+        q.depth(QUEUE).await.unwrap(),
+        QueueDepth {
+            visible: 0,
+            in_flight: 13
+        }
+    );
+
+    let receipts: Vec<String> = at_once
+        .iter()
+        .chain(&later)
+        .map(|m| m.receipt.clone())
+        .chain([kept.receipt.clone()])
+        .collect();
+    assert!(q.delete_many(QUEUE, &receipts).await.is_empty());
+    assert_eq!(q.depth(QUEUE).await.unwrap(), QueueDepth::default());
+    assert!(q.release_many_after(QUEUE, &[]).await.is_empty());
+}
+
 /// `delete_many` deletes every message of more than one SQS batch (10), in flight or not yet
 /// redelivered; afterwards nothing is visible or in flight.
 async fn check_queue_delete_many(q: &dyn Queue) {
@@ -797,6 +874,12 @@ async fn check_queue_unknown_is_not_found(q: &dyn Queue) {
         not_found(Err(e), "delete_many");
     }
     not_found(q.release("no-such-queue", "receipt").await, "release");
+    let releases = [("a".to_owned(), Duration::ZERO), ("b".to_owned(), LONG)];
+    let failed = q.release_many_after("no-such-queue", &releases).await;
+    assert_eq!(failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+    for (_, e) in failed {
+        not_found(Err(e), "release_many_after");
+    }
     not_found(q.depth("no-such-queue").await.map(drop), "depth");
 }
 
@@ -967,6 +1050,7 @@ contract! {
     check_queue_dead_letter => queue,
     check_queue_release => queue,
     check_queue_release_after => queue,
+    check_queue_release_many_after => queue,
     check_queue_depth_and_batch_limit => queue,
     check_queue_delete_many => queue,
     check_queue_unknown_is_not_found => queue;

@@ -147,6 +147,14 @@ impl Queue for TallyQueue {
         self.inner.release_after(queue, receipt, delay).await
     }
 
+    async fn release_many_after(
+        &self,
+        queue: &str,
+        releases: &[(String, Duration)],
+    ) -> Vec<(usize, StoreError)> {
+        self.inner.release_many_after(queue, releases).await
+    }
+
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
         self.inner.depth(queue).await
     }

@@ -8,6 +8,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
 use aws_sdk_sqs::types::{
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName,
 };
@@ -117,7 +118,68 @@ fn not_in_flight<R>(e: &SdkError<ChangeMessageVisibilityError, R>) -> bool {
             .is_some_and(|m| m.contains("not available for visibility timeout change"))
 }
 
+/// Whether a batch entry was refused because its receipt holds no message in flight (the codes
+/// [`not_in_flight`] reads from a single call's error).
+fn entry_not_in_flight(f: &BatchResultErrorEntry) -> bool {
+    matches!(
+        f.code(),
+        "ReceiptHandleIsInvalid"
+            | "MessageNotInflight"
+            | "AWS.SimpleQueueService.MessageNotInflight"
+    ) || (f.code() == "InvalidParameterValue"
+        && f.message()
+            .is_some_and(|m| m.contains("not available for visibility timeout change")))
+}
+
 impl SqsQueue {
+    /// One ChangeMessageVisibilityBatch of at most 10 entries, the first at index `first`; the
+    /// entries SQS refused, by index.
+    async fn release_batch(
+        &self,
+        queue: &str,
+        first: usize,
+        releases: &[(String, Duration)],
+    ) -> Result<Vec<(usize, StoreError)>, StoreError> {
+        let entries = releases
+            .iter()
+            .enumerate()
+            .map(|(i, (receipt, delay))| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id((first + i).to_string())
+                    .receipt_handle(receipt)
+                    .visibility_timeout(visibility_seconds(*delay))
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("sqs release_many: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .change_message_visibility_batch()
+            .queue_url(self.url(queue)?)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs release_many", e))?;
+        Ok(out
+            .failed()
+            .iter()
+            .map(|f| {
+                let index = f.id().parse().unwrap_or(first);
+                let why = format!(
+                    "sqs release_many: {} {}",
+                    f.code(),
+                    f.message().unwrap_or("")
+                );
+                let error = if entry_not_in_flight(f) {
+                    StoreError::NotFound(why)
+                } else {
+                    StoreError::Backend(why)
+                };
+                (index, error)
+            })
+            .collect())
+    }
+
     /// One DeleteMessageBatch of at most 10 receipts, the first at index `first`; the entries
     /// SQS refused, by index.
     async fn delete_batch(
@@ -258,6 +320,22 @@ impl Queue for SqsQueue {
             ))),
             Err(e) => Err(sdk_error("sqs release", e)),
         }
+    }
+
+    async fn release_many_after(
+        &self,
+        queue: &str,
+        releases: &[(String, Duration)],
+    ) -> Vec<(usize, StoreError)> {
+        let mut failed = Vec::new();
+        for (chunk_no, chunk) in releases.chunks(MAX_RECEIVE_BATCH).enumerate() {
+            let first = chunk_no * MAX_RECEIVE_BATCH;
+            match self.release_batch(queue, first, chunk).await {
+                Ok(refused) => failed.extend(refused),
+                Err(e) => failed.extend((first..first + chunk.len()).map(|i| (i, e.clone()))),
+            }
+        }
+        failed
     }
 
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {

@@ -16,7 +16,7 @@
 //! ([`crate::queues::CRASH_RECEIVES`]): those are kept for workers that die mid-batch, so
 //! that a crash on a message's last attempt still leaves the flow a receive to settle it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -94,35 +94,54 @@ pub async fn settle(
     records: &[InputRecord],
     outcomes: &BTreeMap<String, RecordOutcome>,
 ) -> Vec<String> {
-    // One queue call or two per record that is not done: concurrently, as a batch of 100
-    // retried records would otherwise wait on 100 round trips one after another.
-    let mut failed = Vec::new();
-    for chunk in records.chunks(SETTLE_CONCURRENCY) {
-        let settled = join_all(
-            chunk
-                .iter()
-                .map(|record| settle_one(queue, audit, flow, policy, record, outcomes)),
-        )
+    let decided: Vec<(&InputRecord, HandOn)> = records
+        .iter()
+        .filter_map(|record| Some((record, decide(policy, record, outcomes)?)))
+        .collect();
+    delay_retries(queue, policy, &decided).await;
+    // Re-queues and parks are one queue call or two each: concurrently, as a batch of 100
+    // failed records would otherwise wait on 100 round trips one after another.
+    let passed_on: Vec<(&InputRecord, &HandOn)> = decided
+        .iter()
+        .filter(|(_, hand_on)| !matches!(hand_on, HandOn::Retry(_)))
+        .map(|(record, hand_on)| (*record, hand_on))
+        .collect();
+    let mut handed_on = BTreeSet::new();
+    for chunk in passed_on.chunks(SETTLE_CONCURRENCY) {
+        let sent = join_all(chunk.iter().map(|(record, hand_on)| async move {
+            match hand_on {
+                HandOn::Requeue(reason) => {
+                    requeue(queue, audit, flow, policy, record, reason).await
+                }
+                HandOn::Park(reason) => park(queue, audit, flow, policy, record, reason).await,
+                HandOn::Retry(_) => false,
+            }
+        }))
         .await;
-        failed.extend(settled.into_iter().flatten());
+        for ((record, _), sent) in chunk.iter().zip(sent) {
+            if sent {
+                handed_on.insert(record.id.as_str());
+            }
+        }
     }
-    failed
+    decided
+        .iter()
+        .filter(|(record, _)| !handed_on.contains(record.id.as_str()))
+        .map(|(record, _)| record.id.clone())
+        .collect()
 }
 
-/// Records of one batch settled at once.
+/// Records of one batch re-queued or parked at once.
 const SETTLE_CONCURRENCY: usize = 10;
 
-/// Settles one record; returns its id when the queue must deliver it again.
-async fn settle_one(
-    queue: &dyn Queue,
-    audit: &dyn AuditLog,
-    flow: &str,
+/// What happens to `record`; `None` when it is done.
+fn decide(
     policy: &RetryPolicy,
     record: &InputRecord,
     outcomes: &BTreeMap<String, RecordOutcome>,
-) -> Option<String> {
+) -> Option<HandOn> {
     let last_attempt = record.receive_count >= policy.attempts;
-    let hand_on = match outcomes.get(&record.id) {
+    Some(match outcomes.get(&record.id) {
         Some(RecordOutcome::Done) => return None,
         Some(RecordOutcome::Retry(reason)) if !last_attempt => HandOn::Retry(reason.clone()),
         Some(RecordOutcome::Retry(reason)) if record.requeues < policy.requeues => {
@@ -135,34 +154,36 @@ async fn settle_one(
         Some(RecordOutcome::DeadLetter(reason)) => HandOn::Park(reason.clone()),
         // A record the flow did not report on must not be deleted unseen.
         None => HandOn::Retry("no outcome reported".into()),
-    };
-    let handed_on = match hand_on {
-        HandOn::Retry(reason) => {
-            let delay = policy.retry_delay(record.receive_count);
-            tracing::warn!(message_id = %record.id, receive_count = record.receive_count, delay_s = delay.as_secs(), %reason, "record will be retried");
-            delay_retry(queue, policy, record, delay).await;
-            false
-        }
-        HandOn::Requeue(reason) => requeue(queue, audit, flow, policy, record, &reason).await,
-        HandOn::Park(reason) => park(queue, audit, flow, policy, record, &reason).await,
-    };
-    (!handed_on).then(|| record.id.clone())
+    })
 }
 
-/// Hides a retried record for `delay` from now. Best effort: when the change fails (the
-/// receipt is stale, the queue refused), the record comes back after its visibility timeout
-/// as it would have anyway.
-async fn delay_retry(
+/// Hides each retried record for its backoff from now, in as few queue calls as the queue
+/// allows (10 a call on SQS). Best effort: a record whose change fails (the receipt is stale,
+/// the queue refused) comes back after its visibility timeout as it would have anyway.
+async fn delay_retries(
     queue: &dyn Queue,
     policy: &RetryPolicy,
-    record: &InputRecord,
-    delay: Duration,
+    decided: &[(&InputRecord, HandOn)],
 ) {
-    let Some(receipt) = &record.receipt else {
+    let mut delayed = Vec::new();
+    let mut releases = Vec::new();
+    for (record, hand_on) in decided {
+        let HandOn::Retry(reason) = hand_on else {
+            continue;
+        };
+        let delay = policy.retry_delay(record.receive_count);
+        tracing::warn!(message_id = %record.id, receive_count = record.receive_count, delay_s = delay.as_secs(), %reason, "record will be retried");
+        if let Some(receipt) = &record.receipt {
+            delayed.push(record.id.as_str());
+            releases.push((receipt.clone(), delay));
+        }
+    }
+    if releases.is_empty() {
         return;
-    };
-    if let Err(e) = queue.release_after(&policy.queue, receipt, delay).await {
-        tracing::warn!(message_id = %record.id, error = %e, "could not set the retry delay; the record comes back after its visibility timeout");
+    }
+    for (i, e) in queue.release_many_after(&policy.queue, &releases).await {
+        let message_id = delayed.get(i).copied().unwrap_or("?");
+        tracing::warn!(%message_id, error = %e, "could not set the retry delay; the record comes back after its visibility timeout");
     }
 }
 

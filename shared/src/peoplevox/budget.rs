@@ -159,7 +159,7 @@ impl RequestBudget {
                 .collect();
             if free.len() > self.reserve {
                 // A random free slot, so that contenders rarely pick the same one.
-                let slot = free[random_ms(free.len() as u64 - 1) as usize];
+                let slot = free[random_up_to(free.len() as u64 - 1) as usize];
                 let id = rand::random::<u64>();
                 let arrive_by_ms = now + self.hold_ms;
                 let entry = Entry {
@@ -180,7 +180,7 @@ impl RequestBudget {
                     Err(StoreError::ConditionFailed) => {
                         // Another acquirer won the race: re-read after a short random pause
                         // so that contenders spread out.
-                        tokio::time::sleep(Duration::from_millis(random_ms(3))).await;
+                        tokio::time::sleep(Duration::from_millis(random_up_to(3))).await;
                         continue;
                     }
                     Err(e) => return Err(e.into()),
@@ -199,7 +199,7 @@ impl RequestBudget {
                 .unwrap_or(now)
                 + self.window_ms;
             let wait = (frees_at - now).clamp(1, poll_ms);
-            let jitter = random_ms((wait / 10).max(1) as u64);
+            let jitter = random_up_to((wait / 10).max(1) as u64);
             tokio::time::sleep(Duration::from_millis(wait as u64 + jitter)).await;
         }
     }
@@ -288,8 +288,10 @@ fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
-fn random_ms(max: u64) -> u64 {
-    rand::random::<u64>() % (max + 1)
+/// A random whole number from 0 to `max`, both included: a jitter in milliseconds, or the
+/// index of a free slot.
+fn random_up_to(max: u64) -> u64 {
+    rand::random_range(0..=max)
 }
 
 #[cfg(test)]
@@ -351,7 +353,7 @@ mod tests {
                 let permit = budget.acquire().await.unwrap();
                 // The time the request "arrives": after the grant, before the release.
                 let arrived = now_epoch_ms();
-                tokio::time::sleep(Duration::from_millis(random_ms(20))).await;
+                tokio::time::sleep(Duration::from_millis(random_up_to(20))).await;
                 budget.release(permit).await;
                 arrived
             }));

@@ -335,6 +335,22 @@ pub trait Queue: Send + Sync {
         receipt: &str,
         delay: Duration,
     ) -> Result<(), StoreError>;
+    /// [`Queue::release_after`] for many received messages, each with its own delay; returns
+    /// the ones (by index) that were not changed, with why. A queue that changes up to 10 per
+    /// call (SQS ChangeMessageVisibilityBatch) overrides this loop.
+    async fn release_many_after(
+        &self,
+        queue: &str,
+        releases: &[(String, Duration)],
+    ) -> Vec<(usize, StoreError)> {
+        let mut failed = Vec::new();
+        for (i, (receipt, delay)) in releases.iter().enumerate() {
+            if let Err(e) = self.release_after(queue, receipt, *delay).await {
+                failed.push((i, e));
+            }
+        }
+        failed
+    }
     /// Approximate visible and in-flight counts.
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError>;
 }
