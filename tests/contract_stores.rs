@@ -754,12 +754,8 @@ async fn check_queue_depth_and_batch_limit(q: &dyn Queue) {
     );
 }
 
-/// `release_many_after` changes each message of more than one SQS batch (10) by its own delay:
-/// the ones released at once come back first, the delayed ones only after their delay, a
-/// message left out stays in flight, and a receipt that holds no message is refused, by its
-/// index and as `NotFound`, while the entries around it change.
-async fn check_queue_release_many_after(q: &dyn Queue) {
-    const LATER: Duration = Duration::from_secs(3);
+/// 13 messages (more than one SQS batch of 10) sent and received, in flight for [`LONG`].
+async fn more_than_a_batch_in_flight(q: &dyn Queue) -> Vec<QueueMessage> {
     for i in 0..13 {
         q.send(QUEUE, &format!("m{i}"), &no_attributes())
             .await
@@ -767,6 +763,16 @@ async fn check_queue_release_many_after(q: &dyn Queue) {
     }
     let got = receive_until(q, QUEUE, 13, LONG, Duration::from_secs(5)).await;
     assert_eq!(got.len(), 13);
+    got
+}
+
+/// `release_many_after` changes each message of more than one SQS batch (10) by its own delay:
+/// the ones released at once come back first, the delayed ones only after their delay, a
+/// message left out stays in flight, and a receipt that holds no message is refused, by its
+/// index and as `NotFound`, while the entries around it change.
+async fn check_queue_release_many_after(q: &dyn Queue) {
+    const LATER: Duration = Duration::from_secs(3);
+    let got = more_than_a_batch_in_flight(q).await;
     let (kept, released) = got.split_last().unwrap();
     let mut releases: Vec<(String, Duration)> = released
         .iter()
@@ -834,13 +840,7 @@ async fn check_queue_release_many_after(q: &dyn Queue) {
 /// `delete_many` deletes every message of more than one SQS batch (10), in flight or not yet
 /// redelivered; afterwards nothing is visible or in flight.
 async fn check_queue_delete_many(q: &dyn Queue) {
-    for i in 0..13 {
-        q.send(QUEUE, &format!("m{i}"), &no_attributes())
-            .await
-            .unwrap();
-    }
-    let got = receive_until(q, QUEUE, 13, LONG, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 13);
+    let got = more_than_a_batch_in_flight(q).await;
     let receipts: Vec<String> = got.iter().map(|m| m.receipt.clone()).collect();
 
     let failed = q.delete_many(QUEUE, &receipts).await;

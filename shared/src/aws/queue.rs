@@ -160,24 +160,12 @@ impl SqsQueue {
             .send()
             .await
             .map_err(|e| sdk_error("sqs release_many", e))?;
-        Ok(out
-            .failed()
-            .iter()
-            .map(|f| {
-                let index = f.id().parse().unwrap_or(first);
-                let why = format!(
-                    "sqs release_many: {} {}",
-                    f.code(),
-                    f.message().unwrap_or("")
-                );
-                let error = if entry_not_in_flight(f) {
-                    StoreError::NotFound(why)
-                } else {
-                    StoreError::Backend(why)
-                };
-                (index, error)
-            })
-            .collect())
+        Ok(refused(
+            out.failed(),
+            first,
+            "sqs release_many",
+            entry_not_in_flight,
+        ))
     }
 
     /// One DeleteMessageBatch of at most 10 receipts, the first at index `first`; the entries
@@ -207,20 +195,50 @@ impl SqsQueue {
             .send()
             .await
             .map_err(|e| sdk_error("sqs delete_many", e))?;
-        Ok(out
-            .failed()
-            .iter()
-            .map(|f| {
-                let index = f.id().parse().unwrap_or(first);
-                let why = format!(
-                    "sqs delete_many: {} {}",
-                    f.code(),
-                    f.message().unwrap_or("")
-                );
-                (index, StoreError::Backend(why))
-            })
-            .collect())
+        Ok(refused(out.failed(), first, "sqs delete_many", |_| false))
     }
+}
+
+/// A batch call's refused entries as (index, why); an entry `not_found` says holds no message
+/// is `NotFound`, any other refusal `Backend`. Entry ids are the items' indexes.
+fn refused(
+    failed: &[BatchResultErrorEntry],
+    first: usize,
+    op: &str,
+    not_found: fn(&BatchResultErrorEntry) -> bool,
+) -> Vec<(usize, StoreError)> {
+    failed
+        .iter()
+        .map(|f| {
+            let index = f.id().parse().unwrap_or(first);
+            let why = format!("{op}: {} {}", f.code(), f.message().unwrap_or(""));
+            let error = if not_found(f) {
+                StoreError::NotFound(why)
+            } else {
+                StoreError::Backend(why)
+            };
+            (index, error)
+        })
+        .collect()
+}
+
+/// Calls `call` on each run of at most 10 items (SQS's batch size) with the index of its first
+/// item, one run after another, and gathers the refused items by index; every item of a run
+/// whose call failed as a whole counts as refused with that error.
+async fn in_batches<'a, T, F, Fut>(items: &'a [T], call: F) -> Vec<(usize, StoreError)>
+where
+    F: Fn(usize, &'a [T]) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(usize, StoreError)>, StoreError>>,
+{
+    let mut failed = Vec::new();
+    for (chunk_no, chunk) in items.chunks(MAX_RECEIVE_BATCH).enumerate() {
+        let first = chunk_no * MAX_RECEIVE_BATCH;
+        match call(first, chunk).await {
+            Ok(refused) => failed.extend(refused),
+            Err(e) => failed.extend((first..first + chunk.len()).map(|i| (i, e.clone()))),
+        }
+    }
+    failed
 }
 
 #[async_trait]
@@ -287,15 +305,10 @@ impl Queue for SqsQueue {
     }
 
     async fn delete_many(&self, queue: &str, receipts: &[String]) -> Vec<(usize, StoreError)> {
-        let mut failed = Vec::new();
-        for (chunk_no, chunk) in receipts.chunks(MAX_RECEIVE_BATCH).enumerate() {
-            let first = chunk_no * MAX_RECEIVE_BATCH;
-            match self.delete_batch(queue, first, chunk).await {
-                Ok(refused) => failed.extend(refused),
-                Err(e) => failed.extend((first..first + chunk.len()).map(|i| (i, e.clone()))),
-            }
-        }
-        failed
+        in_batches(receipts, |first, chunk| {
+            self.delete_batch(queue, first, chunk)
+        })
+        .await
     }
 
     async fn release_after(
@@ -327,15 +340,10 @@ impl Queue for SqsQueue {
         queue: &str,
         releases: &[(String, Duration)],
     ) -> Vec<(usize, StoreError)> {
-        let mut failed = Vec::new();
-        for (chunk_no, chunk) in releases.chunks(MAX_RECEIVE_BATCH).enumerate() {
-            let first = chunk_no * MAX_RECEIVE_BATCH;
-            match self.release_batch(queue, first, chunk).await {
-                Ok(refused) => failed.extend(refused),
-                Err(e) => failed.extend((first..first + chunk.len()).map(|i| (i, e.clone()))),
-            }
-        }
-        failed
+        in_batches(releases, |first, chunk| {
+            self.release_batch(queue, first, chunk)
+        })
+        .await
     }
 
     async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
