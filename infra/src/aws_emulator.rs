@@ -68,7 +68,11 @@ pub async fn fresh_stores(
     create_audit_table(&dynamodb, &audit)
         .await
         .context("audit table")?;
-    let sqs = aws_sdk_sqs::Client::new(&emulator_sdk_config(&endpoints.sqs).await);
+    let sqs = if endpoints.sqs == endpoints.dynamodb {
+        aws_sdk_sqs::Client::new(&config)
+    } else {
+        aws_sdk_sqs::Client::new(&emulator_sdk_config(&endpoints.sqs).await)
+    };
     let mut urls = BTreeMap::new();
     for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
         let pair = create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count)

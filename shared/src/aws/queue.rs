@@ -106,29 +106,28 @@ fn to_message(m: &aws_sdk_sqs::types::Message) -> Result<QueueMessage, StoreErro
 /// Whether SQS refused a visibility change because the receipt holds no message in flight: a
 /// deleted message or an unknown receipt (`ReceiptHandleIsInvalid`), a message visible again
 /// (`MessageNotInflight`, or SQS's unmodelled `InvalidParameterValue` "Message does not exist
-/// or is not available for visibility timeout change").
-fn not_in_flight<R>(e: &SdkError<ChangeMessageVisibilityError, R>) -> bool {
-    if let Some(service) = e.as_service_error()
-        && (service.is_receipt_handle_is_invalid() || service.is_message_not_inflight())
-    {
-        return true;
+/// or is not available for visibility timeout change"). The same codes come back from a single
+/// call's error and from a batch call's refused entry.
+fn means_not_in_flight(code: Option<&str>, message: Option<&str>) -> bool {
+    match code {
+        Some(
+            "ReceiptHandleIsInvalid"
+            | "MessageNotInflight"
+            | "AWS.SimpleQueueService.MessageNotInflight",
+        ) => true,
+        Some("InvalidParameterValue") => {
+            message.is_some_and(|m| m.contains("not available for visibility timeout change"))
+        }
+        _ => false,
     }
-    e.code() == Some("InvalidParameterValue")
-        && e.message()
-            .is_some_and(|m| m.contains("not available for visibility timeout change"))
 }
 
-/// Whether a batch entry was refused because its receipt holds no message in flight (the codes
-/// [`not_in_flight`] reads from a single call's error).
+fn not_in_flight<R>(e: &SdkError<ChangeMessageVisibilityError, R>) -> bool {
+    means_not_in_flight(e.code(), e.message())
+}
+
 fn entry_not_in_flight(f: &BatchResultErrorEntry) -> bool {
-    matches!(
-        f.code(),
-        "ReceiptHandleIsInvalid"
-            | "MessageNotInflight"
-            | "AWS.SimpleQueueService.MessageNotInflight"
-    ) || (f.code() == "InvalidParameterValue"
-        && f.message()
-            .is_some_and(|m| m.contains("not available for visibility timeout change")))
+    means_not_in_flight(Some(f.code()), f.message())
 }
 
 impl SqsQueue {
