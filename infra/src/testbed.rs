@@ -14,7 +14,7 @@ use ctpvx_shared::store::StateStore;
 use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
 use crate::sim::commercetools::{CtSim, CtSimConfig};
-use crate::sim::peoplevox::{PvxSim, PvxSimConfig};
+use crate::sim::peoplevox::{Dialect, PvxSim, PvxSimConfig};
 
 /// Webhook token of the test bed (long enough for the production check).
 pub const DEMO_WEBHOOK_TOKEN: &str = "demo-webhook-token-0123456789-abcdefghijklmnop";
@@ -44,6 +44,8 @@ pub struct TestbedOptions {
     pub safety_buffer: u32,
     /// `stock.confirm_after_s` (0: no confirming re-reads).
     pub confirm_after_s: u64,
+    /// How the simulated Peoplevox tenant answers where the evidence is thin.
+    pub dialect: Dialect,
 }
 
 impl Default for TestbedOptions {
@@ -54,6 +56,7 @@ impl Default for TestbedOptions {
             items: Vec::new(),
             safety_buffer: 0,
             confirm_after_s: 0,
+            dialect: Dialect::default(),
         }
     }
 }
@@ -85,6 +88,7 @@ impl Testbed {
         let pvx_config = PvxSimConfig {
             budget_requests: options.budget_requests,
             budget_window: options.budget_window,
+            dialect: options.dialect.clone(),
             ..PvxSimConfig::default()
         };
         let pvx = PvxSim::start(pvx_config)

@@ -14,6 +14,7 @@ use serde_json::json;
 use ctpvx_infra::checks;
 use ctpvx_infra::local::stack::{ORDERS_DLQ, SHIPMENTS_DLQ, STATUS_DLQ, STOCK_DLQ};
 use ctpvx_infra::local::{LocalStack, StackOptions};
+use ctpvx_infra::sim::peoplevox::Dialect;
 use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions};
 use ctpvx_infra::{
     reconcile_scenario, scenario, shipment_scenario, status_scenario, stock_scenario,
@@ -44,6 +45,9 @@ pub struct Args {
     /// Keep the store file here (for `ctpvx audit`); default: a temporary file, deleted.
     #[arg(long)]
     store: Option<std::path::PathBuf>,
+    /// How the simulated Peoplevox tenant answers where the public evidence is thin.
+    #[arg(long, value_name = "NAME", default_value = "strict", value_parser = crate::cli::dialect_names())]
+    peoplevox_dialect: String,
 }
 
 const UNKNOWN_SKU: &str = "NEW-ITEM-1";
@@ -69,6 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         items: catalog.iter().chain(&bulk).cloned().collect(),
         safety_buffer: SAFETY_BUFFER,
         confirm_after_s: 1,
+        dialect: Dialect::by_name(&args.peoplevox_dialect).map_err(anyhow::Error::msg)?,
     })
     .await?;
     let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
@@ -316,6 +321,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "missing": status_check.missing_returns,
         },
         "peoplevox": {
+            "dialect": args.peoplevox_dialect,
             "requests": pvx_requests,
             "sales_orders": bed.pvx.sales_orders().len(),
             "budget": "15 requests per 15 s",
@@ -400,7 +406,8 @@ fn print_table(s: &serde_json::Value) {
     let o = &s["orders"];
     let p = &s["peoplevox"];
     println!(
-        "ctpvx demo — orders, stock, shipments and statuses against the simulators ({})",
+        "ctpvx demo — orders, stock, shipments and statuses against the simulators (Peoplevox dialect {}; {})",
+        p["dialect"].as_str().unwrap_or(""),
         p["clock"].as_str().unwrap_or("")
     );
     println!("  orders created                 {}", o["created"]);

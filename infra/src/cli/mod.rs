@@ -110,3 +110,13 @@ pub fn render_report<R: serde::Serialize + std::fmt::Display>(
         report.to_string()
     })
 }
+
+/// `--peoplevox-dialect`'s values, each with its one-line summary in `--help`.
+pub fn dialect_names() -> clap::builder::PossibleValuesParser {
+    use ctpvx_infra::sim::peoplevox::DIALECTS;
+    clap::builder::PossibleValuesParser::new(
+        DIALECTS
+            .iter()
+            .map(|d| clap::builder::PossibleValue::new(d.name).help(d.summary)),
+    )
+}

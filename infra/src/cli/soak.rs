@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use ctpvx_infra::aws_emulator::EmulatorEndpoints;
+use ctpvx_infra::sim::peoplevox::Dialect;
 use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
 
 use crate::cli::init_logs;
@@ -55,6 +56,9 @@ pub struct Args {
     /// A progress line on stderr every this many seconds; 0 for none.
     #[arg(long, default_value_t = 15, value_name = "SECONDS")]
     progress: u64,
+    /// How the simulated Peoplevox tenant answers where the public evidence is thin.
+    #[arg(long, value_name = "NAME", default_value = "strict", value_parser = crate::cli::dialect_names())]
+    peoplevox_dialect: String,
 }
 
 /// The default-size soak on moto moves about 260,000 messages through one or two Python
@@ -117,6 +121,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             defaults.visibility_s
         },
         progress_every_s: args.progress,
+        dialect: Dialect::by_name(&args.peoplevox_dialect)
+            .map_err(anyhow::Error::msg)?
+            .name,
         ..defaults
     };
     let outcome = soak::run(options, backend).await?;

@@ -73,6 +73,8 @@ pub struct SoakOptions {
     pub visibility_s: u64,
     /// Print a progress line on stderr every this many seconds (0: never).
     pub progress_every_s: u64,
+    /// The simulated Peoplevox tenant's dialect (see `sim::peoplevox::dialect`).
+    pub dialect: &'static str,
 }
 
 impl Default for SoakOptions {
@@ -90,6 +92,7 @@ impl Default for SoakOptions {
             workers: (4, 8),
             visibility_s: 10,
             progress_every_s: 0,
+            dialect: crate::sim::peoplevox::Dialect::default().name,
         }
     }
 }
@@ -134,6 +137,8 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         items: catalog.clone(),
         safety_buffer: 5,
         confirm_after_s: 1,
+        dialect: crate::sim::peoplevox::Dialect::by_name(options.dialect)
+            .map_err(anyhow::Error::msg)?,
     })
     .await?;
     let mut config = bed.config.clone();

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::dialect::Dialect;
+
 /// Template names the simulator implements.
 pub const SALES_ORDERS: &str = "Sales orders";
 /// See [`SALES_ORDERS`].
@@ -155,6 +157,8 @@ pub struct PvxSimConfig {
     pub default_site: String,
     /// The tenant's integration templates.
     pub templates: Vec<SimTemplate>,
+    /// How the tenant answers where the public evidence is thin.
+    pub dialect: Dialect,
 }
 
 impl Default for PvxSimConfig {
@@ -172,6 +176,7 @@ impl Default for PvxSimConfig {
                 SimTemplate::new(SALES_ORDER_ITEMS, SALES_ORDER_ITEM_FIELDS),
                 SimTemplate::new(ITEM_TYPES, ITEM_TYPE_FIELDS),
             ],
+            dialect: Dialect::default(),
         }
     }
 }

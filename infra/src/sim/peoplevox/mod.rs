@@ -17,6 +17,7 @@ mod despatch_api;
 mod despatch_event;
 mod despatch_report;
 mod despatching;
+pub mod dialect;
 mod dispatch;
 mod event;
 mod filter;
@@ -70,6 +71,7 @@ pub use despatch_event::{
     TRACKING_NUMBER_RECEIVED,
 };
 pub use despatch_report::{DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, report_date};
+pub use dialect::{DIALECTS, Dialect};
 pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
 pub use event::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
 pub use on_hold::ON_HOLD_FIELD;

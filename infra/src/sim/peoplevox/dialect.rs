@@ -1,0 +1,176 @@
+//! Dialects of the simulated tenant: where public evidence about Peoplevox is thin, tenants (and
+//! API versions) may differ, and the connector must work with each. A dialect names one such
+//! tenant; the simulator's behaviour at every doubtful point is read from it, never from the
+//! connector's own configuration, so that the simulator can disagree with the client.
+//!
+//! - `strict` (the default) is the strictest tenant the evidence supports (`../shared/api/
+//!   peoplevox.md`, "Corrections"): a live WSDL with `SubscribeEventWithSitesFilters` and
+//!   `encodeParameterData`; only the placeholders a public client uses
+//!   (finerylondon/peep_conn `subscription.rb`: `{SalesOrderStatu.Name}`, never `{OnHold}`);
+//!   unknown placeholders left as written; at most 1000 rows a page; reports that ignore
+//!   `Columns` and `FilterClause` (peep_conn `report.rb`) and return more columns than asked for;
+//!   report times in the warehouse's local time; "Despatch packages" only as a data template
+//!   (peep_conn `constants.rb`), read with GetData.
+//! - `wsdl-2017` is the 2017 WSDL as the connector first read it: eight operations, no
+//!   `encodeParameterData` (values substituted raw), a `filter` that is honoured, the
+//!   placeholders the connector first guessed, no page cap, reports that honour every clause,
+//!   UTC times and a "Despatch packages" report.
+//! - `bare` is the least a tenant may offer: no sites-filter operation and a `filter` that is
+//!   ignored, raw substitution, status callbacks that carry only the order number, reports that
+//!   ignore every clause and column list, no "Despatch packages" at all.
+
+/// Where a tenant keeps its despatch packages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackagesSource {
+    /// A "Despatch packages" integration template, read with GetData.
+    DataTemplate,
+    /// A "Despatch packages" report, read with GetReportData.
+    Report,
+    /// Neither: tracking numbers are only in "Despatch summary".
+    Absent,
+}
+
+/// Which callback placeholders the tenant substitutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    /// Only those with public evidence (peep_conn `subscription.rb`, every version).
+    Evidence,
+    /// The evidence-backed ones plus the connector's first guesses (`{SalesOrderStatus.Name}`,
+    /// `{OnHold}`, package and return placeholders).
+    Guessed,
+    /// Only the key of each event (order number, despatch number, item code, ...).
+    KeysOnly,
+}
+
+/// One simulated tenant's answers at every point where the evidence is thin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialect {
+    /// The name `--peoplevox-dialect` takes.
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub summary: &'static str,
+    /// The live WSDL publishes `SubscribeEventWithSitesFilters` (peep_conn 0b05be4).
+    pub sites_filter_operation: bool,
+    /// The live WSDL has `encodeParameterData` on SubscribeEvent and SubscribePostEvent, and a
+    /// true value percent-encodes each substituted value; without it values go in raw.
+    pub encode_parameter_data: bool,
+    /// The plain `filter` of SubscribeEvent is applied; when false it is ignored and a
+    /// subscription calls back for every site.
+    pub honours_filter: bool,
+    /// Which placeholders are substituted.
+    pub placeholders: Placeholders,
+    /// ItemsPerPage above this (or 0) is reset to it (Zynk: "anything higher will be reset to
+    /// 1000"); `None`: no cap, 0 returns everything.
+    pub max_items_per_page: Option<u32>,
+    /// Reports apply `Columns` (else they return every column).
+    pub reports_honour_columns: bool,
+    /// Reports apply `FilterClause` (else it is ignored).
+    pub reports_honour_filter_clause: bool,
+    /// Reports apply `SearchClause` (else it is ignored; templates still apply it).
+    pub reports_honour_search_clause: bool,
+    /// Reports carry columns beyond the ones the connector reads, in the tenant's order.
+    pub report_extra_columns: bool,
+    /// IANA zone of the wall-clock times in reports.
+    pub report_time_zone: &'static str,
+    /// Where despatch packages are.
+    pub despatch_packages: PackagesSource,
+}
+
+/// The strictest tenant the evidence supports.
+pub const STRICT: Dialect = Dialect {
+    name: "strict",
+    summary: "live WSDL with sites filters and encodeParameterData, evidence-backed placeholders only, 1000-row pages, reports ignore Columns/FilterClause, local report times, \"Despatch packages\" as a data template",
+    sites_filter_operation: true,
+    encode_parameter_data: true,
+    honours_filter: false,
+    placeholders: Placeholders::Evidence,
+    max_items_per_page: Some(1000),
+    reports_honour_columns: false,
+    reports_honour_filter_clause: false,
+    reports_honour_search_clause: true,
+    report_extra_columns: true,
+    report_time_zone: "Europe/London",
+    despatch_packages: PackagesSource::DataTemplate,
+};
+
+/// The 2017 WSDL as the connector first read it.
+pub const WSDL_2017: Dialect = Dialect {
+    name: "wsdl-2017",
+    summary: "the 2017 WSDL: eight operations, raw placeholder values, filter honoured, guessed placeholders, no page cap, reports honour every clause, UTC times, a \"Despatch packages\" report",
+    sites_filter_operation: false,
+    encode_parameter_data: false,
+    honours_filter: true,
+    placeholders: Placeholders::Guessed,
+    max_items_per_page: None,
+    reports_honour_columns: true,
+    reports_honour_filter_clause: true,
+    reports_honour_search_clause: true,
+    report_extra_columns: false,
+    report_time_zone: "UTC",
+    despatch_packages: PackagesSource::Report,
+};
+
+/// The least a tenant may offer.
+pub const BARE: Dialect = Dialect {
+    name: "bare",
+    summary: "no sites filter (filter ignored), raw placeholder values, callbacks carry only their keys, 1000-row pages, reports ignore every clause and column list, no \"Despatch packages\"",
+    sites_filter_operation: false,
+    encode_parameter_data: false,
+    honours_filter: false,
+    placeholders: Placeholders::KeysOnly,
+    max_items_per_page: Some(1000),
+    reports_honour_columns: false,
+    reports_honour_filter_clause: false,
+    reports_honour_search_clause: false,
+    report_extra_columns: true,
+    report_time_zone: "Europe/London",
+    despatch_packages: PackagesSource::Absent,
+};
+
+/// Every dialect, the default first.
+pub const DIALECTS: [Dialect; 3] = [STRICT, WSDL_2017, BARE];
+
+impl Default for Dialect {
+    fn default() -> Self {
+        STRICT
+    }
+}
+
+impl Dialect {
+    /// The dialect called `name`, or an error that lists the names.
+    pub fn by_name(name: &str) -> Result<Self, String> {
+        DIALECTS
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name.trim()))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "no Peoplevox dialect `{name}`; the dialects are {}",
+                    names().join(", ")
+                )
+            })
+    }
+}
+
+/// The dialects' names, the default first.
+pub fn names() -> Vec<&'static str> {
+    DIALECTS.iter().map(|d| d.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let mut seen = names();
+        seen.dedup();
+        assert_eq!(seen.len(), DIALECTS.len());
+        for d in DIALECTS {
+            assert_eq!(Dialect::by_name(&d.name.to_uppercase()).unwrap(), d);
+        }
+        let e = Dialect::by_name("nope").unwrap_err();
+        assert!(e.contains("strict, wsdl-2017, bare"), "{e}");
+        assert_eq!(Dialect::default().name, "strict");
+    }
+}
