@@ -40,6 +40,7 @@ pub(crate) fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResu
         "setParcelTrackingData" => deliveries::set_parcel_tracking_data(order, action),
         "addReturnInfo" => add_return_info(order, action),
         "transitionState" => transition_state(store, order, action),
+        "setOrderNumber" => set_order_number(store, order, action),
         other => Err(ApiError::bad_request(
             "InvalidInput",
             format!("Unknown update action '{other}'."),
@@ -64,6 +65,25 @@ fn set_enum(order: &mut Value, action: &Value, field: &str, allowed: &[&str]) ->
         )));
     }
     order[field] = value.into();
+    Ok(())
+}
+
+/// `setOrderNumber {orderNumber}` ([R] `OrderSetOrderNumberAction.raml`: "Once set, the value
+/// cannot be changed"; the number is unique across the project). The index of numbers follows in
+/// [`super::orders`]'s `updated`.
+fn set_order_number(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
+    let number = required_str(action, "orderNumber")?;
+    if order.get("orderNumber").is_some_and(|n| !n.is_null()) {
+        // UNCONFIRMED: the code the real API answers when the number is set already.
+        return Err(ApiError::bad_request(
+            "InvalidOperation",
+            "The orderNumber of an order cannot be changed once set.",
+        ));
+    }
+    if store.order_numbers.contains_key(number) {
+        return Err(ApiError::duplicate_field("orderNumber", &number.into()));
+    }
+    order["orderNumber"] = number.into();
     Ok(())
 }
 

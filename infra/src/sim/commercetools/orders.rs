@@ -78,5 +78,13 @@ impl Resource for Orders {
 
     fn updated(store: &mut Store, before: &Value, after: &Value) {
         store.state_history.extend(history::changes(before, after));
+        // `setOrderNumber` gave the order its number: it can be read by it from now on.
+        if let (None | Some(Value::Null), Some(Value::String(number)), Some(Value::String(id))) = (
+            before.get("orderNumber"),
+            after.get("orderNumber"),
+            after.get("id"),
+        ) {
+            store.order_numbers.insert(number.clone(), id.clone());
+        }
     }
 }

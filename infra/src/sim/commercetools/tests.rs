@@ -253,3 +253,31 @@ fn over_long_predicates_are_refused_with_414() {
     assert_eq!(err.code(), "InvalidInput");
     assert!(format!("{err:?}").contains("414"), "{err:?}");
 }
+
+#[test]
+fn an_order_number_is_set_once_unique_and_indexed() {
+    use super::orders::Orders;
+    use super::resource::Resource;
+    let mut store = Store::default();
+    store.order_numbers.insert("TAKEN".into(), "o-2".into());
+    let mut order = order();
+    order["orderNumber"] = Value::Null;
+    let before = order.clone();
+    let set = |number: &str| json!({"action": "setOrderNumber", "orderNumber": number});
+    assert_eq!(
+        code(run(&store, &mut order, set("TAKEN"))),
+        "DuplicateField"
+    );
+    run(&store, &mut order, set("N-1")).unwrap();
+    assert_eq!(order["orderNumber"], "N-1");
+    Orders::updated(&mut store, &before, &order);
+    assert_eq!(store.order_numbers["N-1"], "o-1");
+    assert_eq!(
+        code(run(&store, &mut order, set("N-2"))),
+        "InvalidOperation"
+    );
+    assert_eq!(
+        code(run(&store, &mut order, json!({"action": "setOrderNumber"}))),
+        "InvalidJsonInput"
+    );
+}
