@@ -6,6 +6,7 @@ pub mod local;
 pub mod operator;
 pub mod reconcile_scenario;
 pub mod scenario;
+pub mod shapes_scenario;
 pub mod shipment_scenario;
 pub mod sim;
 pub mod soak;
