@@ -76,9 +76,9 @@ pub struct Row<'a> {
     values: &'a [String],
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
     /// The value of `column` (one of the reader's), trimmed; empty when the report lacks it.
-    pub fn get(&self, column: &str) -> &str {
+    pub fn get(&self, column: &str) -> &'a str {
         self.rows
             .position(column)
             .and_then(|i| self.values.get(i))
