@@ -559,3 +559,33 @@ async fn a_read_beyond_its_page_bound_fails_clearly() {
     );
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn a_tenant_that_ignores_the_search_clause_still_yields_only_what_was_asked() {
+    use ctpvx_infra::sim::peoplevox::dialect::BARE;
+    let sim = sim_with(PvxSimConfig {
+        budget_requests: 10,
+        budget_window: Duration::from_millis(200),
+        dialect: BARE,
+        ..PvxSimConfig::default()
+    })
+    .await;
+    for n in 0..300 {
+        sim.set_stock("UK-DC", &format!("SKU-{n:03}"), n, n);
+        sim.set_stock("EU-DC", &format!("SKU-{n:03}"), 1000 + n, 1000 + n);
+    }
+    let pvx = client(&sim, store());
+    // 250 items: three clauses of at most 100 values; the first answer is the whole report.
+    let asked: Vec<String> = (0..250).map(|n| format!("SKU-{:03}", n + 50)).collect();
+    sim.reset_counters();
+    let found = pvx.read_availability("UK-DC", &asked).await.unwrap();
+    assert_eq!(found.len(), 250);
+    assert_eq!(found["SKU-050"], 50);
+    assert_eq!(found["SKU-299"], 299);
+    assert!(!found.contains_key("SKU-000"));
+    assert_eq!(
+        count(&sim, "GetReportData"),
+        1,
+        "the whole report came with the first read: no read per clause"
+    );
+}

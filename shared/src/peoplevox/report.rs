@@ -242,7 +242,7 @@ pub struct KeyedRead<'a> {
     /// And, for every row, this column holds this value (compared trimmed, any case): the
     /// site of a site's read.
     pub also: Option<(&'static str, &'a str)>,
-    /// `OrderBy`, or empty.
+    /// `OrderBy`; empty orders by the filter's column, so that pages do not shift.
     pub order_by: &'a str,
 }
 
@@ -272,10 +272,16 @@ pub async fn read_keyed(pvx: &PvxClient, read: &KeyedRead<'_>) -> Result<ReportR
             if let Some((also, value)) = read.also {
                 search = format!("([{also}].Equals({})) AND {search}", quote(value));
             }
+            // Pages of a stable order: by the key unless the caller orders otherwise.
+            let order_by = if read.order_by.is_empty() {
+                format!("[{column}] asc")
+            } else {
+                read.order_by.to_string()
+            };
             let query = ReportQuery {
                 template: read.report.to_string(),
                 search_clause: search,
-                order_by: read.order_by.to_string(),
+                order_by,
                 columns: read.columns.request(),
                 ..ReportQuery::default()
             };

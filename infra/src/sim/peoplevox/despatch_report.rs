@@ -4,11 +4,13 @@
 //! per package; its field names are not public, see `config.rs`). Filtering, column
 //! selection, ordering and paging are the query module's.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::despatch::SimDespatch;
+use super::despatch::{SimDespatch, SimDespatchLine};
 use super::report_clock::ReportClock;
-use super::state::{Data, SimItemType, SimSalesOrder};
+use super::row::Row;
+use super::state::{Data, SimItemType};
 
 /// Columns of "Despatch summary" as the connector first read it: the dialects whose reports
 /// carry no extra columns answer with these.
@@ -102,84 +104,102 @@ type Record = BTreeMap<String, String>;
 /// The user the simulated warehouse despatches as (`Username`).
 const DESPATCHER: &str = "warehouse";
 
+/// One row of "Despatch summary": a line of a despatch, every column of
+/// [`DESPATCH_SUMMARY_FULL_COLUMNS`] computed when it is read (a tenant that ignores the
+/// search clause answers every despatch ever made, and only a page of them is written).
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryRow<'a> {
+    data: &'a Data,
+    clock: &'a ReportClock,
+    despatch: &'a SimDespatch,
+    line: &'a SimDespatchLine,
+}
+
 /// "Despatch summary" rows of the despatches `wanted` keeps, by despatch number then the
-/// despatch's line order, with every column of [`DESPATCH_SUMMARY_FULL_COLUMNS`]. Its
-/// `Tracking number` is every tracking number the despatch's packages have, in package order,
-/// joined by `, ` (one in the usual single-package despatch; UNCONFIRMED how Peoplevox lists
-/// several), empty while none has one.
-pub fn summary_records(
-    data: &Data,
-    clock: &ReportClock,
-    wanted: &dyn Fn(&SimDespatch) -> bool,
-) -> Vec<Record> {
+/// despatch's line order.
+pub fn summary_rows<'a>(
+    data: &'a Data,
+    clock: &'a ReportClock,
+    wanted: &'a dyn Fn(&SimDespatch) -> bool,
+) -> impl Iterator<Item = SummaryRow<'a>> + 'a {
     data.despatches
         .values()
-        .filter(|d| wanted(d))
-        .flat_map(|d| {
-            let order = data.orders.get(&d.order_number);
-            let of_order = move |name: &str| order_field(order, name);
-            d.lines.iter().map(move |line| {
-                let item = data.item_types.get(&line.item_code);
-                let of_item = |name: &str| item_field(item, name);
-                let mut r = record([
-                    ("Salesorder number", d.order_number.clone()),
-                    (
-                        "Requested delivery date",
-                        import_date(&of_order("RequestedDeliveryDate")),
-                    ),
-                    ("Despatch number", d.number.clone()),
-                    ("Carrier", d.carrier.clone()),
-                    ("Service", d.service.clone()),
-                    ("Despatch date", clock.minutes(d.despatch_date)),
-                    ("Tracking number", tracking(d)),
-                    ("Item name", item_name(item, &line.item_code)),
-                    ("No of items", line.units.to_string()),
-                    ("Destination country", of_order("ShippingAddressCountry")),
-                    ("Site reference", d.site.clone()),
-                    ("Parent", String::new()),
-                    ("Item code", line.item_code.clone()),
-                    ("Username", DESPATCHER.into()),
-                    ("Carrier reference", String::new()),
-                    ("Service type code", d.service_type_code.clone()),
-                    (
-                        "Customer order reference",
-                        of_order("CustomerPurchaseOrderReferenceNumber"),
-                    ),
-                    ("Shipping cost", of_order("ShippingCost")),
-                    ("Email", of_order("Email")),
-                    ("Contact name", of_order("ContactName")),
-                    ("Total sale", of_order("TotalSale")),
-                    ("Discount", of_order("Discount")),
-                    ("Tax paid", of_order("TaxPaid")),
-                    ("Channel name", of_order("ChannelName")),
-                    ("Item barcode", of_item("Barcode")),
-                    ("Item description", of_item("Description")),
-                    ("Default suppliers part number", String::new()),
-                    ("Item buy price", of_item("BuyPrice")),
-                    ("Item wholesale price", of_item("WholesalePrice")),
-                    ("Item retail price", of_item("RetailPrice")),
-                    ("Item weight", of_item("Weight")),
-                    ("Item height", of_item("Height")),
-                    ("Item width", of_item("Width")),
-                    ("Item depth", of_item("Depth")),
-                    ("Item tags", of_item("Tags")),
-                ]);
-                for n in 1..=5 {
-                    r.insert(
-                        format!("Sales order attribute {n}"),
-                        of_order(&format!("Attribute{n}")),
-                    );
-                }
-                for n in 1..=15 {
-                    r.insert(
-                        format!("Item attribute {n}"),
-                        of_item(&format!("Attribute{n}")),
-                    );
-                }
-                r
+        .filter(move |d| wanted(d))
+        .flat_map(move |despatch| {
+            despatch.lines.iter().map(move |line| SummaryRow {
+                data,
+                clock,
+                despatch,
+                line,
             })
         })
-        .collect()
+}
+
+impl Row for SummaryRow<'_> {
+    /// `Tracking number` is every tracking number the despatch's packages have, in package
+    /// order, joined by `, ` (one in the usual single-package despatch; UNCONFIRMED how
+    /// Peoplevox lists several), empty while none has one.
+    fn get(&self, column: &str) -> Option<Cow<'_, str>> {
+        let d = self.despatch;
+        let order = self.data.orders.get(&d.order_number);
+        let item = self.data.item_types.get(&self.line.item_code);
+        let of_order = |name: &str| Some(field(order.map(|o| &o.fields), name));
+        let of_item = |name: &str| Some(field(item.map(|i| &i.fields), name));
+        match column {
+            "Salesorder number" => borrowed(&d.order_number),
+            "Requested delivery date" => {
+                Some(Cow::Owned(import_date(&of_order("RequestedDeliveryDate")?)))
+            }
+            "Despatch number" => borrowed(&d.number),
+            "Carrier" => borrowed(&d.carrier),
+            "Service" => borrowed(&d.service),
+            "Despatch date" => Some(Cow::Owned(self.clock.minutes(d.despatch_date))),
+            "Tracking number" => Some(Cow::Owned(tracking(d))),
+            "Item name" => Some(Cow::Owned(item_name(item, &self.line.item_code))),
+            "No of items" => Some(Cow::Owned(self.line.units.to_string())),
+            "Destination country" => of_order("ShippingAddressCountry"),
+            "Site reference" => borrowed(&d.site),
+            "Parent" | "Carrier reference" | "Default suppliers part number" => {
+                Some(Cow::Borrowed(""))
+            }
+            "Item code" => borrowed(&self.line.item_code),
+            "Username" => Some(Cow::Borrowed(DESPATCHER)),
+            "Service type code" => borrowed(&d.service_type_code),
+            "Customer order reference" => of_order("CustomerPurchaseOrderReferenceNumber"),
+            "Shipping cost" => of_order("ShippingCost"),
+            "Email" => of_order("Email"),
+            "Contact name" => of_order("ContactName"),
+            "Total sale" => of_order("TotalSale"),
+            "Discount" => of_order("Discount"),
+            "Tax paid" => of_order("TaxPaid"),
+            "Channel name" => of_order("ChannelName"),
+            "Item barcode" => of_item("Barcode"),
+            "Item description" => of_item("Description"),
+            "Item buy price" => of_item("BuyPrice"),
+            "Item wholesale price" => of_item("WholesalePrice"),
+            "Item retail price" => of_item("RetailPrice"),
+            "Item weight" => of_item("Weight"),
+            "Item height" => of_item("Height"),
+            "Item width" => of_item("Width"),
+            "Item depth" => of_item("Depth"),
+            "Item tags" => of_item("Tags"),
+            other => {
+                let numbered = |prefix: &str, most: u8| {
+                    other
+                        .strip_prefix(prefix)
+                        .and_then(|n| n.parse::<u8>().ok())
+                        .filter(|n| (1..=most).contains(n))
+                };
+                if let Some(n) = numbered("Sales order attribute ", 5) {
+                    of_order(&format!("Attribute{n}"))
+                } else if let Some(n) = numbered("Item attribute ", 15) {
+                    of_item(&format!("Attribute{n}"))
+                } else {
+                    None
+                }
+            }
+        }
+    }
 }
 
 /// "Despatch packages" report rows (dialect `wsdl-2017`) of the despatches `wanted` keeps, by
@@ -249,23 +269,20 @@ fn tracking(despatch: &SimDespatch) -> String {
     numbers.join(", ")
 }
 
-fn order_field(order: Option<&SimSalesOrder>, name: &str) -> String {
-    order
-        .and_then(|o| o.fields.get(name))
-        .cloned()
-        .unwrap_or_default()
+fn borrowed(value: &str) -> Option<Cow<'_, str>> {
+    Some(Cow::Borrowed(value))
 }
 
-fn item_field(item: Option<&SimItemType>, name: &str) -> String {
-    item.and_then(|i| i.fields.get(name))
-        .cloned()
-        .unwrap_or_default()
+/// A field of an order or item type, empty when either is missing.
+fn field<'a>(fields: Option<&'a BTreeMap<String, String>>, name: &str) -> Cow<'a, str> {
+    Cow::Borrowed(fields.and_then(|f| f.get(name)).map_or("", String::as_str))
 }
 
 /// The item's `Name`, else its code.
 pub fn item_name(item: Option<&SimItemType>, code: &str) -> String {
-    Some(item_field(item, "Name"))
+    item.and_then(|i| i.fields.get("Name"))
         .filter(|n| !n.is_empty())
+        .cloned()
         .unwrap_or_else(|| code.to_string())
 }
 
@@ -291,11 +308,12 @@ fn record<const N: usize>(pairs: [(&str, String); N]) -> Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::peoplevox::state::SimSalesOrder;
     use time::macros::datetime;
 
     #[test]
     fn every_record_has_every_column() {
-        use crate::sim::peoplevox::despatch::{SimDespatchLine, SimPackage};
+        use crate::sim::peoplevox::despatch::SimPackage;
         let mut data = Data::default();
         let line = |item: &str| SimDespatchLine {
             item_code: item.into(),
@@ -349,7 +367,17 @@ mod tests {
         );
         let all = |_: &SimDespatch| true;
         let clock = ReportClock::of("UTC");
-        let summary = summary_records(&data, &clock, &all);
+        let summary: Vec<Record> = summary_rows(&data, &clock, &all)
+            .map(|row| {
+                DESPATCH_SUMMARY_FULL_COLUMNS
+                    .iter()
+                    .map(|c| {
+                        let value = row.get(c).unwrap_or_else(|| panic!("no {c}"));
+                        (c.to_string(), value.into_owned())
+                    })
+                    .collect()
+            })
+            .collect();
         assert_eq!(summary.len(), 2);
         let template: Vec<&str> = crate::sim::peoplevox::config::DESPATCH_PACKAGE_TEMPLATE_FIELDS
             .iter()
@@ -384,6 +412,6 @@ mod tests {
         assert_eq!(summary[0]["Destination country"], "GB");
         assert_eq!(package_records(&data, &clock, &all)[0]["Weight"], "1.25");
         let none = |_: &SimDespatch| false;
-        assert!(summary_records(&data, &clock, &none).is_empty());
+        assert_eq!(summary_rows(&data, &clock, &none).count(), 0);
     }
 }

@@ -16,7 +16,7 @@ use super::config::{
 use super::despatch::SimDespatch;
 use super::despatch_report::{
     DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, DESPATCH_SUMMARY_FULL_COLUMNS,
-    package_records, package_template_records, summary_records,
+    package_records, package_template_records, summary_rows,
 };
 use super::dialect::{Dialect, PackagesSource};
 use super::inventory_report::{INVENTORY_COLUMNS, matching_rows};
@@ -180,6 +180,24 @@ pub fn get_report_data(
     let clock = ReportClock::of(dialect.report_time_zone);
     // One of the other three: `report_columns` knew it. Only the despatches or returns a
     // clause pins (by number) are rendered.
+    let numbers = pinned(&clauses, "Despatch number");
+    let orders = pinned(&clauses, "Salesorder number");
+    let wanted = |d: &SimDespatch| {
+        numbers
+            .as_ref()
+            .is_none_or(|n| n.contains(d.number.as_str()))
+            && orders
+                .as_ref()
+                .is_none_or(|o| o.contains(d.order_number.as_str()))
+    };
+    if report.eq_ignore_ascii_case(DESPATCH_SUMMARY) {
+        // Rows computed as read: a page of them is all that is written.
+        let matching = || {
+            summary_rows(data, &clock, &wanted).filter(|r| search.matches(r) && filter.matches(r))
+        };
+        let (page, total) = order_by.page(matching, window(paging));
+        return answer(&selected, &page, total);
+    }
     let records = if report.eq_ignore_ascii_case(RETURN_SUMMARY) {
         let codes = pinned(&clauses, "Return code");
         let orders = pinned(&clauses, "Sales order number");
@@ -191,21 +209,7 @@ pub fn get_report_data(
         };
         return_records(data, &clock, &wanted)
     } else {
-        let numbers = pinned(&clauses, "Despatch number");
-        let orders = pinned(&clauses, "Salesorder number");
-        let wanted = |d: &SimDespatch| {
-            numbers
-                .as_ref()
-                .is_none_or(|n| n.contains(d.number.as_str()))
-                && orders
-                    .as_ref()
-                    .is_none_or(|o| o.contains(d.order_number.as_str()))
-        };
-        if report.eq_ignore_ascii_case(DESPATCH_SUMMARY) {
-            summary_records(data, &clock, &wanted)
-        } else {
-            package_records(data, &clock, &wanted)
-        }
+        package_records(data, &clock, &wanted)
     };
     let matching: Vec<Record> = records
         .into_iter()

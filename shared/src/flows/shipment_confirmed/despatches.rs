@@ -84,14 +84,17 @@ pub(super) async fn read(
     Ok(found)
 }
 
+/// Tracking numbers per despatch number.
+type TrackingNumbers = BTreeMap<String, Vec<String>>;
+
 /// The despatches of the summary's rows (lines added up per item) and each one's tracking
 /// numbers, in order of appearance.
 fn from_summary(
     summary: &ReportRows,
     zone: &ReportZone,
-) -> Result<(BTreeMap<String, Despatch>, BTreeMap<String, Vec<String>>), PvxError> {
+) -> Result<(BTreeMap<String, Despatch>, TrackingNumbers), PvxError> {
     let mut found: BTreeMap<String, Despatch> = BTreeMap::new();
-    let mut tracking: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut tracking: TrackingNumbers = BTreeMap::new();
     for row in summary.rows() {
         let number = row.get("Despatch number");
         if number.is_empty() {
