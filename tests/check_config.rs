@@ -87,8 +87,10 @@ const CT_CHECKS: &[&str] = &[
 const PVX_CHECKS: &[&str] = &[
     "Peoplevox Authenticate",
     "Peoplevox report \"Despatch summary\" (shipments.summary_report)",
-    "Peoplevox report \"Despatch packages\" (shipments.packages_report)",
+    "Peoplevox report \"Despatch summary\" clauses",
+    "Peoplevox template \"Despatch packages\" (shipments.packages)",
     "Peoplevox report \"Return summary\" (status.returns.report)",
+    "Peoplevox report \"Return summary\" clauses",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,9 +119,17 @@ async fn everything_passes_on_the_test_bed_within_a_dozen_requests() {
             "stock site PrimarySite",
         ],
     );
-    // Authenticate, 2 templates, 3 reports, 3 sites.
-    assert_eq!(report.peoplevox_requests, 9);
-    assert_eq!(bed.pvx.request_count() - before, 9);
+    // Authenticate, 2 templates, 3 reports twice (columns, clauses; the inventory's columns
+    // with the first site), the packages template, 3 sites.
+    assert_eq!(report.peoplevox_requests, 12);
+    assert_eq!(bed.pvx.request_count() - before, 12);
+    // The strict tenant ignores Columns and applies the search: information, not a warning.
+    let clauses = status_of(
+        &report,
+        "Peoplevox report \"Item inventory summary\" clauses",
+    );
+    assert!(clauses.detail.contains("applies SearchClause"), "{report}");
+    assert!(clauses.detail.contains("ignores Columns"), "{report}");
     assert!(report.peoplevox_requests <= 12);
     assert_eq!(bed.pvx.budget_violations(), 0);
 }
@@ -252,4 +262,83 @@ async fn recorded_subscriptions_are_compared_with_the_configuration() {
     assert_eq!(subs.status, Status::Warn, "{report}");
     assert!(subs.detail.contains("9 to replace"), "{report}");
     assert!(report.passed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_without_a_column_the_flows_need_is_one_failure_naming_it() {
+    let bed = bed().await;
+    let mut config = bed.config.clone();
+    // A report that exists but is not a return report.
+    config.status.returns.report = "Item inventory summary".into();
+    let report = check(&config, &bed.secrets, None).await;
+    let failed = failures(&report);
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(
+        failed[0].name,
+        "Peoplevox report \"Item inventory summary\" (status.returns.report)"
+    );
+    assert!(failed[0].detail.contains("Return code"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packages_field_the_tenant_lacks_is_one_failure_naming_the_key() {
+    let bed = bed().await;
+    let mut config = bed.config.clone();
+    // The connector's default, which the simulated tenant does not use.
+    config.shipments.packages.despatch_number_field = "DespatchNumber".into();
+    let report = check(&config, &bed.secrets, None).await;
+    let failed = failures(&report);
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(
+        failed[0].name,
+        "Peoplevox template \"Despatch packages\" (shipments.packages)"
+    );
+    assert!(
+        failed[0]
+            .detail
+            .contains("despatch_number_field `DespatchNumber`"),
+        "{report}"
+    );
+    assert!(
+        failed[0].detail.contains("Despatch.DespatchNumber"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_that_ignores_search_clauses_and_lacks_the_packages_template_is_told() {
+    use ctpvx_infra::sim::peoplevox::dialect::BARE;
+    use ctpvx_infra::testbed::TestbedOptions;
+    let bed = Testbed::start(TestbedOptions {
+        budget_requests: 15,
+        budget_window: Duration::from_millis(300),
+        items: vec!["SKU-1".to_string()],
+        dialect: BARE,
+        ..TestbedOptions::default()
+    })
+    .await
+    .unwrap();
+    for (site, _) in STOCK_SITES {
+        bed.pvx.set_stock(site, "SKU-1", 5, 5);
+    }
+    let report = check(&bed.config, &bed.secrets, None).await;
+    assert!(report.passed(), "{report}");
+    for name in ["Despatch summary", "Return summary"] {
+        let clauses = status_of(&report, &format!("Peoplevox report \"{name}\" clauses"));
+        assert_eq!(clauses.status, Status::Ok, "{report}");
+    }
+    let inventory = status_of(
+        &report,
+        "Peoplevox report \"Item inventory summary\" clauses",
+    );
+    assert!(
+        inventory.detail.contains("ignores SearchClause"),
+        "{report}"
+    );
+    let packages = status_of(
+        &report,
+        "Peoplevox template \"Despatch packages\" (shipments.packages)",
+    );
+    assert_eq!(packages.status, Status::Warn, "{report}");
+    assert!(packages.detail.contains("not on this tenant"), "{report}");
 }

@@ -13,7 +13,7 @@ use ctpvx_infra::sim::peoplevox::{
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::peoplevox::search::{equals_any, report_equals_any};
 use ctpvx_shared::peoplevox::{
-    CsvTable, PvxClient, PvxError, PvxSettings, ReportQuery, SaveAction,
+    Columns, CsvTable, PvxClient, PvxError, PvxSettings, ReportQuery, ReportRows, SaveAction,
 };
 use ctpvx_shared::store::StateStore;
 use secrecy::SecretString;
@@ -403,21 +403,33 @@ async fn save_template_report_and_subscriptions() {
             template: ITEM_INVENTORY_SUMMARY.into(),
             page_no: 1,
             items_per_page: 100,
-            search_clause: report_equals_any("Item code", ["SKU-1", "SKU-2"]),
-            filter_clause: report_equals_any("Site reference", ["PrimarySite"]),
+            search_clause: format!(
+                "{} AND {}",
+                report_equals_any("Item code", ["SKU-1", "SKU-2"]),
+                report_equals_any("Site reference", ["PrimarySite"])
+            ),
+            filter_clause: String::new(),
             order_by: "[Item code]".into(),
             columns: "[Item code],[Available],[On hand]".into(),
         })
         .await
         .unwrap();
     assert_eq!(page.total, 2);
+    // The default tenant ignores Columns: the columns asked for are found by name.
+    let columns = Columns {
+        required: &["Item code", "Available", "On hand"],
+        read: &[],
+    };
+    let rows = ReportRows::from_table(ITEM_INVENTORY_SUMMARY, columns, &page.table).unwrap();
+    let got: Vec<_> = rows
+        .rows()
+        .map(|r| (r.get("Item code"), r.get("Available"), r.get("On hand")))
+        .collect();
+    assert_eq!(got, [("SKU-1", "7", "9"), ("SKU-2", "0", "1")]);
+    let codes: Vec<String> = ["SKU-1", "SKU-2", "SKU-3"].map(String::from).to_vec();
     assert_eq!(
-        page.table.headers,
-        vec!["Item code", "Available", "On hand"]
-    );
-    assert_eq!(
-        page.table.rows,
-        vec![vec!["SKU-1", "7", "9"], vec!["SKU-2", "0", "1"]]
+        pvx.read_availability("PrimarySite", &codes).await.unwrap(),
+        std::collections::BTreeMap::from([("SKU-1".to_string(), 7), ("SKU-2".to_string(), 0)])
     );
 
     let id = pvx
@@ -499,5 +511,81 @@ async fn the_simulator_speaks_asmx_soap() {
             .await
             .unwrap()
             .contains("did not recognize the value of HTTP Header SOAPAction")
+    );
+}
+
+#[tokio::test]
+async fn a_read_of_more_than_a_page_follows_total_count_in_pages_of_1000() {
+    // The default tenant serves at most 1000 rows a page, whatever is asked.
+    let sim = sim().await;
+    sim.add_item_types_bulk((0..2500).map(|n| format!("SKU-{n:05}")));
+    let pvx = client(&sim, store());
+    sim.reset_counters();
+    let all = pvx.get_data_all(ITEM_TYPES, "").await.unwrap();
+    assert_eq!(all.rows.len(), 2500);
+    assert_eq!(all.rows[2499][0], "SKU-02499");
+    assert_eq!(count(&sim, "GetData"), 3);
+    // The report reader likewise.
+    for n in 0..1500 {
+        sim.set_stock("PrimarySite", &format!("SKU-{n:05}"), 1, 1);
+    }
+    let query = ReportQuery {
+        template: ITEM_INVENTORY_SUMMARY.into(),
+        search_clause: report_equals_any("Site reference", ["PrimarySite"]),
+        order_by: "[Item code]".into(),
+        ..ReportQuery::default()
+    };
+    let rows = pvx.get_report_all(&query).await.unwrap();
+    assert_eq!(rows.rows.len(), 1500);
+    assert_eq!(count(&sim, "GetReportData"), 2);
+}
+
+#[tokio::test]
+async fn a_read_beyond_its_page_bound_fails_clearly() {
+    let sim = sim().await;
+    sim.add_item_types_bulk((0..2500).map(|n| format!("SKU-{n:05}")));
+    let pvx = PvxClient::new(
+        PvxSettings {
+            max_pages_per_read: 2,
+            ..settings(&sim)
+        },
+        store(),
+    )
+    .unwrap();
+    let err = pvx.get_data_all(ITEM_TYPES, "").await.unwrap_err();
+    assert!(
+        err.to_string().contains("more rows than 2 pages of 1000"),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_tenant_that_ignores_the_search_clause_still_yields_only_what_was_asked() {
+    use ctpvx_infra::sim::peoplevox::dialect::BARE;
+    let sim = sim_with(PvxSimConfig {
+        budget_requests: 10,
+        budget_window: Duration::from_millis(200),
+        dialect: BARE,
+        ..PvxSimConfig::default()
+    })
+    .await;
+    for n in 0..300 {
+        sim.set_stock("UK-DC", &format!("SKU-{n:03}"), n, n);
+        sim.set_stock("EU-DC", &format!("SKU-{n:03}"), 1000 + n, 1000 + n);
+    }
+    let pvx = client(&sim, store());
+    // 250 items: three clauses of at most 100 values; the first answer is the whole report.
+    let asked: Vec<String> = (0..250).map(|n| format!("SKU-{:03}", n + 50)).collect();
+    sim.reset_counters();
+    let found = pvx.read_availability("UK-DC", &asked).await.unwrap();
+    assert_eq!(found.len(), 250);
+    assert_eq!(found["SKU-050"], 50);
+    assert_eq!(found["SKU-299"], 299);
+    assert!(!found.contains_key("SKU-000"));
+    assert_eq!(
+        count(&sim, "GetReportData"),
+        1,
+        "the whole report came with the first read: no read per clause"
     );
 }

@@ -296,14 +296,29 @@ async fn save_data_allocates_once_per_line_and_counts_the_shortfall() {
             template: ITEM_INVENTORY_SUMMARY.into(),
             page_no: 1,
             items_per_page: 0,
-            search_clause: String::new(),
-            filter_clause: r#"([Site reference].Equals("UK-DC"))"#.into(),
+            search_clause: r#"([Site reference].Equals("UK-DC"))"#.into(),
+            filter_clause: String::new(),
             order_by: String::new(),
             columns: "[Item code],[Available],[On hand]".into(),
         })
         .await
         .unwrap();
-    assert_eq!(page.table.rows, vec![vec!["SKU-A", "0", "3"]]);
+    // The default tenant ignores Columns: the figures are read by column name.
+    let columns = ctpvx_shared::peoplevox::Columns {
+        required: &["Item code", "Available", "On hand"],
+        read: &[],
+    };
+    let rows = ctpvx_shared::peoplevox::ReportRows::from_table(
+        ITEM_INVENTORY_SUMMARY,
+        columns,
+        &page.table,
+    )
+    .unwrap();
+    let figures: Vec<[&str; 3]> = rows
+        .rows()
+        .map(|r| [r.get("Item code"), r.get("Available"), r.get("On hand")])
+        .collect();
+    assert_eq!(figures, [["SKU-A", "0", "3"]]);
 
     assert_eq!(sim.pick_order("SO-1"), 3);
     assert_eq!(sim.allocated_for("SO-1"), 0);

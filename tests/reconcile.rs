@@ -852,3 +852,42 @@ async fn returns_whose_callbacks_were_lost_are_recorded_through_the_sweep() {
     let again = flow.run_to_end(&statuses_only(), &Quiet).await.unwrap();
     assert_eq!(again.statuses.returns_requeued, 0, "{}", again.summary());
 }
+
+/// Report times are the tenant's wall clock, which west of Greenwich reads hours "before" the
+/// same instant in UTC. The sweep writes its `[Despatch date] >= DateTime(…)` in the tenant's
+/// zone (`peoplevox.time_zone`), so a despatch made after the last run is found although the
+/// zone's offset is larger than the sweep's overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_despatch_sweep_searches_from_its_watermark_in_the_tenant_s_zone() {
+    use ctpvx_infra::sim::peoplevox::Dialect;
+    use ctpvx_infra::sim::peoplevox::dialect::STRICT;
+    let new_york = Dialect {
+        report_time_zone: "America/New_York",
+        ..STRICT
+    };
+    let (bed, store, orders) = ctpvx_tests::exported_orders_in(new_york, 1, 1).await;
+    assert_eq!(bed.config.peoplevox.time_zone, "America/New_York");
+    let flow = reconcile_flow(&bed, &bed.config, &store).await;
+    let sweep = RunOptions {
+        skip_stock: true,
+        skip_orders: true,
+        skip_statuses: true,
+        ..RunOptions::default()
+    };
+    let first = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(first.despatches.despatches, 0, "{}", first.summary());
+    // Lost callback: only the sweep can find it.
+    bed.pvx
+        .despatch(
+            &number_of(&orders[0]),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("NY-1")]),
+        )
+        .unwrap();
+    let second = flow.run_to_end(&sweep, &Quiet).await.unwrap();
+    assert_eq!(
+        (second.despatches.despatches, second.despatches.requeued),
+        (1, 1),
+        "{}",
+        second.summary()
+    );
+}

@@ -436,3 +436,313 @@ async fn the_flow_refuses_to_start_without_its_delivery_type() {
         "{e}"
     );
 }
+
+// ---- Peoplevox reads as tenants differ (paging, ignored clauses, packages, report times) ----
+
+/// The parcels of the order's only delivery: `(key, tracking id)`.
+fn parcels(bed: &Testbed, order: &Value) -> Vec<(String, String)> {
+    let found = deliveries(bed, order);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    found[0]["parcels"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            (
+                p["key"].as_str().unwrap_or("").to_string(),
+                p["trackingData"]["trackingId"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_despatch_of_more_than_1000_lines_is_booked_whole_from_pages_of_1000() {
+    // The default tenant serves at most 1000 rows a page; this despatch has 1100 lines.
+    let catalog = ctpvx_infra::scenario::catalog(1200);
+    let bed = ctpvx_tests::testbed(&catalog).await;
+    bed.pvx.set_stock_bulk(
+        catalog
+            .iter()
+            .map(|item| ("UK-DC".to_string(), item.clone(), 1000, 1000)),
+    );
+    let store = store();
+    let orders = ctpvx_tests::seed_orders(&bed, 0..1, 1100, &catalog);
+    ctpvx_tests::enqueue(&store, &orders).await;
+    let export = ctpvx_tests::flow(&bed, &store).await;
+    let report = ctpvx_tests::run_one_batch(&export, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("BIG-1")]),
+        )
+        .unwrap();
+    assert_eq!(despatch.lines.len(), 1100);
+    announce(&store, &despatch.number, "tracking").await;
+    let flow = shipment_flow(&bed, &store).await;
+    let booked = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(booked.deliveries_added, 1, "{booked:?}");
+    let found = deliveries(&bed, &orders[0]);
+    assert_eq!(found[0]["items"].as_array().unwrap().len(), 1100);
+    assert_eq!(shipment_state(&bed, &orders[0]), "Shipped");
+}
+
+#[tokio::test]
+async fn a_tenant_that_ignores_the_search_clause_books_only_the_despatches_asked_for() {
+    use ctpvx_infra::sim::peoplevox::dialect::BARE;
+    let (bed, store, orders) = ctpvx_tests::exported_orders_in(BARE, 3, 1).await;
+    let mut made = Vec::new();
+    for order in &orders {
+        made.push(
+            bed.pvx
+                .despatch(
+                    &number(order),
+                    DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+                )
+                .unwrap(),
+        );
+    }
+    // Only the second despatch is announced; the report answers with all three.
+    announce(&store, &made[1].number, "tracking").await;
+    let flow = shipment_flow(&bed, &store).await;
+    let booked = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(booked.deliveries_added, 1, "{booked:?}");
+    assert!(deliveries(&bed, &orders[0]).is_empty());
+    assert_eq!(deliveries(&bed, &orders[1]).len(), 1);
+    assert!(deliveries(&bed, &orders[2]).is_empty());
+}
+
+#[tokio::test]
+async fn without_a_packages_template_each_tracking_number_of_the_summary_is_a_parcel() {
+    use ctpvx_infra::sim::peoplevox::dialect::BARE;
+    let (bed, store, orders) = ctpvx_tests::exported_orders_in(BARE, 1, 1).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything(
+                "Royal Mail",
+                "Tracked 24",
+                vec![PackagePlan::tracked("RM-1"), PackagePlan::tracked("RM-2")],
+            ),
+        )
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    let flow = shipment_flow(&bed, &store).await;
+    let booked = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(booked.deliveries_added, 1, "{booked:?}");
+    let key = |n: u32| format!("pvx-{}-{n}", despatch.number);
+    assert_eq!(
+        parcels(&bed, &orders[0]),
+        [(key(1), "RM-1".to_string()), (key(2), "RM-2".to_string())]
+    );
+    // Announced again: nothing new.
+    announce(&store, &despatch.number, "tracking").await;
+    let again = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(again.unchanged, 1, "{again:?}");
+}
+
+#[tokio::test]
+async fn late_tracking_without_a_template_lands_on_the_existing_parcel_and_never_duplicates() {
+    use ctpvx_infra::sim::peoplevox::dialect::BARE;
+    let (bed, store, orders) = ctpvx_tests::exported_orders_in(BARE, 1, 1).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything(
+                "Evri",
+                "Standard",
+                vec![PackagePlan::untracked(), PackagePlan::untracked()],
+            ),
+        )
+        .unwrap();
+    let flow = shipment_flow(&bed, &store).await;
+    announce(&store, &despatch.number, "package-despatched").await;
+    run_shipment_batch(&flow, &store, 10).await;
+    let key = |suffix: &str| format!("pvx-{}-{suffix}", despatch.number);
+    // Nothing tells of two packages yet: one parcel, untracked.
+    assert_eq!(parcels(&bed, &orders[0]), [(key("1"), String::new())]);
+
+    // The second package's number comes first: it goes on that parcel.
+    bed.pvx
+        .set_package_tracking(&despatch.number, 2, "LATE-2")
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (report.tracking_set, report.parcels_added),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        parcels(&bed, &orders[0]),
+        [(key("1"), "LATE-2".to_string())]
+    );
+
+    // Then the first package's: a parcel of its own; LATE-2 stays where it is.
+    bed.pvx
+        .set_package_tracking(&despatch.number, 1, "LATE-1")
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (report.tracking_set, report.parcels_added),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        parcels(&bed, &orders[0]),
+        [
+            (key("1"), "LATE-2".to_string()),
+            (key("1-2"), "LATE-1".to_string())
+        ]
+    );
+    // And again: nothing changes.
+    announce(&store, &despatch.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(report.unchanged, 1, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_package_booked_from_the_summary_and_read_again_from_the_template_stays_one_parcel() {
+    // The default tenant has the packages template. A flow without it (as before the template
+    // was configured) books from the summary; one with it reads the template afterwards.
+    let (bed, store, orders) = exported(1, 1).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything(
+                "DPD",
+                "Next Day",
+                vec![
+                    PackagePlan::untracked().weighing(1.5),
+                    PackagePlan::tracked("P-2").weighing(0.5),
+                ],
+            ),
+        )
+        .unwrap();
+    let mut config = bed.config.clone();
+    config.shipments.packages.template = String::new();
+    let summary_only = {
+        let stores = ctpvx_shared::app::Stores {
+            state: store.clone(),
+            idempotency: store.clone(),
+            audit: store.clone(),
+        };
+        let (ct, pvx) = ctpvx_shared::app::clients(&config, &bed.secrets, store.clone()).unwrap();
+        ctpvx_shared::app::shipment_confirmed(&config, &stores, ct, pvx)
+            .await
+            .unwrap()
+    };
+    announce(&store, &despatch.number, "tracking").await;
+    run_shipment_batch(&summary_only, &store, 10).await;
+    let key = |suffix: &str| format!("pvx-{}-{suffix}", despatch.number);
+    assert_eq!(parcels(&bed, &orders[0]), [(key("1"), "P-2".to_string())]);
+
+    let with_template = shipment_flow(&bed, &store).await;
+    announce(&store, &despatch.number, "tracking").await;
+    let report = run_shipment_batch(&with_template, &store, 10).await;
+    assert_eq!(
+        (report.parcels_added, report.tracking_set),
+        (1, 0),
+        "{report:?}"
+    );
+    // P-2 is still on one parcel; the untracked package got one of its own.
+    assert_eq!(
+        parcels(&bed, &orders[0]),
+        [(key("1"), "P-2".to_string()), (key("1-2"), String::new())]
+    );
+    let found = deliveries(&bed, &orders[0]);
+    assert_eq!(
+        found[0]["parcels"][1]["measurements"]["weightInGram"], 1500,
+        "weights come from the template"
+    );
+}
+
+#[tokio::test]
+async fn packages_come_from_the_template_under_the_tenant_s_field_names() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything(
+                "DPD",
+                "Next Day",
+                vec![
+                    PackagePlan::tracked("W-1").weighing(2.25),
+                    PackagePlan::untracked(),
+                ],
+            ),
+        )
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    let flow = shipment_flow(&bed, &store).await;
+    run_shipment_batch(&flow, &store, 10).await;
+    let found = deliveries(&bed, &orders[0]);
+    let parcels = found[0]["parcels"].as_array().unwrap();
+    assert_eq!(parcels.len(), 2, "{found:#?}");
+    assert_eq!(parcels[0]["trackingData"]["trackingId"], "W-1");
+    assert_eq!(parcels[0]["measurements"]["weightInGram"], 2250);
+    assert!(parcels[1]["trackingData"].is_null());
+
+    // With the connector's default field names the tenant's template is not readable: the
+    // despatch is retried with a reason that names the field, never booked without packages.
+    let (bed2, store2, orders2) = exported(1, 1).await;
+    let despatch2 = bed2
+        .pvx
+        .despatch(
+            &number(&orders2[0]),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("X")]),
+        )
+        .unwrap();
+    let mut config2 = bed2.config.clone();
+    config2.shipments.packages = ctpvx_shared::config::PackageTemplate::default();
+    let stores = ctpvx_shared::app::Stores {
+        state: store2.clone(),
+        idempotency: store2.clone(),
+        audit: store2.clone(),
+    };
+    let (ct, pvx) = ctpvx_shared::app::clients(&config2, &bed2.secrets, store2.clone()).unwrap();
+    let misnamed = ctpvx_shared::app::shipment_confirmed(&config2, &stores, ct, pvx)
+        .await
+        .unwrap();
+    announce(&store2, &despatch2.number, "tracking").await;
+    let report = run_shipment_batch(&misnamed, &store2, 10).await;
+    assert_eq!(report.records.retried, 1, "{report:?}");
+    assert!(deliveries(&bed2, &orders2[0]).is_empty());
+}
+
+#[tokio::test]
+async fn despatch_times_are_read_in_the_tenant_s_zone_across_the_october_change() {
+    // The default tenant reports London wall-clock times.
+    let (bed, store, orders) = exported(2, 1).await;
+    let flow = shipment_flow(&bed, &store).await;
+    let mut booked_at = Vec::new();
+    // 00:30 BST on 25 October 2026, then 02:30 GMT after the clocks went back.
+    for (order, at) in orders
+        .iter()
+        .zip(["2026-10-24T23:30:00Z", "2026-10-25T02:30:00Z"])
+    {
+        bed.pvx.pin_clock(at).unwrap();
+        let despatch = bed
+            .pvx
+            .despatch(
+                &number(order),
+                DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+            )
+            .unwrap();
+        announce(&store, &despatch.number, "tracking").await;
+        run_shipment_batch(&flow, &store, 10).await;
+        booked_at.push(deliveries(&bed, order)[0]["custom"]["fields"]["despatchedAt"].clone());
+    }
+    assert_eq!(booked_at, ["2026-10-24T23:30:00Z", "2026-10-25T02:30:00Z"]);
+}

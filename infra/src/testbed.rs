@@ -14,7 +14,9 @@ use ctpvx_shared::store::StateStore;
 use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
 use crate::sim::commercetools::{CtSim, CtSimConfig};
-use crate::sim::peoplevox::{Dialect, PvxSim, PvxSimConfig};
+use crate::sim::peoplevox::{
+    DESPATCH_PACKAGE_TEMPLATE_FIELDS, DESPATCH_PACKAGES, Dialect, PvxSim, PvxSimConfig,
+};
 
 /// Webhook token of the test bed (long enough for the production check).
 pub const DEMO_WEBHOOK_TOKEN: &str = "demo-webhook-token-0123456789-abcdefghijklmnop";
@@ -235,7 +237,10 @@ timeout_ms = 5000
 max_retries = 4
 budget_requests = {budget}
 budget_window_ms = {window}
+# The tenant's zone: the simulated tenant's report times are its dialect's wall clock.
+time_zone = "{zone}"
 
+{packages}
 [orders]
 default_site = "PrimarySite"
 default_service_type = "STANDARD"
@@ -291,5 +296,26 @@ incremental_sites = ["PrimarySite"]
         buffer = options.safety_buffer,
         confirm = options.confirm_after_s,
         order_type = crate::scenario::MERCHANT_ORDER_TYPE,
+        zone = options.dialect.report_time_zone,
+        packages = packages_toml(),
+    )
+}
+
+/// `[shipments.packages]` naming the simulated tenant's "Despatch packages" template fields
+/// (which are not the connector's defaults). Set in every dialect: where the tenant has no
+/// such template the connector finds that out itself.
+fn packages_toml() -> String {
+    let name = |canonical: &str| {
+        DESPATCH_PACKAGE_TEMPLATE_FIELDS
+            .iter()
+            .find(|(c, _)| *c == canonical)
+            .map_or(canonical.to_string(), |(_, n)| (*n).to_string())
+    };
+    format!(
+        "[shipments.packages]\ntemplate = \"{DESPATCH_PACKAGES}\"\ndespatch_number_field = \"{}\"\npackage_number_field = \"{}\"\ntracking_number_field = \"{}\"\nweight_field = \"{}\"\nweight_unit = \"kg\"\n",
+        name("DespatchNumber"),
+        name("PackageNumber"),
+        name("TrackingNumber"),
+        name("Weight"),
     )
 }

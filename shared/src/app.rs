@@ -69,6 +69,9 @@ pub fn pvx_settings(config: &Config, secrets: &Secrets) -> PvxSettings {
         session_ttl: Duration::from_secs(p.session_ttl_s),
         budget_requests: p.budget_requests,
         budget_window: p.budget_window(),
+        // Validated with the configuration.
+        report_zone: p.report_zone().unwrap_or_default(),
+        max_pages_per_read: p.max_pages_per_read,
     }
 }
 

@@ -8,6 +8,7 @@ use ctpvx_infra::aws_emulator::EmulatorEndpoints;
 use ctpvx_infra::local::stack::declare_queues;
 use ctpvx_infra::local::worker::{self, WorkerOptions};
 use ctpvx_infra::scenario;
+use ctpvx_infra::sim::peoplevox::Dialect;
 use ctpvx_infra::testbed::{Testbed, TestbedOptions};
 use ctpvx_shared::app::{self, Stores};
 use ctpvx_shared::embedded::EmbeddedStore;
@@ -25,10 +26,16 @@ pub use ctpvx_shared::queues::{
 
 /// A test bed with a compressed Peoplevox budget (15 requests per 300 ms) and `items` known.
 pub async fn testbed(items: &[String]) -> Testbed {
+    testbed_in(Dialect::default(), items).await
+}
+
+/// [`testbed`] whose simulated Peoplevox tenant speaks `dialect`.
+pub async fn testbed_in(dialect: Dialect, items: &[String]) -> Testbed {
     Testbed::start(TestbedOptions {
         budget_requests: 15,
         budget_window: Duration::from_millis(300),
         items: items.to_vec(),
+        dialect,
         ..TestbedOptions::default()
     })
     .await
@@ -246,8 +253,17 @@ pub async fn exported_orders(
     n: usize,
     lines: usize,
 ) -> (Testbed, Arc<EmbeddedStore>, Vec<serde_json::Value>) {
+    exported_orders_in(Dialect::default(), n, lines).await
+}
+
+/// [`exported_orders`] against a Peoplevox tenant of `dialect`.
+pub async fn exported_orders_in(
+    dialect: Dialect,
+    n: usize,
+    lines: usize,
+) -> (Testbed, Arc<EmbeddedStore>, Vec<serde_json::Value>) {
     let catalog = scenario::catalog(5);
-    let bed = testbed(&catalog).await;
+    let bed = testbed_in(dialect, &catalog).await;
     for site in ["UK-DC", "EU-DC"] {
         for item in &catalog {
             bed.pvx.set_stock(site, item, 1000, 1000);

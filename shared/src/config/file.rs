@@ -125,6 +125,13 @@ pub struct PeoplevoxConfig {
     /// Renamed fields: standard field name → this tenant's field name, per template.
     #[serde(default)]
     pub field_names: BTreeMap<String, BTreeMap<String, String>>,
+    /// IANA zone of the wall-clock times in the tenant's reports and search clauses (no
+    /// public source says which zone a tenant uses: UNCONFIRMED, the warehouse's is assumed).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// Pages of 1000 rows one read follows before it fails with an error that says so.
+    #[serde(default = "default_max_pages_per_read")]
+    pub max_pages_per_read: u32,
 }
 
 /// A routing rule: orders that match go to `site`. The first matching rule wins; a rule with
@@ -241,6 +248,12 @@ fn default_budget_requests() -> u32 {
 fn default_budget_window_ms() -> u64 {
     15_000
 }
+fn default_time_zone() -> String {
+    crate::peoplevox::report_time::DEFAULT_ZONE.into()
+}
+fn default_max_pages_per_read() -> u32 {
+    100
+}
 fn default_sales_orders() -> String {
     "Sales orders".into()
 }
@@ -327,6 +340,15 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if let Err(e) = p.report_zone() {
+            return Err(ConfigError::invalid("peoplevox.time_zone", e));
+        }
+        if p.max_pages_per_read == 0 {
+            return Err(ConfigError::invalid(
+                "peoplevox.max_pages_per_read",
+                "must be at least 1",
+            ));
+        }
         for (template, renames) in &p.field_names {
             if renames.values().any(|v| v.trim().is_empty()) {
                 return Err(ConfigError::invalid(
@@ -385,6 +407,11 @@ impl PeoplevoxConfig {
         Duration::from_millis(self.budget_window_ms)
     }
 
+    /// The zone of `time_zone`, or why the name is not one.
+    pub fn report_zone(&self) -> Result<crate::peoplevox::ReportZone, String> {
+        crate::peoplevox::ReportZone::named(&self.time_zone)
+    }
+
     /// The tenant's name for a standard field of a template.
     pub fn field_name<'a>(&'a self, template: &str, standard: &'a str) -> &'a str {
         self.field_names
@@ -409,6 +436,25 @@ mod tests {
         assert_eq!(c.orders.default_site.as_deref(), Some("PrimarySite"));
         assert_eq!(c.peoplevox.templates.sales_orders, "Sales orders");
         assert_eq!(c.webhook.max_body_bytes, 1024 * 1024);
+        assert_eq!(c.peoplevox.time_zone, "Europe/London");
+        assert_eq!(c.peoplevox.max_pages_per_read, 100);
+    }
+
+    #[test]
+    fn the_time_zone_and_page_bound_are_checked() {
+        let with = |line: &str| MINIMAL.replace("[peoplevox]\n", &format!("[peoplevox]\n{line}\n"));
+        let c = Config::from_toml(&with("time_zone = \"Australia/Sydney\"")).unwrap();
+        assert_eq!(
+            c.peoplevox.report_zone().unwrap().name(),
+            "Australia/Sydney"
+        );
+        let e = Config::from_toml(&with("time_zone = \"London\"")).unwrap_err();
+        assert!(e.to_string().contains("peoplevox.time_zone"), "{e}");
+        let e = Config::from_toml(&with("max_pages_per_read = 0")).unwrap_err();
+        assert!(
+            e.to_string().contains("peoplevox.max_pages_per_read"),
+            "{e}"
+        );
     }
 
     #[test]

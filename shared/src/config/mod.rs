@@ -20,7 +20,7 @@ pub use reconcile::ReconcileRules;
 pub use secrets::{
     ENV_CT_CLIENT_SECRET, ENV_PVX_CALLBACK_TOKEN, ENV_PVX_PASSWORD, ENV_WEBHOOK_TOKEN, Secrets,
 };
-pub use shipments::{CarrierMapping, ShipmentRules};
+pub use shipments::{CarrierMapping, PackageTemplate, ShipmentRules, WeightUnit};
 pub use status::{StatusMapping, StatusRules, default_statuses};
 pub use stock::{StockRules, StockSite};
 pub use subscriptions::{SubscriptionRules, check_public_url};

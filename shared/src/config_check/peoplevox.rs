@@ -1,10 +1,14 @@
 //! Peoplevox checks: Authenticate, the two save templates (with the tenant's field names, by
 //! the same layout check the order worker runs at start), the reports the flows read (a
-//! one-row page each, for the columns), and every configured stock site in the inventory
-//! report. At most [`MAX_REQUESTS`] requests, Authenticate included, so that a check never
-//! eats the deployment's budget (15 per 15 s): sites beyond it are reported unchecked.
+//! one-row page each, for the columns, and a search no row matches, which shows whether the
+//! tenant applies `SearchClause` and `Columns`: the flows are right either way, but a tenant
+//! that ignores them costs more pages), the "Despatch packages" template's fields, and every
+//! configured stock site in the inventory report. At most [`MAX_REQUESTS`] requests,
+//! Authenticate included, so that a check never eats the deployment's budget (15 per 15 s):
+//! sites beyond it are reported unchecked.
 
 use crate::config::Config;
+use crate::flows::shipment_confirmed::names_a_missing_template;
 use crate::mapping::SalesOrderLayout;
 use crate::peoplevox::search::quote;
 use crate::peoplevox::{DataPage, PvxClient, PvxError, ReportQuery};
@@ -36,9 +40,9 @@ pub async fn check(pvx: &PvxClient, config: &Config) -> Vec<Check> {
     let items = pvx.get_save_template(&p.templates.sales_order_items).await;
     checks.extend(templates(config, &orders, &items));
     for spec in columns::despatch_and_returns(config) {
-        let page = one_row(pvx, &spec.report, String::new()).await;
-        checks.push(columns_check(&spec, &page));
+        checks.extend(report_checks(pvx, &spec).await);
     }
+    checks.push(packages_check(pvx, config).await);
     checks.extend(sites(pvx, config).await);
     checks
 }
@@ -143,15 +147,158 @@ fn templates(
 }
 
 /// One row of a report: what costs least and still shows its columns.
-async fn one_row(pvx: &PvxClient, report: &str, search: String) -> Result<DataPage, PvxError> {
+async fn one_row(
+    pvx: &PvxClient,
+    report: &str,
+    search: String,
+    columns: String,
+) -> Result<DataPage, PvxError> {
     pvx.get_report_data(&ReportQuery {
         template: report.to_string(),
         page_no: 1,
         items_per_page: 1,
         search_clause: search,
+        columns,
         ..ReportQuery::default()
     })
     .await
+}
+
+/// A key value no report holds.
+const NO_SUCH_KEY: &str = "ctpvx-check-no-such-key";
+
+/// A report's columns (one row, every column) and what the tenant applies of a request (a
+/// search no row matches, asking for the required columns only).
+async fn report_checks(pvx: &PvxClient, spec: &ReportColumns) -> Vec<Check> {
+    let search = format!("[{}].Equals({})", spec.key, quote(NO_SUCH_KEY));
+    let probe = one_row(pvx, &spec.report, search, spec.request()).await;
+    let page = one_row(pvx, &spec.report, String::new(), String::new()).await;
+    let mut checks = vec![columns_check(spec, &page)];
+    if let Ok(page) = &page {
+        checks.push(clauses_check(spec, &probe, !page.table.rows.is_empty()));
+    }
+    checks
+}
+
+/// What the probe shows of the tenant's `SearchClause` and `Columns`: information, since the
+/// flows filter rows and find columns by name themselves.
+fn clauses_check(
+    spec: &ReportColumns,
+    probe: &Result<DataPage, PvxError>,
+    has_rows: bool,
+) -> Check {
+    let name = format!("Peoplevox report \"{}\" clauses", spec.report);
+    let page = match probe {
+        Ok(page) => page,
+        Err(e) => {
+            return Check::warn(
+                name,
+                format!("a search for `{}` failed: {e}", spec.key),
+                &read_fix(e, "check that the report has the column"),
+            );
+        }
+    };
+    let mut found = Vec::new();
+    if page.table.rows.is_empty() && !has_rows {
+        found.push("SearchClause not known yet (the report has no rows)".to_string());
+    } else if page.table.rows.is_empty() {
+        found.push("applies SearchClause".to_string());
+    } else {
+        found.push(format!(
+            "ignores SearchClause (a search no row matches answered {} rows), so every read pages through the whole report",
+            page.total.max(page.table.rows.len() as i64)
+        ));
+    }
+    if !page.table.headers.is_empty() {
+        let extra = columns::extra(spec, &page.table.headers);
+        if extra.is_empty() {
+            found.push("applies Columns".to_string());
+        } else {
+            found.push(ignored_columns(extra.len()));
+        }
+    }
+    Check::ok(
+        name,
+        format!(
+            "{}; the flows keep only the rows they asked for and find columns by name",
+            found.join("; ")
+        ),
+    )
+}
+
+/// The "Despatch packages" template: its fields, or that the tenant has none (then parcels
+/// come from the summary's tracking numbers).
+async fn packages_check(pvx: &PvxClient, config: &Config) -> Check {
+    let p = &config.shipments.packages;
+    let template = p.template.trim();
+    if template.is_empty() {
+        return Check::ok(
+            "Peoplevox despatch packages (shipments.packages)",
+            "no template configured: one parcel per tracking number of the despatch summary",
+        );
+    }
+    let name = format!("Peoplevox template \"{template}\" (shipments.packages)");
+    let fields = match pvx.get_save_template(template).await {
+        Ok(fields) => fields,
+        Err(e) if names_a_missing_template(&e) => {
+            return Check::warn(
+                name,
+                "not on this tenant: parcels come from the tracking numbers of the despatch summary, without weights",
+                "set shipments.packages.template = \"\" to say so, or name the tenant's template",
+            );
+        }
+        Err(e) => {
+            return Check::fail(
+                name,
+                format!("could not be read: {e}"),
+                &read_fix(&e, "check shipments.packages.template"),
+            );
+        }
+    };
+    let has = |field: &str| {
+        fields
+            .iter()
+            .any(|f| f.trim().eq_ignore_ascii_case(field.trim()))
+    };
+    let named = |key: &'static str, field: &str| (!has(field)).then(|| format!("{key} `{field}`"));
+    let missing: Vec<String> = [
+        named("despatch_number_field", &p.despatch_number_field),
+        named("package_number_field", &p.package_number_field),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !missing.is_empty() {
+        return Check::fail(
+            name,
+            format!(
+                "lacks {} (its fields: {})",
+                missing.join(", "),
+                fields.join(", ")
+            ),
+            "set the tenant's field names under [shipments.packages]",
+        );
+    }
+    let optional: Vec<String> = [
+        ("tracking_number_field", &p.tracking_number_field),
+        ("weight_field", &p.weight_field),
+    ]
+    .into_iter()
+    .filter(|(_, f)| !f.trim().is_empty() && !has(f))
+    .map(|(key, f)| format!("{key} `{f}`"))
+    .collect();
+    if !optional.is_empty() {
+        return Check::warn(
+            name,
+            format!(
+                "lacks {} (read when present; its fields: {})",
+                optional.join(", "),
+                fields.join(", ")
+            ),
+            "set them under [shipments.packages], or to \"\" if the tenant has none",
+        );
+    }
+    Check::ok(name, "has the fields the shipment flow reads")
 }
 
 fn columns_check(spec: &ReportColumns, page: &Result<DataPage, PvxError>) -> Check {
@@ -204,6 +351,8 @@ async fn sites(pvx: &PvxClient, config: &Config) -> Vec<Check> {
         ));
         return checks;
     }
+    let search = format!("[{}].Equals({})", spec.key, quote(NO_SUCH_KEY));
+    let probe = one_row(pvx, &spec.report, search, spec.request()).await;
     for (n, site) in config.stock.sites.keys().enumerate() {
         let name = format!("stock site {site}");
         if pvx.requests_made() >= MAX_REQUESTS {
@@ -215,9 +364,12 @@ async fn sites(pvx: &PvxClient, config: &Config) -> Vec<Check> {
             continue;
         }
         let search = format!("[Site reference].Equals({})", quote(site));
-        let page = one_row(pvx, &spec.report, search).await;
+        let page = one_row(pvx, &spec.report, search, spec.request()).await;
         if n == 0 {
             checks.push(columns_check(&spec, &page));
+            if let Ok(page) = &page {
+                checks.push(clauses_check(&spec, &probe, page.total > 0));
+            }
         }
         checks.push(match page {
             Ok(page) if page.total > 0 => Check::ok(
@@ -237,6 +389,11 @@ async fn sites(pvx: &PvxClient, config: &Config) -> Vec<Check> {
         });
     }
     checks
+}
+
+fn ignored_columns(extra: usize) -> String {
+    let s = if extra == 1 { "" } else { "s" };
+    format!("ignores Columns (answers {extra} column{s} not asked for)")
 }
 
 /// The fix for a failed read: `otherwise`, unless Peoplevox was only busy or unreachable.

@@ -1,8 +1,7 @@
-//! A Peoplevox despatch as the shipment flow needs it, and the date format of Peoplevox
-//! reports. Pure, no I/O.
+//! A Peoplevox despatch as the shipment flow needs it. Pure, no I/O. (Report times are read
+//! in the tenant's zone: `peoplevox::report_time`.)
 
-use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 
 /// One despatch: what left the warehouse for one sales order, in which packages.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +14,7 @@ pub struct Despatch {
     pub carrier: String,
     /// `Service`.
     pub service: String,
-    /// `Despatch date`, when known.
+    /// `Despatch date` (a wall-clock time in the tenant's zone), when known.
     pub despatched_at: Option<OffsetDateTime>,
     /// Item code and units, one entry per item.
     pub lines: Vec<(String, i64)>,
@@ -26,24 +25,13 @@ pub struct Despatch {
 /// One package of a despatch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Package {
-    /// `Package number` (or name) within the despatch.
+    /// The package's name within the despatch: the packages template's, or the ordinal of
+    /// a tracking number of the summary when the tenant has no template.
     pub number: String,
-    /// `Tracking number`, once the carrier gave one.
+    /// Its tracking number, once the carrier gave one.
     pub tracking: Option<String>,
     /// `Weight` in grams, when known.
     pub weight_g: Option<i64>,
-}
-
-/// Parses a report date: single-quoted and day-first, `'26/11/2026 10:52:21'` or
-/// `'26/11/2026 10:52'`, taken as UTC (the tenant's zone is not in the report: UNCONFIRMED).
-pub fn parse_report_date(text: &str) -> Option<OffsetDateTime> {
-    let text = text.trim().trim_matches('\'').trim();
-    let with_seconds = format_description!("[day]/[month]/[year] [hour]:[minute]:[second]");
-    let without = format_description!("[day]/[month]/[year] [hour]:[minute]");
-    PrimitiveDateTime::parse(text, with_seconds)
-        .or_else(|_| PrimitiveDateTime::parse(text, without))
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
 }
 
 /// A commercetools key (`[a-zA-Z0-9_-]{2,256}`) derived from Peoplevox text, deterministic, so
@@ -67,17 +55,6 @@ pub fn key_from(prefix: &str, parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn report_dates_are_quoted_and_day_first() {
-        let t = parse_report_date("'03/07/2017 10:52:21'").unwrap();
-        assert_eq!((t.day(), u8::from(t.month()), t.year()), (3, 7, 2017));
-        assert_eq!((t.hour(), t.minute(), t.second()), (10, 52, 21));
-        let t = parse_report_date("'01/07/2017 23:46'").unwrap();
-        assert_eq!((t.hour(), t.minute()), (23, 46));
-        assert!(parse_report_date("2017-07-01").is_none());
-        assert!(parse_report_date("'31/02/2017 10:00'").is_none());
-    }
 
     #[test]
     fn keys_are_deterministic_and_valid() {

@@ -1,22 +1,32 @@
-//! Availability reads from "Item inventory summary": filtered by site and item codes, one
-//! report call per 100 items, so that a batch of stock hints costs a request or two, not one
-//! each; and a whole site page by page, for the nightly reconciliation.
+//! Availability reads from "Item inventory summary" (columns `Item code`, `Available`, `Site
+//! reference`: GorgonFreeman/bedrock `collabs/collabsInventoryReview*.js`): filtered by site and
+//! item codes, one paged read per 100 items, so that a batch of stock hints costs a request or
+//! two, not one each; and a whole site page by page, for the nightly reconciliation. Every read
+//! keeps only its site's rows (and the items it asked for) itself: a tenant may ignore the
+//! search clause (see [`super::report`]).
 
 use std::collections::BTreeMap;
 
 use super::client::PvxClient;
-use super::csv_table::CsvTable;
 use super::error::PvxError;
-use super::search::{quote, report_equals_any_chunks};
+use super::report::{Columns, KeyFilter, KeyedRead, ReportRows, read_keyed};
+use super::search::quote;
 use super::types::ReportQuery;
 
 /// The report that holds availability per item and site.
 pub const ITEM_INVENTORY_SUMMARY: &str = "Item inventory summary";
 
+/// The columns the stock reads take, all of them required.
+pub const INVENTORY_COLUMNS: Columns = Columns {
+    required: &["Item code", "Available", "Site reference"],
+    read: &[],
+};
+
 /// One page of a site's "Item inventory summary", in item-code order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InventoryPage {
-    /// `TotalCount`: the site's rows over all pages.
+    /// `TotalCount`: the site's rows over all pages (every site's, when the tenant ignores the
+    /// search clause).
     pub total_rows: i64,
     /// Rows read (the page's length before the site check, to tell the last page).
     pub rows_read: usize,
@@ -34,31 +44,30 @@ impl PvxClient {
         site: &str,
         items: &[String],
     ) -> Result<BTreeMap<String, i64>, PvxError> {
+        let read = KeyedRead {
+            report: ITEM_INVENTORY_SUMMARY,
+            columns: INVENTORY_COLUMNS,
+            filters: vec![KeyFilter {
+                column: "Item code",
+                values: items,
+            }],
+            also: Some(("Site reference", site)),
+            order_by: "",
+        };
+        let rows = read_keyed(self, &read).await?;
         let mut found = BTreeMap::new();
-        for clause in report_equals_any_chunks("Item code", items) {
-            let query = ReportQuery {
-                template: ITEM_INVENTORY_SUMMARY.into(),
-                page_no: 1,
-                // Room for every chunk item even if a tenant lists an item twice.
-                items_per_page: 1000,
-                search_clause: format!("{} AND {clause}", site_clause(site)),
-                columns: COLUMNS.into(),
-                ..ReportQuery::default()
-            };
-            let page = self.get_report_data(&query).await?;
-            for (item, figure) in site_rows(&page.table, site)? {
-                // One item listed on several rows (locations) adds up; a sum past i64 is
-                // nonsense from the report, held at the bound rather than a panic or a wrap.
-                let total: &mut i64 = found.entry(item).or_insert(0);
-                *total = (*total).saturating_add(figure);
-            }
+        for (item, figure) in figures(&rows, site)? {
+            // One item listed on several rows (locations) adds up; a sum past i64 is
+            // nonsense from the report, held at the bound rather than a panic or a wrap.
+            let total: &mut i64 = found.entry(item).or_insert(0);
+            *total = (*total).saturating_add(figure);
         }
         Ok(found)
     }
 
-    /// Page `page_no` (1-based) of every item at `site`, `page_size` rows a page, ordered by
-    /// item code so that pages are stable while the report is walked and an item's rows stay
-    /// together.
+    /// Page `page_no` (1-based) of every item at `site`, `page_size` rows a page (at most
+    /// 1000), ordered by item code so that pages are stable while the report is walked and an
+    /// item's rows stay together.
     pub async fn read_inventory_page(
         &self,
         site: &str,
@@ -68,58 +77,38 @@ impl PvxClient {
         let query = ReportQuery {
             template: ITEM_INVENTORY_SUMMARY.into(),
             page_no,
-            items_per_page: page_size,
-            search_clause: site_clause(site),
+            items_per_page: page_size.clamp(1, super::paging::MAX_ITEMS_PER_PAGE),
+            search_clause: format!("([Site reference].Equals({}))", quote(site)),
             order_by: "[Item code] asc".into(),
-            columns: COLUMNS.into(),
+            columns: INVENTORY_COLUMNS.request(),
             ..ReportQuery::default()
         };
         let page = self.get_report_data(&query).await?;
+        let mut rows =
+            ReportRows::from_table(ITEM_INVENTORY_SUMMARY, INVENTORY_COLUMNS, &page.table)?;
+        rows.retain(|row| row.get("Site reference").eq_ignore_ascii_case(site.trim()));
         Ok(InventoryPage {
             total_rows: page.total,
             rows_read: page.table.rows.len(),
-            rows: site_rows(&page.table, site)?,
+            rows: figures(&rows, site)?,
         })
     }
 }
 
-/// The columns both reads ask for.
-const COLUMNS: &str = "[Item code],[Available],[Site reference]";
-
-fn site_clause(site: &str) -> String {
-    format!("([Site reference].Equals({}))", quote(site))
-}
-
-/// `(item, available)` of the rows that belong to `site`, in report order.
-fn site_rows(table: &CsvTable, site: &str) -> Result<Vec<(String, i64)>, PvxError> {
-    let mut rows = Vec::with_capacity(table.rows.len());
-    for row in &table.rows {
-        let (Some(item), Some(available)) =
-            (table.value(row, "Item code"), table.value(row, "Available"))
-        else {
-            return Err(PvxError::Decode {
+/// `(item, available)` of each row, in report order.
+fn figures(rows: &ReportRows, site: &str) -> Result<Vec<(String, i64)>, PvxError> {
+    rows.rows()
+        .map(|row| {
+            let (item, available) = (row.get("Item code"), row.get("Available"));
+            let figure = parse_figure(available).ok_or_else(|| PvxError::Decode {
                 operation: "GetReportData",
                 reason: format!(
-                    "{ITEM_INVENTORY_SUMMARY}: a row lacks `Item code` or `Available` (columns: {:?})",
-                    table.headers
+                    "{ITEM_INVENTORY_SUMMARY}: Available of `{item}` at `{site}` is `{available}`, not a whole number"
                 ),
-            });
-        };
-        if table
-            .value(row, "Site reference")
-            .is_some_and(|s| !s.eq_ignore_ascii_case(site))
-        {
-            continue;
-        }
-        let figure = parse_figure(available).ok_or_else(|| PvxError::Decode {
-            operation: "GetReportData",
-            reason: format!(
-                "{ITEM_INVENTORY_SUMMARY}: Available of `{item}` at `{site}` is `{available}`, not a whole number"
-            ),
-        })?;
-        rows.push((item.to_string(), figure));
-    }
-    Ok(rows)
+            })?;
+            Ok((item.to_string(), figure))
+        })
+        .collect()
 }
 
 /// `12`, `12.00`, `-1`; reports render numbers with a zero fraction on some tenants.

@@ -55,6 +55,11 @@ impl PvxClient {
                 "client_id and username are required".into(),
             ));
         }
+        if settings.max_pages_per_read == 0 {
+            return Err(PvxError::Config(
+                "max_pages_per_read must be at least 1".into(),
+            ));
+        }
         if settings.request_timeout.is_zero() {
             return Err(PvxError::Config(
                 "request_timeout must be greater than zero".into(),
@@ -84,6 +89,16 @@ impl PvxClient {
     /// HTTP requests this client has sent (Authenticate and every retry included).
     pub fn requests_made(&self) -> u64 {
         self.inner.transport.requests_made()
+    }
+
+    /// The tenant's zone, in which report times are written and read.
+    pub fn report_zone(&self) -> &super::ReportZone {
+        &self.inner.settings.report_zone
+    }
+
+    /// Pages one paged read follows before it fails.
+    pub fn max_pages_per_read(&self) -> u32 {
+        self.inner.settings.max_pages_per_read
     }
 
     /// The field names of a save template (GetSaveTemplate), in the tenant's order.

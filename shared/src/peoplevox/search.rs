@@ -78,28 +78,6 @@ pub fn chunks<S>(values: &[S]) -> impl Iterator<Item = &[S]> {
     values.chunks(MAX_VALUES_PER_CLAUSE)
 }
 
-/// The first page (of `items_per_page` rows) of `report` for each clause: what a flow reads
-/// for the despatches, orders or returns of one batch, one request per clause.
-pub async fn report_matching(
-    pvx: &super::PvxClient,
-    report: &str,
-    clauses: Vec<String>,
-    items_per_page: u32,
-) -> Result<Vec<super::CsvTable>, super::PvxError> {
-    let mut tables = Vec::with_capacity(clauses.len());
-    for clause in clauses {
-        let query = super::ReportQuery {
-            template: report.to_string(),
-            page_no: 1,
-            items_per_page,
-            search_clause: clause,
-            ..super::ReportQuery::default()
-        };
-        tables.push(pvx.get_report_data(&query).await?.table);
-    }
-    Ok(tables)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::report_time::ReportZone;
+
 /// Where and as whom the Peoplevox client connects, and the request budget it must respect.
 #[derive(Debug, Clone)]
 pub struct PvxSettings {
@@ -26,4 +28,8 @@ pub struct PvxSettings {
     pub budget_requests: u32,
     /// ... in any window of this length, across every process of the deployment.
     pub budget_window: Duration,
+    /// The tenant's zone: report times are wall-clock times in it (`peoplevox.time_zone`).
+    pub report_zone: ReportZone,
+    /// Pages one paged read follows before it fails (`peoplevox.max_pages_per_read`).
+    pub max_pages_per_read: u32,
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, PackagesSource};
 
 /// Template names the simulator implements.
 pub const SALES_ORDERS: &str = "Sales orders";
@@ -15,7 +15,9 @@ pub const ITEM_TYPES: &str = "Item types";
 pub const ITEM_INVENTORY_SUMMARY: &str = "Item inventory summary";
 /// The despatch report: one row per item per despatch.
 pub const DESPATCH_SUMMARY: &str = "Despatch summary";
-/// The package report: one row per despatched package (UNCONFIRMED name and columns).
+/// Despatch packages: a data template (dialect `strict`; finerylondon/peep_conn
+/// `constants.rb` TABLE_NAMES) or a report (dialect `wsdl-2017`), one row per despatched
+/// package; UNCONFIRMED fields and columns.
 pub const DESPATCH_PACKAGES: &str = "Despatch packages";
 /// The returns report: one row per returned line (UNCONFIRMED name and columns).
 pub const RETURN_SUMMARY: &str = "Return summary";
@@ -91,6 +93,18 @@ pub const ITEM_TYPE_FIELDS: &[&str] = &[
     "TaxCode",
 ];
 
+/// The simulated tenant's "Despatch packages" template fields: `(canonical, tenant's name)`.
+/// Nobody publishes the real ones (UNCONFIRMED); these are the tenant's own, none of them the
+/// connector's default, so that the connector's `[shipments.packages]` names are exercised.
+pub const DESPATCH_PACKAGE_TEMPLATE_FIELDS: &[(&str, &str)] = &[
+    ("DespatchNumber", "Despatch.DespatchNumber"),
+    ("SalesOrderNumber", "Despatch.SalesOrder.SalesOrderNumber"),
+    ("PackageNumber", "PackageNumber"),
+    ("TrackingNumber", "PackageTrackingNumber"),
+    ("Weight", "PackageWeightKg"),
+    ("Carrier", "Despatch.Carrier.Name"),
+];
+
 /// One field of a template: the simulator's own (canonical) name and the tenant's name for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimField {
@@ -119,6 +133,20 @@ impl SimTemplate {
                 .map(|f| SimField {
                     canonical: (*f).to_string(),
                     name: (*f).to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The "Despatch packages" template under the tenant's field names.
+    pub fn despatch_packages() -> Self {
+        Self {
+            name: DESPATCH_PACKAGES.to_string(),
+            fields: DESPATCH_PACKAGE_TEMPLATE_FIELDS
+                .iter()
+                .map(|(canonical, name)| SimField {
+                    canonical: (*canonical).to_string(),
+                    name: (*name).to_string(),
                 })
                 .collect(),
         }
@@ -182,6 +210,23 @@ impl Default for PvxSimConfig {
 }
 
 impl PvxSimConfig {
+    /// The configuration with the templates its dialect implies: a "Despatch packages"
+    /// template where packages are a data template (kept as configured when a test made its
+    /// own), none elsewhere.
+    pub fn with_dialect_templates(mut self) -> Self {
+        let has = self.template(DESPATCH_PACKAGES).is_some();
+        match self.dialect.despatch_packages {
+            PackagesSource::DataTemplate if !has => {
+                self.templates.push(SimTemplate::despatch_packages());
+            }
+            PackagesSource::DataTemplate => {}
+            PackagesSource::Report | PackagesSource::Absent => self
+                .templates
+                .retain(|t| !t.name.eq_ignore_ascii_case(DESPATCH_PACKAGES)),
+        }
+        self
+    }
+
     /// The template called `name` (template names are matched case-insensitively).
     pub fn template(&self, name: &str) -> Option<&SimTemplate> {
         self.templates

@@ -99,6 +99,7 @@ pub fn dispatch(sim: &Shared, op: &str, body: &str) -> Reply {
         "GetReportData" => request_of(element, "getReportRequest").and_then(|r| {
             Ok(query::get_report_data(
                 &data,
+                &sim.config,
                 r.param("TemplateName").unwrap_or_default(),
                 paging(r)?,
                 r.param("SearchClause").unwrap_or_default(),

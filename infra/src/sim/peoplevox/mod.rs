@@ -29,6 +29,7 @@ mod order_status;
 mod order_status_api;
 mod placeholder;
 mod query;
+mod report_clock;
 mod return_event;
 mod return_report;
 mod returns;
@@ -60,9 +61,9 @@ use tokio::task::JoinHandle;
 pub use callback_faults::CallbackFaults;
 pub use cancellation::STATUS_CANCELLED;
 pub use config::{
-    DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY, ITEM_TYPE_FIELDS, ITEM_TYPES,
-    PvxSimConfig, RETURN_SUMMARY, SALES_ORDER_FIELDS, SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS,
-    SALES_ORDERS, SimField, SimTemplate,
+    DESPATCH_PACKAGE_TEMPLATE_FIELDS, DESPATCH_PACKAGES, DESPATCH_SUMMARY, ITEM_INVENTORY_SUMMARY,
+    ITEM_TYPE_FIELDS, ITEM_TYPES, PvxSimConfig, RETURN_SUMMARY, SALES_ORDER_FIELDS,
+    SALES_ORDER_ITEM_FIELDS, SALES_ORDER_ITEMS, SALES_ORDERS, SimField, SimTemplate,
 };
 pub use delivery::{SimCallback, SimCallbackOutcome};
 pub use despatch::{DespatchPlan, PackagePlan, SimDespatch, SimDespatchLine, SimPackage};
@@ -70,8 +71,10 @@ pub use despatch_event::{
     DESPATCH_PACKAGE_DESPATCHED, DESPATCH_PACKAGE_TRACKING_NUMBER_RECEIVED,
     TRACKING_NUMBER_RECEIVED,
 };
-pub use despatch_report::{DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, report_date};
-pub use dialect::{DIALECTS, Dialect};
+pub use despatch_report::{
+    DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, DESPATCH_SUMMARY_FULL_COLUMNS,
+};
+pub use dialect::{DIALECTS, Dialect, PackagesSource};
 pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
 pub use event::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
 pub use on_hold::ON_HOLD_FIELD;
@@ -79,8 +82,9 @@ pub use order_status::{
     SALES_ORDER_STATUS_CHANGES, STATUS_DESPATCHED, STATUS_FIELD, STATUS_NEW,
     STATUS_PARTIALLY_DESPATCHED,
 };
+pub use report_clock::ReportClock;
 pub use return_event::RETURNS;
-pub use return_report::RETURN_SUMMARY_COLUMNS;
+pub use return_report::{RETURN_SUMMARY_COLUMNS, RETURN_SUMMARY_FULL_COLUMNS};
 pub use returns::{ReturnLine, SimReturn};
 pub use routing::POST_CONTENT_TYPE;
 pub use state::{SimItemType, SimOrderItem, SimSalesOrder, SimStock, SimSubscription};
@@ -132,6 +136,7 @@ pub struct PvxSim {
 impl PvxSim {
     /// Starts the simulator on `127.0.0.1` and a free port.
     pub async fn start(config: PvxSimConfig) -> anyhow::Result<Self> {
+        let config = config.with_dialect_templates();
         anyhow::ensure!(
             config.budget_requests > 0 && !config.budget_window.is_zero(),
             "the simulator's budget must allow at least one request per window"
@@ -190,7 +195,8 @@ impl PvxSim {
         &self.shared.config
     }
 
-    /// Client settings that reach this simulator with its credentials and budget (3 retries).
+    /// Client settings that reach this simulator with its credentials and budget (3 retries),
+    /// and its report zone (tenant configuration, as `peoplevox.time_zone` would give it).
     pub fn settings(&self) -> ctpvx_shared::peoplevox::PvxSettings {
         let config = &self.shared.config;
         ctpvx_shared::peoplevox::PvxSettings {
@@ -203,6 +209,11 @@ impl PvxSim {
             session_ttl: Duration::from_secs(25 * 60),
             budget_requests: config.budget_requests,
             budget_window: config.budget_window,
+            report_zone: ctpvx_shared::peoplevox::ReportZone::named(
+                config.dialect.report_time_zone,
+            )
+            .unwrap_or_default(),
+            max_pages_per_read: 100,
         }
     }
 

@@ -12,6 +12,15 @@ use super::config::{ITEM_TYPES, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS, S
 use super::query::{Paging, get_data, get_report_data};
 use super::state::{Data, SimItemType, SimOrderItem, SimSalesOrder, SimStock};
 
+/// A tenant that honours every clause and serves pages of any size: what these tests compare
+/// with a straightforward implementation.
+fn legacy() -> PvxSimConfig {
+    PvxSimConfig {
+        dialect: super::dialect::WSDL_2017,
+        ..PvxSimConfig::default()
+    }
+}
+
 const REPORT: &str = "Item inventory summary";
 const SITES: [&str; 3] = ["EU-DC", "UK-DC", "US-DC"];
 const UK: &str = r#"([Site reference].Equals("UK-DC"))"#;
@@ -182,7 +191,16 @@ fn the_stock_report_answers_as_a_straightforward_evaluation_does() {
     for (search, order_by) in combinations {
         let rows = straightforward(&records, search, "", order_by);
         for paging in pagings {
-            let answer = get_report_data(&data, REPORT, paging, search, "", order_by, READ_COLUMNS);
+            let answer = get_report_data(
+                &data,
+                &legacy(),
+                REPORT,
+                paging,
+                search,
+                "",
+                order_by,
+                READ_COLUMNS,
+            );
             assert_eq!(
                 (answer.total_count, answer.detail.unwrap_or_default()),
                 paged(&rows, paging, READ_COLUMNS),
@@ -196,6 +214,7 @@ fn the_stock_report_answers_as_a_straightforward_evaluation_does() {
         let rows = straightforward(&records, search, filter, "[On hand] desc");
         let answer = get_report_data(
             &data,
+            &legacy(),
             REPORT,
             page(2, 50),
             search,
@@ -337,8 +356,8 @@ fn get_data_answers_as_a_straightforward_evaluation_does() {
         .collect();
     let codes = codes.join(" OR ");
     let numbers = r#"SalesOrderNumber == "SO-00007" OR SalesOrderNumber == "SO-00299" OR SalesOrderNumber == "SO-99999""#;
-    let standard = PvxSimConfig::default();
-    let renamed = PvxSimConfig::default()
+    let standard = legacy();
+    let renamed = legacy()
         .rename_field(ITEM_TYPES, "ItemCode", "Code")
         .rename_field(SALES_ORDER_ITEMS, "SalesOrderNumber", "OrderNo");
     let cases: Vec<(&PvxSimConfig, &str, String)> = vec![
@@ -470,6 +489,7 @@ fn stock_report_timings_at_300k_rows() {
         let answer = time(&format!("page {page_no} of 1000 at UK-DC"), 15, || {
             get_report_data(
                 &data,
+                &legacy(),
                 REPORT,
                 page(page_no, 1000),
                 UK,
@@ -482,7 +502,16 @@ fn stock_report_timings_at_300k_rows() {
     }
     let clause = format!("{UK} AND {}", items_clause(40_000..40_100));
     let answer = time("100-item availability read", 15, || {
-        get_report_data(&data, REPORT, page(1, 1000), &clause, "", "", READ_COLUMNS)
+        get_report_data(
+            &data,
+            &legacy(),
+            REPORT,
+            page(1, 1000),
+            &clause,
+            "",
+            "",
+            READ_COLUMNS,
+        )
     });
     assert_eq!(answer.total_count, 100);
     let mut catalogue = Data::default();
@@ -496,7 +525,7 @@ fn stock_report_timings_at_300k_rows() {
     let codes: Vec<String> = (500..600)
         .map(|n| format!("ItemCode.Equals(\"{}\")", item(n)))
         .collect();
-    let config = PvxSimConfig::default();
+    let config = legacy();
     let answer = time("GetData Item types, 100 codes of 100,000", 15, || {
         get_data(
             &catalogue,

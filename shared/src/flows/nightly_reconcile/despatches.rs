@@ -5,8 +5,10 @@
 //! "Despatch summary" has one row per item of a despatch. It is read page by page, filtered
 //! by `[Despatch date] >= DateTime(…)` and ordered by date and despatch number, so the rows
 //! of a despatch stay together and a despatch cut by a page boundary is looked at once (the
-//! cursor keeps the last despatch of the previous page). Report dates carry no zone; they are
-//! taken as UTC (UNCONFIRMED), which the overlap also covers.
+//! cursor keeps the last despatch of the previous page). Report dates carry no zone: the
+//! clause's literal is written, and the rows' dates read, in the tenant's zone
+//! (`peoplevox.time_zone`); the overlap covers a zone that is off. A tenant that ignores the
+//! search clause sends every despatch: the rows before the period are dropped here.
 
 use std::collections::BTreeMap;
 
@@ -17,25 +19,22 @@ use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
 use crate::domain::ShipmentMessage;
 use crate::flows::shipment_confirmed::deliveries::delivery_key;
 use crate::peoplevox::ReportQuery;
+use crate::peoplevox::report::{Columns, ReportRows};
 use crate::queues::SHIPMENTS_QUEUE;
 use crate::store::{Condition, now_epoch_ms};
 
 /// Where the last completed sweep started, epoch ms.
 const WATERMARK: (&str, &str) = ("reconcile-watermark", "despatches");
 
-/// A Peoplevox date literal in a search clause: `DateTime(2026,11,30,02,00,00)`.
-pub(super) fn date_literal(ms: i64) -> String {
-    let at = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "DateTime({},{:02},{:02},{:02},{:02},{:02})",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+/// The "Despatch summary" columns the sweep reads, all required (the date filters the rows).
+pub const SWEEP_COLUMNS: Columns = Columns {
+    required: &["Despatch number", "Salesorder number", "Despatch date"],
+    read: &[],
+};
+
+/// The instant of epoch ms (whole seconds).
+fn instant(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 impl NightlyReconcile {
@@ -86,39 +85,47 @@ impl NightlyReconcile {
         work: &Work<'_>,
     ) -> Result<bool, ReconcileError> {
         let n = current.state.cursor.page.max(1);
-        let from = current.state.report.despatches.from_ms;
+        let from = instant(current.state.report.despatches.from_ms);
+        let zone = self.parts.pvx.report_zone();
+        let report = &self.parts.shipments.summary_report;
         let query = ReportQuery {
-            template: self.parts.shipments.summary_report.clone(),
+            template: report.clone(),
             page_no: n,
             items_per_page: self.parts.rules.page_size,
-            search_clause: format!("[Despatch date] >= {}", date_literal(from)),
+            search_clause: format!("[Despatch date] >= {}", zone.date_literal(from)),
             order_by: "[Despatch date] asc, [Despatch number] asc".into(),
-            columns: "[Despatch number],[Salesorder number],[Despatch date]".into(),
+            columns: SWEEP_COLUMNS.request(),
             ..ReportQuery::default()
         };
         let page = self.parts.pvx.get_report_data(&query).await?;
-        let table = &page.table;
+        let mut rows = ReportRows::from_table(report, SWEEP_COLUMNS, &page.table)?;
         let previous = current.state.cursor.last_key.clone();
+        let last_key = rows
+            .rows()
+            .last()
+            .map(|row| row.get("Despatch number").to_string())
+            .filter(|d| !d.is_empty())
+            .or(previous.clone());
+        // Report times have whole minutes on some tenants: compare from the minute. A date
+        // that does not read is kept (a recheck of a booked despatch changes nothing).
+        let since = from - time::Duration::seconds(i64::from(from.second()));
+        rows.retain(|row| {
+            zone.parse(row.get("Despatch date"))
+                .is_none_or(|at| at >= since)
+        });
         let mut despatches: Vec<(String, String)> = Vec::new();
-        for row in &table.rows {
-            let text = |column| table.value(row, column).unwrap_or("").trim().to_string();
-            let (despatch, order) = (text("Despatch number"), text("Salesorder number"));
+        for row in rows.rows() {
+            let (despatch, order) = (row.get("Despatch number"), row.get("Salesorder number"));
             if despatch.is_empty()
-                || previous.as_deref() == Some(despatch.as_str())
-                || despatches.last().is_some_and(|(d, _)| *d == despatch)
+                || previous.as_deref() == Some(despatch)
+                || despatches.last().is_some_and(|(d, _)| d == despatch)
             {
                 continue;
             }
-            despatches.push((despatch, order));
+            despatches.push((despatch.to_string(), order.to_string()));
         }
-        let rows_done = current.state.cursor.rows_done + table.rows.len() as i64;
-        let last = table.rows.is_empty() || rows_done >= page.total;
-        let last_key = table
-            .rows
-            .last()
-            .and_then(|row| table.value(row, "Despatch number"))
-            .map(|d| d.trim().to_string())
-            .or(previous);
+        let rows_done = current.state.cursor.rows_done + page.table.rows.len() as i64;
+        let last = page.table.rows.is_empty() || rows_done >= page.total;
         self.recheck_undelivered(current, despatches, work).await?;
         let cursor = &mut current.state.cursor;
         cursor.page = n + 1;
@@ -214,7 +221,7 @@ fn untracked(delivery: &serde_json::Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{date_literal, untracked};
+    use super::{OffsetDateTime, instant, untracked};
 
     #[test]
     fn a_delivery_is_untracked_when_a_parcel_lacks_its_tracking_number() {
@@ -232,12 +239,11 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_peoplevox_literals_in_utc() {
-        // 2026-11-30T02:05:09Z
+    fn instants_are_whole_seconds() {
         assert_eq!(
-            date_literal(1_796_004_309_000),
-            "DateTime(2026,11,30,02,05,09)"
+            instant(1_796_004_309_999),
+            time::macros::datetime!(2026-11-30 02:05:09 UTC)
         );
-        assert_eq!(date_literal(0), "DateTime(1970,01,01,00,00,00)");
+        assert_eq!(instant(0), OffsetDateTime::UNIX_EPOCH);
     }
 }

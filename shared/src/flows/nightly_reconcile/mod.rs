@@ -37,6 +37,7 @@ mod unmatched;
 use std::sync::Arc;
 
 pub use continuation::{ContinuationReport, ContinueMessage};
+pub use despatches::SWEEP_COLUMNS as DESPATCH_SWEEP_COLUMNS;
 pub use observer::{Observer, Quiet};
 pub use report::{DriftReport, SiteDrift};
 pub use run::{RunState, Stage};

@@ -92,16 +92,13 @@ impl OrderExport {
         let existing: Vec<String> = found.keys().cloned().collect();
         for chunk in existing.chunks(NUMBERS_PER_QUERY) {
             let clause = equals_any(item_number, chunk.iter().map(String::as_str));
-            // 0 = every matching row: an order's lines are few, and one page keeps this cheap.
-            let page = self
-                .pvx
-                .get_data(&t.sales_order_items, 1, 0, &clause)
-                .await?;
-            for row in &page.table.rows {
-                if let (Some(n), Some(line)) = (
-                    page.table.value(row, item_number),
-                    page.table.value(row, item_line),
-                ) {
+            // Every matching row, a page of at most 1000 at a time: 100 orders' lines can
+            // outgrow one page.
+            let table = self.pvx.get_data_all(&t.sales_order_items, &clause).await?;
+            for row in &table.rows {
+                if let (Some(n), Some(line)) =
+                    (table.value(row, item_number), table.value(row, item_line))
+                {
                     found
                         .entry(n.to_string())
                         .or_default()

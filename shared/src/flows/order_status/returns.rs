@@ -11,13 +11,15 @@ use time::format_description::well_known::Rfc3339;
 use crate::commercetools::OrderUpdateAction;
 use crate::commercetools::actions::{ReturnItemDraft, ReturnShipmentState};
 use crate::commercetools::types::Order;
-use crate::domain::despatch::parse_report_date;
 use crate::mapping::SkuMap;
-use crate::peoplevox::search::{report_equals_any_chunks, report_matching};
+use crate::peoplevox::report::{Columns, KeyFilter, KeyedRead, read_keyed};
 use crate::peoplevox::{PvxClient, PvxError};
 
-/// Rows per report page.
-const PAGE: u32 = 5000;
+/// The "Return summary" columns the returns flow reads (Zynk `Peoplevox-Return-XML.md`).
+pub const RETURN_COLUMNS: Columns = Columns {
+    required: &["Return code", "Sales order number", "Item code", "Quantity"],
+    read: &["Return date", "Return reason", "Return condition"],
+};
 
 /// One line of a Peoplevox return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,53 +47,63 @@ pub struct PvxReturn {
     pub lines: Vec<ReturnedLine>,
 }
 
-/// Reads the returns of these orders, and the returns with these codes, by return code.
+/// Reads the returns of these orders, and the returns with these codes, by return code
+/// (every page, only their rows). `Return date` is a wall-clock time in the tenant's zone.
 pub async fn read(
     pvx: &PvxClient,
     report: &str,
     order_numbers: &[String],
     codes: &[String],
 ) -> Result<BTreeMap<String, PvxReturn>, PvxError> {
-    let mut clauses = report_equals_any_chunks("Sales order number", order_numbers);
-    clauses.extend(report_equals_any_chunks("Return code", codes));
+    let read = KeyedRead {
+        report,
+        columns: RETURN_COLUMNS,
+        filters: vec![
+            KeyFilter {
+                column: "Sales order number",
+                values: order_numbers,
+            },
+            KeyFilter {
+                column: "Return code",
+                values: codes,
+            },
+        ],
+        also: None,
+        order_by: "",
+    };
+    let zone = pvx.report_zone();
     let mut found: BTreeMap<String, PvxReturn> = BTreeMap::new();
-    let mut seen_rows = std::collections::BTreeSet::new();
-    for table in report_matching(pvx, report, clauses, PAGE).await? {
-        for row in &table.rows {
-            // A return named by both its order and its code comes back from both queries.
-            if !seen_rows.insert(row.clone()) {
-                continue;
-            }
-            let text = |column: &str| table.value(row, column).unwrap_or("").trim().to_string();
-            let code = text("Return code");
-            if code.is_empty() {
-                continue;
-            }
-            let quantity_text = text("Quantity");
-            let quantity: i64 = quantity_text
-                .split('.')
-                .next()
-                .unwrap_or("")
-                .parse()
-                .map_err(|_| PvxError::Decode {
-                    operation: "GetReportData",
-                    reason: format!(
-                        "{report}: `Quantity` of return {code} is `{quantity_text}`, not a whole number"
-                    ),
-                })?;
-            let entry = found.entry(code.clone()).or_insert_with(|| PvxReturn {
-                code,
-                order_number: text("Sales order number"),
-                date: parse_report_date(&text("Return date")).and_then(|d| d.format(&Rfc3339).ok()),
-                lines: Vec::new(),
-            });
-            entry.lines.push(ReturnedLine {
-                item: text("Item code"),
-                quantity,
-                reason: text("Return reason"),
-                condition: text("Return condition"),
-            });
+    for row in read_keyed(pvx, &read).await?.rows() {
+        let code = row.get("Return code");
+        if code.is_empty() {
+            continue;
         }
+        let quantity_text = row.get("Quantity");
+        let quantity: i64 = quantity_text
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| PvxError::Decode {
+                operation: "GetReportData",
+                reason: format!(
+                    "{report}: `Quantity` of return {code} is `{quantity_text}`, not a whole number"
+                ),
+            })?;
+        let entry = found.entry(code.to_string()).or_insert_with(|| PvxReturn {
+            code: code.to_string(),
+            order_number: row.get("Sales order number").to_string(),
+            date: zone
+                .parse(row.get("Return date"))
+                .and_then(|d| d.format(&Rfc3339).ok()),
+            lines: Vec::new(),
+        });
+        entry.lines.push(ReturnedLine {
+            item: row.get("Item code").to_string(),
+            quantity,
+            reason: row.get("Return reason").to_string(),
+            condition: row.get("Return condition").to_string(),
+        });
     }
     Ok(found)
 }

@@ -1,50 +1,63 @@
 //! Short picks: how a short pick surfaces in Peoplevox is UNCONFIRMED, so once an order is
 //! reported despatched (or a status says "short"), what Peoplevox despatched is compared with
-//! what was ordered. One "Despatch summary" call per 100 orders of a batch.
+//! what was ordered. One paged "Despatch summary" read per 100 orders of a batch.
 
 use std::collections::BTreeMap;
 
 use super::plan::ShortLine;
 use crate::commercetools::types::Order;
 use crate::mapping::SkuMap;
-use crate::peoplevox::search::{report_equals_any_chunks, report_matching};
+use crate::peoplevox::report::{Columns, KeyFilter, KeyedRead, read_keyed};
 use crate::peoplevox::{PvxClient, PvxError};
 
-/// Rows per report page: orders rarely have more than a few dozen lines per despatch.
-const PAGE: u32 = 5000;
+/// The "Despatch summary" columns the short-pick check reads.
+pub const SUMMARY_COLUMNS: Columns = Columns {
+    required: &["Salesorder number", "Item code", "No of items"],
+    read: &[],
+};
 
 /// Units despatched per order number and Peoplevox item code.
 pub type Despatched = BTreeMap<String, BTreeMap<String, i64>>;
 
-/// Reads the despatched units of these orders.
+/// Reads the despatched units of these orders (every page, only their rows).
 pub async fn despatched(
     pvx: &PvxClient,
     report: &str,
     order_numbers: &[String],
 ) -> Result<Despatched, PvxError> {
+    let read = KeyedRead {
+        report,
+        columns: SUMMARY_COLUMNS,
+        filters: vec![KeyFilter {
+            column: "Salesorder number",
+            values: order_numbers,
+        }],
+        also: None,
+        order_by: "",
+    };
     let mut found: Despatched = BTreeMap::new();
-    let clauses = report_equals_any_chunks("Salesorder number", order_numbers);
-    for table in report_matching(pvx, report, clauses, PAGE).await? {
-        for row in &table.rows {
-            let text = |column: &str| table.value(row, column).unwrap_or("").trim().to_string();
-            let (order, item, units) = (
-                text("Salesorder number"),
-                text("Item code"),
-                text("No of items"),
-            );
-            if order.is_empty() || item.is_empty() {
-                continue;
-            }
-            let units: i64 = units.split('.').next().unwrap_or("").parse().map_err(|_| {
-                PvxError::Decode {
-                    operation: "GetReportData",
-                    reason: format!(
-                        "{report}: `No of items` of {item} on order {order} is `{units}`, not a whole number"
-                    ),
-                }
-            })?;
-            *found.entry(order).or_default().entry(item).or_default() += units;
+    for row in read_keyed(pvx, &read).await?.rows() {
+        let (order, item, units) = (
+            row.get("Salesorder number"),
+            row.get("Item code"),
+            row.get("No of items"),
+        );
+        if order.is_empty() || item.is_empty() {
+            continue;
         }
+        let units: i64 = units.split('.').next().unwrap_or("").parse().map_err(|_| {
+            PvxError::Decode {
+                operation: "GetReportData",
+                reason: format!(
+                    "{report}: `No of items` of {item} on order {order} is `{units}`, not a whole number"
+                ),
+            }
+        })?;
+        *found
+            .entry(order.to_string())
+            .or_default()
+            .entry(item.to_string())
+            .or_default() += units;
     }
     Ok(found)
 }

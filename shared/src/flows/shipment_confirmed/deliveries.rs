@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::parcels::{self, Placed};
 use crate::commercetools::OrderUpdateAction;
 use crate::commercetools::actions::{
     DeliveryItem, DeliverySelector, ParcelDraft, ParcelMeasurements, ParcelSelector, ShipmentState,
@@ -33,13 +34,11 @@ pub fn parcel_key(despatch: &str, package: &str) -> String {
     key_from("pvx", &[despatch, package])
 }
 
-/// What the order already holds: delivered quantity per line item, parcel keys with their
-/// tracking id, delivery keys.
+/// What the order already holds: delivered quantity per line item, delivery keys.
 #[derive(Debug, Default)]
 struct Existing {
     delivered: BTreeMap<String, i64>,
     deliveries: BTreeSet<String>,
-    parcels: BTreeMap<String, Option<String>>,
 }
 
 fn existing(order: &Order) -> Existing {
@@ -56,14 +55,6 @@ fn existing(order: &Order) -> Existing {
         for item in delivery["items"].as_array().into_iter().flatten() {
             if let (Some(id), Some(q)) = (item["id"].as_str(), item["quantity"].as_i64()) {
                 *found.delivered.entry(id.to_string()).or_insert(0) += q;
-            }
-        }
-        for parcel in delivery["parcels"].as_array().into_iter().flatten() {
-            if let Some(key) = parcel.get("key").and_then(Value::as_str) {
-                let tracking = parcel["trackingData"]["trackingId"]
-                    .as_str()
-                    .map(str::to_string);
-                found.parcels.insert(key.to_string(), tracking);
             }
         }
     }
@@ -93,34 +84,44 @@ pub(super) fn plan(
             })
         };
         if have.deliveries.contains(&key) {
-            // The delivery exists: packages and tracking that came later are added to it.
-            for package in &despatch.packages {
-                let pkey = parcel_key(&despatch.number, &package.number);
-                match have.parcels.get(&pkey) {
-                    None => actions.push(OrderUpdateAction::AddParcelToDelivery {
+            // The delivery exists: packages and tracking that came later are added to it,
+            // each package matched to its parcel (see `parcels.rs`).
+            let existing = parcels::of_delivery(order, &key);
+            let placed = parcels::place(&despatch.number, &despatch.packages, &existing);
+            for (package, placed) in despatch.packages.iter().zip(placed) {
+                match placed {
+                    Placed::New(pkey) => actions.push(OrderUpdateAction::AddParcelToDelivery {
                         delivery: DeliverySelector::Key(key.clone()),
-                        parcel_key: Some(pkey.clone()),
+                        parcel_key: Some(pkey),
                         measurements: measurements(package),
                         tracking_data: tracking(package),
                         items: Vec::new(),
                     }),
-                    Some(known) if package.tracking.is_some() && *known != package.tracking => {
+                    Placed::Existing {
+                        key: pkey,
+                        tracking: known,
+                    } if package.tracking.is_some() && known != package.tracking => {
                         actions.push(OrderUpdateAction::SetParcelTrackingData {
-                            parcel: ParcelSelector::Key(pkey.clone()),
+                            parcel: ParcelSelector::Key(pkey),
                             tracking_data: tracking(package),
                         });
                     }
-                    Some(_) => {}
+                    Placed::Existing { .. } | Placed::Keyless => {}
                 }
             }
             continue;
         }
         let items = assign(order, despatch, &mut have.delivered, item_of)?;
+        let placed = parcels::place(&despatch.number, &despatch.packages, &[]);
         let parcels = despatch
             .packages
             .iter()
-            .map(|package| ParcelDraft {
-                key: Some(parcel_key(&despatch.number, &package.number)),
+            .zip(placed)
+            .map(|(package, placed)| ParcelDraft {
+                key: match placed {
+                    Placed::New(pkey) | Placed::Existing { key: pkey, .. } => Some(pkey),
+                    Placed::Keyless => None,
+                },
                 measurements: measurements(package),
                 tracking_data: tracking(package),
                 items: Vec::new(),

@@ -4,9 +4,10 @@
 //! The story of a batch:
 //! 1. Read the records: each names a despatch (callbacks are hints). Garbage goes to the
 //!    dead-letter queue with the reason.
-//! 2. Read every despatch of the batch from Peoplevox ([`despatches`]): one "Despatch summary"
-//!    and one "Despatch packages" call per 100 despatches. A despatch Peoplevox does not report
-//!    (yet) is retried (and, like every retry, parked with its reason on its last receive).
+//! 2. Read every despatch of the batch from Peoplevox ([`despatches`]): "Despatch summary" and,
+//!    where the tenant has it, the "Despatch packages" template, a paged read each per 100
+//!    despatches. A despatch Peoplevox does not report (yet) is retried (and, like every
+//!    retry, parked with its reason on its last receive).
 //! 3. Read the orders by number, one query per 100 numbers. An unknown order is parked.
 //! 4. Per order, plan from the order as it is ([`deliveries`]): a delivery per despatch that
 //!    has none (deterministic key), parcels and tracking that came later, Partial or Shipped.
@@ -16,6 +17,7 @@
 
 pub mod deliveries;
 mod despatches;
+mod parcels;
 mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +25,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+pub use despatches::{SUMMARY_COLUMNS, names_a_missing_template};
 pub use report::ShipmentReport;
 
 use crate::commercetools::types::Order;
@@ -60,6 +63,8 @@ pub struct ShipmentConfirmedParts {
 pub struct ShipmentConfirmed {
     parts: ShipmentConfirmedParts,
     sku_map: SkuMap,
+    /// Whether the tenant has the packages template, learnt once.
+    packages: despatches::PackagesTemplate,
 }
 
 /// Where one order's despatches ended.
@@ -74,7 +79,11 @@ impl ShipmentConfirmed {
     /// The flow from its parts.
     pub fn new(parts: ShipmentConfirmedParts) -> Self {
         let sku_map = SkuMap::new(&parts.units);
-        Self { parts, sku_map }
+        Self {
+            parts,
+            sku_map,
+            packages: despatches::PackagesTemplate::default(),
+        }
     }
 
     /// Handles one batch of shipments-queue records.
@@ -112,17 +121,19 @@ impl ShipmentConfirmed {
             return report;
         }
 
-        let despatches = match despatches::read(&self.parts.pvx, &self.parts.rules, &numbers).await
-        {
-            Ok(found) => found,
-            Err(e) => {
-                let reason = format!("reading despatches from Peoplevox: {e}");
-                for number in &numbers {
-                    finish(&mut report, number, RecordOutcome::Retry(reason.clone()));
+        let despatches =
+            match despatches::read(&self.parts.pvx, &self.parts.rules, &self.packages, &numbers)
+                .await
+            {
+                Ok(found) => found,
+                Err(e) => {
+                    let reason = format!("reading despatches from Peoplevox: {e}");
+                    for number in &numbers {
+                        finish(&mut report, number, RecordOutcome::Retry(reason.clone()));
+                    }
+                    return report;
                 }
-                return report;
-            }
-        };
+            };
         for number in numbers.iter().filter(|n| !despatches.contains_key(*n)) {
             let reason = format!("despatch {number} is not in Peoplevox's despatch report (yet)");
             finish(&mut report, number, RecordOutcome::Retry(reason));

@@ -75,10 +75,23 @@ impl Parser {
     }
 
     fn test(&mut self) -> Result<Clause, String> {
-        let field = match self.next() {
+        let mut field = match self.next() {
             Some(Token::Ident(name)) | Some(Token::Bracketed(name)) => name,
             other => return Err(format!("expected a field, found {other:?}")),
         };
+        // A dotted path (`Despatch.DespatchNumber`, as callback placeholders are written): a
+        // `.Name` that no `(` follows is part of the field, not a method.
+        while let (Some(Token::Dot), Some(Token::Ident(part)), next) = (
+            self.tokens.get(self.pos),
+            self.tokens.get(self.pos + 1),
+            self.tokens.get(self.pos + 2),
+        ) {
+            if next == Some(&Token::Open) {
+                break;
+            }
+            field = format!("{field}.{part}");
+            self.pos += 2;
+        }
         let op = match self.next() {
             Some(Token::Eq) => TestOp::Equals,
             Some(Token::Ne) => TestOp::NotEquals,

@@ -216,3 +216,21 @@ fn a_known_value_decides_the_tests_of_its_field() {
     assert!(!none.matches(&record(&[("Site", "S")])));
     assert_eq!(given(r#"!([Site] == "T" AND [Item] == "a")"#), Clause::All);
 }
+
+#[test]
+fn dotted_field_paths_are_one_field() {
+    let clause =
+        Clause::parse(r#"Despatch.DespatchNumber.Equals("D1") OR Despatch.DespatchNumber = "D2""#)
+            .unwrap();
+    assert_eq!(
+        clause.fields(),
+        ["Despatch.DespatchNumber", "Despatch.DespatchNumber"]
+    );
+    let row = record(&[("Despatch.DespatchNumber", "D2")]);
+    assert!(clause.matches(&row));
+    assert!(
+        !Clause::parse(r#"Despatch.DespatchNumber.Equals("D1")"#)
+            .unwrap()
+            .matches(&row)
+    );
+}
