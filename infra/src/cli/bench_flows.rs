@@ -143,6 +143,9 @@ pub async fn shipments(despatches: usize) -> anyhow::Result<serde_json::Value> {
                 order: None,
                 tracking: None,
                 package: None,
+                carrier: None,
+                service: None,
+                service_code: None,
                 received_at_ms: now_epoch_ms(),
             }
             .to_json(),
