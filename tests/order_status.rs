@@ -36,7 +36,7 @@ async fn send_status(store: &EmbeddedStore, order: &str, status: &str, on_hold: 
     let message = StatusMessage::PeoplevoxStatus {
         id: uuid::Uuid::new_v4().to_string(),
         order: order.into(),
-        status: status.into(),
+        status: Some(status.into()),
         modified: None,
         on_hold,
         received_at_ms: ctpvx_shared::store::now_epoch_ms(),

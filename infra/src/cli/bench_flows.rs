@@ -189,7 +189,7 @@ pub async fn statuses(orders: usize) -> anyhow::Result<serde_json::Value> {
                 body: StatusMessage::PeoplevoxStatus {
                     id: id.clone(),
                     order: number.clone(),
-                    status: status.into(),
+                    status: Some(status.into()),
                     modified: None,
                     on_hold: None,
                     received_at_ms: now_epoch_ms(),

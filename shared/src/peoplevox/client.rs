@@ -280,6 +280,43 @@ impl PvxClient {
         subscription_id(operation, resp, fields.event_type)
     }
 
+    /// Registers a GET callback with SubscribeEvent, values raw (no `encodeParameterData`),
+    /// and returns the subscription id. Not retried once sent.
+    pub async fn subscribe_event(
+        &self,
+        event_type: &str,
+        filter: &str,
+        callback_url: &str,
+    ) -> Result<i64, PvxError> {
+        let fields = SubscribeFields {
+            event_type,
+            filter,
+            url: callback_url,
+            post_params: None,
+            encode_parameter_data: None,
+        };
+        self.subscribe(Operation::SubscribeEvent, &fields).await
+    }
+
+    /// Registers a POST callback with SubscribePostEvent, values raw, and returns the
+    /// subscription id. Not retried once sent.
+    pub async fn subscribe_post_event(
+        &self,
+        event_type: &str,
+        filter: &str,
+        post_url: &str,
+        post_params: &str,
+    ) -> Result<i64, PvxError> {
+        let fields = SubscribeFields {
+            event_type,
+            filter,
+            url: post_url,
+            post_params: Some(post_params),
+            encode_parameter_data: None,
+        };
+        self.subscribe(Operation::SubscribePostEvent, &fields).await
+    }
+
     /// Removes a subscription; `true` when Peoplevox answered `True`.
     pub async fn unsubscribe_event(&self, subscription_id: i64) -> Result<bool, PvxError> {
         let op = Operation::UnsubscribeEvent;
