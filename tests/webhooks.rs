@@ -512,3 +512,158 @@ async fn a_commercetools_cancellation_goes_to_the_status_queue_and_other_state_c
         }]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Values that survive: the simulator fills the callback URLs `ctpvx subscribe` registered and
+// calls the webhook over HTTP, under each dialect's encoding.
+// ---------------------------------------------------------------------------------------------
+
+mod survival {
+    use super::*;
+    use ctpvx_infra::sim::peoplevox::dialect::{self, Dialect};
+    use ctpvx_infra::sim::peoplevox::{PvxSim, PvxSimConfig, SimCallbackOutcome};
+    use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, subscribe_rules};
+    use ctpvx_shared::config::SubscriptionRules;
+    use ctpvx_shared::peoplevox::{CsvTable, PvxClient, SaveAction};
+    use std::time::Duration;
+
+    /// Every character a URL treats specially, and a space.
+    const HARD: &str = "A+B&C/D E%";
+
+    struct Setup {
+        ingress: Ingress,
+        sim: PvxSim,
+    }
+
+    async fn setup(dialect: Dialect) -> Setup {
+        let ingress = ingress(WebhookConfig::default()).await;
+        let sim = PvxSim::start(PvxSimConfig {
+            dialect,
+            ..PvxSimConfig::default()
+        })
+        .await
+        .unwrap();
+        let pvx = PvxClient::new(sim.settings(), store()).unwrap();
+        let rules = SubscriptionRules {
+            shipments: false,
+            ..SubscriptionRules::default()
+        };
+        subscribe_rules(
+            &pvx,
+            &ingress.server.url,
+            DEMO_CALLBACK_TOKEN,
+            &rules,
+            &["UK-DC".to_string()],
+        )
+        .await
+        .unwrap();
+        // A sales order whose status the warehouse will change.
+        let mut table = CsvTable::new(vec!["SalesOrderNumber".into(), "Site".into()]);
+        table.rows.push(vec!["SO-1".into(), "UK-DC".into()]);
+        pvx.save_data("Sales orders", &table, SaveAction::Upsert)
+            .await
+            .unwrap();
+        Setup { ingress, sim }
+    }
+
+    impl Setup {
+        /// Moves stock of `item` and sets the order's status to `status`; returns the stock
+        /// and status messages the webhook enqueued, and the callbacks' HTTP statuses.
+        async fn fire(
+            &self,
+            item: &str,
+            status: &str,
+        ) -> (
+            Vec<serde_json::Value>,
+            Vec<serde_json::Value>,
+            Vec<Option<u16>>,
+        ) {
+            let before = self.sim.callback_log().len();
+            self.sim.goods_in("UK-DC", item, 5);
+            self.sim.set_order_status("SO-1", status);
+            assert!(self.sim.wait_callbacks_idle(Duration::from_secs(10)).await);
+            let statuses = self.sim.callback_log()[before..]
+                .iter()
+                .map(|c| c.status)
+                .collect();
+            let read = |queue: &'static str| async move {
+                let got = self
+                    .ingress
+                    .store
+                    .receive(queue, 10, Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                for m in &got {
+                    self.ingress.store.delete(queue, &m.receipt).await.unwrap();
+                }
+                got.iter()
+                    .map(|m| serde_json::from_str(&m.body).unwrap())
+                    .collect::<Vec<serde_json::Value>>()
+            };
+            (
+                read(STOCK_QUEUE).await,
+                read(ctpvx_tests::STATUS_QUEUE).await,
+                statuses,
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn under_the_strict_dialect_every_character_arrives_intact() {
+        let s = setup(dialect::STRICT).await;
+        for value in [HARD, "#1 50% + & / ?", "%41 %20 {x}"] {
+            let (stock, status, http) = s.fire(value, value).await;
+            assert!(http.iter().all(|h| *h == Some(202)), "{value}: {http:?}");
+            assert_eq!(stock.len(), 1, "{value}: {stock:?}");
+            // Site-bound by the sites filter: the figure itself, for the exact item code.
+            assert_eq!(stock[0]["kind"], "available", "{stock:?}");
+            assert_eq!(stock[0]["item"], value);
+            assert_eq!(stock[0]["site"], "UK-DC");
+            assert_eq!(status.len(), 1, "{value}: {status:?}");
+            assert_eq!(status[0]["status"], value);
+        }
+        assert_eq!(s.sim.unparsed_filters(), 0);
+    }
+
+    /// Raw substitution (no encodeParameterData): `&`, `+`, `/`, `%` and spaces survive; a `#`
+    /// ends the URL, so such a callback is refused (never misread); a `%` and two hex digits
+    /// naming a byte a client escapes (`%20`) reads as that byte, so the item code is flagged
+    /// and carries no figure.
+    #[tokio::test]
+    async fn under_raw_substitution_all_but_a_hash_and_an_escape_arrive_intact() {
+        let s = setup(dialect::WSDL_2017).await;
+        let (stock, status, http) = s.fire(HARD, "Pick & Pack + QA / 50% done").await;
+        assert!(http.iter().all(|h| *h == Some(202)), "{http:?}");
+        // No sites filter on this tenant: a site-less hint for the exact item code.
+        assert_eq!(stock.len(), 1, "{stock:?}");
+        assert_eq!(
+            (stock[0]["kind"].as_str(), stock[0]["item"].as_str()),
+            (Some("changed"), Some(HARD))
+        );
+        assert!(stock[0].get("site").is_none());
+        assert_eq!(status[0]["status"], "Pick & Pack + QA / 50% done");
+
+        // `#`: the callback is cut short and refused, for the stock and the status alike.
+        let (stock, status, http) = s.fire("A#B", "Held #2").await;
+        assert!(
+            stock.is_empty() && status.is_empty(),
+            "{stock:?} {status:?}"
+        );
+        assert_eq!(http, [Some(400), Some(400)]);
+        assert!(
+            s.sim
+                .callback_log()
+                .iter()
+                .any(|c| c.outcome == SimCallbackOutcome::Failed)
+        );
+
+        // `%41` is kept as written; `%20` cannot be told from an escaped space.
+        let (stock, _, _) = s.fire("X%41", "S").await;
+        assert_eq!(stock[0]["item"], "X%41");
+        let (stock, _, _) = s.fire("Y%20Z", "T").await;
+        assert_eq!(
+            (stock[0]["kind"].as_str(), stock[0]["item"].as_str()),
+            (Some("changed"), Some("Y Z"))
+        );
+    }
+}

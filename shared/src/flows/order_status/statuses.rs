@@ -269,7 +269,7 @@ impl OrderStatus {
                         if moved && c.mapping.stage == Stage::Backorder {
                             report.backorders += 1;
                         }
-                        if c.event.on_hold.is_some() && !moved {
+                        if holds_changed(order, c, &actions, &self.parts.rules) {
                             report.holds += 1;
                         }
                         detail["actions"] =
@@ -318,6 +318,28 @@ impl OrderStatus {
         };
         report.records.set(&c.event.record_id, outcome);
         self.audit(&order.id, audit, reason, detail).await;
+    }
+}
+
+/// Whether the update shows a hold, or lifts one: its shipment state goes to, or from, the
+/// on-hold state because of the event's hold flag.
+fn holds_changed(
+    order: &Order,
+    c: &Chosen,
+    actions: &[crate::commercetools::OrderUpdateAction],
+    rules: &crate::config::StatusRules,
+) -> bool {
+    let held = rules.on_hold_shipment_state;
+    let target = actions.iter().find_map(|a| match a {
+        crate::commercetools::OrderUpdateAction::ChangeShipmentState { shipment_state } => {
+            Some(*shipment_state)
+        }
+        _ => None,
+    });
+    match (c.event.on_hold, target) {
+        (Some(true), Some(state)) => state == held,
+        (Some(false), Some(_)) => order.shipment_state.as_deref() == Some(held.as_str()),
+        _ => false,
     }
 }
 
