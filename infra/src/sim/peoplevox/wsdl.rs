@@ -22,9 +22,6 @@ const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
 /// One element of a request sequence: name, type, `minOccurs`, nillable.
 type Member<'a> = (&'a str, &'static str, u8, bool);
 
-/// The event types of the 2017 enumeration.
-const EVENT_TYPES_2017: usize = 6;
-
 /// The operations this dialect offers, each with its request's sequence.
 pub fn operations(dialect: &Dialect) -> Vec<(&'static str, Vec<Member<'static>>)> {
     let string = |name| (name, "s:string", 0, false);
@@ -83,16 +80,11 @@ pub fn operations(dialect: &Dialect) -> Vec<(&'static str, Vec<Member<'static>>)
     ops
 }
 
-/// The event types this dialect's enumeration lists: the 2017 six, and the DespatchPackage*
-/// ones where the newer API is (melvin-hamilton-digital lists them with
-/// `encodeParameterData`).
-pub fn event_types(dialect: &Dialect) -> &'static [&'static str] {
-    let all = super::dispatch::EVENT_TYPES;
-    if dialect.encode_parameter_data {
-        all
-    } else {
-        &all[..EVENT_TYPES_2017]
-    }
+/// The event types the enumeration lists: every one the simulator announces, in each dialect
+/// (the 2017 six and the newer ones melvin-hamilton-digital lists; the dialects do not differ
+/// here).
+pub fn event_types(_dialect: &Dialect) -> &'static [&'static str] {
+    super::dispatch::EVENT_TYPES
 }
 
 /// Whether the dialect offers `operation`.
@@ -370,7 +362,6 @@ mod tests {
         for op in reference.operations() {
             assert_eq!(ours.elements(op), reference.elements(op), "{op}");
         }
-        assert_eq!(event_types(&WSDL_2017).len(), EVENT_TYPES_2017);
         assert!(xml.contains(r#"<s:enumeration value="Returns" />"#));
     }
 }
