@@ -533,7 +533,11 @@ async fn a_callback_without_status_or_hold_is_read_from_peoplevox() {
     send(&store, &bare("e1")).await;
     let report = run_status_batch(&status, &store, 10).await;
     assert_eq!(
-        (report.read_from_peoplevox, report.holds, report.records.dead_lettered),
+        (
+            report.read_from_peoplevox,
+            report.holds,
+            report.records.dead_lettered
+        ),
         (1, 1, 0),
         "{report:?}"
     );

@@ -8,12 +8,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use ctpvx_infra::sim::peoplevox::dialect::{self, Dialect};
 use ctpvx_infra::sim::peoplevox::{
     ITEM_INVENTORY_SUMMARY, PvxSim, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS,
     SimCallbackOutcome, SimStock,
 };
 use ctpvx_shared::embedded::EmbeddedStore;
-use ctpvx_infra::sim::peoplevox::dialect::{self, Dialect};
 use ctpvx_shared::peoplevox::envelope::SubscribeFields;
 use ctpvx_shared::peoplevox::{
     CsvTable, Operation, PvxClient, PvxSettings, ReportQuery, SaveAction,

@@ -17,6 +17,9 @@ use super::state::SimSubscription;
 /// reads like a form body (`a={X}&b={Y}`), so the simulator sends it as one.
 pub const POST_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
+/// How a value goes into a URL or a body.
+type Encoder = fn(&str) -> String;
+
 /// One callback to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackRequest {
@@ -70,7 +73,7 @@ pub fn route(
                     continue;
                 }
             }
-            let (in_url, in_body): (fn(&str) -> String, fn(&str) -> String) = if sub.encode {
+            let (in_url, in_body): (Encoder, Encoder) = if sub.encode {
                 (url_component, form_value)
             } else {
                 (raw, raw)
