@@ -36,7 +36,7 @@ async fn send_status(store: &EmbeddedStore, order: &str, status: &str, on_hold: 
     let message = StatusMessage::PeoplevoxStatus {
         id: uuid::Uuid::new_v4().to_string(),
         order: order.into(),
-        status: status.into(),
+        status: Some(status.into()),
         modified: None,
         on_hold,
         received_at_ms: ctpvx_shared::store::now_epoch_ms(),
@@ -507,4 +507,65 @@ async fn backorder_hold_and_ownership() {
         ),
         "{audit:?}"
     );
+}
+
+/// A status callback that carries only the order number (a tenant that fills no status or
+/// hold placeholder): the flow reads the order's status and hold flag from Peoplevox's
+/// "Sales orders" template and shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callback_without_status_or_hold_is_read_from_peoplevox() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let order = &orders[0];
+    let status = status_flow(&bed, &store).await;
+    let bare = |id: &str| {
+        StatusMessage::PeoplevoxStatus {
+            id: id.into(),
+            order: number(order),
+            status: None,
+            modified: None,
+            on_hold: None,
+            received_at_ms: ctpvx_shared::store::now_epoch_ms(),
+        }
+        .to_json()
+    };
+    bed.pvx.set_order_status(&number(order), "Picking");
+    bed.pvx.set_on_hold(&number(order), true);
+    send(&store, &bare("e1")).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (
+            report.read_from_peoplevox,
+            report.holds,
+            report.records.dead_lettered
+        ),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    let o = ct_order(&bed, order);
+    assert_eq!(field(&o, "pvxStatus"), "Picking");
+    assert_eq!(o["shipmentState"], "Delayed");
+
+    // Released in Peoplevox: the next bare callback shows it.
+    bed.pvx.set_on_hold(&number(order), false);
+    send(&store, &bare("e2")).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.holds, 1, "{report:?}");
+    assert_eq!(ct_order(&bed, order)["shipmentState"], "Ready");
+    let audit = audit_outcomes(&store, order).await;
+    assert!(audit.iter().all(|(o, _)| o != "dead-letter"), "{audit:?}");
+
+    // An order Peoplevox does not have (yet) is retried, not guessed.
+    let catalog = scenario::catalog(5);
+    let unknown = ctpvx_tests::seed_orders(&bed, 30..31, 1, &catalog).remove(0);
+    let message = StatusMessage::PeoplevoxStatus {
+        id: "e3".into(),
+        order: number(&unknown),
+        status: None,
+        modified: None,
+        on_hold: None,
+        received_at_ms: ctpvx_shared::store::now_epoch_ms(),
+    };
+    send(&store, &message.to_json()).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.records.retried, 1, "{report:?}");
 }

@@ -8,12 +8,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use ctpvx_infra::sim::peoplevox::dialect::{self, Dialect};
 use ctpvx_infra::sim::peoplevox::{
     ITEM_INVENTORY_SUMMARY, PvxSim, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS,
     SimCallbackOutcome, SimStock,
 };
 use ctpvx_shared::embedded::EmbeddedStore;
-use ctpvx_shared::peoplevox::{CsvTable, PvxClient, PvxSettings, ReportQuery, SaveAction};
+use ctpvx_shared::peoplevox::envelope::SubscribeFields;
+use ctpvx_shared::peoplevox::{
+    CsvTable, Operation, PvxClient, PvxSettings, ReportQuery, SaveAction,
+};
+use ctpvx_shared::subscriptions::sites_filter;
 
 /// Long enough for any loopback delivery; the tests wait for idle, not for this.
 const IDLE: Duration = Duration::from_secs(10);
@@ -112,11 +117,18 @@ async fn record(
     }
 }
 
-/// A simulator with a budget no test gets near, and the real client for it.
+/// A simulator of the default (strict) dialect with a budget no test gets near, and the real
+/// client for it.
 async fn sim() -> (PvxSim, PvxClient) {
+    sim_of(Dialect::default()).await
+}
+
+/// The same for a tenant of `dialect`.
+async fn sim_of(dialect: Dialect) -> (PvxSim, PvxClient) {
     let sim = PvxSim::start(PvxSimConfig {
         budget_requests: 1000,
         budget_window: Duration::from_secs(1),
+        dialect,
         ..PvxSimConfig::default()
     })
     .await
@@ -130,13 +142,21 @@ async fn sim() -> (PvxSim, PvxClient) {
     (sim, client)
 }
 
-/// Subscribes `AvailabilityChanges` at UK-DC with a GET URL under `kind`.
+/// Subscribes `AvailabilityChanges` at UK-DC with a GET URL under `kind`, as `ctpvx subscribe`
+/// does on a strict tenant: SubscribeEventWithSitesFilters, values encoded.
 async fn subscribe_availability(pvx: &PvxClient, rx: &Receiver, kind: &str) {
     let url = format!(
         "{}/{kind}?site=UK-DC&item={{ItemCode}}&available={{Available}}&x={{Unknown}}",
         rx.base
     );
-    pvx.subscribe_event("AvailabilityChanges", r#"site == "UK-DC""#, &url)
+    let fields = SubscribeFields {
+        event_type: "AvailabilityChanges",
+        filter: &sites_filter("UK-DC"),
+        url: &url,
+        post_params: None,
+        encode_parameter_data: Some(true),
+    };
+    pvx.subscribe(Operation::SubscribeEventWithSitesFilters, &fields)
         .await
         .unwrap();
 }
@@ -419,24 +439,29 @@ async fn a_drop_rate_of_one_delivers_nothing() {
     assert_eq!(rx.available(), vec![11]);
 }
 
+/// A strict tenant encodes the values of a POST body as a form, and ignores a plain `filter`:
+/// both sites call back.
 #[tokio::test]
-async fn post_subscriptions_send_a_form_body() {
+async fn post_subscriptions_send_a_form_body_and_an_ignored_filter_calls_back_everywhere() {
     let (sim, pvx) = sim().await;
     let rx = Receiver::start().await;
-    pvx.subscribe_post_event(
-        "AvailabilityChanges",
-        r#"SiteReference = "UK-DC""#,
-        &format!("{}/post/{{ItemCode}}", rx.base),
-        "item={ItemCode}&available={Available}&x={Unknown}",
-    )
-    .await
-    .unwrap();
+    let url = format!("{}/post/{{ItemCode}}", rx.base);
+    let fields = SubscribeFields {
+        event_type: "AvailabilityChanges",
+        filter: r#"SiteReference = "UK-DC""#,
+        url: &url,
+        post_params: Some("item={ItemCode}&available={Available}&x={Unknown}"),
+        encode_parameter_data: Some(true),
+    };
+    pvx.subscribe(Operation::SubscribePostEvent, &fields)
+        .await
+        .unwrap();
     sim.goods_in("UK-DC", "A&B 1", 4);
     sim.goods_in("DE-DC", "A&B 1", 4);
     assert!(sim.wait_callbacks_idle(IDLE).await);
 
     let got = rx.got();
-    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got.len(), 2, "{got:?}");
     let post = &got[0];
     assert_eq!(post.method, Method::POST);
     assert_eq!(post.path, format!("/cb/{TOKEN}/post/A%26B%201"));
@@ -449,9 +474,10 @@ async fn post_subscriptions_send_a_form_body() {
     assert_eq!(log[0].status, Some(200));
 }
 
+/// On a tenant that honours `filter` (the 2017 WSDL as first read).
 #[tokio::test]
 async fn failures_are_counted_not_retried_and_odd_filters_are_reported() {
-    let (sim, pvx) = sim().await;
+    let (sim, pvx) = sim_of(dialect::WSDL_2017).await;
     let rx = Receiver::start().await;
     pvx.subscribe_event(
         "AvailabilityChanges",

@@ -222,10 +222,11 @@ impl Route {
                     None => format!("/webhooks/peoplevox/{event}"),
                 };
                 if post {
+                    // The static `enc` of a POST subscription is in its URL.
                     ingress
                         .send(
                             "POST",
-                            &path,
+                            &format!("{path}?enc=1"),
                             None,
                             Some("application/x-www-form-urlencoded"),
                             params,
@@ -233,7 +234,7 @@ impl Route {
                         .await
                 } else {
                     ingress
-                        .send("GET", &format!("{path}?{params}"), None, None, "")
+                        .send("GET", &format!("{path}?{params}&enc=1"), None, None, "")
                         .await
                 }
             }
@@ -384,15 +385,19 @@ fn small_limits() -> WebhookConfig {
 /// The request the Lambda (functions/webhooks) hands to the same handler.
 fn lambda_request<'a>(
     method: &'a str,
-    path: &'a str,
+    path_and_query: &'a str,
     authorization: Option<&'a str>,
     content_type: Option<&'a str>,
     body: &'a [u8],
 ) -> WebhookRequest<'a> {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
     WebhookRequest {
         method,
         path,
-        query: None,
+        query,
         authorization,
         content_type,
         body,
@@ -519,7 +524,7 @@ async fn deeply_nested_json_is_400_with_the_reason_and_enqueues_nothing() {
         );
     }
     // A Peoplevox POST callback whose JSON body nests.
-    let path = format!("/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/status");
+    let path = format!("/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/status?enc=1");
     for (what, body, reason) in [
         (
             "objects",

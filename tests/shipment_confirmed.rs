@@ -32,6 +32,9 @@ async fn announce(store: &Arc<EmbeddedStore>, despatch: &str, event: &str) {
         order: None,
         tracking: None,
         package: None,
+        carrier: None,
+        service: None,
+        service_code: None,
         received_at_ms: 0,
     };
     store

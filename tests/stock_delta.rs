@@ -316,6 +316,42 @@ async fn movements_are_hints_the_figure_is_read_from_peoplevox() {
     assert_eq!(on_stock(&bed, SKU), Some(17));
 }
 
+/// An AvailabilityChanges callback of a subscription without a sites filter (a tenant without
+/// `SubscribeEventWithSitesFilters`) names no site: the flow re-reads the item at every
+/// configured site, writes where Peoplevox has it, and parks nothing where it has not.
+#[tokio::test]
+async fn a_site_less_availability_hint_is_re_read_at_every_site() {
+    let bed = testbed(&[SKU.to_string()]).await;
+    let store = store();
+    let flow = stock_flow(&bed, &store).await;
+    bed.pvx.set_stock("UK-DC", SKU, 17, 20);
+    bed.pvx.set_stock("EU-DC", SKU, 4, 4);
+    // A figure with no site to trust it for: only a hint.
+    let hint = StockMessage::Changed {
+        id: "h-1".into(),
+        site: None,
+        item: SKU.into(),
+        event: "availability".into(),
+        why: "no site".into(),
+        received_at_ms: 1_000,
+    };
+    send(&store, &hint.to_json()).await;
+    let report = run_stock_batch(&flow, &store, 10).await;
+    assert_eq!(report.records.dead_lettered, 0, "{report:?}");
+    assert_eq!((report.rereads, report.absent), (3, 1), "{report:?}");
+    assert_eq!(on_stock(&bed, SKU), Some(17));
+    let eu = bed.site_channels["EU-DC"].clone();
+    assert_eq!(
+        bed.ct
+            .inventory_entry(SKU, Some(&eu))
+            .map(|e| e.quantity_on_stock),
+        Some(4)
+    );
+    let primary = bed.site_channels["PrimarySite"].clone();
+    assert!(bed.ct.inventory_entry(SKU, Some(&primary)).is_none());
+    assert_eq!(store.depth(STOCK_DLQ).await.unwrap().visible, 0);
+}
+
 #[tokio::test]
 async fn the_safety_buffer_and_packs_shape_the_target() {
     let bed = Testbed::start(ctpvx_infra::testbed::TestbedOptions {

@@ -217,7 +217,9 @@ async fn an_availability_callback_is_normalised_stamped_and_enqueued() {
     let ingress = ingress(WebhookConfig::default()).await;
     let before = ctpvx_shared::store::now_epoch_ms();
     let (status, answer) = ingress
-        .callback(&availability("site=UK-DC&item=SKU%20A%2F1&available=12.00"))
+        .callback(&availability(
+            "site=UK-DC&item=SKU%20A%2F1&available=12.00&enc=1",
+        ))
         .await;
     assert_eq!(status, 202, "{answer}");
     let messages = ingress.stock_messages().await;
@@ -246,7 +248,7 @@ async fn a_post_callback_with_a_form_body_is_a_movement_hint() {
     let response = ingress
         .http
         .post(format!(
-            "{}/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/incremental?site=EU-DC",
+            "{}/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/incremental?site=EU-DC&enc=1",
             ingress.server.url
         ))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -282,22 +284,22 @@ async fn callbacks_with_a_wrong_token_are_401_and_enqueue_nothing() {
 }
 
 #[tokio::test]
-async fn bad_callbacks_are_400_with_the_reason_and_enqueue_nothing() {
+async fn callbacks_without_their_key_are_400_with_the_reason_and_enqueue_nothing() {
     let ingress = ingress(WebhookConfig::default()).await;
     let cases = [
-        ("site=S&item=%7BItemCode%7D&available=1", "{ItemCode}"),
-        ("site=S&item=A&available=%7BAvailable%7D", "{Available}"),
-        ("site=S&item=&available=1", "`item` is empty"),
+        ("site=S&item=%7BItemCode%7D&available=1&enc=1", "{ItemCode}"),
+        ("site=S&item={ItemCode}&available=1&enc=0", "{ItemCode}"),
         (
-            "site=S&item=A&available=ten",
-            "`available` is not a whole number",
+            "site=S&item=&available=1&enc=1",
+            "`item` (the item code) is missing",
         ),
         (
-            "site=S&item=A&available=1.5",
-            "`available` is not a whole number",
+            "site=S&available=1&enc=1",
+            "`item` (the item code) is missing",
         ),
-        ("site=S&item=A", "`available` is missing"),
-        ("item=A&available=1", "`site` is missing"),
+        // Cut short by a raw `#`, or registered by an older ctpvx.
+        ("site=S&item=A", "`enc` is missing"),
+        ("site=S&item=A&enc=yes", "`enc` is `yes`"),
     ];
     for (query, expected) in cases {
         let (status, answer) = ingress.callback(&availability(query)).await;
@@ -314,18 +316,49 @@ async fn bad_callbacks_are_400_with_the_reason_and_enqueue_nothing() {
 }
 
 #[tokio::test]
+async fn an_availability_callback_without_a_readable_figure_or_site_is_a_hint() {
+    let ingress = ingress(WebhookConfig::default()).await;
+    for (query, site) in [
+        ("site=S&item=A&available=%7BAvailable%7D&enc=1", Some("S")),
+        ("site=S&item=A&available=ten&enc=1", Some("S")),
+        ("site=S&item=A&available=1.5&enc=1", Some("S")),
+        ("site=S&item=A&enc=1", Some("S")),
+        ("item=A&available=1&enc=1", None),
+    ] {
+        let (status, answer) = ingress.callback(&availability(query)).await;
+        assert_eq!(status, 202, "{query}: {answer}");
+        let messages = ingress.stock_messages().await;
+        assert!(
+            matches!(
+                messages.as_slice(),
+                [StockMessage::Changed { site: s, item, .. }] if s.as_deref() == site && item == "A"
+            ),
+            "{query}: {messages:?}"
+        );
+        for m in ingress
+            .store
+            .receive(STOCK_QUEUE, 10, std::time::Duration::from_secs(0))
+            .await
+            .unwrap()
+        {
+            ingress.store.delete(STOCK_QUEUE, &m.receipt).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
 async fn despatch_callbacks_go_to_the_shipments_queue_keyed_by_despatch() {
     use ctpvx_shared::domain::ShipmentMessage;
     let ingress = ingress(WebhookConfig::default()).await;
     let (status, answer) = ingress
         .callback(&format!(
-            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/tracking?despatch=DSP-1&order=D0000001&tracking=TRK%201"
+            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/tracking?despatch=DSP-1&order=D0000001&tracking=TRK%201&carrier=DPD&service=Next%20Day&service_code=ND&enc=1"
         ))
         .await;
     assert_eq!(status, 202, "{answer}");
     let (status, answer) = ingress
         .callback(&format!(
-            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/package-despatched?despatch=%7BDespatchNumber%7D"
+            "/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}/package-despatched?despatch=%7BDespatchNumber%7D&enc=1"
         ))
         .await;
     assert_eq!(status, 400, "{answer}");
@@ -349,6 +382,14 @@ async fn despatch_callbacks_go_to_the_shipments_queue_keyed_by_despatch() {
             m.tracking.as_deref()
         ),
         ("tracking", "DSP-1", Some("D0000001"), Some("TRK 1"))
+    );
+    assert_eq!(
+        (
+            m.carrier.as_deref(),
+            m.service.as_deref(),
+            m.service_code.as_deref()
+        ),
+        (Some("DPD"), Some("Next Day"), Some("ND"))
     );
     assert_eq!(ingress.store.depth(STOCK_QUEUE).await.unwrap().visible, 0);
 }
@@ -376,66 +417,65 @@ impl Ingress {
 }
 
 #[tokio::test]
-async fn status_and_returns_callbacks_go_to_the_status_queue_under_either_spelling() {
+async fn status_and_returns_callbacks_go_to_the_status_queue_with_what_they_carry() {
     let ingress = ingress(WebhookConfig::default()).await;
     let base = format!("/webhooks/peoplevox/{DEMO_CALLBACK_TOKEN}");
-    // peep_conn's spelling of the placeholder, substituted by Peoplevox into a status name
-    // nobody mapped: accepted (the flow audits it), never refused.
-    let (status, answer) = ingress
-        .callback(&format!(
-            "{base}/status?SalesOrderNumber=D0000001&SalesOrderStatu.Name=Quarantined%20(QA)&LastModificationTime=2026-11-26T10:00:00&onhold=True"
-        ))
-        .await;
-    assert_eq!(status, 202, "{answer}");
-    let (status, answer) = ingress
-        .callback(&format!("{base}/returns?order=D0000001&return=RET-000001"))
-        .await;
-    assert_eq!(status, 202, "{answer}");
+    // A status name nobody mapped: accepted (the flow audits it), never refused.
+    for query in [
+        "status?order=D0000001&status=Quarantined%20(QA)&modified=2026-11-26T10:00:00&onhold=True&enc=1",
+        // Only the key: the flow reads the status from Peoplevox.
+        "status?order=D1&status={SalesOrderStatu.Name}&modified={LastModificationTime}&enc=0",
+        // An unreadable hold flag is left out, not refused.
+        "status?order=D2&status=Picking&onhold=maybe&enc=1",
+        "returns?order=D0000001&return=RET-000001&enc=1",
+    ] {
+        let (status, answer) = ingress.callback(&format!("{base}/{query}")).await;
+        assert_eq!(status, 202, "{query}: {answer}");
+    }
     for (query, problem) in [
-        ("status?order=D1", "`status`"),
-        ("status?order=D1&status=Picking&onhold=maybe", "`onhold`"),
         (
-            "status?order=%7BSalesOrderNumber%7D&status=New",
+            "status?order=%7BSalesOrderNumber%7D&status=New&enc=1",
             "{SalesOrderNumber}",
         ),
-        ("returns?site=UK", "`order` or `return`"),
+        ("status?status=New&enc=1", "`order`"),
+        ("returns?site=UK&enc=1", "`return`"),
     ] {
         let (status, answer) = ingress.callback(&format!("{base}/{query}")).await;
         assert_eq!(status, 400, "{query}: {answer}");
         assert!(answer.contains(problem), "{query}: {answer}");
     }
     let (status, _) = ingress
-        .callback("/webhooks/peoplevox/wrong-token-0123456789-abcdefghijklmnop/status?order=D1&status=New")
+        .callback("/webhooks/peoplevox/wrong-token-0123456789-abcdefghijklmnop/status?order=D1&status=New&enc=1")
         .await;
     assert_eq!(status, 401);
     let messages = ingress.status_messages().await;
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    let StatusMessage::PeoplevoxStatus {
-        order,
-        status,
-        on_hold,
-        modified,
-        ..
-    } = &messages[0]
-    else {
-        panic!("{:?}", messages[0])
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    let read = |m: &StatusMessage| match m {
+        StatusMessage::PeoplevoxStatus {
+            order,
+            status,
+            on_hold,
+            modified,
+            ..
+        } => Some((order.clone(), status.clone(), *on_hold, modified.clone())),
+        _ => None,
     };
     assert_eq!(
-        (
-            order.as_str(),
-            status.as_str(),
-            *on_hold,
-            modified.as_deref()
-        ),
-        (
-            "D0000001",
-            "Quarantined (QA)",
+        read(&messages[0]),
+        Some((
+            "D0000001".into(),
+            Some("Quarantined (QA)".into()),
             Some(true),
-            Some("2026-11-26T10:00:00")
-        )
+            Some("2026-11-26T10:00:00".into())
+        ))
+    );
+    assert_eq!(read(&messages[1]), Some(("D1".into(), None, None, None)));
+    assert_eq!(
+        read(&messages[2]),
+        Some(("D2".into(), Some("Picking".into()), None, None))
     );
     assert!(
-        matches!(&messages[1], StatusMessage::PeoplevoxReturn { order: Some(o), return_code: Some(c), .. } if o == "D0000001" && c == "RET-000001")
+        matches!(&messages[3], StatusMessage::PeoplevoxReturn { order: Some(o), return_code: Some(c), .. } if o == "D0000001" && c == "RET-000001")
     );
 }
 
@@ -471,4 +511,159 @@ async fn a_commercetools_cancellation_goes_to_the_status_queue_and_other_state_c
             old_order_state: Some("Open".into()),
         }]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values that survive: the simulator fills the callback URLs `ctpvx subscribe` registered and
+// calls the webhook over HTTP, under each dialect's encoding.
+// ---------------------------------------------------------------------------------------------
+
+mod survival {
+    use super::*;
+    use ctpvx_infra::sim::peoplevox::dialect::{self, Dialect};
+    use ctpvx_infra::sim::peoplevox::{PvxSim, PvxSimConfig, SimCallbackOutcome};
+    use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, subscribe_rules};
+    use ctpvx_shared::config::SubscriptionRules;
+    use ctpvx_shared::peoplevox::{CsvTable, PvxClient, SaveAction};
+    use std::time::Duration;
+
+    /// Every character a URL treats specially, and a space.
+    const HARD: &str = "A+B&C/D E%";
+
+    struct Setup {
+        ingress: Ingress,
+        sim: PvxSim,
+    }
+
+    async fn setup(dialect: Dialect) -> Setup {
+        let ingress = ingress(WebhookConfig::default()).await;
+        let sim = PvxSim::start(PvxSimConfig {
+            dialect,
+            ..PvxSimConfig::default()
+        })
+        .await
+        .unwrap();
+        let pvx = PvxClient::new(sim.settings(), store()).unwrap();
+        let rules = SubscriptionRules {
+            shipments: false,
+            ..SubscriptionRules::default()
+        };
+        subscribe_rules(
+            &pvx,
+            &ingress.server.url,
+            DEMO_CALLBACK_TOKEN,
+            &rules,
+            &["UK-DC".to_string()],
+        )
+        .await
+        .unwrap();
+        // A sales order whose status the warehouse will change.
+        let mut table = CsvTable::new(vec!["SalesOrderNumber".into(), "Site".into()]);
+        table.rows.push(vec!["SO-1".into(), "UK-DC".into()]);
+        pvx.save_data("Sales orders", &table, SaveAction::Upsert)
+            .await
+            .unwrap();
+        Setup { ingress, sim }
+    }
+
+    impl Setup {
+        /// Moves stock of `item` and sets the order's status to `status`; returns the stock
+        /// and status messages the webhook enqueued, and the callbacks' HTTP statuses.
+        async fn fire(
+            &self,
+            item: &str,
+            status: &str,
+        ) -> (
+            Vec<serde_json::Value>,
+            Vec<serde_json::Value>,
+            Vec<Option<u16>>,
+        ) {
+            let before = self.sim.callback_log().len();
+            self.sim.goods_in("UK-DC", item, 5);
+            self.sim.set_order_status("SO-1", status);
+            assert!(self.sim.wait_callbacks_idle(Duration::from_secs(10)).await);
+            let statuses = self.sim.callback_log()[before..]
+                .iter()
+                .map(|c| c.status)
+                .collect();
+            let read = |queue: &'static str| async move {
+                let got = self
+                    .ingress
+                    .store
+                    .receive(queue, 10, Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                for m in &got {
+                    self.ingress.store.delete(queue, &m.receipt).await.unwrap();
+                }
+                got.iter()
+                    .map(|m| serde_json::from_str(&m.body).unwrap())
+                    .collect::<Vec<serde_json::Value>>()
+            };
+            (
+                read(STOCK_QUEUE).await,
+                read(ctpvx_tests::STATUS_QUEUE).await,
+                statuses,
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn under_the_strict_dialect_every_character_arrives_intact() {
+        let s = setup(dialect::STRICT).await;
+        for value in [HARD, "#1 50% + & / ?", "%41 %20 {x}"] {
+            let (stock, status, http) = s.fire(value, value).await;
+            assert!(http.iter().all(|h| *h == Some(202)), "{value}: {http:?}");
+            assert_eq!(stock.len(), 1, "{value}: {stock:?}");
+            // Site-bound by the sites filter: the figure itself, for the exact item code.
+            assert_eq!(stock[0]["kind"], "available", "{stock:?}");
+            assert_eq!(stock[0]["item"], value);
+            assert_eq!(stock[0]["site"], "UK-DC");
+            assert_eq!(status.len(), 1, "{value}: {status:?}");
+            assert_eq!(status[0]["status"], value);
+        }
+        assert_eq!(s.sim.unparsed_filters(), 0);
+    }
+
+    /// Raw substitution (no encodeParameterData): `&`, `+`, `/`, `%` and spaces survive; a `#`
+    /// ends the URL, so such a callback is refused (never misread); a `%` and two hex digits
+    /// naming a byte a client escapes (`%20`) reads as that byte, so the item code is flagged
+    /// and carries no figure.
+    #[tokio::test]
+    async fn under_raw_substitution_all_but_a_hash_and_an_escape_arrive_intact() {
+        let s = setup(dialect::WSDL_2017).await;
+        let (stock, status, http) = s.fire(HARD, "Pick & Pack + QA / 50% done").await;
+        assert!(http.iter().all(|h| *h == Some(202)), "{http:?}");
+        // No sites filter on this tenant: a site-less hint for the exact item code.
+        assert_eq!(stock.len(), 1, "{stock:?}");
+        assert_eq!(
+            (stock[0]["kind"].as_str(), stock[0]["item"].as_str()),
+            (Some("changed"), Some(HARD))
+        );
+        assert!(stock[0].get("site").is_none());
+        assert_eq!(status[0]["status"], "Pick & Pack + QA / 50% done");
+
+        // `#`: the callback is cut short and refused, for the stock and the status alike.
+        let (stock, status, http) = s.fire("A#B", "Held #2").await;
+        assert!(
+            stock.is_empty() && status.is_empty(),
+            "{stock:?} {status:?}"
+        );
+        assert_eq!(http, [Some(400), Some(400)]);
+        assert!(
+            s.sim
+                .callback_log()
+                .iter()
+                .any(|c| c.outcome == SimCallbackOutcome::Failed)
+        );
+
+        // `%41` is kept as written; `%20` cannot be told from an escaped space.
+        let (stock, _, _) = s.fire("X%41", "S").await;
+        assert_eq!(stock[0]["item"], "X%41");
+        let (stock, _, _) = s.fire("Y%20Z", "T").await;
+        assert_eq!(
+            (stock[0]["kind"].as_str(), stock[0]["item"].as_str()),
+            (Some("changed"), Some("Y Z"))
+        );
+    }
 }

@@ -53,6 +53,10 @@ pub struct StatusWork {
 /// of a kind: `% 10 == 0` cancelled in commercetools before picking, `1` after picking (a
 /// deliberate conflict), `2` cancelled by the warehouse, `3` backordered first, `4` held then
 /// released, `5` short picked; the rest picked and packed.
+///
+/// A hold and a backorder last until commercetools shows them (or [`SHOWN_WITHIN`] passes),
+/// as they would in a warehouse: a tenant whose callbacks carry no status or hold flag is
+/// read for them, and a read shows only what Peoplevox shows at that moment.
 pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::Result<StatusWork> {
     let mut work = StatusWork::default();
     let http = reqwest::Client::new();
@@ -64,6 +68,41 @@ pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::
         .filter_map(|o| o.order_number.clone().map(|n| (n, o.id)))
         .collect();
     let pvx = &bed.pvx;
+    // Holds and backorders first, each waited for until commercetools shows it.
+    let mut backordered = Vec::new();
+    let mut held = Vec::new();
+    for (n, order) in pvx.sales_orders().into_iter().enumerate() {
+        let Some(ct_id) = ct_ids.get(&order.number) else {
+            continue;
+        };
+        match n % 10 {
+            3 => {
+                pvx.set_order_status(&order.number, "Backorder");
+                backordered.push((order.number.clone(), ct_id.clone()));
+            }
+            4 => {
+                pvx.set_on_hold(&order.number, true);
+                held.push((order.number.clone(), ct_id.clone()));
+            }
+            _ => {}
+        }
+    }
+    let waiting: Vec<(&str, &str)> = backordered
+        .iter()
+        .map(|(_, id)| (id.as_str(), "Backorder"))
+        .chain(held.iter().map(|(_, id)| (id.as_str(), "Delayed")))
+        .collect();
+    wait_shown(bed, &waiting).await;
+    for (number, _) in &backordered {
+        pvx.set_order_status(number, "Picking");
+        pvx.set_order_status(number, "Packed");
+        work.backordered += 1;
+    }
+    for (number, _) in &held {
+        pvx.set_on_hold(number, false);
+        pvx.set_order_status(number, "Picking");
+        work.held += 1;
+    }
     for (n, order) in pvx.sales_orders().into_iter().enumerate() {
         let number = order.number.clone();
         let Some(ct_id) = ct_ids.get(&number) else {
@@ -82,18 +121,7 @@ pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::
                 pvx.set_order_status(&number, "Cancelled");
                 work.cancelled_in_peoplevox.push(number);
             }
-            3 => {
-                pvx.set_order_status(&number, "Backorder");
-                pvx.set_order_status(&number, "Picking");
-                pvx.set_order_status(&number, "Packed");
-                work.backordered += 1;
-            }
-            4 => {
-                pvx.set_on_hold(&number, true);
-                pvx.set_on_hold(&number, false);
-                pvx.set_order_status(&number, "Picking");
-                work.held += 1;
-            }
+            3 | 4 => {}
             5 if order.items.len() > 1 => {
                 pvx.set_order_status(&number, "Picking");
                 let first = &order.items[0];
@@ -123,6 +151,27 @@ pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::
         }
     }
     Ok(work)
+}
+
+/// How long the scenario waits for a hold or a backorder to show in commercetools.
+pub const SHOWN_WITHIN: Duration = Duration::from_secs(15);
+
+/// Waits until each order shows its shipment state (order id, state), or [`SHOWN_WITHIN`]
+/// passed (a lost callback: the scenario goes on).
+async fn wait_shown(bed: &Testbed, orders: &[(&str, &str)]) {
+    let deadline = tokio::time::Instant::now() + SHOWN_WITHIN;
+    while tokio::time::Instant::now() < deadline {
+        let shown = orders.iter().all(|(id, state)| {
+            bed.ct
+                .order(id)
+                .is_some_and(|o| o.shipment_state.as_deref() == Some(*state))
+        });
+        if shown {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tracing::warn!("not every hold or backorder showed in commercetools in time");
 }
 
 /// Cancels the order in commercetools and posts its OrderStateChanged message to the webhook,

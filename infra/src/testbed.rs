@@ -167,8 +167,10 @@ impl Testbed {
         state: &dyn StateStore,
         public_url: &str,
     ) -> anyhow::Result<SubscriptionReport> {
-        let desired =
-            subscriptions::desired(&self.config, Some(public_url)).map_err(anyhow::Error::msg)?;
+        // As `ctpvx subscribe` does: the tenant's live WSDL decides the operations.
+        let wsdl = pvx.service_description().await;
+        let desired = subscriptions::desired(&self.config, Some(public_url), &wsdl)
+            .map_err(anyhow::Error::msg)?;
         let token = &self.secrets.pvx_callback_token;
         let report =
             subscriptions::apply(pvx, state, &desired, token, ApplyOptions::default()).await?;
@@ -190,7 +192,8 @@ pub async fn subscribe_rules(
     sites: &[String],
 ) -> anyhow::Result<Vec<i64>> {
     ctpvx_shared::config::check_public_url(base).map_err(anyhow::Error::msg)?;
-    let desired = subscriptions::desired_from(rules, sites, base);
+    let wsdl = pvx.service_description().await;
+    let desired = subscriptions::desired_from(rules, sites, base, &wsdl);
     let records = EmbeddedStore::in_memory()?;
     let token = secrecy::SecretString::from(token.to_string());
     let report = subscriptions::apply(

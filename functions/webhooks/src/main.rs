@@ -18,7 +18,8 @@ async fn main() -> Result<(), Error> {
         ctpvx_shared::lambda_init::SHIPMENTS_QUEUE,
     ])?;
     let queue: Arc<dyn Queue> = env.queue;
-    let hooks = Arc::new(Webhooks::new(queue, &env.secrets, &env.config.webhook));
+    let hooks =
+        Arc::new(Webhooks::new(queue, &env.secrets, &env.config.webhook).with_metric_lines());
     lambda_http::run(service_fn(|request: Request| {
         let hooks = hooks.clone();
         async move { answer(&hooks, request).await }

@@ -143,6 +143,9 @@ pub async fn shipments(despatches: usize) -> anyhow::Result<serde_json::Value> {
                 order: None,
                 tracking: None,
                 package: None,
+                carrier: None,
+                service: None,
+                service_code: None,
                 received_at_ms: now_epoch_ms(),
             }
             .to_json(),
@@ -186,7 +189,7 @@ pub async fn statuses(orders: usize) -> anyhow::Result<serde_json::Value> {
                 body: StatusMessage::PeoplevoxStatus {
                     id: id.clone(),
                     order: number.clone(),
-                    status: status.into(),
+                    status: Some(status.into()),
                     modified: None,
                     on_hold: None,
                     received_at_ms: now_epoch_ms(),

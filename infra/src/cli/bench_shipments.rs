@@ -84,6 +84,9 @@ async fn one(conflicts: usize, duplicates: bool) -> anyhow::Result<serde_json::V
                     order: None,
                     tracking: None,
                     package: None,
+                    carrier: None,
+                    service: None,
+                    service_code: None,
                     received_at_ms: 0,
                 }
                 .to_json(),

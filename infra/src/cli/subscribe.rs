@@ -12,6 +12,7 @@ use ctpvx_shared::app::pvx_settings;
 use ctpvx_shared::config::{Config, Secrets};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::peoplevox::PvxClient;
+use ctpvx_shared::peoplevox::wsdl::{ENCODE_PARAMETER_DATA, Origin, ServiceDescription};
 use ctpvx_shared::store::StateStore;
 use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
@@ -66,8 +67,13 @@ pub struct UnsubscribeArgs {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
     let config = Config::from_file(&args.config)?;
-    let desired =
-        subscriptions::desired(&config, args.public_url.as_deref()).map_err(anyhow::Error::msg)?;
+    // Checked before anything is read or sent.
+    subscriptions::desired(
+        &config,
+        args.public_url.as_deref(),
+        &ServiceDescription::assumed_2017(""),
+    )
+    .map_err(anyhow::Error::msg)?;
     let target = if args.dry_run && !args.backend.aws && !args.backend.store.exists() {
         // Nothing recorded yet, and a dry run must not leave a new store file behind.
         Target {
@@ -79,6 +85,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Target::open(&args.backend.open(true).await?).await?
     };
     let pvx = target.peoplevox(&config)?;
+    // The tenant's live WSDL decides the operations and elements (read once, one request).
+    let wsdl = pvx.service_description().await;
+    eprintln!("{}", describe(&wsdl));
+    let desired = subscriptions::desired(&config, args.public_url.as_deref(), &wsdl)
+        .map_err(anyhow::Error::msg)?;
     let options = ApplyOptions {
         dry_run: args.dry_run,
         forget_unknown: args.forget_unknown,
@@ -130,6 +141,27 @@ impl Target {
             self.state.clone(),
         )?)
     }
+}
+
+/// One line on what the tenant's WSDL offers the subscriptions.
+fn describe(wsdl: &ServiceDescription) -> String {
+    let origin = match &wsdl.origin {
+        Origin::Live => "Peoplevox WSDL read".to_string(),
+        Origin::Assumed(why) => format!("Peoplevox WSDL not read ({why}); assuming the 2017 one"),
+    };
+    format!(
+        "{origin}: SubscribeEventWithSitesFilters {}, {ENCODE_PARAMETER_DATA} {}",
+        if wsdl.sites_filter_operation().is_some() {
+            "offered (site-bound stock subscriptions)"
+        } else {
+            "absent (one site-less stock subscription, its callbacks re-read at every site)"
+        },
+        if wsdl.declares("SubscribeEvent", ENCODE_PARAMETER_DATA) {
+            "declared"
+        } else {
+            "not declared (values arrive raw)"
+        }
+    )
 }
 
 fn finish(report: &SubscriptionReport, json: bool, label: &str) -> anyhow::Result<ExitCode> {

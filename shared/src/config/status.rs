@@ -86,6 +86,11 @@ pub struct CancelRules {
     /// The template's status field.
     #[serde(default = "default_status_field")]
     pub status_field: String,
+    /// The template's on-hold flag, read (when the tenant's template has it) for a status
+    /// callback that carries none: zynksoftware/Zynk-Workflow
+    /// `Export-Sales-Orders-from-Peoplevox.md` shows `OnHold` among the Sales orders fields.
+    #[serde(default = "default_hold_field")]
+    pub hold_field: String,
     /// The value that cancels.
     #[serde(default = "default_cancelled")]
     pub value: String,
@@ -97,6 +102,7 @@ impl Default for CancelRules {
             push_to_peoplevox: true,
             template: default_cancel_template(),
             status_field: default_status_field(),
+            hold_field: default_hold_field(),
             value: default_cancelled(),
         }
     }
@@ -134,6 +140,9 @@ fn default_cancel_template() -> String {
 }
 fn default_status_field() -> String {
     "Status".into()
+}
+fn default_hold_field() -> String {
+    "OnHold".into()
 }
 fn default_cancelled() -> String {
     "Cancelled".into()
@@ -243,6 +252,7 @@ impl StatusRules {
             ("status.order_type", &self.order_type),
             ("status.cancel.template", &self.cancel.template),
             ("status.cancel.status_field", &self.cancel.status_field),
+            ("status.cancel.hold_field", &self.cancel.hold_field),
             ("status.cancel.value", &self.cancel.value),
             ("status.returns.report", &self.returns.report),
         ] {

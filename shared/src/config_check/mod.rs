@@ -8,6 +8,7 @@
 //! - Peoplevox: Authenticate, the save templates under the tenant's field names (the order
 //!   worker's own start-up check), the reports the flows read and their columns, every stock
 //!   site in the inventory report — at most [`peoplevox::MAX_REQUESTS`] requests;
+//! - the tenant's live WSDL, and what `ctpvx subscribe` will do with it;
 //! - with a store, the recorded subscriptions against the configuration.
 
 pub mod columns;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod scopes;
 pub mod session_bypass;
 pub mod subscriptions;
+pub mod wsdl;
 
 use std::sync::Arc;
 
@@ -106,9 +108,24 @@ pub async fn check_config(inputs: CheckInputs<'_>) -> CheckReport {
     let (ct_checks, pvx_checks) = tokio::join!(ct_checks, pvx_checks);
     report.checks.extend(ct_checks);
     report.checks.extend(pvx_checks);
-    match (&pvx, &inputs.state) {
-        (Ok(pvx), Some(state)) => report.checks.push(
-            subscriptions::check(pvx, state.as_ref(), config, &secrets.pvx_callback_token).await,
+    let service = match &pvx {
+        Ok(pvx) => {
+            let service = pvx.service_description().await;
+            report.checks.extend(wsdl::check(&service, config));
+            Some(service)
+        }
+        Err(_) => None,
+    };
+    match (&pvx, &inputs.state, &service) {
+        (Ok(pvx), Some(state), Some(service)) => report.checks.push(
+            subscriptions::check(
+                pvx,
+                state.as_ref(),
+                config,
+                &secrets.pvx_callback_token,
+                service,
+            )
+            .await,
         ),
         _ => report.checks.push(Check::skip(
             "Peoplevox subscriptions",

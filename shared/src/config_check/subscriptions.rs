@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 
 use crate::config::Config;
+use crate::peoplevox::wsdl::ServiceDescription;
 use crate::store::StateStore;
 use crate::subscriptions::record::load_all;
 use crate::subscriptions::{Action, ApplyOptions, EventSubscriber, apply, desired};
@@ -15,12 +16,13 @@ const FIX: &str = "run `ctpvx subscribe --config …`";
 
 /// One check: every desired subscription recorded alike (ok), some to create, replace or
 /// remove (warn), or a subscribe with an unknown outcome (fail: a person must look).
-/// `pvx` is never called (a dry run).
+/// `pvx` is never called (a dry run); `wsdl` is the tenant's, which decides the desired set.
 pub async fn check(
     pvx: &dyn EventSubscriber,
     state: &dyn StateStore,
     config: &Config,
     token: &SecretString,
+    wsdl: &ServiceDescription,
 ) -> Check {
     let recorded = match load_all(state).await {
         Ok(recorded) => recorded.len(),
@@ -35,7 +37,7 @@ pub async fn check(
             "set subscriptions.public_url (else `ctpvx subscribe` needs --public-url)",
         );
     }
-    let want = match desired(config, None) {
+    let want = match desired(config, None, wsdl) {
         Ok(want) => want,
         Err(problem) => return Check::fail(NAME, problem, ""),
     };

@@ -24,6 +24,17 @@ pub struct ShipmentMessage {
     /// The package number, for package events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// `{Carrier.Number}` of TrackingNumberReceived (peep_conn `subscription.rb`): used where
+    /// the despatch report names no carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// `{ServiceType.Name}`: used where the despatch report names no service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// `{ServiceType.Code}`: the service where neither the report nor `{ServiceType.Name}`
+    /// names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_code: Option<String>,
     /// When the webhook received it, epoch ms.
     pub received_at_ms: i64,
 }

@@ -14,19 +14,23 @@ pub const STATUS_EVENTS: [(&str, &str); 2] = [
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum StatusMessage {
-    /// Peoplevox: an order's status (or its on-hold flag) changed.
+    /// Peoplevox: an order's status (or its on-hold flag) changed. Only the order number is
+    /// sure to come: what a callback leaves out, the flow reads from Peoplevox.
     #[serde(rename_all = "camelCase")]
     PeoplevoxStatus {
         /// Our id of the event.
         id: String,
         /// `{SalesOrderNumber}`.
         order: String,
-        /// `{SalesOrderStatus.Name}`, as Peoplevox names it.
-        status: String,
+        /// The status name as Peoplevox spells it (`{SalesOrderStatu.Name}` by default), when
+        /// the callback carried one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
         /// `{LastModificationTime}`, as sent (kept for the audit trail).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         modified: Option<String>,
-        /// `{OnHold}`, when the subscription carries it (UNCONFIRMED placeholder).
+        /// The on-hold flag, when the tenant's subscription carries one (no public source
+        /// shows its placeholder: UNCONFIRMED, configured per tenant).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         on_hold: Option<bool>,
         /// When the webhook took it.
@@ -82,7 +86,7 @@ mod tests {
         let m = StatusMessage::PeoplevoxStatus {
             id: "e1".into(),
             order: "10001".into(),
-            status: "Picking".into(),
+            status: Some("Picking".into()),
             modified: None,
             on_hold: Some(true),
             received_at_ms: 5,
@@ -91,6 +95,19 @@ mod tests {
         assert!(json.contains(r#""kind":"peoplevox-status""#), "{json}");
         assert!(json.contains(r#""onHold":true"#), "{json}");
         assert_eq!(serde_json::from_str::<StatusMessage>(&json).unwrap(), m);
+        // A callback that carried only the order number.
+        let bare: StatusMessage = serde_json::from_str(
+            r#"{"kind":"peoplevox-status","id":"e","order":"N1","receivedAtMs":1}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            bare,
+            StatusMessage::PeoplevoxStatus {
+                status: None,
+                on_hold: None,
+                ..
+            }
+        ));
         let e = serde_json::from_str::<StatusMessage>(r#"{"kind":"teleport"}"#).unwrap_err();
         assert!(e.to_string().contains("teleport"), "{e}");
     }

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One message on the stock queue. Every variant names one Peoplevox site; times are epoch
-/// milliseconds on the receiver's clock (Peoplevox's AvailabilityChanges carry no time).
+/// One message on the stock queue. Every variant but [`StockMessage::Changed`] names one
+/// Peoplevox site; times are epoch milliseconds on the receiver's clock (Peoplevox's
+/// AvailabilityChanges carry no time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
 pub enum StockMessage {
@@ -41,6 +42,27 @@ pub enum StockMessage {
         /// When the webhook received it.
         received_at_ms: i64,
     },
+    /// A callback that names an item but gives no figure to trust: no site (a subscription
+    /// without a sites filter, whose callbacks may come from any site), no figure (left
+    /// unfilled), or an item code that could not be read unambiguously. Only a hint: the flow
+    /// re-reads the item at `site`, or at every configured site; where Peoplevox reports no
+    /// such item, nothing changes.
+    #[serde(rename_all = "camelCase")]
+    Changed {
+        /// Event id given at receipt.
+        id: String,
+        /// Peoplevox site reference, when the subscription was bound to one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        /// The item code as read.
+        item: String,
+        /// The callback event (`availability`, `incremental`).
+        event: String,
+        /// Why it is only a hint (for the audit trail).
+        why: String,
+        /// When the webhook received it.
+        received_at_ms: i64,
+    },
     /// Recompute these items at a site: the set of unallocated orders changed (after an
     /// export), or a confirming re-read is due.
     #[serde(rename_all = "camelCase")]
@@ -61,19 +83,24 @@ pub enum StockMessage {
 }
 
 impl StockMessage {
-    /// The site the message is about.
-    pub fn site(&self) -> &str {
+    /// The site the message is about; `None` for a site-less hint (every site).
+    pub fn site(&self) -> Option<&str> {
         match self {
             Self::Available { site, .. }
             | Self::Moved { site, .. }
-            | Self::Recheck { site, .. } => site,
+            | Self::Recheck { site, .. } => Some(site),
+            Self::Changed { site, .. } => site.as_deref(),
         }
     }
 
     /// The items the message is about.
     pub fn items(&self) -> Vec<&str> {
         match self {
-            Self::Available { item, .. } | Self::Moved { item, .. } => vec![item],
+            Self::Available { item, .. }
+            | Self::Moved { item, .. }
+            | Self::Changed { item, .. } => {
+                vec![item]
+            }
             Self::Recheck { items, .. } => items.iter().map(String::as_str).collect(),
         }
     }

@@ -9,13 +9,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::budget::RequestBudget;
 use super::csv_table::CsvTable;
-use super::envelope::{self, Credentials, Envelope, Operation};
+use super::envelope::{self, Credentials, Envelope, Operation, SubscribeFields};
 use super::error::PvxError;
 use super::response::{self, IntegrationResponse};
 use super::session::SessionCache;
 use super::settings::PvxSettings;
 use super::transport::Transport;
 use super::types::{DataPage, ReportQuery, SaveAction, SaveOutcome};
+use super::wsdl::ServiceDescription;
 use crate::retry::backoff;
 use crate::store::StateStore;
 
@@ -31,6 +32,8 @@ struct Inner {
     settings: PvxSettings,
     transport: Transport,
     session: SessionCache,
+    /// The tenant's service description, read once per process.
+    wsdl: tokio::sync::OnceCell<Arc<ServiceDescription>>,
 }
 
 impl PvxClient {
@@ -82,6 +85,7 @@ impl PvxClient {
                 settings,
                 transport,
                 session,
+                wsdl: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -241,24 +245,76 @@ impl PvxClient {
         Ok(page)
     }
 
-    /// Registers a GET callback for `event_type` (e.g. `AvailabilityChanges`) and returns
+    /// The tenant's service description, read from `<endpoint>?WSDL` on first use and kept
+    /// for the life of the process. Never fails: a WSDL that cannot be fetched or read leaves
+    /// the 2017 operations assumed, with the reason in [`ServiceDescription::origin`].
+    pub async fn service_description(&self) -> Arc<ServiceDescription> {
+        self.inner
+            .wsdl
+            .get_or_init(|| async {
+                let read = match self.inner.transport.get_wsdl().await {
+                    Ok(xml) => ServiceDescription::parse(&xml),
+                    Err(e) => Err(e.to_string()),
+                };
+                let description = read.unwrap_or_else(|why| {
+                    tracing::warn!(reason = %why, "Peoplevox WSDL not read; assuming the 2017 operations");
+                    ServiceDescription::assumed_2017(why)
+                });
+                Arc::new(description)
+            })
+            .await
+            .clone()
+    }
+
+    /// Registers a callback with `operation` (SubscribeEvent, SubscribePostEvent or
+    /// SubscribeEventWithSitesFilters), its elements in the tenant's WSDL order, and returns
     /// the subscription id. Not retried once sent (a repeat would subscribe twice).
+    pub async fn subscribe(
+        &self,
+        operation: Operation,
+        fields: &SubscribeFields<'_>,
+    ) -> Result<i64, PvxError> {
+        let wsdl = self.service_description().await;
+        // A request the WSDL does not describe is sent in the 2017 order, where there is one.
+        let assumed = ServiceDescription::assumed_2017("");
+        let sequence = wsdl
+            .elements(operation.name())
+            .or_else(|| assumed.elements(operation.name()))
+            .map(<[String]>::to_vec)
+            .ok_or_else(|| {
+                PvxError::Encode(format!(
+                    "the tenant's WSDL has no operation {}",
+                    operation.name()
+                ))
+            })?;
+        let resp = self
+            .call(operation, |c| {
+                envelope::subscribe(c, operation, &sequence, fields)
+            })
+            .await?;
+        subscription_id(operation, resp, fields.event_type)
+    }
+
+    /// Registers a GET callback with SubscribeEvent, values raw (no `encodeParameterData`),
+    /// and returns the subscription id. Not retried once sent.
     pub async fn subscribe_event(
         &self,
         event_type: &str,
         filter: &str,
         callback_url: &str,
     ) -> Result<i64, PvxError> {
-        let op = Operation::SubscribeEvent;
-        let resp = self
-            .call(op, |c| {
-                envelope::subscribe_event(c, event_type, filter, callback_url)
-            })
-            .await?;
-        subscription_id(op, resp, event_type)
+        let fields = SubscribeFields {
+            event_type,
+            filter,
+            url: callback_url,
+            post_params: None,
+            encode_parameter_data: None,
+        };
+        self.subscribe(Operation::SubscribeEvent, &fields).await
     }
 
-    /// Registers a POST callback for `event_type` and returns the subscription id.
+    /// Registers a POST callback with SubscribePostEvent, values raw, and returns the
+    /// subscription id. Not retried once sent.
     pub async fn subscribe_post_event(
         &self,
         event_type: &str,
@@ -266,13 +322,14 @@ impl PvxClient {
         post_url: &str,
         post_params: &str,
     ) -> Result<i64, PvxError> {
-        let op = Operation::SubscribePostEvent;
-        let resp = self
-            .call(op, |c| {
-                envelope::subscribe_post_event(c, event_type, filter, post_url, post_params)
-            })
-            .await?;
-        subscription_id(op, resp, event_type)
+        let fields = SubscribeFields {
+            event_type,
+            filter,
+            url: post_url,
+            post_params: Some(post_params),
+            encode_parameter_data: None,
+        };
+        self.subscribe(Operation::SubscribePostEvent, &fields).await
     }
 
     /// Removes a subscription; `true` when Peoplevox answered `True`.

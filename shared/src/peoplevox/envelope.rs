@@ -17,7 +17,8 @@ pub const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// The Content-Type of every request.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
-/// The eight operations of `integrationservicev4.asmx`.
+/// The eight operations of the 2017 `integrationservicev4.asmx`, and the sites-filter subscribe
+/// live tenants publish (see [`super::wsdl`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     /// Opens a session.
@@ -34,6 +35,8 @@ pub enum Operation {
     SubscribeEvent,
     /// Registers a POST callback.
     SubscribePostEvent,
+    /// Registers a GET callback for the sites a `sitesFilter` names (peep_conn 0b05be4).
+    SubscribeEventWithSitesFilters,
     /// Removes a callback.
     UnsubscribeEvent,
 }
@@ -49,6 +52,7 @@ impl Operation {
             Self::SaveData => "SaveData",
             Self::SubscribeEvent => "SubscribeEvent",
             Self::SubscribePostEvent => "SubscribePostEvent",
+            Self::SubscribeEventWithSitesFilters => "SubscribeEventWithSitesFilters",
             Self::UnsubscribeEvent => "UnsubscribeEvent",
         }
     }
@@ -63,7 +67,10 @@ impl Operation {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Self::SaveData | Self::SubscribeEvent | Self::SubscribePostEvent
+            Self::SaveData
+                | Self::SubscribeEvent
+                | Self::SubscribePostEvent
+                | Self::SubscribeEventWithSitesFilters
         )
     }
 }
@@ -162,33 +169,86 @@ pub fn save_data(
     })
 }
 
-/// `SubscribeEvent` (GET callback with `{Placeholder}` tokens in `callback_url`).
-pub fn subscribe_event(
-    creds: Credentials<'_>,
-    event_type: &str,
-    filter: &str,
-    callback_url: &str,
-) -> Result<Envelope, PvxError> {
-    build(Operation::SubscribeEvent, Some(creds), |w| {
-        text(w, "eventType", event_type)?;
-        text(w, "filter", filter)?;
-        text(w, "callbackUrl", callback_url)
-    })
+/// A subscribe request's elements, as values by element name: [`subscribe`] writes those the
+/// tenant's WSDL declares, in its order.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscribeFields<'a> {
+    /// `eventType`.
+    pub event_type: &'a str,
+    /// `filter` (SubscribeEvent, SubscribePostEvent) or `sitesFilter`
+    /// (SubscribeEventWithSitesFilters).
+    pub filter: &'a str,
+    /// `callbackUrl` (GET) or `postUrl` (POST), placeholders included.
+    pub url: &'a str,
+    /// `postParams` (POST only).
+    pub post_params: Option<&'a str>,
+    /// `encodeParameterData`, sent only where the WSDL declares it.
+    pub encode_parameter_data: Option<bool>,
 }
 
-/// `SubscribePostEvent` (POST callback to `post_url` with `post_params` as body template).
-pub fn subscribe_post_event(
+impl SubscribeFields<'_> {
+    /// The value of one element of `operation`'s request, if this request has one.
+    fn value(&self, operation: Operation, element: &str) -> Option<String> {
+        let post = operation == Operation::SubscribePostEvent;
+        let sites = operation == Operation::SubscribeEventWithSitesFilters;
+        match element {
+            "eventType" => Some(self.event_type.to_string()),
+            "filter" if !sites => Some(self.filter.to_string()),
+            "sitesFilter" if sites => Some(self.filter.to_string()),
+            "callbackUrl" if !post => Some(self.url.to_string()),
+            "postUrl" if post => Some(self.url.to_string()),
+            "postParams" if post => self.post_params.map(str::to_string),
+            "encodeParameterData" => self.encode_parameter_data.map(|b| b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// A subscribe operation (`SubscribeEvent`, `SubscribePostEvent`,
+/// `SubscribeEventWithSitesFilters`) with the elements of `sequence` (the tenant's WSDL order)
+/// this request has a value for. A value the sequence cannot carry (a sites filter, or
+/// `encodeParameterData`, on a tenant without that element) is an error, never dropped.
+pub fn subscribe(
     creds: Credentials<'_>,
-    event_type: &str,
-    filter: &str,
-    post_url: &str,
-    post_params: &str,
+    operation: Operation,
+    sequence: &[String],
+    fields: &SubscribeFields<'_>,
 ) -> Result<Envelope, PvxError> {
-    build(Operation::SubscribePostEvent, Some(creds), |w| {
-        text(w, "eventType", event_type)?;
-        text(w, "filter", filter)?;
-        text(w, "postUrl", post_url)?;
-        text(w, "postParams", post_params)
+    let required = [
+        "eventType",
+        match operation {
+            Operation::SubscribePostEvent => "postUrl",
+            _ => "callbackUrl",
+        },
+    ];
+    let mut must_carry: Vec<&str> = required.to_vec();
+    if operation == Operation::SubscribeEventWithSitesFilters {
+        must_carry.push("sitesFilter");
+    } else if !fields.filter.is_empty() {
+        must_carry.push("filter");
+    }
+    if fields.encode_parameter_data.is_some() {
+        must_carry.push("encodeParameterData");
+    }
+    if operation == Operation::SubscribePostEvent {
+        must_carry.push("postParams");
+    }
+    if let Some(missing) = must_carry
+        .iter()
+        .find(|e| !sequence.iter().any(|s| s == *e))
+    {
+        return Err(PvxError::Encode(format!(
+            "the tenant's WSDL declares no `{missing}` on {}",
+            operation.name()
+        )));
+    }
+    build(operation, Some(creds), |w| {
+        for element in sequence {
+            if let Some(value) = fields.value(operation, element) {
+                text(w, element, &value)?;
+            }
+        }
+        Ok(())
     })
 }
 
@@ -376,16 +436,35 @@ mod tests {
             env.body
                 .contains("<templateName>Sales orders</templateName>")
         );
-        let env = subscribe_event(
+        let seq = |e: &[&str]| e.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let get = SubscribeFields {
+            event_type: "AvailabilityChanges",
+            filter: "",
+            url: "https://x/cb?a={ItemCode}&b=1",
+            post_params: None,
+            encode_parameter_data: None,
+        };
+        let env = subscribe(
             CREDS,
-            "AvailabilityChanges",
-            "",
-            "https://x/cb?a={ItemCode}&b=1",
+            Operation::SubscribeEvent,
+            &seq(&["eventType", "filter", "callbackUrl"]),
+            &get,
         )
         .unwrap();
         assert!(env.body.contains("<eventType>AvailabilityChanges</eventType><filter></filter><callbackUrl>https://x/cb?a={ItemCode}&amp;b=1</callbackUrl>"));
-        let env =
-            subscribe_post_event(CREDS, "Returns", "", "https://x/p", "k={Reference}").unwrap();
+        let post = SubscribeFields {
+            event_type: "Returns",
+            url: "https://x/p",
+            post_params: Some("k={Reference}"),
+            ..get
+        };
+        let env = subscribe(
+            CREDS,
+            Operation::SubscribePostEvent,
+            &seq(&["eventType", "filter", "postUrl", "postParams"]),
+            &post,
+        )
+        .unwrap();
         assert!(
             env.body
                 .contains("<postUrl>https://x/p</postUrl><postParams>k={Reference}</postParams>")
@@ -396,6 +475,60 @@ mod tests {
             Operation::SaveData.soap_action(),
             "\"http://www.peoplevox.net/SaveData\""
         );
+    }
+
+    #[test]
+    fn subscribe_follows_the_tenants_sequence_and_never_drops_a_value() {
+        let seq = |e: &[&str]| e.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let fields = SubscribeFields {
+            event_type: "AvailabilityChanges",
+            filter: r#"Site.Reference = "UK \"DC\"""#,
+            url: "https://x/cb?item={ItemCode}",
+            post_params: None,
+            encode_parameter_data: Some(true),
+        };
+        let live = seq(&[
+            "eventType",
+            "sitesFilter",
+            "callbackUrl",
+            "encodeParameterData",
+        ]);
+        let env = subscribe(
+            CREDS,
+            Operation::SubscribeEventWithSitesFilters,
+            &live,
+            &fields,
+        )
+        .unwrap();
+        assert!(env.body.contains(concat!(
+            r#"<SubscribeEventWithSitesFilters xmlns="http://www.peoplevox.net/">"#,
+            "<eventType>AvailabilityChanges</eventType>",
+            r#"<sitesFilter>Site.Reference = &quot;UK \&quot;DC\&quot;&quot;</sitesFilter>"#,
+            "<callbackUrl>https://x/cb?item={ItemCode}</callbackUrl>",
+            "<encodeParameterData>true</encodeParameterData>",
+            "</SubscribeEventWithSitesFilters>"
+        )));
+        assert_eq!(
+            Operation::SubscribeEventWithSitesFilters.soap_action(),
+            "\"http://www.peoplevox.net/SubscribeEventWithSitesFilters\""
+        );
+        assert!(Operation::SubscribeEventWithSitesFilters.is_write());
+        // The 2017 sequence has neither the sites filter nor encodeParameterData.
+        let old = seq(&["eventType", "filter", "callbackUrl"]);
+        let e = subscribe(
+            CREDS,
+            Operation::SubscribeEventWithSitesFilters,
+            &old,
+            &fields,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("sitesFilter"), "{e}");
+        let plain = SubscribeFields {
+            filter: "",
+            ..fields
+        };
+        let e = subscribe(CREDS, Operation::SubscribeEvent, &old, &plain).unwrap_err();
+        assert!(e.to_string().contains("encodeParameterData"), "{e}");
     }
 
     #[test]

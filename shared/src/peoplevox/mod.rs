@@ -15,6 +15,7 @@ pub mod session;
 pub mod settings;
 mod transport;
 pub mod types;
+pub mod wsdl;
 
 #[cfg(test)]
 mod memory_store;

@@ -99,6 +99,40 @@ impl Transport {
         }
     }
 
+    /// GETs `<endpoint>?WSDL` (the service description ASMX publishes) under a budget slot
+    /// like any request, and returns the body of an HTTP 200 answer.
+    pub(crate) async fn get_wsdl(&self) -> Result<String, PvxError> {
+        let (permit, timeout) = self.permit().await?;
+        let sent_at_ms = now_epoch_ms();
+        let result = async {
+            let response = self
+                .http
+                .get(format!("{}?WSDL", self.endpoint))
+                .timeout(timeout)
+                .send()
+                .await
+                .map_err(|e| classify(e, timeout))?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|e| classify(e, timeout))?;
+            let body = String::from_utf8_lossy(&bytes).into_owned();
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(PvxError::Http {
+                    status: status.as_u16(),
+                    summary: response::summarize(&body),
+                })
+            }
+        }
+        .await;
+        if may_still_arrive(&result) {
+            self.budget.abandon(permit, sent_at_ms, timeout).await;
+        } else {
+            self.budget.release(permit).await;
+        }
+        result
+    }
+
     async fn exchange(&self, envelope: &Envelope, timeout: Duration) -> Result<String, PvxError> {
         let response = self
             .http

@@ -25,7 +25,7 @@ use crate::store::{Condition, StateStore, StoreError, now_epoch_ms};
 use super::desired::DesiredSubscription;
 use super::record::{RECORD_PK, Stored, SubscriptionRecord, load_all};
 use super::report::{Action, SubscriptionLine, SubscriptionReport};
-use super::subscriber::{EventSubscriber, may_have_subscribed};
+use super::subscriber::{EventSubscriber, SubscribeRequest, may_have_subscribed};
 
 /// How to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,9 +124,13 @@ impl Run<'_> {
         token: &SecretString,
         stored: Option<Stored>,
     ) -> Step {
-        let fingerprint = want
-            .callback
-            .fingerprint(want.kind.event_type, &want.filter, token);
+        let fingerprint = want.callback.fingerprint(
+            want.operation.name(),
+            want.spec.event_type,
+            &want.filter,
+            want.encode_parameter_data,
+            token,
+        );
         match stored {
             Some(s) if s.record.id.is_none() && !self.options.forget_unknown => {
                 Ok(unknown_line(&s))
@@ -181,9 +185,11 @@ impl Run<'_> {
         };
         let retired: Vec<i64> = prev.as_ref().map(|p| p.record.ids()).unwrap_or_default();
         let mut intent = SubscriptionRecord {
-            event_type: want.kind.event_type.to_string(),
+            event_type: want.spec.event_type.to_string(),
             site: want.site.clone(),
+            operation: Some(want.operation.name().to_string()),
             filter: want.filter.clone(),
+            encode_parameter_data: want.encode_parameter_data,
             method: want.callback.method().to_string(),
             url: want.callback.redacted(),
             post_params: want.callback.post_params().map(str::to_string),
@@ -211,7 +217,13 @@ impl Run<'_> {
         let request = want.callback.request(token);
         let sent = self
             .pvx
-            .subscribe(want.kind.event_type, &want.filter, &request)
+            .subscribe(&SubscribeRequest {
+                operation: want.operation,
+                event_type: want.spec.event_type,
+                filter: &want.filter,
+                callback: &request,
+                encode_parameter_data: want.encode_parameter_data,
+            })
             .await;
         let id = match sent {
             Ok(id) => id,
@@ -222,7 +234,8 @@ impl Run<'_> {
                     version,
                 });
                 line.note = Some(format!(
-                    "the answer to SubscribeEvent was lost ({e}): Peoplevox may hold this subscription. Check in Peoplevox (remove it there if it exists), then run again with --forget-unknown"
+                    "the answer to {} was lost ({e}): Peoplevox may hold this subscription. Check in Peoplevox (remove it there if it exists), then run again with --forget-unknown",
+                    want.operation.name()
                 ));
                 return Ok(line);
             }

@@ -28,12 +28,8 @@ struct Script {
 
 #[async_trait]
 impl EventSubscriber for Script {
-    async fn subscribe(
-        &self,
-        _event_type: &str,
-        _filter: &str,
-        request: &CallbackRequest,
-    ) -> Result<i64, PvxError> {
+    async fn subscribe(&self, request: &SubscribeRequest<'_>) -> Result<i64, PvxError> {
+        let request: &CallbackRequest = request.callback;
         let failure = self.answers.lock().unwrap().pop_front();
         let lost = match failure {
             Some(e) if e.is_outcome_unknown() => true,
@@ -88,7 +84,12 @@ fn two_sites(base: &str) -> Vec<DesiredSubscription> {
         returns: false,
         ..SubscriptionRules::default()
     };
-    desired_from(&rules, &["A".to_string(), "B".to_string()], base)
+    desired_from(
+        &rules,
+        &["A".to_string(), "B".to_string()],
+        base,
+        &crate::peoplevox::wsdl::ServiceDescription::with_sites_filters(),
+    )
 }
 
 fn actions(report: &SubscriptionReport) -> Vec<Action> {

@@ -1,152 +1,140 @@
-//! The subscriptions a configuration asks for, derived without I/O: one AvailabilityChanges
-//! per `[stock.sites]` site, IncrementalChanges at `subscriptions.incremental_sites`, the three
-//! despatch events, SalesOrderStatusChanges and Returns, as switched on in `[subscriptions]`.
+//! The subscriptions a configuration asks for, derived without I/O from the configuration and
+//! the tenant's service description ([`ServiceDescription`], its live WSDL):
+//!
+//! - AvailabilityChanges (and IncrementalChanges at `subscriptions.incremental_sites`): where
+//!   the tenant has `SubscribeEventWithSitesFilters` (peep_conn 0b05be4), one per site with
+//!   `sitesFilter` = `Site.Reference = "<site>"` and a static `site=` in the callback URL;
+//!   where it has not, one without a site, whose callbacks the stock flow treats as site-less
+//!   hints and re-reads at every configured site. The plain `filter` is never relied on:
+//!   peep_conn abandoned `site == "X"` within the hour (1377f6f → 0b05be4).
+//! - TrackingNumberReceived, SalesOrderStatusChanges; the guessed DespatchPackage* and Returns
+//!   only when switched on.
+//!
 //! Each has a stable name (the key of its record) and a callback URL the webhook accepts.
+//! `encodeParameterData` is sent where the WSDL declares it, and the callback URL says how
+//! its values are encoded.
 
 use crate::config::{Config, SubscriptionRules, check_public_url};
+use crate::peoplevox::Operation;
 use crate::peoplevox::search::quote;
+use crate::peoplevox::wsdl::{ENCODE_PARAMETER_DATA, ServiceDescription};
 
 use super::callback::Callback;
-
-/// Peoplevox event types (the `SubscriptionEventTypes` enumeration of the WSDL).
-pub const AVAILABILITY_CHANGES: &str = "AvailabilityChanges";
-/// See [`AVAILABILITY_CHANGES`].
-pub const INCREMENTAL_CHANGES: &str = "IncrementalChanges";
-/// See [`AVAILABILITY_CHANGES`].
-pub const TRACKING_NUMBER_RECEIVED: &str = "TrackingNumberReceived";
-/// See [`AVAILABILITY_CHANGES`].
-pub const DESPATCH_PACKAGE_TRACKING_NUMBER_RECEIVED: &str = "DespatchPackageTrackingNumberReceived";
-/// See [`AVAILABILITY_CHANGES`].
-pub const DESPATCH_PACKAGE_DESPATCHED: &str = "DespatchPackageDespatched";
-/// See [`AVAILABILITY_CHANGES`].
-pub const SALES_ORDER_STATUS_CHANGES: &str = "SalesOrderStatusChanges";
-/// See [`AVAILABILITY_CHANGES`].
-pub const RETURNS: &str = "Returns";
-
-/// One kind of callback: the event type, the event segment of the callback path (what
-/// `webhook::peoplevox` routes on) and the placeholder parameters Peoplevox fills in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventKind {
-    /// Peoplevox event type.
-    pub event_type: &'static str,
-    /// Callback path segment, e.g. `availability`.
-    pub event: &'static str,
-    /// `name={Placeholder}` pairs, `&`-joined. The names are the ones the webhook reads
-    /// (`shared/src/webhook/peoplevox.rs`); the placeholders are README's ("Configure").
-    pub placeholders: &'static str,
-}
-
-/// AvailabilityChanges: the absolute available figure of an item at the site.
-pub const AVAILABILITY: EventKind = EventKind {
-    event_type: AVAILABILITY_CHANGES,
-    event: "availability",
-    placeholders: "item={ItemCode}&available={Available}",
-};
-/// IncrementalChanges: a movement, a hint re-read from the inventory report.
-pub const INCREMENTAL: EventKind = EventKind {
-    event_type: INCREMENTAL_CHANGES,
-    event: "incremental",
-    placeholders: "item={ItemType.ItemCode}&changed={QuantityChanged}&ts={UpdateTimestamp}&reason={Reason}",
-};
-/// TrackingNumberReceived (per despatch).
-pub const TRACKING: EventKind = EventKind {
-    event_type: TRACKING_NUMBER_RECEIVED,
-    event: "tracking",
-    placeholders: "despatch={DespatchNumber}&order={Picks.SalesOrder.SalesOrderNumber}&tracking={TrackingNumber}",
-};
-/// DespatchPackageTrackingNumberReceived (placeholders UNCONFIRMED).
-pub const PACKAGE_TRACKING: EventKind = EventKind {
-    event_type: DESPATCH_PACKAGE_TRACKING_NUMBER_RECEIVED,
-    event: "package-tracking",
-    placeholders: "despatch={DespatchNumber}&package={PackageNumber}&tracking={TrackingNumber}",
-};
-/// DespatchPackageDespatched (placeholders UNCONFIRMED).
-pub const PACKAGE_DESPATCHED: EventKind = EventKind {
-    event_type: DESPATCH_PACKAGE_DESPATCHED,
-    event: "package-despatched",
-    placeholders: "despatch={DespatchNumber}&package={PackageNumber}",
-};
-/// SalesOrderStatusChanges (`{OnHold}` UNCONFIRMED; the status name is read under either
-/// spelling of the entity).
-pub const STATUS: EventKind = EventKind {
-    event_type: SALES_ORDER_STATUS_CHANGES,
-    event: "status",
-    placeholders: "order={SalesOrderNumber}&status={SalesOrderStatus.Name}&modified={LastModificationTime}&onhold={OnHold}",
-};
-/// Returns (`{ReturnCode}` UNCONFIRMED: the flow reads the return report either way).
-pub const RETURN: EventKind = EventKind {
-    event_type: RETURNS,
-    event: "returns",
-    placeholders: "order={SalesOrderNumber}&return={ReturnCode}",
+use super::events::{
+    AVAILABILITY, EventSpec, INCREMENTAL, PACKAGE_DESPATCHED, PACKAGE_TRACKING, RETURN, STATUS,
+    TRACKING,
 };
 
 /// One subscription ctpvx wants Peoplevox to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredSubscription {
-    /// Stable name, the key of its record: `availability#UK-DC`, `tracking`, `status`.
+    /// Stable name, the key of its record: `availability#UK-DC`, `availability`, `status`.
     pub name: String,
     /// What it is.
-    pub kind: EventKind,
-    /// The site a stock subscription is filtered to.
+    pub spec: &'static EventSpec,
+    /// The site a site-bound subscription is for.
     pub site: Option<String>,
-    /// The filter clause (`site == "UK-DC"`; empty: every site).
+    /// How it is subscribed.
+    pub operation: Operation,
+    /// The `sitesFilter` of a site-bound subscription; empty otherwise (no `filter` is sent).
     pub filter: String,
+    /// `encodeParameterData`, where the tenant's WSDL declares it on `operation`.
+    pub encode_parameter_data: Option<bool>,
     /// Where Peoplevox calls back (the token is added when subscribing).
     pub callback: Callback,
 }
 
-/// The subscriptions of this configuration, calling back to `public_url` (the command line's,
-/// else `subscriptions.public_url`). `Err` names what is missing or wrong.
+/// The sites filter of one site (peep_conn: `Site.Reference = "PrimarySite"`), the value
+/// quoted with `\` and `"` escaped so that a site reference cannot change the clause.
+pub fn sites_filter(site: &str) -> String {
+    format!("Site.Reference = {}", quote(site))
+}
+
+/// The subscriptions of this configuration on a tenant described by `wsdl`, calling back to
+/// `public_url` (the command line's, else `subscriptions.public_url`). `Err` names what is
+/// missing or wrong.
 pub fn desired(
     config: &Config,
     public_url: Option<&str>,
+    wsdl: &ServiceDescription,
 ) -> Result<Vec<DesiredSubscription>, String> {
     let base = public_url
         .or(config.subscriptions.public_url.as_deref())
         .ok_or("no public URL: set subscriptions.public_url or pass --public-url")?;
     check_public_url(base).map_err(|problem| format!("public URL `{base}` {problem}"))?;
     let sites: Vec<String> = config.stock.sites.keys().cloned().collect();
-    Ok(desired_from(&config.subscriptions, &sites, base))
+    Ok(desired_from(&config.subscriptions, &sites, base, wsdl))
 }
 
-/// The subscriptions for these rules and stock sites, calling back to `base` (already checked
-/// with [`check_public_url`]). Order: availability per site, incremental per site, despatch
-/// events, status, returns.
+/// The subscriptions for these rules and stock sites on a tenant described by `wsdl`, calling
+/// back to `base` (already checked with [`check_public_url`]). Order: availability, incremental,
+/// despatch events, status, returns.
 pub fn desired_from(
     rules: &SubscriptionRules,
     sites: &[String],
     base: &str,
+    wsdl: &ServiceDescription,
 ) -> Vec<DesiredSubscription> {
-    let site_bound = |kind: EventKind, site: &String| DesiredSubscription {
-        name: format!("{}#{site}", kind.event),
-        kind,
-        site: Some(site.clone()),
-        filter: format!("site == {}", quote(site)),
-        callback: Callback::new(base, kind, Some(site), rules.post),
+    let plain = if rules.post {
+        Operation::SubscribePostEvent
+    } else {
+        Operation::SubscribeEvent
     };
-    let everywhere = |kind: EventKind| DesiredSubscription {
-        name: kind.event.to_string(),
-        kind,
-        site: None,
-        filter: String::new(),
-        callback: Callback::new(base, kind, None, rules.post),
+    // A POST subscription has no sites-filter operation in any evidence: it goes site-less.
+    let sites_op = (!rules.post && wsdl.sites_filter_operation().is_some())
+        .then_some(Operation::SubscribeEventWithSitesFilters);
+    let make = |spec: &'static EventSpec, site: Option<&String>, operation: Operation| {
+        let encode = wsdl
+            .declares(operation.name(), ENCODE_PARAMETER_DATA)
+            .then_some(rules.encode_parameter_data);
+        let template = rules.template(spec);
+        DesiredSubscription {
+            name: match site {
+                Some(site) => format!("{}#{site}", spec.event),
+                None => spec.event.to_string(),
+            },
+            spec,
+            site: site.cloned(),
+            operation,
+            filter: site.map(|s| sites_filter(s)).unwrap_or_default(),
+            encode_parameter_data: encode,
+            callback: Callback::new(
+                base,
+                spec.event,
+                site.map(String::as_str),
+                &template,
+                encode == Some(true),
+                rules.post,
+            ),
+        }
     };
-    let mut all: Vec<DesiredSubscription> =
-        sites.iter().map(|s| site_bound(AVAILABILITY, s)).collect();
-    all.extend(
+    let site_bound = |spec: &'static EventSpec, at: Vec<&String>| -> Vec<DesiredSubscription> {
+        match sites_op {
+            Some(op) => at.into_iter().map(|s| make(spec, Some(s), op)).collect(),
+            None if at.is_empty() => Vec::new(),
+            None => vec![make(spec, None, plain)],
+        }
+    };
+    let mut all = site_bound(&AVAILABILITY, sites.iter().collect());
+    all.extend(site_bound(
+        &INCREMENTAL,
         sites
             .iter()
             .filter(|s| rules.incremental_sites.contains(s))
-            .map(|s| site_bound(INCREMENTAL, s)),
-    );
+            .collect(),
+    ));
     if rules.shipments {
-        all.extend([TRACKING, PACKAGE_TRACKING, PACKAGE_DESPATCHED].map(everywhere));
+        all.push(make(&TRACKING, None, plain));
+    }
+    if rules.package_events {
+        all.push(make(&PACKAGE_TRACKING, None, plain));
+        all.push(make(&PACKAGE_DESPATCHED, None, plain));
     }
     if rules.status {
-        all.push(everywhere(STATUS));
+        all.push(make(&STATUS, None, plain));
     }
     if rules.returns {
-        all.push(everywhere(RETURN));
+        all.push(make(&RETURN, None, plain));
     }
     all
 }
@@ -163,13 +151,26 @@ mod tests {
         vec!["EU-DC".into(), "UK DC".into()]
     }
 
+    fn live() -> ServiceDescription {
+        ServiceDescription::with_sites_filters()
+    }
+
+    fn old() -> ServiceDescription {
+        ServiceDescription::assumed_2017("test")
+    }
+
+    fn everything() -> SubscriptionRules {
+        SubscriptionRules {
+            incremental_sites: vec!["UK DC".into()],
+            package_events: true,
+            returns: true,
+            ..SubscriptionRules::default()
+        }
+    }
+
     #[test]
     fn every_switch_on_gives_the_full_set_in_order() {
-        let rules = SubscriptionRules {
-            incremental_sites: vec!["UK DC".into()],
-            ..SubscriptionRules::default()
-        };
-        let all = desired_from(&rules, &sites(), BASE);
+        let all = desired_from(&everything(), &sites(), BASE, &live());
         let names: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(
             names,
@@ -184,20 +185,124 @@ mod tests {
                 "returns",
             ]
         );
-        assert_eq!(all[1].filter, r#"site == "UK DC""#);
+        assert_eq!(all[1].filter, r#"Site.Reference = "UK DC""#);
         assert_eq!(all[1].site.as_deref(), Some("UK DC"));
         assert_eq!(all[3].filter, "");
         assert_eq!(
             all[1].callback.redacted(),
-            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/availability?site=UK+DC&item={ItemCode}&available={Available}"
+            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/availability?site=UK%20DC&item={ItemCode}&available={Available}&enc=1"
         );
         assert_eq!(
             all[2].callback.redacted(),
-            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/incremental?site=UK+DC&item={ItemType.ItemCode}&changed={QuantityChanged}&ts={UpdateTimestamp}&reason={Reason}"
+            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/incremental?site=UK%20DC&item={ItemType.ItemCode}&changed={QuantityChanged}&ts={UpdateTimestamp}&reason={Reason}&enc=1"
+        );
+        assert_eq!(
+            all[3].callback.redacted(),
+            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/tracking?despatch={DespatchNumber}&order={Picks.SalesOrder.SalesOrderNumber}&tracking={TrackingNumber}&carrier={Carrier.Number}&service_code={ServiceType.Code}&service={ServiceType.Name}&enc=1"
         );
         assert_eq!(
             all[6].callback.redacted(),
-            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/status?order={SalesOrderNumber}&status={SalesOrderStatus.Name}&modified={LastModificationTime}&onhold={OnHold}"
+            "https://hooks.example.com/prod/webhooks/peoplevox/<token>/status?order={SalesOrderNumber}&status={SalesOrderStatu.Name}&modified={LastModificationTime}&enc=1"
+        );
+        assert!(all.iter().all(|d| d.encode_parameter_data == Some(true)));
+    }
+
+    #[test]
+    fn subscribe_uses_sites_filters_when_the_wsdl_has_it_and_not_otherwise() {
+        let with = desired_from(&everything(), &sites(), BASE, &live());
+        let ops: Vec<(&str, Operation)> = with
+            .iter()
+            .map(|d| (d.name.as_str(), d.operation))
+            .collect();
+        assert_eq!(
+            ops[0],
+            (
+                "availability#EU-DC",
+                Operation::SubscribeEventWithSitesFilters
+            )
+        );
+        assert_eq!(
+            ops[2],
+            (
+                "incremental#UK DC",
+                Operation::SubscribeEventWithSitesFilters
+            )
+        );
+        assert_eq!(ops[3], ("tracking", Operation::SubscribeEvent));
+
+        // Without the operation: one site-less subscription per stock event, no filter relied
+        // on, no encodeParameterData sent (the 2017 WSDL does not declare it), values raw.
+        let without = desired_from(&everything(), &sites(), BASE, &old());
+        let names: Vec<&str> = without.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "availability",
+                "incremental",
+                "tracking",
+                "package-tracking",
+                "package-despatched",
+                "status",
+                "returns"
+            ]
+        );
+        for d in &without {
+            assert_eq!(d.operation, Operation::SubscribeEvent, "{}", d.name);
+            assert_eq!((d.filter.as_str(), d.site.as_deref()), ("", None));
+            assert_eq!(d.encode_parameter_data, None);
+            assert!(d.callback.redacted().ends_with("&enc=0"), "{}", d.name);
+        }
+        // No incremental site: no incremental subscription in either case.
+        let rules = SubscriptionRules::default();
+        for wsdl in [live(), old()] {
+            let names: Vec<String> = desired_from(&rules, &sites(), BASE, &wsdl)
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            assert!(
+                !names.iter().any(|n| n.starts_with("incremental")),
+                "{names:?}"
+            );
+        }
+        // POST callbacks have no sites-filter operation: site-less.
+        let post = SubscriptionRules {
+            post: true,
+            ..SubscriptionRules::default()
+        };
+        let all = desired_from(&post, &sites(), BASE, &live());
+        assert_eq!(all[0].name, "availability");
+        assert_eq!(all[0].operation, Operation::SubscribePostEvent);
+    }
+
+    #[test]
+    fn encode_parameter_data_false_is_sent_and_recorded_as_raw() {
+        let rules = SubscriptionRules {
+            encode_parameter_data: false,
+            ..SubscriptionRules::default()
+        };
+        let all = desired_from(&rules, &sites(), BASE, &live());
+        assert!(all.iter().all(|d| d.encode_parameter_data == Some(false)));
+        assert!(
+            all.iter()
+                .all(|d| d.callback.redacted().ends_with("&enc=0"))
+        );
+    }
+
+    #[test]
+    fn guessed_events_are_off_by_default() {
+        let names: Vec<String> =
+            desired_from(&SubscriptionRules::default(), &sites(), BASE, &live())
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+        assert_eq!(
+            names,
+            [
+                "availability#EU-DC",
+                "availability#UK DC",
+                "tracking",
+                "status"
+            ]
         );
     }
 
@@ -209,23 +314,27 @@ mod tests {
             returns: false,
             ..SubscriptionRules::default()
         };
-        let names: Vec<String> = desired_from(&rules, &sites(), BASE)
+        let names: Vec<String> = desired_from(&rules, &sites(), BASE, &live())
             .into_iter()
             .map(|d| d.name)
             .collect();
         assert_eq!(names, ["availability#EU-DC", "availability#UK DC"]);
-        let none = desired_from(&rules, &[], BASE);
-        assert!(none.is_empty());
+        assert!(desired_from(&rules, &[], BASE, &live()).is_empty());
+        assert!(desired_from(&rules, &[], BASE, &old()).is_empty());
     }
 
     #[test]
     fn a_quote_in_a_site_cannot_break_the_filter() {
         let all = desired_from(
             &SubscriptionRules::default(),
-            &[r#"A" OR site == "B"#.to_string()],
+            &[r#"A" OR Site.Reference = "B\"#.to_string()],
             BASE,
+            &live(),
         );
-        assert_eq!(all[0].filter, r#"site == "A\" OR site == \"B""#);
+        assert_eq!(
+            all[0].filter,
+            r#"Site.Reference = "A\" OR Site.Reference = \"B\\""#
+        );
     }
 
     #[test]
@@ -240,22 +349,22 @@ channel = "ch-a"
             )
         };
         let config = Config::from_toml(&toml("")).unwrap();
-        let e = desired(&config, None).unwrap_err();
+        let e = desired(&config, None, &live()).unwrap_err();
         assert!(e.contains("subscriptions.public_url"), "{e}");
-        let e = desired(&config, Some("http://hooks.example.com")).unwrap_err();
+        let e = desired(&config, Some("http://hooks.example.com"), &live()).unwrap_err();
         assert!(e.contains("https"), "{e}");
         let config = Config::from_toml(&toml(
             "[subscriptions]\npublic_url = \"https://file.example\"\n",
         ))
         .unwrap();
-        let from_file = desired(&config, None).unwrap();
+        let from_file = desired(&config, None, &live()).unwrap();
         assert!(
             from_file[0]
                 .callback
                 .redacted()
                 .starts_with("https://file.example/")
         );
-        let overridden = desired(&config, Some("https://cli.example/")).unwrap();
+        let overridden = desired(&config, Some("https://cli.example/"), &live()).unwrap();
         assert!(
             overridden[0]
                 .callback
@@ -279,25 +388,21 @@ channel = "ch-a"
 
     #[test]
     fn kinds_match_the_routes_the_webhook_serves() {
-        let kinds = [
-            AVAILABILITY,
-            INCREMENTAL,
-            TRACKING,
-            PACKAGE_TRACKING,
-            PACKAGE_DESPATCHED,
-            STATUS,
-            RETURN,
-        ];
+        use super::super::events::EVENTS;
         for (event, event_type) in SHIPMENT_EVENTS.iter().chain(&STATUS_EVENTS) {
             assert!(
-                kinds
+                EVENTS
                     .iter()
                     .any(|k| k.event == *event && k.event_type == *event_type),
                 "{event} {event_type}"
             );
         }
         for event in STOCK_EVENTS {
-            assert!(kinds.iter().any(|k| k.event == event), "{event}");
+            assert!(EVENTS.iter().any(|k| k.event == event), "{event}");
         }
+        assert_eq!(
+            EVENTS.len(),
+            SHIPMENT_EVENTS.len() + STATUS_EVENTS.len() + STOCK_EVENTS.len()
+        );
     }
 }

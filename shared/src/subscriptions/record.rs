@@ -21,8 +21,15 @@ pub struct SubscriptionRecord {
     /// The site a stock subscription is filtered to.
     #[serde(default)]
     pub site: Option<String>,
-    /// The filter clause sent.
+    /// The subscribe operation (`SubscribeEventWithSitesFilters`, ...); absent in records
+    /// written before ctpvx read the tenant's WSDL.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// The filter clause sent (`sitesFilter` for SubscribeEventWithSitesFilters).
     pub filter: String,
+    /// The `encodeParameterData` sent, if any.
+    #[serde(default)]
+    pub encode_parameter_data: Option<bool>,
     /// `GET` (SubscribeEvent) or `POST` (SubscribePostEvent).
     pub method: String,
     /// The callback URL with the token redacted.

@@ -4,21 +4,31 @@
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
-use crate::peoplevox::{PvxClient, PvxError};
+use crate::peoplevox::envelope::SubscribeFields;
+use crate::peoplevox::{Operation, PvxClient, PvxError};
 
 use super::callback::CallbackRequest;
 
-/// SubscribeEvent / SubscribePostEvent and UnsubscribeEvent.
+/// One subscribe, as sent.
+pub struct SubscribeRequest<'a> {
+    /// SubscribeEvent, SubscribePostEvent or SubscribeEventWithSitesFilters.
+    pub operation: Operation,
+    /// Peoplevox event type.
+    pub event_type: &'a str,
+    /// `filter`, or the `sitesFilter` of SubscribeEventWithSitesFilters.
+    pub filter: &'a str,
+    /// The callback (POST when it has `post_params`).
+    pub callback: &'a CallbackRequest,
+    /// `encodeParameterData`, where the tenant's WSDL declares it.
+    pub encode_parameter_data: Option<bool>,
+}
+
+/// Subscribe and UnsubscribeEvent.
 #[async_trait]
 pub trait EventSubscriber: Send + Sync {
-    /// Registers a callback (POST when the request has `post_params`) and returns its id.
-    /// Never repeated by the implementation once it may have reached Peoplevox.
-    async fn subscribe(
-        &self,
-        event_type: &str,
-        filter: &str,
-        request: &CallbackRequest,
-    ) -> Result<i64, PvxError>;
+    /// Registers a callback and returns its id. Never repeated by the implementation once it
+    /// may have reached Peoplevox.
+    async fn subscribe(&self, request: &SubscribeRequest<'_>) -> Result<i64, PvxError>;
 
     /// Removes a subscription; `false` when Peoplevox did not have it.
     async fn unsubscribe(&self, id: i64) -> Result<bool, PvxError>;
@@ -26,20 +36,15 @@ pub trait EventSubscriber: Send + Sync {
 
 #[async_trait]
 impl EventSubscriber for PvxClient {
-    async fn subscribe(
-        &self,
-        event_type: &str,
-        filter: &str,
-        request: &CallbackRequest,
-    ) -> Result<i64, PvxError> {
-        let url = request.url.expose_secret();
-        match &request.post_params {
-            Some(params) => {
-                self.subscribe_post_event(event_type, filter, url, params)
-                    .await
-            }
-            None => self.subscribe_event(event_type, filter, url).await,
-        }
+    async fn subscribe(&self, request: &SubscribeRequest<'_>) -> Result<i64, PvxError> {
+        let fields = SubscribeFields {
+            event_type: request.event_type,
+            filter: request.filter,
+            url: request.callback.url.expose_secret(),
+            post_params: request.callback.post_params.as_deref(),
+            encode_parameter_data: request.encode_parameter_data,
+        };
+        PvxClient::subscribe(self, request.operation, &fields).await
     }
 
     async fn unsubscribe(&self, id: i64) -> Result<bool, PvxError> {

@@ -11,11 +11,12 @@ mod orders;
 pub mod peoplevox;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use secrecy::SecretString;
 
 pub use auth::token_matches;
-pub use peoplevox::PEOPLEVOX_PREFIX;
+pub use peoplevox::{CallbackStats, PEOPLEVOX_PREFIX};
 
 use crate::config::{Secrets, WebhookConfig};
 use crate::store::Queue;
@@ -68,6 +69,18 @@ pub struct Webhooks {
     pvx_callback_token: SecretString,
     max_body_bytes: usize,
     max_message_bytes: usize,
+    callback_stats: CallbackCounters,
+    /// Write a CloudWatch metric line for each incomplete or refused callback (the Lambda).
+    emit_metrics: bool,
+}
+
+/// [`CallbackStats`] as they are counted.
+#[derive(Debug, Default)]
+struct CallbackCounters {
+    refused: AtomicU64,
+    unfilled: AtomicU64,
+    unreadable: AtomicU64,
+    ambiguous: AtomicU64,
 }
 
 impl Webhooks {
@@ -80,6 +93,26 @@ impl Webhooks {
             pvx_callback_token: secrets.pvx_callback_token.clone(),
             max_body_bytes: config.max_body_bytes,
             max_message_bytes: config.max_message_bytes,
+            callback_stats: CallbackCounters::default(),
+            emit_metrics: false,
+        }
+    }
+
+    /// Writes a CloudWatch metric line (EMF, on stdout) for each Peoplevox callback that was
+    /// refused or lacked a value: for the Lambda, whose log CloudWatch reads.
+    pub fn with_metric_lines(mut self) -> Self {
+        self.emit_metrics = true;
+        self
+    }
+
+    /// What the Peoplevox callbacks held since this ingress started.
+    pub fn callback_stats(&self) -> CallbackStats {
+        let c = &self.callback_stats;
+        CallbackStats {
+            refused: c.refused.load(Ordering::Relaxed),
+            unfilled: c.unfilled.load(Ordering::Relaxed),
+            unreadable: c.unreadable.load(Ordering::Relaxed),
+            ambiguous: c.ambiguous.load(Ordering::Relaxed),
         }
     }
 

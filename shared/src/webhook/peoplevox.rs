@@ -2,36 +2,55 @@
 //! (SubscribePostEvent). Peoplevox cannot sign a request or send a header, so the secret is a
 //! path segment of the callback URL, compared in constant time.
 //!
-//! Parameters (the callback URLs `ctpvx subscribe` registers):
-//! - `availability`: `site` (static, one subscription per site), `item={ItemCode}`,
-//!   `available={Available}`;
-//! - `incremental`: `site`, `item={ItemType.ItemCode}`, `changed={QuantityChanged}`, optional
-//!   `ts={UpdateTimestamp}` and `reason={Reason}`;
-//! - `tracking`, `package-tracking`, `package-despatched`: `despatch={DespatchNumber}`, optional
-//!   `order=…` (or `SalesOrderNumber`), `tracking={TrackingNumber}`, `package=…`;
-//! - `status`: `order={SalesOrderNumber}`, `status={SalesOrderStatus.Name}` (or Peoplevox's own
-//!   names, under either spelling), optional `modified={LastModificationTime}` and
-//!   `onhold={OnHold}`;
-//! - `returns`: `order={SalesOrderNumber}` and/or `return={ReturnCode}` (UNCONFIRMED
-//!   placeholders: the flow reads the return report either way).
+//! The parameters of each event are `subscriptions::events`'s, read as the callback URL's
+//! `enc` says ([`callback_params`](super::callback_params)). A callback is accepted whenever
+//! its key is there (the item code, the despatch number, the order number; for returns the
+//! order number or the return code); everything else the flow can live without, and reads
+//! from Peoplevox when it is missing. So a parameter left unfilled (still `{…}`) or unreadable
+//! is counted ([`CallbackStats`]) and read as absent, never a 400; a callback without its key
+//! is refused with 400 naming it, and counted: a placeholder a tenant renamed shows up there
+//! first.
 
 use std::collections::BTreeMap;
 
 use super::auth::secret_matches;
-use super::callback_params::CallbackParams;
+use super::callback_params::{CallbackParams, Field, Value, parse_whole};
 use super::{WebhookRequest, WebhookResponse, Webhooks};
-use crate::domain::{
-    SHIPMENT_EVENTS, STATUS_EVENTS, ShipmentMessage, Sku, StatusMessage, StockMessage,
-};
+use crate::domain::{ShipmentMessage, Sku, StatusMessage, StockMessage};
 use crate::queues::{SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
 use crate::store::now_epoch_ms;
+use crate::subscriptions::events::{self, EventSpec, Family, SITE_PARAM};
 
 /// Path prefix of Peoplevox callbacks; the token and the event follow.
 pub const PEOPLEVOX_PREFIX: &str = "/webhooks/peoplevox/";
 
 /// The stock event kinds a callback path may name (the despatch ones are
-/// [`SHIPMENT_EVENTS`]).
+/// [`crate::domain::SHIPMENT_EVENTS`]).
 pub const STOCK_EVENTS: [&str; 2] = ["availability", "incremental"];
+
+/// What the webhook met in Peoplevox callbacks since it started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackStats {
+    /// Callbacks refused with 400 (no key, cut short, unreadable).
+    pub refused: u64,
+    /// Optional parameters left unfilled (`{…}`): read as absent.
+    pub unfilled: u64,
+    /// Optional parameters whose value could not be read (not a number, not a flag): read as
+    /// absent.
+    pub unreadable: u64,
+    /// Values that may not read as Peoplevox meant them (raw `%XX`, or not encoded as
+    /// declared).
+    pub ambiguous: u64,
+}
+
+/// What one callback taught, for the counters and the metric line.
+#[derive(Debug, Default)]
+struct Notes {
+    unfilled: Vec<String>,
+    unreadable: Vec<String>,
+    ambiguous: Vec<String>,
+}
 
 /// Answers a request under [`PEOPLEVOX_PREFIX`]; `rest` is the path after it.
 pub(super) async fn accept(
@@ -44,32 +63,36 @@ pub(super) async fn accept(
     if !secret_matches(token, &hooks.pvx_callback_token) {
         return WebhookResponse::error(401, "unknown callback token");
     }
-    let is_status = STATUS_EVENTS.iter().any(|(e, _)| *e == event);
-    let known = STOCK_EVENTS.contains(&event)
-        || SHIPMENT_EVENTS.iter().any(|(e, _)| *e == event)
-        || is_status;
-    if !known {
+    let Some(spec) = events::spec(event) else {
         return WebhookResponse::error(
             404,
             "no such callback event (availability, incremental, tracking, package-tracking, package-despatched, status, returns)",
         );
-    }
+    };
     if !(req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("POST")) {
         return WebhookResponse::error(405, "use GET or POST");
     }
     if let Some(refused) = hooks.too_large(req.body) {
         return refused;
     }
-    let normalised = CallbackParams::collect(req.query, req.content_type, req.body).and_then(|p| {
-        p.check_substituted()?;
-        if STOCK_EVENTS.contains(&event) {
-            Ok((STOCK_QUEUE, stock_message(event, &p)?.to_json()))
-        } else if is_status {
-            Ok((STATUS_QUEUE, status_message(event, &p)?.to_json()))
-        } else {
-            Ok((SHIPMENTS_QUEUE, shipment_message(event, &p)?.to_json()))
-        }
-    });
+    let mut notes = Notes::default();
+    let normalised =
+        CallbackParams::collect(spec, req.query, req.content_type, req.body).and_then(|p| {
+            let mut read = Reader {
+                params: &p,
+                notes: &mut notes,
+            };
+            match spec.family {
+                Family::Stock => Ok((STOCK_QUEUE, stock_message(spec, &mut read)?.to_json())),
+                Family::Status => Ok((STATUS_QUEUE, status_message(spec, &mut read)?.to_json())),
+                Family::Shipment => Ok((
+                    SHIPMENTS_QUEUE,
+                    shipment_message(spec, &mut read)?.to_json(),
+                )),
+            }
+        });
+    let refused = normalised.as_ref().err().cloned();
+    hooks.record_callback(event, &notes, refused.as_deref());
     let (queue, body) = match normalised {
         Ok(message) => message,
         Err(reason) => {
@@ -92,70 +115,223 @@ pub(super) async fn accept(
     }
 }
 
+impl Webhooks {
+    /// Counts what a callback taught and, where the deployment asks for it, writes the metric
+    /// line (CloudWatch EMF, see [`crate::metrics`]).
+    fn record_callback(&self, event: &str, notes: &Notes, refused: Option<&str>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = &self.callback_stats;
+        let count = |n: usize| n as u64;
+        stats
+            .refused
+            .fetch_add(u64::from(refused.is_some()), Relaxed);
+        stats
+            .unfilled
+            .fetch_add(count(notes.unfilled.len()), Relaxed);
+        stats
+            .unreadable
+            .fetch_add(count(notes.unreadable.len()), Relaxed);
+        stats
+            .ambiguous
+            .fetch_add(count(notes.ambiguous.len()), Relaxed);
+        let anything = refused.is_some()
+            || !notes.unfilled.is_empty()
+            || !notes.unreadable.is_empty()
+            || !notes.ambiguous.is_empty();
+        if !anything {
+            return;
+        }
+        tracing::info!(
+            event,
+            unfilled = ?notes.unfilled,
+            unreadable = ?notes.unreadable,
+            ambiguous = ?notes.ambiguous,
+            refused = refused.unwrap_or(""),
+            "Peoplevox callback incomplete"
+        );
+        if self.emit_metrics {
+            println!(
+                "{}",
+                crate::metrics::emf_line(
+                    "webhook",
+                    &[
+                        (
+                            "CallbacksRefused",
+                            f64::from(u8::from(refused.is_some())),
+                            "Count"
+                        ),
+                        (
+                            "CallbackValuesUnfilled",
+                            notes.unfilled.len() as f64,
+                            "Count"
+                        ),
+                        (
+                            "CallbackValuesUnreadable",
+                            notes.unreadable.len() as f64,
+                            "Count"
+                        ),
+                        (
+                            "CallbackValuesAmbiguous",
+                            notes.ambiguous.len() as f64,
+                            "Count"
+                        ),
+                    ],
+                )
+            );
+        }
+    }
+}
+
+/// Reads parameters, noting what is missing or doubtful.
+struct Reader<'a> {
+    params: &'a CallbackParams,
+    notes: &'a mut Notes,
+}
+
+impl Reader<'_> {
+    /// An optional value: absent or unfilled is `None` (unfilled is noted).
+    fn optional(&mut self, name: &str) -> Option<Value> {
+        match self.params.field(name) {
+            Field::Absent => None,
+            Field::Unfilled(_) => {
+                self.notes.unfilled.push(name.to_string());
+                None
+            }
+            Field::Present(v) => {
+                if v.ambiguous {
+                    self.notes.ambiguous.push(name.to_string());
+                }
+                Some(Value {
+                    text: v.text.chars().filter(|c| !c.is_control()).collect(),
+                    ambiguous: v.ambiguous,
+                })
+            }
+        }
+    }
+
+    /// An optional text.
+    fn text(&mut self, name: &str) -> Option<String> {
+        self.optional(name).map(|v| v.text)
+    }
+
+    /// An optional value read by `parse`; one that does not parse is noted and absent.
+    fn parsed<T>(&mut self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let value = self.optional(name)?;
+        let parsed = parse(&value.text);
+        if parsed.is_none() {
+            self.notes.unreadable.push(name.to_string());
+        }
+        parsed
+    }
+
+    /// The key: present, or the callback is refused naming it.
+    fn key(&mut self, name: &str, what: &str) -> Result<Value, String> {
+        match self.params.field(name) {
+            Field::Present(v) if v.text.chars().any(char::is_control) => Err(format!(
+                "parameter `{name}` ({what}) contains control characters"
+            )),
+            Field::Present(v) => {
+                if v.ambiguous {
+                    self.notes.ambiguous.push(name.to_string());
+                }
+                Ok(v.clone())
+            }
+            Field::Absent => Err(format!("parameter `{name}` ({what}) is missing")),
+            Field::Unfilled(p) => Err(format!(
+                "parameter `{name}` ({what}) still holds the placeholder {p}: Peoplevox did not fill it in (a placeholder this tenant does not know? set subscriptions.parameters)"
+            )),
+        }
+    }
+}
+
 /// A stock callback as a stock message stamped with its receipt time, or why it is refused.
-fn stock_message(event: &str, params: &CallbackParams) -> Result<StockMessage, String> {
-    let site = params.text("site")?;
-    let item = Sku::parse(&params.text("item")?)
+/// A figure is passed on only with its site and an item code read without doubt; otherwise
+/// the callback becomes a hint the flow re-reads ([`StockMessage::Changed`]).
+fn stock_message(spec: &EventSpec, read: &mut Reader<'_>) -> Result<StockMessage, String> {
+    let item = read.key("item", "the item code")?;
+    let sku = Sku::parse(&item.text)
         .map_err(|e| format!("parameter `item`: {e}"))?
         .as_str()
         .to_string();
+    let site = read.text(SITE_PARAM);
     let id = uuid::Uuid::new_v4().to_string();
     let received_at_ms = now_epoch_ms();
-    Ok(match event {
-        "availability" => StockMessage::Available {
+    let hint = |site: Option<String>, why: &str| StockMessage::Changed {
+        id: id.clone(),
+        site,
+        item: sku.clone(),
+        event: spec.event.to_string(),
+        why: why.to_string(),
+        received_at_ms,
+    };
+    if spec.event == "availability" {
+        let available = read.parsed("available", parse_whole);
+        return Ok(match (site, available) {
+            (Some(site), _) if item.ambiguous => hint(Some(site), "item code read with doubt"),
+            (Some(site), Some(available)) => StockMessage::Available {
+                id,
+                site,
+                item: sku,
+                available,
+                received_at_ms,
+            },
+            (Some(site), None) => hint(Some(site), "no figure"),
+            (None, _) => hint(None, "no site"),
+        });
+    }
+    let changed = read.parsed("changed", parse_whole);
+    let update_timestamp = read.text("ts");
+    let reason = read.text("reason");
+    Ok(match (site, changed) {
+        (Some(site), Some(quantity_changed)) if !item.ambiguous => StockMessage::Moved {
             id,
             site,
-            item,
-            available: params.whole_number("available")?,
+            item: sku,
+            quantity_changed,
+            update_timestamp,
+            reason,
             received_at_ms,
         },
-        _ => StockMessage::Moved {
-            id,
-            site,
-            item,
-            quantity_changed: params.whole_number("changed")?,
-            update_timestamp: params.optional("ts"),
-            reason: params.optional("reason"),
-            received_at_ms,
-        },
+        (site, _) => hint(site, "a movement without its site or quantity"),
     })
 }
 
-/// A despatch callback as a shipment message keyed by despatch number. The order number may
-/// come as `order` or as Peoplevox's own name for it.
-fn shipment_message(event: &str, params: &CallbackParams) -> Result<ShipmentMessage, String> {
-    let despatch = params.text("despatch")?;
+/// A despatch callback as a shipment message keyed by despatch number.
+fn shipment_message(spec: &EventSpec, read: &mut Reader<'_>) -> Result<ShipmentMessage, String> {
+    let despatch = read.key("despatch", "the despatch number")?.text;
     if despatch.chars().count() > 100 {
         return Err("parameter `despatch` is longer than 100 characters".into());
     }
-    let order = ["order", "SalesOrderNumber", "SalesOrder.SalesOrderNumber"]
-        .iter()
-        .find_map(|name| params.optional(name));
     Ok(ShipmentMessage {
         id: uuid::Uuid::new_v4().to_string(),
-        event: event.to_string(),
+        event: spec.event.to_string(),
         despatch,
-        order,
-        tracking: params.optional("tracking"),
-        package: params.optional("package"),
+        order: read.text("order"),
+        tracking: read.text("tracking"),
+        package: read.text("package"),
+        carrier: read.text("carrier"),
+        service: read.text("service"),
+        service_code: read.text("service_code"),
         received_at_ms: now_epoch_ms(),
     })
 }
 
-/// A status or returns callback as a status message. The order number may come as `order` or
-/// under Peoplevox's own name; the status as `status` or `SalesOrderStatus.Name`.
-fn status_message(event: &str, params: &CallbackParams) -> Result<StatusMessage, String> {
-    let order = ["order", "SalesOrderNumber", "SalesOrder.SalesOrderNumber"]
-        .iter()
-        .find_map(|name| params.optional(name));
+/// A status or returns callback as a status message.
+fn status_message(spec: &EventSpec, read: &mut Reader<'_>) -> Result<StatusMessage, String> {
     let id = uuid::Uuid::new_v4().to_string();
     let received_at_ms = now_epoch_ms();
-    if event == "returns" {
-        let return_code = ["return", "ReturnCode"]
-            .iter()
-            .find_map(|name| params.optional(name));
+    if spec.event == "returns" {
+        let order = read.text("order");
+        let return_code = read.text("return");
         if order.is_none() && return_code.is_none() {
-            return Err("parameter `order` or `return` is required".into());
+            // Either keys a return; name what was wrong with both.
+            let why = read
+                .key("order", "the order number")
+                .err()
+                .unwrap_or_default();
+            return Err(format!(
+                "{why}; and parameter `return` (the return code) is missing or unfilled"
+            ));
         }
         return Ok(StatusMessage::PeoplevoxReturn {
             id,
@@ -164,30 +340,27 @@ fn status_message(event: &str, params: &CallbackParams) -> Result<StatusMessage,
             received_at_ms,
         });
     }
-    let order = order.ok_or("parameter `order` is missing")?;
+    let order = read.key("order", "the sales order number")?.text;
     if order.chars().count() > 30 {
         return Err("parameter `order` is longer than 30 characters".into());
     }
-    let status = ["status", "SalesOrderStatus.Name", "SalesOrderStatus"]
-        .iter()
-        .find_map(|name| params.optional(name))
-        .ok_or("parameter `status` is missing")?;
-    if status.chars().count() > 100 {
-        return Err("parameter `status` is longer than 100 characters".into());
-    }
-    let on_hold = match ["onhold", "OnHold"].iter().find_map(|n| params.optional(n)) {
-        None => None,
-        Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Some(true),
-        Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Some(false),
-        Some(v) => return Err(format!("parameter `onhold` is not true or false: `{v}`")),
-    };
+    let status = read.parsed("status", |s| {
+        (s.chars().count() <= 100).then(|| s.to_string())
+    });
+    let on_hold = read.parsed("onhold", |v| {
+        if v.eq_ignore_ascii_case("true") || v == "1" {
+            Some(true)
+        } else if v.eq_ignore_ascii_case("false") || v == "0" {
+            Some(false)
+        } else {
+            None
+        }
+    });
     Ok(StatusMessage::PeoplevoxStatus {
         id,
         order,
         status,
-        modified: ["modified", "LastModificationTime"]
-            .iter()
-            .find_map(|n| params.optional(n)),
+        modified: read.text("modified"),
         on_hold,
         received_at_ms,
     })

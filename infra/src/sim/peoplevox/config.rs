@@ -22,7 +22,8 @@ pub const DESPATCH_PACKAGES: &str = "Despatch packages";
 /// The returns report: one row per returned line (UNCONFIRMED name and columns).
 pub const RETURN_SUMMARY: &str = "Return summary";
 
-/// Zynk's standard Sales orders fields, plus `Site` and `Notes`.
+/// Zynk's standard Sales orders fields, plus `Site`, `Notes` and `OnHold` (the hold flag
+/// Zynk's `Export-Sales-Orders-from-Peoplevox.md` shows among the Sales orders fields).
 pub const SALES_ORDER_FIELDS: &[&str] = &[
     "SalesOrderNumber",
     "Customer",
@@ -56,6 +57,7 @@ pub const SALES_ORDER_FIELDS: &[&str] = &[
     "ChannelName",
     "Site",
     "Notes",
+    "OnHold",
 ];
 
 /// Zynk's Sales order items fields.

@@ -1,13 +1,16 @@
 //! From a SOAP request body to an answer: envelope checks, the session check, and the
-//! eight operations.
+//! operations the dialect's WSDL offers (the eight of 2017, and SubscribeEventWithSitesFilters
+//! where the dialect has it).
 
 use base64::Engine as _;
 
 use super::Shared;
+use super::filter::parse_sites_filter;
 use super::query::{self, Paging};
 use super::save;
 use super::soap::{self, Answer, Element, PVX_NS};
-use super::state::SessionCheck;
+use super::state::{SessionCheck, SimSubscription};
+use super::wsdl;
 
 /// Event types of the 2017 WSDL plus the newer ones (melvin-hamilton-digital `Client.php`).
 pub const EVENT_TYPES: &[&str] = &[
@@ -20,18 +23,6 @@ pub const EVENT_TYPES: &[&str] = &[
     "DespatchPackageTrackingNumberReceived",
     "OnDespatchOrderReceived",
     "DespatchPackageDespatched",
-];
-
-/// The eight operation names.
-pub const OPERATIONS: &[&str] = &[
-    "Authenticate",
-    "GetData",
-    "GetReportData",
-    "GetSaveTemplate",
-    "SaveData",
-    "SubscribeEvent",
-    "SubscribePostEvent",
-    "UnsubscribeEvent",
 ];
 
 /// Detail of a request with an unknown session id.
@@ -117,23 +108,39 @@ pub fn dispatch(sim: &Shared, op: &str, body: &str) -> Reply {
                 int(r, "Action")?,
             ))
         }),
-        "SubscribeEvent" => event_type(element).map(|event| {
-            let id = data.subscribe(
-                &event,
-                element.param("filter").unwrap_or_default(),
-                element.param("callbackUrl").unwrap_or_default(),
-                None,
-            );
-            Answer::ok(1, id.to_string())
-        }),
-        "SubscribePostEvent" => event_type(element).map(|event| {
-            let id = data.subscribe(
-                &event,
-                element.param("filter").unwrap_or_default(),
-                element.param("postUrl").unwrap_or_default(),
-                Some(element.param("postParams").unwrap_or_default()),
-            );
-            Answer::ok(1, id.to_string())
+        "SubscribeEvent" | "SubscribePostEvent" => {
+            let post = op == "SubscribePostEvent";
+            event_type(sim, element).map(|event| {
+                let url = if post { "postUrl" } else { "callbackUrl" };
+                let id = data.add_subscription(SimSubscription {
+                    id: 0,
+                    event_type: event,
+                    filter: element.param("filter").unwrap_or_default().to_string(),
+                    url: element.param(url).unwrap_or_default().to_string(),
+                    post_params: post
+                        .then(|| element.param("postParams").unwrap_or_default().to_string()),
+                    sites: None,
+                    encode: encode_parameter_data(sim, element),
+                });
+                Answer::ok(1, id.to_string())
+            })
+        }
+        "SubscribeEventWithSitesFilters" => event_type(sim, element).map(|event| {
+            match parse_sites_filter(element.param("sitesFilter").unwrap_or_default()) {
+                Ok(site) => {
+                    let id = data.add_subscription(SimSubscription {
+                        id: 0,
+                        event_type: event,
+                        filter: String::new(),
+                        url: element.param("callbackUrl").unwrap_or_default().to_string(),
+                        post_params: None,
+                        sites: Some(site),
+                        encode: encode_parameter_data(sim, element),
+                    });
+                    Answer::ok(1, id.to_string())
+                }
+                Err(message) => Answer::error(message),
+            }
         }),
         "UnsubscribeEvent" => int(element, "subscriptionId").map(|id| {
             let removed = data.subscriptions.remove(&id).is_some();
@@ -214,10 +221,19 @@ fn int(element: &Element, name: &str) -> Result<i64, Reply> {
     }
 }
 
-/// The `eventType` enum, validated like XmlSerializer does.
-fn event_type(element: &Element) -> Result<String, Reply> {
+/// `encodeParameterData`: read only where the dialect's WSDL declares it (XmlSerializer skips
+/// an element it does not know); `true` asks for encoded values, `false` or nil for raw ones.
+fn encode_parameter_data(sim: &Shared, element: &Element) -> bool {
+    sim.config.dialect.encode_parameter_data
+        && element
+            .param("encodeParameterData")
+            .is_some_and(|v| v.trim() == "true" || v.trim() == "1")
+}
+
+/// The `eventType` enum of the dialect's WSDL, validated like XmlSerializer does.
+fn event_type(sim: &Shared, element: &Element) -> Result<String, Reply> {
     let value = element.param("eventType").unwrap_or_default().trim();
-    if EVENT_TYPES.contains(&value) {
+    if wsdl::event_types(&sim.config.dialect).contains(&value) {
         Ok(value.to_string())
     } else {
         Err(Reply::Fault(

@@ -44,9 +44,65 @@ impl SiteFilter {
     }
 }
 
+/// The `sitesFilter` of SubscribeEventWithSitesFilters, read strictly: exactly
+/// `Site.Reference = "<site>"` (finerylondon/peep_conn 0b05be4: `'Site.Reference =
+/// "PrimarySite"'`), the value a C#-style string literal in which `\"` and `\\` stand for
+/// `"` and `\`. Returns the site; anything else is refused with the reason (no evidence shows
+/// another form being accepted).
+pub fn parse_sites_filter(text: &str) -> Result<String, String> {
+    let refuse = || format!("Invalid sites filter '{text}': expected Site.Reference = \"<site>\"");
+    let rest = text
+        .trim()
+        .strip_prefix("Site.Reference")
+        .ok_or_else(refuse)?;
+    let rest = rest.trim_start().strip_prefix('=').ok_or_else(refuse)?;
+    let literal = rest.trim().strip_prefix('"').ok_or_else(refuse)?;
+    let mut site = String::new();
+    let mut chars = literal.chars();
+    loop {
+        match chars.next() {
+            None => return Err(refuse()),
+            Some('\\') => match chars.next() {
+                Some(c @ ('"' | '\\')) => site.push(c),
+                _ => return Err(refuse()),
+            },
+            Some('"') => break,
+            Some(c) => site.push(c),
+        }
+    }
+    if chars.as_str().trim().is_empty() && !site.is_empty() {
+        Ok(site)
+    } else {
+        Err(refuse())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sites_filters_are_read_strictly_with_escapes() {
+        assert_eq!(
+            parse_sites_filter(r#"Site.Reference = "UK-DC""#).unwrap(),
+            "UK-DC"
+        );
+        assert_eq!(
+            parse_sites_filter(r#"Site.Reference="A\" OR Site.Reference = \"B\\""#).unwrap(),
+            r#"A" OR Site.Reference = "B\"#
+        );
+        for bad in [
+            r#"site == "UK-DC""#,
+            r#"Site.Reference == "UK-DC""#,
+            r#"Site.Reference = "A" OR Site.Reference = "B""#,
+            r#"Site.Reference = UK"#,
+            r#"Site.Reference = "A"#,
+            r#"Site.Reference = """#,
+            "",
+        ] {
+            assert!(parse_sites_filter(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn site_tests_parse() {

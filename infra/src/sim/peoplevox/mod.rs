@@ -48,6 +48,7 @@ mod template_rows;
 mod window;
 #[cfg(test)]
 mod workflow_tests;
+mod wsdl;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -117,7 +118,7 @@ impl Shared {
     fn fire_events(&self, data: &mut Data) {
         let events = data.take_events();
         if !events.is_empty() {
-            let routed = routing::route(&events, &data.subscriptions);
+            let routed = routing::route(&events, &data.subscriptions, &self.config.dialect);
             self.callbacks.schedule(&self.outbox, routed);
         }
     }

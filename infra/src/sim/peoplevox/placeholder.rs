@@ -1,6 +1,76 @@
 //! `{Placeholder}` substitution in callback URLs and POST parameters. Names are matched
-//! case-sensitively; a name the event does not know stays in the text literally, as
-//! Peoplevox leaves it, so a receiver sees `{Foo}` and the typo is noticed.
+//! case-sensitively; a name the tenant does not substitute stays in the text literally, as
+//! Peoplevox leaves it, so a receiver sees `{Foo}` and the typo is noticed. Which names a
+//! tenant substitutes is its dialect's [`Placeholders`] ([`substitutes`]).
+
+use super::dialect::Placeholders;
+
+/// The placeholders a public client registers, by event type: finerylondon/peep_conn
+/// `lib/peep_conn/subscription.rb` (every version; IncrementalChanges in its first commit
+/// 40dacc2). Nothing public shows Returns or DespatchPackage* placeholders.
+const EVIDENCE: &[(&str, &[&str])] = &[
+    ("AvailabilityChanges", &["ItemCode", "Available"]),
+    (
+        "IncrementalChanges",
+        &[
+            "QuantityChanged",
+            "UpdatedBy",
+            "UpdateTimestamp",
+            "Reason",
+            "ItemType.ItemCode",
+            "ItemType.Name",
+        ],
+    ),
+    (
+        "TrackingNumberReceived",
+        &[
+            "DespatchNumber",
+            "TrackingNumber",
+            "Carrier.Number",
+            "ServiceType.Name",
+            "ServiceType.Code",
+            "Picks.SalesOrder.SalesOrderNumber",
+            "Picks.SalesOrder.Email",
+        ],
+    ),
+    (
+        "SalesOrderStatusChanges",
+        &[
+            "SalesOrderNumber",
+            "LastModificationTime",
+            "SalesOrderStatu.Name",
+        ],
+    ),
+];
+
+/// The key of each event: what a tenant that sends nothing else still sends (the bare
+/// dialect's assumption: the entity's own number).
+const KEYS: &[(&str, &str)] = &[
+    ("AvailabilityChanges", "ItemCode"),
+    ("IncrementalChanges", "ItemType.ItemCode"),
+    ("TrackingNumberReceived", "DespatchNumber"),
+    ("DespatchPackageTrackingNumberReceived", "DespatchNumber"),
+    ("DespatchPackageDespatched", "DespatchNumber"),
+    ("SalesOrderStatusChanges", "SalesOrderNumber"),
+    ("Returns", "ReturnCode"),
+];
+
+/// Whether a tenant of this kind substitutes `name` in callbacks of `event_type` (the event
+/// must offer a value for it too).
+pub fn substitutes(placeholders: Placeholders, event_type: &str, name: &str) -> bool {
+    match placeholders {
+        Placeholders::Guessed => true,
+        Placeholders::Evidence => EVIDENCE
+            .iter()
+            .any(|(e, names)| *e == event_type && names.contains(&name)),
+        Placeholders::KeysOnly => KEYS.iter().any(|(e, key)| *e == event_type && *key == name),
+    }
+}
+
+/// Values substituted as they are (`encodeParameterData` false or absent).
+pub fn raw(value: &str) -> String {
+    value.to_string()
+}
 
 /// Replaces every known `{Name}` in `template` with `encode(value)`.
 pub fn substitute(
@@ -87,6 +157,43 @@ mod tests {
             substitute("i={ItemCode}", &values(), form_value),
             "i=SKU+1%262%2F%C3%A9"
         );
+    }
+
+    #[test]
+    fn each_kind_of_tenant_substitutes_its_own_names() {
+        let status = "SalesOrderStatusChanges";
+        assert!(substitutes(
+            Placeholders::Evidence,
+            status,
+            "SalesOrderStatu.Name"
+        ));
+        assert!(!substitutes(
+            Placeholders::Evidence,
+            status,
+            "SalesOrderStatus.Name"
+        ));
+        assert!(!substitutes(Placeholders::Evidence, status, "OnHold"));
+        assert!(!substitutes(
+            Placeholders::Evidence,
+            "Returns",
+            "ReturnCode"
+        ));
+        assert!(substitutes(Placeholders::Guessed, status, "OnHold"));
+        assert!(substitutes(
+            Placeholders::KeysOnly,
+            status,
+            "SalesOrderNumber"
+        ));
+        assert!(!substitutes(
+            Placeholders::KeysOnly,
+            status,
+            "SalesOrderStatu.Name"
+        ));
+        assert!(!substitutes(
+            Placeholders::KeysOnly,
+            "AvailabilityChanges",
+            "Available"
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::cancellation::STATUS_CANCELLED;
 use super::config::{ITEM_TYPES, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS, SimTemplate};
+use super::on_hold::ON_HOLD_FIELD;
 use super::order_status::STATUS_FIELD;
 use super::soap::{Answer, Status};
 use super::state::{Data, SimItemType, SimOrderItem, SimSalesOrder};
@@ -212,9 +213,13 @@ fn update_order(
         .orders
         .get_mut(number)
         .ok_or_else(|| format!("Sales order '{number}' does not exist"))?;
+    // A blank hold flag keeps the order's (as a blank status keeps its status): an importer
+    // that does not set it must not release a hold.
     order.fields.extend(
         row.iter()
-            .filter(|(k, _)| k.as_str() != STATUS_FIELD)
+            .filter(|(k, v)| {
+                k.as_str() != STATUS_FIELD && !(k.as_str() == ON_HOLD_FIELD && v.trim().is_empty())
+            })
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     let site = field(row, "Site");

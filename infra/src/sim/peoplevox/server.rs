@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
-use super::dispatch::{self, OPERATIONS, Reply};
-use super::soap;
+use super::dispatch::{self, Reply};
+use super::{soap, wsdl};
 use crate::sim::faults::Injected;
 
 /// Large SaveData batches must fit.
@@ -36,6 +36,9 @@ async fn handle(
     if !uri.path().eq_ignore_ascii_case(&sim.path) {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }
+    if method == Method::GET && uri.query().is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) {
+        return service_description(&sim, &headers);
+    }
     if method != Method::POST {
         return (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response();
     }
@@ -49,7 +52,7 @@ async fn handle(
         .to_string();
     let op = action
         .strip_prefix(soap::PVX_NS)
-        .filter(|op| OPERATIONS.contains(op))
+        .filter(|op| wsdl::offers(&sim.config.dialect, op))
         .map(str::to_string);
     {
         let mut by_op = sim.by_operation.lock().unwrap_or_else(|e| e.into_inner());
@@ -101,6 +104,32 @@ async fn handle(
             .into_response(),
         Reply::Fault(code, message) => fault(code, &message),
     }
+}
+
+/// `GET …?WSDL`: the dialect's service description, as ASMX serves it. It takes a budget
+/// slot like any request (whether the real limit counts it is UNCONFIRMED; the client takes
+/// one too).
+fn service_description(sim: &Shared, headers: &HeaderMap) -> Response {
+    sim.requests.fetch_add(1, Ordering::SeqCst);
+    {
+        let mut by_op = sim.by_operation.lock().unwrap_or_else(|e| e.into_inner());
+        *by_op.entry("(wsdl)".into()).or_default() += 1;
+    }
+    if !sim.window.admit() {
+        sim.budget_violations.fetch_add(1, Ordering::SeqCst);
+        return html(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let endpoint = format!("http://{host}{}", sim.path);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        wsdl::document(&sim.config.dialect, &endpoint),
+    )
+        .into_response()
 }
 
 /// A SOAP fault, HTTP 500, as ASMX sends it.

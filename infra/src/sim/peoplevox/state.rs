@@ -93,6 +93,10 @@ pub struct SimSubscription {
     pub url: String,
     /// `postParams` for a POST subscription; `None` for a GET one.
     pub post_params: Option<String>,
+    /// The site a SubscribeEventWithSitesFilters subscription is for.
+    pub sites: Option<String>,
+    /// `encodeParameterData` was true: substituted values are percent-encoded.
+    pub encode: bool,
 }
 
 /// Why a session id was refused.
@@ -192,7 +196,9 @@ impl Data {
             .count()
     }
 
-    /// Registers a subscription and returns its id (ids start at 1).
+    /// Registers a plain subscription (no sites filter, values raw) and returns its id (ids
+    /// start at 1).
+    #[cfg(test)]
     pub fn subscribe(
         &mut self,
         event_type: &str,
@@ -200,18 +206,23 @@ impl Data {
         url: &str,
         post_params: Option<&str>,
     ) -> i64 {
+        self.add_subscription(SimSubscription {
+            id: 0,
+            event_type: event_type.to_string(),
+            filter: filter.to_string(),
+            url: url.to_string(),
+            post_params: post_params.map(str::to_string),
+            sites: None,
+            encode: false,
+        })
+    }
+
+    /// Registers `subscription` under a new id and returns it.
+    pub fn add_subscription(&mut self, mut subscription: SimSubscription) -> i64 {
         self.next_subscription += 1;
         let id = self.next_subscription;
-        self.subscriptions.insert(
-            id,
-            SimSubscription {
-                id,
-                event_type: event_type.to_string(),
-                filter: filter.to_string(),
-                url: url.to_string(),
-                post_params: post_params.map(str::to_string),
-            },
-        );
+        subscription.id = id;
+        self.subscriptions.insert(id, subscription);
         id
     }
 }

@@ -16,9 +16,14 @@ async fn dead_url() -> String {
     format!("http://{addr}/cb")
 }
 
-/// SO-1 at UK-DC orders 3 A, all allocated.
-async fn sim() -> PvxSim {
-    let sim = PvxSim::start(PvxSimConfig::default()).await.unwrap();
+/// SO-1 at UK-DC orders 3 A, all allocated, on a tenant of `dialect`.
+async fn sim_of(dialect: Dialect) -> PvxSim {
+    let sim = PvxSim::start(PvxSimConfig {
+        dialect,
+        ..PvxSimConfig::default()
+    })
+    .await
+    .unwrap();
     sim.add_item_type("A");
     sim.set_stock("UK-DC", "A", 10, 10);
     let mut data = sim.data();
@@ -42,6 +47,11 @@ async fn sim() -> PvxSim {
     sim
 }
 
+/// The same on the default (strict) tenant.
+async fn sim() -> PvxSim {
+    sim_of(Dialect::default()).await
+}
+
 async fn urls(sim: &PvxSim) -> Vec<String> {
     assert!(sim.wait_callbacks_idle(Duration::from_secs(10)).await);
     sim.callback_log().into_iter().map(|c| c.url).collect()
@@ -49,7 +59,8 @@ async fn urls(sim: &PvxSim) -> Vec<String> {
 
 #[tokio::test]
 async fn status_and_hold_changes_leave_as_status_callbacks() {
-    let sim = sim().await;
+    // The guessed placeholders are filled in only where the tenant knows them.
+    let sim = sim_of(dialect::WSDL_2017).await;
     let base = dead_url().await;
     sim.data().subscribe(
         SALES_ORDER_STATUS_CHANGES,
@@ -72,6 +83,23 @@ async fn status_and_hold_changes_leave_as_status_callbacks() {
         ]
     );
     assert_eq!(sim.sales_order("SO-1").unwrap().fields["OnHold"], "False");
+}
+
+#[tokio::test]
+async fn a_strict_tenant_fills_in_only_peep_conns_status_placeholders() {
+    let sim = sim().await;
+    let base = dead_url().await;
+    sim.data().subscribe(
+        SALES_ORDER_STATUS_CHANGES,
+        "",
+        &format!("{base}?o={{SalesOrderNumber}}&s={{SalesOrderStatu.Name}}&h={{OnHold}}"),
+        None,
+    );
+    assert!(sim.set_on_hold("SO-1", true));
+    assert_eq!(
+        urls(&sim).await,
+        vec![format!("{base}?o=SO-1&s=New&h={{OnHold}}")]
+    );
 }
 
 #[tokio::test]
@@ -107,7 +135,8 @@ async fn refused_cancellations_are_counted() {
 
 #[tokio::test]
 async fn a_return_is_recorded_and_announced() {
-    let sim = sim().await;
+    // Return placeholders are guesses: the 2017 tenant fills them in, raw.
+    let sim = sim_of(dialect::WSDL_2017).await;
     sim.pin_clock("2026-12-01T10:00:00Z").unwrap();
     let base = dead_url().await;
     sim.data().subscribe(
@@ -146,7 +175,7 @@ async fn a_return_is_recorded_and_announced() {
     assert_eq!(
         urls(&sim).await,
         vec![format!(
-            "{base}?r=RET-000001&o=SO-1&d=2026-12-01T10%3A00%3A00.000Z"
+            "{base}?r=RET-000001&o=SO-1&d=2026-12-01T10:00:00.000Z"
         )]
     );
 }

@@ -194,6 +194,9 @@ impl NightlyReconcile {
                 order: Some(number),
                 tracking: None,
                 package: None,
+                carrier: None,
+                service: None,
+                service_code: None,
                 received_at_ms: now_epoch_ms(),
             };
             self.parts

@@ -33,21 +33,13 @@ use crate::commercetools::types::Order;
 use crate::config::{ReconcileRules, StatusRules};
 use crate::domain::StatusMessage;
 use crate::domain::status::{Move, Stage as Warehouse, compare};
-use crate::flows::order_status::fields;
 use crate::flows::order_status::plan::{applied_stage, warehouse_stage};
+use crate::flows::order_status::{fields, pvx_orders};
 use crate::peoplevox::PvxError;
-use crate::peoplevox::search::{MAX_VALUES_PER_CLAUSE, equals_any};
+use crate::peoplevox::search::MAX_VALUES_PER_CLAUSE;
 use crate::queues::STATUS_QUEUE;
 use crate::setup::{FIELD_PVX_EXCEPTION, FIELD_PVX_STATUS};
 use crate::store::now_epoch_ms;
-
-/// The field of the status template that holds the sales order number (as `cancel::push`
-/// reads it).
-const NUMBER_FIELD: &str = "SalesOrderNumber";
-
-/// Pages of one clause's answer read at most: a sales order is one record, so a clause of
-/// 100 numbers fits one page; the bound only keeps a misbehaving answer from looping.
-const MAX_PAGES_PER_CLAUSE: u32 = 10;
 
 /// What an order needs, given what Peoplevox says of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,7 +254,7 @@ impl NightlyReconcile {
                         message: StatusMessage::PeoplevoxStatus {
                             id: format!("reconcile-{run}-{number}"),
                             order: number.to_string(),
-                            status,
+                            status: Some(status),
                             modified: None,
                             on_hold: None,
                             received_at_ms: now_epoch_ms(),
@@ -328,43 +320,19 @@ impl NightlyReconcile {
         Ok(last)
     }
 
-    /// Peoplevox's status of each order number it has (number → status, trimmed), read 100
-    /// numbers a request; and the requests made.
+    /// The statuses Peoplevox shows for these order numbers (the status flow's own reader,
+    /// [`pvx_orders`]), and the requests it took.
     async fn peoplevox_statuses(
         &self,
         numbers: &[&str],
     ) -> Result<(BTreeMap<String, String>, u32), PvxError> {
-        let cancel = &self.parts.status.cancel;
-        let per_page = u32::try_from(MAX_VALUES_PER_CLAUSE).unwrap_or(u32::MAX);
-        let mut statuses = BTreeMap::new();
-        let mut requests = 0;
-        for chunk in numbers.chunks(MAX_VALUES_PER_CLAUSE) {
-            let clause = equals_any(NUMBER_FIELD, chunk);
-            let mut read = 0_i64;
-            for page_no in 1..=MAX_PAGES_PER_CLAUSE {
-                let page = self
-                    .parts
-                    .pvx
-                    .get_data(&cancel.template, page_no, per_page, &clause)
-                    .await?;
-                requests += 1;
-                let table = &page.table;
-                for row in &table.rows {
-                    let number = table.value(row, NUMBER_FIELD).unwrap_or("").trim();
-                    let status = table.value(row, &cancel.status_field).unwrap_or("").trim();
-                    if !number.is_empty() {
-                        statuses
-                            .entry(number.to_string())
-                            .or_insert_with(|| status.to_string());
-                    }
-                }
-                read += table.rows.len() as i64;
-                if table.rows.is_empty() || read >= page.total {
-                    break;
-                }
-            }
-        }
-        Ok((statuses, requests))
+        let read = pvx_orders::read(&self.parts.pvx, &self.parts.status, numbers).await?;
+        let statuses = read
+            .orders
+            .into_iter()
+            .map(|(number, order)| (number, order.status))
+            .collect();
+        Ok((statuses, read.requests))
     }
 }
 

@@ -4,9 +4,9 @@
 //! and an order the warehouse has started picking must become an exception for a person, not
 //! be cancelled behind the pickers' backs.
 
+use super::pvx_orders;
 use crate::config::StatusRules;
 use crate::domain::status::{Cancellation, Stage, cancellation};
-use crate::peoplevox::search::equals_any;
 use crate::peoplevox::{CsvTable, PvxClient, PvxError, SaveAction};
 
 /// How a push ended.
@@ -24,37 +24,18 @@ pub enum Pushed {
 
 /// Whether Peoplevox has a sales order of this number (one read of the cancel template).
 pub async fn find(pvx: &PvxClient, rules: &StatusRules, number: &str) -> Result<bool, PvxError> {
-    let page = pvx
-        .get_data(
-            &rules.cancel.template,
-            1,
-            1,
-            &equals_any("SalesOrderNumber", [number]),
-        )
-        .await?;
-    Ok(!page.table.rows.is_empty())
+    let read = pvx_orders::read(pvx, rules, &[number]).await?;
+    Ok(read.orders.contains_key(number))
 }
 
 /// Reads the order's status in Peoplevox, decides again with it, and cancels if still allowed.
 pub async fn push(pvx: &PvxClient, rules: &StatusRules, number: &str) -> Result<Pushed, PvxError> {
     let cancel = &rules.cancel;
-    let page = pvx
-        .get_data(
-            &cancel.template,
-            1,
-            1,
-            &equals_any("SalesOrderNumber", [number]),
-        )
-        .await?;
-    let Some(row) = page.table.rows.first() else {
+    let read = pvx_orders::read(pvx, rules, &[number]).await?;
+    let Some(order) = read.orders.get(number) else {
         return Ok(Pushed::NotInPeoplevox);
     };
-    let status = page
-        .table
-        .value(row, &cancel.status_field)
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let status = order.status.clone();
     // A status nobody mapped is treated as work in progress: cancelling it is a person's call.
     let stage = match rules.resolve(&status) {
         Some(m) => Some(m.stage),

@@ -3,7 +3,9 @@
 //!
 //! The story of a batch:
 //! 1. Read the records ([`read`]); garbage goes to the dead-letter queue with the reason.
-//! 2. Peoplevox status events ([`statuses`]): the orders are read by number (one query per 100).
+//! 2. Peoplevox status events ([`statuses`]): what a callback left out (its status, the hold
+//!    flag) is read from Peoplevox first ([`fill`], [`pvx_orders`]); the orders are read by
+//!    number (one query per 100).
 //!    A status nobody mapped is audited and changes nothing. Per order, the furthest status
 //!    of the batch is planned ([`plan`]) on the order as it is and written with its version: the
 //!    stage only moves forward, Peoplevox may change fulfilment facts only after export, and
@@ -21,7 +23,9 @@ mod audit;
 pub mod cancel;
 mod cancellations;
 pub mod fields;
+mod fill;
 pub mod plan;
+pub mod pvx_orders;
 mod read;
 mod record_returns;
 mod report;
@@ -74,23 +78,40 @@ pub struct OrderStatusParts {
 pub struct OrderStatus {
     parts: OrderStatusParts,
     sku_map: SkuMap,
+    /// The status template was seen to have no hold field: callbacks without a hold flag are
+    /// not read for one again (it would cost a request and tell nothing).
+    no_hold_field: std::sync::atomic::AtomicBool,
 }
 
-/// A Peoplevox status event of the batch.
+/// A Peoplevox status event of the batch; what its callback left out is read from Peoplevox
+/// before it is planned.
 #[derive(Debug, Clone)]
 pub(crate) struct StatusEvent {
     record_id: String,
-    status: String,
+    status: Option<String>,
     on_hold: Option<bool>,
     modified: Option<String>,
     received_at_ms: i64,
+    /// The status or the hold flag came from a Peoplevox read, not the callback.
+    read_from_peoplevox: bool,
+}
+
+impl StatusEvent {
+    /// The status name (empty only before [`fill`] ran).
+    fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("")
+    }
 }
 
 impl OrderStatus {
     /// The flow from its parts.
     pub fn new(parts: OrderStatusParts) -> Self {
         let sku_map = SkuMap::new(&parts.units);
-        Self { parts, sku_map }
+        Self {
+            parts,
+            sku_map,
+            no_hold_field: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// Handles one batch of status-queue records.

@@ -49,6 +49,7 @@ pub(super) fn read(records: &[InputRecord], project_key: &str) -> Read {
                     on_hold,
                     modified,
                     received_at_ms,
+                    read_from_peoplevox: false,
                 }),
             Ok(StatusMessage::PeoplevoxReturn {
                 order, return_code, ..
@@ -140,7 +141,7 @@ mod tests {
             record("5", "{}"),
         ];
         let read = read_all(&records);
-        assert_eq!(read.statuses["N1"][0].status, "Picking");
+        assert_eq!(read.statuses["N1"][0].status(), "Picking");
         assert_eq!(read.returns[0].2.as_deref(), Some("RET-1"));
         assert_eq!(read.cancels["o-1"], ["3"]);
         assert_eq!(read.ended[0], ("4".to_string(), RecordOutcome::Done));

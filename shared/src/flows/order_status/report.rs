@@ -40,6 +40,9 @@ pub struct StatusReport {
     pub returns_unchanged: usize,
     /// Version conflicts met (resolved by re-reading).
     pub version_conflicts: usize,
+    /// Status events whose status or hold flag was read from Peoplevox (their callback left it
+    /// out).
+    pub read_from_peoplevox: usize,
 }
 
 impl StatusReport {
@@ -60,6 +63,7 @@ impl StatusReport {
         self.returns_recorded += other.returns_recorded;
         self.returns_unchanged += other.returns_unchanged;
         self.version_conflicts += other.version_conflicts;
+        self.read_from_peoplevox += other.read_from_peoplevox;
         self.records.absorb(&other.records);
     }
 }

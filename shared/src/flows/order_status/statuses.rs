@@ -42,6 +42,11 @@ impl OrderStatus {
                 report.records.set(&e.record_id, o.clone());
             }
         };
+        let mut by_order = by_order;
+        self.fill(&mut by_order, report).await;
+        if by_order.is_empty() {
+            return;
+        }
         let numbers: Vec<String> = by_order.keys().cloned().collect();
         let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&numbers).await {
             Ok(found) => found,
@@ -60,7 +65,7 @@ impl OrderStatus {
             let Some(order) = orders.get(&number) else {
                 let reason = format!(
                     "unknown order number `{number}`: commercetools has no such order (status {})",
-                    events.first().map_or("", |e| e.status.as_str())
+                    events.first().map_or("", StatusEvent::status)
                 );
                 finish(report, &events, RecordOutcome::DeadLetter(reason));
                 continue;
@@ -69,12 +74,13 @@ impl OrderStatus {
             let mut superseded = Vec::new();
             let mut on_hold = None;
             for event in events {
-                let Some(mapping) = self.parts.rules.resolve(&event.status) else {
+                let Some(mapping) = self.parts.rules.resolve(event.status()) else {
                     report.unknown_statuses += 1;
                     report.records.set(&event.record_id, RecordOutcome::Done);
                     let reason = format!(
                         "Peoplevox status `{}` is not mapped: nothing changed; map it under [status.map.\"{}\"]",
-                        event.status, event.status
+                        event.status(),
+                        event.status()
                     );
                     self.audit(
                         &order.id,
@@ -184,7 +190,7 @@ impl OrderStatus {
             if mine.is_none() && !c.mapping.short_pick {
                 let reason = format!(
                     "Peoplevox reports order {number} `{}` but its despatch report has nothing for it yet",
-                    c.event.status
+                    c.event.status()
                 );
                 report
                     .records
@@ -202,7 +208,7 @@ impl OrderStatus {
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
         let reported = Reported {
-            name: &c.event.status,
+            name: c.event.status(),
             mapping: &c.mapping,
             on_hold: c.event.on_hold,
             shorts: &c.shorts,
@@ -263,7 +269,7 @@ impl OrderStatus {
                         if moved && c.mapping.stage == Stage::Backorder {
                             report.backorders += 1;
                         }
-                        if c.event.on_hold.is_some() && !moved {
+                        if holds_changed(order, c, &actions, &self.parts.rules) {
                             report.holds += 1;
                         }
                         detail["actions"] =
@@ -315,8 +321,33 @@ impl OrderStatus {
     }
 }
 
+/// Whether the update shows a hold, or lifts one: its shipment state goes to, or from, the
+/// on-hold state because of the event's hold flag.
+fn holds_changed(
+    order: &Order,
+    c: &Chosen,
+    actions: &[crate::commercetools::OrderUpdateAction],
+    rules: &crate::config::StatusRules,
+) -> bool {
+    let held = rules.on_hold_shipment_state;
+    let target = actions.iter().find_map(|a| match a {
+        crate::commercetools::OrderUpdateAction::ChangeShipmentState { shipment_state } => {
+            Some(*shipment_state)
+        }
+        _ => None,
+    });
+    match (c.event.on_hold, target) {
+        (Some(true), Some(state)) => state == held,
+        (Some(false), Some(_)) => order.shipment_state.as_deref() == Some(held.as_str()),
+        _ => false,
+    }
+}
+
 fn event_detail(event: &StatusEvent) -> serde_json::Value {
-    let mut detail = json!({ "status": event.status });
+    let mut detail = json!({ "status": event.status() });
+    if event.read_from_peoplevox {
+        detail["readFromPeoplevox"] = true.into();
+    }
     if let Some(on_hold) = event.on_hold {
         detail["onHold"] = on_hold.into();
     }

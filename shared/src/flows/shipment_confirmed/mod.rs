@@ -7,7 +7,9 @@
 //! 2. Read every despatch of the batch from Peoplevox ([`despatches`]): "Despatch summary" and,
 //!    where the tenant has it, the "Despatch packages" template, a paged read each per 100
 //!    despatches. A despatch Peoplevox does not report (yet) is retried (and, like every
-//!    retry, parked with its reason on its last receive).
+//!    retry, parked with its reason on its last receive). Where the report names no carrier
+//!    or service, TrackingNumberReceived's `{Carrier.Number}`, `{ServiceType.Name}` and
+//!    `{ServiceType.Code}` do ([`fill_from_callbacks`]).
 //! 3. Read the orders by number, one query per 100 numbers. An unknown order is parked.
 //! 4. Per order, plan from the order as it is ([`deliveries`]): a delivery per despatch that
 //!    has none (deterministic key), parcels and tracking that came later, Partial or Shipped.
@@ -94,12 +96,14 @@ impl ShipmentConfirmed {
         };
         // Despatch number → the records about it (and whether any is on its last delivery).
         let mut by_despatch: BTreeMap<String, Vec<&InputRecord>> = BTreeMap::new();
+        let mut said: BTreeMap<String, CallbackSaid> = BTreeMap::new();
         for record in records {
             match serde_json::from_str::<ShipmentMessage>(&record.body) {
-                Ok(m) if !m.despatch.trim().is_empty() => by_despatch
-                    .entry(m.despatch.trim().to_string())
-                    .or_default()
-                    .push(record),
+                Ok(m) if !m.despatch.trim().is_empty() => {
+                    let number = m.despatch.trim().to_string();
+                    said.entry(number.clone()).or_default().add(&m);
+                    by_despatch.entry(number).or_default().push(record);
+                }
                 Ok(_) => report.records.set(
                     &record.id,
                     RecordOutcome::DeadLetter("shipment message names no despatch".into()),
@@ -125,7 +129,10 @@ impl ShipmentConfirmed {
             match despatches::read(&self.parts.pvx, &self.parts.rules, &self.packages, &numbers)
                 .await
             {
-                Ok(found) => found,
+                Ok(mut found) => {
+                    fill_from_callbacks(&mut found, &said);
+                    found
+                }
                 Err(e) => {
                     let reason = format!("reading despatches from Peoplevox: {e}");
                     for number in &numbers {
@@ -281,6 +288,53 @@ impl ShipmentConfirmed {
     }
 }
 
+/// What the callbacks of one despatch said of its carrier and service.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct CallbackSaid {
+    carrier: Option<String>,
+    service: Option<String>,
+}
+
+impl CallbackSaid {
+    fn add(&mut self, m: &ShipmentMessage) {
+        let given = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        if self.carrier.is_none() {
+            self.carrier = given(&m.carrier);
+        }
+        if self.service.is_none() {
+            self.service = given(&m.service).or_else(|| given(&m.service_code));
+        }
+    }
+}
+
+/// Fills a despatch's carrier and service where the despatch report left them empty, from
+/// what its TrackingNumberReceived said (peep_conn registers `{Carrier.Number}`,
+/// `{ServiceType.Name}` and `{ServiceType.Code}`). The report wins where it names them.
+fn fill_from_callbacks(
+    despatches: &mut BTreeMap<String, Despatch>,
+    said: &BTreeMap<String, CallbackSaid>,
+) {
+    for (number, despatch) in despatches.iter_mut() {
+        let Some(said) = said.get(number) else {
+            continue;
+        };
+        if despatch.carrier.trim().is_empty()
+            && let Some(carrier) = &said.carrier
+        {
+            despatch.carrier = carrier.clone();
+        }
+        if despatch.service.trim().is_empty()
+            && let Some(service) = &said.service
+        {
+            despatch.service = service.clone();
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl crate::flows::batch::BatchFlow for ShipmentConfirmed {
     type Report = ShipmentReport;
@@ -289,5 +343,81 @@ impl crate::flows::batch::BatchFlow for ShipmentConfirmed {
     }
     async fn process(&self, records: &[InputRecord], _deadline_ms: i64) -> ShipmentReport {
         self.run_batch(records).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(
+        carrier: Option<&str>,
+        service: Option<&str>,
+        code: Option<&str>,
+    ) -> ShipmentMessage {
+        ShipmentMessage {
+            id: "e".into(),
+            event: "tracking".into(),
+            despatch: "DSP-1".into(),
+            order: Some("SO-1".into()),
+            tracking: Some("TRK-1".into()),
+            package: None,
+            carrier: carrier.map(str::to_string),
+            service: service.map(str::to_string),
+            service_code: code.map(str::to_string),
+            received_at_ms: 1,
+        }
+    }
+
+    fn despatch(carrier: &str, service: &str) -> Despatch {
+        Despatch {
+            number: "DSP-1".into(),
+            order_number: "SO-1".into(),
+            carrier: carrier.into(),
+            service: service.into(),
+            despatched_at: None,
+            lines: vec![("A".into(), 1)],
+            packages: vec![crate::domain::Package {
+                number: "1".into(),
+                tracking: Some("TRK-1".into()),
+                weight_g: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn tracking_number_received_carrier_reaches_the_delivery_where_the_report_has_none() {
+        let mut said = BTreeMap::new();
+        said.entry("DSP-1".to_string())
+            .or_insert_with(CallbackSaid::default)
+            .add(&message(Some("DPD"), None, Some("NEXTDAY")));
+        let mut found = BTreeMap::from([("DSP-1".to_string(), despatch("", ""))]);
+        fill_from_callbacks(&mut found, &said);
+        assert_eq!(found["DSP-1"].carrier, "DPD");
+        assert_eq!(found["DSP-1"].service, "NEXTDAY");
+
+        // The delivery's parcel carries it.
+        let order: crate::commercetools::types::Order = serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 1, "orderNumber": "SO-1",
+            "lineItems": [{"id": "li", "variant": {"sku": "A"}, "quantity": 1}],
+        }))
+        .unwrap();
+        let d = &found["DSP-1"];
+        let actions = deliveries::plan(&order, &[d], &ShipmentRules::default(), &|sku: &str| {
+            (sku.to_string(), 1)
+        })
+        .unwrap();
+        let json = serde_json::to_value(&actions).unwrap();
+        assert_eq!(
+            json[0]["parcels"][0]["trackingData"]["carrier"], "DPD",
+            "{json}"
+        );
+
+        // The report wins where it names one.
+        let mut found =
+            BTreeMap::from([("DSP-1".to_string(), despatch("Royal Mail", "Tracked 24"))]);
+        fill_from_callbacks(&mut found, &said);
+        assert_eq!(found["DSP-1"].carrier, "Royal Mail");
+        assert_eq!(found["DSP-1"].service, "Tracked 24");
     }
 }

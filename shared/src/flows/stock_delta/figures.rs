@@ -44,17 +44,17 @@ impl StockDelta {
         fates: &mut BTreeMap<Key, Fate>,
         report: &mut StockReport,
     ) -> (BTreeMap<Key, Versioned>, Vec<Key>) {
-        let mut to_read: BTreeMap<String, Vec<(String, Option<Versioned>)>> = BTreeMap::new();
+        let mut to_read: BTreeMap<String, Vec<(String, Option<Versioned>, bool)>> = BTreeMap::new();
         let mut to_record = Vec::new();
         let mut ready = BTreeMap::new();
         let mut stale = Vec::new();
         for (key, plan) in plans {
             match plan {
                 Plan::Stale => stale.push(key),
-                Plan::Read(current) => to_read
+                Plan::Read(current, absent_ok) => to_read
                     .entry(key.site.clone())
                     .or_default()
-                    .push((key.item.clone(), current)),
+                    .push((key.item.clone(), current, absent_ok)),
                 Plan::Apply {
                     figure,
                     current,
@@ -70,12 +70,12 @@ impl StockDelta {
             }
         }
         for (site, wanted) in to_read {
-            let items: Vec<String> = wanted.iter().map(|(item, _)| item.clone()).collect();
+            let items: Vec<String> = wanted.iter().map(|(item, ..)| item.clone()).collect();
             let read_at = now_epoch_ms();
             report.rereads += items.len();
             match self.parts.pvx.read_availability(&site, &items).await {
                 Ok(found) => {
-                    for (item, current) in wanted {
+                    for (item, current, absent_ok) in wanted {
                         let key = Key {
                             site: site.clone(),
                             item,
@@ -90,6 +90,12 @@ impl StockDelta {
                                     source: "reread".into(),
                                 },
                             )),
+                            None if absent_ok => {
+                                // A hint about an item the site does not hold (or a code
+                                // read wrongly): nothing to change.
+                                report.absent += 1;
+                                fates.insert(key, Fate::Done);
+                            }
                             None => {
                                 let reason = format!(
                                     "unknown SKU: Peoplevox reports no item `{}` at site `{site}`",
@@ -102,7 +108,7 @@ impl StockDelta {
                 }
                 Err(e) => {
                     let reason = format!("reading availability at `{site}` from Peoplevox: {e}");
-                    for (item, _) in wanted {
+                    for (item, ..) in wanted {
                         let key = Key {
                             site: site.clone(),
                             item,

@@ -1,6 +1,8 @@
 //! Reading a batch: each record becomes a stock message about a configured site, or a reason
-//! to park it. Messages about the same (site, item) are then grouped, so that a batch writes
-//! each commercetools entry at most once however many events it holds.
+//! to park it. A site-less hint (an AvailabilityChanges callback of a subscription without a
+//! sites filter) stands for every configured site. Messages about the same (site, item) are
+//! then grouped, so that a batch writes each commercetools entry at most once however many
+//! events it holds.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +51,10 @@ pub(super) struct Group {
     pub(super) sources: Vec<String>,
     /// Available events that arrived not newer than the batch's newest one.
     pub(super) superseded: usize,
+    /// A hint ([`StockMessage::Changed`]) asked for this pair: where Peoplevox reports no such
+    /// item at the site, there is nothing to do (a site-less hint names every site, and a hint's
+    /// item code may have been read wrongly), rather than an unknown SKU to park.
+    pub(super) absent_ok: bool,
 }
 
 /// A batch, read and grouped.
@@ -59,11 +65,11 @@ pub(super) struct Parsed {
     pub(super) rejected: BTreeMap<String, String>,
 }
 
-/// Parses and groups the records; `known_site` says whether a site has a supply channel.
-pub(super) fn parse(records: &[InputRecord], known_site: impl Fn(&str) -> bool) -> Parsed {
+/// Parses and groups the records; `sites` are the sites with a supply channel.
+pub(super) fn parse(records: &[InputRecord], sites: &[String]) -> Parsed {
     let mut parsed = Parsed::default();
     for record in records {
-        let message = match read(&record.body, &known_site) {
+        let message = match read(&record.body, sites) {
             Ok(message) => message,
             Err(reason) => {
                 parsed.rejected.insert(record.id.clone(), reason);
@@ -71,16 +77,17 @@ pub(super) fn parse(records: &[InputRecord], known_site: impl Fn(&str) -> bool) 
             }
         };
         let redelivered = record.receive_count > 1;
-        add(&mut parsed.groups, &record.id, message, redelivered);
+        add(&mut parsed.groups, &record.id, message, redelivered, sites);
     }
     parsed
 }
 
-fn read(body: &str, known_site: &impl Fn(&str) -> bool) -> Result<StockMessage, String> {
+fn read(body: &str, sites: &[String]) -> Result<StockMessage, String> {
     let message: StockMessage =
         serde_json::from_str(body).map_err(|e| format!("not a valid stock message: {e}"))?;
-    let site = message.site();
-    if !known_site(site) {
+    if let Some(site) = message.site()
+        && !sites.iter().any(|s| s == site)
+    {
         return Err(format!(
             "unknown site `{site}`: no [stock.sites] entry maps it to a commercetools supply channel"
         ));
@@ -123,13 +130,34 @@ fn add(
     message_id: &str,
     message: StockMessage,
     redelivered: bool,
+    sites: &[String],
 ) {
-    if redelivered {
+    if redelivered && let Some(site) = message.site() {
         for item in message.items() {
-            touch(groups, message_id, message.site(), item).recheck = true;
+            touch(groups, message_id, site, item).recheck = true;
         }
     }
     match message {
+        StockMessage::Changed {
+            id,
+            site,
+            item,
+            event,
+            received_at_ms,
+            ..
+        } => {
+            // Every configured site when the callback names none.
+            let at: Vec<&String> = match &site {
+                Some(site) => vec![site],
+                None => sites.iter().collect(),
+            };
+            for site in at {
+                let group = touch(groups, message_id, site, &item);
+                group.sources.push(format!("{event}-hint:{id}"));
+                group.fresh_after_ms = group.fresh_after_ms.max(Some(received_at_ms));
+                group.absent_ok = true;
+            }
+        }
         StockMessage::Available {
             id,
             site,
@@ -221,7 +249,7 @@ mod tests {
             record("m2", available("S", "A", 9, 10)),
             record("m3", available("S", "A", 8, 20)),
         ];
-        let parsed = parse(&records, |s| s == "S");
+        let parsed = parse(&records, &["S".to_string()]);
         let group = &parsed.groups[&Key {
             site: "S".into(),
             item: "A".into(),
@@ -234,9 +262,9 @@ mod tests {
     #[test]
     fn a_redelivered_stale_figure_still_rechecks_its_pair() {
         let mut again = record("m1", available("S", "A", 7, 30));
-        let first = parse(std::slice::from_ref(&again), |s| s == "S");
+        let first = parse(std::slice::from_ref(&again), &["S".to_string()]);
         again.receive_count = 2;
-        let second = parse(&[again], |s| s == "S");
+        let second = parse(&[again], &["S".to_string()]);
         let key = Key {
             site: "S".into(),
             item: "A".into(),
@@ -254,11 +282,33 @@ mod tests {
             record("m3", available("S", "", 1, 1)),
             record("m4", "not json".into()),
         ];
-        let parsed = parse(&records, |s| s == "S");
+        let parsed = parse(&records, &["S".to_string()]);
         assert!(parsed.groups.is_empty());
         assert!(parsed.rejected["m1"].contains("unknown site `NOPE`"));
         assert!(parsed.rejected["m2"].contains("not a valid stock message"));
         assert!(parsed.rejected["m3"].contains("SKU is empty"));
         assert!(parsed.rejected["m4"].contains("not a valid stock message"));
+    }
+
+    #[test]
+    fn a_site_less_hint_asks_every_configured_site_and_tolerates_absence() {
+        let hint = StockMessage::Changed {
+            id: "h".into(),
+            site: None,
+            item: "A+B&C/D E%".into(),
+            event: "availability".into(),
+            why: "no site".into(),
+            received_at_ms: 40,
+        }
+        .to_json();
+        let sites = ["S1".to_string(), "S2".to_string()];
+        let parsed = parse(&[record("m1", hint)], &sites);
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let keys: Vec<String> = parsed.groups.keys().map(|k| k.to_string()).collect();
+        assert_eq!(keys, ["A+B&C/D E% at S1", "A+B&C/D E% at S2"]);
+        for group in parsed.groups.values() {
+            assert_eq!(group.fresh_after_ms, Some(40));
+            assert!(group.absent_ok && group.reported.is_none());
+        }
     }
 }

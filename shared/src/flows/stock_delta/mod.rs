@@ -116,7 +116,8 @@ impl StockDelta {
             events: records.len(),
             ..StockReport::default()
         };
-        let parsed = message::parse(records, |site| self.parts.channels.contains_key(site));
+        let sites: Vec<String> = self.parts.channels.keys().cloned().collect();
+        let parsed = message::parse(records, &sites);
         for (id, reason) in &parsed.rejected {
             tracing::warn!(message_id = %id, %reason, "stock record rejected");
             report

@@ -8,8 +8,9 @@ use super::message::Group;
 pub(super) enum Plan {
     /// Nothing newer than what is applied.
     Stale,
-    /// Needs a figure from Peoplevox.
-    Read(Option<Versioned>),
+    /// Needs a figure from Peoplevox; `true`: a hint asked, so an item Peoplevox does not
+    /// report at the site is nothing to do rather than an unknown SKU.
+    Read(Option<Versioned>, bool),
     /// Apply this figure; `record` when it is new to the ledger.
     Apply {
         figure: Figure,
@@ -29,7 +30,7 @@ pub(super) fn decide(group: &Group, current: Option<Versioned>) -> Plan {
     if let Some(after) = group.fresh_after_ms
         && best_at.is_none_or(|at| at < after)
     {
-        return Plan::Read(current);
+        return Plan::Read(current, group.absent_ok);
     }
     if let Some(r) = reported {
         return Plan::Apply {
@@ -91,7 +92,7 @@ mod tests {
     fn kind(plan: &Plan) -> &'static str {
         match plan {
             Plan::Stale => "stale",
-            Plan::Read(_) => "read",
+            Plan::Read(..) => "read",
             Plan::Apply { record: true, .. } => "apply-new",
             Plan::Apply { record: false, .. } => "apply-ledger",
         }

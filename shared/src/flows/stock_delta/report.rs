@@ -28,6 +28,8 @@ pub struct StockReport {
     pub conflicts: usize,
     /// Confirming re-reads scheduled.
     pub confirms_scheduled: usize,
+    /// Hinted pairs Peoplevox reports no such item for at the site: nothing changed.
+    pub absent: usize,
 }
 
 impl StockReport {
@@ -43,6 +45,7 @@ impl StockReport {
         self.rereads += other.rereads;
         self.conflicts += other.conflicts;
         self.confirms_scheduled += other.confirms_scheduled;
+        self.absent += other.absent;
         self.records.absorb(&other.records);
     }
 }
