@@ -15,7 +15,7 @@ use super::resource::Resource;
 use super::state::Store;
 
 /// Fields the simulator can filter and sort orders on.
-const QUERY_FIELDS: [&str; 14] = [
+const QUERY_FIELDS: [&str; 15] = [
     "id",
     "orderNumber",
     "createdAt",
@@ -26,6 +26,7 @@ const QUERY_FIELDS: [&str; 14] = [
     "customerId",
     "version",
     "syncInfo.channel.id",
+    "syncInfo.externalId",
     "lineItems.variant.sku",
     "lineItems.quantity",
     "lineItems.supplyChannel.id",
