@@ -143,3 +143,71 @@ pub(super) fn validate(o: &OrderRules) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, MINIMAL_TOML as MINIMAL};
+
+    #[test]
+    fn order_keys_have_their_defaults() {
+        let o = Config::from_toml(MINIMAL).unwrap().orders;
+        assert_eq!(o.custom_line_items, CustomLineItems::LeaveOut);
+        assert!(o.export_imported);
+        assert_eq!(o.numbering, OrderNumbering::default());
+        assert_eq!(
+            (
+                o.numbering.missing,
+                o.numbering.too_long,
+                o.numbering.prefix.as_str()
+            ),
+            (MissingNumber::Wait, TooLongNumber::Derive, "CT-")
+        );
+        assert_eq!(o.delivery_note_field, "Notes");
+        assert_eq!(o.delivery_note_max_chars, None);
+    }
+
+    #[test]
+    fn order_keys_are_read_and_checked_by_name() {
+        let c = Config::from_toml(&format!(
+            "{MINIMAL}\n[orders]\ncustom_line_items = \"export\"\ncustom_line_item_code = \"FEE\"\nexport_imported = false\n[orders.numbering]\nmissing = \"derive\"\ntoo_long = \"hold\"\nprefix = \"SHOP-\"\n[orders.custom_line_item_codes]\n\"gift-wrap\" = \"WRAP\"\n"
+        ))
+        .unwrap();
+        let o = c.orders;
+        assert_eq!(o.custom_line_items, CustomLineItems::Export);
+        assert!(!o.export_imported);
+        assert_eq!(o.numbering.hex_digits(), 24);
+        assert_eq!(o.custom_line_item_codes["gift-wrap"], "WRAP");
+        for (extra, key) in [
+            (
+                "custom_line_items = \"export\"",
+                "orders.custom_line_item_code",
+            ),
+            (
+                "custom_line_item_code = \"\"",
+                "orders.custom_line_item_code",
+            ),
+            (
+                &format!("custom_line_item_code = \"{}\"", "X".repeat(51)),
+                "orders.custom_line_item_code",
+            ),
+            (
+                "delivery_note_max_chars = 0",
+                "orders.delivery_note_max_chars",
+            ),
+            (
+                "numbering.prefix = \"WAY-TOO-LONG-PREFIX\"",
+                "orders.numbering.prefix",
+            ),
+            ("numbering.prefix = \" X\"", "orders.numbering.prefix"),
+        ] {
+            let e = Config::from_toml(&format!("{MINIMAL}\n[orders]\n{extra}\n")).unwrap_err();
+            assert!(e.to_string().contains(key), "{extra}: {e}");
+        }
+        let e = Config::from_toml(&format!(
+            "{MINIMAL}\n[orders.numbering]\nmissing = \"guess\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("missing"), "{e}");
+    }
+}
