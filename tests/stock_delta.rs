@@ -411,6 +411,7 @@ async fn callbacks_with_duplicates_and_reordering_converge_through_the_stack() {
         items: catalog.clone(),
         safety_buffer: 5,
         confirm_after_s: 1,
+        ..TestbedOptions::default()
     })
     .await
     .unwrap();
