@@ -325,3 +325,38 @@ fn keep_sent_number(sales_order: &mut SalesOrder, sent: Option<&str>) {
         sales_order.number = number;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sales_order(number: &str) -> SalesOrder {
+        SalesOrder {
+            number: SalesOrderNumber::parse(number).unwrap(),
+            ct_order_id: "o".into(),
+            site: "S".into(),
+            fields: vec![("SalesOrderNumber".into(), number.into())],
+            custom_fields: Vec::new(),
+            lines: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_retry_keeps_the_number_an_earlier_attempt_sent() {
+        let mut so = sales_order("NEW-PREFIX-1");
+        keep_sent_number(&mut so, Some("CT-1"));
+        assert_eq!(so.number.as_str(), "CT-1");
+        assert_eq!(so.field("SalesOrderNumber"), Some("CT-1"));
+        assert!(
+            so.notes[0].contains("kept instead of NEW-PREFIX-1"),
+            "{:?}",
+            so.notes
+        );
+        let mut same = sales_order("CT-1");
+        keep_sent_number(&mut same, Some("CT-1"));
+        assert!(same.notes.is_empty());
+        keep_sent_number(&mut same, None);
+        assert_eq!(same.number.as_str(), "CT-1");
+    }
+}
