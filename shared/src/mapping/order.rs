@@ -34,10 +34,6 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
     let site = route(order, rules)?;
     let digits = price::currency_digits(order);
     let lines = lines::map_lines(order, rules, digits, &mut notes)?;
-    // Last: an order with another problem says that one, not "waiting for a number".
-    let chosen = number::choose(order, &rules.numbering)?;
-    notes.extend(chosen.note);
-    let number = chosen.number;
     let billing = order.billing_address.as_ref().unwrap_or(shipping);
 
     let mut fields: Vec<(String, String)> = Vec::with_capacity(32);
@@ -46,7 +42,6 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
             fields.push((name.to_string(), value));
         }
     };
-    put("SalesOrderNumber", number.to_string());
     let email = order
         .customer_email
         .as_deref()
@@ -104,10 +99,8 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
     put("Email", email);
     put("ContactName", contact);
     if let Some(total) = &order.total_price {
-        put(
-            "TotalSale",
-            money(price::amount(total, digits, "totalPrice").map(Some))?.unwrap_or_default(),
-        );
+        let total = price::amount(total, digits, "totalPrice").map_err(HoldReason::invalid)?;
+        put("TotalSale", total);
     }
     if let Some(discount) = money(price::order_discount(order, digits))? {
         put("Discount", discount);
@@ -126,8 +119,12 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
     put("Site", site.clone());
 
     let custom_fields = custom_fields(order, shipping, rules, &mut notes);
+    // Last: an order with another problem says that one, not "waiting for a number".
+    let chosen = number::choose(order, &rules.numbering)?;
+    notes.extend(chosen.note);
+    fields.insert(0, ("SalesOrderNumber".into(), chosen.number.to_string()));
     let sales_order = SalesOrder {
-        number,
+        number: chosen.number,
         ct_order_id: order.id.clone(),
         site,
         fields,
