@@ -491,3 +491,46 @@ async fn sync_info_needs_an_order_export_channel() {
     );
     assert!(order.sync_info[0].synced_at.is_some());
 }
+
+/// Callbacks name an order by its Peoplevox number: its `orderNumber`, or the number the export
+/// derived and recorded as the export mark's `externalId`, which wins over another order's
+/// `orderNumber` that happens to be the same.
+#[tokio::test]
+async fn orders_are_found_by_their_peoplevox_number_the_export_mark_first() {
+    let f = fixture().await;
+    let mut unnumbered = order_json("unused");
+    unnumbered.as_object_mut().unwrap().remove("orderNumber");
+    let marked = f.sim.insert_order_json(unnumbered).unwrap();
+    let mark = OrderUpdateAction::UpdateSyncInfo {
+        channel: reference_by_id("channel", &f.export.id),
+        external_id: Some("CT-0123456789abcdef01234567".into()),
+        synced_at: None,
+    };
+    f.client
+        .update_order(&marked.id, marked.version, &[mark])
+        .await
+        .unwrap();
+    // An order whose own number equals the derived one, and an order of another channel's mark.
+    let clash = f
+        .sim
+        .insert_order_json(order_json("CT-0123456789abcdef01234567"))
+        .unwrap();
+    let wanted = ["10001", "CT-0123456789abcdef01234567", "NOT-THERE"].map(String::from);
+    let found = f
+        .client
+        .orders_by_peoplevox_number(&wanted, &f.export.id)
+        .await
+        .unwrap();
+    let ids: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(n, o)| (n.as_str(), o.id.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("10001", f.order.id.as_str()),
+            ("CT-0123456789abcdef01234567", marked.id.as_str()),
+        ]
+    );
+    assert_ne!(clash.id, marked.id);
+}

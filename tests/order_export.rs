@@ -369,3 +369,324 @@ async fn exported_and_held_orders_can_be_found_by_their_number() {
         ctpvx_shared::flows::order_export::order_id_by_number(store.as_ref(), "NOPE").await;
     assert_eq!(unknown.unwrap(), None);
 }
+
+/// The order export flow over `store` with the test bed's configuration changed by `change`.
+async fn flow_with(
+    bed: &ctpvx_infra::testbed::Testbed,
+    store: &std::sync::Arc<ctpvx_shared::embedded::EmbeddedStore>,
+    change: impl FnOnce(&mut ctpvx_shared::config::Config),
+) -> ctpvx_shared::flows::order_export::OrderExport {
+    let mut config = bed.config.clone();
+    change(&mut config);
+    let stores = ctpvx_shared::app::Stores {
+        state: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+    };
+    let (ct, pvx) =
+        ctpvx_shared::app::clients(&config, &bed.secrets, store.clone()).expect("clients");
+    ctpvx_shared::app::order_export(&config, &stores, ct, pvx)
+        .await
+        .expect("flow")
+}
+
+/// A scenario order changed by `change`, inserted into the commercetools simulator.
+fn seed_changed(
+    bed: &ctpvx_infra::testbed::Testbed,
+    i: usize,
+    catalog: &[String],
+    change: impl FnOnce(&mut serde_json::Value),
+) -> serde_json::Value {
+    let mut order = scenario::order(i, 1, catalog);
+    change(&mut order);
+    bed.ct
+        .insert_order_json(order.clone())
+        .expect("insert order");
+    order
+}
+
+async fn send(store: &std::sync::Arc<ctpvx_shared::embedded::EmbeddedStore>, body: &str) {
+    store.send(Q, body, &Default::default()).await.unwrap();
+}
+
+async fn audit_of(
+    store: &std::sync::Arc<ctpvx_shared::embedded::EmbeddedStore>,
+    order: &serde_json::Value,
+) -> Vec<ctpvx_shared::store::AuditEntry> {
+    let id = order["id"].as_str().unwrap();
+    store.list(&format!("order#{id}"), 20).await.unwrap()
+}
+
+/// Item 6: an order without `orderNumber` waits (held, re-read by every held-order sweep) and
+/// is exported under its number once commercetools has one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_without_a_number_waits_and_is_exported_once_commercetools_numbers_it() {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let flow = flow(&bed, &store).await;
+    let order = seed_changed(&bed, 0, &catalog, |o| {
+        o.as_object_mut().unwrap().remove("orderNumber");
+    });
+    let id = order["id"].as_str().unwrap().to_string();
+    send(&store, &scenario::platform_message(&order, "m-unnumbered")).await;
+
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!((report.held, report.exported), (1, 0), "{report:?}");
+    let link = load_link(store.as_ref(), &id).await.unwrap();
+    assert!(
+        matches!(
+            link,
+            Some(OrderLink::Held {
+                reason: ctpvx_shared::domain::HoldReason::AwaitingOrderNumber,
+                ..
+            })
+        ),
+        "{link:?}"
+    );
+    // Every sweep re-reads it while it has no number.
+    for _ in 0..2 {
+        let sweep = flow.retry_held(store.as_ref(), Q).await.unwrap();
+        assert_eq!((sweep.checked, sweep.requeued), (1, 1));
+        let report = run_one_batch(&flow, &store, 10).await;
+        assert_eq!((report.held, report.exported), (1, 0), "{report:?}");
+    }
+    assert!(bed.pvx.sales_orders().is_empty());
+
+    bed.ct
+        .apply_order_actions(
+            &id,
+            vec![serde_json::json!({"action": "setOrderNumber", "orderNumber": "W-1001"})],
+        )
+        .unwrap();
+    let sweep = flow.retry_held(store.as_ref(), Q).await.unwrap();
+    assert_eq!(sweep.requeued, 1);
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+    assert_eq!(bed.pvx.header_imports("W-1001"), 1);
+    assert!(exported_once_in_ct(&bed, &id, "W-1001"));
+    let sweep = flow.retry_held(store.as_ref(), Q).await.unwrap();
+    assert_eq!(sweep.checked, 0, "the held index is empty once exported");
+}
+
+/// Item 6: a UUID-style orderNumber (36 characters) is exported under a number derived from
+/// the order id, recorded in the order link and as the syncInfo externalId, where a despatch
+/// callback for that number finds its order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_uuid_order_number_is_exported_under_a_derived_number_that_callbacks_find() {
+    use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan};
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    for item in &catalog {
+        bed.pvx.set_stock("UK-DC", item, 1000, 1000);
+        bed.pvx.set_stock("EU-DC", item, 1000, 1000);
+    }
+    let store = store();
+    let flow = flow(&bed, &store).await;
+    let uuid = "0b5c1a9e-6f0e-4f7e-9a55-3c2d1e0f9a8b";
+    let order = seed_changed(&bed, 0, &catalog, |o| o["orderNumber"] = uuid.into());
+    let id = order["id"].as_str().unwrap().to_string();
+    send(&store, &scenario::platform_message(&order, "m-uuid")).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+
+    let link = load_link(store.as_ref(), &id).await.unwrap().unwrap();
+    let number = link.number().unwrap().to_string();
+    assert!(number.starts_with("CT-") && number.len() <= 30, "{number}");
+    assert_eq!(bed.pvx.header_imports(&number), 1);
+    assert!(
+        exported_once_in_ct(&bed, &id, &number),
+        "externalId is the number"
+    );
+    let audit = audit_of(&store, &order).await;
+    let exported = audit.iter().find(|e| e.outcome == "exported").unwrap();
+    assert!(
+        exported.detail["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "Peoplevox number {number} derived from the order id"
+            )),
+        "{exported:?}"
+    );
+
+    // The resolver finds it by that number (and an ordinary order by its orderNumber).
+    let ct = ctpvx_shared::commercetools::CtClient::new(ctpvx_shared::app::ct_settings(
+        &bed.config,
+        &bed.secrets,
+    ))
+    .unwrap();
+    let plain = seed_orders(&bed, 1..2, 1, &catalog);
+    let wanted = vec![
+        number.clone(),
+        plain[0]["orderNumber"].as_str().unwrap().to_string(),
+        "NOPE".to_string(),
+    ];
+    let found = ct
+        .orders_by_peoplevox_number(&wanted, &bed.export_channel_id)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2, "{:?}", found.keys());
+    assert_eq!(found[&number].id, id);
+
+    // A despatch of the derived number becomes a delivery on the order.
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number,
+            DespatchPlan::everything(
+                "Royal Mail",
+                "Tracked 24",
+                vec![PackagePlan::tracked("T-1")],
+            ),
+        )
+        .unwrap();
+    let message = ctpvx_shared::domain::ShipmentMessage {
+        id: uuid::Uuid::new_v4().to_string(),
+        event: "tracking".into(),
+        despatch: despatch.number.clone(),
+        order: None,
+        tracking: None,
+        package: None,
+        received_at_ms: 0,
+    };
+    store
+        .send(SHIPMENTS_QUEUE, &message.to_json(), &Default::default())
+        .await
+        .unwrap();
+    let shipments = shipment_flow(&bed, &store).await;
+    let report = run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(report.deliveries_added, 1, "{report:?}");
+}
+
+/// Item 5: an OrderImported message is exported like OrderCreated; with
+/// `orders.export_imported = false` it is acknowledged, counted as ignored and remembered, so
+/// that a later re-queue of the order does not export it either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_imported_message_is_exported_like_order_created_unless_turned_off() {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let imported = |order: &serde_json::Value, id: &str| {
+        scenario::platform_message(order, id).replace("\"OrderCreated\"", "\"OrderImported\"")
+    };
+    let exported = seed_orders(&bed, 0..1, 1, &catalog);
+    let body = imported(&exported[0], "m-import-1");
+    assert!(body.contains("\"type\":\"OrderImported\""), "{body}");
+    send(&store, &body).await;
+    let flow = flow(&bed, &store).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+    assert_each_exported_once(&bed, &exported);
+
+    let left_alone = seed_orders(&bed, 1..2, 1, &catalog);
+    let id = left_alone[0]["id"].as_str().unwrap();
+    let off = flow_with(&bed, &store, |c| c.orders.export_imported = false).await;
+    send(&store, &imported(&left_alone[0], "m-import-2")).await;
+    let report = run_one_batch(&off, &store, 10).await;
+    assert_eq!(
+        (report.ignored, report.exported, report.held),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    send(&store, &requeue_message(id)).await;
+    let report = run_one_batch(&off, &store, 10).await;
+    assert_eq!((report.ignored, report.exported), (1, 0), "{report:?}");
+    let number = left_alone[0]["orderNumber"].as_str().unwrap();
+    assert!(bed.pvx.sales_order(number).is_none());
+    let audit = audit_of(&store, &left_alone[0]).await;
+    assert!(
+        audit.iter().all(|e| e.outcome == "ignored")
+            && audit[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("orders.export_imported is false"),
+        "{audit:?}"
+    );
+    // Turned back on, the order is exported when it comes again.
+    send(&store, &requeue_message(id)).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+}
+
+/// Item 8: a message whose embedded order is empty is fetched by id, as for
+/// payloadNotIncluded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_embedded_order_is_fetched_by_id_and_exported() {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let orders = seed_orders(&bed, 0..1, 2, &catalog);
+    let mut message: serde_json::Value =
+        serde_json::from_str(&scenario::platform_message(&orders[0], "m-empty")).unwrap();
+    message["order"] = serde_json::json!({});
+    send(&store, &message.to_string()).await;
+    let flow = flow(&bed, &store).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (report.exported, report.records.dead_lettered),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_each_exported_once(&bed, &orders);
+}
+
+/// Items 1, 2, 4 and 7 through the whole flow: what the customer pays per unit and for
+/// shipping, custom lines left out and named in the audit entry, and a long UK business
+/// address exported, not held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discounted_uk_orders_with_custom_lines_export_with_their_notes() {
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let order = seed_changed(&bed, 0, &catalog, |o| {
+        let line = &mut o["lineItems"][0];
+        line["quantity"] = 1.into();
+        line["price"]["value"] = serde_json::json!({"type": "highPrecision", "currencyCode": "GBP", "centAmount": 3400, "preciseAmount": 339_999, "fractionDigits": 4});
+        line["discountedPricePerQuantity"] = serde_json::json!([{"quantity": 1, "discountedPrice": {"value": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 3000, "fractionDigits": 2}, "includedDiscounts": []}}]);
+        line["totalPrice"] = serde_json::json!({"type": "centPrecision", "currencyCode": "GBP", "centAmount": 3000, "fractionDigits": 2});
+        o["shippingInfo"]["discountedPrice"] = serde_json::json!({"value": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 0, "fractionDigits": 2}, "includedDiscounts": []});
+        o["customLineItems"] = serde_json::json!([{"id": "cli-1", "slug": "gift-wrap", "name": {"en": "Gift wrap"}, "quantity": 1,
+            "money": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 349, "fractionDigits": 2},
+            "totalPrice": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 349, "fractionDigits": 2}}]);
+        let a = &mut o["shippingAddress"];
+        a["company"] = "Pemberton & Whitfield Architectural Salvage Ltd".into();
+        a["building"] = "Unit 7, Riverside Trading Estate".into();
+        a["apartment"] = "Suite 2B".into();
+        a["additionalStreetInfo"] = "Rear loading bay".into();
+        a["additionalAddressInfo"] = "Ring the bell marked Goods In; if nobody answers, leave the parcel with reception at Unit 5. Never leave it outside.".into();
+    });
+    send(&store, &scenario::platform_message(&order, "m-uk")).await;
+    let flow = flow(&bed, &store).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!((report.exported, report.held), (1, 0), "{report:?}");
+    let number = order["orderNumber"].as_str().unwrap();
+    let so = bed.pvx.sales_order(number).unwrap();
+    assert_eq!(so.items.len(), 1, "the custom line is not a warehouse line");
+    assert_eq!(
+        so.items[0].fields.get("SalePrice").map(String::as_str),
+        Some("30.00")
+    );
+    assert_eq!(
+        so.fields.get("ShippingCost").map(String::as_str),
+        Some("0.00")
+    );
+    for (field, value) in &so.fields {
+        if field.contains("Address") {
+            assert!(value.chars().count() <= 100, "{field}: {value}");
+        }
+    }
+    let notes = so.fields.get("Notes").cloned().unwrap_or_default();
+    assert!(
+        notes.starts_with("Ring the bell marked Goods In;"),
+        "{notes}"
+    );
+    let audit = audit_of(&store, &order).await;
+    let exported = audit.iter().find(|e| e.outcome == "exported").unwrap();
+    let noted = exported.detail["notes"].to_string();
+    assert!(
+        noted.contains("custom line item `gift-wrap` (Gift wrap) ×1, 3.49 GBP left out"),
+        "{noted}"
+    );
+}

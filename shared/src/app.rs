@@ -231,12 +231,19 @@ pub async fn shipment_confirmed(
             )));
         }
     }
+    let export_channel_id = channel_with_role(
+        &ct,
+        &config.commercetools.order_export_channel,
+        "OrderExport",
+    )
+    .await?;
     Ok(ShipmentConfirmed::new(ShipmentConfirmedParts {
         ct,
         pvx,
         audit: stores.audit.clone(),
         rules: config.shipments.clone(),
         units: config.orders.units_of_measure.clone(),
+        export_channel_id,
     }))
 }
 

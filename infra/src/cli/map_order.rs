@@ -1,4 +1,6 @@
-//! `ctpvx map-order FILE`: the CSV an order would become, without calling anything.
+//! `ctpvx map-order FILE`: the CSV an order would become, without calling anything: the
+//! Peoplevox number chosen, the audit notes (custom lines left out, values cut, a derived
+//! number), then the two tables; or the reason the order would be held.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +13,7 @@ use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An Order JSON, or an OrderCreated Message (Platform or CloudEvents).
+    /// An Order JSON, or an OrderCreated / OrderImported Message (Platform or CloudEvents).
     file: PathBuf,
     /// Configuration file (default: infra/config/ctpvx.example.toml, built in).
     #[arg(long)]
@@ -39,18 +41,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.file.display()
         ),
     };
+    if event.is_import() && !config.orders.export_imported {
+        bail!(
+            "{}: an OrderImported message, and orders.export_imported is false: the worker \
+             acknowledges it and leaves order {} alone",
+            args.file.display(),
+            event.order_id
+        );
+    }
     let Some(order) = event.order else {
         bail!(
-            "the message carries no order (payloadNotIncluded); the worker would fetch order {}",
+            "the message carries no order (payloadNotIncluded, or an empty order); the worker \
+             would fetch order {}",
             event.order_id
         );
     };
-    let sales_order = map_order(&order, &config.orders)
+    let mut sales_order = map_order(&order, &config.orders)
         .map_err(|reason| anyhow::anyhow!("order would be held: {reason}"))?;
     let custom: Vec<String> = config.orders.custom_fields.values().cloned().collect();
     let layout =
         SalesOrderLayout::standard(&config.peoplevox, &custom).map_err(anyhow::Error::msg)?;
+    layout.fit(&mut sales_order);
     let tables = layout.tables(std::slice::from_ref(&sales_order));
+    if let Some(kind) = &event.message_type {
+        println!("# {kind} message");
+    }
+    println!("# Peoplevox number: {}", sales_order.number);
+    for note in &sales_order.notes {
+        println!("# note: {note}");
+    }
     println!(
         "# {} (site {})",
         config.peoplevox.templates.sales_orders, sales_order.site

@@ -121,6 +121,48 @@ impl CtClient {
         Ok(found)
     }
 
+    /// The orders Peoplevox knows by these numbers, by number. Peoplevox's number is the
+    /// `externalId` of the order's export mark on the OrderExport channel (where a derived
+    /// number is recorded, [`crate::mapping::order::number`]) or, for an order exported before
+    /// such marks carried it, its `orderNumber`; when both name a number, the mark wins. One
+    /// query per 100 numbers: `orderNumber in (…) or syncInfo(channel(id="…") and externalId
+    /// in (…))`. A number without an order is simply absent.
+    pub async fn orders_by_peoplevox_number(
+        &self,
+        numbers: &[String],
+        export_channel_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, Order>, CtError> {
+        let mut found = std::collections::BTreeMap::new();
+        for chunk in numbers.chunks(100) {
+            let list = super::inventory::in_list(chunk);
+            let predicate = format!(
+                "orderNumber in ({list}) or syncInfo(channel(id={}) and externalId in ({list}))",
+                super::inventory::quote(export_channel_id)
+            );
+            let orders = self.query_orders(Some(&predicate), None, MAX_LIMIT).await?;
+            let wanted: std::collections::BTreeSet<&str> =
+                chunk.iter().map(String::as_str).collect();
+            let mut by_mark = Vec::new();
+            for order in orders {
+                let mark = order
+                    .sync_info_for(export_channel_id)
+                    .and_then(|s| s.external_id.as_deref())
+                    .filter(|n| wanted.contains(n))
+                    .map(str::to_string);
+                match (mark, order.order_number.clone()) {
+                    (Some(mark), _) => by_mark.push((mark, order)),
+                    (None, Some(number)) if wanted.contains(number.as_str()) => {
+                        found.entry(number).or_insert(order);
+                    }
+                    _ => {}
+                }
+            }
+            // The mark wins over an orderNumber that happens to equal another order's number.
+            found.extend(by_mark);
+        }
+        Ok(found)
+    }
+
     /// The ids among these of orders that are cancelled now, one query per 100 ids (a
     /// message's order payload is as old as the message).
     pub async fn cancelled_among(

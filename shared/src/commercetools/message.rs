@@ -1,6 +1,12 @@
-//! Parsing of what can announce a new order: a commercetools `OrderCreated` Message in the
-//! Platform format, the same Message wrapped in a CloudEvent (CloudEvents 1.0: the Message is
-//! the `data`), or a bare Order (as a merchant's own relay may post it).
+//! Parsing of what can announce a new order: a commercetools `OrderCreated` (or
+//! `OrderCreatedFromRecurringOrder`, or `OrderImported`) Message in the Platform format, the same
+//! Message wrapped in a CloudEvent (CloudEvents 1.0: the Message is the `data`), or a bare Order
+//! (as a merchant's own relay may post it).
+//!
+//! [R] = commercetools/commercetools-api-reference, `api-specs/api/types/`:
+//! `message/OrderCreatedMessage.raml`, `message/OrderImportedMessage.raml` (both carry
+//! `order: Order`), `subscription/PayloadNotIncluded.raml`, `subscription/DeliveryPayload.raml`
+//! (`resource: Reference`, whose `typeId` names the resource of a `ResourceCreated` notification).
 
 use serde::Deserialize;
 
@@ -29,8 +35,18 @@ pub struct OrderCreated {
     pub order_id: String,
     /// The order number, when known without the order.
     pub order_number: Option<String>,
-    /// The full order, unless commercetools left it out (`payloadNotIncluded`).
+    /// The full order, unless commercetools left it out (`payloadNotIncluded`) or the embedded
+    /// one is empty or has no id: then the worker fetches it by id.
     pub order: Option<Order>,
+    /// The Message type (`OrderCreated`, `OrderImported`, …); `None` for a bare order.
+    pub message_type: Option<String>,
+}
+
+impl OrderCreated {
+    /// Whether an order import announced it (`orders.export_imported` decides its fate).
+    pub fn is_import(&self) -> bool {
+        self.message_type.as_deref() == Some(ORDER_IMPORTED)
+    }
 }
 
 /// An `OrderStateChanged` message ([R] `OrderStateChangedMessage.raml`).
@@ -94,7 +110,9 @@ pub enum MessageError {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResourceRef {
+    #[serde(default)]
     type_id: String,
+    #[serde(default)]
     id: String,
 }
 
@@ -127,8 +145,16 @@ struct UserProvidedIdentifiers {
     order_number: Option<String>,
 }
 
-/// Message types that announce an order to fulfil.
-const ORDER_CREATED_TYPES: [&str; 2] = ["OrderCreated", "OrderCreatedFromRecurringOrder"];
+/// The Message type of an imported order.
+pub const ORDER_IMPORTED: &str = "OrderImported";
+
+/// Message types that announce an order to fulfil ([R] `resources/orders.raml`: a cart, a quote
+/// and a recurring order create orders; an import imports one).
+const ORDER_CREATED_TYPES: [&str; 3] = [
+    "OrderCreated",
+    "OrderCreatedFromRecurringOrder",
+    ORDER_IMPORTED,
+];
 
 /// Parses a queue or webhook body.
 pub fn parse(body: &[u8]) -> Result<Parsed, MessageError> {
@@ -175,7 +201,13 @@ fn parse_value(value: serde_json::Value) -> Result<Parsed, MessageError> {
     if object.contains_key("notificationType") {
         return parse_platform(value, MessageFormat::Platform);
     }
-    if object.contains_key("lineItems") && object.contains_key("id") {
+    if ORDER_KEYS.iter().any(|k| object.contains_key(*k)) {
+        if !has_id(&value) {
+            return Err(MessageError::Invalid {
+                format: "Order",
+                problem: "an Order needs `id` (a non-empty string)".into(),
+            });
+        }
         let order = parse_order(value, "Order")?;
         return Ok(Parsed::OrderCreated(Box::new(OrderCreated {
             format: MessageFormat::BareOrder,
@@ -183,10 +215,11 @@ fn parse_value(value: serde_json::Value) -> Result<Parsed, MessageError> {
             order_id: order.id.clone(),
             order_number: order.order_number.clone(),
             order: Some(order),
+            message_type: None,
         })));
     }
     Err(MessageError::UnknownShape(
-        "none of notificationType, specversion, lineItems is present".into(),
+        "none of notificationType, specversion, lineItems, customLineItems is present".into(),
     ))
 }
 
@@ -201,11 +234,17 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
             problem: e.to_string(),
         })?;
     if message.notification_type != "Message" {
-        let kind = message.resource_type_id.unwrap_or_default();
-        return Ok(Parsed::Ignored(format!(
-            "{} {kind}",
-            message.notification_type
-        )));
+        // The resource's type is `resource.typeId` ([R] `DeliveryPayload.raml`).
+        let kind = message
+            .resource
+            .as_ref()
+            .map(|r| r.type_id.trim())
+            .filter(|t| !t.is_empty())
+            .or(message.resource_type_id.as_deref());
+        return Ok(Parsed::Ignored(match kind {
+            Some(kind) => format!("{} {kind}", message.notification_type),
+            None => message.notification_type,
+        }));
     }
     let message_type = message.message_type.clone().unwrap_or_default();
     if message_type == ORDER_STATE_CHANGED {
@@ -234,10 +273,11 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
         });
     }
     // When the order is missing, commercetools says why in `payloadNotIncluded`; either way the
-    // worker fetches the order by id, so the reason itself is not needed here.
+    // worker fetches the order by id, so the reason itself is not needed here. An embedded
+    // order that is empty (`"order": {}`) or has no id is treated the same way.
     let order = match message.order {
-        Some(order) => Some(parse_order(order, "Message order")?),
-        None => None,
+        Some(order) if has_id(&order) => Some(parse_order(order, "Message order")?),
+        _ => None,
     };
     if let Some(order) = &order
         && order.id != resource.id
@@ -260,7 +300,19 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
         order_id: resource.id,
         order_number,
         order,
+        message_type: Some(message_type),
     })))
+}
+
+/// Keys that make a body without `notificationType` or `specversion` an Order.
+const ORDER_KEYS: [&str; 3] = ["lineItems", "customLineItems", "orderNumber"];
+
+/// Whether an order value has a usable `id`.
+fn has_id(order: &serde_json::Value) -> bool {
+    order
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|id| !id.trim().is_empty())
 }
 
 /// The message type of an `orderState` change.
@@ -413,11 +465,97 @@ mod tests {
         assert!(e.to_string().contains("differs"), "{e}");
     }
 
+    #[test]
+    fn an_order_imported_message_announces_its_order() {
+        // [R] message/OrderImportedMessage.raml: `type: OrderImported`, `order: Order`.
+        let body = format!(
+            r#"{{"notificationType":"Message","projectKey":"p","id":"m-7","version":1,"sequenceNumber":1,"resource":{{"typeId":"order","id":"o-1"}},"resourceVersion":1,"type":"OrderImported","order":{ORDER}}}"#
+        );
+        let Parsed::OrderCreated(event) = parse(body.as_bytes()).unwrap() else {
+            panic!("not read as an order")
+        };
+        assert!(event.is_import());
+        assert_eq!(event.message_type.as_deref(), Some("OrderImported"));
+        assert_eq!(event.order.unwrap().id, "o-1");
+        let created = body.replace("OrderImported", "OrderCreated");
+        let Parsed::OrderCreated(event) = parse(created.as_bytes()).unwrap() else {
+            panic!("not read as an order")
+        };
+        assert!(!event.is_import());
+    }
+
+    #[test]
+    fn an_empty_embedded_order_is_fetched_by_id() {
+        for order in [
+            r#"{}"#,
+            r#"{"version":3,"lineItems":[]}"#,
+            r#"{"id":""}"#,
+            "null",
+        ] {
+            let body = format!(
+                r#"{{"notificationType":"Message","id":"m","resource":{{"typeId":"order","id":"o-5"}},"type":"OrderCreated","order":{order}}}"#
+            );
+            let Parsed::OrderCreated(event) = parse(body.as_bytes()).unwrap() else {
+                panic!("not read as an order: {order}")
+            };
+            assert_eq!(
+                (event.order_id.as_str(), event.order.is_none()),
+                ("o-5", true)
+            );
+        }
+    }
+
+    #[test]
+    fn ignored_notifications_are_labelled_by_resource_type_id() {
+        let body = r#"{"notificationType":"ResourceCreated","projectKey":"p","resource":{"typeId":"order","id":"o"},"version":1,"modifiedAt":"2026-01-01T00:00:00Z"}"#;
+        assert_eq!(
+            parse(body.as_bytes()).unwrap(),
+            Parsed::Ignored("ResourceCreated order".into())
+        );
+        let bare = r#"{"notificationType":"ResourceDeleted"}"#;
+        assert_eq!(
+            parse(bare.as_bytes()).unwrap(),
+            Parsed::Ignored("ResourceDeleted".into())
+        );
+    }
+
+    #[test]
+    fn an_order_without_id_says_what_is_missing() {
+        let e = parse(br#"{"version":1,"lineItems":[]}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid Order payload: an Order needs `id` (a non-empty string)"
+        );
+        let e = parse(br#"{"customLineItems":[],"id":""}"#).unwrap_err();
+        assert!(e.to_string().contains("needs `id`"), "{e}");
+    }
+
+    #[test]
+    fn fields_the_mapping_does_not_use_never_refuse_an_order() {
+        // A plain-string name, a shipping price without currencyCode, an odd variant id, no
+        // version.
+        let body = br#"{"id":"o","lineItems":[{"id":"l","name":"T-shirt","variant":{"id":"v-1","sku":"S"},"quantity":1}],"shippingInfo":{"shippingMethodName":"Std","price":{"centAmount":499,"fractionDigits":2},"shippingMethod":{"typeId":"shipping-method","id":7}},"customLineItems":[{"id":"c","name":"Gift wrap","slug":"gift-wrap","money":{"centAmount":300}}]}"#;
+        let Parsed::OrderCreated(event) = parse(body).unwrap() else {
+            panic!("not read as an order")
+        };
+        let order = event.order.unwrap();
+        assert_eq!(order.custom_line_items[0].quantity, 1);
+        assert_eq!(
+            order
+                .shipping_info
+                .unwrap()
+                .price
+                .unwrap()
+                .to_decimal_string(),
+            "4.99"
+        );
+    }
+
     /// Found by the `commercetools_message` fuzz target: a money amount with more fraction
     /// digits than `to_decimal_string` can pad to made the order mapping panic.
     #[test]
     fn absurd_fraction_digits_are_refused_when_read() {
-        let body = br#"{"id":"","version":1,"orderNumber":"D-0","ste":{"s":2},"lineItems":[{"id":"li","prod":{},"variant":{"d":1,"sku":"S1"},"quantity":1,"pr":{"eId":"c"}}],"shippingAddress":{"f":"Ja","streetName":"SaAA","city":"Lodon","country":"GB","":"0"},"shippingInfo":{"price":{"typ":"ce","currencyCode":"BP","centAmount":249,"fractionDigits":94444}}}"#;
+        let body = br#"{"id":"o-fuzz","version":1,"orderNumber":"D-0","ste":{"s":2},"lineItems":[{"id":"li","prod":{},"variant":{"d":1,"sku":"S1"},"quantity":1,"pr":{"eId":"c"}}],"shippingAddress":{"f":"Ja","streetName":"SaAA","city":"Lodon","country":"GB","":"0"},"shippingInfo":{"price":{"typ":"ce","currencyCode":"BP","centAmount":249,"fractionDigits":94444}}}"#;
         let e = parse(body).unwrap_err();
         assert!(matches!(e, MessageError::Invalid { .. }), "{e:?}");
         assert!(

@@ -5,6 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::lines::{
+    CustomLineItem, DiscountOnTotalPrice, DiscountedLineItemPrice,
+    DiscountedLineItemPriceForQuantity, DiscountedPrice, ItemShippingDetails, ItemShippingTarget,
+    LineItem, Price, Shipping, Variant,
+};
+pub use super::money::{MAX_FRACTION_DIGITS, Money};
+
 /// A reference to another resource (`{typeId, id}` or `{typeId, key}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -18,53 +25,6 @@ pub struct Reference {
     /// The resource key, when referenced by key (stores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-}
-
-/// A money amount in minor units.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Money {
-    /// ISO 4217 code.
-    pub currency_code: String,
-    /// Amount in the smallest unit of the currency.
-    pub cent_amount: i64,
-    /// Digits after the decimal point (2 when absent, at most [`MAX_FRACTION_DIGITS`]).
-    #[serde(default = "two", deserialize_with = "fraction_digits")]
-    pub fraction_digits: u32,
-}
-
-fn two() -> u32 {
-    2
-}
-
-/// The most fraction digits a [`Money`] read from JSON may have: more than any currency or
-/// high-precision price needs. A larger value is refused when the amount is read, since
-/// [`Money::to_decimal_string`] could not write it (and would pad to gigabytes).
-pub const MAX_FRACTION_DIGITS: u32 = 20;
-
-fn fraction_digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let digits = u32::deserialize(d)?;
-    if digits > MAX_FRACTION_DIGITS {
-        return Err(serde::de::Error::custom(format_args!(
-            "fractionDigits {digits} is over {MAX_FRACTION_DIGITS}"
-        )));
-    }
-    Ok(digits)
-}
-
-impl Money {
-    /// The amount as a decimal string in major units, e.g. `12.50`.
-    pub fn to_decimal_string(&self) -> String {
-        let digits = self.fraction_digits as usize;
-        if digits == 0 {
-            return self.cent_amount.to_string();
-        }
-        let sign = if self.cent_amount < 0 { "-" } else { "" };
-        let abs = self.cent_amount.unsigned_abs().to_string();
-        let padded = format!("{abs:0>width$}", width = digits + 1);
-        let (major, minor) = padded.split_at(padded.len() - digits);
-        format!("{sign}{major}.{minor}")
-    }
 }
 
 /// A postal address (BaseAddress).
@@ -84,6 +44,8 @@ pub struct Address {
     pub last_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,58 +76,23 @@ pub struct Address {
     pub additional_address_info: Option<String>,
 }
 
-/// A product variant as embedded in a line item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct Variant {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
-}
-
-/// The price of a line item (only the value is read).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Price {
-    pub value: Money,
-}
-
-/// One order line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct LineItem {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
-    /// Localized name, e.g. `{"en": "T-shirt"}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    pub variant: Variant,
-    pub quantity: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<Price>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_price: Option<Money>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supply_channel: Option<Reference>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distribution_channel: Option<Reference>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inventory_mode: Option<String>,
-}
-
-/// Shipping of an order in Single shipping mode.
+/// Shipping of an order: the order's own in Single shipping mode, one per `shipping[]` entry in
+/// Multiple mode ([R] `types/cart/ShippingInfo.raml`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_method_name: Option<String>,
+    /// The shipping price before shipping discounts (CentPrecisionMoney).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Money>,
+    /// The price after shipping discounts, when a discount applies
+    /// ([R] `ShippingInfo.raml`: `discountedPrice?: DiscountedLineItemPrice`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping_method: Option<Reference>,
+    pub discounted_price: Option<DiscountedLineItemPrice>,
+    /// Not read; kept as it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_method: Option<serde_json::Value>,
     /// Deliveries already recorded (read by later flows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<serde_json::Value>,
@@ -222,6 +149,8 @@ pub type TotalPrice = Money;
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: String,
+    /// Always present on a real Order; a relay's copy without it is re-read before updates.
+    #[serde(default)]
     pub version: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_number: Option<String>,
@@ -233,19 +162,33 @@ pub struct Order {
     pub store: Option<Reference>,
     #[serde(default)]
     pub line_items: Vec<LineItem>,
-    /// Custom line items (fees, gift wrap) are not warehouse lines; kept to be reported.
+    /// Custom line items: fees, gift wrap, services, discounts ([R] `CustomLineItem.raml`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub custom_line_items: Vec<serde_json::Value>,
+    pub custom_line_items: Vec<CustomLineItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_price: Option<Money>,
+    /// The discount on the order's total, not included in the lines' prices
+    /// ([R] `Order.raml`, `DiscountOnTotalPrice.raml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_on_total_price: Option<DiscountOnTotalPrice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_info: Option<ShippingInfo>,
+    /// `Single` (the default) or `Multiple` ([R] `types/cart/ShippingMode.raml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_mode: Option<String>,
+    /// The shippings of `Multiple` mode, each with its key, address and shipping info
+    /// ([R] `Order.raml`, `types/cart/Shipping.raml`); empty in Single mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipping: Vec<Shipping>,
+    /// Further addresses that line items' `shippingDetails.targets` send units to, by `key`
+    /// ([R] `Order.raml`: "Additional shipping addresses of the Order as specified by LineItems
+    /// using the `shippingDetails` field").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_shipping_addresses: Vec<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +219,17 @@ impl Order {
         self.sync_info
             .iter()
             .find(|s| s.channel.id.as_deref() == Some(channel_id))
+    }
+
+    /// The number Peoplevox knows the order by: the `externalId` of its export mark on the
+    /// OrderExport channel (written with the number the export chose, derived or not), else its
+    /// `orderNumber`.
+    pub fn peoplevox_number(&self, export_channel_id: &str) -> Option<&str> {
+        self.sync_info_for(export_channel_id)
+            .and_then(|s| s.external_id.as_deref())
+            .or(self.order_number.as_deref())
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::orders::{CustomLineItems, OrderNumbering};
 use super::reconcile::ReconcileRules;
 use super::shipments::ShipmentRules;
 use super::status::StatusRules;
@@ -200,6 +201,31 @@ pub struct OrderRules {
     /// Orders per Peoplevox SaveData call.
     #[serde(default = "default_max_orders_per_call")]
     pub max_orders_per_call: usize,
+    /// Custom line items: left out (each named in the audit entry) or exported as lines.
+    #[serde(default)]
+    pub custom_line_items: CustomLineItems,
+    /// Item code of exported custom line items whose slug `custom_line_item_codes` lacks.
+    #[serde(default)]
+    pub custom_line_item_code: Option<String>,
+    /// Custom line item slug → the item code it is exported under.
+    #[serde(default)]
+    pub custom_line_item_codes: BTreeMap<String, String>,
+    /// Whether OrderImported messages are exported like OrderCreated (else acknowledged,
+    /// counted as ignored, and the order remembered as not to export).
+    #[serde(default = "yes")]
+    pub export_imported: bool,
+    /// The Peoplevox number of an order whose `orderNumber` is missing or does not fit.
+    #[serde(default)]
+    pub numbering: OrderNumbering,
+    /// "Sales orders" field that receives the delivery note (`additionalAddressInfo` of the
+    /// shipping address), joined with any custom field mapped to the same field; sent only when
+    /// the tenant's template has the field. Empty: the note is not sent (and audited).
+    #[serde(default = "default_delivery_note_field")]
+    pub delivery_note_field: String,
+    /// Longest value of the delivery note field; a longer one is cut, with an audit note.
+    /// None: never cut (Peoplevox documents no length for such a field).
+    #[serde(default)]
+    pub delivery_note_max_chars: Option<usize>,
 }
 
 impl Default for OrderRules {
@@ -277,6 +303,12 @@ fn default_missing_item_cache_s() -> u64 {
 }
 fn default_max_orders_per_call() -> usize {
     500
+}
+fn yes() -> bool {
+    true
+}
+fn default_delivery_note_field() -> String {
+    "Notes".into()
 }
 fn default_max_body() -> usize {
     1024 * 1024
@@ -386,6 +418,7 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        super::orders::validate(o)?;
         self.stock.validate()?;
         self.shipments.validate()?;
         self.status.validate()?;

@@ -4,6 +4,7 @@
 
 mod error;
 mod file;
+mod orders;
 mod reconcile;
 mod secrets;
 mod shipments;
@@ -15,6 +16,10 @@ pub use error::ConfigError;
 pub use file::{
     CommercetoolsConfig, Config, OrderRules, PeoplevoxConfig, RoutingRule, TemplateNames,
     UnitOfMeasure, WebhookConfig,
+};
+pub use orders::{
+    CustomLineItems, DERIVED_HEX_DIGITS, ITEM_CODE_MAX, MissingNumber, OrderNumbering,
+    TooLongNumber,
 };
 pub use reconcile::ReconcileRules;
 pub use secrets::{

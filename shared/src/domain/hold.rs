@@ -23,6 +23,12 @@ pub enum HoldReason {
         /// Which template refused it.
         template: String,
     },
+    /// The order has no `orderNumber` yet and `orders.numbering.missing` is `wait`: every
+    /// held-order sweep re-reads it, and it is exported once commercetools has a number.
+    AwaitingOrderNumber,
+    /// An imported order (OrderImported message) while `orders.export_imported` is false: not
+    /// exported, and remembered so that a re-queue does not export it either.
+    ImportNotExported,
 }
 
 impl HoldReason {
@@ -33,9 +39,9 @@ impl HoldReason {
         }
     }
 
-    /// Whether the sync retries by itself (when the missing items appear).
+    /// Whether the sync retries by itself (when the missing items appear, or the number).
     pub fn retries_automatically(&self) -> bool {
-        matches!(self, Self::UnknownSkus { .. })
+        matches!(self, Self::UnknownSkus { .. } | Self::AwaitingOrderNumber)
     }
 }
 
@@ -52,6 +58,13 @@ impl fmt::Display for HoldReason {
                     "Peoplevox rejected the record in template \"{template}\""
                 )
             }
+            Self::AwaitingOrderNumber => f.write_str(
+                "order has no orderNumber yet (orders.numbering.missing = \"wait\"); \
+                 re-read by every held-order sweep until it has one",
+            ),
+            Self::ImportNotExported => f.write_str(
+                "imported order (OrderImported message) not exported: orders.export_imported is false",
+            ),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Pure types and rules, no I/O. A value of these types is valid: parse, don't validate.
 
+pub mod decimal;
 pub mod despatch;
 pub mod hold;
 pub mod ids;
@@ -9,6 +10,7 @@ pub mod status;
 pub mod status_message;
 pub mod stock;
 
+pub use decimal::Decimal;
 pub use despatch::{Despatch, Package};
 pub use hold::HoldReason;
 pub use ids::{Quantity, SalesOrderNumber, Sku};

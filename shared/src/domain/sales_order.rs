@@ -13,7 +13,7 @@ pub struct SalesOrderLine {
     pub quantity: Quantity,
     /// Price per Peoplevox unit, as a decimal string, if known.
     pub sale_price: Option<String>,
-    /// The commercetools line item this came from.
+    /// The commercetools line item (or custom line item) this came from.
     pub ct_line_item_id: String,
 }
 
@@ -30,8 +30,11 @@ pub struct SalesOrder {
     pub fields: Vec<(String, String)>,
     /// Header values for tenant-specific fields, by the tenant's field name.
     pub custom_fields: Vec<(String, String)>,
-    /// Lines, in commercetools order.
+    /// Lines, in commercetools order (line items, then exported custom line items).
     pub lines: Vec<SalesOrderLine>,
+    /// What a person should know about how the order was mapped: a derived number, custom
+    /// lines left out, values cut or not sent. Written to the export's audit entry.
+    pub notes: Vec<String>,
 }
 
 impl SalesOrder {

@@ -1,5 +1,6 @@
 //! Pure translations between commercetools and Peoplevox shapes, driven by configuration.
 
+pub mod field_limits;
 pub mod order;
 pub mod pack_units;
 pub mod routing;

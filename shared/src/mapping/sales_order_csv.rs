@@ -182,6 +182,28 @@ impl SalesOrderLayout {
         })
     }
 
+    /// Whether the tenant's "Sales orders" header has this field (a tenant field name).
+    pub fn has_order_field(&self, name: &str) -> bool {
+        column_of(&self.orders_header, name).is_some()
+    }
+
+    /// Leaves out the tenant fields of `order` that this tenant's template lacks (the delivery
+    /// note's default field, `Notes`, is not in the standard template: Zynk
+    /// `Peoplevox-Sales-Order-XML.md`), each with a note, so that nothing is dropped untraced.
+    pub fn fit(&self, order: &mut SalesOrder) {
+        let (kept, missing): (Vec<_>, Vec<_>) = std::mem::take(&mut order.custom_fields)
+            .into_iter()
+            .partition(|(name, _)| self.has_order_field(name));
+        order.custom_fields = kept;
+        for (name, value) in missing {
+            order.notes.push(format!(
+                "{name} ({} characters) not sent: the tenant's \"Sales orders\" template has no \
+                 field `{name}`",
+                value.chars().count()
+            ));
+        }
+    }
+
     /// Writes the two tables for a batch of orders.
     pub fn tables(&self, orders: &[SalesOrder]) -> SalesOrderTables {
         let mut header_table = CsvTable::new(self.orders_header.clone());

@@ -24,7 +24,7 @@ pub fn join_parts<'a>(parts: impl IntoIterator<Item = Option<&'a str>>, sep: &st
 }
 
 /// Control characters to spaces, runs of spaces to one, trimmed.
-fn flatten(value: &str) -> String {
+pub(crate) fn flatten(value: &str) -> String {
     value
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -67,6 +67,7 @@ impl NewOrder {
         if let Some(number) = self.parsed.order_number.clone() {
             store.order_numbers.insert(number, self.id.clone());
         }
+        store.index_external_ids(&self.json);
         store.orders.insert(self.id, self.json);
         Ok(self.parsed)
     }

@@ -15,7 +15,7 @@ use super::resource::Resource;
 use super::state::Store;
 
 /// Fields the simulator can filter and sort orders on.
-const QUERY_FIELDS: [&str; 14] = [
+const QUERY_FIELDS: [&str; 15] = [
     "id",
     "orderNumber",
     "createdAt",
@@ -26,6 +26,7 @@ const QUERY_FIELDS: [&str; 14] = [
     "customerId",
     "version",
     "syncInfo.channel.id",
+    "syncInfo.externalId",
     "lineItems.variant.sku",
     "lineItems.quantity",
     "lineItems.supplyChannel.id",
@@ -55,8 +56,10 @@ impl Resource for Orders {
         order_actions::apply(store, order, action)
     }
 
-    /// A query that pins `id` or `orderNumber` (`id in (…)`, `orderNumber = "…"`) reads only
-    /// those orders, as the platform's indexes would, instead of every order placed so far.
+    /// A query that pins `id` or `orderNumber` (`id in (…)`, `orderNumber = "…"`), or pins
+    /// each match by its `orderNumber` or its syncInfo `externalId` (an `or` of both, as the
+    /// callbacks' lookup by Peoplevox number asks), reads only those orders, as the platform's
+    /// indexes would, instead of every order placed so far.
     fn candidates<'s>(store: &'s Store, predicates: &[Predicate]) -> Option<BTreeSet<&'s str>> {
         let pinned = |path: &str| pinned_by_all(predicates, path);
         let by_id = pinned("id").map(|ids| {
@@ -72,12 +75,14 @@ impl Resource for Orders {
         });
         match (by_id, by_number) {
             (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
+            (None, None) => by_number_or_mark(store, predicates),
             (a, b) => a.or(b),
         }
     }
 
     fn updated(store: &mut Store, before: &Value, after: &Value) {
         store.state_history.extend(history::changes(before, after));
+        store.index_external_ids(after);
         // `setOrderNumber` gave the order its number: it can be read by it from now on.
         if let (None | Some(Value::Null), Some(Value::String(number)), Some(Value::String(id))) = (
             before.get("orderNumber"),
@@ -87,4 +92,23 @@ impl Resource for Orders {
             store.order_numbers.insert(number.clone(), id.clone());
         }
     }
+}
+
+/// The orders a predicate allows by `orderNumber` or syncInfo `externalId`, when every match
+/// must have one of the pinned values in one of them.
+fn by_number_or_mark<'s>(store: &'s Store, predicates: &[Predicate]) -> Option<BTreeSet<&'s str>> {
+    let pins = predicates
+        .iter()
+        .find_map(|p| p.pinned_any(&["orderNumber", "syncInfo.externalId"]))?;
+    let mut ids = BTreeSet::new();
+    for (path, values) in pins {
+        for value in values {
+            if path == 0 {
+                ids.extend(store.order_numbers.get(value).map(String::as_str));
+            } else if let Some(marked) = store.external_ids.get(value) {
+                ids.extend(marked.iter().map(String::as_str));
+            }
+        }
+    }
+    Some(ids)
 }

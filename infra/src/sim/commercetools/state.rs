@@ -1,7 +1,7 @@
 //! The simulator's state: resources as raw JSON (so that fields it does not know survive), tokens,
 //! counters and switches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -55,6 +55,9 @@ pub(crate) struct IssuedToken {
 pub(crate) struct Store {
     pub(crate) orders: BTreeMap<String, Value>,
     pub(crate) order_numbers: HashMap<String, String>,
+    /// syncInfo `externalId` → ids of the orders carrying it. Entries are only ever added: a
+    /// query tests every order it looks up, so a stale one costs nothing but the test.
+    pub(crate) external_ids: HashMap<String, BTreeSet<String>>,
     pub(crate) channels: BTreeMap<String, Value>,
     pub(crate) channel_keys: HashMap<String, String>,
     pub(crate) inventory: BTreeMap<String, Value>,
@@ -68,6 +71,26 @@ pub(crate) struct Store {
     pub(crate) state_history: Vec<StateChange>,
     /// The last message sequenceNumber issued per order id (see [`super::cancel`]).
     pub(crate) message_sequences: HashMap<String, u64>,
+}
+
+impl Store {
+    /// Indexes the syncInfo `externalId`s of an order as stored now.
+    pub(crate) fn index_external_ids(&mut self, order: &Value) {
+        let Some(id) = order.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        let entries = order.get("syncInfo").and_then(Value::as_array);
+        for external in entries
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("externalId").and_then(Value::as_str))
+        {
+            self.external_ids
+                .entry(external.to_string())
+                .or_default()
+                .insert(id.to_string());
+        }
+    }
 }
 
 /// Everything the handlers and the Rust-side handle share.

@@ -281,3 +281,47 @@ fn an_order_number_is_set_once_unique_and_indexed() {
         "InvalidJsonInput"
     );
 }
+
+/// The callbacks' lookup by Peoplevox number: `orderNumber in (…) or syncInfo(channel(id=…)
+/// and externalId in (…))` parses, matches by either, and reads only the orders it can match.
+#[test]
+fn orders_are_found_by_order_number_or_by_their_export_mark() {
+    use super::new_order::NewOrder;
+    use super::orders::Orders;
+    use super::predicate::Predicate;
+    use super::resource::Resource;
+    let mut store = Store::default();
+    let mark = |external: &str| json!([{"channel": {"typeId": "channel", "id": "ch-x"}, "externalId": external}]);
+    for order in [
+        json!({"id": "a", "orderNumber": "N-1", "lineItems": []}),
+        json!({"id": "b", "lineItems": [], "syncInfo": mark("CT-b")}),
+        json!({"id": "c", "orderNumber": "N-3", "lineItems": [], "syncInfo": mark("N-3")}),
+        json!({"id": "d", "orderNumber": "CT-b", "lineItems": []}),
+    ] {
+        NewOrder::prepare(order)
+            .unwrap()
+            .insert(&mut store)
+            .unwrap();
+    }
+    let predicate = Predicate::parse(
+        r#"orderNumber in ("N-1", "CT-b") or syncInfo(channel(id="ch-x") and externalId in ("N-1", "CT-b"))"#,
+        Orders::QUERY_FIELDS,
+    )
+    .unwrap();
+    let candidates = Orders::candidates(&store, std::slice::from_ref(&predicate)).unwrap();
+    assert_eq!(candidates.into_iter().collect::<Vec<_>>(), ["a", "b", "d"]);
+    let matching: Vec<&str> = store
+        .orders
+        .iter()
+        .filter(|(_, o)| predicate.matches(o))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(matching, ["a", "b", "d"]);
+    // A term that pins neither leaves the query to test every order.
+    let open = Predicate::parse(
+        r#"orderNumber in ("N-1") or orderState = "Open""#,
+        Orders::QUERY_FIELDS,
+    )
+    .unwrap();
+    assert_eq!(Orders::candidates(&store, &[open]), None);
+}

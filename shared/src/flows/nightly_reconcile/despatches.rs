@@ -149,7 +149,11 @@ impl NightlyReconcile {
         numbers.sort();
         numbers.dedup();
         numbers.retain(|n| !n.is_empty());
-        let orders = self.parts.ct.orders_by_number(&numbers).await?;
+        let orders = self
+            .parts
+            .ct
+            .orders_by_peoplevox_number(&numbers, &self.parts.export_channel_id)
+            .await?;
         let sweep = &mut current.state.report.despatches;
         let largest = self.parts.rules.largest;
         let mut to_send: BTreeMap<String, String> = BTreeMap::new();

@@ -198,7 +198,7 @@ impl NightlyReconcile {
             .iter()
             .filter_map(|order| {
                 let marked = order.sync_info_for(export).is_some();
-                let number = order.order_number.as_deref()?.trim();
+                let number = order.peoplevox_number(export)?;
                 worth_asking(order, marked, rules).then_some((order, marked, number))
             })
             .collect();
@@ -210,7 +210,7 @@ impl NightlyReconcile {
         let despatched: Vec<(&Order, &str)> = orders
             .iter()
             .filter(|o| o.sync_info_for(export).is_some() && lost_returns::despatched(o))
-            .filter_map(|o| Some((o, o.order_number.as_deref()?.trim())))
+            .filter_map(|o| Some((o, o.peoplevox_number(export)?)))
             .filter(|(_, n)| !n.is_empty())
             .collect();
         let mut despatched_numbers: Vec<String> =

@@ -28,6 +28,9 @@ pub(super) enum Finish {
         number: Option<String>,
         reason: HoldReason,
     },
+    /// Left alone by configuration (an import while `orders.export_imported` is false):
+    /// acknowledged, counted as ignored, and remembered in the order's link.
+    Ignored(HoldReason),
     Retry(String),
     DeadLetter(String),
 }
@@ -50,6 +53,7 @@ impl Finish {
             Self::Duplicate => "duplicate",
             Self::Cancelled => "cancelled-before-export",
             Self::Held { .. } => "held",
+            Self::Ignored(_) => "ignored",
             Self::Retry(_) => "retry",
             Self::DeadLetter(_) => "rejected",
         }
@@ -69,6 +73,7 @@ pub(super) fn tally(report: &mut BatchReport, work: &Work, finish: &Finish) {
         Finish::Held { .. } => report.held += 1,
         Finish::Duplicate => report.duplicates += 1,
         Finish::Cancelled => report.cancelled += 1,
+        Finish::Ignored(_) => report.ignored += 1,
         Finish::Retry(_) | Finish::DeadLetter(_) => {}
     }
     if finish.outcome() == RecordOutcome::Done {
@@ -109,12 +114,23 @@ impl OrderExport {
     /// (a lost audit entry must not turn an export into a retry).
     async fn persist(&self, work: &Work, finish: &Finish) {
         let order_id = &work.order_id;
-        if let Finish::Held { number, reason } = finish {
-            if let HoldReason::UnknownSkus { skus } = reason {
-                held::remember(self.state.as_ref(), order_id, skus).await;
+        let held = match finish {
+            Finish::Held { number, reason } => Some((number.clone(), reason)),
+            Finish::Ignored(reason) => Some((None, reason)),
+            _ => None,
+        };
+        if let Some((number, reason)) = held {
+            match reason {
+                HoldReason::UnknownSkus { skus } => {
+                    held::remember(self.state.as_ref(), order_id, skus).await;
+                }
+                HoldReason::AwaitingOrderNumber => {
+                    held::remember_awaiting_number(self.state.as_ref(), order_id).await;
+                }
+                _ => {}
             }
             let link = OrderLink::Held {
-                number: number.clone(),
+                number,
                 reason: reason.clone(),
                 since_ms: now_epoch_ms(),
             };
@@ -140,9 +156,14 @@ impl OrderExport {
         let (number, reason) = match finish {
             Finish::Exported { number, site, .. } => {
                 detail["site"] = site.clone().into();
+                // What the mapping cut, left out or derived: nothing disappears untraced.
+                if let Some(so) = work.sales_order.as_ref().filter(|so| !so.notes.is_empty()) {
+                    detail["notes"] = so.notes.clone().into();
+                }
                 (Some(number.clone()), None)
             }
             Finish::Held { number, reason } => (number.clone(), Some(reason.to_string())),
+            Finish::Ignored(reason) => (None, Some(reason.to_string())),
             Finish::Retry(reason) | Finish::DeadLetter(reason) => (None, Some(reason.clone())),
             Finish::Duplicate | Finish::Cancelled => (None, None),
         };

@@ -8,7 +8,9 @@
 //! 3. read the order's link: exported already → duplicate; `Sending` → a previous worker died
 //!    after (maybe) sending, so Peoplevox is checked before sending again;
 //! 4. fetch orders the message did not carry (`payloadNotIncluded`);
-//! 5. map to sales orders; an order that cannot be mapped is held with the reason;
+//!    an imported order is left alone when `orders.export_imported` is false;
+//! 5. map to sales orders (choosing the Peoplevox number); an order that cannot be mapped is
+//!    held with the reason, an order without a number yet waits for the held-order sweep;
 //! 6. hold orders with SKUs Peoplevox does not know (retried when the items appear);
 //! 7. send all orders of the batch in one "Sales orders" and one "Sales order items" SaveData;
 //!    per-record statuses decide per order;
@@ -104,6 +106,10 @@ struct Work {
     in_peoplevox: bool,
     /// Was held before (its held-index entry goes once exported).
     was_held: bool,
+    /// Announced by an OrderImported message.
+    imported: bool,
+    /// The number a previous attempt sent under (link `Sending`): a retry keeps it.
+    sent_number: Option<String>,
 }
 
 impl OrderExport {

@@ -9,10 +9,11 @@ use super::link::{self, OrderLink};
 use super::{BatchReport, Finish, OrderExport, Work};
 use crate::commercetools::error::CtError;
 use crate::commercetools::message::{self, Parsed};
-use crate::domain::HoldReason;
+use crate::domain::{HoldReason, SalesOrder, SalesOrderNumber};
 use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::idempotency::Claim;
 use crate::mapping::map_order;
+use crate::mapping::order::number;
 
 /// Concurrent store and API calls per batch.
 pub(super) const CONCURRENCY: usize = 16;
@@ -32,12 +33,14 @@ impl OrderExport {
                     Some(&i) => {
                         let w = &mut work[i];
                         w.message_ids.push(record.id.clone());
+                        w.imported |= event.is_import();
                         if w.order.is_none() {
                             w.order = event.order;
                         }
                     }
                     None => {
                         by_order.insert(event.order_id.clone(), work.len());
+                        let imported = event.is_import();
                         work.push(Work {
                             order_id: event.order_id,
                             message_ids: vec![record.id.clone()],
@@ -46,6 +49,8 @@ impl OrderExport {
                             sales_order: None,
                             in_peoplevox: false,
                             was_held: false,
+                            imported,
+                            sent_number: None,
                         });
                     }
                 },
@@ -104,7 +109,9 @@ impl OrderExport {
         kept
     }
 
-    /// Step 3: an order already exported is a duplicate; one left `Sending` is recovering.
+    /// Step 3: an order already exported is a duplicate; one left `Sending` is recovering; an
+    /// imported order is left alone while `orders.export_imported` is false (remembered, so
+    /// that a re-queue of it is left alone too).
     pub(super) async fn check_links(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
         let links: Vec<_> = futures::stream::iter(work)
             .map(|w| async move {
@@ -115,11 +122,27 @@ impl OrderExport {
             .collect()
             .await;
         let (mut kept, mut done) = (Vec::new(), Vec::new());
+        let skip_imports = !self.rules.export_imported;
         for (mut w, l) in links {
+            // An import is left alone unless a previous attempt has (maybe) sent it already.
+            let import = w.imported
+                || matches!(
+                    &l,
+                    Ok(Some(OrderLink::Held {
+                        reason: HoldReason::ImportNotExported,
+                        ..
+                    }))
+                );
+            let unsent = matches!(&l, Ok(None | Some(OrderLink::Held { .. })));
+            if skip_imports && import && unsent {
+                done.push((w, Finish::Ignored(HoldReason::ImportNotExported)));
+                continue;
+            }
             match l {
                 Ok(Some(OrderLink::Exported { .. })) => done.push((w, Finish::Duplicate)),
-                Ok(Some(OrderLink::Sending { .. })) => {
+                Ok(Some(OrderLink::Sending { number })) => {
                     w.recovering = true;
+                    w.sent_number = Some(number);
                     kept.push(w);
                 }
                 Ok(Some(OrderLink::Held { .. })) => {
@@ -204,22 +227,30 @@ impl OrderExport {
         self.finish_all(done, report).await;
     }
 
-    /// Step 5: map; orders that cannot be mapped are held with the reason.
+    /// Step 5: map; orders that cannot be mapped are held with the reason. Values the tenant's
+    /// template has no field for are noted, not sent.
     pub(super) async fn map_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
         let (mut kept, mut done) = (Vec::new(), Vec::new());
         for mut w in work {
             // Step 4 gave every remaining order its Order; None cannot reach here.
-            let mapped = w
-                .order
-                .as_ref()
-                .map(|order| (map_order(order, &self.rules), order.order_number.clone()));
-            match mapped {
-                Some((Ok(sales_order), _)) => {
+            let Some(order) = w.order.as_ref() else {
+                done.push((w, Finish::Retry("order was not loaded".into())));
+                continue;
+            };
+            match map_order(order, &self.rules) {
+                Ok(mut sales_order) => {
+                    keep_sent_number(&mut sales_order, w.sent_number.as_deref());
+                    self.layout.fit(&mut sales_order);
                     w.sales_order = Some(sales_order);
                     kept.push(w);
                 }
-                Some((Err(reason), number)) => done.push((w, Finish::Held { number, reason })),
-                None => done.push((w, Finish::Retry("order was not loaded".into()))),
+                Err(reason) => {
+                    let number = number::choose(order, &self.rules.numbering)
+                        .map(|c| c.number.to_string())
+                        .ok()
+                        .or_else(|| order.order_number.clone());
+                    done.push((w, Finish::Held { number, reason }));
+                }
             }
         }
         self.finish_all(done, report).await;
@@ -271,5 +302,61 @@ impl OrderExport {
         }
         self.finish_all(done, report).await;
         kept
+    }
+}
+
+/// A retry of an order a previous attempt sent (link `Sending`) goes out under the number it
+/// was sent under, even if the numbering configuration changed since: a second number would
+/// be a second Peoplevox order.
+fn keep_sent_number(sales_order: &mut SalesOrder, sent: Option<&str>) {
+    let Some(sent) = sent.filter(|n| *n != sales_order.number.as_str()) else {
+        return;
+    };
+    if let Ok(number) = SalesOrderNumber::parse(sent) {
+        sales_order.notes.push(format!(
+            "sent as {number} by an earlier attempt; kept instead of {}",
+            sales_order.number
+        ));
+        for (name, value) in &mut sales_order.fields {
+            if name == "SalesOrderNumber" {
+                *value = number.to_string();
+            }
+        }
+        sales_order.number = number;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sales_order(number: &str) -> SalesOrder {
+        SalesOrder {
+            number: SalesOrderNumber::parse(number).unwrap(),
+            ct_order_id: "o".into(),
+            site: "S".into(),
+            fields: vec![("SalesOrderNumber".into(), number.into())],
+            custom_fields: Vec::new(),
+            lines: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_retry_keeps_the_number_an_earlier_attempt_sent() {
+        let mut so = sales_order("NEW-PREFIX-1");
+        keep_sent_number(&mut so, Some("CT-1"));
+        assert_eq!(so.number.as_str(), "CT-1");
+        assert_eq!(so.field("SalesOrderNumber"), Some("CT-1"));
+        assert!(
+            so.notes[0].contains("kept instead of NEW-PREFIX-1"),
+            "{:?}",
+            so.notes
+        );
+        let mut same = sales_order("CT-1");
+        keep_sent_number(&mut same, Some("CT-1"));
+        assert!(same.notes.is_empty());
+        keep_sent_number(&mut same, None);
+        assert_eq!(same.number.as_str(), "CT-1");
     }
 }

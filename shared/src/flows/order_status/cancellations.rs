@@ -102,7 +102,10 @@ impl OrderStatus {
         };
         let marked = order.sync_info_for(&self.parts.export_channel_id).is_some();
         let stage = plan::warehouse_stage(&order, rules);
-        let number = order.order_number.clone().unwrap_or_default();
+        let number = order
+            .peoplevox_number(&self.parts.export_channel_id)
+            .unwrap_or_default()
+            .to_string();
         // Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
         let mut found_unmarked = false;
         let decided = match cancellation(marked, stage) {

@@ -67,17 +67,21 @@ impl OrderStatus {
             }
         }
         let order_numbers: Vec<String> = wanted.keys().cloned().collect();
-        let orders: BTreeMap<String, Order> =
-            match self.parts.ct.orders_by_number(&order_numbers).await {
-                Ok(list) => list,
-                Err(e) => {
-                    let reason = format!("reading orders from commercetools: {e}");
-                    for id in wanted.values().flatten() {
-                        report.records.set(id, RecordOutcome::Retry(reason.clone()));
-                    }
-                    return;
+        let orders: BTreeMap<String, Order> = match self
+            .parts
+            .ct
+            .orders_by_peoplevox_number(&order_numbers, &self.parts.export_channel_id)
+            .await
+        {
+            Ok(list) => list,
+            Err(e) => {
+                let reason = format!("reading orders from commercetools: {e}");
+                for id in wanted.values().flatten() {
+                    report.records.set(id, RecordOutcome::Retry(reason.clone()));
                 }
-            };
+                return;
+            }
+        };
         let mut work = Vec::new();
         for (number, ids) in wanted {
             match orders.get(&number) {

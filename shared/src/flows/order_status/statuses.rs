@@ -48,7 +48,13 @@ impl OrderStatus {
             return;
         }
         let numbers: Vec<String> = by_order.keys().cloned().collect();
-        let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&numbers).await {
+        let export = &self.parts.export_channel_id;
+        let orders: BTreeMap<String, Order> = match self
+            .parts
+            .ct
+            .orders_by_peoplevox_number(&numbers, export)
+            .await
+        {
             Ok(found) => found,
             Err(e) => {
                 let reason = format!("reading orders from commercetools: {e}");
@@ -149,10 +155,11 @@ impl OrderStatus {
                 || (matches!(c.mapping.stage, Stage::Despatched | Stage::Closed)
                     && plan::applied_stage(order, rules) < Some(Stage::Despatched))
         };
+        let export = self.parts.export_channel_id.as_str();
         let numbers: Vec<String> = chosen
             .iter()
             .filter(|(o, c)| wants(o, c))
-            .filter_map(|(o, _)| o.order_number.clone())
+            .filter_map(|(o, _)| o.peoplevox_number(export).map(String::from))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -185,7 +192,7 @@ impl OrderStatus {
             if !wants(order, c) {
                 return true;
             }
-            let number = order.order_number.clone().unwrap_or_default();
+            let number = order.peoplevox_number(export).unwrap_or_default().to_string();
             let mine = despatched.get(&number);
             if mine.is_none() && !c.mapping.short_pick {
                 let reason = format!(

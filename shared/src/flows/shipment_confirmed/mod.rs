@@ -59,6 +59,8 @@ pub struct ShipmentConfirmedParts {
     pub rules: ShipmentRules,
     /// `orders.units_of_measure` (packs ship as several Peoplevox units).
     pub units: BTreeMap<String, UnitOfMeasure>,
+    /// Id of the OrderExport channel, whose syncInfo `externalId` is the Peoplevox number.
+    pub export_channel_id: String,
 }
 
 /// The flow.
@@ -151,7 +153,12 @@ impl ShipmentConfirmed {
             .map(|d| d.order_number.clone())
             .collect();
         let wanted: Vec<String> = order_numbers.iter().cloned().collect();
-        let orders: BTreeMap<String, Order> = match self.parts.ct.orders_by_number(&wanted).await {
+        let orders: BTreeMap<String, Order> = match self
+            .parts
+            .ct
+            .orders_by_peoplevox_number(&wanted, &self.parts.export_channel_id)
+            .await
+        {
             Ok(orders) => orders,
             Err(e) => {
                 let reason = format!("reading orders from commercetools: {e}");

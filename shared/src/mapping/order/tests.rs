@@ -208,3 +208,178 @@ fn layout_checks_tenant_header() {
     );
     assert!(layout.unused_fields.contains(&"Email".to_string()));
 }
+
+#[test]
+fn customer_is_never_longer_than_50_characters() {
+    let mut o = fixture_order();
+    o.customer_email = Some(format!("{}@example.com", "a".repeat(488)));
+    let so = map_order(&o, &rules()).unwrap();
+    assert_eq!(so.field("Customer"), Some("Jane Doe"), "the contact name");
+    assert_eq!(
+        so.field("Email").map(str::len),
+        Some(500),
+        "the e-mail stays whole"
+    );
+    let a = o.shipping_address.as_mut().unwrap();
+    a.first_name = Some("Maximiliane Josephine Theresia Aurelia".into());
+    a.last_name = Some("von und zu Hohenberg-Liechtenstein".into());
+    let so = map_order(&o, &rules()).unwrap();
+    let customer = so.field("Customer").unwrap();
+    assert!(customer.chars().count() <= 50, "{customer}");
+    assert_eq!(
+        customer,
+        "Maximiliane Josephine Theresia Aurelia von und zu"
+    );
+    assert!(
+        so.notes[0].starts_with("Customer (the contact name"),
+        "{:?}",
+        so.notes
+    );
+    assert_eq!(
+        so.field("ContactName"),
+        Some("Maximiliane Josephine Theresia Aurelia von und zu Hohenberg-Liechtenstein")
+    );
+    o.customer_email = Some(format!("{}@example.com", "a".repeat(489)));
+    let e = map_order(&o, &rules()).unwrap_err().to_string();
+    assert!(e.contains("customerEmail is longer than 500"), "{e}");
+}
+
+#[test]
+fn the_delivery_note_goes_whole_to_its_field_joined_with_custom_fields() {
+    let mut o = fixture_order();
+    let note = "Leave with the concierge; the side gate code is 4471. ".repeat(6);
+    o.shipping_address.as_mut().unwrap().additional_address_info = Some(note.clone());
+    let so = map_order(&o, &rules()).unwrap();
+    let expected = format!("{} | Happy birthday, \"Sam\"! Love, J & K", note.trim());
+    assert_eq!(so.custom_fields, vec![("Notes".to_string(), expected)]);
+    assert!(so.notes.is_empty(), "{:?}", so.notes);
+
+    let mut capped = rules();
+    capped.delivery_note_max_chars = Some(120);
+    let so = map_order(&o, &capped).unwrap();
+    assert_eq!(so.custom_fields[0].1.chars().count(), 120);
+    assert!(
+        so.notes[0].starts_with("Notes cut to 120 of"),
+        "{:?}",
+        so.notes
+    );
+
+    let mut off = rules();
+    off.delivery_note_field = String::new();
+    let so = map_order(&o, &off).unwrap();
+    assert!(
+        so.notes[0].contains("orders.delivery_note_field is empty"),
+        "{:?}",
+        so.notes
+    );
+
+    // A template without the field: the value is noted, not sent.
+    let config =
+        crate::config::Config::from_toml(include_str!("../../../fixtures/config-test.toml"))
+            .unwrap();
+    let zynk_standard: Vec<String> = crate::mapping::sales_order_csv::DEFAULT_SALES_ORDER_FIELDS
+        .iter()
+        .filter(|f| **f != "Notes")
+        .map(|f| f.to_string())
+        .collect();
+    let items = crate::mapping::sales_order_csv::DEFAULT_SALES_ORDER_ITEM_FIELDS
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    let layout =
+        SalesOrderLayout::from_headers(&config.peoplevox, zynk_standard, items, &[]).unwrap();
+    let mut so = map_order(&o, &rules()).unwrap();
+    layout.fit(&mut so);
+    assert!(so.custom_fields.is_empty());
+    assert!(
+        so.notes[0]
+            .contains("not sent: the tenant's \"Sales orders\" template has no field `Notes`"),
+        "{:?}",
+        so.notes
+    );
+}
+
+#[test]
+fn channel_names_and_item_codes_are_checked_against_their_50_characters() {
+    let mut o = fixture_order();
+    o.store.as_mut().unwrap().key = Some("k".repeat(60));
+    let mut r = rules();
+    r.routing.clear();
+    let so = map_order(&o, &r).unwrap();
+    assert_eq!(so.field("ChannelName").map(str::len), Some(50));
+    assert!(
+        so.notes[0].starts_with("ChannelName (the store key) cut to 50"),
+        "{:?}",
+        so.notes
+    );
+
+    let mut o = fixture_order();
+    o.line_items[0].variant.sku = Some("S".repeat(51));
+    let e = map_order(&o, &rules()).unwrap_err().to_string();
+    assert!(
+        e.contains("ItemCode") && e.contains("longer than 50"),
+        "{e}"
+    );
+}
+
+#[test]
+fn custom_line_items_are_exported_under_their_code_or_held_without_one() {
+    let mut o = fixture_order();
+    o.custom_line_items = serde_json::from_value(serde_json::json!([
+        {"id": "cli-1", "slug": "gift-wrap", "name": {"en": "Gift wrap"}, "quantity": 2,
+         "money": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 250, "fractionDigits": 2},
+         "totalPrice": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 500, "fractionDigits": 2}}
+    ]))
+    .unwrap();
+    let so = map_order(&o, &rules()).unwrap();
+    assert_eq!(so.lines.len(), 2, "left out by default");
+    assert!(
+        so.notes[0].contains("`gift-wrap` (Gift wrap) ×2, 5.00 GBP left out"),
+        "{:?}",
+        so.notes
+    );
+
+    let mut export = rules();
+    export.custom_line_items = crate::config::CustomLineItems::Export;
+    let e = map_order(&o, &export).unwrap_err().to_string();
+    assert!(
+        e.contains("custom line item `gift-wrap` has no item code"),
+        "{e}"
+    );
+    export
+        .custom_line_item_codes
+        .insert("gift-wrap".into(), "WRAP".into());
+    let so = map_order(&o, &export).unwrap();
+    let last = so.lines.last().unwrap();
+    assert_eq!(
+        (
+            last.line,
+            last.item_code.as_str(),
+            last.quantity.get(),
+            last.sale_price.as_deref()
+        ),
+        (3, "WRAP", 2, Some("2.50"))
+    );
+    assert_eq!(last.ct_line_item_id, "cli-1");
+
+    o.line_items.clear();
+    let e = map_order(&o, &rules()).unwrap_err().to_string();
+    assert!(
+        e.starts_with("order holds only custom line items (`gift-wrap`"),
+        "{e}"
+    );
+    assert!(map_order(&o, &export).is_ok(), "exported, they are lines");
+}
+
+#[test]
+fn a_missing_number_waits_for_the_sweep_after_every_other_check() {
+    let mut o = fixture_order();
+    o.order_number = None;
+    assert_eq!(
+        map_order(&o, &rules()),
+        Err(HoldReason::AwaitingOrderNumber)
+    );
+    o.shipping_address.as_mut().unwrap().city = None;
+    let e = map_order(&o, &rules()).unwrap_err();
+    assert!(e.to_string().contains("shippingAddress.city"), "{e}");
+}

@@ -27,6 +27,13 @@ impl Predicate {
         pinned(&self.expr, path)
     }
 
+    /// Pins of several paths of which every match satisfies at least one: `(index into
+    /// paths, strings)` for each, as `orderNumber in (…) or syncInfo(… externalId in (…))`
+    /// gives; `None` when some match could satisfy none.
+    pub(crate) fn pinned_any(&self, paths: &[&str]) -> Option<Vec<(usize, BTreeSet<&str>)>> {
+        pinned_any(&self.expr, paths)
+    }
+
     /// The range of `id` the predicate allows, from `id` comparisons (`>`, `>=`, `<`, `<=`,
     /// `=`) joined by `and` at its top level; every id when there are none.
     pub(crate) fn id_range(&self) -> IdRange<'_> {
@@ -46,6 +53,27 @@ pub(crate) fn pinned_by_all<'p>(
         .iter()
         .filter_map(|p| p.pinned_strings(path))
         .reduce(|a, b| a.intersection(&b).copied().collect())
+}
+
+fn pinned_any<'e>(expr: &'e Expr, paths: &[&str]) -> Option<Vec<(usize, BTreeSet<&'e str>)>> {
+    let one = paths
+        .iter()
+        .enumerate()
+        .find_map(|(i, path)| pinned(expr, path).map(|set| vec![(i, set)]));
+    if one.is_some() {
+        return one;
+    }
+    match expr {
+        // Every term must pin one of the paths: a term that pins none could match anything.
+        Expr::Or(items) => items
+            .iter()
+            .map(|e| pinned_any(e, paths))
+            .collect::<Option<Vec<_>>>()
+            .map(|pins| pins.concat()),
+        // A match satisfies every term: any term's pins bound it.
+        Expr::And(items) => items.iter().find_map(|e| pinned_any(e, paths)),
+        _ => None,
+    }
 }
 
 fn pinned<'e>(expr: &'e Expr, path: &str) -> Option<BTreeSet<&'e str>> {
