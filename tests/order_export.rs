@@ -548,6 +548,9 @@ async fn a_uuid_order_number_is_exported_under_a_derived_number_that_callbacks_f
         order: None,
         tracking: None,
         package: None,
+        carrier: None,
+        service: None,
+        service_code: None,
         received_at_ms: 0,
     };
     store
