@@ -107,11 +107,16 @@ async fn record(
 /// A simulator with a budget no test gets near, its clock pinned, and the real client.
 async fn sim() -> (PvxSim, PvxClient) {
     // The tenant that substitutes every placeholder it offers (the guessed package and status
-    // names too) and honours `filter`: these tests read them all.
+    // names too) and honours `filter`: these tests read them all; its packages are in the
+    // "Despatch packages" data template, as on the strict tenant.
+    use ctpvx_infra::sim::peoplevox::dialect::{Dialect, PackagesSource, WSDL_2017};
     let sim = PvxSim::start(PvxSimConfig {
         budget_requests: 1000,
         budget_window: Duration::from_secs(1),
-        dialect: ctpvx_infra::sim::peoplevox::dialect::WSDL_2017,
+        dialect: Dialect {
+            despatch_packages: PackagesSource::DataTemplate,
+            ..WSDL_2017
+        },
         ..PvxSimConfig::default()
     })
     .await
