@@ -128,21 +128,134 @@ fn an_order_imported_message_is_mapped_like_order_created() {
     assert_eq!(run.sale_prices(), [("TEE-RED-M".into(), "19.99".into())]);
 }
 
+/// Each `# Peoplevox number:` section of a run: its number, shipping key, header and lines.
+struct Printed {
+    number: String,
+    shipping_key: Option<String>,
+    order: BTreeMap<String, String>,
+    lines: Vec<BTreeMap<String, String>>,
+}
+
+fn parts(run: &Run) -> Vec<Printed> {
+    run.stdout
+        .split("# Peoplevox number: ")
+        .skip(1)
+        .map(|section| {
+            let part = Run {
+                ok: true,
+                stdout: format!("# Peoplevox number: {section}"),
+                stderr: String::new(),
+            };
+            Printed {
+                number: section.lines().next().unwrap_or("").to_string(),
+                shipping_key: section
+                    .lines()
+                    .find_map(|l| l.strip_prefix("# shipping key: "))
+                    .map(str::to_string),
+                order: part.order(),
+                lines: part.table("Sales order items"),
+            }
+        })
+        .collect()
+}
+
 #[test]
-fn multiple_shipping_and_per_line_addresses_are_held_by_name_never_flattened() {
+fn multiple_shipping_and_per_line_addresses_become_one_sales_order_per_address() {
+    // Multiple mode: 1 tee to `home` (standard, 4.99), 2 to `office` (express, 7.99).
     let run = map_order("order-multiple-shipping.json", None);
-    assert!(!run.ok, "{}", run.stdout);
+    assert!(run.ok, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("order would be held: shippingMode Multiple: the order has 2 shipping(s) (standard, express)"),
+        run.stdout
+            .contains("# 2 Peoplevox sales orders: the order ships to 2 addresses"),
         "{}",
-        run.stderr
+        run.stdout
     );
+    let p = parts(&run);
+    assert_eq!(p.len(), 2, "{}", run.stdout);
+    let summary: Vec<_> = p
+        .iter()
+        .map(|p| {
+            (
+                p.number.as_str(),
+                p.shipping_key.as_deref(),
+                p.order["ServiceType"].as_str(),
+                p.order["ShippingCost"].as_str(),
+                p.order["TotalSale"].as_str(),
+                p.lines[0]["QuantityOrdered"].as_str(),
+                p.lines[0]["Line"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "DE-100240-1",
+                Some("standard"),
+                "STANDARD",
+                "4.99",
+                "14.99",
+                "1",
+                "1"
+            ),
+            (
+                "DE-100240-2",
+                Some("express"),
+                "NEXTDAY",
+                "7.99",
+                "27.99",
+                "2",
+                "1"
+            ),
+        ]
+    );
+    // Nothing flattened: each part has its own address, and the parts add up to the order.
+    assert_ne!(
+        p[0].order["ShippingAddressLine1"],
+        p[1].order["ShippingAddressLine1"]
+    );
+    assert!(
+        run.notes()
+            .contains(&"part 2 of 2: 2 unit(s) to shipping `express`")
+    );
+
+    // Single mode, one line sending 2 of its 3 units to `grandma`: the shipping is charged once.
     let run = map_order("order-item-shipping-addresses.json", None);
+    assert!(run.ok, "{}", run.stderr);
+    let p = parts(&run);
+    let summary: Vec<_> = p
+        .iter()
+        .map(|p| {
+            (
+                p.order["ShippingAddressCity"].as_str(),
+                p.lines[0]["QuantityOrdered"].as_str(),
+                p.shipping_key.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("Berlin", "1", false), ("München", "2", false)]);
+    assert_eq!(p[1].order["ShippingCost"], "0.00");
+
+    // `orders.split_destinations = "hold"`: held, naming the mode and what goes where.
+    let dir = tempdir();
+    let example = include_str!("../config/ctpvx.example.toml");
+    let config = example.replacen("[orders]\n", "[orders]\nsplit_destinations = \"hold\"\n", 1);
+    let path = dir.join("hold.toml");
+    std::fs::write(&path, config).unwrap();
+    let run = map_order("order-multiple-shipping.json", Some(&path));
     assert!(!run.ok, "{}", run.stdout);
     assert!(
         run.stderr.contains(
-            "order would be held: line items ship to several addresses (itemShippingAddresses): line li-1 sends 2 unit(s) to `grandma`"
+            "order would be held: shippingMode Multiple: 1 unit(s) to shipping `standard`, 2 unit(s) to shipping `express`"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = map_order("order-item-shipping-addresses.json", Some(&path));
+    assert!(!run.ok, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "order would be held: line items ship to several addresses (itemShippingAddresses): 1 unit(s) to shippingAddress, 2 unit(s) to itemShippingAddresses `grandma`"
         ),
         "{}",
         run.stderr

@@ -34,6 +34,7 @@ pub fn mapping_cpu(count: usize) -> anyhow::Result<serde_json::Value> {
         let mapped: Vec<_> = chunk
             .iter()
             .filter_map(|o| map_order(o, &config.orders).ok())
+            .flatten()
             .collect();
         let tables = layout.tables(&mapped);
         bytes += tables.orders.to_csv().len() + tables.items.to_csv().len();

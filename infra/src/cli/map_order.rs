@@ -56,27 +56,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             event.order_id
         );
     };
-    let mut sales_order = map_order(&order, &config.orders)
+    let mut parts = map_order(&order, &config.orders)
         .map_err(|reason| anyhow::anyhow!("order would be held: {reason}"))?;
     let custom: Vec<String> = config.orders.custom_fields.values().cloned().collect();
     let layout =
         SalesOrderLayout::standard(&config.peoplevox, &custom).map_err(anyhow::Error::msg)?;
-    layout.fit(&mut sales_order);
-    let tables = layout.tables(std::slice::from_ref(&sales_order));
     if let Some(kind) = &event.message_type {
         println!("# {kind} message");
     }
-    println!("# Peoplevox number: {}", sales_order.number);
-    for note in &sales_order.notes {
-        println!("# note: {note}");
+    if parts.len() > 1 {
+        println!(
+            "# {} Peoplevox sales orders: the order ships to {} addresses",
+            parts.len(),
+            parts.len()
+        );
     }
-    println!(
-        "# {} (site {})",
-        config.peoplevox.templates.sales_orders, sales_order.site
-    );
-    print!("{}", tables.orders.to_csv());
-    println!("# {}", config.peoplevox.templates.sales_order_items);
-    print!("{}", tables.items.to_csv());
+    for sales_order in &mut parts {
+        layout.fit(sales_order);
+        let tables = layout.tables(std::slice::from_ref(sales_order));
+        println!("# Peoplevox number: {}", sales_order.number);
+        if let Some(key) = &sales_order.shipping_key {
+            println!("# shipping key: {key}");
+        }
+        for note in &sales_order.notes {
+            println!("# note: {note}");
+        }
+        println!(
+            "# {} (site {})",
+            config.peoplevox.templates.sales_orders, sales_order.site
+        );
+        print!("{}", tables.orders.to_csv());
+        println!("# {}", config.peoplevox.templates.sales_order_items);
+        print!("{}", tables.items.to_csv());
+    }
     eprintln!("note: SKUs are not checked against Peoplevox here; the worker does that.");
     Ok(ExitCode::SUCCESS)
 }

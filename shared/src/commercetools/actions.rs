@@ -26,6 +26,23 @@ pub fn export_mark(
     })
 }
 
+/// The export marks of an order split over several addresses, one per part's number (or the
+/// one mark of an unsplit order): none when it carries a mark already. They go in one update,
+/// so an order holds all its marks or none, and a mark means every part is in Peoplevox.
+pub fn export_marks(
+    order: &super::types::Order,
+    channel_id: &str,
+    numbers: &[String],
+) -> Vec<OrderUpdateAction> {
+    if numbers.is_empty() {
+        return export_mark(order, channel_id, None).into_iter().collect();
+    }
+    numbers
+        .iter()
+        .filter_map(|n| export_mark(order, channel_id, Some(n.clone())))
+        .collect()
+}
+
 /// A reference by id to a resource of this type (`{"typeId":…,"id":…}`).
 pub fn reference_by_id(type_id: &str, id: &str) -> Reference {
     Reference {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::orders::{CustomLineItems, OrderNumbering};
+use super::orders::{CustomLineItems, OrderNumbering, SplitDestinations};
 use super::reconcile::ReconcileRules;
 use super::shipments::ShipmentRules;
 use super::status::StatusRules;
@@ -226,6 +226,10 @@ pub struct OrderRules {
     /// None: never cut (Peoplevox documents no length for such a field).
     #[serde(default)]
     pub delivery_note_max_chars: Option<usize>,
+    /// An order whose units go to several addresses (`shippingMode` Multiple, or line items'
+    /// `itemShippingAddresses` targets): one Peoplevox order per address, or held.
+    #[serde(default)]
+    pub split_destinations: SplitDestinations,
 }
 
 impl Default for OrderRules {

@@ -19,7 +19,7 @@ pub use file::{
 };
 pub use orders::{
     CustomLineItems, DERIVED_HEX_DIGITS, ITEM_CODE_MAX, MissingNumber, OrderNumbering,
-    TooLongNumber,
+    SplitDestinations, TooLongNumber,
 };
 pub use reconcile::ReconcileRules;
 pub use secrets::{

@@ -30,6 +30,19 @@ pub enum CustomLineItems {
     Export,
 }
 
+/// What the export does with an order whose units go to several addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitDestinations {
+    /// One Peoplevox sales order per address, numbered `<number>-1`, `-2`, …; their despatches
+    /// become deliveries of the one commercetools order (with the shipping's `shippingKey` in
+    /// Multiple mode).
+    #[default]
+    Split,
+    /// Held for a person, with a reason naming the mode and what goes where.
+    Hold,
+}
+
 /// What happens to an order without `orderNumber`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

@@ -35,6 +35,9 @@ pub struct SalesOrder {
     /// What a person should know about how the order was mapped: a derived number, custom
     /// lines left out, values cut or not sent. Written to the export's audit entry.
     pub notes: Vec<String>,
+    /// The `shippingKey` of the Multiple-mode shipping this part of the order goes with (its
+    /// deliveries need it).
+    pub shipping_key: Option<String>,
 }
 
 impl SalesOrder {

@@ -129,6 +129,7 @@ mod tests {
                 ct_line_item_id: "li".into(),
             }],
             notes: Vec::new(),
+            shipping_key: None,
         }
     }
 

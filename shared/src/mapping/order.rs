@@ -1,4 +1,5 @@
-//! A commercetools order → a Peoplevox sales order, or the reason it cannot be one yet.
+//! A commercetools order → its Peoplevox sales order (one per address it ships to), or the
+//! reason it cannot be exported yet.
 //!
 //! Pure: SKU existence in Peoplevox is checked by the flow; everything else that decides whether
 //! Peoplevox can allocate the order (number, destination, lines, prices, address, site,
@@ -6,7 +7,7 @@
 //! ([`super::field_limits`]); what had to be cut or left out is said in [`SalesOrder::notes`].
 
 mod address;
-mod destinations;
+pub mod destinations;
 mod lines;
 pub mod number;
 mod price;
@@ -15,25 +16,113 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 use self::address::{Which, address_fields};
+use self::destinations::Destination;
 use super::field_limits::{self, cut, length, limit};
 use super::routing::route;
 use super::text::{clean_text, join_parts};
-use crate::commercetools::types::{Address, Order};
-use crate::config::OrderRules;
+use crate::commercetools::types::{Address, Order, ShippingInfo};
+use crate::config::{OrderRules, SplitDestinations};
 use crate::domain::{HoldReason, SalesOrder};
 
 /// Separator of several values sent in one Peoplevox field (a delivery note and a gift
 /// message both mapped to Notes).
 const JOIN: &str = " | ";
 
-/// Maps an order with the configured rules.
-pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldReason> {
-    let mut notes = Vec::new();
-    let shipping = destinations::single_destination(order)?;
-    check_address("shippingAddress", shipping)?;
-    let site = route(order, rules)?;
+/// Maps an order with the configured rules: one sales order per address the order ships to
+/// (one, unless its lines send units to several, see [`destinations`]), in a stable order.
+pub fn map_order(order: &Order, rules: &OrderRules) -> Result<Vec<SalesOrder>, HoldReason> {
+    let dests = destinations::destinations(order)?;
+    if dests.len() > 1 && rules.split_destinations == SplitDestinations::Hold {
+        return Err(destinations::hold_reason(order, &dests));
+    }
     let digits = price::currency_digits(order);
-    let lines = lines::map_lines(order, rules, digits, &mut notes)?;
+    let mut parts = Vec::with_capacity(dests.len());
+    for (index, dest) in dests.iter().enumerate() {
+        let part = Part {
+            index,
+            count: dests.len(),
+            dest,
+        };
+        parts.push(map_part(order, rules, &part, digits)?);
+    }
+    // Last: an order with another problem says that one, not "waiting for a number".
+    let chosen = number::choose(order, &rules.numbering)?;
+    let numbers = number::part_numbers(order, &chosen, parts.len(), &rules.numbering)
+        .map_err(|e| HoldReason::invalid(format!("numbering the order's parts: {e}")))?;
+    let mut sales_orders = Vec::with_capacity(parts.len());
+    for (draft, (number, note)) in parts.into_iter().zip(numbers) {
+        let mut notes: Vec<String> = chosen.note.iter().cloned().collect();
+        notes.extend(note);
+        notes.extend(draft.notes);
+        let mut fields = vec![("SalesOrderNumber".to_string(), number.to_string())];
+        fields.extend(draft.fields);
+        let sales_order = SalesOrder {
+            number,
+            ct_order_id: order.id.clone(),
+            site: draft.site,
+            fields,
+            custom_fields: draft.custom_fields,
+            lines: draft.lines,
+            notes,
+            shipping_key: draft.shipping_key,
+        };
+        field_limits::check(&sales_order)?;
+        sales_orders.push(sales_order);
+    }
+    Ok(sales_orders)
+}
+
+/// A part's sales order before the order's number is chosen.
+struct Draft {
+    site: String,
+    fields: Vec<(String, String)>,
+    custom_fields: Vec<(String, String)>,
+    lines: Vec<crate::domain::SalesOrderLine>,
+    notes: Vec<String>,
+    shipping_key: Option<String>,
+}
+
+/// Which part of the order a sales order is.
+struct Part<'d, 'a> {
+    index: usize,
+    count: usize,
+    dest: &'d Destination<'a>,
+}
+
+/// The sales order of one destination, without its number.
+fn map_part(
+    order: &Order,
+    rules: &OrderRules,
+    part: &Part<'_, '_>,
+    digits: u32,
+) -> Result<Draft, HoldReason> {
+    let dest = part.dest;
+    let mut notes = Vec::new();
+    if part.count > 1 {
+        let units: i64 = dest.line_units.values().sum();
+        notes.push(format!(
+            "part {} of {}: {units} unit(s) to {}",
+            part.index + 1,
+            part.count,
+            dest.label
+        ));
+    }
+    let shipping = dest.address;
+    let ct_name = if part.count > 1 {
+        dest.label.as_str()
+    } else {
+        "shippingAddress"
+    };
+    check_address(ct_name, shipping)?;
+    let site = route(order, Some(shipping), rules)?;
+    let lines = lines::map_lines(
+        order,
+        rules,
+        digits,
+        Some(dest),
+        part.index == 0,
+        &mut notes,
+    )?;
     let billing = order.billing_address.as_ref().unwrap_or(shipping);
 
     let mut fields: Vec<(String, String)> = Vec::with_capacity(32);
@@ -63,14 +152,14 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
     let contact = fit(
         "ContactName",
         contact,
-        "shippingAddress first and last name",
+        &format!("{ct_name} first and last name"),
         &mut notes,
     );
     put("Customer", customer(&email, &contact, &mut notes));
     // The commercetools id lets a warehouse user find the order in commercetools.
     put("CustomerPurchaseOrderReferenceNumber", order.id.clone());
     let shipping_which = Which {
-        ct_name: "shippingAddress",
+        ct_name,
         prefix: "ShippingAddress",
         carrier: true,
     };
@@ -93,22 +182,34 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
         rules.allow_partial_shipment.to_string(),
     );
     let money = |r: Result<Option<String>, String>| r.map_err(HoldReason::invalid);
-    if let Some(cost) = money(price::shipping_cost(order, digits))? {
+    let shipping_cost = if dest.charges_shipping {
+        money(price::shipping_cost(dest.shipping_info, digits))?
+    } else {
+        // Charged on the order's first part.
+        Some(price::zero(digits))
+    };
+    if let Some(cost) = shipping_cost {
         put("ShippingCost", cost);
     }
     put("Email", email);
     put("ContactName", contact);
-    if let Some(total) = &order.total_price {
-        let total = price::amount(total, digits, "totalPrice").map_err(HoldReason::invalid)?;
+    let first = part.index == 0;
+    if part.count == 1 {
+        if let Some(total) = &order.total_price {
+            let total = price::amount(total, digits, "totalPrice").map_err(HoldReason::invalid)?;
+            put("TotalSale", total);
+        }
+    } else {
+        let total = price::part_total(order, dest, first, digits).map_err(HoldReason::invalid)?;
         put("TotalSale", total);
     }
-    if let Some(discount) = money(price::order_discount(order, digits))? {
+    if first && let Some(discount) = money(price::order_discount(order, digits))? {
         put("Discount", discount);
     }
     if let Some(created) = order.created_at.as_deref().and_then(import_date) {
         put("CreatedDate", created);
     }
-    put("ServiceType", service_type(order, rules)?);
+    put("ServiceType", service_type(dest.shipping_info, rules)?);
     let channel_name = order.store.as_ref().and_then(|s| s.key.clone());
     let channel_name =
         clean_text(&channel_name.unwrap_or_else(|| rules.default_channel_name.clone()));
@@ -119,21 +220,14 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldRe
     put("Site", site.clone());
 
     let custom_fields = custom_fields(order, shipping, rules, &mut notes);
-    // Last: an order with another problem says that one, not "waiting for a number".
-    let chosen = number::choose(order, &rules.numbering)?;
-    notes.extend(chosen.note);
-    fields.insert(0, ("SalesOrderNumber".into(), chosen.number.to_string()));
-    let sales_order = SalesOrder {
-        number: chosen.number,
-        ct_order_id: order.id.clone(),
+    Ok(Draft {
         site,
         fields,
         custom_fields,
         lines,
         notes,
-    };
-    field_limits::check(&sales_order)?;
-    Ok(sales_order)
+        shipping_key: dest.shipping_key.map(str::to_string),
+    })
 }
 
 /// `value` cut to the field's length, with a note when it was longer.
@@ -184,11 +278,8 @@ fn check_address(which: &str, a: &Address) -> Result<(), HoldReason> {
     Ok(())
 }
 
-fn service_type(order: &Order, rules: &OrderRules) -> Result<String, HoldReason> {
-    let method = order
-        .shipping_info
-        .as_ref()
-        .and_then(|s| s.shipping_method_name.as_deref());
+fn service_type(info: Option<&ShippingInfo>, rules: &OrderRules) -> Result<String, HoldReason> {
+    let method = info.and_then(|s| s.shipping_method_name.as_deref());
     let service = method
         .and_then(|m| rules.shipping_methods.get(m))
         .or(rules.default_service_type.as_ref())

@@ -102,7 +102,7 @@ impl OrderExport {
             let exported: Vec<&SalesOrder> = done
                 .iter()
                 .filter(|(_, f)| matches!(f, Finish::Exported { .. }))
-                .filter_map(|(w, _)| w.sales_order.as_ref())
+                .flat_map(|(w, _)| &w.sales_orders)
                 .collect();
             if !exported.is_empty() {
                 super::stock_hints::send(queue.as_ref(), &exported).await;
@@ -157,8 +157,17 @@ impl OrderExport {
             Finish::Exported { number, site, .. } => {
                 detail["site"] = site.clone().into();
                 // What the mapping cut, left out or derived: nothing disappears untraced.
-                if let Some(so) = work.sales_order.as_ref().filter(|so| !so.notes.is_empty()) {
-                    detail["notes"] = so.notes.clone().into();
+                let mut notes: Vec<&str> = Vec::new();
+                for note in work.sales_orders.iter().flat_map(|so| &so.notes) {
+                    if !notes.contains(&note.as_str()) {
+                        notes.push(note);
+                    }
+                }
+                if !notes.is_empty() {
+                    detail["notes"] = notes.into();
+                }
+                if work.sales_orders.len() > 1 {
+                    detail["parts"] = work.numbers().into();
                 }
                 (Some(number.clone()), None)
             }

@@ -18,17 +18,23 @@ const PK: &str = "order-link";
 pub enum OrderLink {
     /// SaveData was (or is about to be) called; whether it landed is unknown.
     Sending {
-        /// The Peoplevox sales order number.
+        /// The Peoplevox sales order number (the first part's, when split).
         number: String,
+        /// Every part's number, when the order is split over several addresses.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<String>,
     },
     /// In Peoplevox and marked in commercetools.
     Exported {
-        /// The Peoplevox sales order number.
+        /// The Peoplevox sales order number (the first part's, when split).
         number: String,
-        /// Peoplevox site.
+        /// Peoplevox site (the first part's).
         site: String,
         /// When, epoch ms.
         at_ms: i64,
+        /// Every part's number, when the order is split over several addresses.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<String>,
     },
     /// Not exported, and why.
     Held {
@@ -55,12 +61,31 @@ pub async fn load(state: &dyn StateStore, order_id: &str) -> Result<Option<Order
 const NUMBER_PK: &str = "order-number";
 
 impl OrderLink {
-    /// The Peoplevox sales order number, when known.
+    /// The Peoplevox sales order number (the first part's), when known.
     pub fn number(&self) -> Option<&str> {
         match self {
-            Self::Sending { number } | Self::Exported { number, .. } => Some(number),
+            Self::Sending { number, .. } | Self::Exported { number, .. } => Some(number),
             Self::Held { number, .. } => number.as_deref(),
         }
+    }
+
+    /// Every Peoplevox number of the order: each part's, or the one.
+    pub fn numbers(&self) -> Vec<String> {
+        match self {
+            Self::Sending { parts, .. } | Self::Exported { parts, .. } if !parts.is_empty() => {
+                parts.clone()
+            }
+            _ => self.number().map(str::to_string).into_iter().collect(),
+        }
+    }
+}
+
+/// The `parts` of a link for these numbers: empty for one (the `number` says it all).
+pub fn parts_of(numbers: &[String]) -> Vec<String> {
+    if numbers.len() > 1 {
+        numbers.to_vec()
+    } else {
+        Vec::new()
     }
 }
 
@@ -75,9 +100,9 @@ pub async fn save(
     state
         .put(PK, order_id, &data, Condition::Always, None)
         .await?;
-    if let Some(number) = link.number() {
+    for number in link.numbers() {
         state
-            .put(NUMBER_PK, number, order_id, Condition::Always, None)
+            .put(NUMBER_PK, &number, order_id, Condition::Always, None)
             .await?;
     }
     Ok(())

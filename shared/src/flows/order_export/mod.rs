@@ -25,6 +25,7 @@ mod send;
 mod stages;
 mod stock_hints;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,15 +102,41 @@ struct Work {
     message_ids: Vec<String>,
     recovering: bool,
     order: Option<Order>,
-    sales_order: Option<SalesOrder>,
-    /// Found in Peoplevox by a recovering attempt: not sent again.
-    in_peoplevox: bool,
+    /// One sales order per address the order ships to (one, unless split).
+    sales_orders: Vec<SalesOrder>,
+    /// Numbers of parts a recovering attempt found in Peoplevox: their headers are not sent
+    /// again.
+    in_peoplevox: BTreeSet<String>,
     /// Was held before (its held-index entry goes once exported).
     was_held: bool,
     /// Announced by an OrderImported message.
     imported: bool,
-    /// The number a previous attempt sent under (link `Sending`): a retry keeps it.
-    sent_number: Option<String>,
+    /// The numbers a previous attempt sent under (link `Sending`): a retry keeps them.
+    sent_numbers: Vec<String>,
+}
+
+impl Work {
+    /// Every part's Peoplevox number, in part order.
+    fn numbers(&self) -> Vec<String> {
+        self.sales_orders
+            .iter()
+            .map(|so| so.number.to_string())
+            .collect()
+    }
+
+    /// The first part's number (the order's, unless split).
+    fn first_number(&self) -> Option<String> {
+        self.sales_orders.first().map(|so| so.number.to_string())
+    }
+
+    /// Every part was found in Peoplevox by a recovering attempt.
+    fn recovered(&self) -> bool {
+        !self.sales_orders.is_empty()
+            && self
+                .sales_orders
+                .iter()
+                .all(|so| self.in_peoplevox.contains(so.number.as_str()))
+    }
 }
 
 impl OrderExport {

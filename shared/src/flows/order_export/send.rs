@@ -8,7 +8,7 @@ use futures::StreamExt;
 use super::link::{self, OrderLink};
 use super::stages::CONCURRENCY;
 use super::{BatchReport, Finish, OrderExport, Work, held};
-use crate::commercetools::actions::export_mark;
+use crate::commercetools::actions::export_marks;
 use crate::commercetools::update_with::Decision;
 use crate::domain::{HoldReason, SalesOrder};
 use crate::peoplevox::csv_table::CsvTable;
@@ -31,7 +31,7 @@ impl OrderExport {
         let numbers: Vec<String> = work
             .iter()
             .filter(|w| w.recovering)
-            .filter_map(|w| w.sales_order.as_ref().map(|so| so.number.to_string()))
+            .flat_map(Work::numbers)
             .collect();
         if numbers.is_empty() {
             return work;
@@ -51,12 +51,11 @@ impl OrderExport {
             }
         };
         for w in &mut work {
-            let Some(so) = w.sales_order.as_mut() else {
-                continue;
-            };
-            if let Some(present) = lines.get(so.number.as_str()) {
-                w.in_peoplevox = true;
-                so.lines.retain(|l| !present.contains(&l.line.to_string()));
+            for so in &mut w.sales_orders {
+                if let Some(present) = lines.get(so.number.as_str()) {
+                    w.in_peoplevox.insert(so.number.to_string());
+                    so.lines.retain(|l| !present.contains(&l.line.to_string()));
+                }
             }
         }
         work
@@ -112,7 +111,7 @@ impl OrderExport {
     /// Step 7b: one "Sales orders" and one "Sales order items" SaveData for the whole batch.
     pub(super) async fn send(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
         let (mut done, to_send): (Vec<Work>, Vec<Work>) =
-            work.into_iter().partition(|w| w.in_peoplevox);
+            work.into_iter().partition(Work::recovered);
         // Recovered orders may still lack lines; they are sent with the items call below.
         let mut sent_headers = Vec::new();
         for chunk in to_send.chunks(self.rules.max_orders_per_call) {
@@ -131,17 +130,12 @@ impl OrderExport {
         let writes: Vec<(Work, Result<(), crate::store::StoreError>)> =
             futures::stream::iter(chunk.to_vec())
                 .map(|w| async move {
-                    let number = w
-                        .sales_order
-                        .as_ref()
-                        .map(|so| so.number.to_string())
-                        .unwrap_or_default();
-                    let written = link::save(
-                        self.state.as_ref(),
-                        &w.order_id,
-                        &OrderLink::Sending { number },
-                    )
-                    .await;
+                    let numbers = w.numbers();
+                    let sending = OrderLink::Sending {
+                        number: w.first_number().unwrap_or_default(),
+                        parts: link::parts_of(&numbers),
+                    };
+                    let written = link::save(self.state.as_ref(), &w.order_id, &sending).await;
                     (w, written)
                 })
                 .buffered(CONCURRENCY)
@@ -155,9 +149,18 @@ impl OrderExport {
             }
         }
         self.finish_all(done, report).await;
-        let orders: Vec<SalesOrder> = ready.iter().filter_map(|w| w.sales_order.clone()).collect();
+        // Parts a failed attempt already sent keep their header in Peoplevox as it is.
+        let orders: Vec<SalesOrder> = ready
+            .iter()
+            .flat_map(|w| {
+                w.sales_orders
+                    .iter()
+                    .filter(|so| !w.in_peoplevox.contains(so.number.as_str()))
+            })
+            .cloned()
+            .collect();
         if orders.is_empty() {
-            return Vec::new();
+            return ready;
         }
         let table = self.layout.tables(&orders).orders;
         let template = &self.peoplevox.templates.sales_orders;
@@ -165,7 +168,10 @@ impl OrderExport {
     }
 
     async fn send_items(&self, chunk: &[Work], report: &mut BatchReport) -> Vec<Work> {
-        let orders: Vec<SalesOrder> = chunk.iter().filter_map(|w| w.sales_order.clone()).collect();
+        let orders: Vec<SalesOrder> = chunk
+            .iter()
+            .flat_map(|w| w.sales_orders.iter().cloned())
+            .collect();
         let table = self.layout.tables(&orders).items;
         if table.rows.is_empty() {
             return chunk.to_vec();
@@ -194,19 +200,15 @@ impl OrderExport {
                 }
                 let (mut kept, mut done) = (Vec::new(), Vec::new());
                 for w in work {
-                    let number = w
-                        .sales_order
-                        .as_ref()
-                        .map(|so| so.number.to_string())
-                        .unwrap_or_default();
-                    if failed.contains(number.as_str()) {
+                    // One refused part holds the whole order: its parts go (or wait) together.
+                    if w.numbers().iter().any(|n| failed.contains(n.as_str())) {
                         let reason = HoldReason::RejectedByPeoplevox {
                             template: template.to_string(),
                         };
                         done.push((
-                            w,
+                            w.clone(),
                             Finish::Held {
-                                number: Some(number),
+                                number: w.first_number(),
                                 reason,
                             },
                         ));
@@ -237,20 +239,20 @@ impl OrderExport {
             .map(|w| {
                 let channel_id = channel_id.clone();
                 async move {
-                    let number = w
-                        .sales_order
-                        .as_ref()
-                        .map(|so| so.number.to_string())
-                        .unwrap_or_default();
+                    let numbers = w.numbers();
                     let result = self
                         .ct
                         .update_order_with(&w.order_id, 5, |order| {
-                            export_mark(order, &channel_id, Some(number.clone()))
-                                .map_or(Decision::Done, |mark| Decision::Update(vec![mark]))
+                            let marks = export_marks(order, &channel_id, &numbers);
+                            if marks.is_empty() {
+                                Decision::Done
+                            } else {
+                                Decision::Update(marks)
+                            }
                         })
                         .await;
                     let finish = match result {
-                        Ok(_) => self.record_export(&w, number).await,
+                        Ok(_) => self.record_export(&w, numbers).await,
                         Err(e) => Finish::Retry(format!(
                             "marking the order exported in commercetools: {e}"
                         )),
@@ -265,16 +267,18 @@ impl OrderExport {
     }
 
     /// After the mark: the link says `Exported`, the held index forgets the order.
-    async fn record_export(&self, w: &Work, number: String) -> Finish {
+    async fn record_export(&self, w: &Work, numbers: Vec<String>) -> Finish {
         let site = w
-            .sales_order
-            .as_ref()
+            .sales_orders
+            .first()
             .map(|so| so.site.clone())
             .unwrap_or_default();
+        let number = numbers.first().cloned().unwrap_or_default();
         let exported = OrderLink::Exported {
             number: number.clone(),
             site: site.clone(),
             at_ms: now_epoch_ms(),
+            parts: link::parts_of(&numbers),
         };
         if let Err(e) = link::save(self.state.as_ref(), &w.order_id, &exported).await {
             return Finish::Retry(format!("recording the export: {e}"));
@@ -285,7 +289,7 @@ impl OrderExport {
         Finish::Exported {
             number,
             site,
-            recovered: w.in_peoplevox,
+            recovered: w.recovered(),
         }
     }
 }

@@ -46,11 +46,11 @@ impl OrderExport {
                             message_ids: vec![record.id.clone()],
                             recovering: false,
                             order: event.order,
-                            sales_order: None,
-                            in_peoplevox: false,
+                            sales_orders: Vec::new(),
+                            in_peoplevox: BTreeSet::new(),
                             was_held: false,
                             imported,
-                            sent_number: None,
+                            sent_numbers: Vec::new(),
                         });
                     }
                 },
@@ -140,9 +140,9 @@ impl OrderExport {
             }
             match l {
                 Ok(Some(OrderLink::Exported { .. })) => done.push((w, Finish::Duplicate)),
-                Ok(Some(OrderLink::Sending { number })) => {
+                Ok(Some(link @ OrderLink::Sending { .. })) => {
                     w.recovering = true;
-                    w.sent_number = Some(number);
+                    w.sent_numbers = link.numbers();
                     kept.push(w);
                 }
                 Ok(Some(OrderLink::Held { .. })) => {
@@ -238,10 +238,12 @@ impl OrderExport {
                 continue;
             };
             match map_order(order, &self.rules) {
-                Ok(mut sales_order) => {
-                    keep_sent_number(&mut sales_order, w.sent_number.as_deref());
-                    self.layout.fit(&mut sales_order);
-                    w.sales_order = Some(sales_order);
+                Ok(mut parts) => {
+                    keep_sent_numbers(&mut parts, &w.sent_numbers);
+                    for sales_order in &mut parts {
+                        self.layout.fit(sales_order);
+                    }
+                    w.sales_orders = parts;
                     kept.push(w);
                 }
                 Err(reason) => {
@@ -265,7 +267,7 @@ impl OrderExport {
     ) -> Vec<Work> {
         let codes: BTreeSet<String> = work
             .iter()
-            .filter_map(|w| w.sales_order.as_ref())
+            .flat_map(|w| &w.sales_orders)
             .flat_map(|so| so.lines.iter().map(|l| l.item_code.to_string()))
             .collect();
         let unknown = match self.items.unknown_among(&self.pvx, &codes, false).await {
@@ -278,10 +280,10 @@ impl OrderExport {
         };
         let (mut kept, mut done) = (Vec::new(), Vec::new());
         for w in work {
-            let Some(so) = &w.sales_order else { continue };
-            let missing: Vec<String> = so
-                .lines
+            let missing: Vec<String> = w
+                .sales_orders
                 .iter()
+                .flat_map(|so| &so.lines)
                 .map(|l| l.item_code.to_string())
                 .filter(|code| unknown.contains(code))
                 .collect::<BTreeSet<_>>()
@@ -290,7 +292,7 @@ impl OrderExport {
             if missing.is_empty() {
                 kept.push(w);
             } else {
-                let number = Some(so.number.to_string());
+                let number = w.first_number();
                 done.push((
                     w,
                     Finish::Held {
@@ -305,14 +307,17 @@ impl OrderExport {
     }
 }
 
-/// A retry of an order a previous attempt sent (link `Sending`) goes out under the number it
-/// was sent under, even if the numbering configuration changed since: a second number would
-/// be a second Peoplevox order.
-fn keep_sent_number(sales_order: &mut SalesOrder, sent: Option<&str>) {
-    let Some(sent) = sent.filter(|n| *n != sales_order.number.as_str()) else {
-        return;
-    };
-    if let Ok(number) = SalesOrderNumber::parse(sent) {
+/// A retry of an order a previous attempt sent (link `Sending`) goes out under the numbers it
+/// was sent under, part by part, even if the numbering configuration changed since: a second
+/// number would be a second Peoplevox order.
+fn keep_sent_numbers(parts: &mut [SalesOrder], sent: &[String]) {
+    for (sales_order, sent) in parts.iter_mut().zip(sent) {
+        if sent == sales_order.number.as_str() {
+            continue;
+        }
+        let Ok(number) = SalesOrderNumber::parse(sent) else {
+            continue;
+        };
         sales_order.notes.push(format!(
             "sent as {number} by an earlier attempt; kept instead of {}",
             sales_order.number
@@ -339,13 +344,15 @@ mod tests {
             custom_fields: Vec::new(),
             lines: Vec::new(),
             notes: Vec::new(),
+            shipping_key: None,
         }
     }
 
     #[test]
     fn a_retry_keeps_the_number_an_earlier_attempt_sent() {
-        let mut so = sales_order("NEW-PREFIX-1");
-        keep_sent_number(&mut so, Some("CT-1"));
+        let mut so = [sales_order("NEW-PREFIX-1")];
+        keep_sent_numbers(&mut so, &["CT-1".to_string()]);
+        let so = &so[0];
         assert_eq!(so.number.as_str(), "CT-1");
         assert_eq!(so.field("SalesOrderNumber"), Some("CT-1"));
         assert!(
@@ -353,10 +360,16 @@ mod tests {
             "{:?}",
             so.notes
         );
-        let mut same = sales_order("CT-1");
-        keep_sent_number(&mut same, Some("CT-1"));
-        assert!(same.notes.is_empty());
-        keep_sent_number(&mut same, None);
-        assert_eq!(same.number.as_str(), "CT-1");
+        let mut same = [sales_order("CT-1")];
+        keep_sent_numbers(&mut same, &["CT-1".to_string()]);
+        assert!(same[0].notes.is_empty());
+        keep_sent_numbers(&mut same, &[]);
+        assert_eq!(same[0].number.as_str(), "CT-1");
+        let mut parts = [sales_order("N-1"), sales_order("N-2")];
+        keep_sent_numbers(&mut parts, &["N-1".to_string(), "OLD-2".to_string()]);
+        assert_eq!(
+            (parts[0].number.as_str(), parts[1].number.as_str()),
+            ("N-1", "OLD-2")
+        );
     }
 }

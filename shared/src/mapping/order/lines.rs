@@ -2,21 +2,32 @@
 //! factor), then custom line items as `orders.custom_line_items` says: left out with a note
 //! each, or sent under their configured item code.
 
+use super::destinations::Destination;
 use super::price::{custom_sale_price, line_sale_price};
 use crate::commercetools::types::{CustomLineItem, Money, Order};
 use crate::config::{CustomLineItems, ITEM_CODE_MAX, OrderRules};
 use crate::domain::{HoldReason, Quantity, SalesOrderLine, Sku};
 use crate::mapping::field_limits::length;
 
-/// The lines of `order`; notes name every custom line left out.
+/// The lines of `order` going to `dest` (every unit when `None`), numbered from 1; notes name
+/// every custom line left out (on the order's first part only, `first`).
 pub(super) fn map_lines(
     order: &Order,
     rules: &OrderRules,
     currency_digits: u32,
+    dest: Option<&Destination<'_>>,
+    first: bool,
     notes: &mut Vec<String>,
 ) -> Result<Vec<SalesOrderLine>, HoldReason> {
     let mut lines = Vec::with_capacity(order.line_items.len() + order.custom_line_items.len());
     for item in &order.line_items {
+        let units = match dest {
+            Some(d) => match d.line_units.get(item.id.as_str()) {
+                Some(units) => *units,
+                None => continue,
+            },
+            None => item.quantity,
+        };
         let sku = item
             .variant
             .sku
@@ -24,7 +35,7 @@ pub(super) fn map_lines(
             .ok_or_else(|| HoldReason::invalid(format!("line item {} has no SKU", item.id)))?;
         let ct_sku = Sku::parse(sku)
             .map_err(|e| HoldReason::invalid(format!("line item {}: {e}", item.id)))?;
-        let quantity = Quantity::new(item.quantity)
+        let quantity = Quantity::new(units)
             .map_err(|e| HoldReason::invalid(format!("line item {} ({sku}): {e}", item.id)))?;
         let (item_code, factor) = match rules.units_of_measure.get(ct_sku.as_str()) {
             Some(u) => {
@@ -52,11 +63,20 @@ pub(super) fn map_lines(
     let custom = &order.custom_line_items;
     match rules.custom_line_items {
         CustomLineItems::LeaveOut => {
-            notes.extend(custom.iter().map(left_out));
+            if first {
+                notes.extend(custom.iter().map(left_out));
+            }
         }
         CustomLineItems::Export => {
             for c in custom {
-                let line = custom_line(c, rules, currency_digits, next_line(&lines))?;
+                let units = match dest {
+                    Some(d) => match d.custom_units.get(c.id.as_str()) {
+                        Some(units) => *units,
+                        None => continue,
+                    },
+                    None => c.quantity,
+                };
+                let line = custom_line(c, units, rules, currency_digits, next_line(&lines))?;
                 lines.push(line);
             }
         }
@@ -127,6 +147,7 @@ fn left_out(c: &CustomLineItem) -> String {
 /// A custom line item sent as a line under its configured item code.
 fn custom_line(
     c: &CustomLineItem,
+    units: i64,
     rules: &OrderRules,
     currency_digits: u32,
     line: u32,
@@ -146,7 +167,7 @@ fn custom_line(
     let item_code = Sku::parse(code).map_err(|e| HoldReason::invalid(format!("{whose}: {e}")))?;
     check_item_code(&item_code, &whose)?;
     let quantity =
-        Quantity::new(c.quantity).map_err(|e| HoldReason::invalid(format!("{whose}: {e}")))?;
+        Quantity::new(units).map_err(|e| HoldReason::invalid(format!("{whose}: {e}")))?;
     let sale_price = custom_sale_price(c, currency_digits).map_err(HoldReason::invalid)?;
     Ok(SalesOrderLine {
         line,

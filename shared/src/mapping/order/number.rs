@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::commercetools::types::Order;
 use crate::config::{MissingNumber, OrderNumbering, TooLongNumber};
+use crate::domain::ids::SALES_ORDER_NUMBER_MAX;
 use crate::domain::{HoldReason, SalesOrderNumber};
 
 /// The chosen number, and a note when it is not the order's own.
@@ -31,6 +32,46 @@ pub fn derived_number(
     let hash = hex::encode(Sha256::digest(order_id.as_bytes()));
     let digits = numbering.hex_digits().min(hash.len());
     SalesOrderNumber::parse(&format!("{}{}", numbering.prefix, &hash[..digits]))
+}
+
+/// The numbers of an order's `count` parts (see [`super::destinations`]): the chosen number
+/// when there is one part; otherwise the chosen number with `-1`, `-2`, … appended, or, when
+/// that would not fit Peoplevox's 30 characters, a number derived from the order id short
+/// enough to take the suffix. Each comes with a note when it is not simply the chosen number.
+pub fn part_numbers(
+    order: &Order,
+    chosen: &ChosenNumber,
+    count: usize,
+    numbering: &OrderNumbering,
+) -> Result<Vec<(SalesOrderNumber, Option<String>)>, String> {
+    if count <= 1 {
+        return Ok(vec![(chosen.number.clone(), None)]);
+    }
+    let widest = format!("-{count}").len();
+    let own = chosen.number.as_str();
+    let (base, derived) = if own.chars().count() + widest <= SALES_ORDER_NUMBER_MAX {
+        (own.to_string(), false)
+    } else {
+        let hash = hex::encode(Sha256::digest(order.id.as_bytes()));
+        let room = SALES_ORDER_NUMBER_MAX
+            .saturating_sub(widest)
+            .saturating_sub(numbering.prefix.chars().count())
+            .min(numbering.hex_digits())
+            .min(hash.len());
+        (format!("{}{}", numbering.prefix, &hash[..room]), true)
+    };
+    (1..=count)
+        .map(|i| {
+            let number = SalesOrderNumber::parse(&format!("{base}-{i}"))?;
+            let note = derived.then(|| {
+                format!(
+                    "part numbers derived from the order id: {own} with a part suffix would be \
+                     longer than {SALES_ORDER_NUMBER_MAX} characters"
+                )
+            });
+            Ok((number, note))
+        })
+        .collect()
 }
 
 /// The Peoplevox number of `order` under `numbering`.
@@ -99,6 +140,31 @@ mod tests {
         };
         let e = choose(&order(Some(uuid)), &held).unwrap_err();
         assert!(e.to_string().contains("longer than 30"), "{e}");
+    }
+
+    #[test]
+    fn parts_are_numbered_with_a_suffix_within_30_characters() {
+        let numbering = OrderNumbering::default();
+        let o = order(Some("10001"));
+        let chosen = choose(&o, &numbering).unwrap();
+        let one = part_numbers(&o, &chosen, 1, &numbering).unwrap();
+        assert_eq!(one, [(chosen.number.clone(), None)]);
+        let three = part_numbers(&o, &chosen, 3, &numbering).unwrap();
+        let numbers: Vec<&str> = three.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(numbers, ["10001-1", "10001-2", "10001-3"]);
+        assert!(three.iter().all(|(_, note)| note.is_none()));
+        // 29 characters leave no room for "-1": the parts take a shorter derived number.
+        let long = order(Some(&"9".repeat(29)));
+        let chosen = choose(&long, &numbering).unwrap();
+        let parts = part_numbers(&long, &chosen, 12, &numbering).unwrap();
+        assert_eq!(parts.len(), 12);
+        for (i, (n, note)) in parts.iter().enumerate() {
+            assert!(n.as_str().starts_with("CT-"), "{n}");
+            assert!(n.as_str().ends_with(&format!("-{}", i + 1)), "{n}");
+            assert!(n.as_str().chars().count() <= 30, "{n}");
+            assert!(note.as_deref().unwrap().contains("longer than 30"));
+        }
+        assert_eq!(parts, part_numbers(&long, &chosen, 12, &numbering).unwrap());
     }
 
     #[test]

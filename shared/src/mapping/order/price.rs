@@ -11,7 +11,7 @@
 //! - `order/Order.raml`, `discountOnTotalPrice?`: discounts on the order's total, which no
 //!   line's `totalPrice` includes. So lines + shipping − Discount = TotalSale.
 
-use crate::commercetools::types::{LineItem, Money, Order};
+use crate::commercetools::types::{LineItem, Money, Order, ShippingInfo};
 use crate::domain::Decimal;
 
 /// A money amount at the order's currency digits, trailing zeros beyond them dropped.
@@ -33,20 +33,103 @@ pub(super) fn currency_digits(order: &Order) -> u32 {
         .unwrap_or(2)
 }
 
-/// The shipping the customer pays: the discounted price when a discount applies (down to
-/// 0.00), else the price.
-pub(super) fn shipping_cost(order: &Order, currency_digits: u32) -> Result<Option<String>, String> {
-    let Some(info) = &order.shipping_info else {
+/// The shipping the customer pays for `info` (the order's, or a Multiple-mode shipping's):
+/// the discounted price when a discount applies (down to 0.00), else the price.
+pub(super) fn shipping_cost(
+    info: Option<&ShippingInfo>,
+    currency_digits: u32,
+) -> Result<Option<String>, String> {
+    Ok(shipping_exact(info)?.map(|d| d.to_string_trimmed(currency_digits)))
+}
+
+fn shipping_exact(info: Option<&ShippingInfo>) -> Result<Option<Decimal>, String> {
+    let Some(info) = info else {
         return Ok(None);
     };
     if let Some(discounted) = &info.discounted_price {
         let field = "shippingInfo.discountedPrice.value";
-        return amount(&discounted.value, currency_digits, field).map(Some);
+        return discounted
+            .value
+            .exact()
+            .map(Some)
+            .map_err(|e| format!("{field} {e}"));
     }
     info.price
         .as_ref()
-        .map(|p| amount(p, currency_digits, "shippingInfo.price"))
+        .map(|p| p.exact().map_err(|e| format!("shippingInfo.price {e}")))
         .transpose()
+}
+
+/// Nothing, at the currency's digits (`0.00`).
+pub(super) fn zero(currency_digits: u32) -> String {
+    Decimal::zero(currency_digits).to_string()
+}
+
+/// What the customer pays for one part of a split order: its share of each line's total
+/// (the line's total × the part's units ÷ the line's units), its shipping when it is charged
+/// there, less the order-level discount on the first part; rounded half even to the currency.
+pub(super) fn part_total(
+    order: &Order,
+    dest: &super::destinations::Destination<'_>,
+    first: bool,
+    currency_digits: u32,
+) -> Result<String, String> {
+    let mut total = Decimal::zero(currency_digits);
+    let add = |total: Decimal, part: Decimal, field: &str| {
+        total.checked_add(part).map_err(|_| overflow(field))
+    };
+    for item in &order.line_items {
+        let Some(units) = dest.line_units.get(item.id.as_str()) else {
+            continue;
+        };
+        let label = format!("lineItems[{}]", item.id);
+        let per_quantity: Vec<(i64, &Money)> = item
+            .discounted_price_per_quantity
+            .iter()
+            .map(|d| (d.quantity, &d.discounted_price.value))
+            .collect();
+        let unit = item.price.as_ref().map(|p| {
+            p.discounted
+                .as_ref()
+                .map_or(&p.value, |discounted| &discounted.value)
+        });
+        let Some(line) = line_total(
+            item.quantity,
+            item.total_price.as_ref(),
+            &per_quantity,
+            unit,
+            &label,
+        )?
+        else {
+            continue;
+        };
+        let share = line
+            .total
+            .checked_mul(i128::from(*units))
+            .and_then(|t| t.div_round_half_even(line.units.max(1), currency_digits))
+            .map_err(|_| overflow(&label))?;
+        total = add(total, share, &label)?;
+    }
+    if dest.charges_shipping
+        && let Some(cost) = shipping_exact(dest.shipping_info)?
+    {
+        total = add(total, cost, "shippingInfo.price")?;
+    }
+    if first
+        && let Some(discount) = order
+            .discount_on_total_price
+            .as_ref()
+            .and_then(|d| d.discounted_amount.as_ref())
+    {
+        let field = "discountOnTotalPrice.discountedAmount";
+        let discount = discount.exact().map_err(|e| format!("{field} {e}"))?;
+        total = add(
+            total,
+            discount.checked_mul(-1).map_err(|_| overflow(field))?,
+            field,
+        )?;
+    }
+    Ok(total.to_string_trimmed(currency_digits))
 }
 
 /// The discount on the order's total, which the lines do not include.

@@ -10,6 +10,14 @@ fn fixture_order() -> Order {
     }
 }
 
+/// The one sales order of an order that ships to one address.
+fn map_one(order: &Order, rules: &OrderRules) -> Result<SalesOrder, HoldReason> {
+    map_order(order, rules).map(|mut parts| {
+        assert_eq!(parts.len(), 1, "{parts:?}");
+        parts.remove(0)
+    })
+}
+
 fn rules() -> OrderRules {
     let mut rules = OrderRules::default();
     rules.routing.push(RoutingRule {
@@ -36,7 +44,7 @@ fn rules() -> OrderRules {
 
 #[test]
 fn maps_header_lines_and_metadata() {
-    let so = map_order(&fixture_order(), &rules()).unwrap();
+    let so = map_one(&fixture_order(), &rules()).unwrap();
     assert_eq!(so.number.as_str(), "10001");
     assert_eq!(so.site, "UK-DC");
     assert_eq!(so.field("ShippingAddressLine1"), Some("1 High St"));
@@ -78,7 +86,7 @@ fn holds_name_the_problem() {
     let mut o = fixture_order();
     o.order_number = None;
     assert!(
-        map_order(&o, &rules)
+        map_one(&o, &rules)
             .unwrap_err()
             .to_string()
             .contains("orderNumber")
@@ -87,7 +95,7 @@ fn holds_name_the_problem() {
     let mut o = fixture_order();
     o.line_items[0].quantity = 0;
     assert!(
-        map_order(&o, &rules)
+        map_one(&o, &rules)
             .unwrap_err()
             .to_string()
             .contains("li-1")
@@ -96,7 +104,7 @@ fn holds_name_the_problem() {
     let mut o = fixture_order();
     o.shipping_address.as_mut().unwrap().city = None;
     assert!(
-        map_order(&o, &rules)
+        map_one(&o, &rules)
             .unwrap_err()
             .to_string()
             .contains("shippingAddress.city")
@@ -105,7 +113,7 @@ fn holds_name_the_problem() {
     let mut o = fixture_order();
     o.shipping_info.as_mut().unwrap().shipping_method_name = Some("Teleport".into());
     assert!(
-        map_order(&o, &rules)
+        map_one(&o, &rules)
             .unwrap_err()
             .to_string()
             .contains("Teleport")
@@ -114,7 +122,7 @@ fn holds_name_the_problem() {
     let mut o = fixture_order();
     o.line_items[1].supply_channel.as_mut().unwrap().id = Some("ch-other".into());
     assert!(
-        map_order(&o, &rules)
+        map_one(&o, &rules)
             .unwrap_err()
             .to_string()
             .contains("supply channels")
@@ -123,7 +131,7 @@ fn holds_name_the_problem() {
     let mut o = fixture_order();
     o.shipping_address.as_mut().unwrap().street_name = Some("x".repeat(120));
     assert!(
-        map_order(&o, &rules)
+        map_one(&o, &rules)
             .unwrap_err()
             .to_string()
             .contains("longer than 100")
@@ -134,11 +142,11 @@ fn holds_name_the_problem() {
 fn routing_falls_back_to_default_site() {
     let mut o = fixture_order();
     o.store = None;
-    assert_eq!(map_order(&o, &rules()).unwrap().site, "PrimarySite");
+    assert_eq!(map_one(&o, &rules()).unwrap().site, "PrimarySite");
     let mut no_default = rules();
     no_default.default_site = None;
     assert!(
-        map_order(&o, &no_default)
+        map_one(&o, &no_default)
             .unwrap_err()
             .to_string()
             .contains("default_site")
@@ -150,7 +158,7 @@ fn csv_quotes_and_neutralises_hostile_text() {
     let mut o = fixture_order();
     let a = o.shipping_address.as_mut().unwrap();
     a.street_name = Some("=cmd|' /C calc'!A0, \"quoted\"\r\nnext".into());
-    let so = map_order(&o, &rules()).unwrap();
+    let so = map_one(&o, &rules()).unwrap();
     let config =
         crate::config::Config::from_toml(include_str!("../../../fixtures/config-test.toml"))
             .unwrap();
@@ -200,7 +208,7 @@ fn layout_checks_tenant_header() {
         .or_default()
         .insert("ShippingAddressLine1".into(), "ShipTo1".into());
     let layout = SalesOrderLayout::from_headers(&renamed, orders, items, &[]).unwrap();
-    let so = map_order(&fixture_order(), &rules()).unwrap();
+    let so = map_one(&fixture_order(), &rules()).unwrap();
     let t = layout.tables(&[so]);
     assert_eq!(
         t.orders.value(&t.orders.rows[0], "ShipTo1"),
@@ -213,7 +221,7 @@ fn layout_checks_tenant_header() {
 fn customer_is_never_longer_than_50_characters() {
     let mut o = fixture_order();
     o.customer_email = Some(format!("{}@example.com", "a".repeat(488)));
-    let so = map_order(&o, &rules()).unwrap();
+    let so = map_one(&o, &rules()).unwrap();
     assert_eq!(so.field("Customer"), Some("Jane Doe"), "the contact name");
     assert_eq!(
         so.field("Email").map(str::len),
@@ -223,7 +231,7 @@ fn customer_is_never_longer_than_50_characters() {
     let a = o.shipping_address.as_mut().unwrap();
     a.first_name = Some("Maximiliane Josephine Theresia Aurelia".into());
     a.last_name = Some("von und zu Hohenberg-Liechtenstein".into());
-    let so = map_order(&o, &rules()).unwrap();
+    let so = map_one(&o, &rules()).unwrap();
     let customer = so.field("Customer").unwrap();
     assert!(customer.chars().count() <= 50, "{customer}");
     assert_eq!(
@@ -240,7 +248,7 @@ fn customer_is_never_longer_than_50_characters() {
         Some("Maximiliane Josephine Theresia Aurelia von und zu Hohenberg-Liechtenstein")
     );
     o.customer_email = Some(format!("{}@example.com", "a".repeat(489)));
-    let e = map_order(&o, &rules()).unwrap_err().to_string();
+    let e = map_one(&o, &rules()).unwrap_err().to_string();
     assert!(e.contains("customerEmail is longer than 500"), "{e}");
 }
 
@@ -249,14 +257,14 @@ fn the_delivery_note_goes_whole_to_its_field_joined_with_custom_fields() {
     let mut o = fixture_order();
     let note = "Leave with the concierge; the side gate code is 4471. ".repeat(6);
     o.shipping_address.as_mut().unwrap().additional_address_info = Some(note.clone());
-    let so = map_order(&o, &rules()).unwrap();
+    let so = map_one(&o, &rules()).unwrap();
     let expected = format!("{} | Happy birthday, \"Sam\"! Love, J & K", note.trim());
     assert_eq!(so.custom_fields, vec![("Notes".to_string(), expected)]);
     assert!(so.notes.is_empty(), "{:?}", so.notes);
 
     let mut capped = rules();
     capped.delivery_note_max_chars = Some(120);
-    let so = map_order(&o, &capped).unwrap();
+    let so = map_one(&o, &capped).unwrap();
     assert_eq!(so.custom_fields[0].1.chars().count(), 120);
     assert!(
         so.notes[0].starts_with("Notes cut to 120 of"),
@@ -266,7 +274,7 @@ fn the_delivery_note_goes_whole_to_its_field_joined_with_custom_fields() {
 
     let mut off = rules();
     off.delivery_note_field = String::new();
-    let so = map_order(&o, &off).unwrap();
+    let so = map_one(&o, &off).unwrap();
     assert!(
         so.notes[0].contains("orders.delivery_note_field is empty"),
         "{:?}",
@@ -288,7 +296,7 @@ fn the_delivery_note_goes_whole_to_its_field_joined_with_custom_fields() {
         .collect();
     let layout =
         SalesOrderLayout::from_headers(&config.peoplevox, zynk_standard, items, &[]).unwrap();
-    let mut so = map_order(&o, &rules()).unwrap();
+    let mut so = map_one(&o, &rules()).unwrap();
     layout.fit(&mut so);
     assert!(so.custom_fields.is_empty());
     assert!(
@@ -305,7 +313,7 @@ fn channel_names_and_item_codes_are_checked_against_their_50_characters() {
     o.store.as_mut().unwrap().key = Some("k".repeat(60));
     let mut r = rules();
     r.routing.clear();
-    let so = map_order(&o, &r).unwrap();
+    let so = map_one(&o, &r).unwrap();
     assert_eq!(so.field("ChannelName").map(str::len), Some(50));
     assert!(
         so.notes[0].starts_with("ChannelName (the store key) cut to 50"),
@@ -315,7 +323,7 @@ fn channel_names_and_item_codes_are_checked_against_their_50_characters() {
 
     let mut o = fixture_order();
     o.line_items[0].variant.sku = Some("S".repeat(51));
-    let e = map_order(&o, &rules()).unwrap_err().to_string();
+    let e = map_one(&o, &rules()).unwrap_err().to_string();
     assert!(
         e.contains("ItemCode") && e.contains("longer than 50"),
         "{e}"
@@ -331,7 +339,7 @@ fn custom_line_items_are_exported_under_their_code_or_held_without_one() {
          "totalPrice": {"type": "centPrecision", "currencyCode": "GBP", "centAmount": 500, "fractionDigits": 2}}
     ]))
     .unwrap();
-    let so = map_order(&o, &rules()).unwrap();
+    let so = map_one(&o, &rules()).unwrap();
     assert_eq!(so.lines.len(), 2, "left out by default");
     assert!(
         so.notes[0].contains("`gift-wrap` (Gift wrap) ×2, 5.00 GBP left out"),
@@ -341,7 +349,7 @@ fn custom_line_items_are_exported_under_their_code_or_held_without_one() {
 
     let mut export = rules();
     export.custom_line_items = crate::config::CustomLineItems::Export;
-    let e = map_order(&o, &export).unwrap_err().to_string();
+    let e = map_one(&o, &export).unwrap_err().to_string();
     assert!(
         e.contains("custom line item `gift-wrap` has no item code"),
         "{e}"
@@ -349,7 +357,7 @@ fn custom_line_items_are_exported_under_their_code_or_held_without_one() {
     export
         .custom_line_item_codes
         .insert("gift-wrap".into(), "WRAP".into());
-    let so = map_order(&o, &export).unwrap();
+    let so = map_one(&o, &export).unwrap();
     let last = so.lines.last().unwrap();
     assert_eq!(
         (
@@ -363,23 +371,20 @@ fn custom_line_items_are_exported_under_their_code_or_held_without_one() {
     assert_eq!(last.ct_line_item_id, "cli-1");
 
     o.line_items.clear();
-    let e = map_order(&o, &rules()).unwrap_err().to_string();
+    let e = map_one(&o, &rules()).unwrap_err().to_string();
     assert!(
         e.starts_with("order holds only custom line items (`gift-wrap`"),
         "{e}"
     );
-    assert!(map_order(&o, &export).is_ok(), "exported, they are lines");
+    assert!(map_one(&o, &export).is_ok(), "exported, they are lines");
 }
 
 #[test]
 fn a_missing_number_waits_for_the_sweep_after_every_other_check() {
     let mut o = fixture_order();
     o.order_number = None;
-    assert_eq!(
-        map_order(&o, &rules()),
-        Err(HoldReason::AwaitingOrderNumber)
-    );
+    assert_eq!(map_one(&o, &rules()), Err(HoldReason::AwaitingOrderNumber));
     o.shipping_address.as_mut().unwrap().city = None;
-    let e = map_order(&o, &rules()).unwrap_err();
+    let e = map_one(&o, &rules()).unwrap_err();
     assert!(e.to_string().contains("shippingAddress.city"), "{e}");
 }
