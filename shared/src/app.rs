@@ -242,7 +242,7 @@ pub async fn shipment_confirmed(
         pvx,
         audit: stores.audit.clone(),
         rules: config.shipments.clone(),
-        units: config.orders.units_of_measure.clone(),
+        orders: config.orders.clone(),
         export_channel_id,
     }))
 }

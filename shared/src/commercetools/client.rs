@@ -144,17 +144,23 @@ impl CtClient {
                 chunk.iter().map(String::as_str).collect();
             let mut by_mark = Vec::new();
             for order in orders {
-                let mark = order
-                    .sync_info_for(export_channel_id)
-                    .and_then(|s| s.external_id.as_deref())
+                // An order split over several addresses has a mark (and a number) per part.
+                let marks: Vec<String> = order
+                    .sync_info
+                    .iter()
+                    .filter(|s| s.channel.id.as_deref() == Some(export_channel_id))
+                    .filter_map(|s| s.external_id.as_deref())
                     .filter(|n| wanted.contains(n))
-                    .map(str::to_string);
-                match (mark, order.order_number.clone()) {
-                    (Some(mark), _) => by_mark.push((mark, order)),
-                    (None, Some(number)) if wanted.contains(number.as_str()) => {
-                        found.entry(number).or_insert(order);
+                    .map(str::to_string)
+                    .collect();
+                if !marks.is_empty() {
+                    for mark in marks {
+                        by_mark.push((mark, order.clone()));
                     }
-                    _ => {}
+                } else if let Some(number) = order.order_number.clone()
+                    && wanted.contains(number.as_str())
+                {
+                    found.entry(number).or_insert(order);
                 }
             }
             // The mark wins over an orderNumber that happens to equal another order's number.

@@ -221,6 +221,40 @@ impl Order {
             .find(|s| s.channel.id.as_deref() == Some(channel_id))
     }
 
+    /// Every Peoplevox number of the order: the `externalId`s of its export marks on the
+    /// OrderExport channel (one per part of an order split over several addresses, in part
+    /// order), else its `orderNumber`.
+    pub fn peoplevox_numbers(&self, export_channel_id: &str) -> Vec<&str> {
+        let marks: Vec<&str> = self
+            .sync_info
+            .iter()
+            .filter(|s| s.channel.id.as_deref() == Some(export_channel_id))
+            .filter_map(|s| s.external_id.as_deref())
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if !marks.is_empty() {
+            return marks;
+        }
+        self.order_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .into_iter()
+            .collect()
+    }
+
+    /// Every delivery of the order: in `shippingInfo` (Single mode) and in each
+    /// `shipping[].shippingInfo` (Multiple mode, [R] `cart/Shipping.raml`).
+    pub fn deliveries(&self) -> impl Iterator<Item = &serde_json::Value> {
+        let single = self.shipping_info.iter();
+        let multiple = self
+            .shipping
+            .iter()
+            .filter_map(|s| s.shipping_info.as_ref());
+        single.chain(multiple).flat_map(|info| &info.deliveries)
+    }
+
     /// The number Peoplevox knows the order by: the `externalId` of its export mark on the
     /// OrderExport channel (written with the number the export chose, derived or not), else its
     /// `orderNumber`.

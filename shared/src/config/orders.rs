@@ -105,6 +105,21 @@ impl OrderNumbering {
     }
 }
 
+impl OrderRules {
+    /// The item code a custom line item with `slug` is exported under: its own from
+    /// `custom_line_item_codes`, else `custom_line_item_code`; `None` when custom line items
+    /// are left out or no code applies.
+    pub fn custom_line_code(&self, slug: &str) -> Option<&str> {
+        if self.custom_line_items != CustomLineItems::Export {
+            return None;
+        }
+        self.custom_line_item_codes
+            .get(slug)
+            .or(self.custom_line_item_code.as_ref())
+            .map(String::as_str)
+    }
+}
+
 /// Checks the order-side keys this module adds, naming the key at fault.
 pub(super) fn validate(o: &OrderRules) -> Result<(), ConfigError> {
     let prefix = &o.numbering.prefix;

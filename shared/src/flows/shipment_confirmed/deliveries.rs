@@ -13,16 +13,17 @@ use crate::commercetools::actions::{
     DeliveryItem, DeliverySelector, ParcelDraft, ParcelMeasurements, ParcelSelector, ShipmentState,
     TrackingData,
 };
-use crate::commercetools::types::Order;
+use crate::commercetools::types::{Address, CustomLineItem, Order};
 use crate::config::ShipmentRules;
 use crate::domain::Despatch;
 use crate::domain::despatch::key_from;
+use crate::mapping::order::destinations::destinations;
 use crate::setup::{
     FIELD_DESPATCH_NUMBER, FIELD_DESPATCHED_AT, FIELD_PVX_CARRIER, FIELD_PVX_SERVICE,
 };
 
 /// Peoplevox item and factor of a commercetools SKU (packs ship as `factor` units).
-pub(super) type ItemOf<'a> = &'a dyn Fn(&str) -> (String, u32);
+pub(super) type ItemOf<'a> = &'a (dyn Fn(&str) -> (String, u32) + Sync);
 
 /// The delivery key of a despatch.
 pub fn delivery_key(despatch: &str) -> String {
@@ -43,12 +44,7 @@ struct Existing {
 
 fn existing(order: &Order) -> Existing {
     let mut found = Existing::default();
-    let deliveries = order
-        .shipping_info
-        .as_ref()
-        .map(|s| s.deliveries.as_slice())
-        .unwrap_or_default();
-    for delivery in deliveries {
+    for delivery in order.deliveries() {
         if let Some(key) = delivery.get("key").and_then(Value::as_str) {
             found.deliveries.insert(key.to_string());
         }
@@ -61,13 +57,76 @@ fn existing(order: &Order) -> Existing {
     found
 }
 
+/// Where the despatches of an order go: the part of the order each despatch's Peoplevox number
+/// names when the order was split over several addresses, and how custom line items are coded.
+pub(super) struct Lines<'a> {
+    /// Peoplevox item and factor of a commercetools SKU.
+    pub item_of: ItemOf<'a>,
+    /// The item code an exported custom line item goes under (`None`: not exported).
+    pub custom_code_of: &'a (dyn Fn(&CustomLineItem) -> Option<String> + Sync),
+    /// Id of the OrderExport channel, whose marks carry each part's number.
+    pub export_channel_id: &'a str,
+}
+
+/// The part of a split order a despatch belongs to: the shipping key its delivery needs
+/// (Multiple mode), the address (Single mode with item addresses) and the units of each line
+/// it may take; the default (not split) takes every line, with no key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct PartOfDespatch {
+    shipping_key: Option<String>,
+    address: Option<Address>,
+    line_units: Option<BTreeMap<String, i64>>,
+}
+
+/// The part of `order` whose Peoplevox number `number` is: its position among the order's
+/// export marks is its position among the order's destinations (see
+/// [`crate::mapping::order::destinations`]), both in part order.
+pub(super) fn part_of(order: &Order, export_channel_id: &str, number: &str) -> PartOfDespatch {
+    let numbers = order.peoplevox_numbers(export_channel_id);
+    let Some(index) = numbers
+        .iter()
+        .position(|n| *n == number)
+        .filter(|_| numbers.len() > 1)
+    else {
+        return PartOfDespatch::default();
+    };
+    let multiple = order
+        .shipping_mode
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case("Multiple"));
+    match destinations(order) {
+        Ok(dests) if dests.len() == numbers.len() => {
+            let dest = &dests[index];
+            let mut line_units: BTreeMap<String, i64> = dest
+                .line_units
+                .iter()
+                .map(|(id, units)| (id.to_string(), *units))
+                .collect();
+            line_units.extend(dest.custom_units.iter().map(|(id, u)| (id.to_string(), *u)));
+            PartOfDespatch {
+                shipping_key: dest.shipping_key.map(str::to_string),
+                address: (!multiple).then(|| dest.address.clone()),
+                line_units: Some(line_units),
+            }
+        }
+        // The order changed since it was split: every line may take the despatch, and a
+        // Multiple-mode delivery still goes to the shipping in the part's place.
+        _ => PartOfDespatch {
+            shipping_key: multiple
+                .then(|| order.shipping.get(index).map(|s| s.shipping_key.clone()))
+                .flatten(),
+            ..PartOfDespatch::default()
+        },
+    }
+}
+
 /// The actions for `despatches` of `order`, or why the despatch cannot be booked (an item the
 /// order does not have, more units than it has left).
 pub(super) fn plan(
     order: &Order,
     despatches: &[&Despatch],
     rules: &ShipmentRules,
-    item_of: ItemOf<'_>,
+    lines: &Lines<'_>,
 ) -> Result<Vec<OrderUpdateAction>, String> {
     let mut have = existing(order);
     let mut actions = Vec::new();
@@ -111,7 +170,8 @@ pub(super) fn plan(
             }
             continue;
         }
-        let items = assign(order, despatch, &mut have.delivered, item_of)?;
+        let part = part_of(order, lines.export_channel_id, &despatch.order_number);
+        let items = assign(order, despatch, &part, &mut have.delivered, lines)?;
         let placed = parcels::place(&despatch.number, &despatch.packages, &[]);
         let parcels = despatch
             .packages
@@ -141,9 +201,9 @@ pub(super) fn plan(
         have.deliveries.insert(key.clone());
         actions.push(OrderUpdateAction::AddDelivery {
             delivery_key: Some(key),
-            shipping_key: None,
+            shipping_key: part.shipping_key,
             items,
-            address: None,
+            address: part.address.map(Box::new),
             parcels,
             custom,
         });
@@ -164,36 +224,61 @@ fn measurements(package: &crate::domain::Package) -> Option<ParcelMeasurements> 
 }
 
 /// Spreads the despatched units over the order's line items of each item (split lines and
-/// packs included), in line order, never beyond what a line has left to deliver.
+/// packs included), in line order, never beyond what a line has left to deliver; only over the
+/// lines of the despatch's part of a split order; an item no line item has may be an exported
+/// custom line item's code.
 fn assign(
     order: &Order,
     despatch: &Despatch,
+    part: &PartOfDespatch,
     delivered: &mut BTreeMap<String, i64>,
-    item_of: ItemOf<'_>,
+    lines: &Lines<'_>,
 ) -> Result<Vec<DeliveryItem>, String> {
+    let in_part = |id: &str| {
+        part.line_units
+            .as_ref()
+            .is_none_or(|units| units.contains_key(id))
+    };
+    // (line id, quantity, Peoplevox item, factor) of every line that may take the despatch.
+    let candidates: Vec<(&str, i64, String, u32)> = order
+        .line_items
+        .iter()
+        .filter(|l| in_part(&l.id))
+        .filter_map(|l| {
+            let sku = l.variant.sku.as_deref()?;
+            let (item, factor) = (lines.item_of)(sku);
+            Some((l.id.as_str(), l.quantity, item, factor))
+        })
+        .chain(
+            order
+                .custom_line_items
+                .iter()
+                .filter(|c| in_part(&c.id))
+                .filter_map(|c| {
+                    let code = (lines.custom_code_of)(c)?;
+                    Some((c.id.as_str(), c.quantity, code, 1))
+                }),
+        )
+        .collect();
     let mut items: Vec<DeliveryItem> = Vec::new();
     for (item, units) in &despatch.lines {
         let mut left = *units;
         let mut matched = false;
-        for line in &order.line_items {
-            let Some(sku) = line.variant.sku.as_deref() else {
-                continue;
-            };
-            let (line_item, factor) = item_of(sku);
-            if &line_item != item {
+        for (id, quantity, line_item, factor) in &candidates {
+            if line_item != item {
                 continue;
             }
             matched = true;
-            let factor = i64::from(factor.max(1));
-            let open = line.quantity - delivered.get(&line.id).copied().unwrap_or(0);
+            let factor = i64::from((*factor).max(1));
+            let open = quantity - delivered.get(*id).copied().unwrap_or(0);
             let take = open.min(left / factor);
             if take > 0 {
                 left -= take * factor;
-                *delivered.entry(line.id.clone()).or_insert(0) += take;
-                match items.iter_mut().find(|i| i.id == line.id) {
+                *delivered.entry(id.to_string()).or_insert(0) += take;
+                match items.iter_mut().find(|i| i.id == *id) {
                     Some(existing) => existing.quantity += take,
                     None => items.push(DeliveryItem {
-                        id: line.id.clone(),
+                        id: id.to_string(),
                         quantity: take,
                     }),
                 }
@@ -281,6 +366,19 @@ mod tests {
         }
     }
 
+    fn no_custom_codes(_: &CustomLineItem) -> Option<String> {
+        None
+    }
+
+    const EXPORT: &str = "ch-export";
+
+    /// Packs as the tests' configuration has them, no custom line codes, the export channel.
+    const LINES: Lines<'static> = Lines {
+        item_of: &packs,
+        custom_code_of: &no_custom_codes,
+        export_channel_id: EXPORT,
+    };
+
     fn names(actions: &[OrderUpdateAction]) -> Vec<&'static str> {
         actions.iter().map(OrderUpdateAction::name).collect()
     }
@@ -289,7 +387,7 @@ mod tests {
     fn a_full_despatch_is_one_delivery_with_parcels_and_shipped() {
         let o = order(&[("l1", "A", 2), ("l2", "B", 1)], json!([]), "Pending");
         let d = despatch("D1", &[("A", 2), ("B", 1)], &[Some("T1"), Some("T2")]);
-        let actions = plan(&o, &[&d], &ShipmentRules::default(), &packs).unwrap();
+        let actions = plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap();
         assert_eq!(names(&actions), ["addDelivery", "changeShipmentState"]);
         let json = serde_json::to_value(&actions).unwrap();
         assert_eq!(json[0]["deliveryKey"], "pvx-D1");
@@ -310,7 +408,7 @@ mod tests {
         let o = order(&[("l1", "A", 2)], delivered, "Shipped");
         let d = despatch("D1", &[("A", 2)], &[Some("T1")]);
         assert!(
-            plan(&o, &[&d], &ShipmentRules::default(), &packs)
+            plan(&o, &[&d], &ShipmentRules::default(), &LINES)
                 .unwrap()
                 .is_empty()
         );
@@ -320,14 +418,14 @@ mod tests {
     fn a_split_order_goes_partial_then_shipped() {
         let first = despatch("D1", &[("A", 1)], &[None]);
         let o = order(&[("l1", "A", 2), ("l2", "B", 1)], json!([]), "Pending");
-        let actions = plan(&o, &[&first], &ShipmentRules::default(), &packs).unwrap();
+        let actions = plan(&o, &[&first], &ShipmentRules::default(), &LINES).unwrap();
         let json = serde_json::to_value(&actions).unwrap();
         assert_eq!(json[1]["shipmentState"], "Partial");
         let delivered =
             json!([{"key": "pvx-D1", "items": [{"id": "l1", "quantity": 1}], "parcels": []}]);
         let o = order(&[("l1", "A", 2), ("l2", "B", 1)], delivered, "Partial");
         let second = despatch("D2", &[("A", 1), ("B", 1)], &[Some("T9")]);
-        let actions = plan(&o, &[&first, &second], &ShipmentRules::default(), &packs).unwrap();
+        let actions = plan(&o, &[&first, &second], &ShipmentRules::default(), &LINES).unwrap();
         let json = serde_json::to_value(&actions).unwrap();
         assert_eq!(
             names(&actions),
@@ -346,7 +444,7 @@ mod tests {
             "parcels": [{"key": "pvx-D1-1"}]}]);
         let o = order(&[("l1", "A", 1)], delivered, "Shipped");
         let d = despatch("D1", &[("A", 1)], &[Some("LATE-1")]);
-        let actions = plan(&o, &[&d], &ShipmentRules::default(), &packs).unwrap();
+        let actions = plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap();
         let json = serde_json::to_value(&actions).unwrap();
         assert_eq!(names(&actions), ["setParcelTrackingData"]);
         assert_eq!(json[0]["parcelKey"], "pvx-D1-1");
@@ -362,17 +460,17 @@ mod tests {
         );
         let d = despatch("D1", &[("SOCK", 7)], &[None]);
         let json =
-            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &packs).unwrap())
+            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap())
                 .unwrap();
         assert_eq!(
             json[0]["items"],
             json!([{"id": "l1", "quantity": 2}, {"id": "l2", "quantity": 1}])
         );
         let unknown = despatch("D2", &[("HAT", 1)], &[None]);
-        let e = plan(&o, &[&unknown], &ShipmentRules::default(), &packs).unwrap_err();
+        let e = plan(&o, &[&unknown], &ShipmentRules::default(), &LINES).unwrap_err();
         assert!(e.contains("`HAT`") && e.contains("does not contain"), "{e}");
         let over = despatch("D3", &[("SOCK", 8)], &[None]);
-        let e = plan(&o, &[&over], &ShipmentRules::default(), &packs).unwrap_err();
+        let e = plan(&o, &[&over], &ShipmentRules::default(), &LINES).unwrap_err();
         assert!(e.contains("1 more unit"), "{e}");
     }
 
@@ -388,7 +486,7 @@ mod tests {
         );
         let o = order(&[("l1", "A", 2)], json!([]), "Delivered");
         let d = despatch("D1", &[("A", 1)], &[Some("T")]);
-        let actions = plan(&o, &[&d], &rules, &packs).unwrap();
+        let actions = plan(&o, &[&d], &rules, &LINES).unwrap();
         let json = serde_json::to_value(&actions).unwrap();
         assert_eq!(
             names(&actions),
@@ -400,5 +498,118 @@ mod tests {
             "royal-mail"
         );
         assert_eq!(json[0]["parcels"][0]["trackingData"]["provider"], "RM");
+    }
+
+    /// A Multiple-mode order split in two parts, `N1-1` (1 × A to `home`) and `N1-2` (2 × A,
+    /// 1 × B to `office`), marked for both; a gift wrap exported under `WRAP`.
+    fn split_order() -> Order {
+        serde_json::from_value(json!({
+            "id": "o-1", "version": 3, "orderNumber": "N1", "shipmentState": "Pending",
+            "shippingMode": "Multiple",
+            "shipping": [
+                {"shippingKey": "home", "shippingAddress": {"key": "home", "country": "GB", "city": "Leeds", "streetName": "A St"},
+                 "shippingInfo": {"shippingMethodName": "Standard", "deliveries": []}},
+                {"shippingKey": "office", "shippingAddress": {"key": "office", "country": "GB", "city": "York", "streetName": "B Rd"},
+                 "shippingInfo": {"shippingMethodName": "Next Day", "deliveries": [
+                     {"id": "d-0", "key": "pvx-OLD", "items": [{"id": "li-2", "quantity": 1}], "parcels": []}]}}
+            ],
+            "lineItems": [
+                {"id": "li-1", "quantity": 3, "variant": {"sku": "A"},
+                 "shippingDetails": {"valid": true, "targets": [
+                     {"addressKey": "home", "quantity": 1, "shippingMethodKey": "home"},
+                     {"addressKey": "office", "quantity": 2, "shippingMethodKey": "office"}]}},
+                {"id": "li-2", "quantity": 1, "variant": {"sku": "B"},
+                 "shippingDetails": {"valid": true, "targets": [{"addressKey": "office", "quantity": 1, "shippingMethodKey": "office"}]}}
+            ],
+            "customLineItems": [{"id": "c-1", "slug": "gift-wrap", "quantity": 1,
+                 "shippingDetails": {"valid": true, "targets": [{"addressKey": "home", "quantity": 1, "shippingMethodKey": "home"}]}}],
+            "syncInfo": [
+                {"channel": {"typeId": "channel", "id": EXPORT}, "externalId": "N1-1"},
+                {"channel": {"typeId": "channel", "id": EXPORT}, "externalId": "N1-2"}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_despatch_of_a_split_order_books_its_part_in_its_shipping() {
+        let o = split_order();
+        let mut d = despatch("D2", &[("A", 2)], &[Some("T2")]);
+        d.order_number = "N1-2".into();
+        let json =
+            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap())
+                .unwrap();
+        assert_eq!(json[0]["action"], "addDelivery");
+        assert_eq!(json[0]["shippingKey"], "office", "{json}");
+        assert_eq!(json[0]["items"], json!([{"id": "li-1", "quantity": 2}]));
+        assert!(
+            json[0].get("address").is_none(),
+            "Multiple mode: the shipping has it"
+        );
+        // li-2 was delivered in `office` already (a delivery under shipping[1]); li-1's 2 of 3
+        // make the order Partial, not Shipped.
+        assert_eq!(json[1]["shipmentState"], "Partial");
+
+        // Part 1's despatch goes to `home`; its lines are part 1's only, so 2 units of A are
+        // more than the part has and the despatch is refused rather than booked elsewhere.
+        let mut d = despatch("D1", &[("A", 1)], &[None]);
+        d.order_number = "N1-1".into();
+        let json =
+            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap())
+                .unwrap();
+        assert_eq!(json[0]["shippingKey"], "home");
+        let mut too_many = despatch("D9", &[("B", 1)], &[None]);
+        too_many.order_number = "N1-1".into();
+        let e = plan(&o, &[&too_many], &ShipmentRules::default(), &LINES).unwrap_err();
+        assert!(e.contains("ships item `B`"), "{e}");
+    }
+
+    #[test]
+    fn an_exported_custom_line_item_is_delivered_under_its_code() {
+        fn wrap(c: &CustomLineItem) -> Option<String> {
+            (c.slug.as_deref() == Some("gift-wrap")).then(|| "WRAP".to_string())
+        }
+        let lines = Lines {
+            custom_code_of: &wrap,
+            ..LINES
+        };
+        let o = split_order();
+        let mut d = despatch("D1", &[("A", 1), ("WRAP", 1)], &[None]);
+        d.order_number = "N1-1".into();
+        let json =
+            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &lines).unwrap())
+                .unwrap();
+        assert_eq!(
+            json[0]["items"],
+            json!([{"id": "li-1", "quantity": 1}, {"id": "c-1", "quantity": 1}])
+        );
+        // Without the code the despatch names an item the order does not have.
+        let e = plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap_err();
+        assert!(e.contains("`WRAP`"), "{e}");
+    }
+
+    #[test]
+    fn a_single_mode_part_sent_to_an_item_address_carries_the_address() {
+        let o: Order = serde_json::from_value(json!({
+            "id": "o-1", "version": 3, "orderNumber": "N1", "shipmentState": "Pending",
+            "shippingAddress": {"country": "GB", "city": "Leeds", "streetName": "A St"},
+            "itemShippingAddresses": [{"key": "gran", "country": "GB", "city": "York", "streetName": "B Rd"}],
+            "shippingInfo": {"shippingMethodName": "Standard", "deliveries": []},
+            "lineItems": [{"id": "li-1", "quantity": 3, "variant": {"sku": "A"},
+                "shippingDetails": {"valid": true, "targets": [{"addressKey": "gran", "quantity": 2}]}}],
+            "syncInfo": [
+                {"channel": {"typeId": "channel", "id": EXPORT}, "externalId": "N1-1"},
+                {"channel": {"typeId": "channel", "id": EXPORT}, "externalId": "N1-2"}
+            ]
+        }))
+        .unwrap();
+        let mut d = despatch("D2", &[("A", 2)], &[None]);
+        d.order_number = "N1-2".into();
+        let json =
+            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap())
+                .unwrap();
+        assert!(json[0].get("shippingKey").is_none(), "{json}");
+        assert_eq!(json[0]["address"]["city"], "York");
+        assert_eq!(json[0]["items"], json!([{"id": "li-1", "quantity": 2}]));
     }
 }

@@ -32,7 +32,7 @@ pub use report::ShipmentReport;
 
 use crate::commercetools::types::Order;
 use crate::commercetools::{CtClient, Decision, OrderUpdateAction};
-use crate::config::{ShipmentRules, UnitOfMeasure};
+use crate::config::{OrderRules, ShipmentRules};
 use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
 use crate::mapping::SkuMap;
@@ -57,8 +57,9 @@ pub struct ShipmentConfirmedParts {
     pub audit: Arc<dyn AuditLog>,
     /// `[shipments]`.
     pub rules: ShipmentRules,
-    /// `orders.units_of_measure` (packs ship as several Peoplevox units).
-    pub units: BTreeMap<String, UnitOfMeasure>,
+    /// `[orders]`: packs ship as several Peoplevox units (`units_of_measure`), exported custom
+    /// line items under their item codes.
+    pub orders: OrderRules,
     /// Id of the OrderExport channel, whose syncInfo `externalId` is the Peoplevox number.
     pub export_channel_id: String,
 }
@@ -82,7 +83,7 @@ enum Booked {
 impl ShipmentConfirmed {
     /// The flow from its parts.
     pub fn new(parts: ShipmentConfirmedParts) -> Self {
-        let sku_map = SkuMap::new(&parts.units);
+        let sku_map = SkuMap::new(&parts.orders.units_of_measure);
         Self {
             parts,
             sku_map,
@@ -241,13 +242,22 @@ impl ShipmentConfirmed {
             let (item, factor) = self.sku_map.item_of(sku);
             (item.to_string(), factor)
         };
+        let custom_code_of = |c: &crate::commercetools::types::CustomLineItem| {
+            let slug = c.slug.as_deref().unwrap_or_default();
+            self.parts.orders.custom_line_code(slug).map(str::to_string)
+        };
+        let lines = deliveries::Lines {
+            item_of: &item_of,
+            custom_code_of: &custom_code_of,
+            export_channel_id: &self.parts.export_channel_id,
+        };
         let mut planned = Vec::new();
         let mut refused = None;
         let outcome = self
             .parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
-                match deliveries::plan(current, &refs, &self.parts.rules, &item_of) {
+                match deliveries::plan(current, &refs, &self.parts.rules, &lines) {
                     Ok(actions) => {
                         planned = actions.clone();
                         Decision::Update(actions)
@@ -410,10 +420,12 @@ mod tests {
         }))
         .unwrap();
         let d = &found["DSP-1"];
-        let actions = deliveries::plan(&order, &[d], &ShipmentRules::default(), &|sku: &str| {
-            (sku.to_string(), 1)
-        })
-        .unwrap();
+        let lines = deliveries::Lines {
+            item_of: &|sku: &str| (sku.to_string(), 1),
+            custom_code_of: &|_| None,
+            export_channel_id: "ch-export",
+        };
+        let actions = deliveries::plan(&order, &[d], &ShipmentRules::default(), &lines).unwrap();
         let json = serde_json::to_value(&actions).unwrap();
         assert_eq!(
             json[0]["parcels"][0]["trackingData"]["carrier"], "DPD",

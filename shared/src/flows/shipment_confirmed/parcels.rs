@@ -48,13 +48,8 @@ pub(super) enum Placed {
 
 /// The parcels of the order's delivery `delivery_key`, in the order's order.
 pub(super) fn of_delivery(order: &Order, delivery_key: &str) -> Vec<Parcel> {
-    let deliveries = order
-        .shipping_info
-        .as_ref()
-        .map(|s| s.deliveries.as_slice())
-        .unwrap_or_default();
-    deliveries
-        .iter()
+    order
+        .deliveries()
         .filter(|d| d.get("key").and_then(Value::as_str) == Some(delivery_key))
         .flat_map(|d| d["parcels"].as_array().cloned().unwrap_or_default())
         .map(|p| Parcel {

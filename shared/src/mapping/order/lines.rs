@@ -153,16 +153,12 @@ fn custom_line(
     line: u32,
 ) -> Result<SalesOrderLine, HoldReason> {
     let slug = c.slug.as_deref().unwrap_or_default();
-    let code = rules
-        .custom_line_item_codes
-        .get(slug)
-        .or(rules.custom_line_item_code.as_ref())
-        .ok_or_else(|| {
-            HoldReason::invalid(format!(
-                "custom line item `{slug}` has no item code: map it in \
+    let code = rules.custom_line_code(slug).ok_or_else(|| {
+        HoldReason::invalid(format!(
+            "custom line item `{slug}` has no item code: map it in \
                  orders.custom_line_item_codes or set orders.custom_line_item_code"
-            ))
-        })?;
+        ))
+    })?;
     let whose = format!("custom line item {} (`{slug}`)", c.id);
     let item_code = Sku::parse(code).map_err(|e| HoldReason::invalid(format!("{whose}: {e}")))?;
     check_item_code(&item_code, &whose)?;
