@@ -278,7 +278,7 @@ pub async fn order_status(
         audit: stores.audit.clone(),
         rules: config.status.clone(),
         despatch_report: config.shipments.summary_report.clone(),
-        units: config.orders.units_of_measure.clone(),
+        orders: config.orders.clone(),
         export_channel_id,
         order_type: OrderType {
             key: key.clone(),

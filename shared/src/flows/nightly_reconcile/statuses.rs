@@ -34,7 +34,8 @@ use crate::config::{ReconcileRules, StatusRules};
 use crate::domain::StatusMessage;
 use crate::domain::status::{Move, Stage as Warehouse, compare};
 use crate::flows::order_status::plan::{applied_stage, warehouse_stage};
-use crate::flows::order_status::{fields, pvx_orders};
+use crate::flows::order_status::pvx_orders::{self, PvxOrder};
+use crate::flows::order_status::{self, fields};
 use crate::peoplevox::PvxError;
 use crate::peoplevox::search::MAX_VALUES_PER_CLAUSE;
 use crate::queues::STATUS_QUEUE;
@@ -64,14 +65,6 @@ fn cancelled_in_commercetools(order: &Order) -> bool {
 /// Whether asking Peoplevox about the order could lead to a repair; the others cost no
 /// request. `marked`: the order carries the export mark.
 pub(super) fn worth_asking(order: &Order, marked: bool, rules: &StatusRules) -> bool {
-    if order
-        .order_number
-        .as_deref()
-        .is_none_or(|n| n.trim().is_empty())
-    {
-        // Peoplevox knows orders by number only.
-        return false;
-    }
     if cancelled_in_commercetools(order) {
         // An exception waits on a person; a cancellation the order shows as the warehouse's
         // too (Canceled, pvxStatus) is done on both sides.
@@ -194,15 +187,18 @@ impl NightlyReconcile {
                 current.state.cursor.last_key.as_deref(),
             )
             .await?;
-        let asked: Vec<(&Order, bool, &str)> = orders
+        // Peoplevox knows orders by number only: each part's of an order split over several
+        // addresses (its marks), or its own.
+        let asked: Vec<(&Order, bool, Vec<&str>)> = orders
             .iter()
             .filter_map(|order| {
                 let marked = order.sync_info_for(export).is_some();
-                let number = order.peoplevox_number(export)?;
-                worth_asking(order, marked, rules).then_some((order, marked, number))
+                let numbers = order.peoplevox_numbers(export);
+                (!numbers.is_empty() && worth_asking(order, marked, rules))
+                    .then_some((order, marked, numbers))
             })
             .collect();
-        let mut numbers: Vec<&str> = asked.iter().map(|(_, _, n)| *n).collect();
+        let mut numbers: Vec<&str> = asked.iter().flat_map(|(_, _, n)| n.clone()).collect();
         numbers.sort_unstable();
         numbers.dedup();
         let (in_peoplevox, requests) = self.peoplevox_statuses(&numbers).await?;
@@ -210,8 +206,7 @@ impl NightlyReconcile {
         let despatched: Vec<(&Order, &str)> = orders
             .iter()
             .filter(|o| o.sync_info_for(export).is_some() && lost_returns::despatched(o))
-            .filter_map(|o| Some((o, o.peoplevox_number(export)?)))
-            .filter(|(_, n)| !n.is_empty())
+            .flat_map(|o| o.peoplevox_numbers(export).into_iter().map(move |n| (o, n)))
             .collect();
         let mut despatched_numbers: Vec<String> =
             despatched.iter().map(|(_, n)| (*n).to_string()).collect();
@@ -231,9 +226,12 @@ impl NightlyReconcile {
         sweep.checked += asked.len();
         sweep.requests += requests + return_requests;
         let mut requeues = Vec::new();
-        for (order, marked, number) in asked {
-            let status = in_peoplevox.get(number).map(String::as_str);
-            match repair(order, marked, status, rules) {
+        for (order, marked, numbers) in asked {
+            // A split order re-queues its status under its first part's number: the status
+            // flow reads every part again.
+            let number = numbers[0];
+            let status = status_of(&numbers, &in_peoplevox, rules);
+            match repair(order, marked, status.as_deref(), rules) {
                 Repair::Nothing => {}
                 Repair::Unmapped => sweep.unmapped += 1,
                 Repair::NotInPeoplevox => {
@@ -325,15 +323,41 @@ impl NightlyReconcile {
     async fn peoplevox_statuses(
         &self,
         numbers: &[&str],
-    ) -> Result<(BTreeMap<String, String>, u32), PvxError> {
+    ) -> Result<(BTreeMap<String, PvxOrder>, u32), PvxError> {
         let read = pvx_orders::read(&self.parts.pvx, &self.parts.status, numbers).await?;
-        let statuses = read
-            .orders
-            .into_iter()
-            .map(|(number, order)| (number, order.status))
-            .collect();
-        Ok((statuses, read.requests))
+        Ok((read.orders, read.requests))
     }
+}
+
+/// Peoplevox's status of an order with these numbers: its one sales order's, or, split over
+/// several addresses, the status its parts give it together; `None` when Peoplevox has none
+/// of them.
+fn status_of(
+    numbers: &[&str],
+    found: &BTreeMap<String, PvxOrder>,
+    rules: &StatusRules,
+) -> Option<String> {
+    if let [number] = numbers {
+        return found.get(*number).map(|o| o.status.clone());
+    }
+    let parts: Vec<(String, Option<PvxOrder>)> = numbers
+        .iter()
+        .map(|n| (n.to_string(), found.get(*n).cloned()))
+        .collect();
+    if parts.iter().all(|(_, o)| o.is_none()) {
+        return None;
+    }
+    Some(
+        order_status::parts::order_status(&parts, rules)
+            .map(|(name, _, _)| name)
+            // No part's status is mapped: the first part's, which the status flow audits.
+            .unwrap_or_else(|| {
+                parts
+                    .iter()
+                    .find_map(|(_, o)| o.as_ref().map(|o| o.status.clone()))
+                    .unwrap_or_default()
+            }),
+    )
 }
 
 #[cfg(test)]
@@ -424,9 +448,37 @@ mod tests {
             assert!(!worth_asking(o, true, &rules), "{o:?}");
             assert_eq!(decide(o, true, Some("New")), Repair::Nothing, "{o:?}");
         }
+        // Peoplevox knows orders by number only: an order with neither a number nor an
+        // export mark is not asked about (the sweep asks by `peoplevox_numbers`).
         let mut unnumbered = order("Open", "Ready", serde_json::json!({}));
         unnumbered.order_number = None;
-        assert!(!worth_asking(&unnumbered, true, &rules));
+        assert!(unnumbered.peoplevox_numbers("ch-export").is_empty());
+    }
+
+    #[test]
+    fn a_split_order_shows_the_status_its_parts_give_it_together() {
+        let rules = StatusRules::default();
+        let part = |status: &str| PvxOrder {
+            status: status.into(),
+            on_hold: None,
+        };
+        let found: BTreeMap<String, PvxOrder> = [
+            ("N-1".to_string(), part("Despatched")),
+            ("N-2".to_string(), part("Picking")),
+            ("M".to_string(), part("Packed")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            status_of(&["N-1", "N-2"], &found, &rules).as_deref(),
+            Some("Partially despatched")
+        );
+        assert_eq!(status_of(&["M"], &found, &rules).as_deref(), Some("Packed"));
+        assert_eq!(status_of(&["X-1", "X-2"], &found, &rules), None);
+        assert_eq!(
+            status_of(&["N-2", "X-2"], &found, &rules).as_deref(),
+            Some("Picking")
+        );
     }
 
     #[test]

@@ -11,12 +11,14 @@ use super::cancel::{self, Pushed};
 use super::plan::{self, Reported, Verdict};
 use super::report::StatusReport;
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, fields};
-use crate::commercetools::actions::export_mark;
+use crate::commercetools::actions::export_marks;
 use crate::commercetools::types::Order;
 use crate::commercetools::{CtError, Decision};
+use crate::config::OrderRules;
 use crate::config::StatusMapping;
 use crate::domain::status::{Cancellation, Stage, cancellation, stage_name};
 use crate::flows::batch::RecordOutcome;
+use crate::mapping::map_order;
 use crate::setup::FIELD_PVX_EXCEPTION;
 
 /// How one cancellation ended.
@@ -102,30 +104,39 @@ impl OrderStatus {
         };
         let marked = order.sync_info_for(&self.parts.export_channel_id).is_some();
         let stage = plan::warehouse_stage(&order, rules);
-        let number = order
-            .peoplevox_number(&self.parts.export_channel_id)
-            .unwrap_or_default()
-            .to_string();
+        // Every Peoplevox number of the order: its marks' (each part of a split order), or,
+        // unmarked, the numbers the export would have sent it under.
+        let numbers: Vec<String> = if marked {
+            order
+                .peoplevox_numbers(&self.parts.export_channel_id)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        } else {
+            expected_numbers(&order, &self.parts.orders)
+        };
         // Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
         let mut found_unmarked = false;
         let decided = match cancellation(marked, stage) {
             // No export mark does not prove Peoplevox never got the order: an export whose
             // mark was lost (or is still being written) has left it there. Peoplevox is asked;
             // only an order it does not have is commercetools' alone.
-            Cancellation::LocalOnly if number.is_empty() => Ok(Cancellation::LocalOnly),
-            Cancellation::LocalOnly => match cancel::find(&self.parts.pvx, rules, &number).await {
-                Ok(false) => Ok(Cancellation::LocalOnly),
-                Ok(true) => {
-                    found_unmarked = true;
-                    Ok(Cancellation::PushToPeoplevox)
+            Cancellation::LocalOnly if numbers.is_empty() => Ok(Cancellation::LocalOnly),
+            Cancellation::LocalOnly => {
+                match cancel::any_found(&self.parts.pvx, rules, &numbers).await {
+                    Ok(false) => Ok(Cancellation::LocalOnly),
+                    Ok(true) => {
+                        found_unmarked = true;
+                        Ok(Cancellation::PushToPeoplevox)
+                    }
+                    Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
+                        Err(Ended::Retry(format!("asking Peoplevox for the order: {e}")))
+                    }
+                    Err(e) => Err(Ended::Exception(format!(
+                        "asking Peoplevox for the order failed: {e}"
+                    ))),
                 }
-                Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
-                    Err(Ended::Retry(format!("asking Peoplevox for the order: {e}")))
-                }
-                Err(e) => Err(Ended::Exception(format!(
-                    "asking Peoplevox for the order failed: {e}"
-                ))),
-            },
+            }
             other => Ok(other),
         };
         let ended = match decided {
@@ -137,12 +148,13 @@ impl OrderStatus {
                 "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand".into(),
             ),
             Ok(Cancellation::PushToPeoplevox) => {
-                match cancel::push(&self.parts.pvx, rules, &number).await {
+                match cancel::push(&self.parts.pvx, rules, &numbers).await {
                     Ok(Pushed::Cancelled) => Ended::Pushed,
                     Ok(Pushed::AlreadyCancelled) => Ended::Already,
                     Ok(Pushed::Exception(reason)) => Ended::Exception(reason),
                     Ok(Pushed::NotInPeoplevox) => Ended::Exception(format!(
-                        "Peoplevox has no sales order `{number}` to cancel"
+                        "Peoplevox has no sales order `{}` to cancel",
+                        numbers.join("`, `")
                     )),
                     // A cancellation whose answer was lost may have landed: the retry reads
                     // Peoplevox's status first and finds it cancelled, or pushes again.
@@ -155,8 +167,11 @@ impl OrderStatus {
         };
         // The order shows the outcome: Canceled and the Peoplevox status, or the exception.
         let shown = match &ended {
-            Ended::Pushed | Ended::Already => self.show_cancelled(&order).await,
-            Ended::Exception(reason) => self.show_exception(&order, reason, found_unmarked).await,
+            Ended::Pushed | Ended::Already => self.show_cancelled(&order, &numbers).await,
+            Ended::Exception(reason) => {
+                let mark = if found_unmarked { &numbers[..] } else { &[] };
+                self.show_exception(&order, reason, mark).await
+            }
             _ => Ok(()),
         };
         match shown {
@@ -168,7 +183,7 @@ impl OrderStatus {
     /// Applies Peoplevox's cancelled status to the order (shipmentState Canceled, pvxStatus),
     /// compared with what the warehouse had reached — the order's own Cancelled state is
     /// commercetools', not the warehouse's.
-    async fn show_cancelled(&self, order: &Order) -> Result<(), String> {
+    async fn show_cancelled(&self, order: &Order, numbers: &[String]) -> Result<(), String> {
         let rules = &self.parts.rules;
         let name = rules.cancel.value.clone();
         let mapping = rules.resolve(&name).unwrap_or(StatusMapping {
@@ -191,10 +206,7 @@ impl OrderStatus {
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 // Peoplevox has the order (it just cancelled it or had): an export whose mark
                 // was lost gets its mark now, so that no sweep exports it again.
-                let mut actions: Vec<_> =
-                    export_mark(current, export, current.order_number.clone())
-                        .into_iter()
-                        .collect();
+                let mut actions = export_marks(current, export, numbers);
                 let applied = plan::warehouse_stage(current, rules);
                 if let Verdict::Apply { actions: shown, .. } =
                     plan::plan(current, applied, true, &reported, rules, ours)
@@ -213,17 +225,23 @@ impl OrderStatus {
     }
 
     /// Writes the exception on the order for customer service (when the order carries our Type
-    /// or none); `mark`: Peoplevox has the order, whose export mark was lost, so it gets it too
-    /// (or no sweep would ever mark it: the export flow leaves cancelled orders alone).
-    async fn show_exception(&self, order: &Order, reason: &str, mark: bool) -> Result<(), String> {
+    /// or none); `mark`: the numbers of an order Peoplevox has whose export mark was lost, so it
+    /// gets it too (or no sweep would ever mark it: the export flow leaves cancelled orders
+    /// alone).
+    async fn show_exception(
+        &self,
+        order: &Order,
+        reason: &str,
+        mark: &[String],
+    ) -> Result<(), String> {
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
         self.parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let mut actions = Vec::new();
-                if mark {
-                    actions.extend(export_mark(current, export, current.order_number.clone()));
+                if !mark.is_empty() {
+                    actions.extend(export_marks(current, export, mark));
                 }
                 actions.extend(
                     fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
@@ -238,5 +256,14 @@ impl OrderStatus {
             .await
             .map(|_| ())
             .map_err(|e| format!("recording the exception on the order: {e}"))
+    }
+}
+
+/// The Peoplevox numbers an unmarked order would have been exported under: its parts' as the
+/// export maps it (a derived or split number included), else its `orderNumber`.
+fn expected_numbers(order: &Order, rules: &OrderRules) -> Vec<String> {
+    match map_order(order, rules) {
+        Ok(parts) => parts.iter().map(|so| so.number.to_string()).collect(),
+        Err(_) => order.order_number.iter().cloned().collect(),
     }
 }

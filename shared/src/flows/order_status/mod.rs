@@ -24,6 +24,7 @@ pub mod cancel;
 mod cancellations;
 pub mod fields;
 mod fill;
+pub mod parts;
 pub mod plan;
 pub mod pvx_orders;
 mod read;
@@ -33,14 +34,13 @@ pub mod returns;
 pub mod shorts;
 mod statuses;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use fields::OrderType;
 pub use report::StatusReport;
 
 use crate::commercetools::CtClient;
-use crate::config::{StatusRules, UnitOfMeasure};
+use crate::config::{OrderRules, StatusRules};
 use crate::flows::batch::InputRecord;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
@@ -66,8 +66,9 @@ pub struct OrderStatusParts {
     pub rules: StatusRules,
     /// The despatch report (`shipments.summary_report`), for short picks.
     pub despatch_report: String,
-    /// `orders.units_of_measure` (packs are several Peoplevox units).
-    pub units: BTreeMap<String, UnitOfMeasure>,
+    /// `[orders]`: packs are several Peoplevox units (`units_of_measure`); an unmarked order's
+    /// Peoplevox numbers are the ones its export would choose.
+    pub orders: OrderRules,
     /// The OrderExport channel: its `syncInfo` on an order says the order is exported.
     pub export_channel_id: String,
     /// The order Type carrying the status fields.
@@ -106,7 +107,7 @@ impl StatusEvent {
 impl OrderStatus {
     /// The flow from its parts.
     pub fn new(parts: OrderStatusParts) -> Self {
-        let sku_map = SkuMap::new(&parts.units);
+        let sku_map = SkuMap::new(&parts.orders.units_of_measure);
         Self {
             parts,
             sku_map,

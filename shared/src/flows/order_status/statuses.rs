@@ -17,10 +17,12 @@ use crate::setup::FIELD_PVX_EXCEPTION;
 use super::report::StatusReport;
 
 /// The event of an order that the batch applies, and what it maps to.
-struct Chosen {
-    event: StatusEvent,
-    mapping: StatusMapping,
-    shorts: Vec<ShortLine>,
+pub(super) struct Chosen {
+    pub(super) event: StatusEvent,
+    pub(super) mapping: StatusMapping,
+    pub(super) shorts: Vec<ShortLine>,
+    /// Each part's number and status, for an order split over several addresses.
+    pub(super) parts: Vec<String>,
 }
 
 /// How one order's update ended.
@@ -108,6 +110,7 @@ impl OrderStatus {
                     event,
                     mapping,
                     shorts: Vec::new(),
+                    parts: Vec::new(),
                 };
                 if further {
                     if let Some(previous) = best.replace(candidate) {
@@ -128,6 +131,7 @@ impl OrderStatus {
             }
         }
 
+        let mut chosen = self.merge_parts(chosen, report).await;
         self.check_shorts(&mut chosen, report).await;
 
         let applied: Vec<(Order, Chosen, Applied)> = futures::stream::iter(chosen)
@@ -156,10 +160,12 @@ impl OrderStatus {
                     && plan::applied_stage(order, rules) < Some(Stage::Despatched))
         };
         let export = self.parts.export_channel_id.as_str();
+        // Every part of a split order: what was ordered is compared with all they despatched.
         let numbers: Vec<String> = chosen
             .iter()
             .filter(|(o, c)| wants(o, c))
-            .filter_map(|(o, _)| o.peoplevox_number(export).map(String::from))
+            .flat_map(|(o, _)| o.peoplevox_numbers(export))
+            .map(String::from)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -192,8 +198,17 @@ impl OrderStatus {
             if !wants(order, c) {
                 return true;
             }
-            let number = order.peoplevox_number(export).unwrap_or_default().to_string();
-            let mine = despatched.get(&number);
+            let numbers = order.peoplevox_numbers(export);
+            let number = numbers.join(", ");
+            let mut all: Option<BTreeMap<String, i64>> = None;
+            for n in &numbers {
+                for (item, units) in despatched.get(*n).into_iter().flatten() {
+                    *all.get_or_insert_with(BTreeMap::new)
+                        .entry(item.clone())
+                        .or_insert(0) += units;
+                }
+            }
+            let mine = all.as_ref();
             if mine.is_none() && !c.mapping.short_pick {
                 let reason = format!(
                     "Peoplevox reports order {number} `{}` but its despatch report has nothing for it yet",
@@ -257,6 +272,9 @@ impl OrderStatus {
     ) {
         let mut detail = event_detail(&c.event);
         detail["stage"] = stage_name(c.mapping.stage).into();
+        if !c.parts.is_empty() {
+            detail["parts"] = c.parts.clone().into();
+        }
         if !c.shorts.is_empty() {
             detail["shortLines"] = plan::describe_shorts(&c.shorts).into();
         }
