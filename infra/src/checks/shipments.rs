@@ -29,12 +29,18 @@ pub fn check(bed: &Testbed) -> ShipmentCheck {
     let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
     let mut tracking_seen: BTreeMap<String, usize> = BTreeMap::new();
     for order in bed.ct.orders() {
-        let deliveries = order
-            .shipping_info
-            .as_ref()
-            .map(|s| s.deliveries.clone())
-            .unwrap_or_default();
-        for delivery in deliveries {
+        // Read as commercetools holds it: Single mode in `shippingInfo`, Multiple mode in each
+        // `shipping[].shippingInfo` ([R] `cart/Shipping.raml`).
+        let Some(json) = bed.ct.order_json(&order.id) else {
+            continue;
+        };
+        let single = json["shippingInfo"]["deliveries"].as_array().cloned();
+        let multiple = json["shipping"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["shippingInfo"]["deliveries"].as_array().cloned());
+        for delivery in single.into_iter().chain(multiple).flatten() {
             let Some(key) = delivery.get("key").and_then(Value::as_str) else {
                 continue;
             };

@@ -14,6 +14,7 @@ use serde_json::json;
 use ctpvx_infra::checks;
 use ctpvx_infra::local::stack::{ORDERS_DLQ, SHIPMENTS_DLQ, STATUS_DLQ, STOCK_DLQ};
 use ctpvx_infra::local::{LocalStack, StackOptions};
+use ctpvx_infra::shapes_scenario::{self, Shape};
 use ctpvx_infra::sim::peoplevox::Dialect;
 use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions};
 use ctpvx_infra::{
@@ -55,6 +56,8 @@ const UNKNOWN_SKU: &str = "NEW-ITEM-1";
 const SAFETY_BUFFER: u32 = 5;
 /// Bulk items for the 900-line order, stocked far beyond what it takes.
 const BULK_ITEMS: usize = 100;
+/// Index of the first shape order (its ids and numbers stay clear of the storefront's).
+const SHAPES_FIRST: usize = 900_000;
 
 /// Runs the scenario and prints the summary; non-zero exit if an invariant is broken.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -135,10 +138,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         bed.ct.insert_order_json(order.clone())?;
         orders.push(order);
     }
+    // Orders shaped as the commercetools API reference documents them (prices, discounts,
+    // custom lines, numbers, OrderImported, an empty order, Multiple shipping, a long UK
+    // address), each announced once. Their items are the bulk ones, which the storefront does
+    // not sell: placed beside it, they must not take the stock it sells from.
+    let shapes = shapes_scenario::orders(SHAPES_FIRST, &bulk);
+    for shape in &shapes {
+        bed.ct.insert_order_json(shape.order.clone())?;
+    }
     let http = reqwest::Client::new();
     let url = format!("{}{ORDERS_PATH}", stack.server.url);
     let mut statuses = post_orders(&http, &url, &orders, 0).await;
     statuses.extend(post_bodies(&http, &url, vec!["{\"this is\": \"not an order\"".into()]).await);
+    statuses.extend(
+        post_bodies(
+            &http,
+            &url,
+            shapes.iter().map(|s| s.message.clone()).collect(),
+        )
+        .await,
+    );
 
     // The storefront sells while the warehouse moves stock.
     let moving = stock_scenario::move_stock(
@@ -173,9 +192,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rejected = statuses.iter().filter(|s| **s == 400).count();
 
     let mut drained = stock_scenario::settle(&bed, &stack, Duration::from_secs(300)).await;
-    // The missing item is created in Peoplevox; the sweep re-queues the order held for it.
+    // The missing item is created in Peoplevox and the numberless order gets its number; the
+    // sweep re-queues the orders held for them.
     bed.pvx.add_item_type(UNKNOWN_SKU);
     bed.pvx.goods_in("UK-DC", UNKNOWN_SKU, 100);
+    for shape in shapes.iter().filter(|s| s.shape == Shape::Unnumbered) {
+        let id = shape.order["id"].as_str().unwrap_or_default();
+        bed.ct.apply_order_actions(
+            id,
+            vec![json!({"action": "setOrderNumber", "orderNumber": "S-NUMBERED-LATER"})],
+        )?;
+    }
     let sweep = stack.sweep_held().await.map_err(anyhow::Error::msg)?;
     drained &= stock_scenario::settle(&bed, &stack, Duration::from_secs(120)).await;
     // The warehouse works the orders; both sides cancel some (a few deliberately too late).
@@ -204,6 +231,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let status_totals = stack.status_totals.lock().await.clone();
     let status_dlq = stack.depth(STATUS_DLQ).await;
     let shipments = checks::shipments::check(&bed);
+    let shape_check = checks::shapes::check(&bed, &shapes);
     let shipment_totals = stack.shipment_totals.lock().await.clone();
     let shipments_dlq = stack.depth(SHIPMENTS_DLQ).await;
     let dlq = stack.depth(ORDERS_DLQ).await;
@@ -313,6 +341,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "unknown_statuses": status_totals.unknown_statuses,
             "state_changes": status_check.state_changes,
         },
+        "shapes": shape_check,
         "reconcile": reconcile_scenario::summary(&reconciled),
         "returns": {
             "made_in_peoplevox": returns_made,
@@ -354,6 +383,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         && status_check.duplicate_returns == 0
         && status_check.missing_returns == 0
         && status_shown.all_shown()
+        && shape_check.problems.is_empty()
+        && shape_check.exported == shape_check.placed
         && reconciled.all_right();
     Ok(if ok {
         ExitCode::SUCCESS
@@ -500,6 +531,15 @@ fn print_table(s: &serde_json::Value) {
         "  returns.recorded               {} of {} ({} duplicates)",
         r["recorded"], r["made_in_peoplevox"], r["duplicates"]
     );
+    let sh = &s["shapes"];
+    let problems = sh["problems"].as_array().map_or(0, Vec::len);
+    println!(
+        "  reference-shaped orders        {} of {} exported as {} sales orders, {} deliveries ({} problems)",
+        sh["exported"], sh["placed"], sh["sales_orders"], sh["deliveries"], problems
+    );
+    for problem in sh["problems"].as_array().into_iter().flatten() {
+        println!("    {}", problem.as_str().unwrap_or_default());
+    }
     let c = &s["reconcile"];
     println!(
         "  callbacks lost on purpose      {} ({} orders' OrderCreated, {} despatches' callbacks)",

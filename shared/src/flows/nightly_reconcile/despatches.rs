@@ -165,11 +165,9 @@ impl NightlyReconcile {
                 continue;
             };
             let key = delivery_key(&despatch);
-            let delivery = order.shipping_info.as_ref().and_then(|s| {
-                s.deliveries
-                    .iter()
-                    .find(|d| d.get("key").and_then(|k| k.as_str()) == Some(key.as_str()))
-            });
+            let delivery = order
+                .deliveries()
+                .find(|d| d.get("key").and_then(|k| k.as_str()) == Some(key.as_str()));
             if let Some(delivery) = delivery {
                 sweep.delivered += 1;
                 if !untracked(delivery) {
