@@ -5,7 +5,8 @@
 //! exactly once however often an order is re-queued.
 //!
 //! Orders held for items Peoplevox does not know are left to the held-order sweep, which
-//! re-queues them once the items exist. Other held orders are re-queued: a person may have
+//! re-queues them once the items exist; imports the export leaves alone
+//! (`orders.export_imported` false) stay alone. Other held orders are re-queued: a person may have
 //! fixed them (an address, a rule), and the export flow holds them again if not.
 
 use std::collections::BTreeMap;
@@ -47,13 +48,20 @@ impl NightlyReconcile {
         for order in &orders {
             sweep.unexported += 1;
             let link = load_link(self.parts.state.as_ref(), &order.id).await?;
-            if let Some(OrderLink::Held {
-                reason: HoldReason::UnknownSkus { .. },
-                ..
-            }) = link
-            {
-                sweep.held_for_items += 1;
-                continue;
+            match link {
+                Some(OrderLink::Held {
+                    reason: HoldReason::UnknownSkus { .. },
+                    ..
+                }) => {
+                    sweep.held_for_items += 1;
+                    continue;
+                }
+                // An import the export leaves alone by configuration (audited when it came).
+                Some(OrderLink::Held {
+                    reason: HoldReason::ImportNotExported,
+                    ..
+                }) => continue,
+                _ => {}
             }
             let name = order
                 .order_number

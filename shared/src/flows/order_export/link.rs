@@ -4,6 +4,8 @@
 //! worker that dies after SaveData leaves a trace that makes the next attempt check Peoplevox
 //! before sending again; `Exported` is final.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::HoldReason;
@@ -108,10 +110,91 @@ pub async fn save(
     Ok(())
 }
 
+/// The ids among `order_ids` of orders the export leaves alone by configuration (imports while
+/// `orders.export_imported` is false): never going to Peoplevox, they hold no stock there.
+pub async fn left_alone(
+    state: &dyn StateStore,
+    order_ids: &[String],
+) -> Result<BTreeSet<String>, StoreError> {
+    let keys: Vec<(String, String)> = order_ids
+        .iter()
+        .map(|id| (PK.to_string(), id.clone()))
+        .collect();
+    let items = state.get_many(&keys).await?;
+    Ok(order_ids
+        .iter()
+        .zip(items)
+        .filter_map(|(id, item)| {
+            let link: OrderLink = serde_json::from_str(&item?.data).ok()?;
+            matches!(
+                link,
+                OrderLink::Held {
+                    reason: HoldReason::ImportNotExported,
+                    ..
+                }
+            )
+            .then(|| id.clone())
+        })
+        .collect())
+}
+
 /// The commercetools order id behind a sales order number the flow has seen.
 pub async fn order_id_by_number(
     state: &dyn StateStore,
     number: &str,
 ) -> Result<Option<String>, StoreError> {
     Ok(state.get(NUMBER_PK, number).await?.map(|item| item.data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::EmbeddedStore;
+
+    #[tokio::test]
+    async fn only_imports_left_alone_are_left_alone_and_every_part_is_indexed() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        let held = |reason| OrderLink::Held {
+            number: None,
+            reason,
+            since_ms: 1,
+        };
+        save(
+            store.as_ref(),
+            "o-import",
+            &held(HoldReason::ImportNotExported),
+        )
+        .await
+        .unwrap();
+        save(
+            store.as_ref(),
+            "o-waiting",
+            &held(HoldReason::AwaitingOrderNumber),
+        )
+        .await
+        .unwrap();
+        let split = OrderLink::Exported {
+            number: "N-1".into(),
+            site: "S".into(),
+            at_ms: 1,
+            parts: parts_of(&["N-1".into(), "N-2".into()]),
+        };
+        save(store.as_ref(), "o-split", &split).await.unwrap();
+        let ids = ["o-import", "o-waiting", "o-split", "o-unknown"].map(String::from);
+        let alone = left_alone(store.as_ref(), &ids).await.unwrap();
+        assert_eq!(alone, BTreeSet::from(["o-import".to_string()]));
+        for number in ["N-1", "N-2"] {
+            assert_eq!(
+                order_id_by_number(store.as_ref(), number).await.unwrap(),
+                Some("o-split".into())
+            );
+        }
+        assert_eq!(split.numbers(), ["N-1", "N-2"]);
+        assert!(parts_of(&["N".into()]).is_empty());
+        // Links written before parts existed read as they did.
+        let old: OrderLink =
+            serde_json::from_str(r#"{"state":"exported","number":"N","site":"S","at_ms":1}"#)
+                .unwrap();
+        assert_eq!(old.numbers(), ["N"]);
+    }
 }

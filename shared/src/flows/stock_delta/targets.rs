@@ -71,6 +71,7 @@ impl StockDelta {
         let skus: Vec<String> = skus.into_iter().collect();
         match pending::pending_units(
             ct,
+            self.parts.state.as_ref(),
             &self.parts.export_channel_id,
             &self.sku_map,
             &skus,
@@ -79,8 +80,7 @@ impl StockDelta {
         .await
         {
             Ok(pending) => facts.pending = pending,
-            Err(e) => {
-                let reason = format!("reading unexported orders from commercetools: {e}");
+            Err(reason) => {
                 facts.failed = keys
                     .iter()
                     .map(|k| ((*k).clone(), reason.clone()))
