@@ -693,3 +693,91 @@ async fn discounted_uk_orders_with_custom_lines_export_with_their_notes() {
         "{noted}"
     );
 }
+
+/// Item 3: an order in Multiple shipping mode becomes one Peoplevox sales order per shipping
+/// (`<number>-1`, `-2`), each marked on the order; each part's despatch becomes a delivery in
+/// its own shipping (`addDelivery` with the `shippingKey`), and the order is Shipped once both
+/// have left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multiple_shipping_order_is_one_sales_order_per_shipping_and_delivered_in_each() {
+    use ctpvx_infra::shapes_scenario::{self, Shape};
+    use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan};
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    for item in &catalog {
+        bed.pvx.set_stock("UK-DC", item, 1000, 1000);
+    }
+    let store = store();
+    let flow = flow(&bed, &store).await;
+    let shape = shapes_scenario::orders(700, &catalog)
+        .into_iter()
+        .find(|s| s.shape == Shape::MultipleShipping)
+        .unwrap();
+    bed.ct.insert_order_json(shape.order.clone()).unwrap();
+    let id = shape.order["id"].as_str().unwrap().to_string();
+    let number = shape.order["orderNumber"].as_str().unwrap().to_string();
+    send(&store, &shape.message).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+
+    let parts = [format!("{number}-1"), format!("{number}-2")];
+    let link = load_link(store.as_ref(), &id).await.unwrap().unwrap();
+    assert_eq!(link.numbers(), parts);
+    let order = bed.ct.order(&id).unwrap();
+    assert_eq!(order.peoplevox_numbers(&bed.export_channel_id), parts);
+    let postcodes: Vec<String> = parts
+        .iter()
+        .map(|n| {
+            assert_eq!(bed.pvx.header_imports(n), 1, "{n}");
+            let so = bed.pvx.sales_order(n).unwrap();
+            so.fields["ShippingAddressPostcode"].clone()
+        })
+        .collect();
+    assert_eq!(postcodes, ["SW1A 1AA", "EC2N 2DB"]);
+    // A second announcement changes nothing.
+    send(&store, &shape.message).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!((report.exported, report.duplicates), (0, 1), "{report:?}");
+
+    let shipments = shipment_flow(&bed, &store).await;
+    for (i, part) in parts.iter().enumerate() {
+        let despatch = bed
+            .pvx
+            .despatch(
+                part,
+                DespatchPlan::everything(
+                    "DPD",
+                    "Next Day",
+                    vec![PackagePlan::tracked(format!("T-{i}"))],
+                ),
+            )
+            .unwrap();
+        let message = ctpvx_shared::domain::ShipmentMessage {
+            id: uuid::Uuid::new_v4().to_string(),
+            event: "tracking".into(),
+            despatch: despatch.number.clone(),
+            order: None,
+            tracking: None,
+            package: None,
+            carrier: None,
+            service: None,
+            service_code: None,
+            received_at_ms: 0,
+        };
+        store
+            .send(SHIPMENTS_QUEUE, &message.to_json(), &Default::default())
+            .await
+            .unwrap();
+        let report = run_shipment_batch(&shipments, &store, 10).await;
+        assert_eq!(report.deliveries_added, 1, "{report:?}");
+        let json = bed.ct.order_json(&id).unwrap();
+        let deliveries = json["shipping"][i]["shippingInfo"]["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(deliveries.len(), 1, "part {part}: {json:#}");
+        assert_eq!(deliveries[0]["key"], format!("pvx-{}", despatch.number));
+        let expected_state = if i == 0 { "Partial" } else { "Shipped" };
+        assert_eq!(json["shipmentState"], expected_state);
+    }
+}
