@@ -200,21 +200,19 @@ pub fn check(bed: &Testbed, shapes: &[ShapeOrder]) -> ShapeCheck {
                     ));
                 }
             }
-            Shape::UuidNumber => {
-                if numbers.contains(number_of_ct) || numbers.iter().any(|n| n.chars().count() > 30)
-                {
-                    problem(format!(
-                        "the {}-character order number went out as {numbers:?}",
-                        number_of_ct.len()
-                    ));
-                }
+            Shape::UuidNumber
+                if numbers.contains(number_of_ct)
+                    || numbers.iter().any(|n| n.chars().count() > 30) =>
+            {
+                problem(format!(
+                    "the {}-character order number went out as {numbers:?}",
+                    number_of_ct.len()
+                ));
             }
-            Shape::Unnumbered => {
-                if number_of_ct.is_empty() || !numbers.contains(number_of_ct) {
-                    problem(format!(
-                        "numbered `{number_of_ct}` later, exported as {numbers:?}"
-                    ));
-                }
+            Shape::Unnumbered if number_of_ct.is_empty() || !numbers.contains(number_of_ct) => {
+                problem(format!(
+                    "numbered `{number_of_ct}` later, exported as {numbers:?}"
+                ));
             }
             Shape::MultipleShipping => {
                 let shippings = order["shipping"].as_array().cloned().unwrap_or_default();

@@ -83,24 +83,7 @@ pub(super) fn part_total(
             continue;
         };
         let label = format!("lineItems[{}]", item.id);
-        let per_quantity: Vec<(i64, &Money)> = item
-            .discounted_price_per_quantity
-            .iter()
-            .map(|d| (d.quantity, &d.discounted_price.value))
-            .collect();
-        let unit = item.price.as_ref().map(|p| {
-            p.discounted
-                .as_ref()
-                .map_or(&p.value, |discounted| &discounted.value)
-        });
-        let Some(line) = line_total(
-            item.quantity,
-            item.total_price.as_ref(),
-            &per_quantity,
-            unit,
-            &label,
-        )?
-        else {
+        let Some(line) = item_total(item, &label)? else {
             continue;
         };
         let share = line
@@ -234,6 +217,28 @@ fn line_total(
     }))
 }
 
+/// The total of a line item (see [`line_total`]): its `totalPrice`, else its cart-discounted
+/// units, else its (product-discounted) unit price.
+fn item_total(item: &LineItem, label: &str) -> Result<Option<LineTotal>, String> {
+    let per_quantity: Vec<(i64, &Money)> = item
+        .discounted_price_per_quantity
+        .iter()
+        .map(|d| (d.quantity, &d.discounted_price.value))
+        .collect();
+    let unit = item.price.as_ref().map(|p| {
+        p.discounted
+            .as_ref()
+            .map_or(&p.value, |discounted| &discounted.value)
+    });
+    line_total(
+        item.quantity,
+        item.total_price.as_ref(),
+        &per_quantity,
+        unit,
+        label,
+    )
+}
+
 /// SalePrice of one Peoplevox unit of a line item: what the customer pays for the line ÷
 /// (quantity × pack factor), rounded half even to D digits, D being the currency's digits or
 /// those of a high-precision price behind it when more; trailing zeros beyond the currency's
@@ -245,24 +250,7 @@ pub(super) fn line_sale_price(
     currency_digits: u32,
 ) -> Result<Option<String>, String> {
     let label = format!("lineItems[{}]", item.id);
-    let per_quantity: Vec<(i64, &Money)> = item
-        .discounted_price_per_quantity
-        .iter()
-        .map(|d| (d.quantity, &d.discounted_price.value))
-        .collect();
-    let unit = item.price.as_ref().map(|p| {
-        p.discounted
-            .as_ref()
-            .map_or(&p.value, |discounted| &discounted.value)
-    });
-    let total = line_total(
-        item.quantity,
-        item.total_price.as_ref(),
-        &per_quantity,
-        unit,
-        &label,
-    )?;
-    total
+    item_total(item, &label)?
         .map(|t| per_unit(t, i128::from(factor), currency_digits, &label))
         .transpose()
 }
