@@ -244,6 +244,7 @@ pub async fn shipment_confirmed(
         rules: config.shipments.clone(),
         orders: config.orders.clone(),
         export_channel_id,
+        state: stores.state.clone(),
     }))
 }
 
@@ -284,6 +285,7 @@ pub async fn order_status(
             key: key.clone(),
             id: order_type.id,
         },
+        state: stores.state.clone(),
     }))
 }
 

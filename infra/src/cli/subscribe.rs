@@ -39,6 +39,11 @@ pub struct Args {
     /// answer was lost) and removed any it holds: forget them, and subscribe anew.
     #[arg(long)]
     forget_unknown: bool,
+    /// Subscribe even when the tenant's WSDL cannot be read, assuming the 2017 one (no sites
+    /// filter, values raw). Without it such a run changes nothing: a WSDL that failed to load
+    /// must not replace subscriptions made from the real one.
+    #[arg(long)]
+    assume_2017: bool,
     #[command(flatten)]
     backend: BackendArgs,
 }
@@ -88,6 +93,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The tenant's live WSDL decides the operations and elements (read once, one request).
     let wsdl = pvx.service_description().await;
     eprintln!("{}", describe(&wsdl));
+    if let Origin::Assumed(why) = &wsdl.origin
+        && !args.dry_run
+        && !args.assume_2017
+    {
+        anyhow::bail!(
+            "the tenant's WSDL could not be read ({why}); nothing was changed. Run again, or pass \
+             --assume-2017 to subscribe as the 2017 WSDL describes (one site-less stock \
+             subscription, raw values), replacing subscriptions made from the real one"
+        );
+    }
     let desired = subscriptions::desired(&config, args.public_url.as_deref(), &wsdl)
         .map_err(anyhow::Error::msg)?;
     let options = ApplyOptions {

@@ -102,25 +102,6 @@ impl CtClient {
         Ok(page.results)
     }
 
-    /// The orders with these numbers, by number (`orderNumber in (…)`, one query per 100
-    /// numbers); a number without an order is simply absent.
-    pub async fn orders_by_number(
-        &self,
-        numbers: &[String],
-    ) -> Result<std::collections::BTreeMap<String, Order>, CtError> {
-        let mut found = std::collections::BTreeMap::new();
-        for chunk in numbers.chunks(100) {
-            let predicate = format!("orderNumber in ({})", super::inventory::in_list(chunk));
-            let orders = self.query_orders(Some(&predicate), None, MAX_LIMIT).await?;
-            found.extend(
-                orders
-                    .into_iter()
-                    .filter_map(|o| o.order_number.clone().map(|n| (n, o))),
-            );
-        }
-        Ok(found)
-    }
-
     /// The orders Peoplevox knows by these numbers, by number. Peoplevox's number is the
     /// `externalId` of the order's export mark on the OrderExport channel (where a derived
     /// number is recorded, [`crate::mapping::order::number`]) or, for an order exported before

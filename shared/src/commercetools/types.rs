@@ -244,6 +244,14 @@ impl Order {
             .collect()
     }
 
+    /// Whether the order is in `Multiple` shipping mode ([R] `cart/ShippingMode.raml`): its
+    /// addresses are in `shipping[]`, and a delivery needs the `shippingKey` of one.
+    pub fn is_multiple_shipping(&self) -> bool {
+        self.shipping_mode
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("Multiple"))
+    }
+
     /// Every delivery of the order: in `shippingInfo` (Single mode) and in each
     /// `shipping[].shippingInfo` (Multiple mode, [R] `cart/Shipping.raml`).
     pub fn deliveries(&self) -> impl Iterator<Item = &serde_json::Value> {
@@ -253,17 +261,6 @@ impl Order {
             .iter()
             .filter_map(|s| s.shipping_info.as_ref());
         single.chain(multiple).flat_map(|info| &info.deliveries)
-    }
-
-    /// The number Peoplevox knows the order by: the `externalId` of its export mark on the
-    /// OrderExport channel (written with the number the export chose, derived or not), else its
-    /// `orderNumber`.
-    pub fn peoplevox_number(&self, export_channel_id: &str) -> Option<&str> {
-        self.sync_info_for(export_channel_id)
-            .and_then(|s| s.external_id.as_deref())
-            .or(self.order_number.as_deref())
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
     }
 }
 

@@ -82,6 +82,10 @@ pub struct OrderNumbering {
     /// Start of every derived number.
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// With `missing = "wait"`: for how many days after it was placed the held-order sweep
+    /// re-reads an order waiting for its number (then it is left to a person, and audited).
+    #[serde(default = "default_wait_days")]
+    pub wait_days: u32,
 }
 
 impl Default for OrderNumbering {
@@ -90,8 +94,13 @@ impl Default for OrderNumbering {
             missing: MissingNumber::default(),
             too_long: TooLongNumber::default(),
             prefix: default_prefix(),
+            wait_days: default_wait_days(),
         }
     }
+}
+
+fn default_wait_days() -> u32 {
+    7
 }
 
 fn default_prefix() -> String {

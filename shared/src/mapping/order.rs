@@ -21,8 +21,8 @@ use super::field_limits::{self, cut, length, limit};
 use super::routing::route;
 use super::text::{clean_text, join_parts};
 use crate::commercetools::types::{Address, Order, ShippingInfo};
-use crate::config::{OrderRules, SplitDestinations};
-use crate::domain::{HoldReason, SalesOrder};
+use crate::config::{CustomLineItems, OrderRules, SplitDestinations};
+use crate::domain::{Decimal, HoldReason, SalesOrder};
 
 /// Separator of several values sent in one Peoplevox field (a delivery note and a gift
 /// message both mapped to Notes).
@@ -44,6 +44,9 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<Vec<SalesOrder>, H
             dest,
         };
         parts.push(map_part(order, rules, &part, digits)?);
+    }
+    if dests.len() > 1 {
+        split_totals(order, rules, &dests, &mut parts, digits).map_err(HoldReason::invalid)?;
     }
     // Last: an order with another problem says that one, not "waiting for a number".
     let chosen = number::choose(order, &rules.numbering)?;
@@ -70,6 +73,47 @@ pub fn map_order(order: &Order, rules: &OrderRules) -> Result<Vec<SalesOrder>, H
         sales_orders.push(sales_order);
     }
     Ok(sales_orders)
+}
+
+/// TotalSale and Discount of each part of a split order: its lines (and exported custom lines)
+/// and its shipping, less its share of the order-level discount, so that the parts' totals add
+/// up to what the customer pays for what is sent.
+fn split_totals(
+    order: &Order,
+    rules: &OrderRules,
+    dests: &[Destination<'_>],
+    parts: &mut [Draft],
+    digits: u32,
+) -> Result<(), String> {
+    let with_custom = rules.custom_line_items == CustomLineItems::Export;
+    let totals: Vec<(Decimal, Decimal)> = dests
+        .iter()
+        .map(|d| price::part_totals(order, d, with_custom, digits))
+        .collect::<Result<_, _>>()?;
+    let lines: Vec<Decimal> = totals.iter().map(|(lines, _)| *lines).collect();
+    let shares = price::discount_shares(order, &lines, digits)?;
+    for (i, (draft, (lines, shipping))) in parts.iter_mut().zip(totals).enumerate() {
+        let share = shares.as_ref().map(|s| s[i]);
+        let mut total = lines
+            .checked_add(shipping)
+            .map_err(|_| "a part's total is out of range".to_string())?;
+        if let Some(share) = share {
+            total = total
+                .checked_add(
+                    share
+                        .checked_mul(-1)
+                        .map_err(|_| "a discount is out of range")?,
+                )
+                .map_err(|_| "a part's total is out of range".to_string())?;
+            draft
+                .fields
+                .push(("Discount".into(), share.to_string_trimmed(digits)));
+        }
+        draft
+            .fields
+            .push(("TotalSale".into(), total.to_string_trimmed(digits)));
+    }
+    Ok(())
 }
 
 /// A part's sales order before the order's number is chosen.
@@ -193,18 +237,15 @@ fn map_part(
     }
     put("Email", email);
     put("ContactName", contact);
-    let first = part.index == 0;
+    // A split order's parts get their TotalSale and Discount once every part is known.
     if part.count == 1 {
         if let Some(total) = &order.total_price {
             let total = price::amount(total, digits, "totalPrice").map_err(HoldReason::invalid)?;
             put("TotalSale", total);
         }
-    } else {
-        let total = price::part_total(order, dest, first, digits).map_err(HoldReason::invalid)?;
-        put("TotalSale", total);
-    }
-    if first && let Some(discount) = money(price::order_discount(order, digits))? {
-        put("Discount", discount);
+        if let Some(discount) = money(price::order_discount(order, digits))? {
+            put("Discount", discount);
+        }
     }
     if let Some(created) = order.created_at.as_deref().and_then(import_date) {
         put("CreatedDate", created);

@@ -38,6 +38,10 @@ pub(super) struct Value {
     pub text: String,
     /// It may not be what Peoplevox meant (see the module comment).
     pub ambiguous: bool,
+    /// Encoded mode turned a `+` into a space: right for a form encoder, wrong for a tenant
+    /// that declares `encodeParameterData` yet substitutes raw (UNCONFIRMED which); an item
+    /// code read so is never given a figure.
+    pub plus_as_space: bool,
 }
 
 /// What a callback says of one parameter.
@@ -115,6 +119,7 @@ impl CallbackParams {
                         .map_err(|_| format!("parameter `{name}` is not UTF-8"))?
                         .0,
                     ambiguous: false,
+                    plus_as_space: false,
                 }
             } else {
                 decode_query_value(raw, encoding)
@@ -156,6 +161,7 @@ impl CallbackParams {
                     Value {
                         text,
                         ambiguous: false,
+                        plus_as_space: false,
                     },
                 )?;
             }
@@ -169,6 +175,7 @@ impl CallbackParams {
                 Encoding::Raw => Value {
                     text: raw.to_string(),
                     ambiguous: false,
+                    plus_as_space: false,
                 },
             };
             self.insert(name, value)?;
@@ -241,6 +248,7 @@ fn decode_query_value(raw: &str, encoding: Encoding) -> Result<Value, std::str::
             Ok(Value {
                 text,
                 ambiguous: not_encoded,
+                plus_as_space: raw.contains('+'),
             })
         }
         Encoding::Raw => {
@@ -248,6 +256,7 @@ fn decode_query_value(raw: &str, encoding: Encoding) -> Result<Value, std::str::
             Ok(Value {
                 text,
                 ambiguous: decoded,
+                plus_as_space: false,
             })
         }
     }

@@ -204,6 +204,7 @@ impl Reader<'_> {
                 Some(Value {
                     text: v.text.chars().filter(|c| !c.is_control()).collect(),
                     ambiguous: v.ambiguous,
+                    plus_as_space: v.plus_as_space,
                 })
             }
         }
@@ -264,10 +265,12 @@ fn stock_message(spec: &EventSpec, read: &mut Reader<'_>) -> Result<StockMessage
         why: why.to_string(),
         received_at_ms,
     };
+    // An item code that may not be the one Peoplevox meant only makes the flow re-read it.
+    let doubtful = item.ambiguous || item.plus_as_space;
     if spec.event == "availability" {
         let available = read.parsed("available", parse_whole);
         return Ok(match (site, available) {
-            (Some(site), _) if item.ambiguous => hint(Some(site), "item code read with doubt"),
+            (Some(site), _) if doubtful => hint(Some(site), "item code read with doubt"),
             (Some(site), Some(available)) => StockMessage::Available {
                 id,
                 site,
@@ -283,7 +286,7 @@ fn stock_message(spec: &EventSpec, read: &mut Reader<'_>) -> Result<StockMessage
     let update_timestamp = read.text("ts");
     let reason = read.text("reason");
     Ok(match (site, changed) {
-        (Some(site), Some(quantity_changed)) if !item.ambiguous => StockMessage::Moved {
+        (Some(site), Some(quantity_changed)) if !doubtful => StockMessage::Moved {
             id,
             site,
             item: sku,

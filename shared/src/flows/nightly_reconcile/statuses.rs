@@ -33,6 +33,7 @@ use crate::commercetools::types::Order;
 use crate::config::{ReconcileRules, StatusRules};
 use crate::domain::StatusMessage;
 use crate::domain::status::{Move, Stage as Warehouse, compare};
+use crate::flows::order_export::load_link;
 use crate::flows::order_status::plan::{applied_stage, warehouse_stage};
 use crate::flows::order_status::pvx_orders::{self, PvxOrder};
 use crate::flows::order_status::{self, fields};
@@ -188,12 +189,27 @@ impl NightlyReconcile {
             )
             .await?;
         // Peoplevox knows orders by number only: each part's of an order split over several
-        // addresses (its marks), or its own.
+        // addresses (its marks); an unmarked order's as its link records them (a derived or
+        // split number), else its own.
+        let mut linked: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for order in &orders {
+            if order.sync_info_for(export).is_none()
+                && worth_asking(order, false, rules)
+                && let Some(link) = load_link(self.parts.state.as_ref(), &order.id).await?
+            {
+                linked.insert(order.id.clone(), link.numbers());
+            }
+        }
         let asked: Vec<(&Order, bool, Vec<&str>)> = orders
             .iter()
             .filter_map(|order| {
                 let marked = order.sync_info_for(export).is_some();
-                let numbers = order.peoplevox_numbers(export);
+                let numbers = match linked.get(&order.id) {
+                    Some(numbers) if !marked && !numbers.is_empty() => {
+                        numbers.iter().map(String::as_str).collect()
+                    }
+                    _ => order.peoplevox_numbers(export),
+                };
                 (!numbers.is_empty() && worth_asking(order, marked, rules))
                     .then_some((order, marked, numbers))
             })

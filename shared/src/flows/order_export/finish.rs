@@ -8,6 +8,7 @@ use futures::StreamExt;
 use super::link::{self, OrderLink};
 use super::stages::CONCURRENCY;
 use super::{BatchReport, OrderExport, Work, held};
+use crate::commercetools::types::Order;
 use crate::domain::{HoldReason, SalesOrder};
 use crate::flows::batch::RecordOutcome;
 use crate::store::{AuditEntry, now_epoch_ms};
@@ -99,10 +100,11 @@ impl OrderExport {
             tally(report, work, finish);
         }
         if let Some(queue) = &self.stock_queue {
-            let exported: Vec<&SalesOrder> = done
+            let exported: Vec<(&SalesOrder, &Order)> = done
                 .iter()
                 .filter(|(_, f)| matches!(f, Finish::Exported { .. }))
-                .flat_map(|(w, _)| &w.sales_orders)
+                .filter_map(|(w, _)| w.order.as_ref().map(|o| (w, o)))
+                .flat_map(|(w, o)| w.sales_orders.iter().map(move |so| (so, o)))
                 .collect();
             if !exported.is_empty() {
                 super::stock_hints::send(queue.as_ref(), &exported).await;
@@ -125,14 +127,21 @@ impl OrderExport {
                     held::remember(self.state.as_ref(), order_id, skus).await;
                 }
                 HoldReason::AwaitingOrderNumber => {
-                    held::remember_awaiting_number(self.state.as_ref(), order_id).await;
+                    let created_at = work.order.as_ref().and_then(|o| o.created_at.as_deref());
+                    held::remember_awaiting_number(self.state.as_ref(), order_id, created_at).await;
                 }
                 _ => {}
             }
+            // Refused by Peoplevox: some of its parts (or its header) may be there already.
+            let parts = match reason {
+                HoldReason::RejectedByPeoplevox { .. } => link::parts_of(&work.numbers()),
+                _ => Vec::new(),
+            };
             let link = OrderLink::Held {
                 number,
                 reason: reason.clone(),
                 since_ms: now_epoch_ms(),
+                parts,
             };
             if let Err(e) = link::save(self.state.as_ref(), order_id, &link).await {
                 tracing::error!(%order_id, error = %e, "held state not recorded");

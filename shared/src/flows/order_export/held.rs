@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::OrderExport;
-use crate::store::{Condition, Queue, StateStore};
+use crate::store::{AuditEntry, Condition, Queue, StateStore, now_epoch_ms};
 
 /// Partition of the held-order index.
 const PK: &str = "held-orders";
@@ -18,6 +18,20 @@ pub struct SweepReport {
     pub checked: usize,
     /// Orders sent back to the orders queue: their items now exist, or they wait for a number.
     pub requeued: usize,
+    /// Orders that waited for their number longer than `orders.numbering.wait_days`: no longer
+    /// re-read, left to a person (audited).
+    pub given_up: usize,
+}
+
+/// Whether an order placed at `created_at` (RFC 3339) is more than `days` old; an order whose
+/// time cannot be read is not.
+fn placed_before(created_at: Option<&str>, days: u32) -> bool {
+    let Some(at) = created_at.and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }) else {
+        return false;
+    };
+    time::OffsetDateTime::now_utc() - at > time::Duration::days(i64::from(days))
 }
 
 /// The index entry of an order waiting for its number.
@@ -34,9 +48,16 @@ pub(super) async fn remember(state: &dyn StateStore, order_id: &str, skus: &[Str
     }
 }
 
-/// Adds an order waiting for its `orderNumber` to the index.
-pub(super) async fn remember_awaiting_number(state: &dyn StateStore, order_id: &str) {
-    let data = serde_json::json!({ "skus": [], "awaiting": AWAITING_NUMBER }).to_string();
+/// Adds an order waiting for its `orderNumber` to the index, with when it was placed
+/// (`createdAt`), which bounds how long the sweep waits.
+pub(super) async fn remember_awaiting_number(
+    state: &dyn StateStore,
+    order_id: &str,
+    created_at: Option<&str>,
+) {
+    let data =
+        serde_json::json!({ "skus": [], "awaiting": AWAITING_NUMBER, "createdAt": created_at })
+            .to_string();
     if let Err(e) = state
         .put(PK, order_id, &data, Condition::Always, None)
         .await
@@ -66,6 +87,24 @@ pub fn requeue_message(order_id: &str) -> String {
 }
 
 impl OrderExport {
+    async fn audit_gave_up(&self, order_id: &str, days: u32) {
+        let entry = AuditEntry {
+            entity: format!("order#{order_id}"),
+            at_ms: now_epoch_ms(),
+            flow: super::FLOW.into(),
+            outcome: "gave-up-waiting".into(),
+            reason: Some(format!(
+                "no orderNumber {days} days after the order was placed: no longer re-read; give \
+                 it a number in commercetools and announce it again (its OrderCreated), or set \
+                 orders.numbering.missing = \"derive\""
+            )),
+            detail: serde_json::json!({}),
+        };
+        if let Err(e) = self.audit.append(&entry).await {
+            tracing::error!(order_id, error = %e, "audit append failed");
+        }
+    }
+
     /// Re-queues held orders whose missing items now exist in Peoplevox (one item query per
     /// 100 distinct codes), and every order waiting for its number.
     pub async fn retry_held(
@@ -78,24 +117,41 @@ impl OrderExport {
             .query(PK, 10_000)
             .await
             .map_err(|e| e.to_string())?;
-        let mut wanted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut wanted: BTreeMap<String, (Vec<String>, Option<String>)> = BTreeMap::new();
+        let waited_out = self.rules.numbering.wait_days;
+        let mut given_up = 0;
         for (order_id, item) in &held {
             let entry = serde_json::from_str::<serde_json::Value>(&item.data).unwrap_or_default();
             let skus: Vec<String> =
                 serde_json::from_value(entry["skus"].clone()).unwrap_or_default();
-            wanted.insert(order_id.clone(), skus);
+            let created_at = entry["createdAt"].as_str().map(str::to_string);
+            if entry["awaiting"] == AWAITING_NUMBER
+                && placed_before(created_at.as_deref(), waited_out)
+            {
+                // Still no number after `wait_days`: left to a person, said once.
+                forget(self.state.as_ref(), order_id).await;
+                self.audit_gave_up(order_id, waited_out).await;
+                given_up += 1;
+                continue;
+            }
+            wanted.insert(order_id.clone(), (skus, created_at));
         }
-        let codes: BTreeSet<String> = wanted.values().flatten().cloned().collect();
+        let codes: BTreeSet<String> = wanted
+            .values()
+            .flat_map(|(skus, _)| skus)
+            .cloned()
+            .collect();
         let unknown = self
             .items
             .unknown_among(&self.pvx, &codes, true)
             .await
             .map_err(|e| e.to_string())?;
         let mut report = SweepReport {
-            checked: wanted.len(),
+            checked: wanted.len() + given_up,
             requeued: 0,
+            given_up,
         };
-        for (order_id, skus) in wanted {
+        for (order_id, (skus, created_at)) in wanted {
             if skus.iter().any(|s| unknown.contains(s)) {
                 continue;
             }
@@ -107,7 +163,8 @@ impl OrderExport {
                 .await;
             if let Err(e) = sent {
                 if skus.is_empty() {
-                    remember_awaiting_number(self.state.as_ref(), &order_id).await;
+                    remember_awaiting_number(self.state.as_ref(), &order_id, created_at.as_deref())
+                        .await;
                 } else {
                     remember(self.state.as_ref(), &order_id, &skus).await;
                 }

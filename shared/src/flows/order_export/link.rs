@@ -4,7 +4,7 @@
 //! worker that dies after SaveData leaves a trace that makes the next attempt check Peoplevox
 //! before sending again; `Exported` is final.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,10 @@ pub enum OrderLink {
         reason: HoldReason,
         /// Since when, epoch ms.
         since_ms: i64,
+        /// Every part's number of a split order Peoplevox refused a part of: the others may be
+        /// there, so the next attempt looks for them first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<String>,
     },
 }
 
@@ -74,7 +78,11 @@ impl OrderLink {
     /// Every Peoplevox number of the order: each part's, or the one.
     pub fn numbers(&self) -> Vec<String> {
         match self {
-            Self::Sending { parts, .. } | Self::Exported { parts, .. } if !parts.is_empty() => {
+            Self::Sending { parts, .. }
+            | Self::Exported { parts, .. }
+            | Self::Held { parts, .. }
+                if !parts.is_empty() =>
+            {
                 parts.clone()
             }
             _ => self.number().map(str::to_string).into_iter().collect(),
@@ -138,6 +146,52 @@ pub async fn left_alone(
         .collect())
 }
 
+/// The commercetools order id the order-number index gives each of these numbers it has.
+pub async fn owners(
+    state: &dyn StateStore,
+    numbers: &[String],
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let keys: Vec<(String, String)> = numbers
+        .iter()
+        .map(|n| (NUMBER_PK.to_string(), n.clone()))
+        .collect();
+    let items = state.get_many(&keys).await?;
+    Ok(numbers
+        .iter()
+        .zip(items)
+        .filter_map(|(n, item)| Some((n.clone(), item?.data)))
+        .collect())
+}
+
+/// What becomes of callbacks naming Peoplevox numbers commercetools has no order for: a number
+/// the order-number index gives an order is that order's export in flight (its numbers are
+/// indexed before SaveData, its mark, which callbacks find it by, is written after), so they are
+/// retried; any other is not ours, and they are parked with `reason(number)`. An index that
+/// cannot be read retries them all.
+pub async fn unknown_numbers(
+    state: &dyn StateStore,
+    numbers: &[String],
+    reason: impl Fn(&str) -> String,
+) -> BTreeMap<String, crate::flows::batch::RecordOutcome> {
+    use crate::flows::batch::RecordOutcome;
+    let owners = owners(state, numbers).await;
+    numbers
+        .iter()
+        .map(|n| {
+            let outcome = match &owners {
+                Ok(owners) => match owners.get(n) {
+                    Some(order_id) => RecordOutcome::Retry(format!(
+                        "order {order_id} is being exported: Peoplevox number {n} is not on it yet"
+                    )),
+                    None => RecordOutcome::DeadLetter(reason(n)),
+                },
+                Err(e) => RecordOutcome::Retry(format!("reading the order-number index: {e}")),
+            };
+            (n.clone(), outcome)
+        })
+        .collect()
+}
+
 /// The commercetools order id behind a sales order number the flow has seen.
 pub async fn order_id_by_number(
     state: &dyn StateStore,
@@ -158,6 +212,7 @@ mod tests {
             number: None,
             reason,
             since_ms: 1,
+            parts: Vec::new(),
         };
         save(
             store.as_ref(),

@@ -20,66 +20,166 @@ use crate::store::now_epoch_ms;
 /// Order numbers asked for in one GetData call.
 const NUMBERS_PER_QUERY: usize = 100;
 
+/// Whether ctpvx made the order's number(s) up: a split order's parts, or a number derived
+/// because the order's own was missing or did not fit.
+fn made_up(w: &Work) -> bool {
+    let own = w.order.as_ref().and_then(|o| o.order_number.as_deref());
+    w.sales_orders.len() > 1
+        || w.sales_orders
+            .iter()
+            .any(|so| Some(so.number.as_str()) != own)
+}
+
+/// What Peoplevox has of one order number.
+#[derive(Debug, Default)]
+struct Existing {
+    /// Its line numbers.
+    lines: BTreeSet<String>,
+    /// Whose commercetools order it is: `CustomerPurchaseOrderReferenceNumber`, which the export
+    /// writes (`None` when the tenant's template does not show it, or it is empty).
+    owner: Option<String>,
+}
+
 impl OrderExport {
-    /// Step 7a: a recovering order may already be in Peoplevox; if so it is not sent again (a
-    /// re-import could reset an order being picked). Only its missing lines are sent.
+    /// Step 7a: the numbers of the batch are checked before anything is sent.
+    /// - A number the order-number index gives to another commercetools order is held: a part
+    ///   or derived number that happens to be another order's would merge two orders.
+    /// - A number ctpvx made (a part of a split order, a derived number) is looked up in
+    ///   Peoplevox first, and so is every number of an order a failed attempt may have sent:
+    ///   a sales order there of another commercetools order holds this one; one of this order
+    ///   is not sent again (a re-import could reset an order being picked), only its missing
+    ///   lines are.
     pub(super) async fn skip_already_in_peoplevox(
         &self,
-        mut work: Vec<Work>,
+        batch: Vec<Work>,
         report: &mut BatchReport,
     ) -> Vec<Work> {
+        let all: Vec<String> = batch.iter().flat_map(Work::numbers).collect();
+        let owners = match link::owners(self.state.as_ref(), &all).await {
+            Ok(owners) => owners,
+            Err(e) => {
+                let reason = format!("reading the order-number index: {e}");
+                self.retry_all_of(batch, &reason, report).await;
+                return Vec::new();
+            }
+        };
+        let (mut work, mut done): (Vec<Work>, Vec<(Work, Finish)>) = (Vec::new(), Vec::new());
+        for w in batch {
+            let taken: Vec<String> = w
+                .numbers()
+                .into_iter()
+                .filter_map(|n| {
+                    let owner = owners.get(&n).filter(|o| **o != w.order_id)?;
+                    Some(format!("{n} (order {owner})"))
+                })
+                .collect();
+            if taken.is_empty() {
+                work.push(w);
+            } else {
+                let reason = HoldReason::invalid(format!(
+                    "Peoplevox number(s) already another commercetools order's: {}",
+                    taken.join(", ")
+                ));
+                done.push((
+                    w.clone(),
+                    Finish::Held {
+                        number: w.first_number(),
+                        reason,
+                    },
+                ));
+            }
+        }
+        self.finish_all(done, report).await;
+        let looked_up = |w: &Work| w.recovering || made_up(w);
         let numbers: Vec<String> = work
             .iter()
-            .filter(|w| w.recovering)
+            .filter(|w| looked_up(w))
             .flat_map(Work::numbers)
             .collect();
         if numbers.is_empty() {
             return work;
         }
-        let lines = match self.existing_lines(&numbers).await {
-            Ok(lines) => lines,
+        let existing = match self.existing_lines(&numbers).await {
+            Ok(existing) => existing,
             Err(e) => {
-                let reason = format!("checking Peoplevox for orders of a failed attempt: {e}");
-                let (failed, rest): (Vec<Work>, Vec<Work>) =
-                    work.into_iter().partition(|w| w.recovering);
-                let done = failed
-                    .into_iter()
-                    .map(|w| (w, Finish::Retry(reason.clone())))
-                    .collect();
-                self.finish_all(done, report).await;
+                let reason = format!("checking Peoplevox for the orders' numbers: {e}");
+                let (failed, rest): (Vec<Work>, Vec<Work>) = work.into_iter().partition(looked_up);
+                self.retry_all_of(failed, &reason, report).await;
                 return rest;
             }
         };
-        for w in &mut work {
+        let (mut kept, mut done) = (Vec::new(), Vec::new());
+        for mut w in work {
+            let mut foreign = Vec::new();
+            let order_id = w.order_id.clone();
+            let recovering = w.recovering;
             for so in &mut w.sales_orders {
-                if let Some(present) = lines.get(so.number.as_str()) {
+                let Some(there) = existing.get(so.number.as_str()) else {
+                    continue;
+                };
+                match &there.owner {
+                    Some(owner) if *owner != order_id => {
+                        foreign.push(format!("{} (order {owner})", so.number));
+                    }
+                    // Ours, or nothing says whose: a failed attempt's, when one may have sent it.
+                    Some(_) => {}
+                    None if recovering => {}
+                    None => {
+                        foreign.push(format!("{} (of an order it does not name)", so.number));
+                    }
+                }
+                if foreign.is_empty() {
                     w.in_peoplevox.insert(so.number.to_string());
-                    so.lines.retain(|l| !present.contains(&l.line.to_string()));
+                    so.lines
+                        .retain(|l| !there.lines.contains(&l.line.to_string()));
                 }
             }
+            if foreign.is_empty() {
+                kept.push(w);
+            } else {
+                let reason = HoldReason::invalid(format!(
+                    "Peoplevox already has sales order(s) {} of another order: not sent over them",
+                    foreign.join(", ")
+                ));
+                let number = w.first_number();
+                done.push((w, Finish::Held { number, reason }));
+            }
         }
-        work
+        self.finish_all(done, report).await;
+        kept
     }
 
-    /// Line numbers already in Peoplevox per existing order number (an existing order with no
-    /// lines maps to an empty set).
+    /// Every order of `work` goes back to the queue with the reason.
+    async fn retry_all_of(&self, work: Vec<Work>, reason: &str, report: &mut BatchReport) {
+        let done = work
+            .into_iter()
+            .map(|w| (w, Finish::Retry(reason.to_string())))
+            .collect();
+        self.finish_all(done, report).await;
+    }
+
+    /// Line numbers and owner of each of these numbers Peoplevox has (an existing order with
+    /// no lines has an empty set).
     async fn existing_lines(
         &self,
         numbers: &[String],
-    ) -> Result<BTreeMap<String, BTreeSet<String>>, PvxError> {
+    ) -> Result<BTreeMap<String, Existing>, PvxError> {
         let p = &self.peoplevox;
         let t = &p.templates;
         let number_field = p.field_name(&t.sales_orders, "SalesOrderNumber");
-        let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let owner_field = p.field_name(&t.sales_orders, "CustomerPurchaseOrderReferenceNumber");
+        let mut found: BTreeMap<String, Existing> = BTreeMap::new();
         for chunk in numbers.chunks(NUMBERS_PER_QUERY) {
             let clause = equals_any(number_field, chunk.iter().map(String::as_str));
-            let page = self
-                .pvx
-                .get_data(&t.sales_orders, 1, chunk.len() as u32, &clause)
-                .await?;
-            for row in &page.table.rows {
-                if let Some(n) = page.table.value(row, number_field) {
-                    found.entry(n.to_string()).or_default();
+            let table = self.pvx.get_data_all(&t.sales_orders, &clause).await?;
+            for row in &table.rows {
+                if let Some(n) = table.value(row, number_field) {
+                    let owner = table
+                        .value(row, owner_field)
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_string);
+                    found.entry(n.to_string()).or_default().owner = owner;
                 }
             }
         }
@@ -101,6 +201,7 @@ impl OrderExport {
                     found
                         .entry(n.to_string())
                         .or_default()
+                        .lines
                         .insert(line.to_string());
                 }
             }

@@ -145,6 +145,19 @@ impl OrderExport {
                     w.sent_numbers = link.numbers();
                     kept.push(w);
                 }
+                // Peoplevox refused a record of it: what it took (a header, other parts) is
+                // there, so this attempt looks before it sends, like a recovering one.
+                Ok(Some(
+                    link @ OrderLink::Held {
+                        reason: HoldReason::RejectedByPeoplevox { .. },
+                        ..
+                    },
+                )) => {
+                    w.was_held = true;
+                    w.recovering = true;
+                    w.sent_numbers = link.numbers();
+                    kept.push(w);
+                }
                 Ok(Some(OrderLink::Held { .. })) => {
                     w.was_held = true;
                     kept.push(w);
@@ -238,14 +251,19 @@ impl OrderExport {
                 continue;
             };
             match map_order(order, &self.rules) {
-                Ok(mut parts) => {
-                    keep_sent_numbers(&mut parts, &w.sent_numbers);
-                    for sales_order in &mut parts {
-                        self.layout.fit(sales_order);
+                Ok(mut parts) => match keep_sent_numbers(&mut parts, &w.sent_numbers) {
+                    Ok(()) => {
+                        for sales_order in &mut parts {
+                            self.layout.fit(sales_order);
+                        }
+                        w.sales_orders = parts;
+                        kept.push(w);
                     }
-                    w.sales_orders = parts;
-                    kept.push(w);
-                }
+                    Err(reason) => {
+                        let number = w.sent_numbers.first().cloned();
+                        done.push((w, Finish::Held { number, reason }));
+                    }
+                },
                 Err(reason) => {
                     let number = number::choose(order, &self.rules.numbering)
                         .map(|c| c.number.to_string())
@@ -309,8 +327,19 @@ impl OrderExport {
 
 /// A retry of an order a previous attempt sent (link `Sending`) goes out under the numbers it
 /// was sent under, part by part, even if the numbering configuration changed since: a second
-/// number would be a second Peoplevox order.
-fn keep_sent_numbers(parts: &mut [SalesOrder], sent: &[String]) {
+/// number would be a second Peoplevox order. An order that now maps to another number of parts
+/// than were sent is held for a person: pairing old numbers with new parts could ship units
+/// twice.
+fn keep_sent_numbers(parts: &mut [SalesOrder], sent: &[String]) -> Result<(), HoldReason> {
+    if !sent.is_empty() && sent.len() != parts.len() {
+        return Err(HoldReason::invalid(format!(
+            "sent to Peoplevox earlier as {} sales order(s) ({}), it now maps to {}: a person \
+             must check what Peoplevox holds",
+            sent.len(),
+            sent.join(", "),
+            parts.len()
+        )));
+    }
     for (sales_order, sent) in parts.iter_mut().zip(sent) {
         if sent == sales_order.number.as_str() {
             continue;
@@ -329,6 +358,7 @@ fn keep_sent_numbers(parts: &mut [SalesOrder], sent: &[String]) {
         }
         sales_order.number = number;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -351,7 +381,7 @@ mod tests {
     #[test]
     fn a_retry_keeps_the_number_an_earlier_attempt_sent() {
         let mut so = [sales_order("NEW-PREFIX-1")];
-        keep_sent_numbers(&mut so, &["CT-1".to_string()]);
+        keep_sent_numbers(&mut so, &["CT-1".to_string()]).unwrap();
         let so = &so[0];
         assert_eq!(so.number.as_str(), "CT-1");
         assert_eq!(so.field("SalesOrderNumber"), Some("CT-1"));
@@ -361,15 +391,21 @@ mod tests {
             so.notes
         );
         let mut same = [sales_order("CT-1")];
-        keep_sent_numbers(&mut same, &["CT-1".to_string()]);
+        keep_sent_numbers(&mut same, &["CT-1".to_string()]).unwrap();
         assert!(same[0].notes.is_empty());
-        keep_sent_numbers(&mut same, &[]);
+        keep_sent_numbers(&mut same, &[]).unwrap();
         assert_eq!(same[0].number.as_str(), "CT-1");
         let mut parts = [sales_order("N-1"), sales_order("N-2")];
-        keep_sent_numbers(&mut parts, &["N-1".to_string(), "OLD-2".to_string()]);
+        keep_sent_numbers(&mut parts, &["N-1".to_string(), "OLD-2".to_string()]).unwrap();
         assert_eq!(
             (parts[0].number.as_str(), parts[1].number.as_str()),
             ("N-1", "OLD-2")
+        );
+        // Sent as one, now two parts (or the reverse): a person decides.
+        let e = keep_sent_numbers(&mut parts, &["N".to_string()]).unwrap_err();
+        assert!(
+            e.to_string().contains("earlier as 1 sales order(s) (N)"),
+            "{e}"
         );
     }
 }

@@ -4,19 +4,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::commercetools::types::Order;
 use crate::domain::{SalesOrder, StockMessage};
 use crate::queues::STOCK_QUEUE;
 use crate::store::{Queue, now_epoch_ms};
 
-/// Sends the rechecks for these exported orders; a failed send is logged, not fatal (the next
-/// stock event for the item, or the nightly reconciliation, corrects the figure).
-pub(super) async fn send(queue: &dyn Queue, exported: &[&SalesOrder]) {
+/// Sends the rechecks for these exported sales orders of `order`s; a failed send is logged,
+/// not fatal (the next stock event for the item, or the nightly reconciliation, corrects the
+/// figure). Only line items count: an exported custom line item (a fee, a service) is no
+/// stock the storefront sells.
+pub(super) async fn send(queue: &dyn Queue, exported: &[(&SalesOrder, &Order)]) {
     let mut by_site: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for order in exported {
+    for (sales_order, order) in exported {
+        let items = sales_order
+            .lines
+            .iter()
+            .filter(|l| order.line_items.iter().any(|li| li.id == l.ct_line_item_id))
+            .map(|l| l.item_code.as_str().to_string());
         by_site
-            .entry(order.site.as_str())
+            .entry(sales_order.site.as_str())
             .or_default()
-            .extend(order.lines.iter().map(|l| l.item_code.as_str().to_string()));
+            .extend(items);
     }
     // A cancellation goes to Peoplevox as a status-only order, without lines: nothing to
     // recheck there (Peoplevox calls back when it frees the stock), and a recheck that names

@@ -18,6 +18,7 @@ use crate::config::OrderRules;
 use crate::config::StatusMapping;
 use crate::domain::status::{Cancellation, Stage, cancellation, stage_name};
 use crate::flows::batch::RecordOutcome;
+use crate::flows::order_export::load_link;
 use crate::mapping::map_order;
 use crate::setup::FIELD_PVX_EXCEPTION;
 
@@ -113,7 +114,17 @@ impl OrderStatus {
                 .map(str::to_string)
                 .collect()
         } else {
-            expected_numbers(&order, &self.parts.orders)
+            match load_link(self.parts.state.as_ref(), &order.id).await {
+                // The numbers an attempt sent it under (or would have), as recorded.
+                Ok(Some(link)) if !link.numbers().is_empty() => link.numbers(),
+                Ok(_) => expected_numbers(&order, &self.parts.orders),
+                Err(e) => {
+                    return (
+                        Ended::Retry(format!("reading the order's link: {e}")),
+                        stage,
+                    );
+                }
+            }
         };
         // Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
         let mut found_unmarked = false;
@@ -259,8 +270,8 @@ impl OrderStatus {
     }
 }
 
-/// The Peoplevox numbers an unmarked order would have been exported under: its parts' as the
-/// export maps it (a derived or split number included), else its `orderNumber`.
+/// The Peoplevox numbers an unmarked order without a link would have been exported under: its
+/// parts' as the export maps it (a derived or split number included), else its `orderNumber`.
 fn expected_numbers(order: &Order, rules: &OrderRules) -> Vec<String> {
     match map_order(order, rules) {
         Ok(parts) => parts.iter().map(|so| so.number.to_string()).collect(),

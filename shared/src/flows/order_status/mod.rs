@@ -44,7 +44,7 @@ use crate::config::{OrderRules, StatusRules};
 use crate::flows::batch::InputRecord;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
-use crate::store::AuditLog;
+use crate::store::{AuditLog, StateStore};
 
 /// Name of the flow in audit entries and dead-letter attributes.
 pub const FLOW: &str = "order-status";
@@ -73,6 +73,9 @@ pub struct OrderStatusParts {
     pub export_channel_id: String,
     /// The order Type carrying the status fields.
     pub order_type: OrderType,
+    /// The state store: its order-number index tells an export in flight from a stranger, and
+    /// an unmarked order's links name the numbers it was sent under.
+    pub state: Arc<dyn StateStore>,
 }
 
 /// The flow.

@@ -16,8 +16,10 @@ use crate::config::{StatusMapping, StatusRules};
 use crate::domain::status::Stage;
 use crate::flows::batch::RecordOutcome;
 
-/// The status the order shows given each part's, and a description of the parts for the
-/// audit entry; `None` when no part's status is mapped.
+/// The status the order shows given each part's, and its hold flag; `None` when no part's
+/// status is mapped. A part Peoplevox did not return, or whose status is not mapped, is not
+/// known to have left: the order then shows at most "partially despatched", never Despatched or
+/// Closed while a part may still be in the warehouse.
 pub fn order_status(
     parts: &[(String, Option<PvxOrder>)],
     rules: &StatusRules,
@@ -27,28 +29,35 @@ pub fn order_status(
         .filter_map(|(_, o)| o.as_ref())
         .filter_map(|o| rules.resolve(&o.status).map(|m| (o.status.as_str(), m)))
         .collect();
+    let all_known = mapped.len() == parts.len();
     let live: Vec<&(&str, StatusMapping)> = mapped
         .iter()
         .filter(|(_, m)| m.stage != Stage::Cancelled)
         .collect();
+    let partial = rules
+        .map
+        .iter()
+        .chain(crate::config::default_statuses())
+        .find(|(_, m)| m.stage == Stage::PartiallyDespatched);
     let (name, mapping) = match live.iter().min_by_key(|(_, m)| m.stage) {
-        // Every part cancelled: the order is.
-        None => mapped.first().map(|(n, m)| (n.to_string(), m.clone()))?,
+        // Every known part cancelled: the order is, once every part is known.
+        None if all_known => mapped.first().map(|(n, m)| (n.to_string(), m.clone()))?,
+        None => return None,
         Some((name, least)) => {
             let some_left = live
                 .iter()
                 .any(|(_, m)| m.stage >= Stage::PartiallyDespatched);
-            let partial = rules
-                .map
-                .iter()
-                .chain(crate::config::default_statuses())
-                .find(|(_, m)| m.stage == Stage::PartiallyDespatched);
+            let behind = least.stage < Stage::PartiallyDespatched;
+            let unknown_may_be_behind = !all_known && least.stage > Stage::PartiallyDespatched;
             match partial {
                 Some((partial_name, partial_mapping))
-                    if some_left && least.stage < Stage::PartiallyDespatched =>
+                    if (some_left && behind) || unknown_may_be_behind =>
                 {
                     (partial_name.clone(), partial_mapping.clone())
                 }
+                // No "partially despatched" mapping: an unknown part keeps the order where
+                // nothing can have left.
+                None if unknown_may_be_behind => return None,
                 _ => (name.to_string(), least.clone()),
             }
         }
@@ -189,6 +198,28 @@ mod tests {
         assert_eq!(
             shown(&[part("Despatched", None), part("Closed", None)]).0,
             "Despatched"
+        );
+    }
+
+    #[test]
+    fn a_part_not_known_to_have_left_keeps_the_order_from_despatched() {
+        let missing = ("N-2".to_string(), None);
+        assert_eq!(
+            shown(&[part("Closed", None), missing.clone()]).0,
+            "Partially despatched"
+        );
+        assert_eq!(
+            shown(&[part("Despatched", None), part("Awaiting stock", None)]).0,
+            "Partially despatched"
+        );
+        // Behind anyway: the least advanced known part.
+        assert_eq!(
+            shown(&[part("Picking", None), missing.clone()]).0,
+            "Picking"
+        );
+        // A cancelled part and one Peoplevox did not return: not yet cancelled.
+        assert!(
+            order_status(&[part("Cancelled", None), missing], &StatusRules::default()).is_none()
         );
     }
 

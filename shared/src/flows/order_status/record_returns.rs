@@ -11,6 +11,7 @@ use super::{ATTEMPTS, CONCURRENCY, OrderStatus};
 use crate::commercetools::Decision;
 use crate::commercetools::types::Order;
 use crate::flows::batch::{RecordOutcome, failed_write};
+use crate::flows::order_export::unknown_numbers;
 
 use super::read::ReturnEvent;
 
@@ -95,13 +96,22 @@ impl OrderStatus {
                     work.push((order.clone(), mine, ids));
                 }
                 None => {
-                    let reason = format!(
-                        "unknown order number `{number}` (return): commercetools has no such order"
-                    );
+                    let outcome = unknown_numbers(
+                        self.parts.state.as_ref(),
+                        std::slice::from_ref(&number),
+                        |n| {
+                            format!(
+                                "unknown order number `{n}` (return): commercetools has no such order"
+                            )
+                        },
+                    )
+                    .await
+                    .remove(&number)
+                    .unwrap_or_else(|| {
+                        RecordOutcome::DeadLetter(format!("unknown order number `{number}`"))
+                    });
                     for id in &ids {
-                        report
-                            .records
-                            .set(id, RecordOutcome::DeadLetter(reason.clone()));
+                        report.records.set(id, outcome.clone());
                     }
                 }
             }

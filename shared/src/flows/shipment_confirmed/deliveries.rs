@@ -17,7 +17,7 @@ use crate::commercetools::types::{Address, CustomLineItem, Order};
 use crate::config::ShipmentRules;
 use crate::domain::Despatch;
 use crate::domain::despatch::key_from;
-use crate::mapping::order::destinations::destinations;
+use crate::mapping::order::destinations::{destinations, same_place};
 use crate::setup::{
     FIELD_DESPATCH_NUMBER, FIELD_DESPATCHED_AT, FIELD_PVX_CARRIER, FIELD_PVX_SERVICE,
 };
@@ -69,8 +69,8 @@ pub(super) struct Lines<'a> {
 }
 
 /// The part of a split order a despatch belongs to: the shipping key its delivery needs
-/// (Multiple mode), the address (Single mode with item addresses) and the units of each line
-/// it may take; the default (not split) takes every line, with no key.
+/// (Multiple mode, split or not), the address (Single mode with item addresses) and the units
+/// of each line it may take; the default (Single mode, not split) takes every line, with no key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct PartOfDespatch {
     shipping_key: Option<String>,
@@ -80,44 +80,89 @@ pub(super) struct PartOfDespatch {
 
 /// The part of `order` whose Peoplevox number `number` is: its position among the order's
 /// export marks is its position among the order's destinations (see
-/// [`crate::mapping::order::destinations`]), both in part order.
-pub(super) fn part_of(order: &Order, export_channel_id: &str, number: &str) -> PartOfDespatch {
+/// [`crate::mapping::order::destinations`]), both in part order. `Err` when the parts cannot be
+/// told any more (the order was edited since its export): a person books such a despatch,
+/// rather than the flow guessing a shipping or lines.
+pub(super) fn part_of(
+    order: &Order,
+    export_channel_id: &str,
+    number: &str,
+) -> Result<PartOfDespatch, String> {
     let numbers = order.peoplevox_numbers(export_channel_id);
-    let Some(index) = numbers
-        .iter()
-        .position(|n| *n == number)
-        .filter(|_| numbers.len() > 1)
-    else {
-        return PartOfDespatch::default();
+    let split = numbers.len() > 1;
+    let multiple = order.is_multiple_shipping();
+    if !split && !multiple {
+        return Ok(PartOfDespatch::default());
+    }
+    let index = if split {
+        numbers.iter().position(|n| *n == number).ok_or_else(|| {
+            format!(
+                "despatch of {number}, which is none of order {}'s Peoplevox numbers ({})",
+                order.id,
+                numbers.join(", ")
+            )
+        })?
+    } else {
+        0
     };
-    let multiple = order
-        .shipping_mode
-        .as_deref()
-        .is_some_and(|m| m.eq_ignore_ascii_case("Multiple"));
-    match destinations(order) {
-        Ok(dests) if dests.len() == numbers.len() => {
-            let dest = &dests[index];
-            let mut line_units: BTreeMap<String, i64> = dest
-                .line_units
-                .iter()
-                .map(|(id, units)| (id.to_string(), *units))
-                .collect();
-            line_units.extend(dest.custom_units.iter().map(|(id, u)| (id.to_string(), *u)));
-            PartOfDespatch {
-                shipping_key: dest.shipping_key.map(str::to_string),
-                address: (!multiple).then(|| dest.address.clone()),
-                line_units: Some(line_units),
+    let dests = destinations(order)
+        .map_err(|e| format!("the parts of order {} cannot be worked out: {e}", order.id))?;
+    if dests.len() != numbers.len().max(1) {
+        return Err(format!(
+            "order {} went to Peoplevox as {} sales order(s) but now maps to {}: it changed \
+             since; book despatch of {number} by hand",
+            order.id,
+            numbers.len(),
+            dests.len()
+        ));
+    }
+    let dest = &dests[index];
+    let line_units = split.then(|| {
+        dest.line_units
+            .iter()
+            .chain(&dest.custom_units)
+            .map(|(id, units)| (id.to_string(), *units))
+            .collect()
+    });
+    Ok(PartOfDespatch {
+        shipping_key: dest.shipping_key.map(str::to_string),
+        address: (split && !multiple).then(|| dest.address.clone()),
+        line_units,
+    })
+}
+
+/// Units of each line the part's deliveries took so far: in Multiple mode the deliveries in its
+/// shipping, in Single mode those addressed to its address (ctpvx addresses a split order's
+/// deliveries); `None` for an order that is not split (every delivery counts, see `Existing`).
+fn delivered_in_part(order: &Order, part: &PartOfDespatch) -> Option<BTreeMap<String, i64>> {
+    part.line_units.as_ref()?;
+    let mut delivered = BTreeMap::new();
+    let mut count = |delivery: &Value| {
+        for item in delivery["items"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(q)) = (item["id"].as_str(), item["quantity"].as_i64()) {
+                *delivered.entry(id.to_string()).or_insert(0) += q;
             }
         }
-        // The order changed since it was split: every line may take the despatch, and a
-        // Multiple-mode delivery still goes to the shipping in the part's place.
-        _ => PartOfDespatch {
-            shipping_key: multiple
-                .then(|| order.shipping.get(index).map(|s| s.shipping_key.clone()))
-                .flatten(),
-            ..PartOfDespatch::default()
-        },
+    };
+    if let Some(key) = &part.shipping_key {
+        let shipping = order.shipping.iter().find(|s| &s.shipping_key == key);
+        for d in shipping
+            .and_then(|s| s.shipping_info.as_ref())
+            .into_iter()
+            .flat_map(|i| &i.deliveries)
+        {
+            count(d);
+        }
+    } else if let Some(address) = &part.address {
+        for d in order.deliveries() {
+            let there = serde_json::from_value::<Address>(d["address"].clone())
+                .is_ok_and(|a| same_place(&a, address));
+            if there {
+                count(d);
+            }
+        }
     }
+    Some(delivered)
 }
 
 /// The actions for `despatches` of `order`, or why the despatch cannot be booked (an item the
@@ -170,7 +215,7 @@ pub(super) fn plan(
             }
             continue;
         }
-        let part = part_of(order, lines.export_channel_id, &despatch.order_number);
+        let part = part_of(order, lines.export_channel_id, &despatch.order_number)?;
         let items = assign(order, despatch, &part, &mut have.delivered, lines)?;
         let placed = parcels::place(&despatch.number, &despatch.packages, &[]);
         let parcels = despatch
@@ -239,6 +284,16 @@ fn assign(
             .as_ref()
             .is_none_or(|units| units.contains_key(id))
     };
+    // What each line may still take in this part: its share less what the part's deliveries
+    // took (a split order's part never takes another part's units).
+    let mut part_left: Option<BTreeMap<String, i64>> =
+        delivered_in_part(order, part).map(|delivered| {
+            part.line_units
+                .iter()
+                .flatten()
+                .map(|(id, units)| (id.clone(), units - delivered.get(id).copied().unwrap_or(0)))
+                .collect()
+        });
     // (line id, quantity, Peoplevox item, factor) of every line that may take the despatch.
     let candidates: Vec<(&str, i64, String, u32)> = order
         .line_items
@@ -270,11 +325,17 @@ fn assign(
             }
             matched = true;
             let factor = i64::from((*factor).max(1));
-            let open = quantity - delivered.get(*id).copied().unwrap_or(0);
+            let mut open = quantity - delivered.get(*id).copied().unwrap_or(0);
+            if let Some(part_left) = &part_left {
+                open = open.min(part_left.get(*id).copied().unwrap_or(0));
+            }
             let take = open.min(left / factor);
             if take > 0 {
                 left -= take * factor;
                 *delivered.entry(id.to_string()).or_insert(0) += take;
+                if let Some(part_left) = part_left.as_mut() {
+                    *part_left.entry(id.to_string()).or_insert(0) -= take;
+                }
                 match items.iter_mut().find(|i| i.id == *id) {
                     Some(existing) => existing.quantity += take,
                     None => items.push(DeliveryItem {
@@ -550,18 +611,61 @@ mod tests {
         // make the order Partial, not Shipped.
         assert_eq!(json[1]["shipmentState"], "Partial");
 
-        // Part 1's despatch goes to `home`; its lines are part 1's only, so 2 units of A are
-        // more than the part has and the despatch is refused rather than booked elsewhere.
+        // Part 1's despatch goes to `home`. Its lines are part 1's only: B is not among them,
+        // and 2 units of A are more than its 1, so such despatches are refused rather than
+        // booked against another part's units.
         let mut d = despatch("D1", &[("A", 1)], &[None]);
         d.order_number = "N1-1".into();
         let json =
             serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap())
                 .unwrap();
         assert_eq!(json[0]["shippingKey"], "home");
-        let mut too_many = despatch("D9", &[("B", 1)], &[None]);
+        let mut other_line = despatch("D9", &[("B", 1)], &[None]);
+        other_line.order_number = "N1-1".into();
+        let e = plan(&o, &[&other_line], &ShipmentRules::default(), &LINES).unwrap_err();
+        assert!(e.contains("ships item `B`"), "{e}");
+        let mut too_many = despatch("D8", &[("A", 2)], &[None]);
         too_many.order_number = "N1-1".into();
         let e = plan(&o, &[&too_many], &ShipmentRules::default(), &LINES).unwrap_err();
-        assert!(e.contains("ships item `B`"), "{e}");
+        assert!(e.contains("1 more unit(s) of `A`"), "{e}");
+        // Part 2 has had 1 × B delivered in `office` already: another B is one too many.
+        let mut again = despatch("D7", &[("B", 1)], &[None]);
+        again.order_number = "N1-2".into();
+        let e = plan(&o, &[&again], &ShipmentRules::default(), &LINES).unwrap_err();
+        assert!(e.contains("1 more unit(s) of `B`"), "{e}");
+    }
+
+    #[test]
+    fn a_multiple_mode_order_of_one_shipping_is_delivered_with_its_key() {
+        let mut o = split_order();
+        o.shipping.truncate(1);
+        o.line_items.truncate(1);
+        o.line_items[0].shipping_details = None;
+        o.custom_line_items.clear();
+        o.sync_info.truncate(1);
+        o.sync_info[0].external_id = Some("N1".into());
+        let d = despatch("D1", &[("A", 3)], &[None]);
+        let json =
+            serde_json::to_value(plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap())
+                .unwrap();
+        assert_eq!(json[0]["shippingKey"], "home", "{json}");
+        assert_eq!(json[0]["items"], json!([{"id": "li-1", "quantity": 3}]));
+    }
+
+    #[test]
+    fn a_split_order_that_changed_since_its_export_is_left_to_a_person() {
+        let mut o = split_order();
+        // A third shipping now takes units: the two marks no longer tell the parts.
+        o.shipping.push(o.shipping[1].clone());
+        o.shipping[2].shipping_key = "third".into();
+        o.line_items[1].shipping_details = serde_json::from_value(json!(
+            {"valid": true, "targets": [{"addressKey": "x", "quantity": 1, "shippingMethodKey": "third"}]}
+        ))
+        .unwrap();
+        let mut d = despatch("D2", &[("A", 2)], &[None]);
+        d.order_number = "N1-2".into();
+        let e = plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap_err();
+        assert!(e.contains("now maps to 3") && e.contains("by hand"), "{e}");
     }
 
     #[test]

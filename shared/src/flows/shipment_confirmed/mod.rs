@@ -35,9 +35,10 @@ use crate::commercetools::{CtClient, Decision, OrderUpdateAction};
 use crate::config::{OrderRules, ShipmentRules};
 use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
+use crate::flows::order_export::unknown_numbers;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
-use crate::store::{AuditEntry, AuditLog, now_epoch_ms};
+use crate::store::{AuditEntry, AuditLog, StateStore, now_epoch_ms};
 
 /// Name of the flow in audit entries and dead-letter attributes.
 pub const FLOW: &str = "shipment-confirmed";
@@ -62,6 +63,8 @@ pub struct ShipmentConfirmedParts {
     pub orders: OrderRules,
     /// Id of the OrderExport channel, whose syncInfo `externalId` is the Peoplevox number.
     pub export_channel_id: String,
+    /// The state store: its order-number index tells an export in flight from a stranger.
+    pub state: Arc<dyn StateStore>,
 }
 
 /// The flow.
@@ -169,6 +172,15 @@ impl ShipmentConfirmed {
                 return report;
             }
         };
+        let missing: Vec<String> = order_numbers
+            .iter()
+            .filter(|n| !orders.contains_key(*n))
+            .cloned()
+            .collect();
+        let unknown = unknown_numbers(self.parts.state.as_ref(), &missing, |n| {
+            format!("unknown order number `{n}`: commercetools has no such order")
+        })
+        .await;
         let mut work: Vec<(Order, Vec<Despatch>)> = Vec::new();
         for number in &order_numbers {
             let mine: Vec<Despatch> = despatches
@@ -176,15 +188,14 @@ impl ShipmentConfirmed {
                 .filter(|d| &d.order_number == number)
                 .cloned()
                 .collect();
-            match orders.get(number) {
-                Some(order) => work.push((order.clone(), mine)),
-                None => {
+            match (orders.get(number), unknown.get(number)) {
+                (Some(order), _) => work.push((order.clone(), mine)),
+                (None, outcome) => {
                     for d in &mine {
-                        let reason = format!(
-                            "unknown order number `{number}` (despatch {}): commercetools has no such order",
-                            d.number
-                        );
-                        finish(&mut report, &d.number, RecordOutcome::DeadLetter(reason));
+                        let outcome = outcome.cloned().unwrap_or_else(|| {
+                            RecordOutcome::DeadLetter(format!("unknown order number `{number}`"))
+                        });
+                        finish(&mut report, &d.number, outcome);
                     }
                 }
             }

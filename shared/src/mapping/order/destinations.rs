@@ -39,27 +39,13 @@ pub struct Destination<'a> {
     pub custom_units: BTreeMap<&'a str, i64>,
 }
 
-impl Destination<'_> {
-    /// Whether the order's own `shippingAddress` is this destination's (Single mode, main).
-    fn units_of(&self, line_id: &str) -> i64 {
-        self.line_units.get(line_id).copied().unwrap_or(0)
-    }
-}
-
 /// Whether two addresses are the same place (their keys and ids aside).
-fn same_place(a: &Address, b: &Address) -> bool {
+pub fn same_place(a: &Address, b: &Address) -> bool {
     let unkeyed = |a: &Address| Address {
         key: None,
         ..a.clone()
     };
     unkeyed(a) == unkeyed(b)
-}
-
-fn is_multiple(order: &Order) -> bool {
-    order
-        .shipping_mode
-        .as_deref()
-        .is_some_and(|m| m.eq_ignore_ascii_case("Multiple"))
 }
 
 /// A line (or custom line) as the split sees it.
@@ -95,7 +81,7 @@ fn lines(order: &Order) -> Vec<Line<'_>> {
 /// lacks, targets for more units than the line has, a Multiple-mode line without targets
 /// when there are several shippings.
 pub fn destinations(order: &Order) -> Result<Vec<Destination<'_>>, HoldReason> {
-    let mut found = if is_multiple(order) {
+    let mut found = if order.is_multiple_shipping() {
         multiple(order)?
     } else {
         single(order)?
@@ -172,7 +158,7 @@ fn multiple(order: &Order) -> Result<Vec<Destination<'_>>, HoldReason> {
                     ))
                 })?;
             add(&mut dests[index], &line, t.quantity);
-            sent += t.quantity;
+            sent = checked_sum(&line, sent, t.quantity)?;
         }
         let rest = line.quantity - sent;
         check_not_over(&line, sent)?;
@@ -238,7 +224,7 @@ fn single(order: &Order) -> Result<Vec<Destination<'_>>, HoldReason> {
                 }
             };
             add(&mut dests[index], &line, t.quantity);
-            sent += t.quantity;
+            sent = checked_sum(&line, sent, t.quantity)?;
         }
         check_not_over(&line, sent)?;
         // Units no target names go to the order's own address.
@@ -256,6 +242,16 @@ fn add<'a>(d: &mut Destination<'a>, line: &Line<'a>, units: i64) {
         &mut d.line_units
     };
     *map.entry(line.id).or_insert(0) += units;
+}
+
+/// `sent + more` units of a line, refusing a sum past the integer range.
+fn checked_sum(line: &Line<'_>, sent: i64, more: i64) -> Result<i64, HoldReason> {
+    sent.checked_add(more).ok_or_else(|| {
+        HoldReason::invalid(format!(
+            "{} {}: its shipping targets add up past any quantity",
+            line.kind, line.id
+        ))
+    })
 }
 
 /// A line must have units to send anywhere: a quantity of 0 or less is refused, not dropped.
@@ -289,7 +285,7 @@ pub fn hold_reason(order: &Order, dests: &[Destination<'_>]) -> HoldReason {
             format!("{} unit(s) to {}", units, d.label)
         })
         .collect();
-    let mode = if is_multiple(order) {
+    let mode = if order.is_multiple_shipping() {
         "shippingMode Multiple"
     } else {
         "line items ship to several addresses (itemShippingAddresses)"
@@ -301,15 +297,18 @@ pub fn hold_reason(order: &Order, dests: &[Destination<'_>]) -> HoldReason {
     ))
 }
 
-/// The units of `line_id` each destination takes, in destination order.
-pub fn shares(dests: &[Destination<'_>], line_id: &str) -> Vec<i64> {
-    dests.iter().map(|d| d.units_of(line_id)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The units of `line_id` each destination takes, in destination order.
+    fn shares(dests: &[Destination<'_>], line_id: &str) -> Vec<i64> {
+        dests
+            .iter()
+            .map(|d| d.line_units.get(line_id).copied().unwrap_or(0))
+            .collect()
+    }
 
     fn order(json: serde_json::Value) -> Order {
         serde_json::from_value(json).unwrap()

@@ -11,7 +11,7 @@
 //! - `order/Order.raml`, `discountOnTotalPrice?`: discounts on the order's total, which no
 //!   line's `totalPrice` includes. So lines + shipping − Discount = TotalSale.
 
-use crate::commercetools::types::{LineItem, Money, Order, ShippingInfo};
+use crate::commercetools::types::{CustomLineItem, LineItem, Money, Order, ShippingInfo};
 use crate::domain::Decimal;
 
 /// A money amount at the order's currency digits, trailing zeros beyond them dropped.
@@ -65,54 +65,99 @@ pub(super) fn zero(currency_digits: u32) -> String {
     Decimal::zero(currency_digits).to_string()
 }
 
-/// What the customer pays for one part of a split order: its share of each line's total
-/// (the line's total × the part's units ÷ the line's units), its shipping when it is charged
-/// there, less the order-level discount on the first part; rounded half even to the currency.
-pub(super) fn part_total(
+/// What the customer pays for one part of a split order, before the order-level discount:
+/// its share of each line's total (the line's total × the part's units ÷ the line's units;
+/// custom line items only when they are exported, `with_custom`), and its shipping when it is
+/// charged there. Each rounded half even to the currency; `(lines, shipping)`.
+pub(super) fn part_totals(
     order: &Order,
     dest: &super::destinations::Destination<'_>,
-    first: bool,
+    with_custom: bool,
     currency_digits: u32,
-) -> Result<String, String> {
-    let mut total = Decimal::zero(currency_digits);
-    let add = |total: Decimal, part: Decimal, field: &str| {
-        total.checked_add(part).map_err(|_| overflow(field))
+) -> Result<(Decimal, Decimal), String> {
+    let share = |line: LineTotal, units: i64, label: &str| {
+        line.total
+            .checked_mul(i128::from(units))
+            .and_then(|t| t.div_round_half_even(line.units.max(1), currency_digits))
+            .map_err(|_| overflow(label))
     };
+    let mut lines = Decimal::zero(currency_digits);
     for item in &order.line_items {
         let Some(units) = dest.line_units.get(item.id.as_str()) else {
             continue;
         };
         let label = format!("lineItems[{}]", item.id);
-        let Some(line) = item_total(item, &label)? else {
+        if let Some(line) = item_total(item, &label)? {
+            let part = share(line, *units, &label)?;
+            lines = lines.checked_add(part).map_err(|_| overflow(&label))?;
+        }
+    }
+    for item in order.custom_line_items.iter().filter(|_| with_custom) {
+        let Some(units) = dest.custom_units.get(item.id.as_str()) else {
             continue;
         };
-        let share = line
-            .total
-            .checked_mul(i128::from(*units))
-            .and_then(|t| t.div_round_half_even(line.units.max(1), currency_digits))
-            .map_err(|_| overflow(&label))?;
-        total = add(total, share, &label)?;
+        let label = format!("customLineItems[{}]", item.id);
+        if let Some(line) = custom_total(item, &label)? {
+            let part = share(line, *units, &label)?;
+            lines = lines.checked_add(part).map_err(|_| overflow(&label))?;
+        }
     }
-    if dest.charges_shipping
-        && let Some(cost) = shipping_exact(dest.shipping_info)?
-    {
-        total = add(total, cost, "shippingInfo.price")?;
+    let shipping = match shipping_exact(dest.shipping_info)? {
+        Some(cost) if dest.charges_shipping => cost
+            .div_round_half_even(1, currency_digits)
+            .map_err(|_| overflow("shippingInfo.price"))?,
+        _ => Decimal::zero(currency_digits),
+    };
+    Ok((lines, shipping))
+}
+
+/// The order-level discount spread over the parts in proportion to what their lines cost,
+/// each share rounded half even to the currency and the last part taking what rounding left,
+/// so that the shares add up to the discount exactly. `None`: the order has none.
+pub(super) fn discount_shares(
+    order: &Order,
+    lines: &[Decimal],
+    currency_digits: u32,
+) -> Result<Option<Vec<Decimal>>, String> {
+    let field = "discountOnTotalPrice.discountedAmount";
+    let Some(discount) = order
+        .discount_on_total_price
+        .as_ref()
+        .and_then(|d| d.discounted_amount.as_ref())
+    else {
+        return Ok(None);
+    };
+    let discount = discount
+        .exact()
+        .map_err(|e| format!("{field} {e}"))?
+        .div_round_half_even(1, currency_digits)
+        .map_err(|_| overflow(field))?;
+    let scale = |d: Decimal| d.rescaled_up(currency_digits).map(Decimal::units);
+    let weights: Vec<i128> = lines
+        .iter()
+        .map(|l| scale(*l))
+        .collect::<Result<_, _>>()
+        .map_err(|_| overflow(field))?;
+    let all: i128 = weights.iter().sum();
+    let mut shares = Vec::with_capacity(lines.len());
+    let mut given = Decimal::zero(currency_digits);
+    for (i, weight) in weights.iter().enumerate() {
+        let share = if i + 1 == weights.len() {
+            discount
+                .checked_add(given.checked_mul(-1).map_err(|_| overflow(field))?)
+                .map_err(|_| overflow(field))?
+        } else if all == 0 {
+            Decimal::zero(currency_digits)
+        } else {
+            discount
+                .checked_mul(*weight)
+                .and_then(|d| d.div_round_half_even(all, currency_digits))
+                .map_err(|_| overflow(field))?
+        };
+        given = given.checked_add(share).map_err(|_| overflow(field))?;
+        shares.push(share);
     }
-    if first
-        && let Some(discount) = order
-            .discount_on_total_price
-            .as_ref()
-            .and_then(|d| d.discounted_amount.as_ref())
-    {
-        let field = "discountOnTotalPrice.discountedAmount";
-        let discount = discount.exact().map_err(|e| format!("{field} {e}"))?;
-        total = add(
-            total,
-            discount.checked_mul(-1).map_err(|_| overflow(field))?,
-            field,
-        )?;
-    }
-    Ok(total.to_string_trimmed(currency_digits))
+    Ok(Some(shares))
 }
 
 /// The discount on the order's total, which the lines do not include.
@@ -257,25 +302,29 @@ pub(super) fn line_sale_price(
 
 /// SalePrice of one unit of a custom line item, the same way (no pack factor).
 pub(super) fn custom_sale_price(
-    item: &crate::commercetools::types::CustomLineItem,
+    item: &CustomLineItem,
     currency_digits: u32,
 ) -> Result<Option<String>, String> {
     let label = format!("customLineItems[{}]", item.id);
+    custom_total(item, &label)?
+        .map(|t| per_unit(t, 1, currency_digits, &label))
+        .transpose()
+}
+
+/// The total of a custom line item, as [`item_total`] for a line item.
+fn custom_total(item: &CustomLineItem, label: &str) -> Result<Option<LineTotal>, String> {
     let per_quantity: Vec<(i64, &Money)> = item
         .discounted_price_per_quantity
         .iter()
         .map(|d| (d.quantity, &d.discounted_price.value))
         .collect();
-    let total = line_total(
+    line_total(
         item.quantity,
         item.total_price.as_ref(),
         &per_quantity,
         item.money.as_ref(),
-        &label,
-    )?;
-    total
-        .map(|t| per_unit(t, 1, currency_digits, &label))
-        .transpose()
+        label,
+    )
 }
 
 fn per_unit(
