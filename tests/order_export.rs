@@ -781,3 +781,131 @@ async fn a_multiple_shipping_order_is_one_sales_order_per_shipping_and_delivered
         assert_eq!(json["shipmentState"], expected_state);
     }
 }
+
+/// Review mend: Peoplevox refuses one part of a split order (its line names an item it no
+/// longer has) after taking the other part and both headers. The order is held with every
+/// part's number; once the item exists, the next attempt finds what Peoplevox took and sends
+/// only what it lacks: no header is imported twice (a re-import could reset an order being
+/// picked), and the order is marked with both parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_order_peoplevox_refused_a_part_of_is_completed_without_importing_twice() {
+    use ctpvx_infra::shapes_scenario::{self, Shape};
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let flow = flow(&bed, &store).await;
+    // An order of the second item makes the flow know it (its item cache) ...
+    let first = seed_changed(&bed, 0, &[catalog[1].clone()], |_| {});
+    send(&store, &scenario::platform_message(&first, "m-first")).await;
+    assert_eq!(run_one_batch(&flow, &store, 10).await.exported, 1);
+    // ... before the warehouse deletes it: part 2's line is refused.
+    assert!(bed.pvx.remove_item_type(&catalog[1]));
+    let shape = shapes_scenario::orders(710, &catalog)
+        .into_iter()
+        .find(|s| s.shape == Shape::MultipleShipping)
+        .unwrap();
+    bed.ct.insert_order_json(shape.order.clone()).unwrap();
+    let id = shape.order["id"].as_str().unwrap().to_string();
+    let number = shape.order["orderNumber"].as_str().unwrap().to_string();
+    let parts = [format!("{number}-1"), format!("{number}-2")];
+    send(&store, &shape.message).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!((report.held, report.exported), (1, 0), "{report:?}");
+    let link = load_link(store.as_ref(), &id).await.unwrap().unwrap();
+    assert!(matches!(link, OrderLink::Held { .. }), "{link:?}");
+    assert_eq!(link.numbers(), parts);
+    assert!(bed.ct.order(&id).unwrap().sync_info.is_empty());
+
+    bed.pvx.add_item_type(&catalog[1]);
+    send(&store, &requeue_message(&id)).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!(report.recovered + report.exported, 1, "{report:?}");
+    for part in &parts {
+        assert_eq!(bed.pvx.header_imports(part), 1, "{part} imported again");
+    }
+    let units: i64 = parts
+        .iter()
+        .flat_map(|p| bed.pvx.sales_order(p).unwrap().items)
+        .map(|i| i.quantity.parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(units, 3, "every unit in Peoplevox once");
+    let order = bed.ct.order(&id).unwrap();
+    assert_eq!(order.peoplevox_numbers(&bed.export_channel_id), parts);
+}
+
+/// Review mend: a number ctpvx makes (a split order's part) that another commercetools
+/// order already holds is never sent over it: neither over an order of the index (another
+/// order numbered `<number>-1`) nor over a Peoplevox sales order of another order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_number_another_order_holds_is_not_sent_over_it() {
+    use ctpvx_infra::shapes_scenario::{self, Shape};
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let flow = flow(&bed, &store).await;
+    let shapes = shapes_scenario::orders(720, &catalog);
+    let shape = shapes
+        .iter()
+        .find(|s| s.shape == Shape::MultipleShipping)
+        .unwrap()
+        .clone();
+    let number = shape.order["orderNumber"].as_str().unwrap().to_string();
+    // Another order, exported first, is numbered like the split order's first part.
+    let other = seed_changed(&bed, 1, &catalog, |o| {
+        o["orderNumber"] = format!("{number}-1").into()
+    });
+    send(&store, &scenario::platform_message(&other, "m-other")).await;
+    assert_eq!(run_one_batch(&flow, &store, 10).await.exported, 1);
+    bed.ct.insert_order_json(shape.order.clone()).unwrap();
+    send(&store, &shape.message).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!((report.held, report.exported), (1, 0), "{report:?}");
+    let id = shape.order["id"].as_str().unwrap();
+    let Some(OrderLink::Held { reason, .. }) = load_link(store.as_ref(), id).await.unwrap() else {
+        panic!("not held");
+    };
+    assert!(
+        reason
+            .to_string()
+            .contains("already another commercetools order's"),
+        "{reason}"
+    );
+    assert_eq!(bed.pvx.header_imports(&format!("{number}-1")), 1);
+    assert_eq!(bed.pvx.header_imports(&format!("{number}-2")), 0);
+
+    // A Peoplevox sales order ctpvx never made, of another order, under the second part's
+    // number of another split order.
+    let shape = shapes_scenario::orders(730, &catalog)
+        .into_iter()
+        .find(|s| s.shape == Shape::MultipleShipping)
+        .unwrap();
+    let number = shape.order["orderNumber"].as_str().unwrap().to_string();
+    let pvx = ctpvx_shared::peoplevox::PvxClient::new(bed.pvx.settings(), store.clone()).unwrap();
+    let table = ctpvx_shared::peoplevox::CsvTable {
+        headers: vec![
+            "SalesOrderNumber".into(),
+            "CustomerPurchaseOrderReferenceNumber".into(),
+        ],
+        rows: vec![vec![format!("{number}-2"), "another-channel-order".into()]],
+    };
+    pvx.save_data(
+        "Sales orders",
+        &table,
+        ctpvx_shared::peoplevox::SaveAction::Upsert,
+    )
+    .await
+    .unwrap();
+    bed.ct.insert_order_json(shape.order.clone()).unwrap();
+    send(&store, &shape.message).await;
+    let report = run_one_batch(&flow, &store, 10).await;
+    assert_eq!((report.held, report.exported), (1, 0), "{report:?}");
+    let id = shape.order["id"].as_str().unwrap();
+    let Some(OrderLink::Held { reason, .. }) = load_link(store.as_ref(), id).await.unwrap() else {
+        panic!("not held");
+    };
+    assert!(
+        reason.to_string().contains("another-channel-order"),
+        "{reason}"
+    );
+    assert_eq!(bed.pvx.header_imports(&format!("{number}-1")), 0);
+}

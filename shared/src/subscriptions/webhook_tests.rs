@@ -104,15 +104,24 @@ async fn call(
     want: &DesiredSubscription,
     values: &[(&str, &str)],
 ) -> (u16, Option<serde_json::Value>) {
+    let encode = if want.callback.encoded() {
+        percent
+    } else {
+        raw
+    };
+    call_encoded(hooks, store, want, values, encode).await
+}
+
+/// [`call`] with the tenant encoding values with `encode`, whatever the subscription asked.
+async fn call_encoded(
+    hooks: &Webhooks,
+    store: &EmbeddedStore,
+    want: &DesiredSubscription,
+    values: &[(&str, &str)],
+    encode: fn(&str) -> String,
+) -> (u16, Option<serde_json::Value>) {
     let token = SecretString::from(TOKEN.to_string());
     let request = want.callback.request(&token);
-    let encode = |v: &str| {
-        if want.callback.encoded() {
-            percent(v)
-        } else {
-            raw(v)
-        }
-    };
     let filled = |template: &str| {
         let mut out = template.to_string();
         for (name, value) in values {
@@ -449,4 +458,47 @@ async fn a_callback_with_another_token_is_refused() {
         })
         .await;
     assert_eq!(answer.status, 401);
+}
+
+#[tokio::test]
+async fn a_plus_in_an_encoded_item_code_never_carries_a_figure() {
+    // A tenant that declares encodeParameterData yet substitutes raw (UNCONFIRMED what it
+    // does): `PACK+2` arrives as `PACK 2` under form decoding, so it is only re-read.
+    let (hooks, store) = hooks().await;
+    let wsdl = ServiceDescription::with_sites_filters();
+    let want = desired_from(
+        &SubscriptionRules::default(),
+        &["S".into()],
+        "https://h.example",
+        &wsdl,
+    )
+    .into_iter()
+    .find(|d| d.spec.event == "availability")
+    .unwrap();
+    assert!(want.callback.encoded());
+    let (status, message) = call_encoded(
+        &hooks,
+        &store,
+        &want,
+        &[("ItemCode", "PACK+2"), ("Available", "3")],
+        raw,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let message = message.unwrap();
+    assert_eq!(message["kind"], "changed", "{message}");
+    assert_eq!(message["item"], "PACK 2");
+    // Encoded properly (`%2B`), the figure stands.
+    let (_, message) = call(
+        &hooks,
+        &store,
+        &want,
+        &[("ItemCode", "PACK+2"), ("Available", "3")],
+    )
+    .await;
+    let message = message.unwrap();
+    assert_eq!(
+        (message["kind"].as_str(), message["item"].as_str()),
+        (Some("available"), Some("PACK+2"))
+    );
 }

@@ -15,8 +15,8 @@
 //!   `encodeParameterData` (values substituted raw), a `filter` that is honoured, the
 //!   placeholders the connector first guessed, no page cap, reports that honour every clause,
 //!   UTC times and a "Despatch packages" report.
-//! - `bare` is the least a tenant may offer: no sites-filter operation and a `filter` that is
-//!   ignored, raw substitution, status callbacks that carry only the order number, reports that
+//! - `bare` is the least a tenant may offer: no published WSDL, no sites-filter operation and
+//!   a `filter` that is ignored, raw substitution, status callbacks that carry only the order number, reports that
 //!   ignore every clause and column list, no "Despatch packages" at all.
 
 /// Where a tenant keeps its despatch packages.
@@ -49,6 +49,9 @@ pub struct Dialect {
     pub name: &'static str,
     /// One line for `--help`.
     pub summary: &'static str,
+    /// `GET …?WSDL` answers with the service description (ASMX can be configured not to
+    /// publish it; then the connector must subscribe as the 2017 WSDL describes, told so).
+    pub serves_wsdl: bool,
     /// The live WSDL publishes `SubscribeEventWithSitesFilters` (peep_conn 0b05be4).
     pub sites_filter_operation: bool,
     /// The live WSDL has `encodeParameterData` on SubscribeEvent and SubscribePostEvent, and a
@@ -80,6 +83,7 @@ pub struct Dialect {
 pub const STRICT: Dialect = Dialect {
     name: "strict",
     summary: "live WSDL with sites filters and encodeParameterData, evidence-backed placeholders only, 1000-row pages, reports ignore Columns/FilterClause, local report times, \"Despatch packages\" as a data template",
+    serves_wsdl: true,
     sites_filter_operation: true,
     encode_parameter_data: true,
     honours_filter: false,
@@ -97,6 +101,7 @@ pub const STRICT: Dialect = Dialect {
 pub const WSDL_2017: Dialect = Dialect {
     name: "wsdl-2017",
     summary: "the 2017 WSDL: eight operations, raw placeholder values, filter honoured, guessed placeholders, no page cap, reports honour every clause, UTC times, a \"Despatch packages\" report",
+    serves_wsdl: true,
     sites_filter_operation: false,
     encode_parameter_data: false,
     honours_filter: true,
@@ -113,7 +118,8 @@ pub const WSDL_2017: Dialect = Dialect {
 /// The least a tenant may offer.
 pub const BARE: Dialect = Dialect {
     name: "bare",
-    summary: "no sites filter (filter ignored), raw placeholder values, callbacks carry only their keys, 1000-row pages, reports ignore every clause and column list, no \"Despatch packages\"",
+    summary: "no published WSDL, no sites filter (filter ignored), raw placeholder values, callbacks carry only their keys, 1000-row pages, reports ignore every clause and column list, no \"Despatch packages\"",
+    serves_wsdl: false,
     sites_filter_operation: false,
     encode_parameter_data: false,
     honours_filter: false,

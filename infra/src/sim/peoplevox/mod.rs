@@ -262,6 +262,12 @@ impl PvxSim {
             .or_insert_with(|| item_type(code.to_string()));
     }
 
+    /// Removes an item type, as the warehouse deleting it would: a sales order line naming it
+    /// is refused from then on. Whether it existed.
+    pub fn remove_item_type(&self, code: &str) -> bool {
+        self.data().item_types.remove(code).is_some()
+    }
+
     /// Adds (or keeps) item types with these codes, as [`PvxSim::add_item_type`] does, under
     /// one lock (for seeding benchmarks). Returns how many were new.
     pub fn add_item_types_bulk(&self, codes: impl IntoIterator<Item = String>) -> usize {

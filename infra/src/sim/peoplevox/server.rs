@@ -119,6 +119,13 @@ fn service_description(sim: &Shared, headers: &HeaderMap) -> Response {
         sim.budget_violations.fetch_add(1, Ordering::SeqCst);
         return html(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
     }
+    if !sim.config.dialect.serves_wsdl {
+        // What ASMX answers once the Documentation protocol is removed from web.config.
+        return html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Request format is unrecognized for URL unexpectedly ending in '/integrationservicev4.asmx'.",
+        );
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

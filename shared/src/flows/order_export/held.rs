@@ -175,3 +175,22 @@ impl OrderExport {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::placed_before;
+
+    #[test]
+    fn the_wait_for_a_number_counts_from_when_the_order_was_placed() {
+        let ago = |days: i64| {
+            (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        assert!(placed_before(Some(&ago(8)), 7));
+        assert!(!placed_before(Some(&ago(6)), 7));
+        // A time that cannot be read never gives up on an order.
+        assert!(!placed_before(None, 7));
+        assert!(!placed_before(Some("yesterday"), 7));
+    }
+}

@@ -252,4 +252,25 @@ mod tests {
                 .unwrap();
         assert_eq!(old.numbers(), ["N"]);
     }
+
+    #[tokio::test]
+    async fn a_callback_for_an_export_in_flight_is_retried_and_a_strangers_parked() {
+        use crate::flows::batch::RecordOutcome;
+        let store = EmbeddedStore::in_memory().unwrap();
+        let sending = OrderLink::Sending {
+            number: "N-1".into(),
+            parts: parts_of(&["N-1".into(), "N-2".into()]),
+        };
+        save(store.as_ref(), "o-1", &sending).await.unwrap();
+        let numbers = ["N-2", "OTHER"].map(String::from);
+        let outcomes = unknown_numbers(store.as_ref(), &numbers, |n| format!("unknown {n}")).await;
+        assert!(
+            matches!(&outcomes["N-2"], RecordOutcome::Retry(r) if r.contains("order o-1 is being exported")),
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            outcomes["OTHER"],
+            RecordOutcome::DeadLetter("unknown OTHER".into())
+        );
+    }
 }

@@ -388,3 +388,67 @@ fn a_missing_number_waits_for_the_sweep_after_every_other_check() {
     let e = map_one(&o, &rules()).unwrap_err();
     assert!(e.to_string().contains("shippingAddress.city"), "{e}");
 }
+
+#[test]
+fn the_parts_of_a_split_order_add_up_to_what_the_customer_pays() {
+    let eur = |cents: i64| serde_json::json!({"currencyCode": "EUR", "centAmount": cents, "fractionDigits": 2});
+    let shipping = |key: &str, city: &str, method: &str, cents: i64| {
+        serde_json::json!({"shippingKey": key,
+            "shippingAddress": {"key": key, "country": "DE", "city": city, "streetName": "A Str."},
+            "shippingInfo": {"shippingMethodName": method, "price": eur(cents)}})
+    };
+    let target = |key: &str, n: i64| serde_json::json!({"addressKey": key, "quantity": n, "shippingMethodKey": key});
+    let order: Order = serde_json::from_value(serde_json::json!({
+        "id": "o-split", "version": 1, "orderNumber": "S1", "shippingMode": "Multiple",
+        "shipping": [shipping("home", "Berlin", "Next Day", 499), shipping("office", "Bonn", "Next Day", 799)],
+        "lineItems": [
+            {"id": "li-1", "quantity": 3, "variant": {"sku": "A"}, "totalPrice": eur(3000),
+             "shippingDetails": {"valid": true, "targets": [target("home", 1), target("office", 2)]}},
+        ],
+        "customLineItems": [{"id": "c-1", "slug": "gift-wrap", "quantity": 1, "totalPrice": eur(300),
+             "shippingDetails": {"valid": true, "targets": [target("office", 1)]}}],
+        "totalPrice": eur(3000 + 300 + 499 + 799 - 300),
+        "discountOnTotalPrice": {"discountedAmount": eur(300)},
+    }))
+    .unwrap();
+    let totals = |rules: &OrderRules| -> Vec<(String, String)> {
+        map_order(&order, rules)
+            .unwrap()
+            .iter()
+            .map(|so| {
+                (
+                    so.field("TotalSale").unwrap_or("").to_string(),
+                    so.field("Discount").unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    // Lines 10.00 and 20.00: the 3.00 discount goes 1.00 and 2.00.
+    assert_eq!(
+        totals(&rules()),
+        [
+            ("13.99".into(), "1.00".into()),
+            ("25.99".into(), "2.00".into())
+        ]
+    );
+    // Exported, the gift wrap is part 2's: 10.00 : 23.00 shares 3.00 as 0.91 and 2.09.
+    let mut export = rules();
+    export.custom_line_items = crate::config::CustomLineItems::Export;
+    export.custom_line_item_code = Some("WRAP".into());
+    let t = totals(&export);
+    assert_eq!(
+        t,
+        [
+            ("14.08".into(), "0.91".into()),
+            ("28.90".into(), "2.09".into())
+        ]
+    );
+    let sum: f64 = t
+        .iter()
+        .map(|(total, _)| total.parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (sum - 42.98).abs() < 1e-9,
+        "{sum}: the parts add up to the order's 42.98"
+    );
+}
