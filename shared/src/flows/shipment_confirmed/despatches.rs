@@ -133,29 +133,32 @@ fn from_summary(
 }
 
 /// The tracking numbers of a summary cell: a despatch of several packages may list several,
-/// separated by commas, semicolons or spaces (UNCONFIRMED how a tenant lists them; a single
-/// number is the documented case).
+/// separated by commas, semicolons or line breaks (UNCONFIRMED how a tenant lists them; a
+/// single number is the documented case). Spaces do not separate: carriers print numbers with
+/// them (`AB 1234 5678 9GB`), which stay one number, as written.
 pub fn tracking_numbers(cell: &str) -> Vec<String> {
     let mut numbers: Vec<String> = Vec::new();
     for t in cell
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .map(|t| t.trim_matches('\''))
+        .split([',', ';', '\n', '\r'])
+        .map(|t| t.trim().trim_matches('\'').trim().to_string())
         .filter(|t| !t.is_empty())
     {
-        if !numbers.iter().any(|n| n == t) {
-            numbers.push(t.to_string());
+        if !numbers.contains(&t) {
+            numbers.push(t);
         }
     }
     numbers
 }
 
-/// `3`, `3.00`: reports render counts with a zero fraction on some tenants.
+/// `3`, `3.00`: reports render counts with a zero fraction on some tenants. A negative count
+/// is no despatched quantity: refused, never booked as a negative delivery.
 fn whole(text: &str) -> Option<i64> {
-    match text.split_once('.') {
+    let units = match text.split_once('.') {
         Some((int, frac)) if frac.bytes().all(|b| b == b'0') => int.parse().ok(),
         Some(_) => None,
         None => text.parse().ok(),
-    }
+    };
+    units.filter(|u: &i64| *u >= 0)
 }
 
 /// The packages of these despatches from the template, by despatch number; none when no
@@ -371,9 +374,12 @@ mod tests {
     fn a_summary_cell_may_hold_several_tracking_numbers() {
         assert_eq!(tracking_numbers("RM1GB"), ["RM1GB"]);
         assert_eq!(
-            tracking_numbers(" A1, B2;C3  D4,A1 "),
+            tracking_numbers(" A1, B2;C3\nD4,A1 "),
             ["A1", "B2", "C3", "D4"]
         );
+        assert_eq!(tracking_numbers("AB 1234 5678 9GB"), ["AB 1234 5678 9GB"]);
+        assert_eq!(whole("-2"), None);
+        assert_eq!(whole("3.00"), Some(3));
         assert!(tracking_numbers(" ").is_empty());
     }
 
