@@ -192,6 +192,23 @@ pub async fn unknown_numbers(
         .collect()
 }
 
+/// [`unknown_numbers`] for the numbers of a batch that commercetools returned no order for.
+pub async fn orders_not_found<'a, V>(
+    state: &dyn StateStore,
+    numbers: impl IntoIterator<Item = &'a String>,
+    found: &BTreeMap<String, V>,
+) -> BTreeMap<String, crate::flows::batch::RecordOutcome> {
+    let missing: Vec<String> = numbers
+        .into_iter()
+        .filter(|n| !found.contains_key(*n))
+        .cloned()
+        .collect();
+    unknown_numbers(state, &missing, |n| {
+        format!("unknown order number `{n}`: commercetools has no such order")
+    })
+    .await
+}
+
 /// The commercetools order id behind a sales order number the flow has seen.
 pub async fn order_id_by_number(
     state: &dyn StateStore,

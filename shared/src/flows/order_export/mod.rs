@@ -30,7 +30,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use held::{SweepReport, requeue_message};
-pub use link::{OrderLink, left_alone, load as load_link, order_id_by_number, unknown_numbers};
+pub use link::{
+    OrderLink, left_alone, load as load_link, order_id_by_number, orders_not_found, unknown_numbers,
+};
 pub use report::BatchReport;
 
 use finish::Finish;

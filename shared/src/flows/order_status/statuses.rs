@@ -12,7 +12,7 @@ use crate::commercetools::types::Order;
 use crate::config::StatusMapping;
 use crate::domain::status::{Stage, stage_name};
 use crate::flows::batch::{RecordOutcome, failed_write};
-use crate::flows::order_export::unknown_numbers;
+use crate::flows::order_export::orders_not_found;
 use crate::setup::FIELD_PVX_EXCEPTION;
 
 use super::report::StatusReport;
@@ -69,15 +69,7 @@ impl OrderStatus {
         };
 
         // Unknown orders and unmapped statuses end here; each order keeps its furthest event.
-        let missing: Vec<String> = by_order
-            .keys()
-            .filter(|n| !orders.contains_key(*n))
-            .cloned()
-            .collect();
-        let unknown = unknown_numbers(self.parts.state.as_ref(), &missing, |n| {
-            format!("unknown order number `{n}`: commercetools has no such order")
-        })
-        .await;
+        let unknown = orders_not_found(self.parts.state.as_ref(), by_order.keys(), &orders).await;
         let mut chosen: Vec<(Order, Chosen)> = Vec::new();
         for (number, events) in by_order {
             let Some(order) = orders.get(&number) else {

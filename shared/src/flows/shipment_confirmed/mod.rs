@@ -35,7 +35,7 @@ use crate::commercetools::{CtClient, Decision, OrderUpdateAction};
 use crate::config::{OrderRules, ShipmentRules};
 use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
-use crate::flows::order_export::unknown_numbers;
+use crate::flows::order_export::orders_not_found;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditEntry, AuditLog, StateStore, now_epoch_ms};
@@ -172,15 +172,7 @@ impl ShipmentConfirmed {
                 return report;
             }
         };
-        let missing: Vec<String> = order_numbers
-            .iter()
-            .filter(|n| !orders.contains_key(*n))
-            .cloned()
-            .collect();
-        let unknown = unknown_numbers(self.parts.state.as_ref(), &missing, |n| {
-            format!("unknown order number `{n}`: commercetools has no such order")
-        })
-        .await;
+        let unknown = orders_not_found(self.parts.state.as_ref(), &order_numbers, &orders).await;
         let mut work: Vec<(Order, Vec<Despatch>)> = Vec::new();
         for number in &order_numbers {
             let mine: Vec<Despatch> = despatches
