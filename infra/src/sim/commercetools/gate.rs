@@ -1,5 +1,5 @@
-//! What every request goes through before its handler: counting, the 429 switch, injected faults
-//! and, for API calls, the bearer check.
+//! What every request goes through before its handler: counting, the 429 switch, injected faults,
+//! for API calls the bearer check, and the orders a test staged around the request.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::authorize;
 use super::errors::ApiError;
+use super::staged::Moment;
 use super::state::SimState;
 use crate::sim::faults::Injected;
 
@@ -24,7 +25,8 @@ pub(crate) async fn gate(
 ) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    state.count(route_label(&method, &path));
+    let route = route_label(&method, &path);
+    state.count(route.clone());
     if state.take_rate_limit() {
         return ApiError::too_many_requests().into_response();
     }
@@ -39,7 +41,10 @@ pub(crate) async fn gate(
     {
         return err.into_response();
     }
-    next.run(request).await
+    state.staged.fire(&state, &route, Moment::BeforeHandling);
+    let response = next.run(request).await;
+    state.staged.fire(&state, &route, Moment::BeforeAnswer);
+    response
 }
 
 /// The route of a request with its variable parts replaced, e.g.

@@ -25,6 +25,7 @@ mod predicate;
 mod query;
 mod resource;
 mod sort;
+mod staged;
 mod state;
 mod states;
 mod stock_handle;
@@ -52,6 +53,7 @@ use self::inventory::Inventory;
 use self::new_order::NewOrder;
 use self::orders::Orders;
 pub use self::placement::OutOfStock;
+pub use self::staged::Moment;
 use self::state::SimState;
 pub use self::state::{CtSimConfig, UpdateHook};
 use self::states::States;
@@ -380,6 +382,20 @@ impl CtSim {
     /// moves before the check, so a client sending the version it read gets a real 409.
     pub fn bump_version_before_next_update(&self, n: u32) {
         self.state.bump_version_before_next_update(n);
+    }
+
+    /// Places `order` as [`CtSim::place_order`] would, at `moment` of the next request on any
+    /// of `routes` (labels as [`CtSim::requests_by_route`] names them, e.g.
+    /// `GET /{project}/inventory`): another checkout landing at an exact point of a flow's
+    /// reads and writes. See [`CtSim::staged_orders_placed`] for what became of it.
+    pub fn place_order_at(&self, routes: &[&str], moment: Moment, order: Value) {
+        self.state.staged.stage(routes, moment, order);
+    }
+
+    /// Every staged order placed so far, in order: its id, or why it was not placed (out of
+    /// stock, malformed).
+    pub fn staged_orders_placed(&self) -> Vec<Result<String, String>> {
+        self.state.staged.outcomes()
     }
 
     /// Expires every token issued so far; the API answers them with 401 `invalid_token`.

@@ -15,7 +15,7 @@ use super::resource::Resource;
 use super::state::Store;
 
 /// Fields the simulator can filter and sort orders on.
-const QUERY_FIELDS: [&str; 15] = [
+const QUERY_FIELDS: [&str; 16] = [
     "id",
     "orderNumber",
     "createdAt",
@@ -27,6 +27,7 @@ const QUERY_FIELDS: [&str; 15] = [
     "version",
     "syncInfo.channel.id",
     "syncInfo.externalId",
+    "syncInfo.syncedAt",
     "lineItems.variant.sku",
     "lineItems.quantity",
     "lineItems.supplyChannel.id",

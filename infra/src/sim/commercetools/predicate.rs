@@ -28,7 +28,7 @@ pub(crate) use self::narrowing::{IdRange, pinned_by_all};
 use self::parser::{Expr, Literal, Parser};
 
 /// Fields compared as instants, not as strings.
-pub(crate) const DATE_FIELDS: [&str; 2] = ["createdAt", "lastModifiedAt"];
+pub(crate) const DATE_FIELDS: [&str; 3] = ["createdAt", "lastModifiedAt", "syncedAt"];
 
 /// A parsed predicate.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::errors::{ApiError, ApiResult};
 use super::history::StateChange;
 use super::inventory_index::InventoryIndex;
+use super::staged::StagedOrders;
 use crate::sim::faults::Faults;
 
 /// How the simulated project is set up.
@@ -104,6 +105,8 @@ pub(crate) struct SimState {
     request_total: AtomicU64,
     requests_by_route: Mutex<BTreeMap<String, u64>>,
     update_hook: RwLock<Option<UpdateHook>>,
+    /// Orders a test placed at a moment of the next request on some route.
+    pub(crate) staged: StagedOrders,
 }
 
 /// Locks a mutex; a panic in another holder leaves the data usable for a simulator.
@@ -125,6 +128,7 @@ impl SimState {
             request_total: AtomicU64::new(0),
             requests_by_route: Mutex::new(BTreeMap::new()),
             update_hook: RwLock::new(None),
+            staged: StagedOrders::default(),
         }
     }
 

@@ -7,9 +7,8 @@ use serde_json::{Value, json};
 
 use super::CtSim;
 use super::inventory::{self, Inventory};
-use super::new_order::NewOrder;
-use super::placement::{self, OutOfStock};
-use super::resource;
+use super::placement::OutOfStock;
+use super::{resource, staged};
 
 impl CtSim {
     /// Creates an inventory entry (`quantityOnStock` = `availableQuantity` = `quantity`).
@@ -73,14 +72,6 @@ impl CtSim {
     ///
     /// No message is recorded: commercetools emits no InventoryEntryQuantitySet for order creation.
     pub fn place_order(&self, order: Value) -> anyhow::Result<Result<Order, OutOfStock>> {
-        let new = NewOrder::prepare(order)?;
-        let mut store = self.state.store();
-        new.check(&store)?;
-        let deductions = match placement::plan(&store, new.json())? {
-            Ok(deductions) => deductions,
-            Err(out_of_stock) => return Ok(Err(out_of_stock)),
-        };
-        placement::apply(&mut store, &deductions);
-        new.insert(&mut store).map(Ok)
+        staged::place(&mut self.state.store(), order)
     }
 }

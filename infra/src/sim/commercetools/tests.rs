@@ -325,3 +325,67 @@ fn orders_are_found_by_order_number_or_by_their_export_mark() {
     .unwrap();
     assert_eq!(Orders::candidates(&store, &[open]), None);
 }
+
+#[test]
+fn an_export_mark_is_found_by_when_it_was_stamped() {
+    use super::orders::Orders;
+    use super::predicate::Predicate;
+    use super::resource::Resource;
+    let marked = |id: &str, at: &str| json!({"id": id, "syncInfo": [{"channel": {"typeId": "channel", "id": "ch-x"}, "syncedAt": at}]});
+    let orders = [
+        json!({"id": "none"}),
+        marked("early", "2026-01-01T10:00:00.5Z"),
+        marked("late", "2026-01-01T10:00:01.000000001Z"),
+    ];
+    // Instants, not strings: ".5Z" sorts after "01" as text but is earlier.
+    let predicate = Predicate::parse(
+        r#"not(syncInfo(channel(id="ch-x") and syncedAt <= "2026-01-01T10:00:01.000Z"))"#,
+        Orders::QUERY_FIELDS,
+    )
+    .unwrap();
+    let matching: Vec<&str> = orders
+        .iter()
+        .filter(|o| predicate.matches(o))
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(matching, ["none", "late"]);
+}
+
+#[test]
+fn a_staged_order_is_placed_once_at_its_moment_of_its_route() {
+    use super::staged::Moment;
+    let state = SimState::new(CtSimConfig::default());
+    let wh = {
+        let mut store = state.store();
+        let wh = create_channel(&mut store, &json!({"key": "wh"})).unwrap();
+        let wh = wh["id"].as_str().unwrap().to_owned();
+        let at_wh = json!({"typeId": "channel", "id": wh});
+        create_entry(
+            &mut store,
+            &json!({"sku": "A", "quantityOnStock": 5, "supplyChannel": at_wh}),
+        )
+        .unwrap();
+        wh
+    };
+    let order = json!({
+        "id": "o-1", "inventoryMode": "TrackOnly", "lineItems": [line("A", 2, Some(&wh))]
+    });
+    let route = "GET /{project}/inventory";
+    state.staged.stage(
+        &[route, "GET /{project}/orders"],
+        Moment::BeforeAnswer,
+        order,
+    );
+    state
+        .staged
+        .fire(&state, "GET /{project}/channels", Moment::BeforeAnswer);
+    state.staged.fire(&state, route, Moment::BeforeHandling);
+    assert!(
+        state.staged.outcomes().is_empty(),
+        "not its route or moment"
+    );
+    state.staged.fire(&state, route, Moment::BeforeAnswer);
+    state.staged.fire(&state, route, Moment::BeforeAnswer);
+    assert_eq!(state.staged.outcomes(), [Ok("o-1".to_string())]);
+    assert_eq!(stock(&state.store(), "A", Some(&wh)).0, 3);
+}
