@@ -425,7 +425,7 @@ async fn unexported_orders_are_found_across_chunks_and_pages() {
 
     let found = f
         .client
-        .query_unexported_orders(&export.id, &skus, since)
+        .query_unexported_orders(&export.id, &skus, since, None)
         .await
         .unwrap();
     let ids: Vec<String> = found.iter().map(|o| o.id.clone()).collect();

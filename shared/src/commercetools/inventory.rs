@@ -157,21 +157,32 @@ impl CtClient {
 
     /// Orders created after `created_after` (ISO 8601), not cancelled, holding a line of one of
     /// these skus, and without a `syncInfo` entry for the export channel: the orders whose stock
-    /// Peoplevox does not know about yet. Sorted by id, each once.
+    /// Peoplevox does not know about yet. With `marked_after`, orders whose export mark was
+    /// stamped (`syncedAt`) after that instant come too: a stock figure read before then does
+    /// not know about them either. Sorted by id, each once.
     ///
     /// Each sku chunk is walked page by page with an id cursor (`sort=id asc`, `id > "<last>"`,
-    /// 500 a page): offsets stop at 10,000.
+    /// 500 a page): offsets stop at 10,000. Conditions on one `syncInfo` entry share its
+    /// parentheses (https://docs.commercetools.com/api/predicates/query, embedded objects).
     pub async fn query_unexported_orders(
         &self,
         export_channel_id: &str,
         skus: &[String],
         created_after: &str,
+        marked_after: Option<&str>,
     ) -> Result<Vec<Order>, CtError> {
+        let marked = match marked_after {
+            None => format!("channel(id={})", quote(export_channel_id)),
+            Some(at) => format!(
+                "channel(id={}) and syncedAt <= {}",
+                quote(export_channel_id),
+                quote(at)
+            ),
+        };
         let predicate = |list: &str| {
             format!(
-                "createdAt > {} and orderState != \"Cancelled\" and lineItems(variant(sku in ({list}))) and not(syncInfo(channel(id={})))",
+                "createdAt > {} and orderState != \"Cancelled\" and lineItems(variant(sku in ({list}))) and not(syncInfo({marked}))",
                 quote(created_after),
-                quote(export_channel_id)
             )
         };
         let predicates: Vec<String> = chunk_skus(skus, predicate("").len() + CURSOR_RESERVE)

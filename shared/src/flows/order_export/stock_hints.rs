@@ -1,6 +1,11 @@
 //! After orders reach Peoplevox, the stock of their items is rechecked: Peoplevox has just
-//! allocated them (its `Available` dropped) while they may still have counted as unallocated
-//! a moment ago. One recheck message per site covers a whole batch.
+//! allocated them (its `Available` dropped), and a figure obtained between the allocation and
+//! the export mark counts them twice, in `Available` and as unallocated orders (low, never
+//! oversold: `stock_delta/targets.rs`). Only a figure obtained after the marks settles that,
+//! so the recheck asks the stock flow for one not older than now (after the marks): it reuses
+//! the ledger's figure when that is new enough (a callback that came after the export) and
+//! otherwise reads Peoplevox, one report call per site and 100 items for a whole stock batch.
+//! One recheck message per site covers a whole export batch.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,14 +34,16 @@ pub(super) async fn send(queue: &dyn Queue, exported: &[(&SalesOrder, &Order)]) 
     // A cancellation goes to Peoplevox as a status-only order, without lines: nothing to
     // recheck there (Peoplevox calls back when it frees the stock), and a recheck that names
     // no items is refused by the stock flow.
+    // Called once the batch's marks are written: a figure from now on knows the allocations.
+    let exported_at_ms = now_epoch_ms();
     for (site, items) in by_site.into_iter().filter(|(_, items)| !items.is_empty()) {
         let message = StockMessage::Recheck {
             id: uuid::Uuid::new_v4().to_string(),
             site: site.to_string(),
             items: items.into_iter().collect(),
-            reread: false,
+            reread: true,
             source: "order-export".into(),
-            not_before_ms: now_epoch_ms(),
+            not_before_ms: exported_at_ms,
         };
         if let Err(e) = queue
             .send(STOCK_QUEUE, &message.to_json(), &BTreeMap::new())

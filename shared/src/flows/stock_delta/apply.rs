@@ -1,7 +1,11 @@
 //! Bringing one commercetools inventory entry to its target: compare, then write the
 //! difference as `addQuantity` / `removeQuantity` with the version read. On a conflict, a lost
-//! answer or a concurrent create, re-read and plan again from the absolute target, so a retry
-//! after a write that did land plans nothing.
+//! answer or a concurrent create, re-read the entry and then what the target depends on (the
+//! pending orders: a 409 is most often an order placed since the first reads, which both
+//! lowered the entry and joined the pending orders), and plan again from the absolute target,
+//! so a retry after a write that did land plans nothing.
+
+use std::future::Future;
 
 use crate::commercetools::types::InventoryEntry;
 use crate::commercetools::{CtClient, CtError, InventoryUpdateAction};
@@ -39,32 +43,71 @@ pub(super) struct Target {
     pub(super) entry: Option<InventoryEntry>,
 }
 
+/// A target planned again after a conflict, from the pending units read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Retarget {
+    pub(super) pending: i64,
+    pub(super) quantity: i64,
+}
+
 /// The outcome plus the conflicts met on the way.
 pub(super) struct Attempted {
     pub(super) result: Result<Applied, NotApplied>,
     pub(super) conflicts: u32,
+    /// The last target planned again, if a conflict made us.
+    pub(super) retargeted: Option<Retarget>,
 }
 
 fn retry(sku: &str, e: &CtError) -> NotApplied {
     NotApplied::Retry(format!("commercetools inventory of {sku}: {e}"))
 }
 
-/// Brings one entry to `target.quantity`.
-pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -> Attempted {
+/// Brings one entry to `target.quantity`; after a conflict, to what `retarget` (which reads
+/// the pending orders again) says once the entry was read again.
+pub(super) async fn apply<R, F>(
+    ct: &CtClient,
+    target: Target,
+    create_missing: bool,
+    retarget: R,
+) -> Attempted
+where
+    R: Fn() -> F,
+    F: Future<Output = Result<Retarget, String>>,
+{
     let Target {
         channel_id,
         sku,
-        quantity,
+        mut quantity,
         mut entry,
     } = target;
     let mut conflicts = 0;
+    let mut retargeted = None;
+    // Set by a conflict once the entry was read again: the pending orders are read after it,
+    // in the order the first reads took.
+    let mut plan_again = false;
     for _ in 0..ATTEMPTS {
+        if std::mem::take(&mut plan_again) {
+            match retarget().await {
+                Ok(again) => {
+                    quantity = again.quantity;
+                    retargeted = Some(again);
+                }
+                Err(reason) => {
+                    return Attempted {
+                        result: Err(NotApplied::Retry(reason)),
+                        conflicts,
+                        retargeted,
+                    };
+                }
+            }
+        }
         let current = entry.as_ref().map(|e| e.quantity_on_stock);
         let action = match plan_write(current, quantity) {
             StockWrite::Unchanged => {
                 return Attempted {
                     result: Ok(Applied::Unchanged { quantity }),
                     conflicts,
+                    retargeted,
                 };
             }
             StockWrite::Create(new) => {
@@ -74,6 +117,7 @@ pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -
                             "no commercetools inventory entry for {sku} at channel {channel_id}, and stock.create_missing_entries is off"
                         ))),
                         conflicts,
+                        retargeted,
                     };
                 }
                 match ct.create_inventory(&sku, Some(&channel_id), new).await {
@@ -81,6 +125,7 @@ pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -
                         return Attempted {
                             result: Ok(Applied::Created { new }),
                             conflicts,
+                            retargeted,
                         };
                     }
                     // Created meanwhile (or by our own lost request): read it and plan again.
@@ -88,11 +133,12 @@ pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -
                         conflicts += 1;
                         match read_one(ct, &channel_id, &sku).await {
                             Ok(found) => entry = found,
-                            Err(e) => return failed(&sku, &e, conflicts),
+                            Err(e) => return failed(&sku, &e, conflicts, retargeted),
                         }
+                        plan_again = true;
                         continue;
                     }
-                    Err(e) => return failed(&sku, &e, conflicts),
+                    Err(e) => return failed(&sku, &e, conflicts, retargeted),
                 }
             }
             StockWrite::Add(n) => InventoryUpdateAction::AddQuantity { quantity: n },
@@ -113,10 +159,13 @@ pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -
                         new: updated.quantity_on_stock,
                     }),
                     conflicts,
+                    retargeted,
                 };
             }
             // Someone else wrote (an order, another worker), or our write may have landed:
-            // either way the absolute target decides again from what is there now.
+            // either way the absolute target decides again from what is there now. An order
+            // placed since our reads lowered the entry *and* joined the pending orders, so
+            // the target is planned again too: keeping the old one would write its units back.
             Err(e)
                 if matches!(e, CtError::ConcurrentModification { .. }) || e.outcome_unknown() =>
             {
@@ -124,10 +173,11 @@ pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -
                 match ct.get_inventory(&current_entry.id).await {
                     Ok(fresh) => entry = Some(fresh),
                     Err(CtError::NotFound { .. }) => entry = None,
-                    Err(e) => return failed(&sku, &e, conflicts),
+                    Err(e) => return failed(&sku, &e, conflicts, retargeted),
                 }
+                plan_again = true;
             }
-            Err(e) => return failed(&sku, &e, conflicts),
+            Err(e) => return failed(&sku, &e, conflicts, retargeted),
         }
     }
     Attempted {
@@ -135,10 +185,11 @@ pub(super) async fn apply(ct: &CtClient, target: Target, create_missing: bool) -
             "commercetools inventory of {sku} kept changing under us ({conflicts} conflicts)"
         ))),
         conflicts,
+        retargeted,
     }
 }
 
-fn failed(sku: &str, e: &CtError, conflicts: u32) -> Attempted {
+fn failed(sku: &str, e: &CtError, conflicts: u32, retargeted: Option<Retarget>) -> Attempted {
     let result = if e.is_retryable() || e.outcome_unknown() {
         Err(retry(sku, e))
     } else {
@@ -146,7 +197,11 @@ fn failed(sku: &str, e: &CtError, conflicts: u32) -> Attempted {
             "commercetools refused the inventory write of {sku}: {e}"
         )))
     };
-    Attempted { result, conflicts }
+    Attempted {
+        result,
+        conflicts,
+        retargeted,
+    }
 }
 
 async fn read_one(

@@ -43,8 +43,11 @@ pub(super) struct Group {
     pub(super) message_ids: Vec<String>,
     /// The newest absolute figure, if any message carried one.
     pub(super) reported: Option<Reported>,
-    /// A figure older than this does not answer the batch's hints (movements, confirmations).
+    /// A figure older than this does not answer the batch's hints and movements.
     pub(super) fresh_after_ms: Option<i64>,
+    /// A figure older than this does not answer the batch's rechecks (confirmations, exports)
+    /// of a pair the ledger knows; a pair never applied has nothing to correct.
+    pub(super) recheck_after_ms: Option<i64>,
     /// Unallocated orders changed: recompute even with an unchanged figure.
     pub(super) recheck: bool,
     /// Event ids and kinds, for the audit trail.
@@ -208,7 +211,10 @@ fn add(
                 let group = touch(groups, message_id, &site, &item);
                 group.sources.push(format!("{source}:{id}"));
                 if reread {
-                    group.fresh_after_ms = group.fresh_after_ms.max(Some(not_before_ms));
+                    group.recheck_after_ms = group.recheck_after_ms.max(Some(not_before_ms));
+                    // A recheck is a question about stock ctpvx applied: an item Peoplevox no
+                    // longer reports at the site leaves nothing to do.
+                    group.absent_ok = true;
                 } else {
                     group.recheck = true;
                 }

@@ -10,10 +10,13 @@
 //!    obtained after it, read from Peoplevox ("Item inventory summary", one call per site and
 //!    100 items) ([`figures`]).
 //! 3. Record the figure in the ledger with a conditional write (a newer figure wins).
-//! 4. Target per commercetools SKU = available − units of unexported orders ([`pending`]) −
-//!    the site's buffer, in the SKU's units ([`crate::mapping::pack_units`]), floored at 0 ([`targets`]).
-//! 5. Read the entries (one query per channel), write the differences as deltas with the
-//!    version read, re-planning from the target on a conflict ([`apply`]).
+//! 4. Read the entries (one query per channel), then the orders Peoplevox had not allocated
+//!    when the figure was true ([`pending`]); in that order, so that an order placed between
+//!    the reads is never sold twice ([`targets`] has the argument).
+//! 5. Target per commercetools SKU = available − those orders' units − the site's buffer, in
+//!    the SKU's units ([`crate::mapping::pack_units`]), floored at 0. Write the differences as
+//!    deltas with the version read; on a conflict, read the entry and the pending orders again
+//!    and plan again from the target ([`apply`]).
 //! 6. Mark the ledger synced, write an audit entry per entry ([`audit`]), and schedule one
 //!    confirming re-read per site for figures that came from callbacks ([`confirm`],
 //!    [`finish`]).

@@ -27,7 +27,10 @@ pub(super) fn decide(group: &Group, current: Option<Versioned>) -> Plan {
         .as_ref()
         .filter(|r| ledger_at.is_none_or(|at| r.at_ms > at));
     let best_at = reported.map(|r| r.at_ms).or(ledger_at);
-    if let Some(after) = group.fresh_after_ms
+    // A recheck of a pair never applied has nothing to correct, and reading Peoplevox for it
+    // would spend the request budget that order export needs.
+    let recheck_after = group.recheck_after_ms.filter(|_| current.is_some());
+    if let Some(after) = group.fresh_after_ms.max(recheck_after)
         && best_at.is_none_or(|at| at < after)
     {
         return Plan::Read(current, group.absent_ok);
@@ -49,9 +52,8 @@ pub(super) fn decide(group: &Group, current: Option<Versioned>) -> Plan {
             current: Some(v),
             record: false,
         },
-        // Nothing newer than what commercetools reflects. (A recheck of a pair never applied
-        // has nothing to correct either, and reading Peoplevox for it would spend the request
-        // budget that order export needs.)
+        // Nothing newer than what commercetools reflects (or a recheck of a pair never
+        // applied, see above).
         _ => Plan::Stale,
     }
 }
@@ -126,6 +128,29 @@ mod tests {
         let mut both = reported(20);
         both.fresh_after_ms = Some(15);
         assert_eq!(kind(&decide(&both, ledger(10, true))), "apply-new");
+    }
+
+    #[test]
+    fn a_reread_recheck_needs_a_figure_from_after_its_time_for_known_pairs_only() {
+        let recheck = |after| Group {
+            recheck_after_ms: Some(after),
+            absent_ok: true,
+            ..Group::default()
+        };
+        assert_eq!(kind(&decide(&recheck(15), ledger(10, true))), "read");
+        assert_eq!(
+            kind(&decide(&recheck(10), ledger(10, true))),
+            "stale",
+            "the ledger's figure is from the recheck's time: reused, not read again"
+        );
+        assert_eq!(
+            kind(&decide(&recheck(10), ledger(10, false))),
+            "apply-ledger"
+        );
+        assert_eq!(kind(&decide(&recheck(15), None)), "stale");
+        let mut newer = reported(20);
+        newer.recheck_after_ms = Some(15);
+        assert_eq!(kind(&decide(&newer, ledger(10, true))), "apply-new");
     }
 
     #[test]

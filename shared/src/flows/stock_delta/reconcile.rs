@@ -130,7 +130,7 @@ impl StockDelta {
                 (key, figure)
             })
             .collect();
-        let facts = self.read_facts(figures.keys()).await;
+        let facts = self.read_facts(&figures).await;
         for (key, reason) in &facts.failed {
             outcome.failed.push((key.item.clone(), reason.clone()));
         }
