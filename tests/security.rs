@@ -6,7 +6,8 @@
 //!   server, at the handler the Lambda calls, and at the workers behind the queues;
 //! - hostile text in an order reaches Peoplevox in one sales order, as sent or as the mapping
 //!   documents its neutralisation, never breaking the CSV or the SOAP envelope;
-//! - a failed callback in the simulator does not log the callback token;
+//! - a callback subscription Peoplevox refuses, quoting the URL back, is logged and reported
+//!   by ctpvx without the callback token;
 //! - no IAM statement in template.yaml allows everything.
 //!
 //! The demo's logs are searched for secrets and personal data by infra/tests/demo_logs.rs (it
@@ -766,10 +767,9 @@ async fn hostile_text_reaches_peoplevox_in_one_sales_order_as_documented() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. The simulator's failed callbacks do not log the callback token
+// 5. A failed callback subscription: what ctpvx logs and reports carries no callback token
 // ---------------------------------------------------------------------------------------------
 
-/// Every formatted log line, for the test to search.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -796,11 +796,86 @@ impl Captured {
     }
 }
 
-/// The callback URL carries the token as a path segment; a callback that cannot be delivered
-/// is logged at DEBUG, and neither the URL nor the transport error quoting it may be.
-/// (Single-threaded runtime: every task the test bed spawns logs to this thread's subscriber.)
+/// A Peoplevox in front of the simulator that refuses every subscription, quoting back the
+/// callback URL it was given (token and all) in the IntegrationResponse's `Detail`, as a
+/// tenant's error text may; every other request goes through to the simulator. Returns the
+/// endpoint to give the client.
+async fn peoplevox_refusing_subscriptions(simulator: String) -> String {
+    use axum::body::{Body, to_bytes};
+    use axum::extract::Request;
+    use axum::response::Response;
+
+    let (scheme_host, path) = simulator
+        .match_indices('/')
+        .nth(2)
+        .map(|(at, _)| simulator.split_at(at))
+        .expect("an http URL with a path");
+    let upstream = scheme_host.to_string();
+    let proxy = move |request: Request| {
+        let upstream = upstream.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = to_bytes(body, usize::MAX).await.unwrap();
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let quoted = ["callbackUrl", "postUrl"].iter().find_map(|tag| {
+                let open = format!("<{tag}>");
+                let from = text.find(&open)? + open.len();
+                let to = from + text[from..].find(&format!("</{tag}>"))?;
+                Some(text[from..to].to_string())
+            });
+            if let Some(url) = quoted {
+                let op = if text.contains("SubscribeEventWithSitesFilters") {
+                    "SubscribeEventWithSitesFilters"
+                } else if text.contains("SubscribePostEvent") {
+                    "SubscribePostEvent"
+                } else {
+                    "SubscribeEvent"
+                };
+                let refusal = format!(
+                    r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><{op}Response xmlns="http://www.peoplevox.net/"><{op}Result><ResponseId>-1</ResponseId><TotalCount>0</TotalCount><Detail>Invalid callback URL: {url}</Detail></{op}Result></{op}Response></soap:Body></soap:Envelope>"#
+                );
+                return Response::builder()
+                    .header("content-type", "text/xml; charset=utf-8")
+                    .body(Body::from(refusal))
+                    .unwrap();
+            }
+            let mut forward = reqwest::Client::new()
+                .request(parts.method.clone(), format!("{upstream}{}", parts.uri));
+            for name in ["content-type", "soapaction"] {
+                if let Some(value) = parts.headers.get(name) {
+                    forward = forward.header(name, value.to_str().unwrap());
+                }
+            }
+            let answer = forward.body(body).send().await.unwrap();
+            let status = answer.status();
+            let content_type = answer
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            Response::builder()
+                .status(status)
+                .header("content-type", content_type)
+                .body(Body::from(answer.bytes().await.unwrap()))
+                .unwrap()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback(proxy))
+            .await
+            .unwrap();
+    });
+    format!("http://{addr}{path}")
+}
+
+/// Peoplevox refuses a subscription and quotes back the callback URL, token included. ctpvx
+/// logs the failure (its own line, not the simulator's) and reports it, and neither the log
+/// nor the report carries the token. (Single-threaded runtime: every task the test spawns
+/// logs to this thread's subscriber.)
 #[tokio::test]
-async fn a_failed_callback_is_logged_without_the_callback_token() {
+async fn a_failed_callback_subscription_is_logged_by_ctpvx_without_the_callback_token() {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
@@ -811,32 +886,40 @@ async fn a_failed_callback_is_logged_without_the_callback_token() {
 
     let bed = ctpvx_tests::testbed(&["SKU-0001".to_string()]).await;
     let store = ctpvx_tests::store();
-    let pvx = ctpvx_shared::peoplevox::PvxClient::new(
-        ctpvx_shared::app::pvx_settings(&bed.config, &bed.secrets),
-        store.clone(),
-    )
-    .unwrap();
-    // Nothing listens on this port any more: every callback fails to connect.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    ctpvx_infra::testbed::subscribe_rules(
+    let mut settings = ctpvx_shared::app::pvx_settings(&bed.config, &bed.secrets);
+    settings.endpoint = peoplevox_refusing_subscriptions(bed.pvx.endpoint()).await;
+    let pvx = ctpvx_shared::peoplevox::PvxClient::new(settings, store.clone()).unwrap();
+    let refused = ctpvx_infra::testbed::subscribe_rules(
         &pvx,
-        &base,
+        "http://127.0.0.1:9",
         DEMO_CALLBACK_TOKEN,
         &ctpvx_infra::testbed::no_subscriptions(),
         &["UK-DC".to_string()],
     )
     .await
-    .unwrap();
-    bed.pvx.goods_in("UK-DC", "SKU-0001", 5);
-    assert!(bed.pvx.wait_callbacks_idle(Duration::from_secs(10)).await);
-    assert!(bed.pvx.callbacks_failed() >= 1, "the callback failed");
+    .expect_err("Peoplevox refused the subscription");
+    assert!(bed.pvx.subscriptions().is_empty());
+
+    // What `ctpvx subscribe` prints: the refusal, its quote redacted.
+    let report = refused.to_string();
+    assert!(
+        report.contains("Peoplevox refused the subscription")
+            && report.contains("/webhooks/peoplevox/<token>/"),
+        "{report}"
+    );
+    assert!(!report.contains(DEMO_CALLBACK_TOKEN), "{report}");
 
     let logs = captured.text();
+    let ours: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(" ctpvx_shared::"))
+        .collect();
     assert!(
-        logs.contains("simulated callback failed"),
-        "the failure is logged: {logs}"
+        ours.iter()
+            .any(|l| l.contains("Peoplevox subscription failed")
+                && l.contains("WARN")
+                && l.contains("/webhooks/peoplevox/<token>/")),
+        "ctpvx logs the failure: {logs}"
     );
     assert!(
         !logs.contains(DEMO_CALLBACK_TOKEN),

@@ -22,6 +22,7 @@ use secrecy::SecretString;
 
 use crate::store::{Condition, StateStore, StoreError, now_epoch_ms};
 
+use super::callback::redact_token;
 use super::desired::DesiredSubscription;
 use super::record::{RECORD_PK, Stored, SubscriptionRecord, load_all};
 use super::report::{Action, SubscriptionLine, SubscriptionReport};
@@ -225,6 +226,16 @@ impl Run<'_> {
                 encode_parameter_data: want.encode_parameter_data,
             })
             .await;
+        if let Err(e) = &sent {
+            // Operators look for this in the logs; Peoplevox's text may quote the URL sent.
+            tracing::warn!(
+                subscription = %want.name,
+                operation = want.operation.name(),
+                callback = %want.callback.redacted(),
+                error = %redact_token(&e.to_string(), token),
+                "Peoplevox subscription failed"
+            );
+        }
         let id = match sent {
             Ok(id) => id,
             Err(e) if may_have_subscribed(&e) => {
@@ -234,8 +245,9 @@ impl Run<'_> {
                     version,
                 });
                 line.note = Some(format!(
-                    "the answer to {} was lost ({e}): Peoplevox may hold this subscription. Check in Peoplevox (remove it there if it exists), then run again with --forget-unknown",
-                    want.operation.name()
+                    "the answer to {} was lost ({}): Peoplevox may hold this subscription. Check in Peoplevox (remove it there if it exists), then run again with --forget-unknown",
+                    want.operation.name(),
+                    redact_token(&e.to_string(), token)
                 ));
                 return Ok(line);
             }
@@ -245,7 +257,10 @@ impl Run<'_> {
                 let mut failed = line.clone();
                 failed.action = Action::Failed;
                 failed.id = prev.as_ref().and_then(|p| p.record.id);
-                failed.note = Some(format!("Peoplevox refused the subscription: {e}"));
+                failed.note = Some(format!(
+                    "Peoplevox refused the subscription: {}",
+                    redact_token(&e.to_string(), token)
+                ));
                 match &prev {
                     Some(p) => {
                         self.write(&want.name, &p.record, Condition::Version(version), &failed)

@@ -44,6 +44,18 @@ pub struct CallbackRequest {
     pub post_params: Option<String>,
 }
 
+/// `text` with the callback token, as sent or percent-encoded, replaced by
+/// [`REDACTED_TOKEN`]: what Peoplevox says about a subscription it refused may quote the URL it
+/// was given, and that text goes to the logs and the report.
+pub fn redact_token(text: &str, token: &SecretString) -> String {
+    let token = token.expose_secret();
+    if token.is_empty() {
+        return text.to_string();
+    }
+    text.replace(token, REDACTED_TOKEN)
+        .replace(&static_value(token), REDACTED_TOKEN)
+}
+
 /// What a static value of ours leaves unencoded: RFC 3986's unreserved characters.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -222,6 +234,16 @@ mod tests {
             everywhere.redacted(),
             "https://h.example/webhooks/peoplevox/<token>/tracking?enc=0"
         );
+    }
+
+    #[test]
+    fn a_token_quoted_back_is_redacted_as_sent_or_encoded() {
+        let secret = token("tok en/1");
+        assert_eq!(
+            redact_token("bad URL https://h/tok en/1/x and tok%20en%2F1", &secret),
+            "bad URL https://h/<token>/x and <token>"
+        );
+        assert_eq!(redact_token("nothing here", &token("")), "nothing here");
     }
 
     #[test]
