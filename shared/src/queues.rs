@@ -77,7 +77,7 @@ pub const RECONCILE_MAX_RECEIVE_COUNT: u32 = 3;
 /// window (15 s) and a Peoplevox read (60 s), another window and SaveData (75 s), the
 /// commercetools reads and export marks (30 s), the flow's own writes
 /// ([`crate::invocation::WORK_MARGIN`], 2 s) and the settle reserve
-/// ([`crate::invocation::SETTLE_RESERVE`], 5 s): 182 s, plus a cold start's reads. A slower
+/// ([`crate::invocation::SETTLE_RESERVE`], 5 s): 187 s, plus a cold start's reads. A slower
 /// path (retries, a cold start's template reads) is cut at the deadline and its records are
 /// retried with the flow's backoff.
 pub const ORDERS_FUNCTION_TIMEOUT: Duration = Duration::from_secs(200);
