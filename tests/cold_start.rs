@@ -156,9 +156,12 @@ async fn stock_delta_started_while_commercetools_is_down_retries_until_it_is_bac
         .spawn()
         .expect("starting the function");
     let logged = || std::fs::read_to_string(&log).unwrap_or_default();
-    match api.wait(Duration::from_secs(60)).await {
-        Some(ApiEvent::Ready(_)) => {}
-        other => panic!("the function did not start: {other:?}\n{}", logged()),
+    tokio::select! {
+        started = api.wait(Duration::from_secs(60)) => match started {
+            Some(ApiEvent::Ready(_)) => {}
+            other => panic!("the function did not start: {other:?}\n{}", logged()),
+        },
+        exited = child.wait() => panic!("the function exited at its init: {exited:?}\n{}", logged()),
     }
 
     // Its first batch: the flow cannot be built, the record is retried with the reason.
