@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use ctpvx_infra::local::runtime_api::{ApiEvent, Answer, RuntimeApi};
+use ctpvx_infra::local::runtime_api::{Answer, ApiEvent, RuntimeApi};
 use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN};
 use ctpvx_shared::aws::SqsQueue;
 use ctpvx_shared::aws::provision::emulator_sdk_config;
@@ -147,7 +147,10 @@ async fn stock_delta_started_while_commercetools_is_down_retries_until_it_is_bac
         .env("AWS_LAMBDA_FUNCTION_NAME", format!("ctpvx-{FUNCTION}"))
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/ctpvx-{FUNCTION}"))
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/ctpvx-{FUNCTION}"),
+        )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log).expect("log file"))
@@ -169,24 +172,41 @@ async fn stock_delta_started_while_commercetools_is_down_retries_until_it_is_bac
         .send(STOCK_QUEUE, &moved(1_000), &BTreeMap::new())
         .await
         .unwrap();
-    let first = receive(&queue, Duration::from_secs(10)).await.expect("sent");
-    api.invoke(&sqs_event(std::slice::from_ref(&first)), now_epoch_ms() + 60_000);
-    let answer = api.answer(Duration::from_secs(70)).await.expect("an answer");
+    let first = receive(&queue, Duration::from_secs(10))
+        .await
+        .expect("sent");
+    api.invoke(
+        &sqs_event(std::slice::from_ref(&first)),
+        now_epoch_ms() + 60_000,
+    );
+    let answer = api
+        .answer(Duration::from_secs(70))
+        .await
+        .expect("an answer");
     assert_eq!(failures(&answer), vec![first.id.clone()]);
     assert!(logged().contains("flow not built"), "{}", logged());
     // Back after the flow's first retry delay (5 s), not the 120 s it was received for.
     let again = receive(&queue, Duration::from_secs(20))
         .await
         .expect("the retry came back after its backoff");
-    assert_eq!((again.id.as_str(), again.receive_count), (first.id.as_str(), 2));
+    assert_eq!(
+        (again.id.as_str(), again.receive_count),
+        (first.id.as_str(), 2)
+    );
 
     // commercetools is back; Peoplevox hangs: the batch ends before its deadline.
     bed.ct.faults().clear();
     bed.pvx.faults().set_hang(Duration::from_secs(120));
     bed.pvx.faults().set_timeout_rate(1.0);
     let started = Instant::now();
-    api.invoke(&sqs_event(std::slice::from_ref(&again)), now_epoch_ms() + 10_000);
-    let answer = api.answer(Duration::from_secs(30)).await.expect("an answer");
+    api.invoke(
+        &sqs_event(std::slice::from_ref(&again)),
+        now_epoch_ms() + 10_000,
+    );
+    let answer = api
+        .answer(Duration::from_secs(30))
+        .await
+        .expect("an answer");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "answered after the deadline: {:?}",
@@ -200,9 +220,14 @@ async fn stock_delta_started_while_commercetools_is_down_retries_until_it_is_bac
         .send(STOCK_QUEUE, &moved(2_000), &BTreeMap::new())
         .await
         .unwrap();
-    let last = receive(&queue, Duration::from_secs(10)).await.expect("sent");
+    let last = receive(&queue, Duration::from_secs(10))
+        .await
+        .expect("sent");
     api.invoke(&sqs_event(&[last]), now_epoch_ms() + 60_000);
-    let answer = api.answer(Duration::from_secs(70)).await.expect("an answer");
+    let answer = api
+        .answer(Duration::from_secs(70))
+        .await
+        .expect("an answer");
     assert_eq!(failures(&answer), Vec::<String>::new(), "{}", logged());
     let channel = bed.site_channels[SITE].clone();
     let on_stock = bed

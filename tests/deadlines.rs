@@ -103,7 +103,7 @@ async fn a_hung_commercetools_retries_every_despatch_before_the_deadline() {
         let plan = DespatchPlan::everything(
             "Royal Mail",
             "Tracked 24",
-            vec![PackagePlan::tracked(&format!("TRK-{number}"))],
+            vec![PackagePlan::tracked(format!("TRK-{number}"))],
         );
         let despatch = bed.pvx.despatch(number, plan).unwrap();
         let message = ShipmentMessage {

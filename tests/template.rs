@@ -124,10 +124,7 @@ fn function_timeouts_fit_their_worst_request_path_and_their_queues() {
         assert!(visibility >= 6 * timeout, "{queue}: {visibility:?}");
     }
     let reconcile = seconds(&block(&template, "NightlyReconcileFunction"), "Timeout");
-    assert_eq!(
-        reconcile,
-        queues::function_timeout(queues::RECONCILE_QUEUE)
-    );
+    assert_eq!(reconcile, queues::function_timeout(queues::RECONCILE_QUEUE));
 }
 
 #[test]

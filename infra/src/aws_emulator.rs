@@ -121,8 +121,7 @@ pub async fn function_env(
             .map(|(_, var)| var.to_string())
     };
     for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
-        let pair =
-            create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count).await?;
+        let pair = create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count).await?;
         env.extend(var_of(queue).map(|var| (var, pair.url)));
         env.extend(var_of(dlq).map(|var| (var, pair.dead_letter_url)));
     }

@@ -252,10 +252,13 @@ mod tests {
         fn absorb(&mut self, _: &Self) {}
     }
 
+    /// The deadline a flow was given, and the one its scope held.
+    type Seen = Arc<std::sync::Mutex<Option<(i64, Option<Deadline>)>>>;
+
     /// Finishes every record after `pause`, noting the deadline it was given.
     struct Pausing {
         pause: Duration,
-        seen: Arc<std::sync::Mutex<Option<(i64, Option<Deadline>)>>>,
+        seen: Seen,
     }
 
     #[async_trait::async_trait]

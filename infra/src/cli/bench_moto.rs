@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-
 /// How long moto may take to answer after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -763,8 +763,8 @@ mod tests {
             .unwrap();
         assert_eq!(logged(&store).await, vec![until + WIRE_SLACK_MS]);
         assert!(permit.time_left() <= Duration::from_millis(300));
-        // The holder dies without a word.
-        drop(permit);
+        // The holder dies without a word: the permit is never handed back.
+        let _ = permit;
         let next = tokio::time::timeout(Duration::from_secs(3), take(&budget))
             .await
             .expect("the slot freed one window after the dead holder's request could arrive");

@@ -132,7 +132,9 @@ impl StockDelta {
         if deadline::expired() {
             for group in groups.values() {
                 for id in &group.message_ids {
-                    report.records.set(id, Fate::Retry(deadline::UNSTARTED.into()));
+                    report
+                        .records
+                        .set(id, Fate::Retry(deadline::UNSTARTED.into()));
                 }
             }
             return report;
