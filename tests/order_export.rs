@@ -86,7 +86,20 @@ async fn worker_dying_after_save_data_does_not_export_twice() {
     let dying = flow(&bed, &store)
         .await
         .crash_at(Some(CrashPoint::AfterSaveData));
-    let report = run_one_batch(&dying, &store, 10).await;
+    // A Lambda of 3 s: the claims of its orders lapse soon after it died.
+    let options = ctpvx_infra::local::worker::WorkerOptions {
+        timeout: Duration::from_secs(3),
+        ..worker_options(10)
+    };
+    let messages = ctpvx_infra::local::worker::gather(store.as_ref(), &options).await;
+    let report = ctpvx_infra::local::worker::run_batch(
+        &dying,
+        store.as_ref(),
+        store.as_ref(),
+        &options,
+        messages,
+    )
+    .await;
     assert_eq!(
         report.records.retried, 10,
         "the dead worker acknowledged nothing: {report:?}"

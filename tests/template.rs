@@ -3,6 +3,10 @@
 //! flow parks a record with its reason on the receive the redrive policy would move it).
 //! The template's syntax and SAM semantics are checked offline by infra/dev/lint_template.py.
 
+use std::time::Duration;
+
+use ctpvx_shared::config::Config;
+use ctpvx_shared::invocation::{SETTLE_RESERVE, WORK_MARGIN};
 use ctpvx_shared::lambda_init::QUEUE_URL_VARS;
 use ctpvx_shared::queues;
 
@@ -62,6 +66,65 @@ fn redrive_counts_match_the_flows() {
             "{queue}: {block}"
         );
     }
+}
+
+/// The value of the first `key: <seconds>` line of a block.
+fn seconds(block: &str, key: &str) -> Duration {
+    let prefix = format!("{key}: ");
+    block
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or_else(|| panic!("no {key} in {block}"))
+}
+
+/// A configuration with every client setting at its default.
+const DEFAULTS: &str = r#"
+[commercetools]
+auth_url = "https://auth.example"
+api_url = "https://api.example"
+project_key = "shop"
+client_id = "cid"
+order_export_channel = "pvx-export"
+
+[peoplevox]
+endpoint = "https://wms.peoplevox.net/c1/resources/integrationservicev4.asmx"
+client_id = "c1"
+username = "integration"
+"#;
+
+/// A batch's time is the Timeout of the function that reads its queue, as the local workers
+/// use it; that Timeout leaves one full attempt of every request on the function's worst path
+/// with the default client settings, after a budget window each, plus the flow's own writes
+/// and the settle reserve; and the queue's visibility timeout is at least six times it (AWS's
+/// guidance for SQS event sources).
+#[test]
+fn function_timeouts_fit_their_worst_request_path_and_their_queues() {
+    let template = template();
+    let config = Config::from_toml(DEFAULTS).unwrap();
+    let pvx = Duration::from_millis(config.peoplevox.timeout_ms);
+    let ct = Duration::from_millis(config.commercetools.timeout_ms);
+    let window = config.peoplevox.budget_window();
+    let after = WORK_MARGIN + SETTLE_RESERVE;
+    // A Peoplevox read and SaveData; reading the orders and marking them exported.
+    let orders = 2 * (window + pvx) + 3 * ct + after;
+    // One Peoplevox read; an order or entry read and written.
+    let events = window + pvx + 2 * ct + after;
+    for (function, queue, path) in [
+        ("OrderCreatedFunction", queues::ORDERS_QUEUE, orders),
+        ("StockDeltaFunction", queues::STOCK_QUEUE, events),
+        ("ShipmentConfirmedFunction", queues::SHIPMENTS_QUEUE, events),
+        ("OrderStatusFunction", queues::STATUS_QUEUE, events),
+    ] {
+        let timeout = seconds(&block(&template, function), "Timeout");
+        assert_eq!(timeout, queues::function_timeout(queue), "{function}");
+        assert!(timeout >= path, "{function}: {timeout:?} < {path:?}");
+        let visibility = seconds(&block(&template, &resource(queue)), "VisibilityTimeout");
+        assert!(visibility >= 6 * timeout, "{queue}: {visibility:?}");
+    }
+    let reconcile = seconds(&block(&template, "NightlyReconcileFunction"), "Timeout");
+    assert_eq!(reconcile, queues::function_timeout(queues::RECONCILE_QUEUE));
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Wiring: from configuration, secrets and stores to ready clients and flows. Done once per
-//! process (a Lambda's init, the local runner's start), never per event.
+//! process, never per event: the clients at a Lambda's init (no request), the flows at its
+//! first invocation ([`crate::invocation::LazyFlow`]), since building them reads
+//! commercetools and Peoplevox (channels, custom types, template headers).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -289,8 +291,7 @@ pub async fn order_status(
     }))
 }
 
-/// The nightly reconciliation, with its own Peoplevox client: it shares the deployment's
-/// session and request budget but leaves `reconcile.budget_reserve` slots to the live flows.
+/// The nightly reconciliation, with its own Peoplevox client ([`reconcile_peoplevox`]).
 /// Its stock work goes through a stock flow built like the `stock-delta` function's (every
 /// site's channel resolved), without confirming re-reads (its figures are read, not called
 /// back).
@@ -301,17 +302,38 @@ pub async fn nightly_reconcile(
     ct: Arc<CtClient>,
     queue: Arc<dyn Queue>,
 ) -> Result<NightlyReconcile, SetupError> {
+    let pvx = reconcile_peoplevox(config, secrets, stores)?;
+    nightly_reconcile_with(config, stores, ct, pvx, queue).await
+}
+
+/// The reconciliation's Peoplevox client: it shares the deployment's session and request
+/// budget, but leaves `reconcile.budget_reserve` slots to the live flows and waits behind
+/// them. Built without a request.
+pub fn reconcile_peoplevox(
+    config: &Config,
+    secrets: &Secrets,
+    stores: &Stores,
+) -> Result<Arc<PvxClient>, SetupError> {
     let reserve = config
         .reconcile
         .budget_reserve(config.peoplevox.budget_requests);
-    let pvx = Arc::new(
-        PvxClient::with_budget_reserve(
-            pvx_settings(config, secrets),
-            stores.state.clone(),
-            reserve,
-        )
-        .map_err(|e| SetupError(format!("Peoplevox client: {e}")))?,
-    );
+    let pvx = PvxClient::with_budget_reserve(
+        pvx_settings(config, secrets),
+        stores.state.clone(),
+        reserve,
+    )
+    .map_err(|e| SetupError(format!("Peoplevox client: {e}")))?;
+    Ok(Arc::new(pvx))
+}
+
+/// [`nightly_reconcile`] on a Peoplevox client built before ([`reconcile_peoplevox`]).
+pub async fn nightly_reconcile_with(
+    config: &Config,
+    stores: &Stores,
+    ct: Arc<CtClient>,
+    pvx: Arc<PvxClient>,
+    queue: Arc<dyn Queue>,
+) -> Result<NightlyReconcile, SetupError> {
     let stock = Arc::new(stock_delta(config, stores, ct.clone(), pvx.clone(), None).await?);
     let export_channel_id = stock.export_channel_id().to_string();
     Ok(NightlyReconcile::new(NightlyReconcileParts {

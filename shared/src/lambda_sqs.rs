@@ -1,15 +1,18 @@
-//! An SQS batch in a Lambda: the event's records handed to a flow, poisonous ones parked in the
-//! dead-letter queue with their reason, the retryable ones reported as batch item failures so
-//! that only they come back (or, on their last attempt, re-queued with a delay: see
-//! [`crate::flows::settle`]). Every queue-fed function does exactly this.
+//! An SQS batch in a Lambda: the event's records handed to a flow
+//! ([`crate::invocation::process_batch`]: built at first use, under the invocation's
+//! deadline), poisonous ones parked in the dead-letter queue with their reason, the retryable
+//! ones reported as batch item failures so that only they come back (or, on their last
+//! attempt, re-queued with a delay: see [`crate::flows::settle`]). Every queue-fed function
+//! does exactly this.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, REQUEUES_ATTRIBUTE, requeues_of};
+use crate::flows::batch::{BatchFlow, InputRecord, REQUEUES_ATTRIBUTE, requeues_of};
 use crate::flows::settle::{RetryPolicy, settle};
+use crate::invocation::{LazyFlow, Processed, process_batch};
 use crate::metrics::batch_metrics;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, Queue};
@@ -37,54 +40,54 @@ pub fn records(event: SqsEvent) -> Vec<InputRecord> {
         .collect()
 }
 
-/// Runs one batch through `flow` and settles it; returns the flow's report and the answer
-/// for Lambda. The report's summary is logged as JSON, and the batch's metrics (records,
-/// failures, the Peoplevox requests `pvx` made meanwhile) go to stdout as an EMF line.
+/// The deadline of a Lambda invocation, epoch ms (none given: no limit).
+pub fn deadline_ms<T>(event: &LambdaEvent<T>) -> i64 {
+    i64::try_from(event.context.deadline).unwrap_or(i64::MAX)
+}
+
+/// Runs one batch through `flow` (built first if it is not yet) and settles it; returns what
+/// the flow made of it and the answer for Lambda. The report's summary is logged as JSON, and
+/// the batch's metrics (records, failures, the Peoplevox requests `pvx` made meanwhile) go to
+/// stdout as an EMF line. `deadline_ms` is the invocation's end (epoch ms).
 pub async fn handle<F: BatchFlow>(
-    flow: &F,
+    flow: &LazyFlow<F>,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     retry: &RetryPolicy,
     event: SqsEvent,
     deadline_ms: i64,
     pvx: Option<&PvxClient>,
-) -> (F::Report, SqsBatchResponse) {
+) -> (Processed<F::Report>, SqsBatchResponse) {
     let records = records(event);
     let requests_before = pvx.map_or(0, PvxClient::requests_made);
-    let report = flow.process(&records, deadline_ms).await;
+    let processed = process_batch(flow, &records, deadline_ms).await;
     let failed = settle(
         queue,
         audit,
         flow.name(),
         retry,
         &records,
-        &report.records().by_message,
+        &processed.outcomes,
     )
     .await;
     // Counts only: reports hold no personal data.
-    let summary = serde_json::to_string(&report).unwrap_or_default();
+    let summary = serde_json::to_string(&processed.report).unwrap_or_default();
     tracing::info!(flow = flow.name(), %summary, "batch done");
     let requests = pvx.map_or(0, |p| p.requests_made().saturating_sub(requests_before));
     // A Lambda handles one batch at a time, so the client's counter moved for this batch only.
-    let outcomes = report.records();
     println!(
         "{}",
-        batch_metrics(
-            flow.name(),
-            records.len(),
-            outcomes.retried + outcomes.dead_lettered,
-            requests
-        )
+        batch_metrics(flow.name(), records.len(), processed.failures(), requests)
     );
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
-    (report, response)
+    (processed, response)
 }
 
 /// Serves a queue-fed flow until the runtime stops: every invocation is one batch, handled by
 /// [`handle`]; `pvx` is the flow's Peoplevox client, whose requests the metrics count.
 pub async fn serve<F: BatchFlow>(
-    flow: F,
+    flow: LazyFlow<F>,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
     retry: RetryPolicy,
@@ -101,7 +104,7 @@ pub async fn serve<F: BatchFlow>(
             retry.clone(),
         );
         async move {
-            let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            let deadline_ms = deadline_ms(&event);
             let (_, response) = handle(
                 flow.as_ref(),
                 queue.as_ref(),

@@ -7,6 +7,7 @@
 //! - [`store`]: ports (traits), with the `embedded` adapter (SQLite, behind the `embedded`
 //!   feature) and the `aws` adapter (behind the `aws` feature);
 //! - [`idempotency`]: the Powertools idempotency protocol over the idempotency port;
+//! - [`invocation`], [`deadline`]: one queue batch as a Lambda runs it, under its deadline;
 //! - [`flows`]: one module per flow; [`webhook`]: the HTTP ingress logic;
 //! - [`setup`], [`subscriptions`], `config_check` (with `embedded`): what the operator
 //!   commands bring about in, and check against, commercetools and Peoplevox.
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod commercetools;
 pub mod config;
+pub mod deadline;
 // Operator command only (`ctpvx check-config`); without a deployment store it counts its
 // Peoplevox requests in a throwaway embedded store, so it comes with that feature.
 #[cfg(feature = "embedded")]
@@ -24,6 +26,7 @@ pub mod domain;
 pub mod embedded;
 pub mod flows;
 pub mod idempotency;
+pub mod invocation;
 pub mod mapping;
 pub mod metrics;
 pub mod peoplevox;

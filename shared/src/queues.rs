@@ -27,8 +27,7 @@ pub const FIRST_REQUEUE_DELAY: Duration = Duration::from_secs(60);
 /// expired session, a 5xx, a lock held by a duplicate's worker) and succeed at once.
 pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
 
-/// The longest wait between two receives of one copy. Longer than template.yaml's visibility
-/// timeouts on purpose: the last attempts are for outages.
+/// The longest wait between two receives of one copy: the last attempts are for outages.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
 
 /// commercetools order messages, from the webhook and the commercetools SQS subscription.
@@ -72,6 +71,36 @@ pub const RECONCILE_DLQ: &str = "reconcile-dlq";
 /// Receives before a continuation is dead-lettered (template.yaml `maxReceiveCount`): each
 /// receive after the first means an invocation died without handing the run on.
 pub const RECONCILE_MAX_RECEIVE_COUNT: u32 = 3;
+
+/// The Timeout of the `order-created` function (template.yaml), sized so that one full
+/// attempt of every request on its path fits with the default client settings: a budget
+/// window (15 s) and a Peoplevox read (60 s), another window and SaveData (75 s), the
+/// commercetools reads and export marks (30 s), the flow's own writes
+/// ([`crate::invocation::WORK_MARGIN`], 2 s) and the settle reserve
+/// ([`crate::invocation::SETTLE_RESERVE`], 5 s): 187 s, plus a cold start's reads. A slower
+/// path (retries, a cold start's template reads) is cut at the deadline and its records are
+/// retried with the flow's backoff.
+pub const ORDERS_FUNCTION_TIMEOUT: Duration = Duration::from_secs(200);
+
+/// The Timeout of the `stock-delta`, `shipment-confirmed` and `order-status` functions
+/// (template.yaml), sized as [`ORDERS_FUNCTION_TIMEOUT`]: a budget window (15 s), one
+/// Peoplevox read (60 s), a commercetools read and write (20 s), the flow's own writes (2 s)
+/// and the settle reserve (5 s): 102 s, plus a cold start's reads.
+pub const EVENT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The Timeout of the `nightly-reconcile` function: Lambda's longest. A run hands itself on
+/// `reconcile.stop_before_deadline_s` before it.
+pub const RECONCILE_FUNCTION_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The Timeout of the function that reads `queue` (template.yaml): a batch's time, from its
+/// receive to its deadline. The local workers run batches under it too.
+pub fn function_timeout(queue: &str) -> Duration {
+    match queue {
+        ORDERS_QUEUE => ORDERS_FUNCTION_TIMEOUT,
+        RECONCILE_QUEUE => RECONCILE_FUNCTION_TIMEOUT,
+        _ => EVENT_FUNCTION_TIMEOUT,
+    }
+}
 
 /// Every queue of a deployment with its dead-letter queue and its redrive count, in the order
 /// operators read them.

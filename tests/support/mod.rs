@@ -144,7 +144,8 @@ pub fn worker_options(batch_size: usize) -> WorkerOptions {
     queue_options(Q, DLQ, batch_size)
 }
 
-/// Worker options for tests on any queue.
+/// Worker options for tests on any queue: 1 s visibility, so that retries come back soon,
+/// and a batch's time as long as a test may need (a batch out of time retries its records).
 pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions {
     WorkerOptions {
         retry: ctpvx_shared::flows::settle::RetryPolicy {
@@ -153,7 +154,7 @@ pub fn queue_options(queue: &str, dlq: &str, batch_size: usize) -> WorkerOptions
         },
         batch_size,
         visibility: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(30),
         idle_pause: Duration::from_millis(20),
         kill: None,
         late: None,

@@ -5,25 +5,30 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use ctpvx_shared::aws::SqsQueue;
+use ctpvx_shared::deadline;
 use ctpvx_shared::flows::nightly_reconcile::metrics::drift_metrics;
 use ctpvx_shared::flows::nightly_reconcile::{NightlyReconcile, RunOptions};
+use ctpvx_shared::invocation::{LazyFlow, flow_deadline};
 use ctpvx_shared::lambda_init::RECONCILE_QUEUE;
 use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::peoplevox::PvxClient;
 use ctpvx_shared::queues;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 
-/// Built once at init.
+/// Built once at init (the flow at its first invocation).
 pub struct Deps {
-    pub flow: NightlyReconcile,
+    pub flow: LazyFlow<NightlyReconcile>,
+    /// The reconciliation's Peoplevox client, whose requests the batch metrics count.
+    pub pvx: Arc<PvxClient>,
     pub queue: Arc<SqsQueue>,
     pub audit: Arc<dyn AuditLog>,
 }
 
 /// Dispatches on the event's shape.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+    let deadline_ms = lambda_sqs::deadline_ms(&event);
     if event.payload.get("Records").is_some() {
         let sqs: SqsEvent = serde_json::from_value(event.payload)?;
         let retry = queues::retry_policy(RECONCILE_QUEUE);
@@ -34,18 +39,25 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
             &retry,
             sqs,
             deadline_ms,
-            Some(deps.flow.peoplevox()),
+            Some(deps.pvx.as_ref()),
         )
         .await;
-        for finished in &report.reports {
+        for finished in &report.report.reports {
             // EMF: CloudWatch turns this stdout line into the dashboard's drift metrics.
             println!("{}", drift_metrics(finished));
         }
         return Ok(serde_json::to_value(response)?);
     }
     let options = schedule_options(&event.payload);
-    let run = deps.flow.start(&options).await?;
-    deps.flow.hand_on(deps.queue.as_ref(), &run.id).await?;
+    // A start that fails (the flow cannot be built yet, say) is an error: EventBridge retries
+    // it, and the retry resumes the same run (its id is the schedule's time).
+    let run = deadline::scope(flow_deadline(deadline_ms), async {
+        let flow = deps.flow.get().await?;
+        let run = flow.start(&options).await?;
+        flow.hand_on(deps.queue.as_ref(), &run.id).await?;
+        Ok::<_, Error>(run)
+    })
+    .await?;
     tracing::info!(run = %run.id, dry_run = run.dry_run, stages = run.stages.len(), "reconcile started");
     Ok(json!({ "run": run.id, "stages": run.stages.len() }))
 }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use ctpvx_shared::app;
 use ctpvx_shared::commercetools::CtClient;
+use ctpvx_shared::flows::nightly_reconcile;
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{
     LambdaEnv, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE,
 };
@@ -30,10 +32,25 @@ async fn main() -> Result<(), Error> {
         CtClient::new(app::ct_settings(&env.config, &env.secrets))
             .map_err(|e| app::SetupError(format!("commercetools client: {e}")))?,
     );
-    let queue: Arc<dyn Queue> = env.queue.clone();
-    let flow = app::nightly_reconcile(&env.config, &env.secrets, &env.stores, ct, queue).await?;
+    let pvx = app::reconcile_peoplevox(&env.config, &env.secrets, &env.stores)?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let flow = {
+        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
+        let queue: Arc<dyn Queue> = env.queue.clone();
+        LazyFlow::new(nightly_reconcile::FLOW, move || {
+            let (config, stores, ct, pvx, queue) = (
+                config.clone(),
+                stores.clone(),
+                ct.clone(),
+                pvx.clone(),
+                queue.clone(),
+            );
+            async move { app::nightly_reconcile_with(&config, &stores, ct, pvx, queue).await }
+        })
+    };
     let deps = Arc::new(handler::Deps {
         flow,
+        pvx,
         queue: env.queue,
         audit: env.stores.audit,
     });

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ctpvx_shared::aws::SqsQueue;
+use ctpvx_shared::deadline;
 use ctpvx_shared::flows::order_export::OrderExport;
+use ctpvx_shared::invocation::{LazyFlow, flow_deadline};
 use ctpvx_shared::lambda_init::ORDERS_QUEUE;
 use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::peoplevox::PvxClient;
@@ -13,9 +15,9 @@ use ctpvx_shared::queues;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
 
-/// Built once at init.
+/// Built once at init (the flow at its first invocation).
 pub struct Deps {
-    pub flow: OrderExport,
+    pub flow: LazyFlow<OrderExport>,
     /// The flow's Peoplevox client, whose requests the batch metrics count.
     pub pvx: Arc<PvxClient>,
     pub queue: Arc<SqsQueue>,
@@ -27,7 +29,7 @@ pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, Error> {
-    let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+    let deadline_ms = lambda_sqs::deadline_ms(&event);
     if event.payload.get("Records").is_some() {
         let sqs: SqsEvent = serde_json::from_value(event.payload)?;
         let response = handle_sqs(deps, sqs, deadline_ms).await;
@@ -35,10 +37,15 @@ pub async fn handle(
     }
     let schedule: EventBridgeEvent<serde_json::Value> = serde_json::from_value(event.payload)?;
     tracing::info!(source = ?schedule.source, "held-order sweep");
-    let report = deps
-        .flow
-        .retry_held(deps.queue.as_ref(), ORDERS_QUEUE)
-        .await?;
+    // A sweep that fails (the flow cannot be built yet, say) is an error: EventBridge retries
+    // it, and the next tick sweeps anyway.
+    let report = deadline::scope(flow_deadline(deadline_ms), async {
+        let flow = deps.flow.get().await?;
+        flow.retry_held(deps.queue.as_ref(), ORDERS_QUEUE)
+            .await
+            .map_err(Error::from)
+    })
+    .await?;
     Ok(serde_json::to_value(report)?)
 }
 

@@ -6,6 +6,8 @@ mod handler;
 use std::sync::Arc;
 
 use ctpvx_shared::app;
+use ctpvx_shared::flows::order_export;
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{LambdaEnv, ORDERS_DLQ, ORDERS_QUEUE, STOCK_QUEUE};
 use ctpvx_shared::store::Queue;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -20,9 +22,24 @@ async fn main() -> Result<(), Error> {
     let stock_hints: Option<Arc<dyn Queue>> = (!env.config.stock.sites.is_empty()
         && env.require_queues(&[STOCK_QUEUE]).is_ok())
     .then(|| env.queue.clone() as Arc<dyn Queue>);
-    let flow = app::order_export(&env.config, &env.stores, ct, pvx.clone())
-        .await?
-        .with_stock_hints(stock_hints);
+    // Built at the first invocation, not here: it reads Peoplevox's template headers and the
+    // commercetools export channel, and either may be down.
+    let flow = {
+        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
+        LazyFlow::new(order_export::FLOW, move || {
+            let (config, stores, ct, pvx, hints) = (
+                config.clone(),
+                stores.clone(),
+                ct.clone(),
+                pvx.clone(),
+                stock_hints.clone(),
+            );
+            async move {
+                let flow = app::order_export(&config, &stores, ct, pvx).await?;
+                Ok(flow.with_stock_hints(hints))
+            }
+        })
+    };
     let deps = Arc::new(handler::Deps {
         flow,
         pvx,

@@ -3,6 +3,8 @@
 //! Peoplevox.
 
 use ctpvx_shared::app;
+use ctpvx_shared::flows::order_status;
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{LambdaEnv, STATUS_DLQ, STATUS_QUEUE};
 use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::queues;
@@ -14,7 +16,15 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnv::load().await?;
     env.require_queues(&[STATUS_QUEUE, STATUS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
-    let flow = app::order_status(&env.config, &env.stores, ct, pvx.clone()).await?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let flow = {
+        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
+        LazyFlow::new(order_status::FLOW, move || {
+            let (config, stores, ct, pvx) =
+                (config.clone(), stores.clone(), ct.clone(), pvx.clone());
+            async move { app::order_status(&config, &stores, ct, pvx).await }
+        })
+    };
     let retry = queues::retry_policy(STATUS_QUEUE);
     lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
 }

@@ -2,6 +2,8 @@
 //! deliveries with parcels and tracking, and the shipment state.
 
 use ctpvx_shared::app;
+use ctpvx_shared::flows::shipment_confirmed;
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{LambdaEnv, SHIPMENTS_DLQ, SHIPMENTS_QUEUE};
 use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::queues;
@@ -13,7 +15,15 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnv::load().await?;
     env.require_queues(&[SHIPMENTS_QUEUE, SHIPMENTS_DLQ])?;
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
-    let flow = app::shipment_confirmed(&env.config, &env.stores, ct, pvx.clone()).await?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let flow = {
+        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
+        LazyFlow::new(shipment_confirmed::FLOW, move || {
+            let (config, stores, ct, pvx) =
+                (config.clone(), stores.clone(), ct.clone(), pvx.clone());
+            async move { app::shipment_confirmed(&config, &stores, ct, pvx).await }
+        })
+    };
     let retry = queues::retry_policy(SHIPMENTS_QUEUE);
     lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use ctpvx_shared::app;
+use ctpvx_shared::flows::stock_delta;
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{LambdaEnv, STOCK_DLQ, STOCK_QUEUE};
 use ctpvx_shared::lambda_sqs;
 use ctpvx_shared::queues;
@@ -18,14 +20,20 @@ async fn main() -> Result<(), Error> {
     let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
     // The stock queue also carries the confirming re-reads the flow schedules.
     let confirm_queue: Arc<dyn Queue> = env.queue.clone();
-    let flow = app::stock_delta(
-        &env.config,
-        &env.stores,
-        ct,
-        pvx.clone(),
-        Some(confirm_queue),
-    )
-    .await?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let flow = {
+        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
+        LazyFlow::new(stock_delta::FLOW, move || {
+            let (config, stores, ct, pvx, queue) = (
+                config.clone(),
+                stores.clone(),
+                ct.clone(),
+                pvx.clone(),
+                confirm_queue.clone(),
+            );
+            async move { app::stock_delta(&config, &stores, ct, pvx, Some(queue)).await }
+        })
+    };
     let retry = queues::retry_policy(STOCK_QUEUE);
     lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
 }

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use ctpvx_infra::local::runtime_api::{ApiEvent, RuntimeApi};
 use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, Testbed};
 
 use crate::cli::bench_moto::Moto;
-use crate::cli::bench_runtime_api::{ApiEvent, RuntimeApi};
 
 /// The functions, as Cargo packages and binaries.
 pub const FUNCTIONS: [&str; 6] = [

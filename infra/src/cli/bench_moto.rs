@@ -7,14 +7,6 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ctpvx_shared::aws::aws_sdk_secretsmanager;
-use ctpvx_shared::aws::provision::{
-    create_audit_table, create_idempotency_table, create_queue_pair, create_state_table,
-    emulator_sdk_config,
-};
-use ctpvx_shared::aws::{aws_sdk_dynamodb, aws_sdk_sqs};
-use ctpvx_shared::lambda_init::QUEUE_URL_VARS;
-
 /// How long moto may take to answer after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -77,50 +69,7 @@ impl Moto {
         &self,
         secrets: &[(&str, String)],
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let sdk = emulator_sdk_config(&self.endpoint).await;
-        let unique = |kind: &str| format!("ctpvx-bench-{kind}-{}", uuid::Uuid::new_v4().simple());
-        let mut env = vec![
-            ("AWS_ENDPOINT_URL".to_string(), self.endpoint.clone()),
-            ("AWS_REGION".into(), "eu-west-1".into()),
-            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-        ];
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        let (state, idempotency, audit) = (unique("state"), unique("idem"), unique("audit"));
-        create_state_table(&dynamodb, &state).await?;
-        create_idempotency_table(&dynamodb, &idempotency).await?;
-        create_audit_table(&dynamodb, &audit).await?;
-        env.push(("CTPVX_STATE_TABLE".into(), state));
-        env.push(("CTPVX_IDEMPOTENCY_TABLE".into(), idempotency));
-        env.push(("CTPVX_AUDIT_TABLE".into(), audit));
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let var_of = |queue: &str| {
-            QUEUE_URL_VARS
-                .iter()
-                .find(|(name, _)| *name == queue)
-                .map(|(_, var)| var.to_string())
-        };
-        for (queue, dlq, max_receive_count) in ctpvx_shared::queues::QUEUE_PAIRS {
-            let pair =
-                create_queue_pair(&sqs, &unique(queue), &unique(dlq), max_receive_count).await?;
-            env.extend(var_of(queue).map(|var| (var, pair.url)));
-            env.extend(var_of(dlq).map(|var| (var, pair.dead_letter_url)));
-        }
-        let body: serde_json::Map<String, serde_json::Value> = secrets
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone().into()))
-            .collect();
-        let created = aws_sdk_secretsmanager::Client::new(&sdk)
-            .create_secret()
-            .name(unique("secret"))
-            .secret_string(serde_json::Value::Object(body).to_string())
-            .send()
-            .await?;
-        let arn = created
-            .arn()
-            .ok_or_else(|| anyhow::anyhow!("moto returned no secret ARN"))?;
-        env.push(("CTPVX_SECRET_ARN".into(), arn.to_string()));
-        Ok(env)
+        ctpvx_infra::aws_emulator::function_env(&self.endpoint, secrets).await
     }
 }
 

@@ -13,7 +13,6 @@ mod bench_reconcile;
 mod bench_reconcile_cpu;
 mod bench_report;
 mod bench_rows;
-mod bench_runtime_api;
 mod bench_shipments;
 mod bench_stock;
 mod bench_webhooks;

@@ -16,6 +16,8 @@ use ctpvx_shared::flows::order_export::{BatchReport, CrashPoint, OrderExport, Sw
 use ctpvx_shared::flows::order_status::{OrderStatus, StatusReport};
 use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport};
 use ctpvx_shared::flows::stock_delta::{StockCrash, StockDelta, StockReport};
+use ctpvx_shared::flows::{order_export, order_status, shipment_confirmed, stock_delta};
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::peoplevox::client::PvxClient;
 use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, StoreError};
 use ctpvx_shared::webhook::Webhooks;
@@ -52,10 +54,30 @@ pub fn declare_queues(store: &EmbeddedStore) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What every flow is built from: configuration, stores, both clients and the queues.
+type Parts = (
+    Arc<Config>,
+    Stores,
+    Arc<CtClient>,
+    Arc<PvxClient>,
+    Arc<dyn Queue>,
+);
+
+/// A flow built from (a copy of) `parts` by `build` when first needed.
+fn lazy<F, B, Fut>(name: &'static str, parts: &Parts, build: B) -> LazyFlow<F>
+where
+    F: Send + Sync,
+    B: Fn(Parts) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<F, SetupError>> + Send + 'static,
+{
+    let parts = parts.clone();
+    LazyFlow::new(name, move || build(parts.clone()))
+}
+
 /// Starts `count` (at least one) workers of `flow` on the store's queues.
 fn spawn_workers<F: BatchFlow>(
     count: usize,
-    flow: &Arc<F>,
+    flow: &Arc<LazyFlow<F>>,
     queue: &Arc<dyn Queue>,
     audit: &Arc<dyn AuditLog>,
     options: WorkerOptions,
@@ -92,6 +114,12 @@ pub struct StackOptions {
     pub batch_size: usize,
     /// Visibility timeout.
     pub visibility: Duration,
+    /// Time a batch may take; `None`: the Timeout of the function that reads its queue in AWS
+    /// ([`ctpvx_shared::queues::function_timeout`]).
+    pub timeout: Option<Duration>,
+    /// Builds each flow at its workers' first batch, as a Lambda does at its first
+    /// invocation, instead of at the start (which then fails when a flow cannot be built).
+    pub lazy_start: bool,
     /// How long an idle worker waits before polling its queue again (SQS long polling
     /// answers as soon as a message arrives; a shorter pause comes closer to that).
     pub idle_pause: Duration,
@@ -114,6 +142,8 @@ impl Default for StackOptions {
             event_workers: 1,
             batch_size: 100,
             visibility: Duration::from_secs(2),
+            timeout: None,
+            lazy_start: false,
             idle_pause: Duration::from_millis(50),
             crash: None,
             stock_crash: None,
@@ -132,15 +162,15 @@ pub struct LocalStack {
     /// The queues.
     pub queue: Arc<dyn Queue>,
     /// The flow (also for the held-order sweep).
-    pub flow: Arc<OrderExport>,
+    pub flow: Arc<LazyFlow<OrderExport>>,
     /// The stock flow.
-    pub stock: Arc<StockDelta>,
+    pub stock: Arc<LazyFlow<StockDelta>>,
     /// The shipment flow.
-    pub shipments: Arc<ShipmentConfirmed>,
+    pub shipments: Arc<LazyFlow<ShipmentConfirmed>>,
     /// Everything the shipment workers did.
     pub shipment_totals: Arc<tokio::sync::Mutex<ShipmentReport>>,
     /// The status flow.
-    pub statuses: Arc<OrderStatus>,
+    pub statuses: Arc<LazyFlow<OrderStatus>>,
     /// Everything the status workers did.
     pub status_totals: Arc<tokio::sync::Mutex<StatusReport>>,
     /// commercetools client (its request counter).
@@ -173,7 +203,8 @@ impl LocalStack {
     }
 
     /// On stores and queues that exist (every queue with its dead-letter queue): builds
-    /// clients and flows (checking templates and channels), starts the server and workers.
+    /// clients and flows (checking templates and channels; at the first batch with
+    /// [`StackOptions::lazy_start`]), starts the server and workers.
     pub async fn start_on(
         config: &Config,
         secrets: &Secrets,
@@ -183,26 +214,51 @@ impl LocalStack {
     ) -> Result<Self, SetupError> {
         let (ct, pvx) = app::clients(config, secrets, stores.state.clone())?;
         let stock_configured = !config.stock.sites.is_empty();
-        let flow = Arc::new(
-            app::order_export(config, &stores, ct.clone(), pvx.clone())
-                .await?
-                .crash_at(options.crash)
-                .with_stock_hints(stock_configured.then(|| queue.clone())),
+        let parts = (
+            Arc::new(config.clone()),
+            stores.clone(),
+            ct.clone(),
+            pvx.clone(),
+            queue.clone(),
         );
-        let stock = Arc::new(
-            app::stock_delta(
-                config,
-                &stores,
-                ct.clone(),
-                pvx.clone(),
-                Some(queue.clone()),
-            )
-            .await?
-            .crash_at(options.stock_crash),
-        );
-        let shipments =
-            Arc::new(app::shipment_confirmed(config, &stores, ct.clone(), pvx.clone()).await?);
-        let statuses = Arc::new(app::order_status(config, &stores, ct.clone(), pvx.clone()).await?);
+        let flow = Arc::new(lazy(
+            order_export::FLOW,
+            &parts,
+            move |(c, s, ct, pvx, q)| {
+                let (crash, hints) = (options.crash, stock_configured.then_some(q));
+                async move {
+                    let flow = app::order_export(&c, &s, ct, pvx).await?;
+                    Ok(flow.crash_at(crash).with_stock_hints(hints))
+                }
+            },
+        ));
+        let stock = Arc::new(lazy(
+            stock_delta::FLOW,
+            &parts,
+            move |(c, s, ct, pvx, q)| {
+                let crash = options.stock_crash;
+                async move {
+                    let flow = app::stock_delta(&c, &s, ct, pvx, Some(q)).await?;
+                    Ok(flow.crash_at(crash))
+                }
+            },
+        ));
+        let shipments = Arc::new(lazy(
+            shipment_confirmed::FLOW,
+            &parts,
+            |(c, s, ct, pvx, _)| async move { app::shipment_confirmed(&c, &s, ct, pvx).await },
+        ));
+        let statuses = Arc::new(lazy(
+            order_status::FLOW,
+            &parts,
+            |(c, s, ct, pvx, _)| async move { app::order_status(&c, &s, ct, pvx).await },
+        ));
+        if !options.lazy_start {
+            flow.get().await?;
+            stock.get().await?;
+            shipments.get().await?;
+            statuses.get().await?;
+        }
         let hooks = Arc::new(Webhooks::new(queue.clone(), secrets, &config.webhook));
         let server = WebhookServer::start(hooks, options.listen)
             .await
@@ -216,7 +272,9 @@ impl LocalStack {
             retry: ctpvx_shared::queues::retry_policy(queue),
             batch_size: options.batch_size,
             visibility: options.visibility,
-            timeout: options.visibility,
+            timeout: options
+                .timeout
+                .unwrap_or_else(|| ctpvx_shared::queues::function_timeout(queue)),
             idle_pause: options.idle_pause,
             kill: options.kill.clone(),
             late: options.late.clone(),
@@ -319,9 +377,16 @@ impl LocalStack {
 
     /// Re-queues held orders whose items now exist.
     pub async fn sweep_held(&self) -> Result<SweepReport, String> {
-        self.flow
-            .retry_held(self.queue.as_ref(), ORDERS_QUEUE)
-            .await
+        let flow = self.flow.get().await.map_err(|e| e.to_string())?;
+        flow.retry_held(self.queue.as_ref(), ORDERS_QUEUE).await
+    }
+
+    /// Flow builds that failed so far, over every flow (a start during an outage).
+    pub fn build_failures(&self) -> u64 {
+        self.flow.build_failures()
+            + self.stock.build_failures()
+            + self.shipments.build_failures()
+            + self.statuses.build_failures()
     }
 
     /// Stops the workers after their current batch.

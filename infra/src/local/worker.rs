@@ -1,6 +1,8 @@
 //! A queue worker: what the SQS event source mapping and a Lambda do together in AWS. It
-//! gathers a batch, hands it to the flow, deletes what is done, dead-letters what is poisonous
-//! (with its reason) and leaves the rest to come back after the visibility timeout.
+//! gathers a batch, runs it as one invocation of the function would
+//! ([`ctpvx_shared::invocation`]: the flow built at first use, under the function's deadline
+//! less the settle reserve), deletes what is done, dead-letters what is poisonous (with its
+//! reason) and leaves the rest to come back after their retry delay.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,6 +12,7 @@ use ctpvx_shared::flows::batch::{
     BatchFlow, BatchOutcomes, InputRecord, REQUEUES_ATTRIBUTE, requeues_of,
 };
 use ctpvx_shared::flows::settle::{RetryPolicy, settle};
+use ctpvx_shared::invocation::{LazyFlow, Processed, process_batch, process_built};
 use ctpvx_shared::store::{AuditLog, Queue, QueueMessage, now_epoch_ms};
 
 /// How a worker polls.
@@ -102,7 +105,7 @@ pub async fn gather(queue: &dyn Queue, options: &WorkerOptions) -> Vec<QueueMess
     batch
 }
 
-/// Runs one batch through the flow and settles it; returns the flow's report.
+/// Runs one batch through a flow built already and settles it; returns the flow's report.
 pub async fn run_batch<F: BatchFlow>(
     flow: &F,
     queue: &dyn Queue,
@@ -110,20 +113,50 @@ pub async fn run_batch<F: BatchFlow>(
     options: &WorkerOptions,
     messages: Vec<QueueMessage>,
 ) -> F::Report {
-    run_batch_received(flow, queue, audit, options, messages, Instant::now()).await
+    let received = Instant::now();
+    let records = records_of(&messages);
+    let processed = process_built(flow, &records, deadline_ms(options, received)).await;
+    hand_back(
+        flow.name(),
+        queue,
+        audit,
+        options,
+        &messages,
+        processed,
+        received,
+    )
+    .await
+    .report
 }
 
-/// [`run_batch`] for messages whose first receive started at `received`: the batch's deadline
-/// and visibility timeout both count from there.
-async fn run_batch_received<F: BatchFlow>(
-    flow: &F,
+/// One invocation of a queue-fed function on `messages`, first received at `received`: the
+/// flow (built first if it is not yet) under the function's timeout counted from
+/// `received`, then the batch settled and its done messages deleted. What a Lambda does with
+/// an SQS event; wrap it in a timeout to kill it as Lambda kills a function at its Timeout.
+pub async fn invoke<F: BatchFlow>(
+    flow: &LazyFlow<F>,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     options: &WorkerOptions,
     messages: Vec<QueueMessage>,
     received: Instant,
-) -> F::Report {
-    let records: Vec<InputRecord> = messages
+) -> Processed<F::Report> {
+    let records = records_of(&messages);
+    let processed = process_batch(flow, &records, deadline_ms(options, received)).await;
+    hand_back(
+        flow.name(),
+        queue,
+        audit,
+        options,
+        &messages,
+        processed,
+        received,
+    )
+    .await
+}
+
+fn records_of(messages: &[QueueMessage]) -> Vec<InputRecord> {
+    messages
         .iter()
         .map(|m| InputRecord {
             id: m.id.clone(),
@@ -132,26 +165,35 @@ async fn run_batch_received<F: BatchFlow>(
             requeues: requeues_of(m.attributes.get(REQUEUES_ATTRIBUTE).map(String::as_str)),
             receipt: Some(m.receipt.clone()),
         })
-        .collect();
-    let spent = received.elapsed().as_millis() as i64;
-    let deadline_ms = now_epoch_ms() + options.timeout.as_millis() as i64 - spent;
-    let report = flow.process(&records, deadline_ms).await;
+        .collect()
+}
+
+/// The function's deadline for a batch first received at `received` (epoch ms).
+fn deadline_ms(options: &WorkerOptions, received: Instant) -> i64 {
+    let left = options.timeout.saturating_sub(received.elapsed());
+    now_epoch_ms().saturating_add(i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Settles what the flow made of `messages` and deletes the done ones, unless the kill
+/// switch kills the worker first.
+async fn hand_back<R: BatchOutcomes>(
+    flow: &str,
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    options: &WorkerOptions,
+    messages: &[QueueMessage],
+    processed: Processed<R>,
+    received: Instant,
+) -> Processed<R> {
     if options.kill.as_ref().is_some_and(|k| k.roll()) {
         // Died after the side effects: nothing is deleted or parked, every record comes
         // back after the visibility timeout.
-        return report;
+        return processed;
     }
+    let records = records_of(messages);
     // A local worker's visibility timeout is short: no retry should wait longer than it.
     let policy = options.retry.clone().capped_at(options.visibility);
-    let failed = settle(
-        queue,
-        audit,
-        flow.name(),
-        &policy,
-        &records,
-        &report.records().by_message,
-    )
-    .await;
+    let failed = settle(queue, audit, flow, &policy, &records, &processed.outcomes).await;
     // As the event source mapping does: the whole batch's successes in one DeleteMessageBatch
     // per 10, not a call per message.
     let done: Vec<&QueueMessage> = messages
@@ -174,12 +216,12 @@ async fn run_batch_received<F: BatchFlow>(
             late.fetch_add(1, Ordering::Relaxed);
         }
     }
-    report
+    processed
 }
 
 /// Polls until `stop` is set, adding every batch report to `totals`.
 pub async fn run<F: BatchFlow>(
-    flow: Arc<F>,
+    flow: Arc<LazyFlow<F>>,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
     options: WorkerOptions,
@@ -193,7 +235,7 @@ pub async fn run<F: BatchFlow>(
             tokio::time::sleep(options.idle_pause).await;
             continue;
         }
-        let report = run_batch_received(
+        let processed = invoke(
             flow.as_ref(),
             queue.as_ref(),
             audit.as_ref(),
@@ -202,7 +244,7 @@ pub async fn run<F: BatchFlow>(
             received,
         )
         .await;
-        totals.lock().await.absorb(&report);
+        totals.lock().await.absorb(&processed.report);
     }
 }
 
@@ -253,7 +295,8 @@ mod tests {
             retry: ctpvx_shared::queues::retry_policy(ctpvx_shared::queues::ORDERS_QUEUE),
             batch_size: 10,
             visibility: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
+            // Longer than the visibility timeout, as a local worker's may be.
+            timeout: Duration::from_secs(10),
             idle_pause: Duration::from_millis(10),
             kill: None,
             late: Some(late.clone()),
@@ -266,8 +309,8 @@ mod tests {
             let received = Instant::now();
             let batch = gather(store.as_ref(), &options).await;
             assert_eq!(batch.len(), 1);
-            let flow = Slow(Duration::from_millis(pause_ms));
-            run_batch_received(
+            let flow = LazyFlow::ready("slow", Slow(Duration::from_millis(pause_ms)));
+            invoke(
                 &flow,
                 store.as_ref(),
                 store.as_ref(),

@@ -37,6 +37,8 @@ pub(crate) struct TokenSource {
     client_id: String,
     client_secret: SecretString,
     scopes: Option<String>,
+    /// The configured timeout of one request (cut to the invocation's deadline).
+    request_timeout: Duration,
     cached: RwLock<Option<Cached>>,
     /// Held while fetching, so that concurrent tasks wait for one refresh instead of each fetching.
     refreshing: Mutex<()>,
@@ -81,6 +83,7 @@ impl TokenSource {
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
             scopes: settings.scopes.clone(),
+            request_timeout: settings.request_timeout,
             cached: RwLock::new(None),
             refreshing: Mutex::new(()),
             generation: AtomicU64::new(0),
@@ -156,11 +159,14 @@ impl TokenSource {
         if let Some(scopes) = self.scopes.as_deref() {
             form.push(("scope", scopes));
         }
+        let timeout = crate::deadline::attempt_timeout(self.request_timeout)
+            .ok_or(CtError::Deadline { last: None })?;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let sent = self
             .http
             .post(self.token_url.clone())
+            .timeout(timeout)
             .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
             .form(&form)
             .send()

@@ -104,14 +104,29 @@ pub enum CtError {
     /// The client could not be built from its settings.
     #[error("commercetools client configuration: {0}")]
     Config(String),
+    /// The invocation's time ran out: the request (or its next attempt) was not sent, since it
+    /// could not have been answered before the deadline ([`crate::deadline`]). A later
+    /// invocation may succeed; the client itself never retries it.
+    #[error("the invocation's time ran out before the commercetools request could be sent{}", after(.last))]
+    Deadline {
+        /// The failure of the attempt before, when the deadline ended the retries.
+        last: Option<String>,
+    },
+}
+
+fn after(last: &Option<String>) -> String {
+    last.as_ref()
+        .map(|l| format!(" (the attempt before failed: {l})"))
+        .unwrap_or_default()
 }
 
 impl CtError {
     /// True when sending the very same request again is safe and may succeed: 429, 502, 503, 504,
-    /// and 500s and transport errors whose outcome is known (reads, or writes that never left).
+    /// and 500s and transport errors whose outcome is known (reads, or writes that never left),
+    /// and a deadline (in a later invocation: the client never retries it itself).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::RateLimited { .. } | Self::Unavailable { .. } => true,
+            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Deadline { .. } => true,
             Self::Server {
                 outcome_unknown, ..
             }
@@ -135,6 +150,11 @@ impl CtError {
                 ..
             }
         )
+    }
+
+    /// True when the invocation's time ran out before the request was sent.
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Self::Deadline { .. })
     }
 
     /// The wait the server asked for, on 429 and 503.

@@ -1,7 +1,7 @@
 //! Sends one API request: bearer token, retries with backoff, error mapping and request logs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use backon::Retryable;
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::auth::{Token, TokenSource};
 use super::error::{CtError, parse_retry_after};
 use super::settings::CtSettings;
+use crate::deadline;
 use crate::retry::backoff;
 
 /// A `Retry-After` longer than this is not waited for: the error goes back to the caller, whose
@@ -48,6 +49,8 @@ pub(crate) struct Http {
     /// `{api_url}/{project_key}`.
     project_url: Url,
     max_retries: u32,
+    /// The configured timeout of one request (cut to the invocation's deadline per attempt).
+    request_timeout: Duration,
     requests: Arc<AtomicU64>,
     /// The project this client serves (messages naming another are refused).
     pub(crate) project_key: String,
@@ -77,6 +80,7 @@ impl Http {
             project_url,
             project_key: settings.project_key.clone(),
             max_retries: settings.max_retries,
+            request_timeout: settings.request_timeout,
             requests,
         })
     }
@@ -101,7 +105,9 @@ impl Http {
     /// Sends a request and decodes the JSON answer.
     ///
     /// Reads are retried on 429, 5xx and transport errors; writes (anything but GET) only on 429,
-    /// 502, 503, 504 and connect errors, which mean the write was not applied.
+    /// 502, 503, 504 and connect errors, which mean the write was not applied. Each attempt's
+    /// timeout is cut to what the invocation's deadline leaves ([`crate::deadline`]); an attempt
+    /// or a retry that could not be answered in time is not made: [`CtError::Deadline`].
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -109,13 +115,22 @@ impl Http {
         body: Option<Vec<u8>>,
     ) -> Result<T, CtError> {
         let attempt = AtomicU64::new(0);
+        let out_of_time = AtomicBool::new(false);
         let bytes = (|| {
             let n = attempt.fetch_add(1, Ordering::Relaxed) + 1;
             self.attempt(&method, &url, body.as_deref(), n)
         })
         .retry(backoff(self.max_retries))
-        .when(CtError::is_retryable)
-        .adjust(at_least_retry_after)
+        .when(|e| e.is_retryable() && !e.is_deadline())
+        .adjust(|err, delay| {
+            let delay = at_least_retry_after(err, delay)?;
+            if deadline::leaves_time_after(delay, self.request_timeout) {
+                Some(delay)
+            } else {
+                out_of_time.store(true, Ordering::Relaxed);
+                None
+            }
+        })
         .notify(|err, delay| {
             tracing::info!(
                 method = %method,
@@ -125,7 +140,16 @@ impl Http {
                 "commercetools request will be retried"
             );
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            if out_of_time.load(Ordering::Relaxed) {
+                CtError::Deadline {
+                    last: Some(e.to_string()),
+                }
+            } else {
+                e
+            }
+        })?;
         serde_json::from_slice(&bytes).map_err(|e| CtError::decode(&e))
     }
 
@@ -158,9 +182,12 @@ impl Http {
         attempt: u64,
     ) -> Result<Vec<u8>, CtError> {
         let is_write = *method != Method::GET;
+        let timeout = deadline::attempt_timeout(self.request_timeout)
+            .ok_or(CtError::Deadline { last: None })?;
         let mut request = self
             .client
             .request(method.clone(), url.clone())
+            .timeout(timeout)
             .bearer_auth(token.value.expose_secret());
         if let Some(body) = body {
             request = request

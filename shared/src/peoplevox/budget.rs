@@ -21,7 +21,18 @@
 //! The slot's moment is chosen before the store write that grants it, so a slow store (or a
 //! starved scheduler) eats into the time the request may spend in flight. The permit says
 //! how much is left ([`Permit::time_left`]) and the transport shortens the request timeout to
-//! it: a request can then never arrive after the moment its slot claims.
+//! it: a request can then never arrive after the moment its slot claims. A grant made under a
+//! deadline ([`crate::deadline`]) claims at most until the request must be over, plus the
+//! wire slack: the process is gone by then, so a Lambda killed at its deadline pins its slot
+//! no longer than its request could still arrive.
+//!
+//! Waiters line up ([`Ticket`]): a waiter that finds no slot for it writes a ticket item into
+//! the same partition (sk `wait-<class>-<since>-<id>`), which the same query reads, and a
+//! slot goes to the first tickets in key order: the live flows' (class 0) before a background
+//! reader's (class 1, the nightly reconciliation), and within a class the earliest. A ticket
+//! lapses at its waiter's last useful moment (its deadline less a request) or after a short
+//! lease that a waiting waiter renews, so a waiter that died blocks nobody for long. An
+//! uncontended grant writes no ticket: it costs one query and one write, as before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +72,48 @@ const WIRE_SLACK_MS: i64 = 1_000;
 /// (the process died), since an answered or abandoned request shortens its slot at once.
 const GRANT_SLACK_MS: i64 = 10_000;
 
+/// How long a ticket holds its waiter's place without being renewed: the longest a waiter
+/// that died can hold up the ones behind it. A waiting waiter renews it at half-time, a write
+/// every few seconds.
+const TICKET_LEASE_MS: i64 = 10_000;
+
+/// Tickets read with the slots: waiters beyond these count as behind all of them.
+const TICKETS_READ: usize = 100;
+
+/// A waiter's place in line for a slot.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Ticket {
+    /// Epoch ms after which the ticket counts for nothing.
+    until: i64,
+}
+
+/// A ticket this process wrote: its key and how long it holds.
+struct Place {
+    sk: String,
+    until: i64,
+}
+
+/// The place in line of a waiter; a waiter dropped while it waits (its invocation stopped)
+/// leaves the line all the same, in a task of its own.
+struct InLine<'a> {
+    budget: &'a RequestBudget,
+    place: Option<Place>,
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        let (Some(place), Ok(runtime)) = (self.place.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let (store, pk) = (self.budget.store.clone(), self.budget.pk.clone());
+        runtime.spawn(async move {
+            // Best effort: a ticket left behind lapses with its lease.
+            let _ = store.delete(&pk, &place.sk).await;
+        });
+    }
+}
+
 /// A granted request slot; hand it back to [`RequestBudget::release`] when the answer is in.
 #[derive(Debug)]
 pub struct Permit {
@@ -90,6 +143,8 @@ pub struct RequestBudget {
     limit: usize,
     /// Slots this instance leaves free for others (a background reader's courtesy).
     reserve: usize,
+    /// A background reader: its waiters line up behind every live flow's.
+    background: bool,
     window_ms: i64,
     hold_ms: i64,
     made: AtomicU64,
@@ -126,18 +181,20 @@ impl RequestBudget {
             pk: format!("{BUDGET_PK}#{client_id}"),
             limit: limit as usize,
             reserve: 0,
+            background: false,
             window_ms: duration_ms(window),
             hold_ms: duration_ms(max_request) + WIRE_SLACK_MS + GRANT_SLACK_MS,
             made: AtomicU64::new(0),
         })
     }
 
-    /// This instance takes a slot only while more than `reserve` slots are free, so that
-    /// other processes of the deployment always find some: a long background read (the
-    /// nightly reconciliation) then never starves the live flows. At least one slot stays
-    /// usable.
+    /// Makes this instance a background reader (the nightly reconciliation): it takes a slot
+    /// only while more than `reserve` slots are free, so that other processes of the
+    /// deployment always find some, and its waiters line up behind every live flow's. At least
+    /// one slot stays usable.
     pub fn with_reserve(mut self, reserve: u32) -> Self {
         self.reserve = (reserve as usize).min(self.limit - 1);
+        self.background = true;
         self
     }
 
@@ -146,22 +203,63 @@ impl RequestBudget {
         self.made.load(Ordering::Relaxed)
     }
 
-    /// Waits until a slot is free in the shared window, then takes it.
-    pub async fn acquire(&self) -> Result<Permit, PvxError> {
+    /// Waits in line until a slot is free in the shared window, then takes it. `until_ms` is
+    /// the moment (epoch ms) by which the request must be over, when it has a deadline: the
+    /// grant claims no further than that (and the wire slack), and the wait gives up, with
+    /// `None`, once a grant would leave the request less than `least`.
+    pub async fn acquire(
+        &self,
+        until_ms: Option<i64>,
+        least: Duration,
+    ) -> Result<Option<Permit>, PvxError> {
+        let give_up_ms = until_ms.map(|until| until.saturating_sub(duration_ms(least)));
+        let mut line = InLine {
+            budget: self,
+            place: None,
+        };
+        let granted = self
+            .wait_in_line(until_ms, give_up_ms, &mut line.place)
+            .await;
+        if let Some(place) = line.place.take() {
+            self.leave(&place).await;
+        }
+        granted
+    }
+
+    async fn wait_in_line(
+        &self,
+        until_ms: Option<i64>,
+        give_up_ms: Option<i64>,
+        place: &mut Option<Place>,
+    ) -> Result<Option<Permit>, PvxError> {
         // Waiters cannot know when another process's in-flight request completes, so they
         // poll; the interval scales with the window to keep store reads low.
         let poll_ms = (self.window_ms / 20).clamp(5, 500);
+        let class = if self.background { '1' } else { '0' };
+        // A newcomer comes after every ticket of its class.
+        let newcomer = format!("{TICKET_PREFIX}{class}-~");
         loop {
             let now = now_epoch_ms();
-            let slots = self.read().await?;
+            if give_up_ms.is_some_and(|at| now >= at) {
+                return Ok(None);
+            }
+            let (slots, waiters) = self.read().await?;
+            let mine = place.as_ref().map_or(newcomer.as_str(), |p| p.sk.as_str());
+            let ahead = waiters
+                .iter()
+                .filter(|(sk, ticket)| ticket.until > now && sk.as_str() < mine)
+                .count();
             let free: Vec<usize> = (0..slots.len())
                 .filter(|&k| slots[k].at.is_none_or(|at| at <= now - self.window_ms))
                 .collect();
-            if free.len() > self.reserve {
+            if free.len() > self.reserve + ahead {
                 // A random free slot, so that contenders rarely pick the same one.
                 let slot = free[random_up_to(free.len() as u64 - 1) as usize];
                 let id = rand::random::<u64>();
-                let arrive_by_ms = now + self.hold_ms;
+                let mut arrive_by_ms = now + self.hold_ms;
+                if let Some(until) = until_ms {
+                    arrive_by_ms = arrive_by_ms.min(until.saturating_add(WIRE_SLACK_MS));
+                }
                 let entry = Entry {
                     id,
                     at: arrive_by_ms,
@@ -169,13 +267,13 @@ impl RequestBudget {
                 match self.write(slot, entry, slots[slot].cond).await {
                     Ok(version) => {
                         self.made.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Permit {
+                        return Ok(Some(Permit {
                             slot,
                             version,
                             id,
                             granted_at_ms: now,
                             arrive_by_ms,
-                        });
+                        }));
                     }
                     Err(StoreError::ConditionFailed) => {
                         // Another acquirer won the race: re-read after a short random pause
@@ -186,21 +284,64 @@ impl RequestBudget {
                     Err(e) => return Err(e.into()),
                 }
             }
-            // Enough busy slots must free for one beyond the reserve.
+            self.hold_place(place, class, now, give_up_ms).await?;
+            // Enough busy slots must free for one beyond the reserve and the waiters ahead.
             let mut busy: Vec<i64> = slots
                 .iter()
                 .filter_map(|s| s.at.filter(|at| *at > now - self.window_ms))
                 .collect();
             busy.sort_unstable();
-            let must_free = (self.reserve + 1).saturating_sub(free.len());
+            let must_free = (self.reserve + ahead + 1).saturating_sub(free.len());
             let frees_at = busy
                 .get(must_free.saturating_sub(1))
                 .copied()
                 .unwrap_or(now)
                 + self.window_ms;
-            let wait = (frees_at - now).clamp(1, poll_ms);
+            let mut wait = (frees_at - now).clamp(1, poll_ms);
+            if let Some(at) = give_up_ms {
+                wait = wait.min((at - now).max(1));
+            }
             let jitter = random_up_to((wait / 10).max(1) as u64);
             tokio::time::sleep(Duration::from_millis(wait as u64 + jitter)).await;
+        }
+    }
+
+    /// Takes a place in line (or renews the one held when its lease is half gone), holding
+    /// until the waiter gives up or the lease ends.
+    async fn hold_place(
+        &self,
+        place: &mut Option<Place>,
+        class: char,
+        now: i64,
+        give_up_ms: Option<i64>,
+    ) -> Result<(), PvxError> {
+        let until = give_up_ms.map_or(now + TICKET_LEASE_MS, |at| at.min(now + TICKET_LEASE_MS));
+        let sk = match place {
+            Some(held) if held.until - now > TICKET_LEASE_MS / 2 || held.until >= until => {
+                return Ok(());
+            }
+            // The same key: a renewed ticket keeps its place.
+            Some(held) => held.sk.clone(),
+            None => format!(
+                "{TICKET_PREFIX}{class}-{now:013}-{:016x}",
+                rand::random::<u64>()
+            ),
+        };
+        let data = serde_json::to_string(&Ticket { until })
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The store expires items by the second; the code reads `until` to the millisecond.
+        let expires = Some(until / 1000 + 1);
+        self.store
+            .put(&self.pk, &sk, &data, Condition::Always, expires)
+            .await?;
+        *place = Some(Place { sk, until });
+        Ok(())
+    }
+
+    /// Gives up a place in line. Failures are logged: the ticket then lapses on its own.
+    async fn leave(&self, place: &Place) {
+        if let Err(e) = self.store.delete(&self.pk, &place.sk).await {
+            tracing::warn!(error = %e, "could not leave the Peoplevox budget line; the ticket lapses");
         }
     }
 
@@ -241,16 +382,31 @@ impl RequestBudget {
         }
     }
 
-    /// Every slot, in order; one query.
-    async fn read(&self) -> Result<Vec<Slot>, PvxError> {
+    /// Every slot, in order, and the waiters' tickets, in line order; one query.
+    async fn read(&self) -> Result<(Vec<Slot>, Vec<(String, Ticket)>), PvxError> {
         let mut slots: Vec<Slot> = (0..self.limit)
             .map(|_| Slot {
                 at: None,
                 cond: Condition::NotExists,
             })
             .collect();
-        // A few more than the slots: items of a larger earlier limit sort among them.
-        for (sk, item) in self.store.query(&self.pk, self.limit * 2 + 8).await? {
+        let mut waiters = Vec::new();
+        // A few more than the slots: items of a larger earlier limit sort among them; the
+        // tickets sort after every slot.
+        let items = self
+            .store
+            .query(&self.pk, self.limit * 2 + 8 + TICKETS_READ)
+            .await?;
+        for (sk, item) in items {
+            if sk.starts_with(TICKET_PREFIX) {
+                match serde_json::from_str::<Ticket>(&item.data) {
+                    Ok(ticket) => waiters.push((sk, ticket)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, sk, "unreadable Peoplevox budget ticket, ignored")
+                    }
+                }
+                continue;
+            }
             let Some(slot) = slot_of(&sk).and_then(|k| slots.get_mut(k)) else {
                 continue;
             };
@@ -264,7 +420,7 @@ impl RequestBudget {
                 }
             };
         }
-        Ok(slots)
+        Ok((slots, waiters))
     }
 
     /// Writes one slot and returns its new version.
@@ -275,6 +431,9 @@ impl RequestBudget {
             .await
     }
 }
+
+/// Sort key prefix of the waiters' tickets (after every `slot-` key).
+const TICKET_PREFIX: &str = "wait-";
 
 fn slot_key(slot: usize) -> String {
     format!("slot-{slot:03}")
@@ -350,7 +509,7 @@ mod tests {
         for i in 0..40 {
             let budget = if i % 2 == 0 { a.clone() } else { b.clone() };
             tasks.push(tokio::spawn(async move {
-                let permit = budget.acquire().await.unwrap();
+                let permit = budget.acquire(None, Duration::ZERO).await.unwrap().unwrap();
                 // The time the request "arrives": after the grant, before the release.
                 let arrived = now_epoch_ms();
                 tokio::time::sleep(Duration::from_millis(random_up_to(20))).await;
@@ -373,6 +532,7 @@ mod tests {
         let items = store.query("pvx-budget#acme", 100).await.unwrap();
         let mut ats: Vec<i64> = items
             .iter()
+            .filter(|(sk, _)| slot_of(sk).is_some())
             .map(|(_, item)| serde_json::from_str::<Entry>(&item.data).unwrap().at)
             .collect();
         ats.sort_unstable();
@@ -390,12 +550,16 @@ mod tests {
             Duration::from_millis(100),
         )
         .unwrap();
-        let permit = budget.acquire().await.unwrap();
+        let permit = budget.acquire(None, Duration::ZERO).await.unwrap().unwrap();
         let granted = permit.granted_at_ms;
         // Until its outcome is known, the slot claims the timeout, the wire slack and the
         // grant slack: a request whose process died frees it only then.
         assert_eq!(logged(&store).await, vec![granted + 100 + 1_000 + 10_000]);
-        let blocked = tokio::time::timeout(Duration::from_millis(200), budget.acquire()).await;
+        let blocked = tokio::time::timeout(
+            Duration::from_millis(200),
+            budget.acquire(None, Duration::ZERO),
+        )
+        .await;
         assert!(blocked.is_err(), "the held slot was given out again");
         // Given up after its timeout: it may still land until sent + timeout + wire slack.
         let sent = granted + 5;
@@ -404,10 +568,12 @@ mod tests {
             .await;
         assert_eq!(logged(&store).await, vec![sent + 100 + 1_000]);
         // An answered request frees its slot one window after the answer.
-        let next = tokio::time::timeout(Duration::from_secs(3), budget.acquire())
-            .await
-            .expect("the abandoned slot freed one window after it could last arrive")
-            .unwrap();
+        let next =
+            tokio::time::timeout(Duration::from_secs(3), budget.acquire(None, Duration::ZERO))
+                .await
+                .expect("the abandoned slot freed one window after it could last arrive")
+                .unwrap()
+                .unwrap();
         assert!(next.granted_at_ms >= sent + 1_100 + 50);
         budget.release(next).await;
         let released = logged(&store).await;
@@ -421,13 +587,23 @@ mod tests {
         let live = budget(store.clone(), 5, 60_000);
         let mut held = Vec::new();
         for _ in 0..3 {
-            held.push(background.acquire().await.unwrap());
+            held.push(
+                background
+                    .acquire(None, Duration::ZERO)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
         }
         // The background reader stops at 3 of 5; the live flow still gets the last 2.
-        let blocked = tokio::time::timeout(Duration::from_millis(100), background.acquire()).await;
+        let blocked = tokio::time::timeout(
+            Duration::from_millis(100),
+            background.acquire(None, Duration::ZERO),
+        )
+        .await;
         assert!(blocked.is_err(), "the reserve was taken");
         for _ in 0..2 {
-            held.push(live.acquire().await.unwrap());
+            held.push(live.acquire(None, Duration::ZERO).await.unwrap().unwrap());
         }
         assert_eq!(background.granted() + live.granted(), 5);
         // A reserve never blocks an instance completely.
@@ -439,7 +615,7 @@ mod tests {
     async fn a_permit_leaves_the_request_its_timeout_less_the_grant_time() {
         let store: Arc<dyn StateStore> = MemoryStore::new();
         let budget = budget(store, 5, 300);
-        let permit = budget.acquire().await.unwrap();
+        let permit = budget.acquire(None, Duration::ZERO).await.unwrap().unwrap();
         let left = permit.time_left();
         // 5 s timeout + 10 s grant slack, less the (quick) grant itself.
         assert!(left > Duration::from_millis(14_500), "{left:?}");
@@ -466,7 +642,7 @@ mod tests {
         // A request that arrives as soon as its grant is answered; returns when it arrived.
         let request = |budget: Arc<RequestBudget>| {
             tokio::spawn(async move {
-                let permit = budget.acquire().await.unwrap();
+                let permit = budget.acquire(None, Duration::ZERO).await.unwrap().unwrap();
                 let arrived = now_epoch_ms();
                 budget.release(permit).await;
                 arrived
@@ -484,7 +660,7 @@ mod tests {
     async fn a_release_after_the_slot_was_taken_again_changes_nothing() {
         let store: Arc<dyn StateStore> = MemoryStore::new();
         let budget = budget_with(store.clone(), 1, 50, 100);
-        let first = budget.acquire().await.unwrap();
+        let first = budget.acquire(None, Duration::ZERO).await.unwrap().unwrap();
         // The same permit, as a process that froze before releasing still holds it.
         let late = Permit {
             slot: first.slot,
@@ -495,7 +671,7 @@ mod tests {
         };
         budget.release(first).await;
         tokio::time::sleep(Duration::from_millis(60)).await;
-        let second = budget.acquire().await.unwrap();
+        let second = budget.acquire(None, Duration::ZERO).await.unwrap().unwrap();
         let claim = second.arrive_by_ms;
         assert_eq!(logged(&store).await, vec![claim]);
         budget.release(late).await;
@@ -505,9 +681,12 @@ mod tests {
             "a stale release shortened the slot's new request"
         );
         assert!(
-            tokio::time::timeout(Duration::from_millis(200), budget.acquire())
-                .await
-                .is_err(),
+            tokio::time::timeout(
+                Duration::from_millis(200),
+                budget.acquire(None, Duration::ZERO)
+            )
+            .await
+            .is_err(),
             "the slot was given out while its request may still arrive"
         );
     }
@@ -517,9 +696,9 @@ mod tests {
         let store: Arc<dyn StateStore> = MemoryStore::new();
         let budget = budget(store.clone(), 3, 60_000);
         let permits = [
-            budget.acquire().await.unwrap(),
-            budget.acquire().await.unwrap(),
-            budget.acquire().await.unwrap(),
+            budget.acquire(None, Duration::ZERO).await.unwrap().unwrap(),
+            budget.acquire(None, Duration::ZERO).await.unwrap().unwrap(),
+            budget.acquire(None, Duration::ZERO).await.unwrap().unwrap(),
         ];
         let mut slots: Vec<usize> = permits.iter().map(|p| p.slot).collect();
         slots.sort_unstable();
@@ -533,6 +712,127 @@ mod tests {
             .collect();
         assert_eq!(keys.len(), 3, "{keys:?}");
         assert!(keys.iter().all(|k| slot_of(k).is_some()), "{keys:?}");
+    }
+
+    async fn take(budget: &RequestBudget) -> Permit {
+        budget.acquire(None, Duration::ZERO).await.unwrap().unwrap()
+    }
+
+    /// Tickets in line, lapsed or not.
+    async fn tickets(store: &Arc<dyn StateStore>) -> usize {
+        let items = store.query("pvx-budget#acme", 100).await.unwrap();
+        items
+            .iter()
+            .filter(|(sk, _)| sk.starts_with(TICKET_PREFIX))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_wait_gives_up_at_the_deadline_and_leaves_the_line() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let budget = budget(store.clone(), 1, 60_000);
+        let _held = take(&budget).await;
+        let started = std::time::Instant::now();
+        let until = now_epoch_ms() + 400;
+        let waited = tokio::time::timeout(
+            Duration::from_secs(3),
+            budget.acquire(Some(until), Duration::from_millis(100)),
+        )
+        .await
+        .expect("the wait ended at its deadline");
+        assert!(waited.unwrap().is_none(), "a slot was granted");
+        // It gave up when a grant would have left the request less than it needs.
+        assert!(
+            started.elapsed() < Duration::from_millis(390),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(tickets(&store).await, 0, "the waiter left a ticket behind");
+    }
+
+    #[tokio::test]
+    async fn a_grant_under_a_deadline_frees_its_slot_by_then_though_its_holder_died() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        // A 60 s request timeout: without a deadline an unanswered grant claims 71 s.
+        let budget = budget_with(store.clone(), 1, 100, 60_000);
+        let until = now_epoch_ms() + 300;
+        let permit = budget
+            .acquire(Some(until), Duration::from_millis(50))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(logged(&store).await, vec![until + WIRE_SLACK_MS]);
+        assert!(permit.time_left() <= Duration::from_millis(300));
+        // The holder dies without a word: the permit is never handed back.
+        let _ = permit;
+        let next = tokio::time::timeout(Duration::from_secs(3), take(&budget))
+            .await
+            .expect("the slot freed one window after the dead holder's request could arrive");
+        assert!(next.granted_at_ms >= until + WIRE_SLACK_MS + 100);
+    }
+
+    /// Takes a slot, notes `tag` in `served`, and releases the slot at once.
+    fn waiter(
+        budget: Arc<RequestBudget>,
+        served: Arc<std::sync::Mutex<Vec<String>>>,
+        tag: String,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let permit = take(&budget).await;
+            served.lock().unwrap().push(tag);
+            budget.release(permit).await;
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiters_are_served_in_the_order_they_came() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let budget = Arc::new(budget(store.clone(), 1, 100));
+        let first = take(&budget).await;
+        budget.release(first).await;
+        let served = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for i in 0..5 {
+            waiters.push(waiter(budget.clone(), served.clone(), i.to_string()));
+            // Each waiter lines up before the next comes, while the slot is still busy.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(*served.lock().unwrap(), ["0", "1", "2", "3", "4"]);
+        assert_eq!(tickets(&store).await, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_live_flow_is_served_before_a_waiting_reconciliation() {
+        let store: Arc<dyn StateStore> = MemoryStore::new();
+        let live = Arc::new(budget(store.clone(), 2, 100));
+        // No reserve: only the order of the line keeps it behind the live flows.
+        let background = Arc::new(budget(store.clone(), 2, 100).with_reserve(0));
+        let held = [take(&live).await, take(&live).await];
+        for permit in held {
+            live.release(permit).await;
+        }
+        let served = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        // The reconciliation lines up first.
+        for (budget, tag) in [
+            (&background, "reconcile"),
+            (&background, "reconcile"),
+            (&live, "live"),
+            (&live, "live"),
+        ] {
+            waiters.push(waiter(budget.clone(), served.clone(), tag.into()));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(
+            *served.lock().unwrap(),
+            ["live", "live", "reconcile", "reconcile"]
+        );
     }
 
     #[test]

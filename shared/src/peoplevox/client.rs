@@ -2,6 +2,7 @@
 //! session, the shared request budget and retries that never repeat a write blindly.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
@@ -17,6 +18,7 @@ use super::settings::PvxSettings;
 use super::transport::Transport;
 use super::types::{DataPage, ReportQuery, SaveAction, SaveOutcome};
 use super::wsdl::ServiceDescription;
+use crate::deadline;
 use crate::retry::backoff;
 use crate::store::StateStore;
 
@@ -430,7 +432,9 @@ impl PvxClient {
     }
 
     /// Sends with retries: reads on any retryable failure; writes only when the request
-    /// provably was not processed.
+    /// provably was not processed. A retry that could not be answered before the invocation's
+    /// deadline is not made: the error is then [`PvxError::Deadline`], naming the failure
+    /// before it.
     async fn send(&self, env: &Envelope) -> Result<String, PvxError> {
         let op = env.operation;
         let attempt = || self.inner.transport.post(env);
@@ -442,21 +446,44 @@ impl PvxClient {
                 "retrying Peoplevox request"
             );
         };
+        let timeout = self.inner.settings.request_timeout;
+        let out_of_time = AtomicBool::new(false);
+        let in_time = |_: &PvxError, delay: Option<Duration>| {
+            let delay = delay?;
+            if deadline::leaves_time_after(delay, timeout) {
+                Some(delay)
+            } else {
+                out_of_time.store(true, Ordering::Relaxed);
+                None
+            }
+        };
         let policy = backoff(self.inner.settings.max_retries);
-        if op.is_write() {
+        let result = if op.is_write() {
             attempt
                 .retry(policy)
                 .when(PvxError::is_unsent)
+                .adjust(in_time)
                 .notify(notify)
                 .await
                 .map_err(|e| e.for_write(op.name()))
         } else {
             attempt
                 .retry(policy)
-                .when(PvxError::is_retryable)
+                .when(|e| e.is_retryable() && !e.is_deadline())
+                .adjust(in_time)
                 .notify(notify)
                 .await
-        }
+        };
+        result.map_err(|e| {
+            if out_of_time.load(Ordering::Relaxed) {
+                PvxError::Deadline {
+                    operation: op.name(),
+                    last: Some(e.to_string()),
+                }
+            } else {
+                e
+            }
+        })
     }
 }
 

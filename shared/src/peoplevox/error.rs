@@ -76,18 +76,38 @@ pub enum PvxError {
     /// The client settings are unusable.
     #[error("invalid Peoplevox client settings: {0}")]
     Config(String),
+    /// The invocation's time ran out: the request (or its next attempt) was not sent, since
+    /// it could not have been answered before the deadline ([`crate::deadline`]). A later
+    /// invocation may succeed; the client itself never retries it.
+    #[error("the invocation's time ran out before Peoplevox {operation} could be sent{}", after(.last))]
+    Deadline {
+        /// The operation, e.g. `GetReportData`.
+        operation: &'static str,
+        /// The failure of the attempt before, when the deadline ended the retries.
+        last: Option<String>,
+    },
+}
+
+fn after(last: &Option<String>) -> String {
+    last.as_ref()
+        .map(|l| format!(" (the attempt before failed: {l})"))
+        .unwrap_or_default()
 }
 
 impl PvxError {
     /// Whether sending the same request again later may succeed without risk.
     ///
-    /// Transport failures, timeouts, HTTP 5xx and 429 are retryable. SOAP faults, API errors,
+    /// Transport failures, timeouts, HTTP 5xx and 429 are retryable, and so is a deadline
+    /// (in a later invocation: the client never retries it itself). SOAP faults, API errors,
     /// authentication and decode errors are permanent. [`PvxError::OutcomeUnknown`] is *not*
     /// retryable as such: the write may have happened, so the caller must first read back
     /// (see [`PvxError::is_outcome_unknown`]).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Connect(_) | Self::Timeout { .. } | Self::Transport(_) => true,
+            Self::Connect(_)
+            | Self::Timeout { .. }
+            | Self::Transport(_)
+            | Self::Deadline { .. } => true,
             Self::Http { status, .. } => *status >= 500 || *status == 429,
             // A session that keeps being refused is a server-side hiccup; a later attempt
             // re-authenticates from scratch.
@@ -101,6 +121,11 @@ impl PvxError {
             | Self::OutcomeUnknown { .. }
             | Self::Config(_) => false,
         }
+    }
+
+    /// Whether the invocation's time ran out before the request was sent.
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Self::Deadline { .. })
     }
 
     /// Whether this is a write whose outcome is unknown: check before re-sending.

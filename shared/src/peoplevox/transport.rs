@@ -10,11 +10,8 @@ use super::budget::{Permit, RequestBudget};
 use super::envelope::{self, Envelope};
 use super::error::PvxError;
 use super::response;
+use crate::deadline;
 use crate::store::now_epoch_ms;
-
-/// A request is not sent with less time than this to reach Peoplevox (or its whole timeout,
-/// when that is shorter).
-const MIN_TIME_IN_FLIGHT: Duration = Duration::from_secs(1);
 
 /// The HTTP side of the client.
 #[derive(Debug)]
@@ -52,7 +49,7 @@ impl Transport {
 
     /// POSTs the envelope and returns the body of an HTTP 200 answer.
     pub(crate) async fn post(&self, envelope: &Envelope) -> Result<String, PvxError> {
-        let (permit, timeout) = self.permit().await?;
+        let (permit, timeout) = self.permit(envelope.operation.name()).await?;
         let started = Instant::now();
         let sent_at_ms = now_epoch_ms();
         let result = self.exchange(envelope, timeout).await;
@@ -81,15 +78,32 @@ impl Transport {
     }
 
     /// A budget slot and the timeout that keeps the request inside it: the configured one,
-    /// shortened when the grant itself was slow. A slot with too little time left is handed
-    /// back (it still counts as used) and another is taken.
-    async fn permit(&self) -> Result<(Permit, Duration), PvxError> {
-        let least = self.timeout.min(MIN_TIME_IN_FLIGHT);
+    /// shortened when the grant itself was slow and to what the invocation's deadline leaves
+    /// ([`crate::deadline`]). A slot with too little time left is handed back (it still counts
+    /// as used) and another is taken; no slot is waited for, and no request started, that
+    /// could not finish before the deadline: that is [`PvxError::Deadline`].
+    async fn permit(&self, operation: &'static str) -> Result<(Permit, Duration), PvxError> {
+        let least = deadline::least(self.timeout);
+        let until = deadline::current().map(|d| d.requests_end_ms());
+        let out_of_time = || PvxError::Deadline {
+            operation,
+            last: None,
+        };
         loop {
-            let permit = self.budget.acquire().await?;
+            let permit = self
+                .budget
+                .acquire(until, least)
+                .await?
+                .ok_or_else(out_of_time)?;
             let left = permit.time_left();
             if left >= least {
-                return Ok((permit, left.min(self.timeout)));
+                let timeout = deadline::attempt_timeout(self.timeout).map(|t| t.min(left));
+                if let Some(timeout) = timeout {
+                    return Ok((permit, timeout));
+                }
+                // Granted, but too late for the deadline: the slot was not used.
+                self.budget.release(permit).await;
+                return Err(out_of_time());
             }
             tracing::warn!(
                 left_ms = left.as_millis() as u64,
@@ -102,7 +116,7 @@ impl Transport {
     /// GETs `<endpoint>?WSDL` (the service description ASMX publishes) under a budget slot
     /// like any request, and returns the body of an HTTP 200 answer.
     pub(crate) async fn get_wsdl(&self) -> Result<String, PvxError> {
-        let (permit, timeout) = self.permit().await?;
+        let (permit, timeout) = self.permit("WSDL").await?;
         let sent_at_ms = now_epoch_ms();
         let result = async {
             let response = self

@@ -71,6 +71,17 @@ pub enum ReconcileError {
     Invalid(String),
 }
 
+impl ReconcileError {
+    /// Whether the invocation's time ran out before a request could be sent.
+    pub fn is_deadline(&self) -> bool {
+        match self {
+            Self::Peoplevox(e) => e.is_deadline(),
+            Self::Commercetools(e) => e.is_deadline(),
+            _ => false,
+        }
+    }
+}
+
 /// What a run is built from.
 pub struct NightlyReconcileParts {
     /// commercetools client.
@@ -315,6 +326,14 @@ impl NightlyReconcile {
             }
             Ok(false) => {
                 run::release(state, &mut current).await?;
+                Ok(Progress::Paused(id.to_string()))
+            }
+            Err(e) if e.is_deadline() && work.units > 0 => {
+                // The invocation's time ran out in the middle of a unit (a page waiting for
+                // the budget, say): the units before it are checkpointed, so the run is handed
+                // on like one out of time, not retried as a failure.
+                tracing::info!(run = id, error = %e, "reconcile unit cut at the deadline; handing the run on");
+                run::release_after_failure(state, id, &holder).await?;
                 Ok(Progress::Paused(id.to_string()))
             }
             Err(e) => {

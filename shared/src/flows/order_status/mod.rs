@@ -41,7 +41,8 @@ pub use report::StatusReport;
 
 use crate::commercetools::CtClient;
 use crate::config::{OrderRules, StatusRules};
-use crate::flows::batch::InputRecord;
+use crate::deadline;
+use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, StateStore};
@@ -133,16 +134,39 @@ impl OrderStatus {
         for (id, outcome) in ended {
             report.records.set(&id, outcome);
         }
+        // A stage is not started once the time has run out: its records are retried.
         if !statuses.is_empty() {
-            self.apply_statuses(statuses, &mut report).await;
+            if deadline::expired() {
+                let ids = statuses.values().flatten().map(|e| e.record_id.as_str());
+                unstarted(ids, &mut report);
+            } else {
+                self.apply_statuses(statuses, &mut report).await;
+            }
         }
         if !cancels.is_empty() {
-            self.apply_cancellations(cancels, &mut report).await;
+            if deadline::expired() {
+                unstarted(cancels.values().flatten().map(String::as_str), &mut report);
+            } else {
+                self.apply_cancellations(cancels, &mut report).await;
+            }
         }
         if !returns.is_empty() {
-            self.record_returns(returns, &mut report).await;
+            if deadline::expired() {
+                unstarted(returns.iter().map(|(id, ..)| id.as_str()), &mut report);
+            } else {
+                self.record_returns(returns, &mut report).await;
+            }
         }
         report
+    }
+}
+
+/// Retries the records of a stage the batch ran out of time for.
+fn unstarted<'a>(records: impl Iterator<Item = &'a str>, report: &mut StatusReport) {
+    for id in records {
+        report
+            .records
+            .set(id, RecordOutcome::Retry(deadline::UNSTARTED.into()));
     }
 }
 

@@ -33,6 +33,7 @@ pub use report::ShipmentReport;
 use crate::commercetools::types::Order;
 use crate::commercetools::{CtClient, Decision, OrderUpdateAction};
 use crate::config::{OrderRules, ShipmentRules};
+use crate::deadline;
 use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
 use crate::flows::order_export::orders_not_found;
@@ -130,6 +131,12 @@ impl ShipmentConfirmed {
         if numbers.is_empty() {
             return report;
         }
+        if deadline::expired() {
+            for number in &numbers {
+                finish(&mut report, number, unstarted());
+            }
+            return report;
+        }
 
         let despatches =
             match despatches::read(&self.parts.pvx, &self.parts.rules, &self.packages, &numbers)
@@ -195,7 +202,12 @@ impl ShipmentConfirmed {
 
         let booked: Vec<(Order, Vec<Despatch>, Booked)> = futures::stream::iter(work)
             .map(|(order, mine)| async move {
-                let booked = self.book(&order, &mine).await;
+                // No order is started once the time has run out.
+                let booked = if deadline::expired() {
+                    Booked::Failed(unstarted())
+                } else {
+                    self.book(&order, &mine).await
+                };
                 (order, mine, booked)
             })
             .buffer_unordered(CONCURRENCY)
@@ -229,9 +241,13 @@ impl ShipmentConfirmed {
                     outcome.reason().map(str::to_string),
                 ),
             };
+            // Nothing happened to an order not started: nothing to audit.
+            let started = outcome != unstarted();
             for d in &mine {
                 finish(&mut report, &d.number, outcome.clone());
-                self.audit(&order, d, audit_outcome, reason.clone()).await;
+                if started {
+                    self.audit(&order, d, audit_outcome, reason.clone()).await;
+                }
             }
         }
         report
@@ -306,6 +322,11 @@ impl ShipmentConfirmed {
             tracing::error!(order_id = %order.id, error = %e, "audit append failed");
         }
     }
+}
+
+/// The outcome of a despatch the batch ran out of time for.
+fn unstarted() -> RecordOutcome {
+    RecordOutcome::Retry(deadline::UNSTARTED.into())
 }
 
 /// What the callbacks of one despatch said of its carrier and service.

@@ -45,6 +45,7 @@ pub use report::StockReport;
 use self::message::Key;
 use crate::commercetools::CtClient;
 use crate::config::{StockRules, UnitOfMeasure};
+use crate::deadline;
 use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
@@ -131,13 +132,32 @@ impl StockDelta {
         report.pairs = groups.len();
         report.coalesced = groups.values().map(|g| g.superseded).sum();
         let mut fates: BTreeMap<Key, Fate> = BTreeMap::new();
+        if deadline::expired() {
+            for group in groups.values() {
+                for id in &group.message_ids {
+                    report
+                        .records
+                        .set(id, Fate::Retry(deadline::UNSTARTED.into()));
+                }
+            }
+            return report;
+        }
 
         let plans = self.plan(&groups, &mut fates).await;
         let (figures, stale) = self.figures(plans, &mut fates, &mut report).await;
         report.stale = stale.len();
-        let applied = self
-            .apply_all(&groups, &figures, &mut fates, &mut report)
-            .await;
+        // The writes are not started once the time has run out: their pairs are retried.
+        let applied = if deadline::expired() {
+            for key in figures.keys() {
+                fates
+                    .entry(key.clone())
+                    .or_insert_with(|| Fate::Retry(deadline::UNSTARTED.into()));
+            }
+            Vec::new()
+        } else {
+            self.apply_all(&groups, &figures, &mut fates, &mut report)
+                .await
+        };
 
         if self.crash == Some(StockCrash::AfterCommercetoolsWrite)
             && report.writes + report.created > 0
