@@ -145,10 +145,9 @@ fn the_orders_event_source_fills_one_save_data_pair() {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("{name} in {function}"))
     };
-    let config = ctpvx_shared::config::Config::from_toml(include_str!(
-        "../infra/config/ctpvx.example.toml"
-    ))
-    .expect("example configuration");
+    let config =
+        ctpvx_shared::config::Config::from_toml(include_str!("../infra/config/ctpvx.example.toml"))
+            .expect("example configuration");
     assert_eq!(setting("BatchSize"), 500);
     assert_eq!(config.orders.max_orders_per_call, 500);
     let window = setting("MaximumBatchingWindowInSeconds");
