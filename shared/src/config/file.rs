@@ -198,7 +198,8 @@ pub struct OrderRules {
     /// How long an unknown item is remembered as unknown, in s.
     #[serde(default = "default_missing_item_cache_s")]
     pub missing_item_cache_ttl_s: u64,
-    /// Orders per Peoplevox SaveData call.
+    /// Peoplevox sales orders per SaveData call (each part of a split order counts; an order's
+    /// parts travel in one call). Peoplevox's own limit is unknown.
     #[serde(default = "default_max_orders_per_call")]
     pub max_orders_per_call: usize,
     /// Custom line items: left out (each named in the audit entry) or exported as lines.
