@@ -148,8 +148,9 @@ fn the_orders_event_source_fills_one_save_data_pair() {
     let config =
         ctpvx_shared::config::Config::from_toml(include_str!("../infra/config/ctpvx.example.toml"))
             .expect("example configuration");
-    assert_eq!(setting("BatchSize"), 500);
-    assert_eq!(config.orders.max_orders_per_call, 500);
+    let batch = ctpvx_infra::local::stack::ORDERS_BATCH_SIZE;
+    assert_eq!(setting("BatchSize"), batch as u64, "the local stack's");
+    assert_eq!(config.orders.max_orders_per_call, batch);
     let window = setting("MaximumBatchingWindowInSeconds");
     assert!((1..=10).contains(&window), "{window}");
 }

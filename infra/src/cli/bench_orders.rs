@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use ctpvx_infra::local::stack::{ORDERS_QUEUE, declare_queues};
+use ctpvx_infra::local::stack::{ORDERS_BATCH_SIZE, ORDERS_QUEUE, declare_queues};
 use ctpvx_infra::local::{LocalStack, StackOptions};
 use ctpvx_infra::scenario;
 use ctpvx_infra::testbed::{Testbed, TestbedOptions};
@@ -52,7 +52,7 @@ pub fn mapping_cpu(count: usize) -> anyhow::Result<serde_json::Value> {
 
 /// Orders in one export batch: the orders event source's `BatchSize` (template.yaml), one
 /// SaveData pair (`orders.max_orders_per_call`, 500 by default).
-pub const EXPORT_BATCH: usize = 500;
+const EXPORT_BATCH: usize = ORDERS_BATCH_SIZE;
 
 /// Peoplevox operations of a worker's start and cache fill rather than of its orders: the login,
 /// the two templates' headers (`GetSaveTemplate`), and the item-catalogue reads (`GetData` on
@@ -88,7 +88,7 @@ pub async fn export_throughput(count: usize, compress: u32) -> anyhow::Result<se
     }
     let options = StackOptions {
         workers: 2,
-        batch_size: EXPORT_BATCH,
+        orders_batch_size: EXPORT_BATCH,
         visibility: Duration::from_secs(120),
         ..StackOptions::default()
     };
