@@ -50,6 +50,25 @@ async fn cancel_in_ct(bed: &Testbed, store: &EmbeddedStore, order: &Value) {
         .unwrap();
 }
 
+/// The next status batch that has a record (a retried one comes back after its backoff).
+async fn next_status_batch(
+    status: &ctpvx_shared::flows::order_status::OrderStatus,
+    store: &Arc<EmbeddedStore>,
+) -> ctpvx_shared::flows::order_status::StatusReport {
+    let start = Instant::now();
+    loop {
+        let report = run_status_batch(status, store, 10).await;
+        if report.events > 0 {
+            return report;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no record came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One order exported up to its SaveData, which Peoplevox holds: the export batch runs on in
 /// the background until the test releases the save.
 async fn export_held_at_save_data(
@@ -91,8 +110,7 @@ async fn a_cancellation_during_save_data_waits_for_the_export_and_reaches_people
     let exported = export.await.unwrap();
     assert_eq!(exported.exported, 1, "{exported:?}");
     // The retried cancellation comes back after its backoff and finds the order marked.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let report = run_status_batch(&status, &store, 10).await;
+    let report = next_status_batch(&status, &store).await;
     assert_eq!(report.records.retried, 0, "{report:?}");
     assert_eq!(bed.pvx.order_status(&number(&order)).unwrap(), "Cancelled");
     let shown = bed.ct.order_json(&id(&order)).unwrap();
@@ -154,8 +172,7 @@ async fn a_cancellation_waits_while_an_export_holds_the_order() {
         "{report:?}"
     );
     claims.release(&id(&order)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let report = run_status_batch(&status, &store, 10).await;
+    let report = next_status_batch(&status, &store).await;
     assert_eq!(report.cancellations_local, 1, "{report:?}");
 }
 
