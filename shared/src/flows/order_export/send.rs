@@ -443,3 +443,50 @@ fn chunks_of_parts(work: Vec<Work>, max: usize) -> Vec<Vec<Work>> {
     }
     chunks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SalesOrderNumber;
+
+    /// An order of `parts` sales orders.
+    fn order(id: &str, parts: usize) -> Work {
+        let sales_orders = (1..=parts)
+            .map(|p| SalesOrder {
+                number: SalesOrderNumber::parse(&format!("{id}-{p}")).unwrap(),
+                ct_order_id: id.into(),
+                site: "S".into(),
+                fields: Vec::new(),
+                custom_fields: Vec::new(),
+                lines: Vec::new(),
+                notes: Vec::new(),
+                shipping_key: None,
+            })
+            .collect();
+        Work {
+            order_id: id.into(),
+            message_ids: vec![format!("m-{id}")],
+            recovering: false,
+            order: None,
+            sales_orders,
+            in_peoplevox: BTreeSet::new(),
+            was_held: false,
+            imported: false,
+            sent_numbers: Vec::new(),
+            cancellation: None,
+        }
+    }
+
+    #[test]
+    fn max_orders_per_call_counts_sales_orders_and_keeps_an_orders_parts_together() {
+        let work = vec![order("a", 1), order("b", 2), order("c", 1), order("d", 4)];
+        let chunks: Vec<Vec<String>> = chunks_of_parts(work, 3)
+            .into_iter()
+            .map(|c| c.into_iter().map(|w| w.order_id).collect())
+            .collect();
+        // a + b are 3 sales orders; d's 4 parts go together, alone.
+        assert_eq!(chunks, [vec!["a", "b"], vec!["c"], vec!["d"]]);
+        assert_eq!(chunks_of_parts(vec![order("a", 1)], 500).len(), 1);
+        assert!(chunks_of_parts(Vec::new(), 500).is_empty());
+    }
+}
