@@ -154,10 +154,11 @@ impl CtClient {
     }
 
     /// The orders of these ids, by id, as commercetools has them now: `GET /orders?where=id in
-    /// (…)&limit=…`. The ids go in chunks of at most one page (`limit` ≤ 500, [R]
-    /// `traits/paging.raml`) whose predicate stays well under the length at which requests fail
-    /// with 414 (commercetools.md §2, "Long predicates": about 10,000 characters; some 190
-    /// UUIDs a chunk), a few chunks at a time. An id commercetools does not have is absent; an
+    /// (…)&limit=…` (the `in` operator of https://docs.commercetools.com/api/predicates/query).
+    /// The ids go in chunks of at most one page (`limit` ≤ 500, [R] `traits/paging.raml`) whose
+    /// predicate stays well under the length at which requests fail with 414 (commercetools.md
+    /// §2, "Long predicates": about 10,000 characters; some 190 UUIDs a chunk), a few chunks at
+    /// a time. An id commercetools does not have is absent; an
     /// order it has that cannot be read is `Err` with the reason, alone: one odd order does not
     /// hold up the others.
     pub async fn orders_by_id(
