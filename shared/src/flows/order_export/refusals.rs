@@ -17,7 +17,10 @@
 //! Anything else fails the whole chunk: a refusal whose reference names no row sent, or rows of
 //! several orders; fewer records saved than sent and not refused; a failure that names no
 //! record. Its orders' links say `Sending`, so the retry asks Peoplevox what it has and sends
-//! only what is missing, by then mostly one order per record refused again.
+//! only what is missing, by then mostly one order per record refused again. A shortfall that no
+//! status names holds an order only when Peoplevox was just read back for it and it still fell
+//! short: a `TotalCount` that counts something else (UNCONFIRMED) costs reads, never an order
+//! held for nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,10 +36,12 @@ pub(super) struct SentRow {
 }
 
 /// The indexes of the orders whose records Peoplevox refused (none: all saved), or why the
-/// answer cannot be attributed.
+/// answer cannot be attributed. `read_back`: the orders whose rows are what Peoplevox was just
+/// found to lack (a recovering attempt's).
 pub(super) fn refused_orders(
     rows: &[SentRow],
     outcome: &SaveOutcome,
+    read_back: &BTreeSet<usize>,
 ) -> Result<BTreeSet<usize>, String> {
     let sent = rows.len();
     let failed: Vec<&str> = outcome
@@ -49,8 +54,16 @@ pub(super) fn refused_orders(
     let unnamed = outcome.error_detail.is_some() && failed.is_empty();
     let orders: BTreeSet<usize> = rows.iter().map(|r| r.order).collect();
     if orders.len() == 1 {
-        // Every record is this order's: whatever failed, it is its.
-        let refused = !failed.is_empty() || short || unnamed;
+        // Every record is this order's: whatever failed by name, it is its; a shortfall once
+        // Peoplevox's side has been read.
+        let unexplained = short || unnamed;
+        if failed.is_empty() && unexplained && orders.is_disjoint(read_back) {
+            return Err(format!(
+                "Peoplevox saved {} of {sent} records without saying which it refused",
+                outcome.saved
+            ));
+        }
+        let refused = !failed.is_empty() || unexplained;
         return Ok(if refused { orders } else { BTreeSet::new() });
     }
     if short {
@@ -156,28 +169,45 @@ mod tests {
         }
     }
 
+    /// No order read back from Peoplevox.
+    fn none() -> BTreeSet<usize> {
+        BTreeSet::new()
+    }
+
     #[test]
     fn a_refusal_is_its_orders_by_number_or_by_an_item_only_it_carries() {
         let rows = item_rows();
         let by_number = answer(&[("A", true), ("A", false), ("B", true)], 2);
-        assert_eq!(refused_orders(&rows, &by_number), Ok(BTreeSet::from([0])));
+        assert_eq!(
+            refused_orders(&rows, &by_number, &none()),
+            Ok(BTreeSet::from([0]))
+        );
         let by_item = answer(&[("X", true), ("Y", false), ("X", true)], 2);
-        assert_eq!(refused_orders(&rows, &by_item), Ok(BTreeSet::from([0])));
+        assert_eq!(
+            refused_orders(&rows, &by_item, &none()),
+            Ok(BTreeSet::from([0]))
+        );
         let all_saved = answer(&[("A", true), ("A", true), ("B", true)], 3);
-        assert_eq!(refused_orders(&rows, &all_saved), Ok(BTreeSet::new()));
+        assert_eq!(
+            refused_orders(&rows, &all_saved, &none()),
+            Ok(BTreeSet::new())
+        );
         // Both rows of X refused: both orders were.
         let both = answer(&[("X", false), ("Y", true), ("X", false)], 1);
-        assert_eq!(refused_orders(&rows, &both), Ok(BTreeSet::from([0, 1])));
+        assert_eq!(
+            refused_orders(&rows, &both, &none()),
+            Ok(BTreeSet::from([0, 1]))
+        );
     }
 
     #[test]
     fn an_item_code_several_orders_carry_fails_the_chunk() {
         let rows = item_rows();
         let one_of_two = answer(&[("X", false)], 2);
-        let e = refused_orders(&rows, &one_of_two).unwrap_err();
+        let e = refused_orders(&rows, &one_of_two, &none()).unwrap_err();
         assert!(e.contains("rows of 2 orders"), "{e}");
         let stranger = answer(&[("Z", false)], 2);
-        let e = refused_orders(&rows, &stranger).unwrap_err();
+        let e = refused_orders(&rows, &stranger, &none()).unwrap_err();
         assert!(e.contains("names no row"), "{e}");
     }
 
@@ -186,34 +216,48 @@ mod tests {
         let rows = item_rows();
         // Every record numbered from 1: record 3 is B's.
         let numbered = answer(&[("1", true), ("2", true), ("3", false)], 2);
-        assert_eq!(refused_orders(&rows, &numbered), Ok(BTreeSet::from([1])));
+        assert_eq!(
+            refused_orders(&rows, &numbered, &none()),
+            Ok(BTreeSet::from([1]))
+        );
         // Only failures listed: record 2 is row 2 (from 1) or row 3 (from 0), A's or B's.
         let failures_only = answer(&[("2", false)], 2);
-        assert!(refused_orders(&rows, &failures_only).is_err());
+        assert!(refused_orders(&rows, &failures_only, &none()).is_err());
         // ... but record 1 is A's either way.
         let either_way = answer(&[("1", false)], 2);
-        assert_eq!(refused_orders(&rows, &either_way), Ok(BTreeSet::from([0])));
+        assert_eq!(
+            refused_orders(&rows, &either_way, &none()),
+            Ok(BTreeSet::from([0]))
+        );
     }
 
     #[test]
-    fn fewer_saved_than_sent_fails_the_chunk_unless_it_is_one_orders() {
+    fn fewer_saved_than_sent_fails_the_chunk_unless_it_is_one_order_read_back() {
         let rows = item_rows();
         let silent = answer(&[], 2);
-        let e = refused_orders(&rows, &silent).unwrap_err();
+        let e = refused_orders(&rows, &silent, &none()).unwrap_err();
         assert!(e.contains("saved 2 of 3 records and refused 0"), "{e}");
         let unnamed = SaveOutcome {
             saved: 3,
             statuses: Vec::new(),
             error_detail: Some("Record 2: something".into()),
         };
-        assert!(refused_orders(&rows, &unnamed).is_err());
+        assert!(refused_orders(&rows, &unnamed, &none()).is_err());
         let one_order: Vec<SentRow> = rows.into_iter().filter(|r| r.order == 0).collect();
+        let read_back = BTreeSet::from([0]);
+        // One order's shortfall: read Peoplevox back first (its count may mean something
+        // else), then it is that order's.
+        assert!(refused_orders(&one_order, &answer(&[], 1), &none()).is_err());
         assert_eq!(
-            refused_orders(&one_order, &answer(&[], 1)),
+            refused_orders(&one_order, &answer(&[], 1), &read_back),
             Ok(BTreeSet::from([0]))
         );
         assert_eq!(
-            refused_orders(&one_order, &answer(&[], 2)),
+            refused_orders(&one_order, &answer(&[("Y", false)], 1), &none()),
+            Ok(BTreeSet::from([0]))
+        );
+        assert_eq!(
+            refused_orders(&one_order, &answer(&[], 2), &none()),
             Ok(BTreeSet::new())
         );
     }

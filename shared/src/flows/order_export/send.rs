@@ -317,7 +317,13 @@ impl OrderExport {
                 if let Some(detail) = &outcome.error_detail {
                     tracing::warn!(template, detail = %detail, "Peoplevox refused records");
                 }
-                refused_orders(rows, &outcome)
+                let read_back: BTreeSet<usize> = work
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| w.recovering)
+                    .map(|(i, _)| i)
+                    .collect();
+                refused_orders(rows, &outcome, &read_back)
             });
         let refused = match answer {
             Ok(refused) => refused,
