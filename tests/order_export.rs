@@ -55,6 +55,7 @@ async fn every_event_three_times_concurrently_exports_each_order_once() {
     let options = StackOptions {
         workers: 3,
         batch_size: 20,
+        orders_batch_size: 20,
         visibility: Duration::from_secs(1),
         ..StackOptions::default()
     };

@@ -379,7 +379,6 @@ const LIMIT: usize = 64 * 1024;
 fn small_limits() -> WebhookConfig {
     WebhookConfig {
         max_body_bytes: LIMIT,
-        max_message_bytes: 32 * 1024,
     }
 }
 

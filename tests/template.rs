@@ -193,3 +193,27 @@ fn each_queue_fed_function_may_delay_retries_on_its_own_queue_only() {
         assert_eq!(resources, vec![arn.as_str()], "{queue}");
     }
 }
+
+/// Issue 21 item 10: an export batch carries up to 500 orders into one SaveData pair: the
+/// orders event source hands over as many as one call takes by default (`BatchSize` above 10
+/// needs a batching window: Lambda API reference, `BatchSize`).
+#[test]
+fn the_orders_event_source_fills_one_save_data_pair() {
+    let template = template();
+    let function = block(&template, "OrderCreatedFunction");
+    let setting = |name: &str| -> u64 {
+        function
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {function}"))
+    };
+    let config =
+        ctpvx_shared::config::Config::from_toml(include_str!("../infra/config/ctpvx.example.toml"))
+            .expect("example configuration");
+    let batch = ctpvx_infra::local::stack::ORDERS_BATCH_SIZE;
+    assert_eq!(setting("BatchSize"), batch as u64, "the local stack's");
+    assert_eq!(config.orders.max_orders_per_call, batch);
+    let window = setting("MaximumBatchingWindowInSeconds");
+    assert!((1..=10).contains(&window), "{window}");
+}

@@ -147,16 +147,23 @@ pub async fn order_export(
         pvx,
         state: stores.state.clone(),
         audit: stores.audit.clone(),
-        idempotency: Idempotency::new(
-            stores.idempotency.clone(),
-            crate::flows::order_export::FLOW,
-            IDEMPOTENCY_TTL,
-        ),
+        idempotency: export_claims(stores),
         rules: config.orders.clone(),
+        status: config.status.clone(),
         peoplevox: p.clone(),
         layout,
         export_channel_id: channel,
     }))
+}
+
+/// The order export's claims (idempotency records keyed by order id), which the status flow
+/// also reads: a cancellation waits while an export of its order is in flight.
+fn export_claims(stores: &Stores) -> Idempotency {
+    Idempotency::new(
+        stores.idempotency.clone(),
+        crate::flows::order_export::FLOW,
+        IDEMPOTENCY_TTL,
+    )
 }
 
 /// The id of the channel with this key, which must exist and have `role`.
@@ -288,6 +295,7 @@ pub async fn order_status(
             id: order_type.id,
         },
         state: stores.state.clone(),
+        export_claims: export_claims(stores),
     }))
 }
 

@@ -114,6 +114,18 @@ impl Idempotency {
         Err(IdempotencyError::InconsistentState(id))
     }
 
+    /// Whether a worker holds `key` now (INPROGRESS within its holder's time). Read only: what
+    /// another flow asks before it acts on something this one may be changing.
+    pub async fn in_progress(&self, key: &str) -> Result<bool, IdempotencyError> {
+        let record = self.store.get(&self.record_id(key)).await?;
+        let (now_s, now_ms) = (now_epoch_s(), now_epoch_ms());
+        Ok(record.is_some_and(|r| {
+            r.status == IdempotencyStatus::InProgress
+                && r.expiration >= now_s
+                && r.in_progress_expiration.is_none_or(|t| t >= now_ms)
+        }))
+    }
+
     /// Records success with its result.
     pub async fn complete(&self, key: &str, result: &str) -> Result<(), IdempotencyError> {
         let expiration = now_epoch_s() + self.expires_after.as_secs() as i64;

@@ -31,6 +31,9 @@ pub use ctpvx_shared::queues::{
     STOCK_MAX_RECEIVE_COUNT, STOCK_QUEUE,
 };
 
+/// The orders event source's `BatchSize` in template.yaml.
+pub const ORDERS_BATCH_SIZE: usize = 500;
+
 /// Bounds of the pause between two looks at the queues while waiting for them to drain.
 const DRAIN_POLL_MIN: Duration = Duration::from_millis(50);
 const DRAIN_POLL_MAX: Duration = Duration::from_secs(1);
@@ -110,8 +113,11 @@ pub struct StackOptions {
     /// Concurrent workers of the shipments queue and of the status queue (Lambda scales
     /// these with their queues too; one each is enough for the demo's trickle).
     pub event_workers: usize,
-    /// Largest batch.
+    /// Largest batch of the stock, shipments and status queues.
     pub batch_size: usize,
+    /// Largest batch of the orders queue: the orders event source's `BatchSize` (template.yaml),
+    /// one SaveData pair.
+    pub orders_batch_size: usize,
     /// Visibility timeout.
     pub visibility: Duration,
     /// Time a batch may take; `None`: the Timeout of the function that reads its queue in AWS
@@ -141,6 +147,7 @@ impl Default for StackOptions {
             stock_workers: 2,
             event_workers: 1,
             batch_size: 100,
+            orders_batch_size: ORDERS_BATCH_SIZE,
             visibility: Duration::from_secs(2),
             timeout: None,
             lazy_start: false,
@@ -270,7 +277,11 @@ impl LocalStack {
         let status_totals = Arc::new(tokio::sync::Mutex::new(StatusReport::default()));
         let worker_options = |queue: &str| WorkerOptions {
             retry: ctpvx_shared::queues::retry_policy(queue),
-            batch_size: options.batch_size,
+            batch_size: if queue == ORDERS_QUEUE {
+                options.orders_batch_size
+            } else {
+                options.batch_size
+            },
             visibility: options.visibility,
             timeout: options
                 .timeout

@@ -1,13 +1,16 @@
 //! The commercetools API client: orders and channels.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::actions::OrderUpdateAction;
 use super::error::CtError;
 use super::http::Http;
+use super::inventory::{CONCURRENT_CHUNKS, chunk_in_list, in_list, query_page, quote};
 use super::settings::CtSettings;
 use super::types::{Channel, ChannelRole, Order};
 
@@ -112,13 +115,13 @@ impl CtClient {
         &self,
         numbers: &[String],
         export_channel_id: &str,
-    ) -> Result<std::collections::BTreeMap<String, Order>, CtError> {
-        let mut found = std::collections::BTreeMap::new();
+    ) -> Result<BTreeMap<String, Order>, CtError> {
+        let mut found = BTreeMap::new();
         for chunk in numbers.chunks(100) {
-            let list = super::inventory::in_list(chunk);
+            let list = in_list(chunk);
             let predicate = format!(
                 "orderNumber in ({list}) or syncInfo(channel(id={}) and externalId in ({list}))",
-                super::inventory::quote(export_channel_id)
+                quote(export_channel_id)
             );
             let orders = self.query_orders(Some(&predicate), None, MAX_LIMIT).await?;
             let wanted: std::collections::BTreeSet<&str> =
@@ -150,20 +153,40 @@ impl CtClient {
         Ok(found)
     }
 
-    /// The ids among these of orders that are cancelled now, one query per 100 ids (a
-    /// message's order payload is as old as the message).
-    pub async fn cancelled_among(
+    /// The orders of these ids, by id, as commercetools has them now: `GET /orders?where=id in
+    /// (…)&limit=…` (the `in` operator of https://docs.commercetools.com/api/predicates/query).
+    /// The ids go in chunks of at most one page (`limit` ≤ 500, [R] `traits/paging.raml`) whose
+    /// predicate stays well under the length at which requests fail with 414 (commercetools.md
+    /// §2, "Long predicates": about 10,000 characters; some 190 UUIDs a chunk), a few chunks at
+    /// a time. An id commercetools does not have is absent; an
+    /// order it has that cannot be read is `Err` with the reason, alone: one odd order does not
+    /// hold up the others.
+    pub async fn orders_by_id(
         &self,
         ids: &[String],
-    ) -> Result<std::collections::BTreeSet<String>, CtError> {
-        let mut found = std::collections::BTreeSet::new();
-        for chunk in ids.chunks(100) {
-            let predicate = format!(
-                "id in ({}) and orderState = \"Cancelled\"",
-                super::inventory::in_list(chunk)
-            );
-            let orders = self.query_orders(Some(&predicate), None, MAX_LIMIT).await?;
-            found.extend(orders.into_iter().map(|o| o.id));
+    ) -> Result<BTreeMap<String, Result<Order, String>>, CtError> {
+        const PREDICATE: &str = "id in ()";
+        let predicates: Vec<String> = chunk_in_list(ids, PREDICATE.len())
+            .iter()
+            .map(|chunk| format!("id in ({})", in_list(chunk)))
+            .collect();
+        let http = self.http.clone();
+        let pages: Vec<Vec<serde_json::Value>> = futures::stream::iter(predicates)
+            .map(move |predicate| query_page(http.clone(), "orders", predicate, None))
+            .buffered(CONCURRENT_CHUNKS)
+            .try_collect()
+            .await?;
+        let mut found = BTreeMap::new();
+        for value in pages.into_iter().flatten() {
+            let Some(id) = value
+                .get("id")
+                .and_then(|id| id.as_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let order = serde_json::from_value::<Order>(value).map_err(|e| e.to_string());
+            found.insert(id, order);
         }
         Ok(found)
     }

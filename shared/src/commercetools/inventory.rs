@@ -29,7 +29,7 @@ const MAX_PREDICATE_LEN: usize = 8_000;
 const MAX_SKUS_PER_CHUNK: usize = MAX_LIMIT as usize;
 
 /// Chunk requests in flight at once.
-const CONCURRENT_CHUNKS: usize = 4;
+pub(crate) const CONCURRENT_CHUNKS: usize = 4;
 
 /// Room kept in order predicates for the id cursor (`and id > "…"`): ids are at most 256
 /// characters, each of which could need an escape.
@@ -97,7 +97,7 @@ impl CtClient {
             None => "supplyChannel is not defined".to_owned(),
         };
         let predicate = |list: &str| format!("{channel} and sku in ({list})");
-        let predicates: Vec<String> = chunk_skus(skus, predicate("").len())
+        let predicates: Vec<String> = chunk_in_list(skus, predicate("").len())
             .iter()
             .map(|chunk| predicate(&in_list(chunk)))
             .collect();
@@ -185,7 +185,7 @@ impl CtClient {
                 quote(created_after),
             )
         };
-        let predicates: Vec<String> = chunk_skus(skus, predicate("").len() + CURSOR_RESERVE)
+        let predicates: Vec<String> = chunk_in_list(skus, predicate("").len() + CURSOR_RESERVE)
             .iter()
             .map(|chunk| predicate(&in_list(chunk)))
             .collect();
@@ -274,11 +274,11 @@ pub(crate) fn in_list(values: &[String]) -> String {
         .join(", ")
 }
 
-/// Splits skus (duplicates dropped, order kept) into chunks of at most [`MAX_SKUS_PER_CHUNK`]
-/// whose `in` list, added to a predicate of `fixed_len` bytes, stays within
-/// [`MAX_PREDICATE_LEN`]. A sku too long to fit even alone gets a chunk of its own; the API then
-/// refuses that request rather than the sku being silently dropped.
-fn chunk_skus(skus: &[String], fixed_len: usize) -> Vec<Vec<String>> {
+/// Splits values (skus, ids; duplicates dropped, order kept) into chunks of at most
+/// [`MAX_SKUS_PER_CHUNK`] (one page) whose `in` list, added to a predicate of `fixed_len` bytes,
+/// stays within [`MAX_PREDICATE_LEN`]. A value too long to fit even alone gets a chunk of its
+/// own; the API then refuses that request rather than the value being silently dropped.
+pub(crate) fn chunk_in_list(skus: &[String], fixed_len: usize) -> Vec<Vec<String>> {
     let budget = MAX_PREDICATE_LEN.saturating_sub(fixed_len);
     let mut seen = HashSet::new();
     let mut chunks: Vec<Vec<String>> = Vec::new();
@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn chunks_stop_at_500_skus() {
-        let chunks = chunk_skus(&skus(1_200, 8), 60);
+        let chunks = chunk_in_list(&skus(1_200, 8), 60);
         let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
         assert_eq!(sizes, [500, 500, 200]);
     }
@@ -326,7 +326,7 @@ mod tests {
         let mut input = skus(1_200, 40);
         input.extend(skus(10, 40));
         let fixed = 100;
-        let chunks = chunk_skus(&input, fixed);
+        let chunks = chunk_in_list(&input, fixed);
         assert!(chunks.len() > 3, "{}", chunks.len());
         for chunk in &chunks {
             let len = fixed + in_list(chunk).len();
@@ -335,13 +335,13 @@ mod tests {
         }
         let flat: Vec<String> = chunks.concat();
         assert_eq!(flat, skus(1_200, 40));
-        assert!(chunk_skus(&[], fixed).is_empty());
+        assert!(chunk_in_list(&[], fixed).is_empty());
     }
 
     #[test]
     fn a_sku_too_long_for_any_chunk_goes_alone() {
         let input = vec!["a".into(), "x".repeat(9_000), "b".into()];
-        let chunks = chunk_skus(&input, 50);
+        let chunks = chunk_in_list(&input, 50);
         assert_eq!(chunks.len(), 3);
     }
 

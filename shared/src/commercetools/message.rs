@@ -3,6 +3,12 @@
 //! Message wrapped in a CloudEvent (CloudEvents 1.0: the Message is the `data`), or a bare Order
 //! (as a merchant's own relay may post it).
 //!
+//! The flows and the webhook read an announcement as a pointer ([`parse_for_project`],
+//! [`parse_pointer`]): it names an order, and the order is then read from commercetools by id.
+//! An order a payload carries is never read there: whoever holds the webhook token could
+//! otherwise make the warehouse ship an invented order, and edits made after creation would be
+//! lost. Only [`parse`] reads the embedded order, for `ctpvx map-order` and the tests.
+//!
 //! [R] = commercetools/commercetools-api-reference, `api-specs/api/types/`:
 //! `message/OrderCreatedMessage.raml`, `message/OrderImportedMessage.raml` (both carry
 //! `order: Order`), `subscription/PayloadNotIncluded.raml`, `subscription/DeliveryPayload.raml`
@@ -35,11 +41,14 @@ pub struct OrderCreated {
     pub order_id: String,
     /// The order number, when known without the order.
     pub order_number: Option<String>,
-    /// The full order, unless commercetools left it out (`payloadNotIncluded`) or the embedded
-    /// one is empty or has no id: then the worker fetches it by id.
+    /// The full order, read by [`parse`] only (never by the flows, which fetch it by id), unless
+    /// commercetools left it out (`payloadNotIncluded`) or the embedded one is empty or has no
+    /// id.
     pub order: Option<Order>,
     /// The Message type (`OrderCreated`, `OrderImported`, …); `None` for a bare order.
     pub message_type: Option<String>,
+    /// The Message's `projectKey`, when it names one.
+    pub project_key: Option<String>,
 }
 
 impl OrderCreated {
@@ -47,6 +56,43 @@ impl OrderCreated {
     pub fn is_import(&self) -> bool {
         self.message_type.as_deref() == Some(ORDER_IMPORTED)
     }
+
+    /// The announcement as the orders queue carries it: a Platform Message that names the order
+    /// and keeps what the flow reads besides the id (the Message's id, type and project), without
+    /// the order ([R] `PayloadNotIncluded.raml`), so that the worker reads it by id.
+    pub fn pointer(&self, reason: &str) -> String {
+        pointer_message(
+            &self.order_id,
+            self.message_type.as_deref().unwrap_or(ORDER_CREATED),
+            self.message_id.as_deref(),
+            self.project_key.as_deref(),
+            reason,
+        )
+    }
+}
+
+/// A Platform Message that announces order `order_id` by reference only: `payloadNotIncluded`
+/// instead of the order ([R] `PayloadNotIncluded.raml`: `reason`, `payloadType`). Without a
+/// message id it gets a fresh one.
+pub fn pointer_message(
+    order_id: &str,
+    message_type: &str,
+    message_id: Option<&str>,
+    project_key: Option<&str>,
+    reason: &str,
+) -> String {
+    let id = message_id.map_or_else(|| format!("ctpvx-{}", uuid::Uuid::new_v4()), str::to_string);
+    let mut message = serde_json::json!({
+        "notificationType": "Message",
+        "id": id,
+        "type": message_type,
+        "resource": { "typeId": "order", "id": order_id },
+        "payloadNotIncluded": { "reason": reason, "payloadType": message_type }
+    });
+    if let Some(project) = project_key {
+        message["projectKey"] = project.into();
+    }
+    message.to_string()
 }
 
 /// An `OrderStateChanged` message ([R] `OrderStateChangedMessage.raml`).
@@ -107,6 +153,10 @@ pub enum MessageError {
     },
 }
 
+/// Longest order id read: commercetools ids are UUIDs; a longer "id" is not one, and could not
+/// go into a query predicate with others.
+const MAX_ID_CHARS: usize = 256;
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResourceRef {
@@ -122,6 +172,8 @@ struct PlatformMessage {
     notification_type: String,
     #[serde(default)]
     id: Option<String>,
+    #[serde(default)]
+    project_key: Option<String>,
     #[serde(rename = "type", default)]
     message_type: Option<String>,
     #[serde(default)]
@@ -148,22 +200,41 @@ struct UserProvidedIdentifiers {
 /// The Message type of an imported order.
 pub const ORDER_IMPORTED: &str = "OrderImported";
 
+/// The Message type of a new order.
+const ORDER_CREATED: &str = "OrderCreated";
+
 /// Message types that announce an order to fulfil ([R] `resources/orders.raml`: a cart, a quote
 /// and a recurring order create orders; an import imports one).
 const ORDER_CREATED_TYPES: [&str; 3] = [
-    "OrderCreated",
+    ORDER_CREATED,
     "OrderCreatedFromRecurringOrder",
     ORDER_IMPORTED,
 ];
 
-/// Parses a queue or webhook body.
-pub fn parse(body: &[u8]) -> Result<Parsed, MessageError> {
-    parse_value(read_json(body)?)
+/// Whether the order a payload carries is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Embedded {
+    /// Read and checked against the Message (`ctpvx map-order`, tests).
+    Read,
+    /// Never read: the announcement is a pointer to the order's id.
+    Ignored,
 }
 
-/// Parses a queue or webhook body that must belong to `project_key`: a Message (or the
-/// CloudEvent around one) naming another project is refused. A bare order names no project;
-/// it only arrives through the authenticated webhook.
+/// Parses a body, embedded order included (`ctpvx map-order` and tests; the flows use
+/// [`parse_for_project`]).
+pub fn parse(body: &[u8]) -> Result<Parsed, MessageError> {
+    parse_value(read_json(body)?, Embedded::Read)
+}
+
+/// Parses a webhook body as a pointer: an order announcement names its order, and whatever
+/// order it carries is not read ([`OrderCreated::order`] is `None`).
+pub fn parse_pointer(body: &[u8]) -> Result<Parsed, MessageError> {
+    parse_value(read_json(body)?, Embedded::Ignored)
+}
+
+/// Parses a queue body, as a pointer ([`parse_pointer`]), that must belong to `project_key`: a
+/// Message (or the CloudEvent around one) naming another project is refused. A bare order names
+/// no project; it only arrives through the authenticated webhook, which queues it as a pointer.
 pub fn parse_for_project(body: &[u8], project_key: &str) -> Result<Parsed, MessageError> {
     let value = read_json(body)?;
     let message = value.get("data").unwrap_or(&value);
@@ -177,14 +248,14 @@ pub fn parse_for_project(body: &[u8], project_key: &str) -> Result<Parsed, Messa
             expected: project_key.to_string(),
         });
     }
-    parse_value(value)
+    parse_value(value, Embedded::Ignored)
 }
 
 fn read_json(body: &[u8]) -> Result<serde_json::Value, MessageError> {
     serde_json::from_slice(body).map_err(|e| MessageError::NotJson(e.to_string()))
 }
 
-fn parse_value(value: serde_json::Value) -> Result<Parsed, MessageError> {
+fn parse_value(value: serde_json::Value, embedded: Embedded) -> Result<Parsed, MessageError> {
     let object = value
         .as_object()
         .ok_or_else(|| MessageError::UnknownShape("the body is not a JSON object".into()))?;
@@ -196,26 +267,35 @@ fn parse_value(value: serde_json::Value) -> Result<Parsed, MessageError> {
                 format: "CloudEvents",
                 problem: "missing field `data`".into(),
             })?;
-        return parse_platform(data, MessageFormat::CloudEvents);
+        return parse_platform(data, MessageFormat::CloudEvents, embedded);
     }
     if object.contains_key("notificationType") {
-        return parse_platform(value, MessageFormat::Platform);
+        return parse_platform(value, MessageFormat::Platform, embedded);
     }
     if ORDER_KEYS.iter().any(|k| object.contains_key(*k)) {
-        if !has_id(&value) {
-            return Err(MessageError::Invalid {
-                format: "Order",
-                problem: "an Order needs `id` (a non-empty string)".into(),
-            });
-        }
-        let order = parse_order(value, "Order")?;
+        let invalid = |problem: String| MessageError::Invalid {
+            format: "Order",
+            problem,
+        };
+        let id = value
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .filter(|id| !id.trim().is_empty())
+            .ok_or_else(|| invalid("an Order needs `id` (a non-empty string)".into()))?;
+        let order_id = checked_id(id).map_err(|problem| invalid(format!("id {problem}")))?;
+        let order = match embedded {
+            Embedded::Read => Some(parse_order(value, "Order")?),
+            // Only the id is taken from a bare order: it points at the order to read.
+            Embedded::Ignored => None,
+        };
         return Ok(Parsed::OrderCreated(Box::new(OrderCreated {
             format: MessageFormat::BareOrder,
             message_id: None,
-            order_id: order.id.clone(),
-            order_number: order.order_number.clone(),
-            order: Some(order),
+            order_id,
+            order_number: order.as_ref().and_then(|o| o.order_number.clone()),
+            order,
             message_type: None,
+            project_key: None,
         })));
     }
     Err(MessageError::UnknownShape(
@@ -223,7 +303,11 @@ fn parse_value(value: serde_json::Value) -> Result<Parsed, MessageError> {
     ))
 }
 
-fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Parsed, MessageError> {
+fn parse_platform(
+    value: serde_json::Value,
+    format: MessageFormat,
+    embedded: Embedded,
+) -> Result<Parsed, MessageError> {
     let label = match format {
         MessageFormat::CloudEvents => "CloudEvents data",
         _ => "Message",
@@ -266,17 +350,17 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
             ),
         });
     }
-    if resource.id.trim().is_empty() {
-        return Err(MessageError::Invalid {
-            format: label,
-            problem: "resource.id is empty".into(),
-        });
-    }
-    // When the order is missing, commercetools says why in `payloadNotIncluded`; either way the
-    // worker fetches the order by id, so the reason itself is not needed here. An embedded
-    // order that is empty (`"order": {}`) or has no id is treated the same way.
+    let order_id = checked_id(&resource.id).map_err(|problem| MessageError::Invalid {
+        format: label,
+        problem: format!("resource.id: {problem}"),
+    })?;
+    // The worker reads the order by id whatever the payload holds; `payloadNotIncluded` only
+    // says why it is missing. An embedded order is read for `ctpvx map-order` alone, and one
+    // that is empty (`"order": {}`) or has no id counts as missing.
     let order = match message.order {
-        Some(order) if has_id(&order) => Some(parse_order(order, "Message order")?),
+        Some(order) if embedded == Embedded::Read && has_id(&order) => {
+            Some(parse_order(order, "Message order")?)
+        }
         _ => None,
     };
     if let Some(order) = &order
@@ -297,11 +381,27 @@ fn parse_platform(value: serde_json::Value, format: MessageFormat) -> Result<Par
     Ok(Parsed::OrderCreated(Box::new(OrderCreated {
         format,
         message_id: message.id,
-        order_id: resource.id,
+        order_id,
         order_number,
         order,
         message_type: Some(message_type),
+        project_key: message.project_key,
     })))
+}
+
+/// An order id as read: trimmed, not empty, at most [`MAX_ID_CHARS`] characters.
+fn checked_id(id: &str) -> Result<String, String> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("is empty".into());
+    }
+    if id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
+        return Err(format!(
+            "is not a commercetools id (more than {MAX_ID_CHARS} characters, or control \
+             characters)"
+        ));
+    }
+    Ok(id.to_string())
 }
 
 /// Keys that make a body without `notificationType` or `specversion` an Order.
@@ -378,6 +478,54 @@ mod tests {
         }
         // A bare order names no project.
         assert!(parse_for_project(ORDER.as_bytes(), "shop").is_ok());
+    }
+
+    /// Issue 21 item 4: the flows read an announcement as a pointer. The order it carries is
+    /// never read (not even an unreadable one refuses the message); a bare order is its id; the
+    /// pointer queued for it names the order, keeps type, id and project, carries no order.
+    #[test]
+    fn the_flows_read_an_announcement_as_a_pointer_to_its_order() {
+        let broken = r#"{"id":"o-1","lineItems":[{"id":"l","quantity":"two"}]}"#;
+        let message = format!(
+            r#"{{"notificationType":"Message","projectKey":"shop","id":"m-1","resource":{{"typeId":"order","id":"o-1"}},"type":"OrderImported","order":{broken}}}"#
+        );
+        assert!(
+            parse(message.as_bytes()).is_err(),
+            "read, the order is refused"
+        );
+        for body in [message.as_str(), ORDER] {
+            let Parsed::OrderCreated(event) = parse_for_project(body.as_bytes(), "shop").unwrap()
+            else {
+                panic!("not read as an order: {body}")
+            };
+            assert_eq!(
+                (event.order_id.as_str(), event.order.is_none()),
+                ("o-1", true)
+            );
+        }
+        let Parsed::OrderCreated(event) = parse_pointer(message.as_bytes()).unwrap() else {
+            panic!("not read as an order")
+        };
+        let pointer = event.pointer("why");
+        let value: serde_json::Value = serde_json::from_str(&pointer).unwrap();
+        assert_eq!(value["resource"]["id"], "o-1");
+        assert_eq!(value["payloadNotIncluded"]["reason"], "why");
+        assert!(value.get("order").is_none());
+        let Parsed::OrderCreated(back) = parse_for_project(pointer.as_bytes(), "shop").unwrap()
+        else {
+            panic!("the pointer does not read back")
+        };
+        assert_eq!(
+            (back.message_id.as_deref(), back.is_import()),
+            (Some("m-1"), true)
+        );
+        assert!(parse_for_project(pointer.as_bytes(), "other").is_err());
+        let long = message.replace(
+            "\"id\":\"o-1\"}",
+            &format!("\"id\":\"{}\"}}", "x".repeat(300)),
+        );
+        let e = parse_for_project(long.as_bytes(), "shop").unwrap_err();
+        assert!(e.to_string().contains("not a commercetools id"), "{e}");
     }
 
     #[test]

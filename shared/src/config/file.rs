@@ -198,7 +198,8 @@ pub struct OrderRules {
     /// How long an unknown item is remembered as unknown, in s.
     #[serde(default = "default_missing_item_cache_s")]
     pub missing_item_cache_ttl_s: u64,
-    /// Orders per Peoplevox SaveData call.
+    /// Peoplevox sales orders per SaveData call (each part of a split order counts; an order's
+    /// parts travel in one call). Peoplevox's own limit is unknown.
     #[serde(default = "default_max_orders_per_call")]
     pub max_orders_per_call: usize,
     /// Custom line items: left out (each named in the audit entry) or exported as lines.
@@ -243,19 +244,16 @@ impl Default for OrderRules {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
-    /// Largest accepted body, in bytes (413 above).
+    /// Largest accepted body, in bytes (413 above). What is queued is a pointer to the order,
+    /// whatever the body's size.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
-    /// Largest queue message; a bigger order is enqueued as a reference and fetched later.
-    #[serde(default = "default_max_message")]
-    pub max_message_bytes: usize,
 }
 
 impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: default_max_body(),
-            max_message_bytes: default_max_message(),
         }
     }
 }
@@ -316,9 +314,6 @@ fn default_delivery_note_field() -> String {
 }
 fn default_max_body() -> usize {
     1024 * 1024
-}
-fn default_max_message() -> usize {
-    256 * 1024
 }
 
 impl Config {
@@ -428,12 +423,6 @@ impl Config {
         self.status.validate()?;
         self.subscriptions.validate(&self.stock)?;
         self.reconcile.validate(self.peoplevox.budget_requests)?;
-        if self.webhook.max_message_bytes < 1024 {
-            return Err(ConfigError::invalid(
-                "webhook.max_message_bytes",
-                "must be at least 1024",
-            ));
-        }
         Ok(())
     }
 }

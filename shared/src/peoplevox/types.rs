@@ -49,17 +49,6 @@ impl SaveOutcome {
     pub fn all_succeeded(&self) -> bool {
         self.error_detail.is_none() && self.statuses.iter().all(|s| s.success)
     }
-
-    /// The references that have at least one failed record, without duplicates, in order.
-    pub fn failed_references(&self) -> Vec<&str> {
-        let mut failed: Vec<&str> = Vec::new();
-        for status in self.statuses.iter().filter(|s| !s.success) {
-            if !failed.contains(&status.reference.as_str()) {
-                failed.push(&status.reference);
-            }
-        }
-        failed
-    }
 }
 
 /// One page of a GetData or GetReportData answer.

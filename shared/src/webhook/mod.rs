@@ -68,7 +68,6 @@ pub struct Webhooks {
     token: SecretString,
     pvx_callback_token: SecretString,
     max_body_bytes: usize,
-    max_message_bytes: usize,
     callback_stats: CallbackCounters,
     /// Write a CloudWatch metric line for each incomplete or refused callback (the Lambda).
     emit_metrics: bool,
@@ -92,7 +91,6 @@ impl Webhooks {
             token: secrets.webhook_token.clone(),
             pvx_callback_token: secrets.pvx_callback_token.clone(),
             max_body_bytes: config.max_body_bytes,
-            max_message_bytes: config.max_message_bytes,
             callback_stats: CallbackCounters::default(),
             emit_metrics: false,
         }

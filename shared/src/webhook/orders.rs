@@ -1,4 +1,5 @@
-//! The commercetools order webhook: validate the message, enqueue it, answer 202.
+//! The commercetools order webhook: validate the message, enqueue a pointer to its order, answer
+//! 202.
 
 use std::collections::BTreeMap;
 
@@ -6,12 +7,17 @@ use super::{WebhookResponse, Webhooks};
 use crate::commercetools::message::OrderStateChanged;
 use crate::commercetools::message::{self, Parsed};
 use crate::domain::StatusMessage;
-use crate::flows::order_export::requeue_message;
 use crate::queues::{ORDERS_QUEUE, STATUS_QUEUE};
 
-/// Validates and enqueues one order message.
+/// Why a queued announcement carries no order.
+const POINTER_REASON: &str = "ctpvx reads every order from commercetools by id";
+
+/// Validates one order message and enqueues it as a pointer to its order. Only the order id and
+/// the Message's own metadata (id, type, project) are kept: the worker reads the order from
+/// commercetools, so a body's order (a Message's, or a bare Order a relay posts) is never
+/// trusted, and the queue holds no personal data.
 pub(super) async fn accept(hooks: &Webhooks, body: &[u8]) -> WebhookResponse {
-    let event = match message::parse(body) {
+    let event = match message::parse_pointer(body) {
         Ok(Parsed::OrderCreated(event)) => event,
         Ok(Parsed::OrderStateChanged(change)) => return state_changed(hooks, change).await,
         Ok(Parsed::Ignored(kind)) => {
@@ -22,22 +28,17 @@ pub(super) async fn accept(hooks: &Webhooks, body: &[u8]) -> WebhookResponse {
         }
         Err(e) => return WebhookResponse::error(400, &e.to_string()),
     };
-    // A message too large for the queue travels as a reference; the worker fetches the order.
-    let (queued_body, by_reference) = if body.len() > hooks.max_message_bytes {
-        (requeue_message(&event.order_id), true)
-    } else {
-        match std::str::from_utf8(body) {
-            Ok(text) => (text.to_string(), false),
-            Err(_) => return WebhookResponse::error(400, "body is not UTF-8"),
-        }
-    };
     match hooks
         .queue
-        .send(ORDERS_QUEUE, &queued_body, &BTreeMap::new())
+        .send(
+            ORDERS_QUEUE,
+            &event.pointer(POINTER_REASON),
+            &BTreeMap::new(),
+        )
         .await
     {
         Ok(message_id) => {
-            tracing::info!(order_id = %event.order_id, %message_id, by_reference, "order message enqueued");
+            tracing::info!(order_id = %event.order_id, %message_id, format = ?event.format, "order announcement enqueued");
             WebhookResponse::json(
                 202,
                 serde_json::json!({ "status": "accepted", "orderId": event.order_id, "messageId": message_id }),

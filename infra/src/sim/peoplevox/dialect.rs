@@ -10,14 +10,22 @@
 //!   unknown placeholders left as written; at most 1000 rows a page; reports that ignore
 //!   `Columns` and `FilterClause` (peep_conn `report.rb`) and return more columns than asked for;
 //!   report times in the warehouse's local time; "Despatch packages" only as a data template
-//!   (peep_conn `constants.rb`), read with GetData.
+//!   (peep_conn `constants.rb`), read with GetData; SaveData statuses for every record, each
+//!   naming the row's own key (an item row by its item code, which rows of several orders share).
 //! - `wsdl-2017` is the 2017 WSDL as the connector first read it: eight operations, no
 //!   `encodeParameterData` (values substituted raw), a `filter` that is honoured, the
 //!   placeholders the connector first guessed, no page cap, reports that honour every clause,
-//!   UTC times and a "Despatch packages" report.
+//!   UTC times, a "Despatch packages" report, and SaveData statuses for every record naming its
+//!   sales order number (esb-github-integration matches records by it).
 //! - `bare` is the least a tenant may offer: no published WSDL, no sites-filter operation and
 //!   a `filter` that is ignored, raw substitution, status callbacks that carry only the order number, reports that
-//!   ignore every clause and column list, no "Despatch packages" at all.
+//!   ignore every clause and column list, no "Despatch packages" at all, and SaveData answers
+//!   with a count only: no statuses, a refused record merely missing from `TotalCount`.
+//!
+//! SaveData answers (`save_references`, `save_statuses`) can also be combined freely in tests:
+//! record numbers, failures only (the WSDL's `Statuses` is an array of
+//! `IntegrationStatusResponse {Reference, Status}`; what `Reference` holds for an item row, and
+//! whether every record is listed, no public source shows).
 
 /// Where a tenant keeps its despatch packages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +48,29 @@ pub enum Placeholders {
     Guessed,
     /// Only the key of each event (order number, despatch number, item code, ...).
     KeysOnly,
+}
+
+/// What the `Reference` of a SaveData status names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveReferences {
+    /// The sales order number on both sales-order templates (the item code on "Item types").
+    OrderNumber,
+    /// The row's own key: the sales order number of a header, the item code of an item row.
+    RowKey,
+    /// The record's position in the CSV, from 1.
+    RecordNumber,
+}
+
+/// Which records a SaveData answer lists in `Statuses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveStatuses {
+    /// Every record, in the order sent; `ResponseId` -1 when one failed.
+    EveryRecord,
+    /// Only the failed ones; `ResponseId` -1 when one failed.
+    FailuresOnly,
+    /// None, and `ResponseId` 0 whatever failed: a refused record is only missing from
+    /// `TotalCount` (fewer records saved than sent).
+    CountOnly,
 }
 
 /// One simulated tenant's answers at every point where the evidence is thin.
@@ -77,12 +108,16 @@ pub struct Dialect {
     pub report_time_zone: &'static str,
     /// Where despatch packages are.
     pub despatch_packages: PackagesSource,
+    /// What a SaveData status names a record by.
+    pub save_references: SaveReferences,
+    /// Which records a SaveData answer has a status for.
+    pub save_statuses: SaveStatuses,
 }
 
 /// The strictest tenant the evidence supports.
 pub const STRICT: Dialect = Dialect {
     name: "strict",
-    summary: "live WSDL with sites filters and encodeParameterData, evidence-backed placeholders only, 1000-row pages, reports ignore Columns/FilterClause, local report times, \"Despatch packages\" as a data template",
+    summary: "live WSDL with sites filters and encodeParameterData, evidence-backed placeholders only, 1000-row pages, reports ignore Columns/FilterClause, local report times, \"Despatch packages\" as a data template, SaveData statuses naming each row's key",
     serves_wsdl: true,
     sites_filter_operation: true,
     encode_parameter_data: true,
@@ -95,6 +130,8 @@ pub const STRICT: Dialect = Dialect {
     report_extra_columns: true,
     report_time_zone: "Europe/London",
     despatch_packages: PackagesSource::DataTemplate,
+    save_references: SaveReferences::RowKey,
+    save_statuses: SaveStatuses::EveryRecord,
 };
 
 /// The 2017 WSDL as the connector first read it.
@@ -113,12 +150,14 @@ pub const WSDL_2017: Dialect = Dialect {
     report_extra_columns: false,
     report_time_zone: "UTC",
     despatch_packages: PackagesSource::Report,
+    save_references: SaveReferences::OrderNumber,
+    save_statuses: SaveStatuses::EveryRecord,
 };
 
 /// The least a tenant may offer.
 pub const BARE: Dialect = Dialect {
     name: "bare",
-    summary: "no published WSDL, no sites filter (filter ignored), raw placeholder values, callbacks carry only their keys, 1000-row pages, reports ignore every clause and column list, no \"Despatch packages\"",
+    summary: "no published WSDL, no sites filter (filter ignored), raw placeholder values, callbacks carry only their keys, 1000-row pages, reports ignore every clause and column list, no \"Despatch packages\", SaveData answers with a count only",
     serves_wsdl: false,
     sites_filter_operation: false,
     encode_parameter_data: false,
@@ -131,6 +170,8 @@ pub const BARE: Dialect = Dialect {
     report_extra_columns: true,
     report_time_zone: "Europe/London",
     despatch_packages: PackagesSource::Absent,
+    save_references: SaveReferences::OrderNumber,
+    save_statuses: SaveStatuses::CountOnly,
 };
 
 /// Every dialect, the default first.

@@ -37,6 +37,7 @@ mod returns_api;
 mod routing;
 mod row;
 mod save;
+mod save_gate;
 #[cfg(test)]
 mod scale_tests;
 mod server;
@@ -75,7 +76,7 @@ pub use despatch_event::{
 pub use despatch_report::{
     DESPATCH_PACKAGE_COLUMNS, DESPATCH_SUMMARY_COLUMNS, DESPATCH_SUMMARY_FULL_COLUMNS,
 };
-pub use dialect::{DIALECTS, Dialect, PackagesSource};
+pub use dialect::{DIALECTS, Dialect, PackagesSource, SaveReferences, SaveStatuses};
 pub use dispatch::{EVENT_TYPES, INVALID_SESSION, SESSION_EXPIRED};
 pub use event::{AVAILABILITY_CHANGES, INCREMENTAL_CHANGES};
 pub use on_hold::ON_HOLD_FIELD;
@@ -92,6 +93,7 @@ pub use state::{SimItemType, SimOrderItem, SimSalesOrder, SimStock, SimSubscript
 
 use crate::sim::faults::Faults;
 use delivery::{Delivery, Job};
+use save_gate::SaveGate;
 use state::Data;
 use window::SlidingWindow;
 
@@ -110,6 +112,8 @@ pub(crate) struct Shared {
     callbacks: Arc<Delivery>,
     /// The callback dispatcher's queue.
     outbox: mpsc::UnboundedSender<Job>,
+    /// Where SaveData requests wait while a test holds them.
+    save_gate: SaveGate,
 }
 
 impl Shared {
@@ -162,6 +166,7 @@ impl PvxSim {
             budget_violations: AtomicU64::new(0),
             callbacks,
             outbox,
+            save_gate: SaveGate::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = server::router(shared.clone());
@@ -242,6 +247,22 @@ impl PvxSim {
     /// Fault switches (errors, hangs, latency).
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
+    }
+
+    /// Holds every SaveData that arrives from now on (after the budget and session checks,
+    /// before it is applied) until [`PvxSim::release_saves`].
+    pub fn hold_saves(&self) {
+        self.shared.save_gate.set_open(false);
+    }
+
+    /// Lets held and later SaveData requests through.
+    pub fn release_saves(&self) {
+        self.shared.save_gate.set_open(true);
+    }
+
+    /// SaveData requests being held now.
+    pub fn saves_held(&self) -> u64 {
+        self.shared.save_gate.waiting()
     }
 
     /// Expires every session issued so far: their next use answers `Session Expired`.

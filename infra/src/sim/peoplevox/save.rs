@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::cancellation::STATUS_CANCELLED;
 use super::config::{ITEM_TYPES, PvxSimConfig, SALES_ORDER_ITEMS, SALES_ORDERS, SimTemplate};
+use super::dialect::{SaveReferences, SaveStatuses};
 use super::on_hold::ON_HOLD_FIELD;
 use super::order_status::STATUS_FIELD;
 use super::soap::{Answer, Status};
@@ -36,12 +37,13 @@ pub fn save_data(
         Err(message) => return Answer::error(message),
     };
     let delete = action == 2;
+    let items = template.name.eq_ignore_ascii_case(SALES_ORDER_ITEMS);
     let mut statuses = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let (reference, result) = if template.name.eq_ignore_ascii_case(SALES_ORDERS) {
+        let (key, result) = if template.name.eq_ignore_ascii_case(SALES_ORDERS) {
             save_order(data, config, row, delete)
-        } else if template.name.eq_ignore_ascii_case(SALES_ORDER_ITEMS) {
+        } else if items {
             // Action 1 is "do not allocate" (melvin-hamilton-digital `Client.php`).
             save_order_item(data, row, delete, action == 0)
         } else if template.name.eq_ignore_ascii_case(ITEM_TYPES) {
@@ -53,19 +55,40 @@ pub fn save_data(
             ));
         };
         if let Err(message) = &result {
-            errors.push(format!("Record {} ({reference}): {message}", i + 1));
+            errors.push(format!("Record {} ({key}): {message}", i + 1));
         }
+        let reference = match config.dialect.save_references {
+            SaveReferences::OrderNumber => key,
+            SaveReferences::RowKey if items => field(row, "ItemCode").to_string(),
+            SaveReferences::RowKey => key,
+            SaveReferences::RecordNumber => (i + 1).to_string(),
+        };
         statuses.push(Status {
             reference,
             success: result.is_ok(),
         });
     }
+    answer(statuses, errors, config.dialect.save_statuses)
+}
+
+/// The answer to a SaveData whose records fared as `statuses` say, in the dialect's way.
+fn answer(statuses: Vec<Status>, errors: Vec<String>, listed: SaveStatuses) -> Answer {
     let saved = statuses.iter().filter(|s| s.success).count() as i64;
+    let failed = !errors.is_empty();
+    let (statuses, failed) = match listed {
+        SaveStatuses::EveryRecord => (Some(statuses), failed),
+        SaveStatuses::FailuresOnly => (
+            Some(statuses.into_iter().filter(|s| !s.success).collect()),
+            failed,
+        ),
+        // Nothing says which record failed, or that one did: only the count is short.
+        SaveStatuses::CountOnly => (None, false),
+    };
     Answer {
-        response_id: if errors.is_empty() { 0 } else { -1 },
+        response_id: if failed { -1 } else { 0 },
         total_count: saved,
-        detail: (!errors.is_empty()).then(|| errors.join("; ")),
-        statuses: Some(statuses),
+        detail: failed.then(|| errors.join("; ")),
+        statuses,
     }
 }
 
@@ -355,9 +378,13 @@ mod tests {
         lines.join("\r\n")
     }
 
-    #[test]
-    fn statuses_are_per_record() {
-        let config = PvxSimConfig::default();
+    /// Saves headers A and B, then item rows of which two are refused, in `dialect`; returns
+    /// the items answer and the data.
+    fn save_with_a_refused_line(dialect: super::super::Dialect) -> (Answer, Data) {
+        let config = PvxSimConfig {
+            dialect,
+            ..PvxSimConfig::default()
+        };
         let mut data = Data::default();
         data.item_types.insert(
             "SKU-1".into(),
@@ -373,11 +400,7 @@ mod tests {
             &csv(&["SalesOrderNumber,Email", "A,a@x", ",b@x", "B,c@x"]),
             0,
         );
-        assert_eq!(orders.response_id, -1);
         assert_eq!(orders.total_count, 2);
-        let ok: Vec<bool> = orders.statuses.unwrap().iter().map(|s| s.success).collect();
-        assert_eq!(ok, vec![true, false, true]);
-
         let items = save_data(
             &mut data,
             &config,
@@ -391,17 +414,62 @@ mod tests {
             ]),
             0,
         );
-        let statuses = items.statuses.unwrap();
+        assert_eq!(items.total_count, 2);
+        (items, data)
+    }
+
+    fn named(answer: &Answer) -> Vec<(&str, bool)> {
+        answer
+            .statuses
+            .iter()
+            .flatten()
+            .map(|s| (s.reference.as_str(), s.success))
+            .collect()
+    }
+
+    #[test]
+    fn statuses_are_per_record_named_as_the_dialect_names_them() {
+        use super::super::dialect::{BARE, STRICT, WSDL_2017};
+        let (answer, data) = save_with_a_refused_line(WSDL_2017);
+        assert_eq!(answer.response_id, -1);
         assert_eq!(
-            statuses
-                .iter()
-                .map(|s| (s.reference.as_str(), s.success))
-                .collect::<Vec<_>>(),
+            named(&answer),
             vec![("A", true), ("A", false), ("C", false), ("B", true)]
         );
-        assert_eq!(items.total_count, 2);
         assert_eq!(data.orders["A"].items.len(), 1);
         assert_eq!(data.header_imports["A"], 1);
+        // An item row named by its item code, which rows of several orders carry.
+        let (answer, _) = save_with_a_refused_line(STRICT);
+        assert_eq!(
+            named(&answer),
+            vec![
+                ("SKU-1", true),
+                ("NOPE", false),
+                ("SKU-1", false),
+                ("SKU-1", true)
+            ]
+        );
+        // Record numbers, failures only.
+        let numbered = super::super::Dialect {
+            save_references: SaveReferences::RecordNumber,
+            save_statuses: SaveStatuses::FailuresOnly,
+            ..STRICT
+        };
+        let (answer, _) = save_with_a_refused_line(numbered);
+        assert_eq!(
+            (answer.response_id, named(&answer)),
+            (-1, vec![("2", false), ("3", false)])
+        );
+        assert!(
+            answer
+                .detail
+                .unwrap()
+                .contains("Record 2 (A): Item code 'NOPE'")
+        );
+        // A count only: nothing says two records were refused but TotalCount.
+        let (answer, _) = save_with_a_refused_line(BARE);
+        assert_eq!((answer.response_id, answer.statuses.is_none()), (0, true));
+        assert!(answer.detail.is_none());
     }
 
     #[test]

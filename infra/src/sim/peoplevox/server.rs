@@ -79,6 +79,9 @@ async fn handle(
             &format!("Server did not recognize the value of HTTP Header SOAPAction: {action}."),
         );
     };
+    if op == "SaveData" {
+        sim.save_gate.pass().await;
+    }
     let injected = sim.faults.before_request().await;
     if injected == Injected::ServerError {
         // Failed before doing anything.

@@ -162,6 +162,9 @@ impl OrderExport {
             tracing::error!(%order_id, error = %e, "idempotency record not updated");
         }
         let mut detail = serde_json::json!({ "messages": work.message_ids });
+        if let Some(cancellation) = &work.cancellation {
+            detail["cancellation"] = cancellation.clone().into();
+        }
         let (number, reason) = match finish {
             Finish::Exported { number, site, .. } => {
                 detail["site"] = site.clone().into();

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::OrderExport;
+use crate::commercetools::message::pointer_message;
 use crate::store::{AuditEntry, Condition, Queue, StateStore, now_epoch_ms};
 
 /// Partition of the held-order index.
@@ -76,14 +77,14 @@ pub(super) async fn forget(state: &dyn StateStore, order_id: &str) {
 /// The message that re-queues an order: a minimal OrderCreated Message without the order, so
 /// the worker fetches the order as it is now.
 pub fn requeue_message(order_id: &str) -> String {
-    serde_json::json!({
-        "notificationType": "Message",
-        "id": format!("ctpvx-requeue-{}", uuid::Uuid::new_v4()),
-        "type": "OrderCreated",
-        "resource": { "typeId": "order", "id": order_id },
-        "payloadNotIncluded": { "reason": "re-queued by ctpvx", "payloadType": "OrderCreated" }
-    })
-    .to_string()
+    let id = format!("ctpvx-requeue-{}", uuid::Uuid::new_v4());
+    pointer_message(
+        order_id,
+        "OrderCreated",
+        Some(&id),
+        None,
+        "re-queued by ctpvx",
+    )
 }
 
 impl OrderExport {

@@ -1,25 +1,31 @@
 //! Order export: commercetools orders become Peoplevox sales orders, exactly once.
 //!
 //! The story of one batch, top to bottom:
-//! 1. read each record (Platform Message, CloudEvent, bare Order); a body that cannot be read
-//!    goes to the dead-letter queue with its reason;
+//! 1. read each record (Platform Message, CloudEvent, bare Order) as a pointer to its order; a
+//!    body that cannot be read goes to the dead-letter queue with its reason;
 //! 2. claim each order id (idempotency): a completed order is a duplicate, an order another
 //!    worker holds is retried later;
 //! 3. read the order's link: exported already → duplicate; `Sending` → a previous worker died
 //!    after (maybe) sending, so Peoplevox is checked before sending again;
-//! 4. fetch orders the message did not carry (`payloadNotIncluded`);
-//!    an imported order is left alone when `orders.export_imported` is false;
+//! 4. read every order from commercetools by id, in a few queries (a payload's order is never
+//!    used); an id commercetools does not know is parked with the reason; an imported order is
+//!    left alone when `orders.export_imported` is false;
 //! 5. map to sales orders (choosing the Peoplevox number); an order that cannot be mapped is
 //!    held with the reason, an order without a number yet waits for the held-order sweep;
 //! 6. hold orders with SKUs Peoplevox does not know (retried when the items appear);
-//! 7. send all orders of the batch in one "Sales orders" and one "Sales order items" SaveData;
-//!    per-record statuses decide per order;
+//! 7. send the batch in one "Sales orders" and one "Sales order items" SaveData per
+//!    `orders.max_orders_per_call` sales orders; each refused record is attributed to its order
+//!    (`refusals`), and an answer that cannot be attributed fails the chunk, whose retry asks
+//!    Peoplevox what it has;
 //! 8. mark each exported order in commercetools (`updateSyncInfo` on the OrderExport channel,
-//!    Peoplevox number as externalId), link `Exported`, audit, complete the claim.
+//!    Peoplevox number as externalId) on the order as it is then: one cancelled meanwhile is
+//!    cancelled in Peoplevox too; link `Exported`, audit, complete the claim.
 
+mod cancelled;
 mod finish;
 mod held;
 mod link;
+mod refusals;
 mod report;
 mod send;
 mod stages;
@@ -39,7 +45,7 @@ use finish::Finish;
 
 use crate::commercetools::client::CtClient;
 use crate::commercetools::types::Order;
-use crate::config::{OrderRules, PeoplevoxConfig};
+use crate::config::{OrderRules, PeoplevoxConfig, StatusRules};
 use crate::domain::SalesOrder;
 use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::flows::item_catalog::ItemCatalog;
@@ -66,6 +72,7 @@ pub struct OrderExport {
     audit: Arc<dyn AuditLog>,
     idempotency: Idempotency,
     rules: OrderRules,
+    status: StatusRules,
     peoplevox: PeoplevoxConfig,
     layout: SalesOrderLayout,
     export_channel_id: String,
@@ -88,6 +95,8 @@ pub struct OrderExportParts {
     pub idempotency: Idempotency,
     /// Mapping rules.
     pub rules: OrderRules,
+    /// `[status]`: how a cancellation goes to Peoplevox (an order cancelled during its export).
+    pub status: StatusRules,
     /// Peoplevox templates and the tenant's field names.
     pub peoplevox: PeoplevoxConfig,
     /// Tenant layout of the two templates.
@@ -115,6 +124,8 @@ struct Work {
     imported: bool,
     /// The numbers a previous attempt sent under (link `Sending`): a retry keeps them.
     sent_numbers: Vec<String>,
+    /// What became of a cancellation made while the order was being exported (audited).
+    cancellation: Option<String>,
 }
 
 impl Work {
@@ -159,6 +170,7 @@ impl OrderExport {
             audit: parts.audit,
             idempotency: parts.idempotency,
             rules: parts.rules,
+            status: parts.status,
             peoplevox: parts.peoplevox,
             layout: parts.layout,
             export_channel_id: parts.export_channel_id,

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
+use super::cancelled::is_cancelled;
 use super::link::{self, OrderLink};
+use super::refusals::{SentRow, refused_orders};
 use super::stages::CONCURRENCY;
 use super::{BatchReport, Finish, OrderExport, Work, held};
 use crate::commercetools::actions::export_marks;
@@ -209,27 +211,29 @@ impl OrderExport {
         Ok(found)
     }
 
-    /// Step 7b: one "Sales orders" and one "Sales order items" SaveData for the whole batch.
+    /// Step 7b: one "Sales orders" and one "Sales order items" SaveData per chunk of at most
+    /// `orders.max_orders_per_call` sales orders (a whole batch, up to 500, in one pair by
+    /// default).
     pub(super) async fn send(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        let max = self.rules.max_orders_per_call;
         let (mut done, to_send): (Vec<Work>, Vec<Work>) =
             work.into_iter().partition(Work::recovered);
         // Recovered orders may still lack lines; they are sent with the items call below.
         let mut sent_headers = Vec::new();
-        for chunk in to_send.chunks(self.rules.max_orders_per_call) {
+        for chunk in chunks_of_parts(to_send, max) {
             sent_headers.extend(self.send_headers(chunk, report).await);
         }
         let with_items: Vec<Work> = done.drain(..).chain(sent_headers).collect();
         let mut kept = Vec::new();
-        for chunk in with_items.chunks(self.rules.max_orders_per_call) {
+        for chunk in chunks_of_parts(with_items, max) {
             kept.extend(self.send_items(chunk, report).await);
         }
         kept
     }
 
-    async fn send_headers(&self, chunk: &[Work], report: &mut BatchReport) -> Vec<Work> {
-        // Owned items: a stream over references trips the Send check of spawned futures.
+    async fn send_headers(&self, chunk: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
         let writes: Vec<(Work, Result<(), crate::store::StoreError>)> =
-            futures::stream::iter(chunk.to_vec())
+            futures::stream::iter(chunk)
                 .map(|w| async move {
                     let numbers = w.numbers();
                     let sending = OrderLink::Sending {
@@ -251,99 +255,121 @@ impl OrderExport {
         }
         self.finish_all(done, report).await;
         // Parts a failed attempt already sent keep their header in Peoplevox as it is.
-        let orders: Vec<SalesOrder> = ready
-            .iter()
-            .flat_map(|w| {
-                w.sales_orders
-                    .iter()
-                    .filter(|so| !w.in_peoplevox.contains(so.number.as_str()))
-            })
-            .cloned()
-            .collect();
+        let mut orders: Vec<SalesOrder> = Vec::new();
+        let mut rows: Vec<SentRow> = Vec::new();
+        for (i, w) in ready.iter().enumerate() {
+            for so in &w.sales_orders {
+                if !w.in_peoplevox.contains(so.number.as_str()) {
+                    rows.push(SentRow {
+                        order: i,
+                        keys: vec![so.number.to_string()],
+                    });
+                    orders.push(so.clone());
+                }
+            }
+        }
         if orders.is_empty() {
             return ready;
         }
         let table = self.layout.tables(&orders).orders;
         let template = &self.peoplevox.templates.sales_orders;
-        self.save(template, &table, ready, report).await
+        self.save(template, &table, &rows, ready, report).await
     }
 
-    async fn send_items(&self, chunk: &[Work], report: &mut BatchReport) -> Vec<Work> {
-        let orders: Vec<SalesOrder> = chunk
-            .iter()
-            .flat_map(|w| w.sales_orders.iter().cloned())
-            .collect();
+    async fn send_items(&self, chunk: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
+        let mut orders: Vec<SalesOrder> = Vec::new();
+        let mut rows: Vec<SentRow> = Vec::new();
+        for (i, w) in chunk.iter().enumerate() {
+            for so in &w.sales_orders {
+                // In the order the table lists them: an order's lines after its header.
+                rows.extend(so.lines.iter().map(|l| SentRow {
+                    order: i,
+                    keys: vec![so.number.to_string(), l.item_code.to_string()],
+                }));
+                orders.push(so.clone());
+            }
+        }
         let table = self.layout.tables(&orders).items;
         if table.rows.is_empty() {
-            return chunk.to_vec();
+            return chunk;
         }
         let template = &self.peoplevox.templates.sales_order_items;
-        self.save(template, &table, chunk.to_vec(), report).await
+        self.save(template, &table, &rows, chunk, report).await
     }
 
-    /// One SaveData; per-record statuses hold the refused orders, a failed call retries all.
+    /// One SaveData. Orders whose records Peoplevox refused are held; an answer that cannot be
+    /// attributed to orders, or a failed call, retries them all (their links say `Sending`, so
+    /// the retry asks Peoplevox what it has before sending again).
     async fn save(
         &self,
         template: &str,
         table: &CsvTable,
+        rows: &[SentRow],
         work: Vec<Work>,
         report: &mut BatchReport,
     ) -> Vec<Work> {
-        match self
+        let answer = self
             .pvx
             .save_data(template, table, SaveAction::Upsert)
             .await
-        {
-            Ok(outcome) => {
-                let failed: BTreeSet<&str> = outcome.failed_references().into_iter().collect();
+            .map_err(|e| e.to_string())
+            .and_then(|outcome| {
                 if let Some(detail) = &outcome.error_detail {
-                    tracing::warn!(template, detail = %detail, refused = failed.len(), "Peoplevox refused records");
+                    tracing::warn!(template, detail = %detail, "Peoplevox refused records");
                 }
-                let (mut kept, mut done) = (Vec::new(), Vec::new());
-                for w in work {
-                    // One refused part holds the whole order: its parts go (or wait) together.
-                    if w.numbers().iter().any(|n| failed.contains(n.as_str())) {
-                        let reason = HoldReason::RejectedByPeoplevox {
-                            template: template.to_string(),
-                        };
-                        done.push((
-                            w.clone(),
-                            Finish::Held {
-                                number: w.first_number(),
-                                reason,
-                            },
-                        ));
-                    } else {
-                        kept.push(w);
-                    }
-                }
-                self.finish_all(done, report).await;
-                kept
-            }
-            Err(e) => {
-                // The link says Sending: the retry checks Peoplevox before sending again.
-                let reason = format!("Peoplevox SaveData \"{template}\": {e}");
+                let read_back: BTreeSet<usize> = work
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| w.recovering)
+                    .map(|(i, _)| i)
+                    .collect();
+                refused_orders(rows, &outcome, &read_back)
+            });
+        let refused = match answer {
+            Ok(refused) => refused,
+            Err(why) => {
+                tracing::warn!(template, reason = %why, orders = work.len(), "SaveData chunk failed");
+                let reason = format!("Peoplevox SaveData \"{template}\": {why}");
                 let done = work
                     .into_iter()
                     .map(|w| (w, Finish::Retry(reason.clone())))
                     .collect();
                 self.finish_all(done, report).await;
-                Vec::new()
+                return Vec::new();
+            }
+        };
+        let (mut kept, mut done) = (Vec::new(), Vec::new());
+        for (i, w) in work.into_iter().enumerate() {
+            // One refused part holds the whole order: its parts go (or wait) together.
+            if refused.contains(&i) {
+                let reason = HoldReason::RejectedByPeoplevox {
+                    template: template.to_string(),
+                };
+                let number = w.first_number();
+                done.push((w, Finish::Held { number, reason }));
+            } else {
+                kept.push(w);
             }
         }
+        self.finish_all(done, report).await;
+        kept
     }
 
-    /// Step 8: `updateSyncInfo` on the OrderExport channel, decided on the order as it is now.
+    /// Step 8: `updateSyncInfo` on the OrderExport channel, decided first on the order as step 4
+    /// read it (no read per order when nobody wrote it since), again on the order as it is now
+    /// after a conflict. The order as marked is the one checked for a cancellation that came
+    /// while it was being exported: a cancellation after the mark sees the mark, and the
+    /// status flow sends it to Peoplevox.
     pub(super) async fn mark_exported(&self, work: Vec<Work>, report: &mut BatchReport) {
         let channel_id = self.export_channel_id.clone();
         let done: Vec<(Work, Finish)> = futures::stream::iter(work)
-            .map(|w| {
+            .map(|mut w| {
                 let channel_id = channel_id.clone();
                 async move {
                     let numbers = w.numbers();
                     let result = self
                         .ct
-                        .update_order_with(&w.order_id, 5, |order| {
+                        .update_order_from(&w.order_id, w.order.clone(), 5, |order| {
                             let marks = export_marks(order, &channel_id, &numbers);
                             if marks.is_empty() {
                                 Decision::Done
@@ -353,6 +379,15 @@ impl OrderExport {
                         })
                         .await;
                     let finish = match result {
+                        Ok(marked) if is_cancelled(&marked.order) => {
+                            match self.push_cancellation(&marked.order).await {
+                                Ok(note) => {
+                                    w.cancellation = Some(note);
+                                    self.record_export(&w, numbers).await
+                                }
+                                Err(reason) => Finish::Retry(reason),
+                            }
+                        }
                         Ok(_) => self.record_export(&w, numbers).await,
                         Err(e) => Finish::Retry(format!(
                             "marking the order exported in commercetools: {e}"
@@ -392,5 +427,72 @@ impl OrderExport {
             site,
             recovered: w.recovered(),
         }
+    }
+}
+
+/// Orders in chunks of at most `max` Peoplevox sales orders (`orders.max_orders_per_call`: each
+/// part of a split order is one, since Peoplevox sees records, not commercetools orders). An
+/// order's parts always travel together, so an order of more parts than `max` goes alone.
+fn chunks_of_parts(work: Vec<Work>, max: usize) -> Vec<Vec<Work>> {
+    let mut chunks: Vec<Vec<Work>> = Vec::new();
+    let mut parts = 0;
+    for w in work {
+        let size = w.sales_orders.len().max(1);
+        if chunks.is_empty() || parts + size > max.max(1) {
+            chunks.push(Vec::new());
+            parts = 0;
+        }
+        parts += size;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push(w);
+        }
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SalesOrderNumber;
+
+    /// An order of `parts` sales orders.
+    fn order(id: &str, parts: usize) -> Work {
+        let sales_orders = (1..=parts)
+            .map(|p| SalesOrder {
+                number: SalesOrderNumber::parse(&format!("{id}-{p}")).unwrap(),
+                ct_order_id: id.into(),
+                site: "S".into(),
+                fields: Vec::new(),
+                custom_fields: Vec::new(),
+                lines: Vec::new(),
+                notes: Vec::new(),
+                shipping_key: None,
+            })
+            .collect();
+        Work {
+            order_id: id.into(),
+            message_ids: vec![format!("m-{id}")],
+            recovering: false,
+            order: None,
+            sales_orders,
+            in_peoplevox: BTreeSet::new(),
+            was_held: false,
+            imported: false,
+            sent_numbers: Vec::new(),
+            cancellation: None,
+        }
+    }
+
+    #[test]
+    fn max_orders_per_call_counts_sales_orders_and_keeps_an_orders_parts_together() {
+        let work = vec![order("a", 1), order("b", 2), order("c", 1), order("d", 4)];
+        let chunks: Vec<Vec<String>> = chunks_of_parts(work, 3)
+            .into_iter()
+            .map(|c| c.into_iter().map(|w| w.order_id).collect())
+            .collect();
+        // a + b are 3 sales orders; d's 4 parts go together, alone.
+        assert_eq!(chunks, [vec!["a", "b"], vec!["c"], vec!["d"]]);
+        assert_eq!(chunks_of_parts(vec![order("a", 1)], 500).len(), 1);
+        assert!(chunks_of_parts(Vec::new(), 500).is_empty());
     }
 }

@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 
+use super::cancelled::is_cancelled;
 use super::finish::tally;
 use super::link::{self, OrderLink};
 use super::{BatchReport, Finish, OrderExport, Work};
-use crate::commercetools::error::CtError;
 use crate::commercetools::message::{self, Parsed};
+use crate::commercetools::types::Order;
 use crate::domain::{HoldReason, SalesOrder, SalesOrderNumber};
 use crate::flows::batch::{InputRecord, RecordOutcome};
 use crate::idempotency::Claim;
@@ -29,14 +30,12 @@ impl OrderExport {
         let mut work: Vec<Work> = Vec::new();
         for record in records {
             match message::parse_for_project(record.body.as_bytes(), self.ct.project_key()) {
+                // The message only names the order: it is read from commercetools (step 4).
                 Ok(Parsed::OrderCreated(event)) => match by_order.get(&event.order_id) {
                     Some(&i) => {
                         let w = &mut work[i];
                         w.message_ids.push(record.id.clone());
                         w.imported |= event.is_import();
-                        if w.order.is_none() {
-                            w.order = event.order;
-                        }
                     }
                     None => {
                         by_order.insert(event.order_id.clone(), work.len());
@@ -45,12 +44,13 @@ impl OrderExport {
                             order_id: event.order_id,
                             message_ids: vec![record.id.clone()],
                             recovering: false,
-                            order: event.order,
+                            order: None,
                             sales_orders: Vec::new(),
                             in_peoplevox: BTreeSet::new(),
                             was_held: false,
                             imported,
                             sent_numbers: Vec::new(),
+                            cancellation: None,
                         });
                     }
                 },
@@ -170,65 +170,72 @@ impl OrderExport {
         kept
     }
 
-    /// Step 4: fetch what the message left out; an order marked exported in commercetools is a
-    /// duplicate even if this store forgot it.
+    /// Step 4: read every order of the batch from commercetools by id (a few queries, not a
+    /// request per order), and use what was read, never a payload. An id commercetools does not
+    /// know is parked with the reason. An order marked exported in commercetools is a duplicate
+    /// even if this store forgot it; one cancelled before its export never reaches Peoplevox.
     pub(super) async fn load_orders(&self, work: Vec<Work>, report: &mut BatchReport) -> Vec<Work> {
-        // A payload is as old as its message: whether the order was cancelled since is asked
-        // once for the batch, so a cancelled order never reaches Peoplevox.
-        let carried: Vec<String> = work
-            .iter()
-            .filter(|w| w.order.is_some())
-            .map(|w| w.order_id.clone())
-            .collect();
-        let cancelled = if carried.is_empty() {
-            Ok(BTreeSet::new())
-        } else {
-            self.ct.cancelled_among(&carried).await
-        };
-        let cancelled = match cancelled {
-            Ok(ids) => ids,
+        if work.is_empty() {
+            return work;
+        }
+        let ids: Vec<String> = work.iter().map(|w| w.order_id.clone()).collect();
+        let mut fetched = match self.ct.orders_by_id(&ids).await {
+            Ok(fetched) => fetched,
             Err(e) => {
-                let reason = format!("checking for cancellations: {e}");
+                let reason = format!("reading the orders from commercetools: {e}");
                 self.retry_all(work, &reason, report).await;
                 return Vec::new();
             }
         };
-        let loaded: Vec<_> = futures::stream::iter(work)
-            .map(|mut w| async move {
-                let result = match w.order.take() {
-                    Some(order) => Ok(order),
-                    None => self.ct.get_order(&w.order_id).await,
-                };
-                (w, result)
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
-        let (mut kept, mut done) = (Vec::new(), Vec::new());
-        for (mut w, result) in loaded {
-            match result {
-                Ok(order) if order.sync_info_for(&self.export_channel_id).is_some() => {
-                    done.push((w, Finish::Duplicate));
+        let (mut kept, mut done, mut marked) = (Vec::new(), Vec::new(), Vec::new());
+        for mut w in work {
+            match fetched.remove(&w.order_id) {
+                Some(Ok(order)) if order.sync_info_for(&self.export_channel_id).is_some() => {
+                    marked.push((w, order));
                 }
-                Ok(order)
-                    if order.order_state.as_deref() == Some("Cancelled")
-                        || cancelled.contains(&order.id) =>
-                {
-                    done.push((w, Finish::Cancelled));
-                }
-                Ok(order) => {
+                Some(Ok(order)) if is_cancelled(&order) => done.push((w, Finish::Cancelled)),
+                Some(Ok(order)) => {
                     w.order = Some(order);
                     kept.push(w);
                 }
-                Err(CtError::NotFound { .. }) => {
+                Some(Err(problem)) => {
+                    let reason = format!(
+                        "order {} cannot be read from commercetools: {problem}",
+                        w.order_id
+                    );
+                    done.push((w, Finish::DeadLetter(reason)));
+                }
+                None => {
                     let reason = format!("order {} does not exist in commercetools", w.order_id);
                     done.push((w, Finish::DeadLetter(reason)));
                 }
-                Err(e) => done.push((w, Finish::Retry(format!("fetching the order: {e}")))),
             }
         }
+        done.extend(self.marked_already(marked).await);
         self.finish_all(done, report).await;
         kept
+    }
+
+    /// Orders marked exported by an earlier attempt are duplicates. One cancelled since was
+    /// cancelled while that attempt was in flight (it died before it could say so): its
+    /// cancellation goes to Peoplevox now.
+    async fn marked_already(&self, marked: Vec<(Work, Order)>) -> Vec<(Work, Finish)> {
+        futures::stream::iter(marked)
+            .map(|(mut w, order)| async move {
+                if !is_cancelled(&order) {
+                    return (w, Finish::Duplicate);
+                }
+                match self.push_cancellation(&order).await {
+                    Ok(note) => {
+                        w.cancellation = Some(note);
+                        (w, Finish::Duplicate)
+                    }
+                    Err(reason) => (w, Finish::Retry(reason)),
+                }
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// Every order of `work` goes back to the queue with the reason.

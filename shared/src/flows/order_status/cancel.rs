@@ -98,7 +98,8 @@ pub async fn push(
     let outcome = pvx
         .save_data(&cancel.template, &table, SaveAction::Upsert)
         .await?;
-    if outcome.all_succeeded() {
+    // A tenant may answer with a count only: a record missing from it was not saved.
+    if outcome.all_succeeded() && outcome.saved >= table.rows.len() as i64 {
         Ok(Pushed::Cancelled)
     } else {
         Ok(Pushed::Exception(format!(

@@ -18,7 +18,7 @@ use crate::config::OrderRules;
 use crate::config::StatusMapping;
 use crate::domain::status::{Cancellation, Stage, cancellation, stage_name};
 use crate::flows::batch::RecordOutcome;
-use crate::flows::order_export::load_link;
+use crate::flows::order_export::{OrderLink, load_link};
 use crate::mapping::map_order;
 use crate::setup::FIELD_PVX_EXCEPTION;
 
@@ -114,16 +114,14 @@ impl OrderStatus {
                 .map(str::to_string)
                 .collect()
         } else {
-            match load_link(self.parts.state.as_ref(), &order.id).await {
+            let link = match self.unless_in_flight(&order.id).await {
+                Ok(link) => link,
+                Err(reason) => return (Ended::Retry(reason), stage),
+            };
+            match link {
                 // The numbers an attempt sent it under (or would have), as recorded.
-                Ok(Some(link)) if !link.numbers().is_empty() => link.numbers(),
-                Ok(_) => expected_numbers(&order, &self.parts.orders),
-                Err(e) => {
-                    return (
-                        Ended::Retry(format!("reading the order's link: {e}")),
-                        stage,
-                    );
-                }
+                Some(link) if !link.numbers().is_empty() => link.numbers(),
+                _ => expected_numbers(&order, &self.parts.orders),
             }
         };
         // Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
@@ -188,6 +186,30 @@ impl OrderStatus {
         match shown {
             Ok(()) => (ended, stage),
             Err(reason) => (Ended::Retry(reason), stage),
+        }
+    }
+
+    /// The link of an unmarked order, unless its export is in flight. An export that read the
+    /// order before it was cancelled may be sending it now (its claim is held) or may have sent
+    /// it (link `Sending`) without the mark that shows it yet: Peoplevox lacking the order then
+    /// proves nothing, so the cancellation waits (retried) for the export, which marks the order
+    /// and, finding it cancelled, cancels it in Peoplevox itself. Read after the order: an export
+    /// that claims the order later reads it cancelled and never sends it.
+    async fn unless_in_flight(&self, order_id: &str) -> Result<Option<OrderLink>, String> {
+        let in_flight = |what: &str| {
+            format!(
+                "order {order_id} is being exported ({what}): the cancellation waits for its mark"
+            )
+        };
+        match self.parts.export_claims.in_progress(order_id).await {
+            Ok(false) => {}
+            Ok(true) => return Err(in_flight("an export holds it")),
+            Err(e) => return Err(format!("reading the order's export claim: {e}")),
+        }
+        match load_link(self.parts.state.as_ref(), order_id).await {
+            Ok(Some(OrderLink::Sending { .. })) => Err(in_flight("sent, not yet marked")),
+            Ok(link) => Ok(link),
+            Err(e) => Err(format!("reading the order's link: {e}")),
         }
     }
 

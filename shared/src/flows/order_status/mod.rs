@@ -43,6 +43,7 @@ use crate::commercetools::CtClient;
 use crate::config::{OrderRules, StatusRules};
 use crate::deadline;
 use crate::flows::batch::{InputRecord, RecordOutcome};
+use crate::idempotency::Idempotency;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, StateStore};
@@ -77,6 +78,8 @@ pub struct OrderStatusParts {
     /// The state store: its order-number index tells an export in flight from a stranger, and
     /// an unmarked order's links name the numbers it was sent under.
     pub state: Arc<dyn StateStore>,
+    /// The order export's claims: a cancellation of an order being exported waits for it.
+    pub export_claims: Idempotency,
 }
 
 /// The flow.
