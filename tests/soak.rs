@@ -1,11 +1,12 @@
 //! The soak at a small size, on the embedded store and on DynamoDB + SQS (moto): every fault
 //! on at once, then the invariant checker over the two simulated systems must count 0 of
-//! every broken promise — and the faults must really have happened.
+//! every broken promise — and the faults must really have happened, invocations killed at
+//! their function's timeout among them.
 //!
 //! Lost Peoplevox callbacks are on (2 %): the nightly reconciliation's stock, order, despatch
 //! and status sweeps (statuses, cancellations and returns) are the net that must catch them.
 
-use ctpvx_infra::soak::{self, SoakBackend, SoakOptions, SoakOutcome};
+use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
 use ctpvx_tests::moto_endpoints;
 
 fn small(seed: u64) -> SoakOptions {
@@ -15,8 +16,15 @@ fn small(seed: u64) -> SoakOptions {
         movements: 1_500,
         despatches: 150,
         items: 60,
-        compress: 60,
+        // No more than template.yaml's Timeouts / 30 fit the soak's worst request paths.
+        compress: 30,
         settle_limit_s: 240,
+        // A small run settles few batches: stall more of their calls, so that some
+        // invocations are killed at their function timeout.
+        faults: FaultRates {
+            settle_stalls: 0.03,
+            ..FaultRates::default()
+        },
         ..SoakOptions::default()
     }
 }
@@ -45,6 +53,10 @@ fn assert_passed(outcome: &SoakOutcome) {
             "{f:#}"
         );
     }
+    // Lambda's limits (issue 21 item 9): batches ran under their function's Timeout and some
+    // were killed there, mid-settle.
+    assert!(options.function_timeouts);
+    assert!(f["faults"]["deadline_kills"].as_u64() > Some(0), "{f:#}");
     assert!(
         f["faults"]["peoplevox_sessions_expired"].as_u64() > Some(0),
         "{f:#}"

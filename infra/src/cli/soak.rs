@@ -38,6 +38,14 @@ pub struct Args {
     /// Share of worker batches killed after their side effects.
     #[arg(long, default_value_t = 0.05)]
     kills: f64,
+    /// Share of the queue calls settling a batch that stall past the function's timeout, so
+    /// that Lambda kills the invocation there.
+    #[arg(long, default_value_t = 0.005)]
+    stalls: f64,
+    /// Let batches run past their function's Timeout (template.yaml's, divided by --compress)
+    /// instead of killing them there, as older soaks did.
+    #[arg(long)]
+    no_function_timeouts: bool,
     /// Run on fresh DynamoDB tables and SQS queues at this emulator endpoint (moto), e.g.
     /// http://127.0.0.1:5000; the soak creates them and never touches a real account.
     #[arg(long, value_name = "ENDPOINT")]
@@ -105,6 +113,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         faults: FaultRates {
             callbacks_lost: args.lost_callbacks,
             worker_kills: args.kills,
+            settle_stalls: args.stalls,
             ..FaultRates::default()
         },
         settle_limit_s: args.settle_limit.unwrap_or(if args.aws.is_some() {
@@ -121,6 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             defaults.visibility_s
         },
         progress_every_s: args.progress,
+        function_timeouts: !args.no_function_timeouts,
         dialect: Dialect::by_name(&args.peoplevox_dialect)
             .map_err(anyhow::Error::msg)?
             .name,
@@ -162,6 +172,15 @@ fn print_table(outcome: &SoakOutcome) {
         r.worker_kills * 100.0
     );
     println!(
+        "          function timeouts {}; {:.1}% of settling queue calls stalled",
+        if o.function_timeouts {
+            "template.yaml's, scaled like the budget window"
+        } else {
+            "off"
+        },
+        r.settle_stalls * 100.0
+    );
+    println!(
         "  happened: {} orders placed, {} OrderCreated messages, {} movements, {} callbacks ({} repeated, {} lost), {} despatches, {} batches killed, {} acknowledged late, {} session expiries",
         f["orders"]["placed"],
         f["orders"]["order_created_messages_sent"],
@@ -173,6 +192,10 @@ fn print_table(outcome: &SoakOutcome) {
         f["faults"]["worker_batches_killed"],
         f["faults"]["worker_batches_late"],
         f["faults"]["peoplevox_sessions_expired"]
+    );
+    println!(
+        "  lambda: {} settling calls stalled, {} invocations killed at their timeout, {} cold starts failed",
+        f["faults"]["settle_stalls"], f["faults"]["deadline_kills"], f["faults"]["init_failures"]
     );
     println!(
         "  net: {} parked messages redriven, {} reconcile updates, {} orders and {} despatches re-queued",

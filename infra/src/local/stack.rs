@@ -22,8 +22,9 @@ use ctpvx_shared::peoplevox::client::PvxClient;
 use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, StoreError};
 use ctpvx_shared::webhook::Webhooks;
 
+use super::lambda_limits::LambdaLimits;
 use super::server::WebhookServer;
-use super::worker::{self, KillSwitch, WorkerOptions};
+use super::worker::{self, Chance, FreshFlow, WorkerOptions};
 
 pub use ctpvx_shared::queues::{
     ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE, QUEUE_PAIRS, RECONCILE_DLQ,
@@ -66,35 +67,62 @@ type Parts = (
     Arc<dyn Queue>,
 );
 
-/// A flow built from (a copy of) `parts` by `build` when first needed.
-fn lazy<F, B, Fut>(name: &'static str, parts: &Parts, build: B) -> LazyFlow<F>
+/// Makes instances of a flow, each built from (a copy of) `parts` by `build` when first
+/// needed: one per execution environment.
+fn lazy<F, B, Fut>(name: &'static str, parts: &Parts, build: B) -> FreshFlow<F>
 where
-    F: Send + Sync,
-    B: Fn(Parts) -> Fut + Send + Sync + 'static,
+    F: Send + Sync + 'static,
+    B: Fn(Parts) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<F, SetupError>> + Send + 'static,
 {
     let parts = parts.clone();
-    LazyFlow::new(name, move || build(parts.clone()))
+    Arc::new(move || {
+        let (parts, build) = (parts.clone(), build.clone());
+        LazyFlow::new(name, move || build(parts.clone()))
+    })
 }
 
-/// Starts `count` (at least one) workers of `flow` on the store's queues.
-fn spawn_workers<F: BatchFlow>(
+/// The flow's instance shared by the stack's workers, and how to make new ones.
+struct Instances<F> {
+    warm: Arc<LazyFlow<F>>,
+    fresh: FreshFlow<F>,
+}
+
+impl<F: Send + Sync> Instances<F> {
+    fn new(fresh: FreshFlow<F>) -> Self {
+        Self {
+            warm: Arc::new(fresh()),
+            fresh,
+        }
+    }
+}
+
+/// What every worker of the stack shares.
+struct Shared<'a> {
+    queue: &'a Arc<dyn Queue>,
+    audit: &'a Arc<dyn AuditLog>,
+    limits: &'a Option<Arc<LambdaLimits>>,
+    stop: &'a Arc<AtomicBool>,
+}
+
+/// Starts `count` (at least one) workers of a flow on the store's queues.
+fn spawn_workers<F: BatchFlow + 'static>(
     count: usize,
-    flow: &Arc<LazyFlow<F>>,
-    queue: &Arc<dyn Queue>,
-    audit: &Arc<dyn AuditLog>,
+    flow: &Instances<F>,
+    shared: &Shared<'_>,
     options: WorkerOptions,
-    stop: &Arc<AtomicBool>,
     totals: &Arc<tokio::sync::Mutex<F::Report>>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     (0..count.max(1))
         .map(|_| {
             tokio::spawn(worker::run(
-                flow.clone(),
-                queue.clone(),
-                audit.clone(),
+                flow.warm.clone(),
+                flow.fresh.clone(),
+                shared.queue.clone(),
+                shared.audit.clone(),
                 options.clone(),
-                stop.clone(),
+                shared.limits.clone(),
+                shared.stop.clone(),
                 totals.clone(),
             ))
         })
@@ -134,9 +162,12 @@ pub struct StackOptions {
     /// Test hook: stock workers die at this point.
     pub stock_crash: Option<StockCrash>,
     /// Fault injection: every worker dies after its side effects on a share of batches.
-    pub kill: Option<Arc<KillSwitch>>,
+    pub kill: Option<Arc<Chance>>,
     /// Counts batches acknowledged after their visibility timeout (see [`WorkerOptions::late`]).
     pub late: Option<Arc<AtomicU64>>,
+    /// Lambda's limits enforced on every worker: its function's Timeout (scaled, and in place
+    /// of [`StackOptions::timeout`]), killed at it, a cold start after.
+    pub lambda: Option<Arc<LambdaLimits>>,
 }
 
 impl Default for StackOptions {
@@ -156,6 +187,7 @@ impl Default for StackOptions {
             stock_crash: None,
             kill: None,
             late: None,
+            lambda: None,
         }
     }
 }
@@ -228,7 +260,7 @@ impl LocalStack {
             pvx.clone(),
             queue.clone(),
         );
-        let flow = Arc::new(lazy(
+        let flow = Instances::new(lazy(
             order_export::FLOW,
             &parts,
             move |(c, s, ct, pvx, q)| {
@@ -239,7 +271,7 @@ impl LocalStack {
                 }
             },
         ));
-        let stock = Arc::new(lazy(
+        let stock = Instances::new(lazy(
             stock_delta::FLOW,
             &parts,
             move |(c, s, ct, pvx, q)| {
@@ -250,21 +282,21 @@ impl LocalStack {
                 }
             },
         ));
-        let shipments = Arc::new(lazy(
+        let shipments = Instances::new(lazy(
             shipment_confirmed::FLOW,
             &parts,
             |(c, s, ct, pvx, _)| async move { app::shipment_confirmed(&c, &s, ct, pvx).await },
         ));
-        let statuses = Arc::new(lazy(
+        let statuses = Instances::new(lazy(
             order_status::FLOW,
             &parts,
             |(c, s, ct, pvx, _)| async move { app::order_status(&c, &s, ct, pvx).await },
         ));
         if !options.lazy_start {
-            flow.get().await?;
-            stock.get().await?;
-            shipments.get().await?;
-            statuses.get().await?;
+            flow.warm.get().await?;
+            stock.warm.get().await?;
+            shipments.warm.get().await?;
+            statuses.warm.get().await?;
         }
         let hooks = Arc::new(Webhooks::new(queue.clone(), secrets, &config.webhook));
         let server = WebhookServer::start(hooks, options.listen)
@@ -283,60 +315,60 @@ impl LocalStack {
                 options.batch_size
             },
             visibility: options.visibility,
-            timeout: options
-                .timeout
-                .unwrap_or_else(|| ctpvx_shared::queues::function_timeout(queue)),
+            timeout: match (&options.lambda, options.timeout) {
+                (Some(limits), _) => limits.timeout(queue),
+                (None, Some(timeout)) => timeout,
+                (None, None) => ctpvx_shared::queues::function_timeout(queue),
+            },
             idle_pause: options.idle_pause,
             kill: options.kill.clone(),
             late: options.late.clone(),
         };
         let audit = stores.audit.clone();
+        let shared = Shared {
+            queue: &queue,
+            audit: &audit,
+            limits: &options.lambda,
+            stop: &stop,
+        };
         let mut workers = spawn_workers(
             options.workers,
             &flow,
-            &queue,
-            &audit,
+            &shared,
             worker_options(ORDERS_QUEUE),
-            &stop,
             &totals,
         );
         workers.extend(spawn_workers(
             options.stock_workers,
             &stock,
-            &queue,
-            &audit,
+            &shared,
             worker_options(STOCK_QUEUE),
-            &stop,
             &stock_totals,
         ));
         workers.extend(spawn_workers(
             options.event_workers.max(1),
             &shipments,
-            &queue,
-            &audit,
+            &shared,
             worker_options(SHIPMENTS_QUEUE),
-            &stop,
             &shipment_totals,
         ));
         workers.extend(spawn_workers(
             options.event_workers.max(1),
             &statuses,
-            &queue,
-            &audit,
+            &shared,
             worker_options(STATUS_QUEUE),
-            &stop,
             &status_totals,
         ));
         Ok(Self {
             server,
             stores,
             queue,
-            flow,
-            stock,
+            flow: flow.warm,
+            stock: stock.warm,
             stock_totals,
-            shipments,
+            shipments: shipments.warm,
             shipment_totals,
-            statuses,
+            statuses: statuses.warm,
             status_totals,
             ct,
             pvx,

@@ -15,6 +15,8 @@ use ctpvx_shared::flows::settle::{RetryPolicy, settle};
 use ctpvx_shared::invocation::{LazyFlow, Processed, process_batch, process_built};
 use ctpvx_shared::store::{AuditLog, Queue, QueueMessage, now_epoch_ms};
 
+use super::lambda_limits::{LambdaLimits, StallingQueue};
+
 /// How a worker polls.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -30,7 +32,7 @@ pub struct WorkerOptions {
     pub idle_pause: Duration,
     /// Fault injection: kills the worker after the flow's side effects, before it
     /// acknowledges anything, as a Lambda that dies at the end of its run would.
-    pub kill: Option<Arc<KillSwitch>>,
+    pub kill: Option<Arc<Chance>>,
     /// Counts batches acknowledged after their visibility timeout ran out. A Lambda cannot
     /// outlive its timeout (shorter than the visibility timeout); a local worker can, and its
     /// messages are then handed out again while it still works on them, each time adding a
@@ -38,38 +40,38 @@ pub struct WorkerOptions {
     pub late: Option<Arc<AtomicU64>>,
 }
 
-/// Decides, seeded, which batches die after their side effects, and counts them.
+/// A seeded share of events that happen (batches that die, calls that stall), and their count.
 #[derive(Debug)]
-pub struct KillSwitch {
+pub struct Chance {
     rate_ppm: std::sync::atomic::AtomicU32,
     rng: std::sync::Mutex<fastrand::Rng>,
-    killed: std::sync::atomic::AtomicU64,
+    hits: AtomicU64,
 }
 
-impl KillSwitch {
-    /// Kills a share `rate` (0.0–1.0) of the batches, repeatably for a seed.
+impl Chance {
+    /// A share `rate` (0.0–1.0) of the rolls hit, repeatably for a seed.
     pub fn new(rate: f64, seed: u64) -> Self {
-        let switch = Self {
+        let chance = Self {
             rate_ppm: Default::default(),
             rng: std::sync::Mutex::new(fastrand::Rng::with_seed(seed)),
-            killed: Default::default(),
+            hits: Default::default(),
         };
-        switch.set_rate(rate);
-        switch
+        chance.set_rate(rate);
+        chance
     }
 
-    /// Changes the share of batches killed from now on.
+    /// Changes the share from now on.
     pub fn set_rate(&self, rate: f64) {
         let ppm = (rate.clamp(0.0, 1.0) * 1e6).round() as u32;
         self.rate_ppm.store(ppm, Ordering::Relaxed);
     }
 
-    /// Batches killed so far.
-    pub fn killed(&self) -> u64 {
-        self.killed.load(Ordering::Relaxed)
+    /// Rolls that hit so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
-    fn roll(&self) -> bool {
+    pub(super) fn roll(&self) -> bool {
         let rate = self.rate_ppm.load(Ordering::Relaxed);
         let hit = rate > 0
             && self
@@ -79,7 +81,7 @@ impl KillSwitch {
                 .u32(0..1_000_000)
                 < rate;
         if hit {
-            self.killed.fetch_add(1, Ordering::Relaxed);
+            self.hits.fetch_add(1, Ordering::Relaxed);
         }
         hit
     }
@@ -219,15 +221,24 @@ async fn hand_back<R: BatchOutcomes>(
     processed
 }
 
-/// Polls until `stop` is set, adding every batch report to `totals`.
+/// A new instance of a flow: not built yet (a cold start builds it at its first batch).
+pub type FreshFlow<F> = Arc<dyn Fn() -> LazyFlow<F> + Send + Sync>;
+
+/// Polls until `stop` is set, adding every batch report to `totals`. Under `limits`, each
+/// invocation is killed at its timeout, and the next one runs on a fresh instance of the
+/// flow (`fresh`), as Lambda replaces an execution environment that timed out.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<F: BatchFlow>(
     flow: Arc<LazyFlow<F>>,
+    fresh: FreshFlow<F>,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
     options: WorkerOptions,
+    limits: Option<Arc<LambdaLimits>>,
     stop: Arc<AtomicBool>,
     totals: Arc<tokio::sync::Mutex<F::Report>>,
 ) {
+    let mut flow = flow;
     while !stop.load(Ordering::Relaxed) {
         let received = Instant::now();
         let messages = gather(queue.as_ref(), &options).await;
@@ -235,16 +246,52 @@ pub async fn run<F: BatchFlow>(
             tokio::time::sleep(options.idle_pause).await;
             continue;
         }
-        let processed = invoke(
+        let Some(limits) = &limits else {
+            let processed = invoke(
+                flow.as_ref(),
+                queue.as_ref(),
+                audit.as_ref(),
+                &options,
+                messages,
+                received,
+            )
+            .await;
+            totals.lock().await.absorb(&processed.report);
+            continue;
+        };
+        let settling = StallingQueue {
+            inner: queue.as_ref(),
+            limits,
+            stall: options.timeout,
+        };
+        let invocation = invoke(
             flow.as_ref(),
-            queue.as_ref(),
+            &settling,
             audit.as_ref(),
             &options,
             messages,
             received,
-        )
-        .await;
-        totals.lock().await.absorb(&processed.report);
+        );
+        let left = options.timeout.saturating_sub(received.elapsed());
+        match tokio::time::timeout(left, invocation).await {
+            Ok(processed) => {
+                if processed.build_error.is_some() {
+                    limits.init_failed();
+                }
+                totals.lock().await.absorb(&processed.report);
+            }
+            Err(_) => {
+                // Killed: what the invocation did stays done, the rest of its batch comes
+                // back after the visibility timeout, and its report is lost with it.
+                limits.killed();
+                tracing::warn!(
+                    flow = flow.name(),
+                    timeout_ms = options.timeout.as_millis() as u64,
+                    "invocation killed at its timeout; the next one is a cold start"
+                );
+                flow = Arc::new(fresh());
+            }
+        }
     }
 }
 
@@ -253,6 +300,7 @@ mod tests {
     use super::*;
     use ctpvx_shared::embedded::EmbeddedStore;
     use ctpvx_shared::flows::batch::{RecordOutcome, RecordOutcomes};
+    use ctpvx_shared::store::QueueDepth;
     use std::collections::BTreeMap;
 
     /// A flow that finishes every record, after a pause.
@@ -325,5 +373,78 @@ mod tests {
                 "pause {pause_ms} ms"
             );
         }
+    }
+
+    /// Lambda's limits: an invocation whose settling stalls is killed at its timeout, its
+    /// message comes back after the visibility timeout, and the next invocation runs on a new
+    /// instance of the flow, built again.
+    #[tokio::test]
+    async fn an_invocation_past_its_timeout_is_killed_and_the_next_is_a_cold_start() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        crate::local::stack::declare_queues(&store).unwrap();
+        let queue = ctpvx_shared::queues::STOCK_QUEUE;
+        // 120 s / 60: a 2 s timeout, under the 3 s visibility timeout.
+        let limits = Arc::new(LambdaLimits::new(60, 7));
+        assert_eq!(limits.timeout(queue), Duration::from_secs(2));
+        limits.stalls.set_rate(1.0);
+        let options = WorkerOptions {
+            retry: ctpvx_shared::queues::retry_policy(queue),
+            batch_size: 10,
+            visibility: Duration::from_secs(3),
+            timeout: limits.timeout(queue),
+            idle_pause: Duration::from_millis(10),
+            kill: None,
+            late: None,
+        };
+        let builds = Arc::new(AtomicU64::new(0));
+        let fresh: FreshFlow<Slow> = {
+            let builds = builds.clone();
+            Arc::new(move || {
+                let builds = builds.clone();
+                LazyFlow::new("slow", move || {
+                    builds.fetch_add(1, Ordering::Relaxed);
+                    async { Ok(Slow(Duration::from_millis(10))) }
+                })
+            })
+        };
+        store.send(queue, "{}", &BTreeMap::new()).await.unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let totals = Arc::new(tokio::sync::Mutex::new(Report::default()));
+        let worker = tokio::spawn(run(
+            Arc::new(fresh()),
+            fresh.clone(),
+            store.clone(),
+            store.clone(),
+            options,
+            Some(limits.clone()),
+            stop.clone(),
+            totals,
+        ));
+        let started = Instant::now();
+        while limits.kills() == 0 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(limits.kills(), 1, "the stalled settle is killed");
+        // Killed before its delete: the message is still in flight, not acknowledged.
+        assert_eq!(store.depth(queue).await.unwrap().in_flight, 1);
+        limits.stalls.set_rate(0.0);
+        while store.depth(queue).await.unwrap() != QueueDepth::default()
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        worker.await.unwrap();
+        assert_eq!(store.depth(queue).await.unwrap(), QueueDepth::default());
+        assert_eq!(limits.kills(), 1);
+        assert_eq!(
+            builds.load(Ordering::Relaxed),
+            2,
+            "built at each cold start"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(3),
+            "the message came back only after its visibility timeout"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The faults of the soak, switched on together while the live flows run: server errors and
 //! timeouts from both APIs, Peoplevox sessions expiring under the clients, a concurrent
 //! writer bumping commercetools versions (409s), callbacks lost, duplicated up to 3 times and
-//! reordered, and workers killed after their side effects (see [`crate::local::worker`]).
+//! reordered, workers killed after their side effects (see [`crate::local::worker`]), and
+//! queue calls that stall until Lambda kills the invocation at its timeout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -35,6 +36,10 @@ pub struct FaultRates {
     pub concurrent_write_ms: u64,
     /// Share of worker batches killed after their side effects, before acknowledging.
     pub worker_kills: f64,
+    /// Share of the queue calls with which a worker settles its batch that stall for a whole
+    /// function timeout first: with function timeouts on, Lambda kills that invocation
+    /// mid-settle (see [`crate::local::lambda_limits`]).
+    pub settle_stalls: f64,
 }
 
 impl Default for FaultRates {
@@ -50,6 +55,7 @@ impl Default for FaultRates {
             session_expiry_requests: 30,
             concurrent_write_ms: 20,
             worker_kills: 0.05,
+            settle_stalls: 0.005,
         }
     }
 }

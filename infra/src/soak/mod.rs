@@ -32,7 +32,8 @@ use ctpvx_shared::flows::nightly_reconcile::{Quiet, RunOptions};
 use ctpvx_shared::store::Queue;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
-use crate::local::worker::KillSwitch;
+use crate::local::lambda_limits::LambdaLimits;
+use crate::local::worker::Chance;
 use crate::local::{LocalStack, StackOptions};
 use crate::operator::dlq::{self, RedriveOptions};
 use crate::testbed::{DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions};
@@ -75,6 +76,10 @@ pub struct SoakOptions {
     pub progress_every_s: u64,
     /// The simulated Peoplevox tenant's dialect (see `sim::peoplevox::dialect`).
     pub dialect: &'static str,
+    /// Every worker batch runs under its function's Timeout (template.yaml's, divided by
+    /// `compress` like the budget window) and is killed when it passes; the next batch on that
+    /// worker is a cold start.
+    pub function_timeouts: bool,
 }
 
 impl Default for SoakOptions {
@@ -93,6 +98,7 @@ impl Default for SoakOptions {
             visibility_s: 10,
             progress_every_s: 0,
             dialect: crate::sim::peoplevox::Dialect::default().name,
+            function_timeouts: true,
         }
     }
 }
@@ -165,8 +171,12 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
     };
     let tally = Arc::new(TallyQueue::new(inner));
     // Off while the opening stock settles; on with the other faults.
-    let kill = Arc::new(KillSwitch::new(0.0, options.seed));
+    let kill = Arc::new(Chance::new(0.0, options.seed));
     let late = Arc::new(AtomicU64::new(0));
+    let limits = Arc::new(LambdaLimits::new(options.compress, options.seed));
+    if options.function_timeouts {
+        limits.check_fits(&config).map_err(anyhow::Error::msg)?;
+    }
     let stack = LocalStack::start_on(
         &config,
         &bed.secrets,
@@ -180,6 +190,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
             visibility: Duration::from_secs(options.visibility_s.max(1)),
             kill: Some(kill.clone()),
             late: Some(late.clone()),
+            lambda: options.function_timeouts.then(|| limits.clone()),
             ..StackOptions::default()
         },
     )
@@ -194,6 +205,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         tally: &tally,
         kill: &kill,
         late: &late,
+        limits: &limits,
         options: &options,
         catalog: &catalog,
         progress: &progress,
@@ -220,8 +232,9 @@ struct Run<'a> {
     bed: &'a Testbed,
     stack: &'a LocalStack,
     tally: &'a TallyQueue,
-    kill: &'a KillSwitch,
+    kill: &'a Chance,
     late: &'a AtomicU64,
+    limits: &'a LambdaLimits,
     options: &'a SoakOptions,
     catalog: &'a [String],
     progress: &'a Progress,
@@ -236,6 +249,7 @@ impl Run<'_> {
             tally,
             kill,
             late,
+            limits,
             options,
             catalog,
             progress,
@@ -252,6 +266,7 @@ impl Run<'_> {
 
         // Live: faults on, sell while stock moves.
         kill.set_rate(options.faults.worker_kills);
+        limits.stalls.set_rate(options.faults.settle_stalls);
         chaos::switch_on(bed, &options.faults, options.seed);
         let stop = AtomicBool::new(false);
         let live = async {
@@ -300,6 +315,7 @@ impl Run<'_> {
         let faulty_requests = (bed.ct.request_count(), bed.pvx.request_count());
         chaos::switch_off(bed);
         kill.set_rate(0.0);
+        limits.stalls.set_rate(0.0);
 
         // The net: redrive what was parked, reconcile twice, drain.
         let parked = redrive_all(stack).await?;
@@ -388,8 +404,11 @@ impl Run<'_> {
                 "returns": returns,
             },
             "faults": {
-                "worker_batches_killed": kill.killed(),
+                "worker_batches_killed": kill.hits(),
                 "worker_batches_late": late.load(Ordering::Relaxed),
+                "settle_stalls": limits.stalls.hits(),
+                "deadline_kills": limits.kills(),
+                "init_failures": limits.init_failures(),
                 "peoplevox_sessions_expired": sessions_expired,
                 "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
             },
