@@ -131,20 +131,22 @@ pub async fn run_batch<F: BatchFlow>(
     .report
 }
 
-/// One invocation of a queue-fed function on `messages`, first received at `received`: the
-/// flow (built first if it is not yet) under the function's timeout counted from
-/// `received`, then the batch settled and its done messages deleted. What a Lambda does with
-/// an SQS event; wrap it in a timeout to kill it as Lambda kills a function at its Timeout.
+/// One invocation of a queue-fed function on `messages`, first received at `received` and
+/// handed to the function at `invoked`: the flow (built first if it is not yet) under the
+/// function's timeout counted from `invoked` (Lambda does not charge the event source's
+/// gathering of a batch to the function's Timeout; the visibility timeout runs from the
+/// receive), then the batch settled and its done messages deleted. What a Lambda does with an
+/// SQS event; wrap it in a timeout to kill it as Lambda kills a function at its Timeout.
 pub async fn invoke<F: BatchFlow>(
     flow: &LazyFlow<F>,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     options: &WorkerOptions,
     messages: Vec<QueueMessage>,
-    received: Instant,
+    (received, invoked): (Instant, Instant),
 ) -> Processed<F::Report> {
     let records = records_of(&messages);
-    let processed = process_batch(flow, &records, deadline_ms(options, received)).await;
+    let processed = process_batch(flow, &records, deadline_ms(options, invoked)).await;
     hand_back(
         flow.name(),
         queue,
@@ -170,9 +172,9 @@ fn records_of(messages: &[QueueMessage]) -> Vec<InputRecord> {
         .collect()
 }
 
-/// The function's deadline for a batch first received at `received` (epoch ms).
-fn deadline_ms(options: &WorkerOptions, received: Instant) -> i64 {
-    let left = options.timeout.saturating_sub(received.elapsed());
+/// The function's deadline for an invocation that started at `started` (epoch ms).
+fn deadline_ms(options: &WorkerOptions, started: Instant) -> i64 {
+    let left = options.timeout.saturating_sub(started.elapsed());
     now_epoch_ms().saturating_add(i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
 }
 
@@ -246,6 +248,7 @@ pub async fn run<F: BatchFlow>(
             tokio::time::sleep(options.idle_pause).await;
             continue;
         }
+        let invoked = Instant::now();
         let Some(limits) = &limits else {
             let processed = invoke(
                 flow.as_ref(),
@@ -253,7 +256,7 @@ pub async fn run<F: BatchFlow>(
                 audit.as_ref(),
                 &options,
                 messages,
-                received,
+                (received, invoked),
             )
             .await;
             totals.lock().await.absorb(&processed.report);
@@ -270,9 +273,9 @@ pub async fn run<F: BatchFlow>(
             audit.as_ref(),
             &options,
             messages,
-            received,
+            (received, invoked),
         );
-        let left = options.timeout.saturating_sub(received.elapsed());
+        let left = options.timeout.saturating_sub(invoked.elapsed());
         match tokio::time::timeout(left, invocation).await {
             Ok(processed) => {
                 if processed.build_error.is_some() {
@@ -364,7 +367,7 @@ mod tests {
                 store.as_ref(),
                 &options,
                 batch,
-                received,
+                (received, received),
             )
             .await;
             assert_eq!(

@@ -77,9 +77,13 @@ pub struct SoakOptions {
     /// The simulated Peoplevox tenant's dialect (see `sim::peoplevox::dialect`).
     pub dialect: &'static str,
     /// Every worker batch runs under its function's Timeout (template.yaml's, divided by
-    /// `compress` like the budget window) and is killed when it passes; the next batch on that
-    /// worker is a cold start.
+    /// `function_time_scale`) and is killed when it passes; the next batch on that worker is a
+    /// cold start.
     pub function_timeouts: bool,
+    /// What template.yaml's Timeouts are divided by; `None`: `compress`, as the budget window
+    /// is. The store's calls are not compressed: moto's take 10–50 times DynamoDB's, so a run
+    /// on moto compresses the Timeouts less.
+    pub function_time_scale: Option<u32>,
 }
 
 impl Default for SoakOptions {
@@ -99,6 +103,7 @@ impl Default for SoakOptions {
             progress_every_s: 0,
             dialect: crate::sim::peoplevox::Dialect::default().name,
             function_timeouts: true,
+            function_time_scale: None,
         }
     }
 }
@@ -173,9 +178,19 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
     // Off while the opening stock settles; on with the other faults.
     let kill = Arc::new(Chance::new(0.0, options.seed));
     let late = Arc::new(AtomicU64::new(0));
-    let limits = Arc::new(LambdaLimits::new(options.compress, options.seed));
+    let scale = options.function_time_scale.unwrap_or(options.compress);
+    let limits = Arc::new(LambdaLimits::new(scale, options.seed));
+    let visibility = Duration::from_secs(options.visibility_s.max(1));
     if options.function_timeouts {
         limits.check_fits(&config).map_err(anyhow::Error::msg)?;
+        // As template.yaml sets it: a batch's messages stay hidden while its invocation may
+        // run, so none is handed out twice at once.
+        let longest = limits.timeout(crate::local::stack::ORDERS_QUEUE);
+        if visibility <= longest {
+            anyhow::bail!(
+                "the visibility timeout ({visibility:?}) must be longer than the longest function Timeout ({longest:?}); scale the Timeouts more"
+            );
+        }
     }
     let stack = LocalStack::start_on(
         &config,
@@ -187,7 +202,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
             stock_workers: options.workers.1,
             event_workers: options.workers.0,
             batch_size: 100,
-            visibility: Duration::from_secs(options.visibility_s.max(1)),
+            visibility,
             kill: Some(kill.clone()),
             late: Some(late.clone()),
             lambda: options.function_timeouts.then(|| limits.clone()),
