@@ -350,3 +350,57 @@ async fn a_batch_of_500_orders_is_one_save_data_pair_and_a_few_commercetools_rea
     );
     eprintln!("a batch of 500 orders took {took:?} against the simulators");
 }
+
+/// Item 3, found in review: an attempt sent the order and died before its mark (its link says
+/// `Sending`), then the order was cancelled. The next attempt must not leave the link so: the
+/// cancellation would wait for a mark that never comes, be parked, and the warehouse ship a
+/// cancelled order. The link keeps the numbers sent, and the cancellation reaches Peoplevox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_cancelled_after_an_attempt_sent_it_is_cancelled_in_peoplevox() {
+    use ctpvx_infra::local::worker::{WorkerOptions, gather, run_batch};
+    use ctpvx_shared::flows::order_export::CrashPoint;
+
+    let catalog = scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    let store = store();
+    let order = seed_orders(&bed, 0..1, 2, &catalog).remove(0);
+    enqueue(&store, std::slice::from_ref(&order)).await;
+    let dying = flow(&bed, &store)
+        .await
+        .crash_at(Some(CrashPoint::AfterSaveData));
+    // A Lambda of 3 s: the claim of its order lapses soon after it died.
+    let options = WorkerOptions {
+        timeout: Duration::from_secs(3),
+        ..worker_options(10)
+    };
+    let messages = gather(store.as_ref(), &options).await;
+    run_batch(&dying, store.as_ref(), store.as_ref(), &options, messages).await;
+    assert!(bed.pvx.sales_order(&number(&order)).is_some(), "sent");
+
+    let status = status_flow(&bed, &store).await;
+    cancel_in_ct(&bed, &store, &order).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        report.records.retried, 1,
+        "waits for the export: {report:?}"
+    );
+
+    let healthy = flow(&bed, &store).await;
+    drain(&healthy, &store, 10, Duration::from_secs(20)).await;
+    let link = load_link(store.as_ref(), &id(&order)).await.unwrap();
+    assert!(
+        matches!(
+            &link,
+            Some(OrderLink::Held {
+                reason: HoldReason::CancelledWhileSending,
+                number: Some(n),
+                ..
+            }) if *n == number(&order)
+        ),
+        "{link:?}"
+    );
+    let report = next_status_batch(&status, &store).await;
+    assert_eq!(report.records.retried, 0, "{report:?}");
+    assert_eq!(bed.pvx.order_status(&number(&order)).unwrap(), "Cancelled");
+    assert_eq!(store.depth(STATUS_DLQ).await.unwrap().visible, 0);
+}

@@ -217,3 +217,62 @@ fn the_orders_event_source_fills_one_save_data_pair() {
     let window = setting("MaximumBatchingWindowInSeconds");
     assert!((1..=10).contains(&window), "{window}");
 }
+
+/// The statements of one function's policy that allow `action` on `table`.
+fn grants(template: &str, function: &str, action: &str, table: &str) -> bool {
+    block(template, function)
+        .split("- Effect: Allow")
+        .skip(1)
+        .any(|statement| {
+            statement.contains(action) && statement.contains(&format!("!GetAtt {table}.Arn"))
+        })
+}
+
+/// Every store a function's flow reads is one its role may read: in AWS a read the policy
+/// does not allow fails with AccessDenied, which no local store shows. The status flow reads
+/// the order export's claims (`app::export_claims`): a cancellation waits while an export of
+/// its order is in flight (issue 21 item 3); the export writes them.
+#[test]
+fn each_function_may_use_the_tables_its_flow_uses() {
+    let template = template();
+    for (function, action, table) in [
+        (
+            "OrderCreatedFunction",
+            "dynamodb:PutItem",
+            "IdempotencyTable",
+        ),
+        (
+            "OrderCreatedFunction",
+            "dynamodb:GetItem",
+            "IdempotencyTable",
+        ),
+        (
+            "OrderStatusFunction",
+            "dynamodb:GetItem",
+            "IdempotencyTable",
+        ),
+        ("OrderStatusFunction", "dynamodb:GetItem", "StateTable"),
+        ("StockDeltaFunction", "dynamodb:UpdateItem", "StateTable"),
+        (
+            "ShipmentConfirmedFunction",
+            "dynamodb:PutItem",
+            "AuditTable",
+        ),
+    ] {
+        assert!(
+            grants(&template, function, action, table),
+            "{function} may not {action} on {table}"
+        );
+    }
+    // ... and no more than it needs: only the export writes claims.
+    for function in [
+        "OrderStatusFunction",
+        "StockDeltaFunction",
+        "ShipmentConfirmedFunction",
+    ] {
+        assert!(
+            !grants(&template, function, "dynamodb:PutItem", "IdempotencyTable"),
+            "{function} may write the export's claims"
+        );
+    }
+}

@@ -29,6 +29,10 @@ pub enum HoldReason {
     /// An imported order (OrderImported message) while `orders.export_imported` is false: not
     /// exported, and remembered so that a re-queue does not export it either.
     ImportNotExported,
+    /// Cancelled in commercetools after an attempt sent it (or began to) and before any
+    /// attempt marked it: Peoplevox may have it. Not sent again; the status flow's
+    /// cancellation asks Peoplevox for the numbers kept with it and cancels it there.
+    CancelledWhileSending,
 }
 
 impl HoldReason {
@@ -64,6 +68,9 @@ impl fmt::Display for HoldReason {
             ),
             Self::ImportNotExported => f.write_str(
                 "imported order (OrderImported message) not exported: orders.export_imported is false",
+            ),
+            Self::CancelledWhileSending => f.write_str(
+                "cancelled in commercetools while an attempt was sending it to Peoplevox: not sent again; the cancellation asks Peoplevox for it",
             ),
         }
     }

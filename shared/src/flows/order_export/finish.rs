@@ -133,8 +133,10 @@ impl OrderExport {
                 _ => {}
             }
             // Refused by Peoplevox: some of its parts (or its header) may be there already.
+            // Cancelled while sending: the parts a previous attempt sent.
             let parts = match reason {
                 HoldReason::RejectedByPeoplevox { .. } => link::parts_of(&work.numbers()),
+                HoldReason::CancelledWhileSending => link::parts_of(&work.sent_numbers),
                 _ => Vec::new(),
             };
             let link = OrderLink::Held {

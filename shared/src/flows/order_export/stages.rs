@@ -193,6 +193,19 @@ impl OrderExport {
                 Some(Ok(order)) if order.sync_info_for(&self.export_channel_id).is_some() => {
                     marked.push((w, order));
                 }
+                // A previous attempt may have sent it: its link must stop saying `Sending`
+                // (the status flow's cancellation waits on that) and keep its numbers, so that
+                // the cancellation asks Peoplevox for them.
+                Some(Ok(order)) if is_cancelled(&order) && w.recovering && !w.was_held => {
+                    let number = w.sent_numbers.first().cloned();
+                    done.push((
+                        w,
+                        Finish::Held {
+                            number,
+                            reason: HoldReason::CancelledWhileSending,
+                        },
+                    ));
+                }
                 Some(Ok(order)) if is_cancelled(&order) => done.push((w, Finish::Cancelled)),
                 Some(Ok(order)) => {
                     w.order = Some(order);
