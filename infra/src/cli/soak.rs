@@ -202,8 +202,11 @@ fn print_table(outcome: &SoakOutcome) {
         f["faults"]["peoplevox_sessions_expired"]
     );
     println!(
-        "  lambda: {} settling calls stalled, {} invocations killed at their timeout, {} cold starts failed",
-        f["faults"]["settle_stalls"], f["faults"]["deadline_kills"], f["faults"]["init_failures"]
+        "  lambda: {} settling calls stalled, {} invocations killed at their timeout, {} cold starts failed, {} flows stopped at their deadline",
+        f["faults"]["settle_stalls"],
+        f["faults"]["deadline_kills"],
+        f["faults"]["init_failures"],
+        f["faults"]["flow_overruns"]
     );
     println!(
         "  net: {} parked messages redriven, {} reconcile updates, {} orders and {} despatches re-queued",

@@ -28,6 +28,7 @@ pub struct LambdaLimits {
     pub stalls: Chance,
     kills: AtomicU64,
     init_failures: AtomicU64,
+    overruns: AtomicU64,
 }
 
 impl LambdaLimits {
@@ -38,6 +39,7 @@ impl LambdaLimits {
             stalls: Chance::new(0.0, seed ^ 0x5a11),
             kills: AtomicU64::new(0),
             init_failures: AtomicU64::new(0),
+            overruns: AtomicU64::new(0),
         }
     }
 
@@ -83,6 +85,17 @@ impl LambdaLimits {
     /// Invocations whose flow could not be built (cold starts that failed) so far.
     pub fn init_failures(&self) -> u64 {
         self.init_failures.load(Ordering::Relaxed)
+    }
+
+    /// Invocations whose flow was still working at its own deadline (the Lambda's less the
+    /// settle reserve) and was stopped there: a flow that does not cut its work at the
+    /// deadline shows here, not as a kill.
+    pub fn overruns(&self) -> u64 {
+        self.overruns.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn overran(&self) {
+        self.overruns.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn killed(&self) {

@@ -67,18 +67,47 @@ type Parts = (
     Arc<dyn Queue>,
 );
 
-/// Makes instances of a flow, each built from (a copy of) `parts` by `build` when first
-/// needed: one per execution environment.
-fn lazy<F, B, Fut>(name: &'static str, parts: &Parts, build: B) -> FreshFlow<F>
+/// Where each instance of a flow gets its parts.
+#[derive(Clone)]
+struct PartsSource {
+    /// The stack's own clients (whose request counters it reports).
+    shared: Parts,
+    secrets: Secrets,
+}
+
+impl PartsSource {
+    /// The shared parts with new clients, as a cold start makes them: a new commercetools
+    /// token and WSDL; the Peoplevox session and request budget live in the state store.
+    fn fresh(&self) -> Result<Parts, SetupError> {
+        let (config, stores, _, _, queue) = self.shared.clone();
+        let (ct, pvx) = app::clients(&config, &self.secrets, stores.state.clone())?;
+        Ok((config, stores, ct, pvx, queue))
+    }
+}
+
+/// Makes instances of a flow, each built by `build` when first needed: one per execution
+/// environment. The first runs on the stack's own clients, every later one (a cold start
+/// after a killed invocation) on new ones.
+fn lazy<F, B, Fut>(name: &'static str, source: &PartsSource, build: B) -> FreshFlow<F>
 where
     F: Send + Sync + 'static,
     B: Fn(Parts) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<F, SetupError>> + Send + 'static,
 {
-    let parts = parts.clone();
+    let source = source.clone();
+    let first = Arc::new(AtomicBool::new(true));
     Arc::new(move || {
-        let (parts, build) = (parts.clone(), build.clone());
-        LazyFlow::new(name, move || build(parts.clone()))
+        let warm = first.swap(false, Ordering::Relaxed);
+        let (source, build) = (source.clone(), build.clone());
+        LazyFlow::new(name, move || {
+            let parts = if warm {
+                Ok(source.shared.clone())
+            } else {
+                source.fresh()
+            };
+            let build = build.clone();
+            async move { build(parts?).await }
+        })
     })
 }
 
@@ -253,13 +282,16 @@ impl LocalStack {
     ) -> Result<Self, SetupError> {
         let (ct, pvx) = app::clients(config, secrets, stores.state.clone())?;
         let stock_configured = !config.stock.sites.is_empty();
-        let parts = (
-            Arc::new(config.clone()),
-            stores.clone(),
-            ct.clone(),
-            pvx.clone(),
-            queue.clone(),
-        );
+        let parts = PartsSource {
+            shared: (
+                Arc::new(config.clone()),
+                stores.clone(),
+                ct.clone(),
+                pvx.clone(),
+                queue.clone(),
+            ),
+            secrets: secrets.clone(),
+        };
         let flow = Instances::new(lazy(
             order_export::FLOW,
             &parts,

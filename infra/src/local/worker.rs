@@ -281,6 +281,9 @@ pub async fn run<F: BatchFlow>(
                 if processed.build_error.is_some() {
                     limits.init_failed();
                 }
+                if processed.overran {
+                    limits.overran();
+                }
                 totals.lock().await.absorb(&processed.report);
             }
             Err(_) => {

@@ -424,6 +424,7 @@ impl Run<'_> {
                 "settle_stalls": limits.stalls.hits(),
                 "deadline_kills": limits.kills(),
                 "init_failures": limits.init_failures(),
+                "flow_overruns": limits.overruns(),
                 "peoplevox_sessions_expired": sessions_expired,
                 "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
             },
