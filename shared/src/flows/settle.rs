@@ -65,12 +65,14 @@ impl RetryPolicy {
             .min(self.max_retry_delay)
     }
 
-    /// The same policy with no retry waiting longer than `visibility`: a local worker's
-    /// visibility timeout is short, and a retry never comes back later than it would have
+    /// The same policy with no retry waiting longer than `visibility`, and the first fresh
+    /// copy no longer either: a local worker's visibility timeout is short (its time is
+    /// compressed, as the soak's), and a retry never comes back later than it would have
     /// without its own delay.
     pub fn capped_at(mut self, visibility: Duration) -> Self {
         self.max_retry_delay = self.max_retry_delay.min(visibility);
         self.first_retry_delay = self.first_retry_delay.min(self.max_retry_delay);
+        self.first_requeue_delay = self.first_requeue_delay.min(visibility);
         self
     }
 }
@@ -305,6 +307,9 @@ mod tests {
         assert_eq!(delays, vec![5, 10, 10]);
         let tiny = policy().capped_at(Duration::from_secs(2));
         assert_eq!(tiny.retry_delay(1).as_secs(), 2);
+        // Fresh copies start from the cap and double from there.
+        let copies: Vec<u64> = (0..3).map(|n| local.requeue_delay(n).as_secs()).collect();
+        assert_eq!(copies, vec![10, 20, 40]);
     }
 
     #[test]
