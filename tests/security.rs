@@ -379,6 +379,7 @@ const LIMIT: usize = 64 * 1024;
 fn small_limits() -> WebhookConfig {
     WebhookConfig {
         max_body_bytes: LIMIT,
+        ..WebhookConfig::default()
     }
 }
 

@@ -114,6 +114,7 @@ async fn malformed_bodies_are_400_with_the_reason_and_enqueue_nothing() {
 async fn an_oversized_body_is_413_and_enqueues_nothing() {
     let ingress = ingress(WebhookConfig {
         max_body_bytes: 64 * 1024,
+        ..WebhookConfig::default()
     })
     .await;
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));

@@ -86,10 +86,10 @@ static INGRESS: LazyLock<Ingress> = LazyLock::new(|| {
         webhook_token: WEBHOOK_TOKEN.to_string().into(),
         pvx_callback_token: PVX_TOKEN.to_string().into(),
     };
-    // Small limits so that the 413 and the by-reference paths are reachable with small inputs.
+    // A small limit so that the 413 path is reachable with small inputs.
     let config = WebhookConfig {
         max_body_bytes: 16 * 1024,
-        max_message_bytes: 2 * 1024,
+        ..WebhookConfig::default()
     };
     Ingress {
         hooks: Webhooks::new(queue, &secrets, &config),

@@ -248,12 +248,17 @@ pub struct WebhookConfig {
     /// whatever the body's size.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Read and ignored: every order is queued as a pointer now, whatever its size. Kept so
+    /// that a configuration written for an earlier version still loads.
+    #[serde(default, rename = "max_message_bytes")]
+    pub retired_max_message_bytes: Option<serde::de::IgnoredAny>,
 }
 
 impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: default_max_body(),
+            retired_max_message_bytes: None,
         }
     }
 }
@@ -423,6 +428,11 @@ impl Config {
         self.status.validate()?;
         self.subscriptions.validate(&self.stock)?;
         self.reconcile.validate(self.peoplevox.budget_requests)?;
+        if self.webhook.retired_max_message_bytes.is_some() {
+            tracing::warn!(
+                "webhook.max_message_bytes is no longer used (every order is queued as a pointer): remove it from the configuration"
+            );
+        }
         Ok(())
     }
 }
@@ -464,6 +474,17 @@ mod tests {
         assert_eq!(c.webhook.max_body_bytes, 1024 * 1024);
         assert_eq!(c.peoplevox.time_zone, "Europe/London");
         assert_eq!(c.peoplevox.max_pages_per_read, 100);
+    }
+
+    /// A configuration written for the version that queued small orders whole still loads;
+    /// other unknown webhook keys are still refused.
+    #[test]
+    fn the_retired_max_message_bytes_is_read_and_ignored() {
+        let with = |line: &str| format!("{MINIMAL}\n[webhook]\n{line}\n");
+        let c = Config::from_toml(&with("max_message_bytes = 262144")).unwrap();
+        assert!(c.webhook.retired_max_message_bytes.is_some());
+        assert_eq!(c.webhook.max_body_bytes, 1024 * 1024);
+        assert!(Config::from_toml(&with("max_messages = 1")).is_err());
     }
 
     #[test]
