@@ -28,7 +28,10 @@ use serde_json::Value;
 
 use ctpvx_shared::app::Stores;
 use ctpvx_shared::embedded::EmbeddedStore;
-use ctpvx_shared::flows::nightly_reconcile::{Quiet, RunOptions};
+use ctpvx_shared::flows::nightly_reconcile::{
+    DriftReport, NightlyReconcile, Progress as RunProgress, Quiet, RunOptions, WorkBudget,
+};
+use ctpvx_shared::queues::RECONCILE_MAX_RECEIVE_COUNT;
 use ctpvx_shared::store::Queue;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
@@ -336,10 +339,10 @@ impl Run<'_> {
         let parked = redrive_all(stack).await?;
         let mut settled = stock_scenario::settle(bed, stack, limit).await;
         phases.mark("redrive");
-        let flow = reconcile_scenario::flow(bed, stack).await?;
-        let first = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
+        let flow = reconcile_flow(bed, stack).await?;
+        let first = reconcile(&flow).await?;
         settled &= stock_scenario::settle(bed, stack, limit).await;
-        let second = flow.run_to_end(&RunOptions::default(), &Quiet).await?;
+        let second = reconcile(&flow).await?;
         settled &= stock_scenario::settle(bed, stack, limit).await;
         let parked_after = redrive_all(stack).await?;
         settled &= stock_scenario::settle(bed, stack, limit).await;
@@ -613,4 +616,46 @@ async fn redrive_all(stack: &LocalStack) -> anyhow::Result<usize> {
         total += report.redriven.len();
     }
     Ok(total)
+}
+
+/// The reconciliation flow, built as its function builds it: a build that fails (a
+/// commercetools read timing out on a loaded machine) is tried again at the next invocation,
+/// up to the reconcile queue's redrive count.
+async fn reconcile_flow(bed: &Testbed, stack: &LocalStack) -> anyhow::Result<NightlyReconcile> {
+    let mut tries = 1;
+    loop {
+        match reconcile_scenario::flow(bed, stack).await {
+            Ok(flow) => return Ok(flow),
+            Err(e) if tries < RECONCILE_MAX_RECEIVE_COUNT => {
+                tracing::warn!(error = %e, "reconciliation not built; tried again");
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One reconciliation run as the reconcile queue carries it: an invocation that fails is
+/// delivered again and resumes from the run's last checkpoint, up to the queue's redrive
+/// count; then the run's error stands.
+async fn reconcile(flow: &NightlyReconcile) -> anyhow::Result<DriftReport> {
+    let run = flow.start(&RunOptions::default()).await?;
+    let mut failures = 0;
+    loop {
+        match flow.resume(&run.id, WorkBudget::unlimited(), &Quiet).await {
+            Ok(RunProgress::Finished(report) | RunProgress::AlreadyFinished(report)) => {
+                return Ok(*report);
+            }
+            Ok(RunProgress::Paused(_)) => {}
+            Ok(RunProgress::Busy) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(RunProgress::Unknown) => anyhow::bail!("reconciliation run {} vanished", run.id),
+            Err(e) if failures + 1 < RECONCILE_MAX_RECEIVE_COUNT => {
+                failures += 1;
+                tracing::warn!(error = %e, "reconciliation invocation failed; delivered again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
