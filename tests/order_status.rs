@@ -207,6 +207,85 @@ async fn a_commercetools_cancellation_cancels_in_peoplevox_before_pick_and_is_an
     assert_eq!(bed.pvx.cancellations_refused(), 0);
 }
 
+/// Requests per SOAP operation sent since `before` was read.
+fn requests_since(bed: &Testbed, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    bed.pvx
+        .requests_by_operation()
+        .into_iter()
+        .map(|(op, n)| {
+            let was = before.get(&op).copied().unwrap_or(0);
+            (op, n - was)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// A batch's cancellations cost Peoplevox one status read and one save, not a read and a save
+/// an order: at about a request a second, 100 cancellations sent one by one outlast the
+/// function's Timeout while the pickers start on them. A save Peoplevox refuses in part (an
+/// order picked between the read and the save) is sent again one order at a time, so that only
+/// the picked order becomes an exception.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_of_cancellations_is_one_peoplevox_read_and_one_save() {
+    let (bed, store, orders) = exported(24, 1).await;
+    let status = Arc::new(status_flow(&bed, &store).await);
+    let (first, second) = orders.split_at(12);
+    for order in first {
+        let message = bed.ct.cancel_order(&id(order)).unwrap();
+        send(&store, &message.to_string()).await;
+    }
+    let before = bed.pvx.requests_by_operation();
+    let report = run_status_batch(&status, &store, 100).await;
+    assert_eq!(report.cancellations_pushed, 12, "{report:?}");
+    let sent = requests_since(&bed, &before);
+    assert_eq!(sent.get("GetData"), Some(&1), "{sent:?}");
+    assert_eq!(sent.get("SaveData"), Some(&1), "{sent:?}");
+    for order in first {
+        assert_eq!(pvx_status(&bed, &number(order)), "Cancelled");
+        assert_eq!(ct_order(&bed, order)["shipmentState"], "Canceled");
+    }
+
+    // The second batch's save is held; meanwhile the warehouse starts picking one of its orders.
+    for order in second {
+        let message = bed.ct.cancel_order(&id(order)).unwrap();
+        send(&store, &message.to_string()).await;
+    }
+    bed.pvx.hold_saves();
+    let (flow, queue) = (status.clone(), store.clone());
+    let batch = tokio::spawn(async move { run_status_batch(&flow, &queue, 100).await });
+    for _ in 0..500 {
+        if bed.pvx.saves_held() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        bed.pvx.saves_held(),
+        1,
+        "the batch's one save never arrived"
+    );
+    let picked = &second[5];
+    bed.pvx.set_order_status(&number(picked), "Picking");
+    bed.pvx.release_saves();
+    let report = batch.await.unwrap();
+    assert_eq!(
+        (report.cancellations_pushed, report.conflicts),
+        (11, 1),
+        "{report:?}"
+    );
+    assert_eq!(pvx_status(&bed, &number(picked)), "Picking");
+    let shown = ct_order(&bed, picked);
+    assert!(
+        field(&shown, "pvxException").contains("refused"),
+        "{}",
+        field(&shown, "pvxException")
+    );
+    for order in second.iter().filter(|o| id(o) != id(picked)) {
+        assert_eq!(pvx_status(&bed, &number(order)), "Cancelled");
+        assert_eq!(ct_order(&bed, order)["shipmentState"], "Canceled");
+    }
+}
+
 /// An export whose commercetools mark was lost has still left the order in Peoplevox: a later
 /// commercetools cancellation must reach the warehouse (not be taken for "never exported"),
 /// and the order gets its mark.

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::cancel::{self, Pushed};
 use super::plan::{self, Reported, Verdict};
+use super::pvx_orders::{self, Orders};
 use super::report::StatusReport;
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, fields};
 use crate::commercetools::actions::export_marks;
@@ -23,6 +24,7 @@ use crate::mapping::map_order;
 use crate::setup::FIELD_PVX_EXCEPTION;
 
 /// How one cancellation ended.
+#[derive(Clone)]
 enum Ended {
     /// Not exported: commercetools' alone.
     Local,
@@ -36,22 +38,78 @@ enum Ended {
     Failed(String),
 }
 
+/// A cancellation as far as commercetools and our own state decide it.
+enum Prepared {
+    /// Decided without Peoplevox.
+    Ended(Ended, Option<Stage>),
+    /// Peoplevox must be read for these numbers.
+    Ask(Box<Asking>),
+}
+
+/// A cancellation waiting for Peoplevox's statuses of its sales orders.
+struct Asking {
+    order: Order,
+    stage: Option<Stage>,
+    /// Every Peoplevox number of the order.
+    numbers: Vec<String>,
+    /// The order has no export mark: Peoplevox is asked whether it has it at all.
+    unmarked: bool,
+}
+
+/// A cancellation decided with Peoplevox's statuses.
+struct Decided {
+    order: Order,
+    stage: Option<Stage>,
+    numbers: Vec<String>,
+    /// Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
+    found_unmarked: bool,
+    step: Step,
+}
+
+/// Where a cancellation stands after Peoplevox's statuses were read.
+enum Step {
+    Ended(Ended),
+    /// These numbers are still to cancel in Peoplevox.
+    Cancel(Vec<String>),
+}
+
 impl OrderStatus {
-    /// Handles the cancellations of a batch (order id → its records).
+    /// Handles the cancellations of a batch (order id → its records). Peoplevox is read once for
+    /// every order of the batch (100 numbers a request) and the cancellations are saved in one
+    /// request: at about one request a second, one read and one save per order would outlast
+    /// the function's Timeout for a batch of 100, and cancellations race the pickers.
     pub(super) async fn apply_cancellations(
         &self,
         by_order: BTreeMap<String, Vec<String>>,
         report: &mut StatusReport,
     ) {
-        let ended: Vec<(String, Vec<String>, Ended, Option<Stage>)> =
-            futures::stream::iter(by_order)
-                .map(|(order_id, records)| async move {
-                    let (ended, stage) = self.cancel_one(&order_id).await;
-                    (order_id, records, ended, stage)
-                })
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
+        let prepared: Vec<(String, Vec<String>, Prepared)> = futures::stream::iter(by_order)
+            .map(|(order_id, records)| async move {
+                let prepared = self.prepare(&order_id).await;
+                (order_id, records, prepared)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut ended = Vec::new();
+        let mut asking = Vec::new();
+        for (order_id, records, prepared) in prepared {
+            match prepared {
+                Prepared::Ended(e, stage) => ended.push((order_id, records, e, stage)),
+                Prepared::Ask(a) => asking.push((order_id, records, *a)),
+            }
+        }
+        let decided = self.decide_with_peoplevox(asking).await;
+        let decided = self.cancel_in_peoplevox(decided).await;
+        let shown: Vec<_> = futures::stream::iter(decided)
+            .map(|(order_id, records, d, ended)| async move {
+                let ended = self.show(&d, ended).await;
+                (order_id, records, ended, d.stage)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        ended.extend(shown);
         for (order_id, records, ended, stage) in ended {
             let (outcome, audit, reason) = match ended {
                 Ended::Local => {
@@ -91,17 +149,21 @@ impl OrderStatus {
         }
     }
 
-    async fn cancel_one(&self, order_id: &str) -> (Ended, Option<Stage>) {
+    /// Reads the order and decides what commercetools and our state can tell: not exported
+    /// (nothing sent or in flight), already cancelled, picking started; else Peoplevox is asked.
+    async fn prepare(&self, order_id: &str) -> Prepared {
         let rules = &self.parts.rules;
         let order = match self.parts.ct.get_order(order_id).await {
             Ok(order) => order,
             Err(CtError::NotFound { .. }) => {
-                return (
+                return Prepared::Ended(
                     Ended::Failed(format!("order {order_id} does not exist in commercetools")),
                     None,
                 );
             }
-            Err(e) => return (Ended::Retry(format!("reading the order: {e}")), None),
+            Err(e) => {
+                return Prepared::Ended(Ended::Retry(format!("reading the order: {e}")), None);
+            }
         };
         let marked = order.sync_info_for(&self.parts.export_channel_id).is_some();
         let stage = plan::warehouse_stage(&order, rules);
@@ -116,7 +178,7 @@ impl OrderStatus {
         } else {
             let link = match self.unless_in_flight(&order.id).await {
                 Ok(link) => link,
-                Err(reason) => return (Ended::Retry(reason), stage),
+                Err(reason) => return Prepared::Ended(Ended::Retry(reason), stage),
             };
             match link {
                 // The numbers an attempt sent it under (or would have), as recorded.
@@ -124,68 +186,142 @@ impl OrderStatus {
                 _ => expected_numbers(&order, &self.parts.orders),
             }
         };
-        // Peoplevox has an order that lacks its export mark: whatever the outcome, the mark.
-        let mut found_unmarked = false;
-        let decided = match cancellation(marked, stage) {
+        let ended = match cancellation(marked, stage) {
             // No export mark does not prove Peoplevox never got the order: an export whose
             // mark was lost (or is still being written) has left it there. Peoplevox is asked;
             // only an order it does not have is commercetools' alone.
-            Cancellation::LocalOnly if numbers.is_empty() => Ok(Cancellation::LocalOnly),
-            Cancellation::LocalOnly => {
-                match cancel::any_found(&self.parts.pvx, rules, &numbers).await {
-                    Ok(false) => Ok(Cancellation::LocalOnly),
-                    Ok(true) => {
-                        found_unmarked = true;
-                        Ok(Cancellation::PushToPeoplevox)
-                    }
-                    Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
-                        Err(Ended::Retry(format!("asking Peoplevox for the order: {e}")))
-                    }
-                    Err(e) => Err(Ended::Exception(format!(
-                        "asking Peoplevox for the order failed: {e}"
-                    ))),
-                }
+            Cancellation::LocalOnly if numbers.is_empty() => Ended::Local,
+            Cancellation::LocalOnly | Cancellation::PushToPeoplevox => {
+                return Prepared::Ask(Box::new(Asking {
+                    order,
+                    stage,
+                    numbers,
+                    unmarked: !marked,
+                }));
             }
-            other => Ok(other),
+            Cancellation::AlreadyCancelled => Ended::Already,
+            Cancellation::Exception(reason) => Ended::Exception(reason),
         };
-        let ended = match decided {
-            Err(ended) => ended,
-            Ok(Cancellation::LocalOnly) => Ended::Local,
-            Ok(Cancellation::AlreadyCancelled) => Ended::Already,
-            Ok(Cancellation::Exception(reason)) => Ended::Exception(reason),
-            Ok(Cancellation::PushToPeoplevox) if !rules.cancel.push_to_peoplevox => Ended::Exception(
-                "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand".into(),
-            ),
-            Ok(Cancellation::PushToPeoplevox) => {
-                match cancel::push(&self.parts.pvx, rules, &numbers).await {
-                    Ok(Pushed::Cancelled) => Ended::Pushed,
-                    Ok(Pushed::AlreadyCancelled) => Ended::Already,
-                    Ok(Pushed::Exception(reason)) => Ended::Exception(reason),
-                    Ok(Pushed::NotInPeoplevox) => Ended::Exception(format!(
-                        "Peoplevox has no sales order `{}` to cancel",
-                        numbers.join("`, `")
-                    )),
-                    // A cancellation whose answer was lost may have landed: the retry reads
-                    // Peoplevox's status first and finds it cancelled, or pushes again.
-                    Err(e) if e.is_retryable() || e.is_outcome_unknown() => {
-                        Ended::Retry(format!("cancelling in Peoplevox: {e}"))
-                    }
-                    Err(e) => Ended::Exception(format!("cancelling in Peoplevox failed: {e}")),
-                }
-            }
+        let shown = self.show_outcome(&order, &ended, &[]).await;
+        Prepared::Ended(shown, stage)
+    }
+
+    /// Reads Peoplevox's statuses of every order's numbers at once and decides each order.
+    async fn decide_with_peoplevox(
+        &self,
+        asking: Vec<(String, Vec<String>, Asking)>,
+    ) -> Vec<(String, Vec<String>, Decided)> {
+        let rules = &self.parts.rules;
+        let numbers: Vec<&str> = asking
+            .iter()
+            .flat_map(|(_, _, a)| a.numbers.iter().map(String::as_str))
+            .collect();
+        let read = if numbers.is_empty() {
+            Ok(Orders::default())
+        } else {
+            pvx_orders::read(&self.parts.pvx, rules, &numbers).await
         };
-        // The order shows the outcome: Canceled and the Peoplevox status, or the exception.
-        let shown = match &ended {
-            Ended::Pushed | Ended::Already => self.show_cancelled(&order, &numbers).await,
-            Ended::Exception(reason) => {
-                let mark = if found_unmarked { &numbers[..] } else { &[] };
-                self.show_exception(&order, reason, mark).await
+        asking
+            .into_iter()
+            .map(|(order_id, records, a)| {
+                let mut found_unmarked = false;
+                let step = match &read {
+                    Err(e) => Step::Ended(pvx_failed(e, "asking Peoplevox for the order")),
+                    Ok(_) if a.unmarked && !a.numbers.iter().any(|n| read_has(&read, n)) => {
+                        Step::Ended(Ended::Local)
+                    }
+                    Ok(_) if !rules.cancel.push_to_peoplevox => {
+                        found_unmarked = a.unmarked;
+                        Step::Ended(Ended::Exception(
+                            "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand".into(),
+                        ))
+                    }
+                    Ok(shown) => {
+                        found_unmarked = a.unmarked;
+                        match cancel::plan(&a.numbers, shown, rules) {
+                            cancel::Plan::Cancel(to_cancel) => Step::Cancel(to_cancel),
+                            cancel::Plan::Ended(pushed) => Step::Ended(ended_by(pushed, &a.numbers)),
+                        }
+                    }
+                };
+                let decided = Decided {
+                    order: a.order,
+                    stage: a.stage,
+                    numbers: a.numbers,
+                    found_unmarked,
+                    step,
+                };
+                (order_id, records, decided)
+            })
+            .collect()
+    }
+
+    /// Saves the cancellations still to send, together, and says how each ended.
+    async fn cancel_in_peoplevox(
+        &self,
+        decided: Vec<(String, Vec<String>, Decided)>,
+    ) -> Vec<(String, Vec<String>, Decided, Ended)> {
+        let to_save: Vec<Vec<String>> = decided
+            .iter()
+            .filter_map(|(_, _, d)| match &d.step {
+                Step::Cancel(numbers) => Some(numbers.clone()),
+                Step::Ended(_) => None,
+            })
+            .collect();
+        let mut saved = cancel::save_all(&self.parts.pvx, &self.parts.rules, &to_save)
+            .await
+            .into_iter();
+        decided
+            .into_iter()
+            .map(|(order_id, records, d)| {
+                let ended = match &d.step {
+                    Step::Ended(ended) => ended.clone(),
+                    Step::Cancel(_) => match saved.next() {
+                        Some(Ok(pushed)) => ended_by(pushed, &d.numbers),
+                        // A cancellation whose answer was lost may have landed: the retry
+                        // reads Peoplevox's status first and finds it cancelled, or pushes
+                        // again.
+                        Some(Err(e)) => pvx_failed(&e, "cancelling in Peoplevox"),
+                        None => Ended::Retry("the cancellation was not sent".into()),
+                    },
+                };
+                (order_id, records, d, ended)
+            })
+            .collect()
+    }
+
+    /// The order shows how its cancellation ended; a failure to show it retries.
+    async fn show(&self, d: &Decided, ended: Ended) -> Ended {
+        let mark = if d.found_unmarked {
+            &d.numbers[..]
+        } else {
+            &[]
+        };
+        self.show_outcome(&d.order, &ended, mark).await
+    }
+
+    /// The order shows the outcome: Canceled and the Peoplevox status, or the exception (with
+    /// `mark`, the numbers of an order Peoplevox has whose export mark was lost).
+    async fn show_outcome(&self, order: &Order, ended: &Ended, mark: &[String]) -> Ended {
+        let shown = match ended {
+            Ended::Pushed | Ended::Already => {
+                let numbers = if mark.is_empty() {
+                    order
+                        .peoplevox_numbers(&self.parts.export_channel_id)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                } else {
+                    mark.to_vec()
+                };
+                self.show_cancelled(order, &numbers).await
             }
+            Ended::Exception(reason) => self.show_exception(order, reason, mark).await,
             _ => Ok(()),
         };
         match shown {
-            Ok(()) => (ended, stage),
-            Err(reason) => (Ended::Retry(reason), stage),
+            Ok(()) => ended.clone(),
+            Err(reason) => Ended::Retry(reason),
         }
     }
 
@@ -298,5 +434,33 @@ fn expected_numbers(order: &Order, rules: &OrderRules) -> Vec<String> {
     match map_order(order, rules) {
         Ok(parts) => parts.iter().map(|so| so.number.to_string()).collect(),
         Err(_) => order.order_number.iter().cloned().collect(),
+    }
+}
+
+/// Whether the read found the number.
+fn read_has(read: &Result<Orders, crate::peoplevox::PvxError>, number: &str) -> bool {
+    read.as_ref().is_ok_and(|r| r.orders.contains_key(number))
+}
+
+/// How a push's answer ends the cancellation of an order with these numbers.
+fn ended_by(pushed: Pushed, numbers: &[String]) -> Ended {
+    match pushed {
+        Pushed::Cancelled => Ended::Pushed,
+        Pushed::AlreadyCancelled => Ended::Already,
+        Pushed::Exception(reason) => Ended::Exception(reason),
+        Pushed::NotInPeoplevox => Ended::Exception(format!(
+            "Peoplevox has no sales order `{}` to cancel",
+            numbers.join("`, `")
+        )),
+    }
+}
+
+/// A failed Peoplevox request: retried when it may pass later (or may have landed), else an
+/// exception for a person.
+fn pvx_failed(e: &crate::peoplevox::PvxError, doing: &str) -> Ended {
+    if e.is_retryable() || e.is_outcome_unknown() {
+        Ended::Retry(format!("{doing}: {e}"))
+    } else {
+        Ended::Exception(format!("{doing} failed: {e}"))
     }
 }
