@@ -24,7 +24,7 @@ pub struct LambdaLimits {
     /// Function timeouts are template.yaml's divided by this (the soak compresses time: its
     /// budget window and client timeouts are shorter than production's too).
     pub time_scale: u32,
-    /// The share of settling calls that stall for a whole function timeout first.
+    /// The share of settling calls that stall past the function's whole Timeout first.
     pub stalls: Chance,
     kills: AtomicU64,
     init_failures: AtomicU64,

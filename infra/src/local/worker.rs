@@ -118,25 +118,14 @@ pub async fn run_batch<F: BatchFlow>(
     let received = Instant::now();
     let records = records_of(&messages);
     let processed = process_built(flow, &records, deadline_ms(options, received)).await;
-    hand_back(
-        flow.name(),
-        queue,
-        audit,
-        options,
-        &messages,
-        processed,
-        received,
-    )
-    .await
-    .report
+    let failed = settle_batch(flow.name(), queue, audit, options, &messages, &processed).await;
+    acknowledge(queue, options, &messages, failed.as_deref(), received).await;
+    processed.report
 }
 
 /// One invocation of a queue-fed function on `messages`, first received at `received` and
-/// handed to the function at `invoked`: the flow (built first if it is not yet) under the
-/// function's timeout counted from `invoked` (Lambda does not charge the event source's
-/// gathering of a batch to the function's Timeout; the visibility timeout runs from the
-/// receive), then the batch settled and its done messages deleted. What a Lambda does with an
-/// SQS event; wrap it in a timeout to kill it as Lambda kills a function at its Timeout.
+/// handed to the function at `invoked`, then the event source mapping's deletes of its done
+/// messages: [`function`] and [`acknowledge`].
 pub async fn invoke<F: BatchFlow>(
     flow: &LazyFlow<F>,
     queue: &dyn Queue,
@@ -145,18 +134,29 @@ pub async fn invoke<F: BatchFlow>(
     messages: Vec<QueueMessage>,
     (received, invoked): (Instant, Instant),
 ) -> Processed<F::Report> {
-    let records = records_of(&messages);
+    let (processed, failed) = function(flow, queue, audit, options, &messages, invoked).await;
+    acknowledge(queue, options, &messages, failed.as_deref(), received).await;
+    processed
+}
+
+/// What a Lambda does with an SQS event: the flow (built first if it is not yet) under the
+/// function's timeout counted from `invoked` (Lambda does not charge the event source's
+/// gathering of a batch to the function's Timeout; the visibility timeout runs from the
+/// receive), then the batch settled. Returns the flow's outcome and the batch item failures
+/// (`None`: the function died before answering, so every message comes back). Wrap it in a
+/// timeout to kill it as Lambda kills a function at its Timeout.
+pub async fn function<F: BatchFlow>(
+    flow: &LazyFlow<F>,
+    queue: &dyn Queue,
+    audit: &dyn AuditLog,
+    options: &WorkerOptions,
+    messages: &[QueueMessage],
+    invoked: Instant,
+) -> (Processed<F::Report>, Option<Vec<String>>) {
+    let records = records_of(messages);
     let processed = process_batch(flow, &records, deadline_ms(options, invoked)).await;
-    hand_back(
-        flow.name(),
-        queue,
-        audit,
-        options,
-        &messages,
-        processed,
-        received,
-    )
-    .await
+    let failed = settle_batch(flow.name(), queue, audit, options, messages, &processed).await;
+    (processed, failed)
 }
 
 fn records_of(messages: &[QueueMessage]) -> Vec<InputRecord> {
@@ -178,28 +178,41 @@ fn deadline_ms(options: &WorkerOptions, started: Instant) -> i64 {
     now_epoch_ms().saturating_add(i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Settles what the flow made of `messages` and deletes the done ones, unless the kill
+/// Settles what the flow made of `messages` (retry delays, re-queues, parks: the function's
+/// own calls) and returns the ids to report as batch item failures; `None` when the kill
 /// switch kills the worker first.
-async fn hand_back<R: BatchOutcomes>(
+async fn settle_batch<R: BatchOutcomes>(
     flow: &str,
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     options: &WorkerOptions,
     messages: &[QueueMessage],
-    processed: Processed<R>,
-    received: Instant,
-) -> Processed<R> {
+    processed: &Processed<R>,
+) -> Option<Vec<String>> {
     if options.kill.as_ref().is_some_and(|k| k.roll()) {
         // Died after the side effects: nothing is deleted or parked, every record comes
         // back after the visibility timeout.
-        return processed;
+        return None;
     }
     let records = records_of(messages);
     // A local worker's visibility timeout is short: no retry should wait longer than it.
     let policy = options.retry.clone().capped_at(options.visibility);
-    let failed = settle(queue, audit, flow, &policy, &records, &processed.outcomes).await;
-    // As the event source mapping does: the whole batch's successes in one DeleteMessageBatch
-    // per 10, not a call per message.
+    Some(settle(queue, audit, flow, &policy, &records, &processed.outcomes).await)
+}
+
+/// What the event source mapping does with a function's answer, after the function returned
+/// (outside its Timeout): deletes the messages not reported as failures (`failed`; `None`: no
+/// answer, nothing deleted), one DeleteMessageBatch per 10.
+pub async fn acknowledge(
+    queue: &dyn Queue,
+    options: &WorkerOptions,
+    messages: &[QueueMessage],
+    failed: Option<&[String]>,
+    received: Instant,
+) {
+    let Some(failed) = failed else {
+        return;
+    };
     let done: Vec<&QueueMessage> = messages
         .iter()
         .filter(|m| !failed.contains(&m.id))
@@ -220,7 +233,6 @@ async fn hand_back<R: BatchOutcomes>(
             late.fetch_add(1, Ordering::Relaxed);
         }
     }
-    processed
 }
 
 /// A new instance of a flow: not built yet (a cold start builds it at its first batch).
@@ -262,22 +274,33 @@ pub async fn run<F: BatchFlow>(
             totals.lock().await.absorb(&processed.report);
             continue;
         };
+        // A stalled call hangs past the whole Timeout, whenever in the invocation it starts.
         let settling = StallingQueue {
             inner: queue.as_ref(),
             limits,
-            stall: options.timeout,
+            stall: options.timeout * 2,
         };
-        let invocation = invoke(
+        let invocation = function(
             flow.as_ref(),
             &settling,
             audit.as_ref(),
             &options,
-            messages,
-            (received, invoked),
+            &messages,
+            invoked,
         );
         let left = options.timeout.saturating_sub(invoked.elapsed());
         match tokio::time::timeout(left, invocation).await {
-            Ok(processed) => {
+            Ok((processed, failed)) => {
+                // The event source mapping deletes the done messages after the function
+                // returned: not charged to its Timeout.
+                acknowledge(
+                    queue.as_ref(),
+                    &options,
+                    &messages,
+                    failed.as_deref(),
+                    received,
+                )
+                .await;
                 if processed.build_error.is_some() {
                     limits.init_failed();
                 }
@@ -335,6 +358,30 @@ mod tests {
             let mut report = Report::default();
             for r in records {
                 report.records.set(&r.id, RecordOutcome::Done);
+            }
+            report
+        }
+    }
+
+    /// A flow that retries a record on its first receive and finishes it on the next: settling
+    /// its first batch is the function's own call (a retry delay), which a stall can hold up.
+    struct RetryFirst;
+
+    #[async_trait::async_trait]
+    impl BatchFlow for RetryFirst {
+        type Report = Report;
+        fn name(&self) -> &'static str {
+            "retry-first"
+        }
+        async fn process(&self, records: &[InputRecord], _deadline_ms: i64) -> Report {
+            let mut report = Report::default();
+            for r in records {
+                let outcome = if r.receive_count == 1 {
+                    RecordOutcome::Retry("first receive".into())
+                } else {
+                    RecordOutcome::Done
+                };
+                report.records.set(&r.id, outcome);
             }
             report
         }
@@ -403,13 +450,13 @@ mod tests {
             late: None,
         };
         let builds = Arc::new(AtomicU64::new(0));
-        let fresh: FreshFlow<Slow> = {
+        let fresh: FreshFlow<RetryFirst> = {
             let builds = builds.clone();
             Arc::new(move || {
                 let builds = builds.clone();
-                LazyFlow::new("slow", move || {
+                LazyFlow::new("retry-first", move || {
                     builds.fetch_add(1, Ordering::Relaxed);
-                    async { Ok(Slow(Duration::from_millis(10))) }
+                    async { Ok(RetryFirst) }
                 })
             })
         };
@@ -431,7 +478,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(limits.kills(), 1, "the stalled settle is killed");
-        // Killed before its delete: the message is still in flight, not acknowledged.
+        // Killed while setting the retry's delay: the message is still in flight.
         assert_eq!(store.depth(queue).await.unwrap().in_flight, 1);
         limits.stalls.set_rate(0.0);
         while store.depth(queue).await.unwrap() != QueueDepth::default()
