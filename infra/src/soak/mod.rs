@@ -336,6 +336,7 @@ impl Run<'_> {
         limits.stalls.set_rate(0.0);
 
         // The net: redrive what was parked, reconcile twice, drain.
+        let parked_during_run = parked_summary(stack).await;
         let parked = redrive_all(stack).await?;
         let mut settled = stock_scenario::settle(bed, stack, limit).await;
         phases.mark("redrive");
@@ -440,6 +441,8 @@ impl Run<'_> {
                 "reconcile_failed": first.failed() + second.failed(),
             },
             "queues": tally.tally(),
+            "unsettled_by_queue": tally.unsettled_by_queue(),
+            "parked_during_run": parked_during_run,
             "unaccounted_examples": tally.unsettled_examples(5),
             "details": {
                 "outcomes_not_shown": shown,
@@ -598,6 +601,39 @@ async fn post_all(http: &reqwest::Client, url: &str, bodies: Vec<String>) -> any
 
 /// Sends every parked message of every dead-letter queue back, as an operator would with
 /// `ctpvx dlq redrive`; returns how many.
+/// What the dead-letter queues hold at the end of the live phase, per queue: how many, by
+/// whom (a flow, or the queue's redrive policy: no flow named) and why (the most common
+/// reasons, digits blanked so that the same reason counts once).
+async fn parked_summary(stack: &LocalStack) -> Value {
+    let mut out = serde_json::Map::new();
+    for pair in dlq::pairs() {
+        let Ok(listing) = dlq::list(stack.queue.as_ref(), pair, 100_000).await else {
+            continue;
+        };
+        let mut by_reason: std::collections::BTreeMap<String, usize> = Default::default();
+        for m in &listing.messages {
+            let flow = m.flow.as_deref().unwrap_or("redrive policy");
+            let reason: String = m
+                .reason
+                .as_deref()
+                .unwrap_or("-")
+                .chars()
+                .take(120)
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            *by_reason.entry(format!("{flow}: {reason}")).or_default() += 1;
+        }
+        let mut reasons: Vec<(String, usize)> = by_reason.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        reasons.truncate(8);
+        out.insert(
+            pair.dlq.to_string(),
+            serde_json::json!({ "count": listing.messages.len(), "reasons": reasons }),
+        );
+    }
+    Value::Object(out)
+}
+
 async fn redrive_all(stack: &LocalStack) -> anyhow::Result<usize> {
     let mut total = 0;
     for pair in dlq::pairs() {

@@ -15,6 +15,8 @@ use ctpvx_shared::store::{Queue, QueueDepth, QueueMessage, StoreError};
 #[derive(Debug, Default)]
 struct Books {
     sent: HashSet<String>,
+    /// Message id → the source queue it was sent to.
+    queue_of: HashMap<String, String>,
     deleted: HashSet<String>,
     /// Receipt handle → message id, for the deletes (which name the receipt).
     receipts: HashMap<String, String>,
@@ -65,6 +67,17 @@ impl TallyQueue {
         }
     }
 
+    /// Messages sent and never deleted, per source queue.
+    pub fn unsettled_by_queue(&self) -> BTreeMap<String, usize> {
+        let books = self.books();
+        let mut out = BTreeMap::new();
+        for id in books.sent.difference(&books.deleted) {
+            let queue = books.queue_of.get(id).map_or("?", String::as_str);
+            *out.entry(queue.to_string()).or_default() += 1;
+        }
+        out
+    }
+
     /// Up to `limit` ids sent and never deleted, for the report.
     pub fn unsettled_examples(&self, limit: usize) -> Vec<String> {
         let books = self.books();
@@ -89,7 +102,9 @@ impl Queue for TallyQueue {
             .send_delayed(queue, body, attributes, delay)
             .await?;
         if is_source(queue) {
-            self.books().sent.insert(id.clone());
+            let mut books = self.books();
+            books.sent.insert(id.clone());
+            books.queue_of.insert(id.clone(), queue.to_string());
         }
         Ok(id)
     }
@@ -189,5 +204,9 @@ mod tests {
             }
         );
         assert_eq!(tally.unsettled_examples(5), vec![got[1].id.clone()]);
+        assert_eq!(
+            tally.unsettled_by_queue(),
+            BTreeMap::from([(STOCK_QUEUE.to_string(), 1)])
+        );
     }
 }
