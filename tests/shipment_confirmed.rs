@@ -467,7 +467,7 @@ fn parcels(bed: &Testbed, order: &Value) -> Vec<(String, String)> {
 async fn a_despatch_of_more_than_1000_lines_is_booked_whole_from_pages_of_1000() {
     // The default tenant serves at most 1000 rows a page; this despatch has 1100 lines.
     let catalog = ctpvx_infra::scenario::catalog(1200);
-    let bed = ctpvx_tests::testbed(&catalog).await;
+    let bed = testbed(&catalog).await;
     bed.pvx.set_stock_bulk(
         catalog
             .iter()
@@ -748,4 +748,55 @@ async fn despatch_times_are_read_in_the_tenant_s_zone_across_the_october_change(
         booked_at.push(deliveries(&bed, order)[0]["custom"]["fields"]["despatchedAt"].clone());
     }
     assert_eq!(booked_at, ["2026-10-24T23:30:00Z", "2026-10-25T02:30:00Z"]);
+}
+
+/// Issue 22 item 1: lines `SOCK` ×2 and `SOCK-3PK` ×1 (3 SOCK units, testbed units of
+/// measure), and the warehouse despatches only the pack's 3 units. Matched greedily in line
+/// order, the singles took 2, the third fitted no line, and the despatch was dead-lettered
+/// (then re-queued nightly into the same refusal). The pack line is delivered.
+#[tokio::test]
+async fn a_despatch_of_a_pack_s_units_is_delivered_on_the_pack_line() {
+    let catalog = ctpvx_infra::scenario::catalog(5);
+    let bed = testbed(&catalog).await;
+    for site in ["UK-DC", "EU-DC"] {
+        bed.pvx.set_stock(site, "SOCK", 1000, 1000);
+    }
+    let store = store();
+    let mut order = ctpvx_infra::scenario::order(0, 2, &catalog);
+    for (line, (sku, quantity)) in [("SOCK", 2), ("SOCK-3PK", 1)].into_iter().enumerate() {
+        order["lineItems"][line]["variant"]["sku"] = sku.into();
+        order["lineItems"][line]["quantity"] = quantity.into();
+    }
+    bed.ct.insert_order_json(order.clone()).unwrap();
+    ctpvx_tests::enqueue(&store, std::slice::from_ref(&order)).await;
+    let report =
+        ctpvx_tests::run_one_batch(&ctpvx_tests::flow(&bed, &store).await, &store, 10).await;
+    assert_eq!(report.exported, 1, "{report:?}");
+
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&order),
+            DespatchPlan {
+                lines: vec![("SOCK".to_string(), 3)],
+                packages: vec![PackagePlan::tracked("PACK-1")],
+                carrier: "DPD".into(),
+                service: "Next Day".into(),
+            },
+        )
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    let shipments = shipment_flow(&bed, &store).await;
+    let report = run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(
+        (report.deliveries_added, report.records.dead_lettered),
+        (1, 0),
+        "{report:?}"
+    );
+    let found = deliveries(&bed, &order);
+    let pack_line = order["lineItems"][1]["id"].clone();
+    assert_eq!(found[0]["items"].as_array().unwrap().len(), 1, "{found:#?}");
+    assert_eq!(found[0]["items"][0]["id"], pack_line, "{found:#?}");
+    assert_eq!(found[0]["items"][0]["quantity"], 1, "{found:#?}");
+    assert_eq!(shipment_state(&bed, &order), "Partial");
 }

@@ -2,6 +2,7 @@
 
 pub mod field_limits;
 pub mod order;
+pub mod pack_split;
 pub mod pack_units;
 pub mod routing;
 pub mod sales_order_csv;

@@ -12,6 +12,7 @@ use crate::commercetools::OrderUpdateAction;
 use crate::commercetools::actions::{ReturnItemDraft, ReturnShipmentState};
 use crate::commercetools::types::Order;
 use crate::mapping::SkuMap;
+use crate::mapping::pack_split::{self, Open};
 use crate::peoplevox::report::{Columns, KeyFilter, KeyedRead, read_keyed};
 use crate::peoplevox::{PvxClient, PvxError};
 
@@ -151,28 +152,40 @@ pub fn plan(
         }
         let mut items: Vec<ReturnItemDraft> = Vec::new();
         for line in &ret.lines {
-            let mut units = line.quantity;
-            for (sku, factor) in skus.skus_of(&line.item) {
-                let factor = i64::from(factor.max(1));
-                for li in order
-                    .line_items
-                    .iter()
-                    .filter(|li| li.variant.sku.as_deref() == Some(sku.as_str()))
-                {
-                    let done = returned.entry(li.id.as_str()).or_default();
-                    let take = (units / factor).min(li.quantity - *done).max(0);
-                    if take == 0 {
-                        continue;
-                    }
-                    *done += take;
-                    units -= take * factor;
-                    items.push(ReturnItemDraft {
-                        quantity: take,
-                        line_item_id: li.id.clone(),
-                        shipment_state: state,
-                        comment: Some(comment(line)),
-                    });
+            // The order's lines of the item's SKUs (packs included), each with what it has
+            // not returned yet; the units split over them as despatches do ([`pack_split`]).
+            let lines: Vec<(&str, Open)> = skus
+                .skus_of(&line.item)
+                .into_iter()
+                .flat_map(|(sku, factor)| {
+                    order
+                        .line_items
+                        .iter()
+                        .filter(move |li| li.variant.sku.as_deref() == Some(sku.as_str()))
+                        .map(move |li| (li, factor))
+                })
+                .map(|(li, factor)| {
+                    let done = returned.get(li.id.as_str()).copied().unwrap_or(0);
+                    let open = Open {
+                        units: (li.quantity - done).max(0),
+                        factor: factor.max(1),
+                    };
+                    (li.id.as_str(), open)
+                })
+                .collect();
+            let opens: Vec<Open> = lines.iter().map(|(_, open)| *open).collect();
+            let (takes, units) = pack_split::most(line.quantity, &opens);
+            for ((id, _), take) in lines.iter().zip(takes) {
+                if take == 0 {
+                    continue;
                 }
+                *returned.entry(id).or_default() += take;
+                items.push(ReturnItemDraft {
+                    quantity: take,
+                    line_item_id: id.to_string(),
+                    shipment_state: state,
+                    comment: Some(comment(line)),
+                });
             }
             if units > 0 {
                 plan.unmatched.push(format!(
@@ -283,5 +296,33 @@ mod tests {
         );
         assert!(p.actions.is_empty());
         assert_eq!(p.unmatched.len(), 2, "{:?}", p.unmatched);
+    }
+
+    /// Issue 22 item 1: `SOCK` ×2 and `SOCK-3PK` ×1; the customer returned the pack (3 SOCK
+    /// units). Line order would book 2 on the singles and leave 1 unmatched.
+    #[test]
+    fn a_returned_pack_is_booked_on_the_pack_line() {
+        let skus = SkuMap::new(&BTreeMap::from([(
+            "SOCK-3PK".to_string(),
+            crate::config::UnitOfMeasure {
+                item_code: Some("SOCK".into()),
+                factor: 3,
+            },
+        )]));
+        let order: Order = serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 1,
+            "lineItems": [
+                {"id": "l1", "variant": {"sku": "SOCK"}, "quantity": 2},
+                {"id": "l2", "variant": {"sku": "SOCK-3PK"}, "quantity": 1}
+            ]
+        }))
+        .unwrap();
+        let r = ret("RET-1", &[("SOCK", 3)]);
+        let p = plan(&order, &[&r], &skus, ReturnShipmentState::Returned);
+        assert!(p.unmatched.is_empty(), "{:?}", p.unmatched);
+        let json = serde_json::to_value(&p.actions).unwrap();
+        assert_eq!(json[0]["items"][0]["lineItemId"], "l2");
+        assert_eq!(json[0]["items"][0]["quantity"], 1);
+        assert_eq!(json[0]["items"].as_array().unwrap().len(), 1);
     }
 }

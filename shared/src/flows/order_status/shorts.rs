@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::plan::ShortLine;
 use crate::commercetools::types::Order;
 use crate::mapping::SkuMap;
+use crate::mapping::pack_split::{self, Open};
 use crate::peoplevox::report::{Columns, KeyFilter, KeyedRead, read_keyed};
 use crate::peoplevox::{PvxClient, PvxError};
 
@@ -62,24 +63,47 @@ pub async fn despatched(
     Ok(found)
 }
 
-/// The order's lines that Peoplevox did not despatch in full. Units are shared between the
-/// SKUs (packs) of one Peoplevox item in line order, like the shipment flow assigns them.
+/// The order's lines that Peoplevox did not despatch in full. An item's despatched units are
+/// split over its SKUs' lines (packs) as the shipment flow splits them ([`pack_split`]): as many
+/// as split exactly, packs first.
 pub fn short_lines(
     order: &Order,
     despatched: Option<&BTreeMap<String, i64>>,
     skus: &SkuMap,
 ) -> Vec<ShortLine> {
-    let mut left: BTreeMap<String, i64> = despatched.cloned().unwrap_or_default();
-    let mut shorts: Vec<ShortLine> = Vec::new();
-    for line in &order.line_items {
+    let despatched = despatched.cloned().unwrap_or_default();
+    // Per Peoplevox item, its lines in order: (index in the order, SKU, quantity, factor).
+    let mut by_item: BTreeMap<&str, Vec<(usize, &str, i64, u32)>> = BTreeMap::new();
+    for (i, line) in order.line_items.iter().enumerate() {
         let Some(sku) = line.variant.sku.as_deref() else {
             continue;
         };
         let (item, factor) = skus.item_of(sku);
-        let factor = i64::from(factor.max(1));
-        let pool = left.entry(item.to_string()).or_default();
-        let covered = (*pool / factor).clamp(0, line.quantity);
-        *pool -= covered * factor;
+        by_item
+            .entry(item)
+            .or_default()
+            .push((i, sku, line.quantity, factor.max(1)));
+    }
+    let mut covered = vec![0_i64; order.line_items.len()];
+    for (item, lines) in &by_item {
+        let opens: Vec<Open> = lines
+            .iter()
+            .map(|(_, _, quantity, factor)| Open {
+                units: *quantity,
+                factor: *factor,
+            })
+            .collect();
+        let units = despatched.get(*item).copied().unwrap_or(0);
+        let (takes, _) = pack_split::most(units, &opens);
+        for ((i, ..), take) in lines.iter().zip(takes) {
+            covered[*i] = take;
+        }
+    }
+    let mut shorts: Vec<ShortLine> = Vec::new();
+    for (line, covered) in order.line_items.iter().zip(covered) {
+        let Some(sku) = line.variant.sku.as_deref() else {
+            continue;
+        };
         if covered < line.quantity {
             match shorts.iter_mut().find(|s| s.sku == sku) {
                 Some(s) => {
@@ -146,5 +170,36 @@ mod tests {
             ("C".to_string(), 1),
         ]);
         assert!(short_lines(&order(), Some(&all), &skus).is_empty());
+    }
+
+    /// Issue 22 item 1: `SOCK` ×2 and `SOCK-3PK` ×1, and the warehouse despatched only the
+    /// pack's 3 units. Line order would give the singles 2 and name the pack short; the pack
+    /// took them, and the singles are short.
+    #[test]
+    fn a_despatched_pack_is_not_taken_for_singles() {
+        let skus = SkuMap::new(&BTreeMap::from([(
+            "SOCK-3PK".to_string(),
+            UnitOfMeasure {
+                item_code: Some("SOCK".into()),
+                factor: 3,
+            },
+        )]));
+        let order: Order = serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 1,
+            "lineItems": [
+                {"id": "l1", "variant": {"sku": "SOCK"}, "quantity": 2},
+                {"id": "l2", "variant": {"sku": "SOCK-3PK"}, "quantity": 1}
+            ]
+        }))
+        .unwrap();
+        let despatched = BTreeMap::from([("SOCK".to_string(), 3)]);
+        assert_eq!(
+            short_lines(&order, Some(&despatched), &skus),
+            [ShortLine {
+                sku: "SOCK".into(),
+                ordered: 2,
+                despatched: 0
+            }]
+        );
     }
 }

@@ -18,6 +18,7 @@ use crate::config::ShipmentRules;
 use crate::domain::Despatch;
 use crate::domain::despatch::key_from;
 use crate::mapping::order::destinations::{destinations, same_place};
+use crate::mapping::pack_split::{self, Open};
 use crate::setup::{
     FIELD_DESPATCH_NUMBER, FIELD_DESPATCHED_AT, FIELD_PVX_CARRIER, FIELD_PVX_SERVICE,
 };
@@ -317,45 +318,60 @@ fn assign(
         .collect();
     let mut items: Vec<DeliveryItem> = Vec::new();
     for (item, units) in &despatch.lines {
-        let mut left = *units;
-        let mut matched = false;
-        for (id, quantity, line_item, factor) in &candidates {
-            if line_item != item {
-                continue;
-            }
-            matched = true;
-            let factor = i64::from((*factor).max(1));
-            let mut open = quantity - delivered.get(*id).copied().unwrap_or(0);
-            if let Some(part_left) = &part_left {
-                open = open.min(part_left.get(*id).copied().unwrap_or(0));
-            }
-            let take = open.min(left / factor);
-            if take > 0 {
-                left -= take * factor;
-                *delivered.entry(id.to_string()).or_insert(0) += take;
-                if let Some(part_left) = part_left.as_mut() {
-                    *part_left.entry(id.to_string()).or_insert(0) -= take;
+        // The lines of this item (or its packs), each with what it may still take.
+        let lines: Vec<(&str, Open)> = candidates
+            .iter()
+            .filter(|(_, _, line_item, _)| line_item == item)
+            .map(|(id, quantity, _, factor)| {
+                let mut open = quantity - delivered.get(*id).copied().unwrap_or(0);
+                if let Some(part_left) = &part_left {
+                    open = open.min(part_left.get(*id).copied().unwrap_or(0));
                 }
-                match items.iter_mut().find(|i| i.id == *id) {
-                    Some(existing) => existing.quantity += take,
-                    None => items.push(DeliveryItem {
-                        id: id.to_string(),
-                        quantity: take,
-                    }),
-                }
-            }
-        }
-        if !matched {
+                let open = Open {
+                    units: open.max(0),
+                    factor: (*factor).max(1),
+                };
+                (*id, open)
+            })
+            .collect();
+        if lines.is_empty() {
             return Err(format!(
                 "despatch {} ships item `{item}`, which order {} does not contain",
                 despatch.number, despatch.order_number
             ));
         }
-        if left > 0 {
-            return Err(format!(
-                "despatch {} ships {left} more unit(s) of `{item}` than order {} has left to deliver",
-                despatch.number, despatch.order_number
-            ));
+        let opens: Vec<Open> = lines.iter().map(|(_, open)| *open).collect();
+        let Some(takes) = pack_split::exact(*units, &opens) else {
+            let room: i64 = opens.iter().map(|o| o.units * i64::from(o.factor)).sum();
+            return Err(if *units > room {
+                format!(
+                    "despatch {} ships {} more unit(s) of `{item}` than order {} has left to deliver",
+                    despatch.number,
+                    units - room,
+                    despatch.order_number
+                )
+            } else {
+                format!(
+                    "despatch {} ships {units} unit(s) of `{item}`, which do not split into the packs order {} has left to deliver",
+                    despatch.number, despatch.order_number
+                )
+            });
+        };
+        for ((id, _), take) in lines.iter().zip(takes) {
+            if take == 0 {
+                continue;
+            }
+            *delivered.entry(id.to_string()).or_insert(0) += take;
+            if let Some(part_left) = part_left.as_mut() {
+                *part_left.entry(id.to_string()).or_insert(0) -= take;
+            }
+            match items.iter_mut().find(|i| i.id == *id) {
+                Some(existing) => existing.quantity += take,
+                None => items.push(DeliveryItem {
+                    id: id.to_string(),
+                    quantity: take,
+                }),
+            }
         }
     }
     Ok(items)
