@@ -800,3 +800,72 @@ async fn a_despatch_of_a_pack_s_units_is_delivered_on_the_pack_line() {
     assert_eq!(found[0]["items"][0]["quantity"], 1, "{found:#?}");
     assert_eq!(shipment_state(&bed, &order), "Partial");
 }
+
+/// Issue 22 item 2: two despatches of one order in one batch, the second of an item the
+/// commercetools order does not have. Each despatch is planned on its own: the good one is
+/// delivered, only the bad one is parked with its reason (before, both were parked).
+#[tokio::test]
+async fn one_despatch_that_cannot_be_booked_does_not_park_the_others_of_its_order() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let order = &orders[0];
+    let known = number(order);
+    let ordered = order["lineItems"][0]["variant"]["sku"].as_str().unwrap();
+    let quantity = order["lineItems"][0]["quantity"].as_i64().unwrap();
+    let flow = shipment_flow(&bed, &store).await;
+    let good = bed
+        .pvx
+        .despatch(
+            &known,
+            DespatchPlan {
+                lines: vec![(ordered.to_string(), quantity)],
+                packages: vec![PackagePlan::tracked("GOOD-1")],
+                carrier: "DPD".into(),
+                service: "Next Day".into(),
+            },
+        )
+        .unwrap();
+    // A line added in Peoplevox that the commercetools order does not have, despatched apart.
+    let stranger = ["SKU-0001", "SKU-0002"]
+        .into_iter()
+        .find(|s| *s != ordered)
+        .unwrap();
+    save(
+        &bed,
+        &store,
+        "Sales order items",
+        &[&[known.as_str(), stranger, "1", "99"]],
+    )
+    .await;
+    let bad = bed
+        .pvx
+        .despatch(
+            &known,
+            DespatchPlan {
+                lines: vec![(stranger.to_string(), 1)],
+                packages: vec![PackagePlan::tracked("BAD-1")],
+                carrier: "DPD".into(),
+                service: "Next Day".into(),
+            },
+        )
+        .unwrap();
+    announce(&store, &good.number, "tracking").await;
+    announce(&store, &bad.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (report.deliveries_added, report.records.dead_lettered),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(deliveries(&bed, order).len(), 1);
+    assert_eq!(shipment_state(&bed, order), "Shipped");
+    let parked = store
+        .receive(SHIPMENTS_DLQ, 10, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(parked.len(), 1);
+    let reason = parked[0].attributes.get(REASON_ATTRIBUTE).unwrap();
+    assert!(
+        reason.contains(&bad.number) && reason.contains("does not contain"),
+        "{reason}"
+    );
+}

@@ -166,16 +166,43 @@ fn delivered_in_part(order: &Order, part: &PartOfDespatch) -> Option<BTreeMap<St
     Some(delivered)
 }
 
-/// The actions for `despatches` of `order`, or why the despatch cannot be booked (an item the
-/// order does not have, more units than it has left).
+/// What [`plan`] made of an order's despatches.
+#[derive(Debug, Default)]
+pub(super) struct Planned {
+    /// The update for the despatches that can be booked.
+    pub actions: Vec<OrderUpdateAction>,
+    /// Despatch number → why it cannot be booked (an item the order does not have, more units
+    /// than it has left): each despatch is planned on its own, so one that cannot be booked
+    /// never holds back the others of its order.
+    pub refused: BTreeMap<String, String>,
+}
+
+/// As a `Result` reads, for tests of one despatch: the actions when nothing was refused, or
+/// the one refusal's reason.
+#[cfg(test)]
+impl Planned {
+    pub fn unwrap(self) -> Vec<OrderUpdateAction> {
+        assert!(self.refused.is_empty(), "refused: {:?}", self.refused);
+        self.actions
+    }
+
+    pub fn unwrap_err(self) -> String {
+        assert!(self.actions.is_empty(), "planned: {:?}", self.actions);
+        self.refused.into_values().next().expect("a refusal")
+    }
+}
+
+/// The actions for `despatches` of `order`, and the despatches that cannot be booked.
 pub(super) fn plan(
     order: &Order,
     despatches: &[&Despatch],
     rules: &ShipmentRules,
     lines: &Lines<'_>,
-) -> Result<Vec<OrderUpdateAction>, String> {
+) -> Planned {
     let mut have = existing(order);
     let mut actions = Vec::new();
+    let mut refused = BTreeMap::new();
+    let mut booked_any = false;
     for despatch in despatches {
         let key = delivery_key(&despatch.number);
         let (carrier, provider) = rules.carrier(&despatch.carrier);
@@ -189,6 +216,7 @@ pub(super) fn plan(
             })
         };
         if have.deliveries.contains(&key) {
+            booked_any = true;
             // The delivery exists: packages and tracking that came later are added to it,
             // each package matched to its parcel (see `parcels.rs`).
             let existing = parcels::of_delivery(order, &key);
@@ -216,8 +244,22 @@ pub(super) fn plan(
             }
             continue;
         }
-        let part = part_of(order, lines.export_channel_id, &despatch.order_number)?;
-        let items = assign(order, despatch, &part, &mut have.delivered, lines)?;
+        // Units are counted as delivered only when the despatch can be booked whole.
+        let mut delivered = have.delivered.clone();
+        let assigned =
+            part_of(order, lines.export_channel_id, &despatch.order_number).and_then(|part| {
+                let items = assign(order, despatch, &part, &mut delivered, lines)?;
+                Ok((part, items))
+            });
+        let (part, items) = match assigned {
+            Ok(assigned) => assigned,
+            Err(reason) => {
+                refused.insert(despatch.number.clone(), reason);
+                continue;
+            }
+        };
+        have.delivered = delivered;
+        booked_any = true;
         let placed = parcels::place(&despatch.number, &despatch.packages, &[]);
         let parcels = despatch
             .packages
@@ -254,12 +296,13 @@ pub(super) fn plan(
             custom,
         });
     }
-    if let Some(state) = next_shipment_state(order, &have.delivered) {
+    // A plan that books nothing changes nothing, the shipment state included.
+    if booked_any && let Some(state) = next_shipment_state(order, &have.delivered) {
         actions.push(OrderUpdateAction::ChangeShipmentState {
             shipment_state: state,
         });
     }
-    Ok(actions)
+    Planned { actions, refused }
 }
 
 fn measurements(package: &crate::domain::Package) -> Option<ParcelMeasurements> {

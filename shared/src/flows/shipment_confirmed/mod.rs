@@ -200,20 +200,21 @@ impl ShipmentConfirmed {
             }
         }
 
-        let booked: Vec<(Order, Vec<Despatch>, Booked)> = futures::stream::iter(work)
+        type Refused = BTreeMap<String, String>;
+        let booked: Vec<(Order, Vec<Despatch>, Booked, Refused)> = futures::stream::iter(work)
             .map(|(order, mine)| async move {
                 // No order is started once the time has run out.
-                let booked = if deadline::expired() {
-                    Booked::Failed(unstarted())
+                let (booked, refused) = if deadline::expired() {
+                    (Booked::Failed(unstarted()), BTreeMap::new())
                 } else {
                     self.book(&order, &mine).await
                 };
-                (order, mine, booked)
+                (order, mine, booked, refused)
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for (order, mine, booked) in booked {
+        for (order, mine, booked, refused) in booked {
             let (outcome, audit_outcome, reason) = match &booked {
                 Booked::Applied(actions, attempts) => {
                     report.conflicts += attempts.saturating_sub(1) as usize;
@@ -244,6 +245,13 @@ impl ShipmentConfirmed {
             // Nothing happened to an order not started: nothing to audit.
             let started = outcome != unstarted();
             for d in &mine {
+                if let Some(why) = refused.get(&d.number) {
+                    let parked = RecordOutcome::DeadLetter(why.clone());
+                    finish(&mut report, &d.number, parked.clone());
+                    self.audit(&order, d, parked.audit_name(), Some(why.clone()))
+                        .await;
+                    continue;
+                }
                 finish(&mut report, &d.number, outcome.clone());
                 if started {
                     self.audit(&order, d, audit_outcome, reason.clone()).await;
@@ -254,8 +262,13 @@ impl ShipmentConfirmed {
     }
 
     /// Plans on the order as read and sends the update; on a conflict (or a lost answer) reads
-    /// the order again and plans again.
-    async fn book(&self, order: &Order, despatches: &[Despatch]) -> Booked {
+    /// the order again and plans again. Also returns the despatches that cannot be booked
+    /// (despatch number → reason), as the last plan found them.
+    async fn book(
+        &self,
+        order: &Order,
+        despatches: &[Despatch],
+    ) -> (Booked, BTreeMap<String, String>) {
         let refs: Vec<&Despatch> = despatches.iter().collect();
         let item_of = |sku: &str| {
             let (item, factor) = self.sku_map.item_of(sku);
@@ -271,29 +284,27 @@ impl ShipmentConfirmed {
             export_channel_id: &self.parts.export_channel_id,
         };
         let mut planned = Vec::new();
-        let mut refused = None;
+        let mut refused = BTreeMap::new();
         let outcome = self
             .parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
-                match deliveries::plan(current, &refs, &self.parts.rules, &lines) {
-                    Ok(actions) => {
-                        planned = actions.clone();
-                        Decision::Update(actions)
-                    }
-                    Err(reason) => {
-                        refused = Some(reason);
-                        Decision::Done
-                    }
+                let plan = deliveries::plan(current, &refs, &self.parts.rules, &lines);
+                planned = plan.actions.clone();
+                refused = plan.refused;
+                if plan.actions.is_empty() {
+                    Decision::Done
+                } else {
+                    Decision::Update(plan.actions)
                 }
             })
             .await;
-        match (outcome, refused) {
-            (_, Some(reason)) => Booked::Failed(RecordOutcome::DeadLetter(reason)),
-            (Ok(done), None) if done.applied => Booked::Applied(planned, done.attempts),
-            (Ok(_), None) => Booked::Unchanged,
-            (Err(e), None) => Booked::Failed(failed_write(&e, "the delivery")),
-        }
+        let booked = match outcome {
+            Ok(done) if done.applied => Booked::Applied(planned, done.attempts),
+            Ok(_) => Booked::Unchanged,
+            Err(e) => Booked::Failed(failed_write(&e, "the delivery")),
+        };
+        (booked, refused)
     }
 
     async fn audit(
