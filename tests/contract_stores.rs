@@ -9,13 +9,13 @@
 //! fail rather than pass silently. Every AWS test provisions its own uniquely named tables and
 //! queues, so tests run in parallel and never see each other's data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ctpvx_shared::store::{
     AuditEntry, AuditLog, Condition, IdempotencyRecord, IdempotencyStatus, IdempotencyStore, Item,
-    PutInProgress, Queue, QueueDepth, QueueMessage, StateStore, StoreError, now_epoch_ms,
+    Outgoing, PutInProgress, Queue, QueueDepth, QueueMessage, StateStore, StoreError, now_epoch_ms,
     now_epoch_s,
 };
 
@@ -601,6 +601,52 @@ async fn check_queue_delayed_send(q: &dyn Queue) {
     );
 }
 
+/// `send_many` sends more than one SQS batch (10), each message with its own attributes and
+/// delay, and answers each one's id in order.
+async fn check_queue_send_many(q: &dyn Queue) {
+    let attributes: Vec<BTreeMap<String, String>> = (0..12)
+        .map(|i| BTreeMap::from([("n".to_owned(), i.to_string())]))
+        .collect();
+    let bodies: Vec<String> = (0..12).map(|i| format!("many-{i}")).collect();
+    let outgoing: Vec<Outgoing<'_>> = bodies
+        .iter()
+        .zip(&attributes)
+        .enumerate()
+        .map(|(i, (body, attributes))| Outgoing {
+            body,
+            attributes,
+            delay: if i == 11 {
+                Duration::from_secs(2)
+            } else {
+                Duration::ZERO
+            },
+        })
+        .collect();
+    let sent_at = Instant::now();
+    let ids: Vec<String> = q
+        .send_many(QUEUE, &outgoing)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 12);
+    let now = receive_until(q, QUEUE, 11, LONG, Duration::from_secs(5)).await;
+    assert_eq!(now.len(), 11, "{now:#?}");
+    for m in &now {
+        let i = ids.iter().position(|id| *id == m.id).expect("an id sent");
+        assert_eq!(m.body, bodies[i]);
+        assert_eq!(m.attributes, attributes[i]);
+    }
+    assert_nothing_visible(q, QUEUE).await;
+    let later = receive_until(q, QUEUE, 1, LONG, Duration::from_secs(6)).await;
+    assert_eq!(later.len(), 1, "the delayed message never arrived");
+    assert_eq!(
+        (later[0].id.as_str(), later[0].body.as_str()),
+        (ids[11].as_str(), "many-11")
+    );
+    assert!(sent_at.elapsed() >= Duration::from_millis(1900));
+}
+
 /// String attributes arrive exactly as sent.
 async fn check_queue_attributes_round_trip(q: &dyn Queue) {
     let attributes = BTreeMap::from([
@@ -1049,6 +1095,7 @@ contract! {
     check_queue_visibility_timeout => queue,
     check_queue_attributes_round_trip => queue,
     check_queue_delayed_send => queue,
+    check_queue_send_many => queue,
     check_queue_dead_letter => queue,
     check_queue_release => queue,
     check_queue_release_after => queue,

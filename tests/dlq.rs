@@ -791,3 +791,122 @@ on_both! {
     check_a_message_moved_by_the_redrive_policy_says_so,
     check_a_failed_step_is_reported_and_loses_nothing,
 }
+
+/// A queue that counts how it is asked to send: one message at a time, or many per call.
+struct Counting {
+    inner: Arc<dyn Queue>,
+    single: std::sync::atomic::AtomicUsize,
+    many: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Queue for Counting {
+    async fn send_delayed(
+        &self,
+        queue: &str,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+        delay: Duration,
+    ) -> Result<String, StoreError> {
+        self.single
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner
+            .send_delayed(queue, body, attributes, delay)
+            .await
+    }
+    async fn send_many(
+        &self,
+        queue: &str,
+        messages: &[ctpvx_shared::store::Outgoing<'_>],
+    ) -> Vec<Result<String, StoreError>> {
+        self.many.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.send_many(queue, messages).await
+    }
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<QueueMessage>, StoreError> {
+        self.inner.receive(queue, max, visibility).await
+    }
+    async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
+        self.inner.delete(queue, receipt).await
+    }
+    async fn release_after(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.release_after(queue, receipt, delay).await
+    }
+    async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
+        self.inner.depth(queue).await
+    }
+}
+
+/// A settle that re-queues and parks many records sends them in one call per queue (10 a
+/// request on SQS), not a call each: a batch settled a call at a time is as many round trips,
+/// and the more calls a settle makes, the likelier one hangs into the function's Timeout (the
+/// soak's kills showed it). Every record still gets its copy or its parking, with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn settling_many_failed_records_sends_them_in_one_call_per_queue() {
+    let b = embedded::backend().await;
+    let counting = Counting {
+        inner: b.queue.clone(),
+        single: Default::default(),
+        many: Default::default(),
+    };
+    let policy = RetryPolicy {
+        first_requeue_delay: Duration::from_secs(1),
+        ..queues::retry_policy(ORDERS_QUEUE)
+    };
+    let mut records = Vec::new();
+    let mut outcomes = BTreeMap::new();
+    for i in 0..25 {
+        let id = format!("m-{i}");
+        // Even: on its last attempt and still failing (re-queued); odd: poisonous (parked).
+        let outcome = if i % 2 == 0 {
+            RecordOutcome::Retry("Peoplevox answered 503".into())
+        } else {
+            RecordOutcome::DeadLetter(format!("record {i} is garbage"))
+        };
+        outcomes.insert(id.clone(), outcome);
+        records.push(InputRecord {
+            id,
+            body: format!("{{\"n\":{i}}}"),
+            receive_count: policy.attempts,
+            requeues: 0,
+            receipt: None,
+        });
+    }
+    let failed = settle(
+        &counting,
+        b.audit.as_ref(),
+        FLOW,
+        &policy,
+        &records,
+        &outcomes,
+    )
+    .await;
+    assert!(failed.is_empty(), "{failed:?}");
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(
+        (counting.many.load(SeqCst), counting.single.load(SeqCst)),
+        (2, 0)
+    );
+    let parked = receive_all(b.queue.as_ref(), ORDERS_DLQ).await;
+    assert_eq!(parked.len(), 12);
+    assert!(parked.iter().all(|m| {
+        m.attributes
+            .get(ctpvx_shared::flows::batch::REASON_ATTRIBUTE)
+            .is_some_and(|r| r.ends_with("is garbage"))
+    }));
+    tokio::time::sleep(policy.requeue_delay(0) + Duration::from_secs(1)).await;
+    let copies = receive_all(b.queue.as_ref(), ORDERS_QUEUE).await;
+    assert_eq!(copies.len(), 13);
+    let audited = b.audit.list("message#m-0", 10).await.unwrap();
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].outcome, "requeued");
+}

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use ctpvx_shared::config::Config;
 use ctpvx_shared::invocation::{SETTLE_RESERVE, WORK_MARGIN};
 use ctpvx_shared::queues::{ORDERS_QUEUE, STOCK_QUEUE};
-use ctpvx_shared::store::{Queue, QueueDepth, QueueMessage, StoreError};
+use ctpvx_shared::store::{Outgoing, Queue, QueueDepth, QueueMessage, StoreError};
 
 use super::worker::Chance;
 
@@ -136,6 +136,15 @@ impl Queue for StallingQueue<'_> {
         self.inner
             .send_delayed(queue, body, attributes, delay)
             .await
+    }
+
+    async fn send_many(
+        &self,
+        queue: &str,
+        messages: &[Outgoing<'_>],
+    ) -> Vec<Result<String, StoreError>> {
+        self.maybe_stall().await;
+        self.inner.send_many(queue, messages).await
     }
 
     async fn receive(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use ctpvx_shared::queues::QUEUE_PAIRS;
-use ctpvx_shared::store::{Queue, QueueDepth, QueueMessage, StoreError};
+use ctpvx_shared::store::{Outgoing, Queue, QueueDepth, QueueMessage, StoreError};
 
 #[derive(Debug, Default)]
 struct Books {
@@ -107,6 +107,22 @@ impl Queue for TallyQueue {
             books.queue_of.insert(id.clone(), queue.to_string());
         }
         Ok(id)
+    }
+
+    async fn send_many(
+        &self,
+        queue: &str,
+        messages: &[Outgoing<'_>],
+    ) -> Vec<Result<String, StoreError>> {
+        let sent = self.inner.send_many(queue, messages).await;
+        if is_source(queue) {
+            let mut books = self.books();
+            for id in sent.iter().flatten() {
+                books.sent.insert(id.clone());
+                books.queue_of.insert(id.clone(), queue.to_string());
+            }
+        }
+        sent
     }
 
     async fn receive(

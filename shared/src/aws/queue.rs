@@ -10,11 +10,11 @@ use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityEr
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
-    QueueAttributeName,
+    QueueAttributeName, SendMessageBatchRequestEntry,
 };
 
 use crate::store::{
-    MAX_RECEIVE_BATCH, Queue, QueueDepth, QueueMessage, StoreError, delay_seconds,
+    MAX_RECEIVE_BATCH, Outgoing, Queue, QueueDepth, QueueMessage, StoreError, delay_seconds,
     visibility_seconds,
 };
 
@@ -198,6 +198,75 @@ impl SqsQueue {
     }
 }
 
+impl SqsQueue {
+    /// One SendMessageBatch of at most 10 messages; each one's id or why it was refused.
+    async fn send_batch(
+        &self,
+        queue: &str,
+        messages: &[Outgoing<'_>],
+    ) -> Vec<Result<String, StoreError>> {
+        let entries = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(m.body);
+                if !m.delay.is_zero() {
+                    entry = entry.delay_seconds(delay_seconds(m.delay));
+                }
+                for (k, v) in m.attributes {
+                    entry = entry.message_attributes(k, string_attribute(v)?);
+                }
+                entry
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("sqs send_many: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let out = match entries {
+            Ok(entries) => match self.url(queue) {
+                Ok(url) => self
+                    .client
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("sqs send_many", e)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut sent: Vec<Result<String, StoreError>> = messages
+            .iter()
+            .map(|_| {
+                Err(StoreError::Backend(
+                    "sqs send_many: the answer does not mention this message".into(),
+                ))
+            })
+            .collect();
+        for ok in out.successful() {
+            if let Some(slot) = ok.id().parse::<usize>().ok().and_then(|i| sent.get_mut(i)) {
+                *slot = Ok(ok.message_id().to_string());
+            }
+        }
+        for (i, e) in refused(out.failed(), 0, "sqs send_many", |_| false) {
+            if let Some(slot) = sent.get_mut(i) {
+                *slot = Err(e);
+            }
+        }
+        sent
+    }
+}
+
+/// Messages of one SendMessageBatch at most: SQS's entry limit, and a payload kept well under
+/// its size limit (256 KiB for a whole batch on older queues).
+const MAX_SEND_BATCH_BYTES: usize = 200 * 1024;
+
 /// A batch call's refused entries as (index, why); an entry `not_found` says holds no message
 /// is `NotFound`, any other refusal `Backend`. Entry ids are the items' indexes.
 fn refused(
@@ -264,6 +333,30 @@ impl Queue for SqsQueue {
         out.message_id()
             .map(str::to_owned)
             .ok_or_else(|| StoreError::Backend("sqs send: no MessageId in the answer".into()))
+    }
+
+    async fn send_many(
+        &self,
+        queue: &str,
+        messages: &[Outgoing<'_>],
+    ) -> Vec<Result<String, StoreError>> {
+        let mut sent = Vec::with_capacity(messages.len());
+        let mut start = 0;
+        while start < messages.len() {
+            // Up to 10 messages, and only as many as fit the payload limit (at least one).
+            let mut end = start + 1;
+            let mut bytes = messages[start].body.len();
+            while end < messages.len()
+                && end - start < MAX_RECEIVE_BATCH
+                && bytes + messages[end].body.len() <= MAX_SEND_BATCH_BYTES
+            {
+                bytes += messages[end].body.len();
+                end += 1;
+            }
+            sent.extend(self.send_batch(queue, &messages[start..end]).await);
+            start = end;
+        }
+        sent
     }
 
     async fn receive(

@@ -19,10 +19,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures::future::join_all;
-
 use super::batch::{InputRecord, REASON_ATTRIBUTE, REQUEUES_ATTRIBUTE, RecordOutcome};
-use crate::store::{AuditEntry, AuditLog, MAX_DELAY, Queue, now_epoch_ms};
+use crate::store::{AuditEntry, AuditLog, MAX_DELAY, Outgoing, Queue, now_epoch_ms};
 
 /// Where a flow's records go when they cannot be finished now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,40 +99,27 @@ pub async fn settle(
         .filter_map(|record| Some((record, decide(policy, record, outcomes)?)))
         .collect();
     delay_retries(queue, policy, &decided).await;
-    // Re-queues and parks are one queue call or two each: concurrently, as a batch of 100
-    // failed records would otherwise wait on 100 round trips one after another.
-    let passed_on: Vec<(&InputRecord, &HandOn)> = decided
-        .iter()
-        .filter(|(_, hand_on)| !matches!(hand_on, HandOn::Retry(_)))
-        .map(|(record, hand_on)| (*record, hand_on))
-        .collect();
-    let mut handed_on = BTreeSet::new();
-    for chunk in passed_on.chunks(SETTLE_CONCURRENCY) {
-        let sent = join_all(chunk.iter().map(|(record, hand_on)| async move {
-            match hand_on {
-                HandOn::Requeue(reason) => {
-                    requeue(queue, audit, flow, policy, record, reason).await
-                }
-                HandOn::Park(reason) => park(queue, audit, flow, policy, record, reason).await,
-                HandOn::Retry(_) => false,
-            }
-        }))
-        .await;
-        for ((record, _), sent) in chunk.iter().zip(sent) {
-            if sent {
-                handed_on.insert(record.id.as_str());
-            }
+    // Re-queues and parks go out in a few batch sends (10 a call on SQS), not a call each: a
+    // batch of 100 failed records settled one call at a time is 100 round trips, and the more
+    // calls a settle makes, the likelier one hangs into the function's Timeout.
+    let mut requeues = Vec::new();
+    let mut parks = Vec::new();
+    for (record, hand_on) in &decided {
+        match hand_on {
+            HandOn::Requeue(reason) => requeues.push((*record, reason.as_str())),
+            HandOn::Park(reason) => parks.push((*record, reason.as_str())),
+            HandOn::Retry(_) => {}
         }
     }
+    let mut handed_on = BTreeSet::new();
+    handed_on.extend(requeue(queue, audit, flow, policy, &requeues).await);
+    handed_on.extend(park(queue, audit, flow, policy, &parks).await);
     decided
         .iter()
         .filter(|(record, _)| !handed_on.contains(record.id.as_str()))
         .map(|(record, _)| record.id.clone())
         .collect()
 }
-
-/// Records of one batch re-queued or parked at once.
-const SETTLE_CONCURRENCY: usize = 10;
 
 /// What happens to `record`; `None` when it is done.
 fn decide(
@@ -189,93 +174,133 @@ async fn delay_retries(
     }
 }
 
-/// Sends a fresh copy of `record` to its own queue after the policy's delay; true when sent.
-async fn requeue(
+/// Sends a fresh copy of each record to its own queue after the policy's delay; returns the
+/// ids of the records sent (the others stay in their queue and come back).
+async fn requeue<'a>(
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     flow: &str,
     policy: &RetryPolicy,
-    record: &InputRecord,
-    reason: &str,
-) -> bool {
-    let delay = policy.requeue_delay(record.requeues);
-    let requeues = record.requeues + 1;
-    let attributes = BTreeMap::from([
-        (REQUEUES_ATTRIBUTE.to_string(), requeues.to_string()),
-        ("ctpvx-flow".to_string(), flow.to_string()),
-        ("ctpvx-source-message-id".to_string(), record.id.clone()),
-    ]);
-    match queue
-        .send_delayed(&policy.queue, &record.body, &attributes, delay)
-        .await
-    {
-        Ok(copy) => {
-            tracing::warn!(message_id = %record.id, copy = %copy, requeues, delay_s = delay.as_secs(), %reason, "record re-queued after its attempts ran out");
-            let detail = serde_json::json!({
-                "queue": policy.queue,
-                "copy": copy,
-                "requeues": requeues,
-                "delay_s": delay.as_secs(),
-            });
-            record_audit(audit, flow, record, "requeued", reason, detail).await;
-            true
-        }
-        Err(e) => {
-            tracing::error!(message_id = %record.id, error = %e, "re-queueing failed; record stays in its queue");
-            false
+    records: &[(&'a InputRecord, &str)],
+) -> Vec<&'a str> {
+    let attributes: Vec<BTreeMap<String, String>> = records
+        .iter()
+        .map(|(record, _)| {
+            BTreeMap::from([
+                (
+                    REQUEUES_ATTRIBUTE.to_string(),
+                    (record.requeues + 1).to_string(),
+                ),
+                ("ctpvx-flow".to_string(), flow.to_string()),
+                ("ctpvx-source-message-id".to_string(), record.id.clone()),
+            ])
+        })
+        .collect();
+    let outgoing: Vec<Outgoing<'_>> = records
+        .iter()
+        .zip(&attributes)
+        .map(|((record, _), attributes)| Outgoing {
+            body: &record.body,
+            attributes,
+            delay: policy.requeue_delay(record.requeues),
+        })
+        .collect();
+    let sent = queue.send_many(&policy.queue, &outgoing).await;
+    let mut audits = Vec::new();
+    let mut handed_on = Vec::new();
+    for (((record, reason), out), sent) in records.iter().zip(&outgoing).zip(sent) {
+        let requeues = record.requeues + 1;
+        match sent {
+            Ok(copy) => {
+                tracing::warn!(message_id = %record.id, copy = %copy, requeues, delay_s = out.delay.as_secs(), %reason, "record re-queued after its attempts ran out");
+                let detail = serde_json::json!({
+                    "queue": policy.queue,
+                    "copy": copy,
+                    "requeues": requeues,
+                    "delay_s": out.delay.as_secs(),
+                });
+                audits.push((*record, "requeued", *reason, detail));
+                handed_on.push(record.id.as_str());
+            }
+            Err(e) => {
+                tracing::error!(message_id = %record.id, error = %e, "re-queueing failed; record stays in its queue");
+            }
         }
     }
+    record_audits(audit, flow, audits).await;
+    handed_on
 }
 
-/// Sends `record` to the dead-letter queue with `reason`; true when parked.
-async fn park(
+/// Sends each record to the dead-letter queue with its reason; returns the ids of the records
+/// parked (the others stay in their queue and come back).
+async fn park<'a>(
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     flow: &str,
     policy: &RetryPolicy,
-    record: &InputRecord,
-    reason: &str,
-) -> bool {
-    let attributes = BTreeMap::from([
-        (REASON_ATTRIBUTE.to_string(), reason.to_string()),
-        ("ctpvx-flow".to_string(), flow.to_string()),
-        ("ctpvx-source-message-id".to_string(), record.id.clone()),
-    ]);
-    match queue
-        .send(&policy.dead_letter_queue, &record.body, &attributes)
-        .await
-    {
-        Ok(_) => {
-            tracing::warn!(message_id = %record.id, %reason, "record dead-lettered");
-            let detail = serde_json::json!({ "queue": policy.dead_letter_queue });
-            record_audit(audit, flow, record, "dead-lettered", reason, detail).await;
-            true
-        }
-        Err(e) => {
-            tracing::error!(message_id = %record.id, error = %e, "dead-lettering failed; record stays in its queue");
-            false
+    records: &[(&'a InputRecord, &str)],
+) -> Vec<&'a str> {
+    let attributes: Vec<BTreeMap<String, String>> = records
+        .iter()
+        .map(|(record, reason)| {
+            BTreeMap::from([
+                (REASON_ATTRIBUTE.to_string(), reason.to_string()),
+                ("ctpvx-flow".to_string(), flow.to_string()),
+                ("ctpvx-source-message-id".to_string(), record.id.clone()),
+            ])
+        })
+        .collect();
+    let outgoing: Vec<Outgoing<'_>> = records
+        .iter()
+        .zip(&attributes)
+        .map(|((record, _), attributes)| Outgoing {
+            body: &record.body,
+            attributes,
+            delay: Duration::ZERO,
+        })
+        .collect();
+    let sent = queue.send_many(&policy.dead_letter_queue, &outgoing).await;
+    let mut audits = Vec::new();
+    let mut handed_on = Vec::new();
+    for ((record, reason), sent) in records.iter().zip(sent) {
+        match sent {
+            Ok(_) => {
+                tracing::warn!(message_id = %record.id, %reason, "record dead-lettered");
+                let detail = serde_json::json!({ "queue": policy.dead_letter_queue });
+                audits.push((*record, "dead-lettered", *reason, detail));
+                handed_on.push(record.id.as_str());
+            }
+            Err(e) => {
+                tracing::error!(message_id = %record.id, error = %e, "dead-lettering failed; record stays in its queue");
+            }
         }
     }
+    record_audits(audit, flow, audits).await;
+    handed_on
 }
 
-async fn record_audit(
+/// Appends the audit entries of what was handed on, in as few calls as the log allows
+/// (DynamoDB's BatchWriteItem: 25 a call).
+async fn record_audits(
     audit: &dyn AuditLog,
     flow: &str,
-    record: &InputRecord,
-    outcome: &str,
-    reason: &str,
-    detail: serde_json::Value,
+    entries: Vec<(&InputRecord, &str, &str, serde_json::Value)>,
 ) {
-    let entry = AuditEntry {
-        entity: format!("message#{}", record.id),
-        at_ms: now_epoch_ms(),
-        flow: flow.to_string(),
-        outcome: outcome.to_string(),
-        reason: Some(reason.to_string()),
-        detail,
-    };
-    if let Err(e) = audit.append(&entry).await {
-        tracing::error!(message_id = %record.id, error = %e, "audit append failed");
+    let at_ms = now_epoch_ms();
+    let entries: Vec<AuditEntry> = entries
+        .into_iter()
+        .map(|(record, outcome, reason, detail)| AuditEntry {
+            entity: format!("message#{}", record.id),
+            at_ms,
+            flow: flow.to_string(),
+            outcome: outcome.to_string(),
+            reason: Some(reason.to_string()),
+            detail,
+        })
+        .collect();
+    for (i, e) in audit.append_many(&entries).await {
+        let entity = entries.get(i).map_or("?", |e| e.entity.as_str());
+        tracing::error!(%entity, error = %e, "audit append failed");
     }
 }
 

@@ -268,6 +268,15 @@ pub struct QueueDepth {
     pub in_flight: u64,
 }
 
+/// A message to send with [`Queue::send_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub body: &'a str,
+    pub attributes: &'a BTreeMap<String, String>,
+    /// How long it stays invisible first (as [`Queue::send_delayed`]).
+    pub delay: Duration,
+}
+
 /// A message queue with SQS semantics: at-least-once, visibility timeout, receive count, and a
 /// dead-letter queue after the source queue's maximum receive count (its redrive policy).
 #[async_trait]
@@ -291,6 +300,24 @@ pub trait Queue: Send + Sync {
         attributes: &BTreeMap<String, String>,
         delay: Duration,
     ) -> Result<String, StoreError>;
+    /// Sends several messages to the named queue, each with its own attributes and delay, and
+    /// returns each one's id or why it was not sent, in order. A queue that sends up to 10 per
+    /// call (SQS SendMessageBatch) overrides this loop: a flow settling a batch re-queues or
+    /// parks its failed records in a few calls, not a call each.
+    async fn send_many(
+        &self,
+        queue: &str,
+        messages: &[Outgoing<'_>],
+    ) -> Vec<Result<String, StoreError>> {
+        let mut sent = Vec::with_capacity(messages.len());
+        for m in messages {
+            sent.push(
+                self.send_delayed(queue, m.body, m.attributes, m.delay)
+                    .await,
+            );
+        }
+        sent
+    }
     /// Receives up to `max` visible messages (at most 10 per call, as SQS), hiding them for
     /// `visibility`. Messages past the maximum receive count move to the dead-letter queue
     /// instead of being returned.
