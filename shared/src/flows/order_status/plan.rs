@@ -97,6 +97,13 @@ pub fn warehouse_stage(order: &Order, rules: &StatusRules) -> Option<Stage> {
     from_field.max(stage_of_shipment_state(order.shipment_state.as_deref()))
 }
 
+/// Whether goods of the order have left: it has a delivery, or it stands at part-despatched or
+/// further (short of a cancellation).
+fn goods_left(order: &Order, applied: Option<Stage>) -> bool {
+    order.deliveries().next().is_some()
+        || applied.is_some_and(|s| s >= Stage::PartiallyDespatched && s != Stage::Cancelled)
+}
+
 /// Plans one reported status against the order. `applied` is the stage to compare with
 /// (normally [`applied_stage`]).
 pub fn plan(
@@ -111,6 +118,14 @@ pub fn plan(
         return Verdict::Refused(reason);
     }
     let stage = reported.mapping.stage;
+    // A warehouse cancellation once goods have left would show a shipped order as cancelled,
+    // which refund automations act on: Cancelled ranks highest, so it is stopped here.
+    if stage == Stage::Cancelled && goods_left(order, applied) {
+        return Verdict::Conflict(format!(
+            "Peoplevox reports `{}` (cancelled) for an order whose goods have left the warehouse: not applied; a person must decide",
+            reported.name
+        ));
+    }
     let moved = match compare(applied, stage) {
         Move::AfterCancel => {
             return Verdict::Conflict(format!(
@@ -370,5 +385,36 @@ mod tests {
         let json = serde_json::to_value(actions).unwrap();
         assert_eq!(json[0]["shipmentState"], "Partial");
         assert_eq!(json[2]["value"], "A: 1 of 2 not despatched");
+    }
+
+    /// Issue 22 item 9: Peoplevox cancelling an order after its goods left (a delivery, or a
+    /// despatched stage) is a conflict for a person; before that it is applied.
+    #[test]
+    fn a_warehouse_cancellation_after_despatch_is_a_conflict() {
+        let shipped = order("Shipped", "Confirmed", Some("Despatched"));
+        assert!(
+            matches!(run(&shipped, "Cancelled", None, &[]), Verdict::Conflict(r) if r.contains("goods have left")),
+        );
+        let mut delivered: Order = serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 3, "orderNumber": "N1",
+            "orderState": "Open", "shipmentState": "Pending",
+            "lineItems": [{"id": "l1", "variant": {"sku": "A"}, "quantity": 2}],
+            "shippingInfo": {"deliveries": [{"id": "d1", "key": "pvx-D1", "items": [], "parcels": []}]},
+        }))
+        .unwrap();
+        assert!(matches!(
+            run(&delivered, "Cancelled", None, &[]),
+            Verdict::Conflict(_)
+        ));
+        delivered.shipping_info = None;
+        assert!(matches!(
+            run(&delivered, "Cancelled", None, &[]),
+            Verdict::Apply { moved: true, .. }
+        ));
+        let packed = order("Ready", "Confirmed", Some("Packed"));
+        assert!(matches!(
+            run(&packed, "Cancelled", None, &[]),
+            Verdict::Apply { moved: true, .. }
+        ));
     }
 }
