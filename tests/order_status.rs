@@ -223,8 +223,8 @@ fn requests_since(bed: &Testbed, before: &BTreeMap<String, u64>) -> BTreeMap<Str
 /// A batch's cancellations cost Peoplevox one status read and one save, not a read and a save
 /// an order: at about a request a second, 100 cancellations sent one by one outlast the
 /// function's Timeout while the pickers start on them. A save Peoplevox refuses in part (an
-/// order picked between the read and the save) is sent again one order at a time, so that only
-/// the picked order becomes an exception.
+/// order picked between the read and the save) sends again, alone, only the order Peoplevox
+/// named as refused, so that only the picked order becomes an exception.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_of_cancellations_is_one_peoplevox_read_and_one_save() {
     let (bed, store, orders) = exported(24, 1).await;
@@ -250,6 +250,7 @@ async fn a_batch_of_cancellations_is_one_peoplevox_read_and_one_save() {
         let message = bed.ct.cancel_order(&id(order)).unwrap();
         send(&store, &message.to_string()).await;
     }
+    let before = bed.pvx.requests_by_operation();
     bed.pvx.hold_saves();
     let (flow, queue) = (status.clone(), store.clone());
     let batch = tokio::spawn(async move { run_status_batch(&flow, &queue, 100).await });
@@ -273,6 +274,9 @@ async fn a_batch_of_cancellations_is_one_peoplevox_read_and_one_save() {
         (11, 1),
         "{report:?}"
     );
+    // Peoplevox named the refused row: only its order was sent again, alone.
+    let sent = requests_since(&bed, &before);
+    assert_eq!(sent.get("SaveData"), Some(&2), "{sent:?}");
     assert_eq!(pvx_status(&bed, &number(picked)), "Picking");
     let shown = ct_order(&bed, picked);
     assert!(

@@ -101,10 +101,10 @@ pub async fn push(
 pub const MAX_ROWS_PER_SAVE: usize = 100;
 
 /// Cancels the numbers of several orders (each as [`plan`] chose them) in as few SaveData
-/// requests as [`MAX_ROWS_PER_SAVE`] allows. A request Peoplevox refuses in part is sent again
-/// one order at a time, so that each order gets its own answer (the upsert of a status is the
-/// same however often it lands). `Err` only when a shared request failed: it tells every
-/// order of that request why.
+/// requests as [`MAX_ROWS_PER_SAVE`] allows. Of a request Peoplevox refuses in part, the orders
+/// it named as refused are sent again one at a time, so that each gets its own answer (all of
+/// them when its answer names no rows; the upsert of a status is the same however often it
+/// lands). `Err` only when a shared request failed: it tells every order of that request why.
 pub async fn save_all(
     pvx: &PvxClient,
     rules: &StatusRules,
@@ -118,10 +118,19 @@ pub async fn save_all(
         }
         let rows: Vec<String> = group.iter().flatten().cloned().collect();
         match save_rows(pvx, rules, &rows).await {
-            Ok(None) => out.extend(group.iter().map(|_| Ok(Pushed::Cancelled))),
-            Ok(Some(_)) => {
+            Ok(Saved::All) => out.extend(group.iter().map(|_| Ok(Pushed::Cancelled))),
+            // Only the orders Peoplevox named as refused are sent again, each on its own (the
+            // others were cancelled); with no per-record answer, every order is.
+            Ok(Saved::Refused { failed, .. }) => {
                 for numbers in group {
-                    out.push(save_one(pvx, rules, numbers).await.map_err(Into::into));
+                    let clean = failed
+                        .as_ref()
+                        .is_some_and(|failed| numbers.iter().all(|n| !failed.contains(n)));
+                    out.push(if clean {
+                        Ok(Pushed::Cancelled)
+                    } else {
+                        save_one(pvx, rules, numbers).await.map_err(Into::into)
+                    });
                 }
             }
             Err(e) => {
@@ -158,18 +167,31 @@ async fn save_one(
     numbers: &[String],
 ) -> Result<Pushed, PvxError> {
     Ok(match save_rows(pvx, rules, numbers).await? {
-        None => Pushed::Cancelled,
-        Some(reason) => Pushed::Exception(format!("Peoplevox refused the cancellation: {reason}")),
+        Saved::All => Pushed::Cancelled,
+        Saved::Refused { reason, .. } => {
+            Pushed::Exception(format!("Peoplevox refused the cancellation: {reason}"))
+        }
     })
 }
 
-/// Sends the cancelling status of `numbers` in one SaveData; `Some(reason)` when Peoplevox
-/// did not save every one.
+/// How one SaveData of cancellations ended.
+enum Saved {
+    /// Every row saved.
+    All,
+    /// Not every row saved: Peoplevox's reason, and the numbers it said it refused when its
+    /// answer names every row (`None`: a count only, or rows it did not mention).
+    Refused {
+        reason: String,
+        failed: Option<std::collections::BTreeSet<String>>,
+    },
+}
+
+/// Sends the cancelling status of `numbers` in one SaveData.
 async fn save_rows(
     pvx: &PvxClient,
     rules: &StatusRules,
     numbers: &[String],
-) -> Result<Option<String>, PvxError> {
+) -> Result<Saved, PvxError> {
     let cancel = &rules.cancel;
     let mut table = CsvTable::new(vec![
         "SalesOrderNumber".to_string(),
@@ -185,14 +207,27 @@ async fn save_rows(
         .await?;
     // A tenant may answer with a count only: a record missing from it was not saved.
     if outcome.all_succeeded() && outcome.saved >= table.rows.len() as i64 {
-        Ok(None)
-    } else {
-        Ok(Some(
-            outcome
-                .error_detail
-                .unwrap_or_else(|| "no reason given".into()),
-        ))
+        return Ok(Saved::All);
     }
+    let named: std::collections::BTreeSet<&str> = outcome
+        .statuses
+        .iter()
+        .map(|s| s.reference.trim())
+        .collect();
+    let failed = numbers.iter().all(|n| named.contains(n.as_str())).then(|| {
+        outcome
+            .statuses
+            .iter()
+            .filter(|s| !s.success)
+            .map(|s| s.reference.trim().to_string())
+            .collect()
+    });
+    Ok(Saved::Refused {
+        reason: outcome
+            .error_detail
+            .unwrap_or_else(|| "no reason given".into()),
+        failed,
+    })
 }
 
 #[cfg(test)]

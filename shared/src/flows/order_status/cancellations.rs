@@ -21,6 +21,7 @@ use crate::domain::status::{Cancellation, Stage, cancellation, stage_name};
 use crate::flows::batch::RecordOutcome;
 use crate::flows::order_export::{OrderLink, load_link};
 use crate::mapping::map_order;
+use crate::peoplevox::PvxError;
 use crate::setup::FIELD_PVX_EXCEPTION;
 
 /// How one cancellation ended.
@@ -37,6 +38,9 @@ enum Ended {
     Retry(String),
     Failed(String),
 }
+
+/// The exception of an exported order cancelled in commercetools while pushing is off.
+const PUSH_OFF: &str = "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand";
 
 /// A cancellation as far as commercetools and our own state decide it.
 enum Prepared {
@@ -191,6 +195,10 @@ impl OrderStatus {
             // mark was lost (or is still being written) has left it there. Peoplevox is asked;
             // only an order it does not have is commercetools' alone.
             Cancellation::LocalOnly if numbers.is_empty() => Ended::Local,
+            // Nothing will be sent: no need to ask Peoplevox first.
+            Cancellation::PushToPeoplevox if !rules.cancel.push_to_peoplevox => {
+                Ended::Exception(PUSH_OFF.into())
+            }
             Cancellation::LocalOnly | Cancellation::PushToPeoplevox => {
                 return Prepared::Ask(Box::new(Asking {
                     order,
@@ -216,31 +224,45 @@ impl OrderStatus {
             .iter()
             .flat_map(|(_, _, a)| a.numbers.iter().map(String::as_str))
             .collect();
-        let read = if numbers.is_empty() {
+        let shared = if numbers.is_empty() {
             Ok(Orders::default())
         } else {
             pvx_orders::read(&self.parts.pvx, rules, &numbers).await
         };
+        // A read refused for good (a bad row, an API error) would make every order of the
+        // batch an exception: each order is then read on its own, so that only the order the
+        // refusal is about becomes one.
+        let refused_for_good = shared
+            .as_ref()
+            .is_err_and(|e| !(e.is_retryable() || e.is_outcome_unknown()));
+        let mut own_reads: Vec<Result<Orders, PvxError>> = Vec::new();
+        if refused_for_good && asking.len() > 1 {
+            for (_, _, a) in &asking {
+                own_reads.push(pvx_orders::read(&self.parts.pvx, rules, &a.numbers).await);
+            }
+        }
         asking
             .into_iter()
-            .map(|(order_id, records, a)| {
+            .enumerate()
+            .map(|(i, (order_id, records, a))| {
+                let read = own_reads.get(i).unwrap_or(&shared);
                 let mut found_unmarked = false;
-                let step = match &read {
+                let step = match read {
                     Err(e) => Step::Ended(pvx_failed(e, "asking Peoplevox for the order")),
-                    Ok(_) if a.unmarked && !a.numbers.iter().any(|n| read_has(&read, n)) => {
+                    Ok(_) if a.unmarked && !a.numbers.iter().any(|n| read_has(read, n)) => {
                         Step::Ended(Ended::Local)
                     }
                     Ok(_) if !rules.cancel.push_to_peoplevox => {
                         found_unmarked = a.unmarked;
-                        Step::Ended(Ended::Exception(
-                            "cancelled in commercetools after export, and status.cancel.push_to_peoplevox is off: cancel it in Peoplevox by hand".into(),
-                        ))
+                        Step::Ended(Ended::Exception(PUSH_OFF.into()))
                     }
                     Ok(shown) => {
                         found_unmarked = a.unmarked;
                         match cancel::plan(&a.numbers, shown, rules) {
                             cancel::Plan::Cancel(to_cancel) => Step::Cancel(to_cancel),
-                            cancel::Plan::Ended(pushed) => Step::Ended(ended_by(pushed, &a.numbers)),
+                            cancel::Plan::Ended(pushed) => {
+                                Step::Ended(ended_by(pushed, &a.numbers))
+                            }
                         }
                     }
                 };
@@ -438,7 +460,7 @@ fn expected_numbers(order: &Order, rules: &OrderRules) -> Vec<String> {
 }
 
 /// Whether the read found the number.
-fn read_has(read: &Result<Orders, crate::peoplevox::PvxError>, number: &str) -> bool {
+fn read_has(read: &Result<Orders, PvxError>, number: &str) -> bool {
     read.as_ref().is_ok_and(|r| r.orders.contains_key(number))
 }
 
@@ -457,7 +479,7 @@ fn ended_by(pushed: Pushed, numbers: &[String]) -> Ended {
 
 /// A failed Peoplevox request: retried when it may pass later (or may have landed), else an
 /// exception for a person.
-fn pvx_failed(e: &crate::peoplevox::PvxError, doing: &str) -> Ended {
+fn pvx_failed(e: &PvxError, doing: &str) -> Ended {
     if e.is_retryable() || e.is_outcome_unknown() {
         Ended::Retry(format!("{doing}: {e}"))
     } else {
