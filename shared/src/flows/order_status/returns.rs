@@ -137,6 +137,17 @@ pub fn plan(
             }
         }
     }
+    // Units delivered per line, when the order has deliveries (`None`: none recorded, so every
+    // ordered unit may come back).
+    let mut delivered: Option<BTreeMap<String, i64>> = None;
+    for d in order.deliveries() {
+        let per_line = delivered.get_or_insert_with(BTreeMap::new);
+        for item in d["items"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(quantity)) = (item["id"].as_str(), item["quantity"].as_i64()) {
+                *per_line.entry(id.to_string()).or_default() += quantity;
+            }
+        }
+    }
     let mut plan = ReturnPlan {
         actions: Vec::new(),
         recorded: Vec::new(),
@@ -166,8 +177,14 @@ pub fn plan(
                 })
                 .map(|(li, factor)| {
                     let done = returned.get(li.id.as_str()).copied().unwrap_or(0);
+                    // What left the warehouse of the line, when deliveries say: a pack that was
+                    // short-picked never shipped and cannot come back.
+                    let shipped = delivered
+                        .as_ref()
+                        .map_or(li.quantity, |d| d.get(li.id.as_str()).copied().unwrap_or(0))
+                        .min(li.quantity);
                     let open = Open {
-                        units: (li.quantity - done).max(0),
+                        units: (shipped - done).max(0),
                         factor: factor.max(1),
                     };
                     (li.id.as_str(), open)
@@ -324,5 +341,36 @@ mod tests {
         assert_eq!(json[0]["items"][0]["lineItemId"], "l2");
         assert_eq!(json[0]["items"][0]["quantity"], 1);
         assert_eq!(json[0]["items"].as_array().unwrap().len(), 1);
+    }
+
+    /// Found in review: a return is booked on what was delivered, not on a line that never
+    /// shipped. SOCK ×3 delivered, its 3-pack short-picked (no delivery): 3 SOCK units coming
+    /// back are the singles.
+    #[test]
+    fn a_return_is_booked_on_delivered_lines_only() {
+        let skus = SkuMap::new(&BTreeMap::from([(
+            "SOCK-3PK".to_string(),
+            crate::config::UnitOfMeasure {
+                item_code: Some("SOCK".into()),
+                factor: 3,
+            },
+        )]));
+        let order: Order = serde_json::from_value(serde_json::json!({
+            "id": "o", "version": 1,
+            "lineItems": [
+                {"id": "l1", "variant": {"sku": "SOCK"}, "quantity": 3},
+                {"id": "l2", "variant": {"sku": "SOCK-3PK"}, "quantity": 1}
+            ],
+            "shippingInfo": {"deliveries": [
+                {"id": "d1", "key": "pvx-D1", "items": [{"id": "l1", "quantity": 3}], "parcels": []}
+            ]}
+        }))
+        .unwrap();
+        let r = ret("RET-1", &[("SOCK", 3)]);
+        let p = plan(&order, &[&r], &skus, ReturnShipmentState::Returned);
+        assert!(p.unmatched.is_empty(), "{:?}", p.unmatched);
+        let json = serde_json::to_value(&p.actions).unwrap();
+        assert_eq!(json[0]["items"][0]["lineItemId"], "l1");
+        assert_eq!(json[0]["items"][0]["quantity"], 3);
     }
 }

@@ -383,9 +383,17 @@ fn assign(
                 despatch.number, despatch.order_number
             ));
         }
+        if *units < 0 {
+            return Err(format!(
+                "despatch {} ships {units} unit(s) of `{item}`: not a quantity",
+                despatch.number
+            ));
+        }
         let opens: Vec<Open> = lines.iter().map(|(_, open)| *open).collect();
         let Some(takes) = pack_split::exact(*units, &opens) else {
-            let room: i64 = opens.iter().map(|o| o.units * i64::from(o.factor)).sum();
+            let room: i64 = opens.iter().fold(0_i64, |sum, o| {
+                sum.saturating_add(o.units.saturating_mul(i64::from(o.factor)))
+            });
             return Err(if *units > room {
                 format!(
                     "despatch {} ships {} more unit(s) of `{item}` than order {} has left to deliver",
