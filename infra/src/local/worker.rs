@@ -500,4 +500,56 @@ mod tests {
             "the message came back only after its visibility timeout"
         );
     }
+
+    /// The deletes of a batch's done messages are the event source mapping's, after the
+    /// function returned: a stalled delete never kills the invocation (found in review: the
+    /// worker used to delete inside the Timeout).
+    #[tokio::test]
+    async fn deleting_done_messages_is_outside_the_function_s_timeout() {
+        let store = EmbeddedStore::in_memory().unwrap();
+        crate::local::stack::declare_queues(&store).unwrap();
+        let queue = ctpvx_shared::queues::STOCK_QUEUE;
+        let limits = Arc::new(LambdaLimits::new(60, 7));
+        limits.stalls.set_rate(1.0);
+        let options = WorkerOptions {
+            retry: ctpvx_shared::queues::retry_policy(queue),
+            batch_size: 10,
+            visibility: Duration::from_secs(3),
+            timeout: limits.timeout(queue),
+            idle_pause: Duration::from_millis(10),
+            kill: None,
+            late: None,
+        };
+        let fresh: FreshFlow<Slow> =
+            Arc::new(|| LazyFlow::ready("slow", Slow(Duration::from_millis(10))));
+        for _ in 0..3 {
+            store.send(queue, "{}", &BTreeMap::new()).await.unwrap();
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let totals = Arc::new(tokio::sync::Mutex::new(Report::default()));
+        let worker = tokio::spawn(run(
+            Arc::new(fresh()),
+            fresh.clone(),
+            store.clone(),
+            store.clone(),
+            options,
+            Some(limits.clone()),
+            stop.clone(),
+            totals,
+        ));
+        let started = Instant::now();
+        while store.depth(queue).await.unwrap() != QueueDepth::default()
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        worker.await.unwrap();
+        assert_eq!(store.depth(queue).await.unwrap(), QueueDepth::default());
+        assert_eq!(
+            limits.kills(),
+            0,
+            "a done batch settles without a stallable call"
+        );
+    }
 }

@@ -599,8 +599,6 @@ async fn post_all(http: &reqwest::Client, url: &str, bodies: Vec<String>) -> any
     Ok(statuses.len())
 }
 
-/// Sends every parked message of every dead-letter queue back, as an operator would with
-/// `ctpvx dlq redrive`; returns how many.
 /// What the dead-letter queues hold at the end of the live phase, per queue: how many, by
 /// whom (a flow, or the queue's redrive policy: no flow named) and why (the most common
 /// reasons, digits blanked so that the same reason counts once).
@@ -634,6 +632,8 @@ async fn parked_summary(stack: &LocalStack) -> Value {
     Value::Object(out)
 }
 
+/// Sends every parked message of every dead-letter queue back, as an operator would with
+/// `ctpvx dlq redrive`; returns how many.
 async fn redrive_all(stack: &LocalStack) -> anyhow::Result<usize> {
     let mut total = 0;
     for pair in dlq::pairs() {

@@ -263,7 +263,7 @@ impl SqsQueue {
     }
 }
 
-/// Messages of one SendMessageBatch at most: SQS's entry limit, and a payload kept well under
+/// Bytes of one SendMessageBatch at most (bodies and attributes, as SQS counts them): well under
 /// its size limit (256 KiB for a whole batch on older queues).
 const MAX_SEND_BATCH_BYTES: usize = 200 * 1024;
 
@@ -344,13 +344,20 @@ impl Queue for SqsQueue {
         let mut start = 0;
         while start < messages.len() {
             // Up to 10 messages, and only as many as fit the payload limit (at least one).
+            let size = |m: &Outgoing<'_>| {
+                m.body.len()
+                    + m.attributes
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len() + "String".len())
+                        .sum::<usize>()
+            };
             let mut end = start + 1;
-            let mut bytes = messages[start].body.len();
+            let mut bytes = size(&messages[start]);
             while end < messages.len()
                 && end - start < MAX_RECEIVE_BATCH
-                && bytes + messages[end].body.len() <= MAX_SEND_BATCH_BYTES
+                && bytes + size(&messages[end]) <= MAX_SEND_BATCH_BYTES
             {
-                bytes += messages[end].body.len();
+                bytes += size(&messages[end]);
                 end += 1;
             }
             sent.extend(self.send_batch(queue, &messages[start..end]).await);

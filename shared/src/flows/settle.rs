@@ -183,6 +183,9 @@ async fn requeue<'a>(
     policy: &RetryPolicy,
     records: &[(&'a InputRecord, &str)],
 ) -> Vec<&'a str> {
+    if records.is_empty() {
+        return Vec::new();
+    }
     let attributes: Vec<BTreeMap<String, String>> = records
         .iter()
         .map(|(record, _)| {
@@ -240,11 +243,14 @@ async fn park<'a>(
     policy: &RetryPolicy,
     records: &[(&'a InputRecord, &str)],
 ) -> Vec<&'a str> {
+    if records.is_empty() {
+        return Vec::new();
+    }
     let attributes: Vec<BTreeMap<String, String>> = records
         .iter()
         .map(|(record, reason)| {
             BTreeMap::from([
-                (REASON_ATTRIBUTE.to_string(), reason.to_string()),
+                (REASON_ATTRIBUTE.to_string(), capped(reason)),
                 ("ctpvx-flow".to_string(), flow.to_string()),
                 ("ctpvx-source-message-id".to_string(), record.id.clone()),
             ])
@@ -277,6 +283,17 @@ async fn park<'a>(
     }
     record_audits(audit, flow, audits).await;
     handed_on
+}
+
+/// Longest reason carried as a message attribute (the audit entry keeps it whole): a reason
+/// quoting a long answer must not push a batch of parks over SQS's size limit.
+const MAX_REASON_CHARS: usize = 1_000;
+
+fn capped(reason: &str) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", &reason[..cut]),
+        None => reason.to_string(),
+    }
 }
 
 /// Appends the audit entries of what was handed on, in as few calls as the log allows
