@@ -622,7 +622,7 @@ async fn parked_summary(stack: &LocalStack) -> Value {
             *by_reason.entry(format!("{flow}: {reason}")).or_default() += 1;
         }
         let mut reasons: Vec<(String, usize)> = by_reason.into_iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
         reasons.truncate(8);
         out.insert(
             pair.dlq.to_string(),
