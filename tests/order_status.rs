@@ -652,3 +652,38 @@ async fn a_callback_without_status_or_hold_is_read_from_peoplevox() {
     let report = run_status_batch(&status, &store, 10).await;
     assert_eq!(report.records.retried, 1, "{report:?}");
 }
+
+/// Issue 22 item 5: callbacks overtake each other. The warehouse held an order at 10:05 and
+/// released it at 10:10; the release arrived first and the hold second, in one batch. The
+/// newest flag by Peoplevox's modified time wins, not the last to arrive: the order is not left
+/// held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_release_that_overtook_its_hold_still_wins() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let status = status_flow(&bed, &store).await;
+    let order = &orders[0];
+    let now = ctpvx_shared::store::now_epoch_ms();
+    for (on_hold, modified, received_at_ms) in [
+        (false, "2026-12-05T10:10:00Z", now),
+        (true, "2026-12-05T10:05:00Z", now + 1),
+    ] {
+        let message = StatusMessage::PeoplevoxStatus {
+            id: uuid::Uuid::new_v4().to_string(),
+            order: number(order),
+            status: Some("Picking".into()),
+            modified: Some(modified.into()),
+            on_hold: Some(on_hold),
+            received_at_ms,
+        };
+        send(&store, &message.to_json()).await;
+    }
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.records.dead_lettered, 0, "{report:?}");
+    let shown = ct_order(&bed, order);
+    let held_state = ctpvx_shared::config::StatusRules::default()
+        .on_hold_shipment_state
+        .as_str()
+        .to_string();
+    assert_ne!(shown["shipmentState"], held_state.as_str(), "{shown}");
+    assert_eq!(field(&shown, "pvxStatus"), "Picking");
+}

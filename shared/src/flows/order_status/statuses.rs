@@ -100,8 +100,12 @@ impl OrderStatus {
                     .await;
                     continue;
                 };
-                if event.on_hold.is_some() {
-                    on_hold = event.on_hold;
+                if let Some(flag) = event.on_hold
+                    && on_hold
+                        .as_ref()
+                        .is_none_or(|(_, held_by): &(bool, StatusEvent)| newer(&event, held_by))
+                {
+                    on_hold = Some((flag, event.clone()));
                 }
                 let further = best.as_ref().is_none_or(|b| {
                     (mapping.stage, event.received_at_ms)
@@ -127,7 +131,7 @@ impl OrderStatus {
                 report.records.set(&event.record_id, RecordOutcome::Done);
             }
             if let Some(mut best) = best {
-                best.event.on_hold = on_hold;
+                best.event.on_hold = on_hold.map(|(flag, _)| flag);
                 chosen.push((order.clone(), best));
             }
         }
@@ -381,4 +385,55 @@ fn event_detail(event: &StatusEvent) -> serde_json::Value {
         detail["modified"] = modified.clone().into();
     }
     detail
+}
+
+/// Whether `a` is a newer Peoplevox event than `b`: by Peoplevox's modified time when both
+/// carry one that reads as a time (callbacks overtake each other, so arrival order is not the
+/// warehouse's order), else by arrival. The hold flag of the newest event of a batch wins.
+fn newer(a: &StatusEvent, b: &StatusEvent) -> bool {
+    match (modified_ms(a), modified_ms(b)) {
+        (Some(x), Some(y)) if x != y => x > y,
+        _ => a.received_at_ms >= b.received_at_ms,
+    }
+}
+
+/// An event's modified time as an instant, for ordering the events of one order: RFC 3339, or
+/// Peoplevox's day-first wall-clock time (read as UTC: the same tenant's times compare alike).
+fn modified_ms(event: &StatusEvent) -> Option<i128> {
+    let text = event.modified.as_deref()?.trim();
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .or_else(|| crate::peoplevox::ReportZone::utc().parse(text))?;
+    Some(at.unix_timestamp_nanos() / 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(on_hold: bool, modified: Option<&str>, received_at_ms: i64) -> StatusEvent {
+        StatusEvent {
+            record_id: format!("r-{received_at_ms}"),
+            status: Some("Picking".into()),
+            on_hold: Some(on_hold),
+            modified: modified.map(str::to_string),
+            received_at_ms,
+            read_from_peoplevox: false,
+        }
+    }
+
+    /// Issue 22 item 5: a release modified after the hold but delivered first (callbacks
+    /// overtake each other) still wins; without modified times, the later arrival wins.
+    #[test]
+    fn the_newest_hold_flag_wins_not_the_last_to_arrive() {
+        let held = event(true, Some("2026-12-05T10:05:00Z"), 2_000);
+        let released = event(false, Some("2026-12-05T10:10:00Z"), 1_000);
+        assert!(newer(&released, &held));
+        assert!(!newer(&held, &released));
+        let day_first_held = event(true, Some("05/12/2026 10:05"), 2_000);
+        let day_first_released = event(false, Some("05/12/2026 10:10"), 1_000);
+        assert!(newer(&day_first_released, &day_first_held));
+        let (a, b) = (event(true, None, 1_000), event(false, None, 2_000));
+        assert!(newer(&b, &a));
+    }
 }
