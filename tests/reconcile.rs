@@ -642,6 +642,8 @@ async fn statuses_whose_callbacks_were_lost_reach_commercetools_through_the_swee
     // No subscriptions: the warehouse's callbacks are lost.
     assert!(bed.pvx.set_order_status(&number_of(cancelled), "Cancelled"));
     assert!(bed.pvx.set_order_status(&number_of(picking), "Picking"));
+    // And holds it (that callback lost too).
+    bed.pvx.set_on_hold(&number_of(picking), true);
     let config = config(&bed, |c| c.reconcile.order_grace_s = 0);
     let flow = reconcile_flow(&bed, &config, &store).await;
     let before = shown(&bed, cancelled);
@@ -681,6 +683,26 @@ async fn statuses_whose_callbacks_were_lost_reach_commercetools_through_the_swee
     assert_eq!(real.statuses, dry.statuses, "{}", real.summary());
     assert_eq!(requeued(&real_seen), expected);
     assert_eq!(store.depth(STATUS_QUEUE).await.unwrap().visible, 2);
+    // Each re-queued status carries the hold flag Peoplevox showed with it (issue 22 item 5).
+    let queued = store
+        .receive(STATUS_QUEUE, 10, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let holds: std::collections::BTreeMap<String, Option<bool>> = queued
+        .iter()
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+            (
+                v["order"].as_str().unwrap().to_string(),
+                v["onHold"].as_bool(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        holds.get(&number_of(picking)),
+        Some(&Some(true)),
+        "{holds:?}"
+    );
     assert!(
         real.summary()
             .contains("statuses 3 checked, 2 re-queued, 0 cancellations and 0 returns re-queued"),

@@ -270,7 +270,10 @@ impl NightlyReconcile {
                             order: number.to_string(),
                             status: Some(status),
                             modified: None,
-                            on_hold: None,
+                            // The hold flag Peoplevox shows now, read with the status: the
+                            // status flow need not read it again (`None`: the template has
+                            // no hold field).
+                            on_hold: hold_of(&numbers, &in_peoplevox),
                             received_at_ms: now_epoch_ms(),
                         },
                     });
@@ -342,6 +345,22 @@ impl NightlyReconcile {
     ) -> Result<(BTreeMap<String, PvxOrder>, u32), PvxError> {
         let read = pvx_orders::read(&self.parts.pvx, &self.parts.status, numbers).await?;
         Ok((read.orders, read.requests))
+    }
+}
+
+/// Whether an order with these numbers is on hold in Peoplevox: held when any part is, released
+/// when every part says so; `None` when a part's flag is unknown (no hold field).
+fn hold_of(numbers: &[&str], found: &BTreeMap<String, PvxOrder>) -> Option<bool> {
+    let flags: Vec<Option<bool>> = numbers
+        .iter()
+        .map(|n| found.get(*n).and_then(|o| o.on_hold))
+        .collect();
+    if flags.contains(&Some(true)) {
+        Some(true)
+    } else if flags.iter().all(|f| *f == Some(false)) && !flags.is_empty() {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -535,5 +554,29 @@ mod tests {
             serde_json::to_value(Stage::Statuses).unwrap(),
             serde_json::json!({"stage": "statuses"})
         );
+    }
+
+    /// Issue 22 item 5: the sweep re-queues a status with the hold flag Peoplevox shows.
+    #[test]
+    fn the_hold_flag_goes_with_a_requeued_status() {
+        let shown = |status: &str, on_hold: Option<bool>| PvxOrder {
+            status: status.into(),
+            on_hold,
+        };
+        let found = BTreeMap::from([
+            ("A".to_string(), shown("Picking", Some(true))),
+            ("B".to_string(), shown("Picking", Some(false))),
+            ("C".to_string(), shown("Picking", None)),
+        ]);
+        assert_eq!(hold_of(&["A"], &found), Some(true));
+        assert_eq!(hold_of(&["B"], &found), Some(false));
+        assert_eq!(hold_of(&["C"], &found), None);
+        assert_eq!(
+            hold_of(&["A", "B"], &found),
+            Some(true),
+            "a held part holds the order"
+        );
+        assert_eq!(hold_of(&["B", "C"], &found), None);
+        assert_eq!(hold_of(&["Z"], &found), None);
     }
 }
