@@ -112,8 +112,8 @@ pub async fn settle(
         }
     }
     let mut handed_on = BTreeSet::new();
-    handed_on.extend(requeue(queue, audit, flow, policy, &requeues).await);
-    handed_on.extend(park(queue, audit, flow, policy, &parks).await);
+    handed_on.extend(send_on(queue, audit, flow, policy, Onward::Requeue, &requeues).await);
+    handed_on.extend(send_on(queue, audit, flow, policy, Onward::Park, &parks).await);
     decided
         .iter()
         .filter(|(record, _)| !handed_on.contains(record.id.as_str()))
@@ -174,83 +174,44 @@ async fn delay_retries(
     }
 }
 
-/// Sends a fresh copy of each record to its own queue after the policy's delay; returns the
-/// ids of the records sent (the others stay in their queue and come back).
-async fn requeue<'a>(
-    queue: &dyn Queue,
-    audit: &dyn AuditLog,
-    flow: &str,
-    policy: &RetryPolicy,
-    records: &[(&'a InputRecord, &str)],
-) -> Vec<&'a str> {
-    if records.is_empty() {
-        return Vec::new();
-    }
-    let attributes: Vec<BTreeMap<String, String>> = records
-        .iter()
-        .map(|(record, _)| {
-            BTreeMap::from([
-                (
-                    REQUEUES_ATTRIBUTE.to_string(),
-                    (record.requeues + 1).to_string(),
-                ),
-                ("ctpvx-flow".to_string(), flow.to_string()),
-                ("ctpvx-source-message-id".to_string(), record.id.clone()),
-            ])
-        })
-        .collect();
-    let outgoing: Vec<Outgoing<'_>> = records
-        .iter()
-        .zip(&attributes)
-        .map(|((record, _), attributes)| Outgoing {
-            body: &record.body,
-            attributes,
-            delay: policy.requeue_delay(record.requeues),
-        })
-        .collect();
-    let sent = queue.send_many(&policy.queue, &outgoing).await;
-    let mut audits = Vec::new();
-    let mut handed_on = Vec::new();
-    for (((record, reason), out), sent) in records.iter().zip(&outgoing).zip(sent) {
-        let requeues = record.requeues + 1;
-        match sent {
-            Ok(copy) => {
-                tracing::warn!(message_id = %record.id, copy = %copy, requeues, delay_s = out.delay.as_secs(), %reason, "record re-queued after its attempts ran out");
-                let detail = serde_json::json!({
-                    "queue": policy.queue,
-                    "copy": copy,
-                    "requeues": requeues,
-                    "delay_s": out.delay.as_secs(),
-                });
-                audits.push((*record, "requeued", *reason, detail));
-                handed_on.push(record.id.as_str());
-            }
-            Err(e) => {
-                tracing::error!(message_id = %record.id, error = %e, "re-queueing failed; record stays in its queue");
-            }
-        }
-    }
-    record_audits(audit, flow, audits).await;
-    handed_on
+/// Where [`send_on`] hands records on.
+#[derive(Clone, Copy)]
+enum Onward {
+    /// A fresh copy on its own queue, after the policy's delay.
+    Requeue,
+    /// The dead-letter queue, with the reason.
+    Park,
 }
 
-/// Sends each record to the dead-letter queue with its reason; returns the ids of the records
-/// parked (the others stay in their queue and come back).
-async fn park<'a>(
+/// Sends each record on (one `send_many`), audits the ones sent, and returns their ids (the
+/// others stay in their queue and come back).
+async fn send_on<'a>(
     queue: &dyn Queue,
     audit: &dyn AuditLog,
     flow: &str,
     policy: &RetryPolicy,
+    onward: Onward,
     records: &[(&'a InputRecord, &str)],
 ) -> Vec<&'a str> {
     if records.is_empty() {
         return Vec::new();
     }
+    let (to, outcome) = match onward {
+        Onward::Requeue => (&policy.queue, "requeued"),
+        Onward::Park => (&policy.dead_letter_queue, "dead-lettered"),
+    };
     let attributes: Vec<BTreeMap<String, String>> = records
         .iter()
         .map(|(record, reason)| {
+            let own = match onward {
+                Onward::Requeue => (
+                    REQUEUES_ATTRIBUTE.to_string(),
+                    (record.requeues + 1).to_string(),
+                ),
+                Onward::Park => (REASON_ATTRIBUTE.to_string(), capped(reason)),
+            };
             BTreeMap::from([
-                (REASON_ATTRIBUTE.to_string(), capped(reason)),
+                own,
                 ("ctpvx-flow".to_string(), flow.to_string()),
                 ("ctpvx-source-message-id".to_string(), record.id.clone()),
             ])
@@ -262,22 +223,32 @@ async fn park<'a>(
         .map(|((record, _), attributes)| Outgoing {
             body: &record.body,
             attributes,
-            delay: Duration::ZERO,
+            delay: match onward {
+                Onward::Requeue => policy.requeue_delay(record.requeues),
+                Onward::Park => Duration::ZERO,
+            },
         })
         .collect();
-    let sent = queue.send_many(&policy.dead_letter_queue, &outgoing).await;
+    let sent = queue.send_many(to, &outgoing).await;
     let mut audits = Vec::new();
     let mut handed_on = Vec::new();
-    for ((record, reason), sent) in records.iter().zip(sent) {
+    for (((record, reason), out), sent) in records.iter().zip(&outgoing).zip(sent) {
         match sent {
-            Ok(_) => {
-                tracing::warn!(message_id = %record.id, %reason, "record dead-lettered");
-                let detail = serde_json::json!({ "queue": policy.dead_letter_queue });
-                audits.push((*record, "dead-lettered", *reason, detail));
+            Ok(id) => {
+                let mut detail = serde_json::json!({ "queue": to });
+                if let Onward::Requeue = onward {
+                    tracing::warn!(message_id = %record.id, copy = %id, requeues = record.requeues + 1, delay_s = out.delay.as_secs(), %reason, "record re-queued after its attempts ran out");
+                    detail["copy"] = id.into();
+                    detail["requeues"] = (record.requeues + 1).into();
+                    detail["delay_s"] = out.delay.as_secs().into();
+                } else {
+                    tracing::warn!(message_id = %record.id, %reason, "record dead-lettered");
+                }
+                audits.push((*record, outcome, *reason, detail));
                 handed_on.push(record.id.as_str());
             }
             Err(e) => {
-                tracing::error!(message_id = %record.id, error = %e, "dead-lettering failed; record stays in its queue");
+                tracing::error!(message_id = %record.id, error = %e, outcome, "handing the record on failed; it stays in its queue");
             }
         }
     }

@@ -65,14 +65,19 @@ fn exact_within(units: i64, lines: &[Open], steps: &mut usize) -> Option<Vec<i64
     found.then_some(search.takes)
 }
 
+/// The Peoplevox units the lines can take at most (saturating: absurd quantities never
+/// overflow).
+pub fn capacity(lines: &[Open]) -> i64 {
+    lines.iter().fold(0_i64, |sum, l| {
+        sum.saturating_add(l.units.max(0).saturating_mul(i64::from(l.factor.max(1))))
+    })
+}
+
 /// The split of as many of `units` as the lines can take exactly, and the units left over:
 /// what a despatch or a return covered when its units do not split exactly (more units than
 /// the lines have open, or a remainder no pack fits).
 pub fn most(units: i64, lines: &[Open]) -> (Vec<i64>, i64) {
-    let capacity: i64 = lines.iter().fold(0_i64, |sum, l| {
-        sum.saturating_add(l.units.max(0).saturating_mul(i64::from(l.factor.max(1))))
-    });
-    let start = units.clamp(0, capacity.max(0));
+    let start = units.clamp(0, capacity(lines));
     // The largest factor bounds how far below `start` a split must exist (any multiple of the
     // smallest factor up to the capacity does, for a single-factor item); the bound keeps a
     // pathological search short.

@@ -48,6 +48,18 @@ impl SkuMap {
     }
 }
 
+/// `SOCK-3PK`, three `SOCK` units: the pack of the tests' examples.
+#[cfg(test)]
+pub(crate) fn sock_packs() -> SkuMap {
+    SkuMap::new(&BTreeMap::from([(
+        "SOCK-3PK".to_string(),
+        UnitOfMeasure {
+            item_code: Some("SOCK".into()),
+            factor: 3,
+        },
+    )]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -319,13 +319,7 @@ mod tests {
     /// units). Line order would book 2 on the singles and leave 1 unmatched.
     #[test]
     fn a_returned_pack_is_booked_on_the_pack_line() {
-        let skus = SkuMap::new(&BTreeMap::from([(
-            "SOCK-3PK".to_string(),
-            crate::config::UnitOfMeasure {
-                item_code: Some("SOCK".into()),
-                factor: 3,
-            },
-        )]));
+        let skus = crate::mapping::pack_units::sock_packs();
         let order: Order = serde_json::from_value(serde_json::json!({
             "id": "o", "version": 1,
             "lineItems": [
@@ -348,13 +342,7 @@ mod tests {
     /// back are the singles.
     #[test]
     fn a_return_is_booked_on_delivered_lines_only() {
-        let skus = SkuMap::new(&BTreeMap::from([(
-            "SOCK-3PK".to_string(),
-            crate::config::UnitOfMeasure {
-                item_code: Some("SOCK".into()),
-                factor: 3,
-            },
-        )]));
+        let skus = crate::mapping::pack_units::sock_packs();
         let order: Order = serde_json::from_value(serde_json::json!({
             "id": "o", "version": 1,
             "lineItems": [

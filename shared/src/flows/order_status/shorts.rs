@@ -177,13 +177,7 @@ mod tests {
     /// took them, and the singles are short.
     #[test]
     fn a_despatched_pack_is_not_taken_for_singles() {
-        let skus = SkuMap::new(&BTreeMap::from([(
-            "SOCK-3PK".to_string(),
-            UnitOfMeasure {
-                item_code: Some("SOCK".into()),
-                factor: 3,
-            },
-        )]));
+        let skus = crate::mapping::pack_units::sock_packs();
         let order: Order = serde_json::from_value(serde_json::json!({
             "id": "o", "version": 1,
             "lineItems": [

@@ -397,8 +397,10 @@ fn newer(a: &StatusEvent, b: &StatusEvent) -> bool {
     }
 }
 
-/// An event's modified time as an instant, for ordering the events of one order: RFC 3339, or
-/// Peoplevox's day-first wall-clock time (read as UTC: the same tenant's times compare alike).
+/// An event's modified time as an instant, for ordering the events of one order. The format a
+/// tenant's callback puts there is UNCONFIRMED (no public source shows it), so both RFC 3339 and
+/// Peoplevox's day-first report format are read (as UTC: one tenant's times compare alike);
+/// anything else falls back to arrival order in [`newer`].
 fn modified_ms(event: &StatusEvent) -> Option<i128> {
     let text = event.modified.as_deref()?.trim();
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)

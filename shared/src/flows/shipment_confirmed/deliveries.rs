@@ -391,9 +391,7 @@ fn assign(
         }
         let opens: Vec<Open> = lines.iter().map(|(_, open)| *open).collect();
         let Some(takes) = pack_split::exact(*units, &opens) else {
-            let room: i64 = opens.iter().fold(0_i64, |sum, o| {
-                sum.saturating_add(o.units.saturating_mul(i64::from(o.factor)))
-            });
+            let room = pack_split::capacity(&opens);
             return Err(if *units > room {
                 format!(
                     "despatch {} ships {} more unit(s) of `{item}` than order {} has left to deliver",
