@@ -14,9 +14,8 @@ use ctpvx_shared::store::{Outgoing, Queue, QueueDepth, QueueMessage, StoreError}
 
 #[derive(Debug, Default)]
 struct Books {
-    sent: HashSet<String>,
-    /// Message id → the source queue it was sent to.
-    queue_of: HashMap<String, String>,
+    /// Every message id sent to a source queue → that queue.
+    sent: HashMap<String, String>,
     deleted: HashSet<String>,
     /// Receipt handle → message id, for the deletes (which name the receipt).
     receipts: HashMap<String, String>,
@@ -59,7 +58,11 @@ impl TallyQueue {
     /// The books now.
     pub fn tally(&self) -> Tally {
         let books = self.books();
-        let settled = books.sent.intersection(&books.deleted).count();
+        let settled = books
+            .sent
+            .keys()
+            .filter(|id| books.deleted.contains(*id))
+            .count();
         Tally {
             sent: books.sent.len(),
             settled,
@@ -71,8 +74,10 @@ impl TallyQueue {
     pub fn unsettled_by_queue(&self) -> BTreeMap<String, usize> {
         let books = self.books();
         let mut out = BTreeMap::new();
-        for id in books.sent.difference(&books.deleted) {
-            let queue = books.queue_of.get(id).map_or("?", String::as_str);
+        for (id, queue) in &books.sent {
+            if books.deleted.contains(id) {
+                continue;
+            }
             *out.entry(queue.to_string()).or_default() += 1;
         }
         out
@@ -81,7 +86,12 @@ impl TallyQueue {
     /// Up to `limit` ids sent and never deleted, for the report.
     pub fn unsettled_examples(&self, limit: usize) -> Vec<String> {
         let books = self.books();
-        let mut ids: Vec<String> = books.sent.difference(&books.deleted).cloned().collect();
+        let mut ids: Vec<String> = books
+            .sent
+            .keys()
+            .filter(|id| !books.deleted.contains(*id))
+            .cloned()
+            .collect();
         ids.sort();
         ids.truncate(limit);
         ids
@@ -102,9 +112,7 @@ impl Queue for TallyQueue {
             .send_delayed(queue, body, attributes, delay)
             .await?;
         if is_source(queue) {
-            let mut books = self.books();
-            books.sent.insert(id.clone());
-            books.queue_of.insert(id.clone(), queue.to_string());
+            self.books().sent.insert(id.clone(), queue.to_string());
         }
         Ok(id)
     }
@@ -118,8 +126,7 @@ impl Queue for TallyQueue {
         if is_source(queue) {
             let mut books = self.books();
             for id in sent.iter().flatten() {
-                books.sent.insert(id.clone());
-                books.queue_of.insert(id.clone(), queue.to_string());
+                books.sent.insert(id.clone(), queue.to_string());
             }
         }
         sent
