@@ -687,3 +687,115 @@ async fn a_release_that_overtook_its_hold_still_wins() {
     assert_ne!(shown["shipmentState"], held_state.as_str(), "{shown}");
     assert_eq!(field(&shown, "pvxStatus"), "Picking");
 }
+
+/// A status message with Peoplevox's modified time and our arrival time.
+fn timed_status(
+    order: &Value,
+    status: &str,
+    on_hold: bool,
+    modified: Option<&str>,
+    at: i64,
+) -> String {
+    StatusMessage::PeoplevoxStatus {
+        id: uuid::Uuid::new_v4().to_string(),
+        order: number(order),
+        status: Some(status.into()),
+        modified: modified.map(str::to_string),
+        on_hold: Some(on_hold),
+        received_at_ms: at,
+    }
+    .to_json()
+}
+
+/// Issue 22 item 5 (second bullet): a "held" that failed and was retried lands, on the
+/// standard queue, after the "released" that followed it. The order's mark remembers the newest
+/// flag applied, so the stale hold is ignored (its stage still counts), with and without
+/// Peoplevox's modified times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_hold_landing_after_its_release_does_not_hold_the_order() {
+    let (bed, store, orders) = exported(2, 1).await;
+    let status = status_flow(&bed, &store).await;
+    let now = ctpvx_shared::store::now_epoch_ms();
+    let held_state = ctpvx_shared::config::StatusRules::default()
+        .on_hold_shipment_state
+        .as_str()
+        .to_string();
+    let cases = [
+        (
+            &orders[0],
+            Some("2026-12-05T10:10:00Z"),
+            Some("2026-12-05T10:05:00Z"),
+        ),
+        (&orders[1], None, None),
+    ];
+    for (order, released_at, held_at) in cases {
+        send(
+            &store,
+            &timed_status(order, "Picking", false, released_at, now),
+        )
+        .await;
+        let report = run_status_batch(&status, &store, 10).await;
+        assert_eq!(report.records.retried, 0, "{report:?}");
+        // The retry of the hold, which Peoplevox set (and we received) before the release.
+        send(
+            &store,
+            &timed_status(order, "Picking", true, held_at, now - 1_000),
+        )
+        .await;
+        let report = run_status_batch(&status, &store, 10).await;
+        assert_eq!(report.stale_holds, 1, "{report:?}");
+        let shown = ct_order(&bed, order);
+        assert_ne!(shown["shipmentState"], held_state.as_str(), "{shown}");
+        // A hold set after the release still shows.
+        send(
+            &store,
+            &timed_status(
+                order,
+                "Picking",
+                true,
+                Some("2026-12-05T10:20:00Z").filter(|_| released_at.is_some()),
+                now + 1_000,
+            ),
+        )
+        .await;
+        run_status_batch(&status, &store, 10).await;
+        assert_eq!(ct_order(&bed, order)["shipmentState"], held_state.as_str());
+    }
+}
+
+/// Issue 22 item 10 (first bullet): an order carrying the merchant's own custom Type cannot
+/// show `pvxStatus`. The status applied is remembered in the order's mark, so forward-only
+/// still holds: a late Picking after Packed is ignored, not applied again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_with_the_merchant_s_own_type_still_moves_forward_only() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let status = status_flow(&bed, &store).await;
+    let order = &orders[0];
+    bed.ct
+        .create_type_json(serde_json::json!({
+            "key": "merchant-order", "name": {"en": "Merchant"},
+            "resourceTypeIds": ["order"], "fieldDefinitions": [],
+        }))
+        .unwrap();
+    bed.ct
+        .apply_order_actions(
+            &id(order),
+            vec![serde_json::json!({"action": "setCustomType", "type": {"typeId": "type", "key": "merchant-order"}})],
+        )
+        .unwrap();
+    send_status(&store, &number(order), "Packed", None).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(report.updates, 1, "{report:?}");
+    send_status(&store, &number(order), "Picking", None).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (report.backwards_ignored, report.updates),
+        (1, 0),
+        "{report:?}"
+    );
+    let shown = ct_order(&bed, order);
+    assert_eq!(
+        shown["custom"]["type"]["id"],
+        bed.ct.type_by_key("merchant-order").unwrap()["id"]
+    );
+}

@@ -79,11 +79,13 @@ pub(super) fn worth_asking(order: &Order, marked: bool, rules: &StatusRules) -> 
 }
 
 /// The repair of one order: `peoplevox` is its status there (trimmed), `None` when Peoplevox
-/// has no sales order of its number.
+/// has no sales order of its number; `remembered`, the status its mark keeps when the order's
+/// own custom Type cannot show `pvxStatus`.
 pub(super) fn repair(
     order: &Order,
     marked: bool,
     peoplevox: Option<&str>,
+    remembered: Option<&str>,
     rules: &StatusRules,
 ) -> Repair {
     if !worth_asking(order, marked, rules) {
@@ -111,6 +113,7 @@ pub(super) fn repair(
         return Repair::Unmapped;
     };
     let shown = fields::current_text(order, FIELD_PVX_STATUS)
+        .or(remembered)
         .is_some_and(|s| s.trim().eq_ignore_ascii_case(status));
     if shown {
         return Repair::Nothing;
@@ -118,7 +121,8 @@ pub(super) fn repair(
     // Only a status that takes the order further is re-queued: a status the order shows in
     // another name (Picked for Packed, Shipped from the shipment flow for Despatched) or is
     // past already would change nothing, and would be re-queued every night.
-    match compare(applied_stage(order, rules), mapping.stage) {
+    let remembered = remembered.and_then(|s| rules.resolve(s)).map(|m| m.stage);
+    match compare(applied_stage(order, rules).max(remembered), mapping.stage) {
         Move::Forward => Repair::Status(status.to_string()),
         Move::Same | Move::Backward | Move::AfterCancel => Repair::Nothing,
     }
@@ -241,13 +245,30 @@ impl NightlyReconcile {
         sweep.orders += orders.len();
         sweep.checked += asked.len();
         sweep.requests += requests + return_requests;
+        // Orders that cannot show `pvxStatus` (the merchant's own Type): their marks keep it.
+        let unshown: Vec<&str> = asked
+            .iter()
+            .filter(|(o, ..)| fields::current_text(o, FIELD_PVX_STATUS).is_none())
+            .map(|(o, ..)| o.id.as_str())
+            .collect();
+        let marks: BTreeMap<&str, Option<String>> = unshown
+            .iter()
+            .copied()
+            .zip(
+                order_status::mark::load_many(self.parts.state.as_ref(), &unshown)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.status),
+            )
+            .collect();
         let mut requeues = Vec::new();
         for (order, marked, numbers) in asked {
             // A split order re-queues its status under its first part's number: the status
             // flow reads every part again.
             let number = numbers[0];
             let status = status_of(&numbers, &in_peoplevox, rules);
-            match repair(order, marked, status.as_deref(), rules) {
+            let remembered = marks.get(order.id.as_str()).and_then(Option::as_deref);
+            match repair(order, marked, status.as_deref(), remembered, rules) {
                 Repair::Nothing => {}
                 Repair::Unmapped => sweep.unmapped += 1,
                 Repair::NotInPeoplevox => {
@@ -410,7 +431,26 @@ mod tests {
     }
 
     fn decide(o: &Order, marked: bool, peoplevox: Option<&str>) -> Repair {
-        repair(o, marked, peoplevox, &StatusRules::default())
+        repair(o, marked, peoplevox, None, &StatusRules::default())
+    }
+
+    /// Issue 22 item 10 (first bullet): an order whose own Type cannot show `pvxStatus` is
+    /// compared with the status its mark keeps, so it is not re-queued every night.
+    #[test]
+    fn a_status_kept_in_the_mark_counts_as_shown() {
+        let foreign = order("Confirmed", "Ready", serde_json::json!({}));
+        let rules = StatusRules::default();
+        for peoplevox in ["Packed", "Picking"] {
+            assert_eq!(
+                repair(&foreign, true, Some(peoplevox), Some("Packed"), &rules),
+                Repair::Nothing,
+                "{peoplevox}"
+            );
+        }
+        assert_eq!(
+            repair(&foreign, true, Some("Despatched"), Some("Packed"), &rules),
+            Repair::Status("Despatched".into())
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ impl OrderStatus {
         if wanted.is_empty() {
             return;
         }
+        let read_at_ms = crate::store::now_epoch_ms();
         let read = match pvx_orders::read(&self.parts.pvx, &self.parts.rules, &wanted).await {
             Ok(read) => read,
             Err(e) => {
@@ -97,6 +98,7 @@ impl OrderStatus {
                 }
                 if hold.is_some() {
                     event.on_hold = hold;
+                    event.hold_read_at_ms = Some(read_at_ms);
                     read_here = true;
                 }
                 if read_here {

@@ -24,6 +24,7 @@ pub mod cancel;
 mod cancellations;
 pub mod fields;
 mod fill;
+pub mod mark;
 pub mod parts;
 pub mod plan;
 pub mod pvx_orders;
@@ -102,6 +103,8 @@ pub(crate) struct StatusEvent {
     received_at_ms: i64,
     /// The status or the hold flag came from a Peoplevox read, not the callback.
     read_from_peoplevox: bool,
+    /// When the hold flag was read from Peoplevox (it shows Peoplevox's flag at that time).
+    hold_read_at_ms: Option<i64>,
 }
 
 impl StatusEvent {

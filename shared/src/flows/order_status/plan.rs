@@ -94,7 +94,13 @@ pub fn warehouse_stage(order: &Order, rules: &StatusRules) -> Option<Stage> {
     let from_field = fields::current_text(order, FIELD_PVX_STATUS)
         .and_then(|name| rules.resolve(name))
         .map(|m| m.stage);
-    from_field.max(stage_of_shipment_state(order.shipment_state.as_deref()))
+    // The on-hold state shows a hold, not a stage: were it Backorder, a held order would rank
+    // as backordered and its release would read as a move back.
+    let shown = order
+        .shipment_state
+        .as_deref()
+        .filter(|s| *s != rules.on_hold_shipment_state.as_str());
+    from_field.max(stage_of_shipment_state(shown))
 }
 
 /// Whether goods of the order have left: it has a delivery, or it stands at part-despatched or
@@ -134,7 +140,21 @@ pub fn plan(
                 stage_name(stage)
             ));
         }
-        Move::Backward => return Verdict::Backward(applied.unwrap_or(stage)),
+        // A late stage moves nothing, but its hold flag (ordered apart from the stage, by
+        // Peoplevox's time) still counts: a release must not be lost with it.
+        Move::Backward => {
+            let Some(applied) = applied else {
+                return Verdict::Backward(stage);
+            };
+            return match hold_change(order, applied, reported.on_hold, rules) {
+                Some(shipment_state) => Verdict::Apply {
+                    actions: vec![OrderUpdateAction::ChangeShipmentState { shipment_state }],
+                    moved: false,
+                    warning: None,
+                },
+                None => Verdict::Backward(applied),
+            };
+        }
         Move::Forward => true,
         Move::Same => false,
     };
@@ -145,17 +165,12 @@ pub fn plan(
     } else {
         None
     };
-    // A hold shows while nothing has left; lifting it restores the stage's own state.
-    let before_goods_leave = stage < Stage::PartiallyDespatched;
     match reported.on_hold {
-        Some(true) if before_goods_leave => shipment = Some(rules.on_hold_shipment_state),
+        Some(true) if stage < Stage::PartiallyDespatched => {
+            shipment = Some(rules.on_hold_shipment_state);
+        }
         Some(false) if current_shipment == rules.on_hold_shipment_state.as_str() => {
-            shipment = Some(
-                reported
-                    .mapping
-                    .shipment_state
-                    .unwrap_or(ShipmentState::Ready),
-            );
+            shipment = Some(release_state(reported.mapping.shipment_state, rules));
         }
         _ => {}
     }
@@ -215,6 +230,37 @@ pub fn plan(
         moved,
         warning,
     }
+}
+
+/// The state a release restores: the stage's own, unless that is the on-hold state itself.
+fn release_state(own: Option<ShipmentState>, rules: &StatusRules) -> ShipmentState {
+    own.filter(|s| *s != rules.on_hold_shipment_state)
+        .unwrap_or(ShipmentState::Ready)
+}
+
+/// The shipment state a hold flag alone asks for, at the order's applied stage: a hold shows
+/// while nothing has left; lifting it restores the shown stage's own state. `None`: no change.
+fn hold_change(
+    order: &Order,
+    applied: Stage,
+    on_hold: Option<bool>,
+    rules: &StatusRules,
+) -> Option<ShipmentState> {
+    let current = order.shipment_state.as_deref().unwrap_or("Pending");
+    let held = rules.on_hold_shipment_state;
+    let target = match on_hold? {
+        true if applied < Stage::PartiallyDespatched => held,
+        false if current == held.as_str() => {
+            let own = fields::current_text(order, FIELD_PVX_STATUS)
+                .and_then(|name| rules.resolve(name))
+                .and_then(|m| m.shipment_state);
+            release_state(own, rules)
+        }
+        _ => return None,
+    };
+    (target.as_str() != current
+        && shipment_state_rank(target.as_str()) >= shipment_state_rank(current))
+    .then_some(target)
 }
 
 fn higher_order_state(order: &Order, target: OrderState) -> bool {
@@ -416,5 +462,58 @@ mod tests {
             run(&packed, "Cancelled", None, &[]),
             Verdict::Apply { moved: true, .. }
         ));
+    }
+
+    /// Issue 22 item 5 (fourth bullet): the hold is kept apart from the stage rank. With
+    /// Backorder as the on-hold state, a held order is not ranked as backordered, so its
+    /// release is no move back; and a late stage still carries its release.
+    #[test]
+    fn a_release_is_never_lost_to_the_stage_rank() {
+        let rules = StatusRules {
+            on_hold_shipment_state: ShipmentState::Backorder,
+            ..StatusRules::default()
+        };
+        let held = order("Backorder", "Open", Some("New"));
+        assert_eq!(warehouse_stage(&held, &rules), Some(Stage::Received));
+        let mapping = rules.resolve("New").unwrap();
+        let release = Reported {
+            name: "New",
+            mapping: &mapping,
+            on_hold: Some(false),
+            shorts: &[],
+        };
+        let v = plan(
+            &held,
+            applied_stage(&held, &rules),
+            true,
+            &release,
+            &rules,
+            &ours(),
+        );
+        let Verdict::Apply { actions, .. } = &v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(
+            serde_json::to_value(actions).unwrap()[0]["shipmentState"],
+            "Ready"
+        );
+
+        // Packed and held; a late Picking carries the release: the hold lifts, the stage stays.
+        let packed_held = order("Delayed", "Confirmed", Some("Packed"));
+        let v = run(&packed_held, "Picking", Some(false), &[]);
+        let Verdict::Apply { actions, moved, .. } = &v else {
+            panic!("{v:?}")
+        };
+        assert!(!moved);
+        assert_eq!(names(&v), ["changeShipmentState"]);
+        assert_eq!(
+            serde_json::to_value(actions).unwrap()[0]["shipmentState"],
+            "Ready"
+        );
+        // Without a hold change a late stage is still ignored.
+        assert_eq!(
+            run(&packed_held, "Picking", Some(true), &[]),
+            Verdict::Backward(Stage::Packed)
+        );
     }
 }

@@ -50,6 +50,7 @@ pub(super) fn read(records: &[InputRecord], project_key: &str) -> Read {
                     modified,
                     received_at_ms,
                     read_from_peoplevox: false,
+                    hold_read_at_ms: None,
                 }),
             Ok(StatusMessage::PeoplevoxReturn {
                 order, return_code, ..

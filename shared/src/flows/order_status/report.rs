@@ -43,6 +43,9 @@ pub struct StatusReport {
     /// Status events whose status or hold flag was read from Peoplevox (their callback left it
     /// out).
     pub read_from_peoplevox: usize,
+    /// Hold flags older than the one the order shows (a retried or overtaken callback):
+    /// ignored, the event's stage still counts.
+    pub stale_holds: usize,
 }
 
 impl StatusReport {
@@ -64,6 +67,7 @@ impl StatusReport {
         self.returns_unchanged += other.returns_unchanged;
         self.version_conflicts += other.version_conflicts;
         self.read_from_peoplevox += other.read_from_peoplevox;
+        self.stale_holds += other.stale_holds;
         self.records.absorb(&other.records);
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use serde_json::json;
 
+use super::mark::{self, HoldMark, StatusMark};
 use super::plan::{self, Reported, ShortLine, Verdict};
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, StatusEvent, fields, shorts};
 use crate::commercetools::Decision;
@@ -24,6 +25,8 @@ pub(super) struct Chosen {
     pub(super) shorts: Vec<ShortLine>,
     /// Each part's number and status, for an order split over several addresses.
     pub(super) parts: Vec<String>,
+    /// What the state store remembers of the order (its newest hold, a status it cannot show).
+    pub(super) mark: StatusMark,
 }
 
 /// How one order's update ended.
@@ -116,6 +119,7 @@ impl OrderStatus {
                     mapping,
                     shorts: Vec::new(),
                     parts: Vec::new(),
+                    mark: StatusMark::default(),
                 };
                 if further {
                     if let Some(previous) = best.replace(candidate) {
@@ -138,6 +142,7 @@ impl OrderStatus {
 
         let mut chosen = self.merge_parts(chosen, report).await;
         self.check_shorts(&mut chosen, report).await;
+        self.load_marks(&mut chosen, report).await;
 
         let applied: Vec<(Order, Chosen, Applied)> = futures::stream::iter(chosen)
             .map(|(order, c)| async move {
@@ -229,6 +234,37 @@ impl OrderStatus {
         });
     }
 
+    /// Reads the orders' marks, and drops a hold flag older than the one an order shows (a
+    /// retried "held" arriving after its "released"): the event's stage still counts.
+    async fn load_marks(&self, chosen: &mut Vec<(Order, Chosen)>, report: &mut StatusReport) {
+        if chosen.is_empty() {
+            return;
+        }
+        let ids: Vec<&str> = chosen.iter().map(|(o, _)| o.id.as_str()).collect();
+        let marks = match mark::load_many(self.parts.state.as_ref(), &ids).await {
+            Ok(marks) => marks,
+            Err(e) => {
+                let reason = format!("reading the orders' status marks: {e}");
+                for (_, c) in chosen.drain(..) {
+                    report
+                        .records
+                        .set(&c.event.record_id, RecordOutcome::Retry(reason.clone()));
+                }
+                return;
+            }
+        };
+        for ((_, c), mark) in chosen.iter_mut().zip(marks) {
+            if let (Some(event), Some(shown)) = (hold_mark(&c.event), mark.hold)
+                && event.on_hold != shown.on_hold
+                && !event.newer_than(&shown)
+            {
+                c.event.on_hold = None;
+                report.stale_holds += 1;
+            }
+            c.mark = mark;
+        }
+    }
+
     /// Plans on the order as it is and writes with its version; on a conflict reads again.
     async fn apply_one(&self, order: &Order, c: &Chosen) -> Applied {
         let rules = &self.parts.rules;
@@ -246,7 +282,9 @@ impl OrderStatus {
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let exported = current.sync_info_for(export).is_some();
-                let applied = plan::applied_stage(current, rules);
+                // A status the order's own Type could not show is remembered in its mark.
+                let remembered = c.mark.status.as_deref().and_then(|s| rules.resolve(s));
+                let applied = plan::applied_stage(current, rules).max(remembered.map(|m| m.stage));
                 verdict = plan::plan(current, applied, exported, &reported, rules, ours);
                 match &verdict {
                     Verdict::Apply { actions, .. } => Decision::Update(actions.clone()),
@@ -282,6 +320,9 @@ impl OrderStatus {
         }
         if !c.shorts.is_empty() {
             detail["shortLines"] = plan::describe_shorts(&c.shorts).into();
+        }
+        if let Applied::Verdict(verdict, _) = &applied {
+            self.remember(order, c, verdict).await;
         }
         let (outcome, audit, reason) = match applied {
             Applied::Verdict(verdict, attempts) => {
@@ -351,6 +392,50 @@ impl OrderStatus {
     }
 }
 
+impl OrderStatus {
+    /// Records in the order's mark the hold flag the order now reflects, and a status its
+    /// custom Type could not show. A failed write is logged: the order is updated, only a
+    /// later stale callback is no longer caught.
+    async fn remember(&self, order: &Order, c: &Chosen, verdict: &Verdict) {
+        let hold = match verdict {
+            Verdict::Apply { .. } | Verdict::Same | Verdict::Backward(_) => hold_mark(&c.event),
+            _ => None,
+        };
+        let status = match verdict {
+            Verdict::Apply {
+                moved: true,
+                warning: Some(_),
+                ..
+            } => Some(c.event.status()),
+            _ => None,
+        };
+        let mut wanted = c.mark.clone();
+        if !wanted.absorb(status, hold) {
+            return;
+        }
+        if let Err(e) = mark::record(self.parts.state.as_ref(), &order.id, status, hold).await {
+            tracing::warn!(order = %order.id, error = %e, "the order's status mark was not written");
+        }
+    }
+}
+
+/// The hold flag of an event and when Peoplevox set it.
+fn hold_mark(event: &StatusEvent) -> Option<HoldMark> {
+    let on_hold = event.on_hold?;
+    Some(match event.hold_read_at_ms {
+        Some(read_at) => HoldMark {
+            on_hold,
+            modified_ms: None,
+            received_ms: read_at,
+        },
+        None => HoldMark {
+            on_hold,
+            modified_ms: modified_ms(event),
+            received_ms: event.received_at_ms,
+        },
+    })
+}
+
 /// Whether the update shows a hold, or lifts one: its shipment state goes to, or from, the
 /// on-hold state because of the event's hold flag.
 fn holds_changed(
@@ -391,8 +476,8 @@ fn event_detail(event: &StatusEvent) -> serde_json::Value {
 /// carry one that reads as a time (callbacks overtake each other, so arrival order is not the
 /// warehouse's order), else by arrival. The hold flag of the newest event of a batch wins.
 fn newer(a: &StatusEvent, b: &StatusEvent) -> bool {
-    match (modified_ms(a), modified_ms(b)) {
-        (Some(x), Some(y)) if x != y => x > y,
+    match (hold_mark(a), hold_mark(b)) {
+        (Some(x), Some(y)) => x.newer_than(&y),
         _ => a.received_at_ms >= b.received_at_ms,
     }
 }
@@ -401,12 +486,12 @@ fn newer(a: &StatusEvent, b: &StatusEvent) -> bool {
 /// tenant's callback puts there is UNCONFIRMED (no public source shows it), so both RFC 3339 and
 /// Peoplevox's day-first report format are read (as UTC: one tenant's times compare alike);
 /// anything else falls back to arrival order in [`newer`].
-fn modified_ms(event: &StatusEvent) -> Option<i128> {
+fn modified_ms(event: &StatusEvent) -> Option<i64> {
     let text = event.modified.as_deref()?.trim();
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
         .or_else(|| crate::peoplevox::ReportZone::utc().parse(text))?;
-    Some(at.unix_timestamp_nanos() / 1_000_000)
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 #[cfg(test)]
@@ -421,6 +506,7 @@ mod tests {
             modified: modified.map(str::to_string),
             received_at_ms,
             read_from_peoplevox: false,
+            hold_read_at_ms: None,
         }
     }
 
