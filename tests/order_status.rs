@@ -799,3 +799,33 @@ async fn an_order_with_the_merchant_s_own_type_still_moves_forward_only() {
         bed.ct.type_by_key("merchant-order").unwrap()["id"]
     );
 }
+
+/// Issue 22 item 10 (second bullet): a status callback for another sales channel's order on the
+/// shared tenant is skipped with an audit entry, not dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_channel_s_status_is_a_recorded_skip() {
+    let (bed, store, _orders) = exported(1, 1).await;
+    let status = status_flow(&bed, &store).await;
+    let message = StatusMessage::PeoplevoxStatus {
+        id: "amz".into(),
+        order: "AMZ-9".into(),
+        status: Some("Despatched".into()),
+        modified: None,
+        on_hold: None,
+        received_at_ms: ctpvx_shared::store::now_epoch_ms(),
+    };
+    send(&store, &message.to_json()).await;
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (
+            report.not_ours,
+            report.records.dead_lettered,
+            report.records.retried
+        ),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    let trail = store.list("pvx-order#AMZ-9", 10).await.unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].outcome, "skipped-not-ours");
+}

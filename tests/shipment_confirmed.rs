@@ -11,7 +11,7 @@ use ctpvx_infra::testbed::Testbed;
 use ctpvx_shared::domain::ShipmentMessage;
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::batch::REASON_ATTRIBUTE;
-use ctpvx_shared::store::Queue;
+use ctpvx_shared::store::{AuditLog, Queue};
 use ctpvx_tests::{
     SHIPMENTS_DLQ, SHIPMENTS_QUEUE, run_shipment_batch, shipment_flow, store, testbed,
 };
@@ -346,7 +346,9 @@ async fn save(bed: &Testbed, store: &Arc<EmbeddedStore>, template: &str, rows: &
 
 #[tokio::test]
 async fn an_unknown_order_number_or_sku_is_parked_with_a_clear_reason() {
-    let (bed, store, orders) = exported(1, 1).await;
+    let (mut bed, store, orders) = exported(1, 1).await;
+    // A tenant whose other sales channels' orders are to be looked at by a person.
+    bed.config.orders.other_orders = ctpvx_shared::config::OtherOrders::Park;
     let flow = shipment_flow(&bed, &store).await;
     // An order Peoplevox has and commercetools does not.
     save(&bed, &store, "Sales orders", &[&["GHOST-1", "UK-DC"]]).await;
@@ -417,6 +419,63 @@ async fn an_unknown_order_number_or_sku_is_parked_with_a_clear_reason() {
         "{reasons:?}"
     );
     assert!(deliveries(&bed, &orders[0]).is_empty());
+}
+
+/// Issue 22 item 10 (second bullet): another sales channel shares the Peoplevox tenant. Its
+/// despatches are not ours: by default they are skipped with an audit entry on the number's
+/// trail and counted, so they raise no dead-letter alarm; an order of ours still ships.
+#[tokio::test]
+async fn another_channel_s_despatch_is_a_recorded_skip_not_a_dead_letter() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let flow = shipment_flow(&bed, &store).await;
+    save(&bed, &store, "Sales orders", &[&["AMZ-1", "UK-DC"]]).await;
+    save(
+        &bed,
+        &store,
+        "Sales order items",
+        &[&["AMZ-1", "SKU-0001", "1", "1"]],
+    )
+    .await;
+    bed.pvx.set_stock("UK-DC", "SKU-0001", 1000, 1000);
+    let theirs = bed
+        .pvx
+        .despatch(
+            "AMZ-1",
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("A")]),
+        )
+        .unwrap();
+    let ours = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("O")]),
+        )
+        .unwrap();
+    announce(&store, &theirs.number, "tracking").await;
+    announce(&store, &ours.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (
+            report.records.dead_lettered,
+            report.not_ours,
+            report.deliveries_added
+        ),
+        (0, 1, 1),
+        "{report:?}"
+    );
+    let trail = store.list("pvx-order#AMZ-1", 10).await.unwrap();
+    assert!(
+        trail.iter().any(|e| e.outcome == "skipped-not-ours"
+            && e.reason.as_deref().is_some_and(|r| r.contains("AMZ-1"))),
+        "{trail:?}"
+    );
+    assert!(
+        store
+            .receive(SHIPMENTS_DLQ, 10, std::time::Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::orders::{CustomLineItems, OrderNumbering, SplitDestinations};
+use super::orders::{CustomLineItems, OrderNumbering, OtherOrders, SplitDestinations};
 use super::reconcile::ReconcileRules;
 use super::shipments::ShipmentRules;
 use super::status::StatusRules;
@@ -231,6 +231,10 @@ pub struct OrderRules {
     /// `itemShippingAddresses` targets): one Peoplevox order per address, or held.
     #[serde(default)]
     pub split_destinations: SplitDestinations,
+    /// Callbacks for Peoplevox sales orders that are not ours (another sales channel on the
+    /// tenant): skipped with an audit entry, or parked.
+    #[serde(default)]
+    pub other_orders: OtherOrders,
 }
 
 impl Default for OrderRules {

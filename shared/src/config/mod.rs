@@ -18,7 +18,7 @@ pub use file::{
     UnitOfMeasure, WebhookConfig,
 };
 pub use orders::{
-    CustomLineItems, DERIVED_HEX_DIGITS, ITEM_CODE_MAX, MissingNumber, OrderNumbering,
+    CustomLineItems, DERIVED_HEX_DIGITS, ITEM_CODE_MAX, MissingNumber, OrderNumbering, OtherOrders,
     SplitDestinations, TooLongNumber,
 };
 pub use reconcile::ReconcileRules;

@@ -43,6 +43,20 @@ pub enum SplitDestinations {
     Hold,
 }
 
+/// What becomes of a Peoplevox callback for a sales order that is not ours: commercetools has
+/// no order of its number and no export of ours used it (another sales channel shares the
+/// tenant). The nightly status sweep is the net for our own orders, so skipping loses nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OtherOrders {
+    /// Acknowledged, audited on the number's trail (`pvx-order#<number>`) and counted: no
+    /// dead-letter alarm.
+    #[default]
+    Skip,
+    /// Parked in the dead-letter queue with the reason, for a person.
+    Park,
+}
+
 /// What happens to an order without `orderNumber`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

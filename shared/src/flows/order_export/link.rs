@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::OtherOrders;
 use crate::domain::HoldReason;
-use crate::store::{Condition, StateStore, StoreError};
+use crate::store::{AuditEntry, AuditLog, Condition, StateStore, StoreError, now_epoch_ms};
 
 /// Partition of order links in the state store.
 const PK: &str = "order-link";
@@ -163,38 +164,72 @@ pub async fn owners(
         .collect())
 }
 
+/// Where callbacks for numbers that are not ours go: skipped with an audit entry on the
+/// number's trail, or parked (`orders.other_orders`).
+pub struct NotOurs<'a> {
+    /// The state store, whose order-number index tells an export in flight from a stranger.
+    pub state: &'a dyn StateStore,
+    /// Where a skip is recorded.
+    pub audit: &'a dyn AuditLog,
+    /// The flow that skips.
+    pub flow: &'static str,
+    /// Skip or park.
+    pub policy: OtherOrders,
+}
+
 /// What becomes of callbacks naming Peoplevox numbers commercetools has no order for: a number
 /// the order-number index gives an order is that order's export in flight (its numbers are
 /// indexed before SaveData, its mark, which callbacks find it by, is written after), so they are
-/// retried; any other is not ours, and they are parked with `reason(number)`. An index that
-/// cannot be read retries them all.
+/// retried; any other is not ours (another sales channel on the tenant): done, with an audit
+/// entry `skipped-not-ours`, or parked with `reason(number)`, as configured. An index that
+/// cannot be read retries them all. Only a skip ends `Done`.
 pub async fn unknown_numbers(
-    state: &dyn StateStore,
+    not_ours: &NotOurs<'_>,
     numbers: &[String],
     reason: impl Fn(&str) -> String,
 ) -> BTreeMap<String, crate::flows::batch::RecordOutcome> {
     use crate::flows::batch::RecordOutcome;
-    let owners = owners(state, numbers).await;
-    numbers
-        .iter()
-        .map(|n| {
-            let outcome = match &owners {
-                Ok(owners) => match owners.get(n) {
-                    Some(order_id) => RecordOutcome::Retry(format!(
-                        "order {order_id} is being exported: Peoplevox number {n} is not on it yet"
-                    )),
-                    None => RecordOutcome::DeadLetter(reason(n)),
-                },
-                Err(e) => RecordOutcome::Retry(format!("reading the order-number index: {e}")),
-            };
-            (n.clone(), outcome)
-        })
-        .collect()
+    let owners = owners(not_ours.state, numbers).await;
+    let mut out = BTreeMap::new();
+    for n in numbers {
+        let outcome = match &owners {
+            Ok(owners) => match owners.get(n) {
+                Some(order_id) => RecordOutcome::Retry(format!(
+                    "order {order_id} is being exported: Peoplevox number {n} is not on it yet"
+                )),
+                None if not_ours.policy == OtherOrders::Park => {
+                    RecordOutcome::DeadLetter(reason(n))
+                }
+                None => {
+                    skip(not_ours, n, reason(n)).await;
+                    RecordOutcome::Done
+                }
+            },
+            Err(e) => RecordOutcome::Retry(format!("reading the order-number index: {e}")),
+        };
+        out.insert(n.clone(), outcome);
+    }
+    out
+}
+
+/// Records a skipped number; a failed append is logged, never a retry.
+async fn skip(not_ours: &NotOurs<'_>, number: &str, reason: String) {
+    let entry = AuditEntry {
+        entity: format!("pvx-order#{number}"),
+        at_ms: now_epoch_ms(),
+        flow: not_ours.flow.into(),
+        outcome: "skipped-not-ours".into(),
+        reason: Some(reason),
+        detail: serde_json::json!({ "number": number }),
+    };
+    if let Err(e) = not_ours.audit.append(&entry).await {
+        tracing::error!(%number, error = %e, "audit append failed");
+    }
 }
 
 /// [`unknown_numbers`] for the numbers of a batch that commercetools returned no order for.
 pub async fn orders_not_found<'a, V>(
-    state: &dyn StateStore,
+    not_ours: &NotOurs<'_>,
     numbers: impl IntoIterator<Item = &'a String>,
     found: &BTreeMap<String, V>,
 ) -> BTreeMap<String, crate::flows::batch::RecordOutcome> {
@@ -203,8 +238,8 @@ pub async fn orders_not_found<'a, V>(
         .filter(|n| !found.contains_key(*n))
         .cloned()
         .collect();
-    unknown_numbers(state, &missing, |n| {
-        format!("unknown order number `{n}`: commercetools has no such order")
+    unknown_numbers(not_ours, &missing, |n| {
+        format!("unknown order number `{n}`: commercetools has no such order (not ours?)")
     })
     .await
 }

@@ -167,6 +167,18 @@ impl OrderStatus {
     }
 }
 
+impl OrderStatus {
+    /// Where callbacks for orders that are not ours go.
+    fn not_ours(&self) -> crate::flows::order_export::NotOurs<'_> {
+        crate::flows::order_export::NotOurs {
+            state: self.parts.state.as_ref(),
+            audit: self.parts.audit.as_ref(),
+            flow: FLOW,
+            policy: self.parts.orders.other_orders,
+        }
+    }
+}
+
 /// Retries the records of a stage the batch ran out of time for.
 fn unstarted<'a>(records: impl Iterator<Item = &'a str>, report: &mut StatusReport) {
     for id in records {

@@ -97,7 +97,7 @@ impl OrderStatus {
                 }
                 None => {
                     let outcome = unknown_numbers(
-                        self.parts.state.as_ref(),
+                        &self.not_ours(),
                         std::slice::from_ref(&number),
                         |n| {
                             format!(
@@ -110,6 +110,9 @@ impl OrderStatus {
                     .unwrap_or_else(|| {
                         RecordOutcome::DeadLetter(format!("unknown order number `{number}`"))
                     });
+                    if outcome == RecordOutcome::Done {
+                        report.not_ours += ids.len();
+                    }
                     for id in &ids {
                         report.records.set(id, outcome.clone());
                     }

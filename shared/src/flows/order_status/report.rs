@@ -46,6 +46,8 @@ pub struct StatusReport {
     /// Hold flags older than the one the order shows (a retried or overtaken callback):
     /// ignored, the event's stage still counts.
     pub stale_holds: usize,
+    /// Events for Peoplevox orders that are not ours (another sales channel): skipped, audited.
+    pub not_ours: usize,
 }
 
 impl StatusReport {
@@ -68,6 +70,7 @@ impl StatusReport {
         self.version_conflicts += other.version_conflicts;
         self.read_from_peoplevox += other.read_from_peoplevox;
         self.stale_holds += other.stale_holds;
+        self.not_ours += other.not_ours;
         self.records.absorb(&other.records);
     }
 }

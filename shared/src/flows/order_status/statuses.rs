@@ -72,13 +72,16 @@ impl OrderStatus {
         };
 
         // Unknown orders and unmapped statuses end here; each order keeps its furthest event.
-        let unknown = orders_not_found(self.parts.state.as_ref(), by_order.keys(), &orders).await;
+        let unknown = orders_not_found(&self.not_ours(), by_order.keys(), &orders).await;
         let mut chosen: Vec<(Order, Chosen)> = Vec::new();
         for (number, events) in by_order {
             let Some(order) = orders.get(&number) else {
                 let outcome = unknown.get(&number).cloned().unwrap_or_else(|| {
                     RecordOutcome::DeadLetter(format!("unknown order number `{number}`"))
                 });
+                if outcome == RecordOutcome::Done {
+                    report.not_ours += events.len();
+                }
                 finish(report, &events, outcome);
                 continue;
             };

@@ -36,7 +36,7 @@ use crate::config::{OrderRules, ShipmentRules};
 use crate::deadline;
 use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
-use crate::flows::order_export::orders_not_found;
+use crate::flows::order_export::{NotOurs, orders_not_found};
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditEntry, AuditLog, StateStore, now_epoch_ms};
@@ -179,7 +179,13 @@ impl ShipmentConfirmed {
                 return report;
             }
         };
-        let unknown = orders_not_found(self.parts.state.as_ref(), &order_numbers, &orders).await;
+        let not_ours = NotOurs {
+            state: self.parts.state.as_ref(),
+            audit: self.parts.audit.as_ref(),
+            flow: FLOW,
+            policy: self.parts.orders.other_orders,
+        };
+        let unknown = orders_not_found(&not_ours, &order_numbers, &orders).await;
         let mut work: Vec<(Order, Vec<Despatch>)> = Vec::new();
         for number in &order_numbers {
             let mine: Vec<Despatch> = despatches
@@ -194,6 +200,9 @@ impl ShipmentConfirmed {
                         let outcome = outcome.cloned().unwrap_or_else(|| {
                             RecordOutcome::DeadLetter(format!("unknown order number `{number}`"))
                         });
+                        if outcome == RecordOutcome::Done {
+                            report.not_ours += 1;
+                        }
                         finish(&mut report, &d.number, outcome);
                     }
                 }

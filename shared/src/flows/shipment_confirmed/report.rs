@@ -22,6 +22,9 @@ pub struct ShipmentReport {
     pub unchanged: usize,
     /// Version conflicts met (resolved by re-reading).
     pub conflicts: usize,
+    /// Despatches of Peoplevox orders that are not ours (another sales channel): skipped,
+    /// audited.
+    pub not_ours: usize,
 }
 
 impl ShipmentReport {
@@ -34,6 +37,7 @@ impl ShipmentReport {
         self.tracking_set += other.tracking_set;
         self.unchanged += other.unchanged;
         self.conflicts += other.conflicts;
+        self.not_ours += other.not_ours;
         self.records.absorb(&other.records);
     }
 }
