@@ -829,3 +829,25 @@ async fn another_channel_s_status_is_a_recorded_skip() {
     assert_eq!(trail.len(), 1, "{trail:?}");
     assert_eq!(trail[0].outcome, "skipped-not-ours");
 }
+
+/// Issue 22 item 10 (third bullet): a status update applied by commercetools whose answer was
+/// lost is audited as applied (the lost answer named), not as a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_status_whose_answer_was_lost_is_audited_as_applied() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let status = status_flow(&bed, &store).await;
+    let order = &orders[0];
+    send_status(&store, &number(order), "Picking", None).await;
+    bed.ct.lose_answer_of_next_writes(1);
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!((report.updates, report.unchanged), (1, 0), "{report:?}");
+    assert_eq!(field(&ct_order(&bed, order), "pvxStatus"), "Picking");
+    let audit = audit_outcomes(&store, order).await;
+    assert!(
+        audit
+            .iter()
+            .any(|(o, r)| o == "applied"
+                && r.as_deref().is_some_and(|r| r.contains("answer was lost"))),
+        "{audit:?}"
+    );
+}

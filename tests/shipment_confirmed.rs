@@ -928,3 +928,42 @@ async fn one_despatch_that_cannot_be_booked_does_not_park_the_others_of_its_orde
         "{reason}"
     );
 }
+
+/// Issue 22 item 10 (third bullet): commercetools applies the delivery and its answer is lost
+/// (a 500). The re-read finds the delivery there: it is counted and audited as delivered by
+/// this flow, with the lost answer named, not as "unchanged".
+#[tokio::test]
+async fn a_delivery_whose_answer_was_lost_is_audited_as_delivered() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let flow = shipment_flow(&bed, &store).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("L")]),
+        )
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    bed.ct.lose_answer_of_next_writes(1);
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (
+            report.deliveries_added,
+            report.unchanged,
+            report.records.retried
+        ),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(deliveries(&bed, &orders[0]).len(), 1);
+    let id = orders[0]["id"].as_str().unwrap();
+    let trail = store.list(&format!("order#{id}"), 50).await.unwrap();
+    assert!(
+        trail.iter().any(|e| e.flow == "shipment-confirmed"
+            && e.outcome == "delivered"
+            && e.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("answer was lost"))),
+        "{trail:?}"
+    );
+}

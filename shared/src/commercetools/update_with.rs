@@ -27,6 +27,18 @@ pub struct UpdateOutcome {
     pub applied: bool,
     /// How many times the order was read and decided on.
     pub attempts: u32,
+    /// A write of this call failed without telling whether it landed (a 500, a timeout). When
+    /// the next decision found nothing left to send, that write is what landed: the caller
+    /// should count it as applied, not as a duplicate.
+    pub answer_lost: bool,
+}
+
+impl UpdateOutcome {
+    /// Whether this call changed the order: its last write was answered, or a write whose
+    /// answer was lost left nothing for the next decision.
+    pub fn wrote(&self) -> bool {
+        self.applied || self.answer_lost
+    }
 }
 
 impl CtClient {
@@ -63,6 +75,7 @@ impl CtClient {
     {
         let max_attempts = max_attempts.max(1);
         let mut attempt = 0;
+        let mut answer_lost = false;
         let mut read = read;
         loop {
             attempt += 1;
@@ -77,6 +90,7 @@ impl CtClient {
                         order,
                         applied: false,
                         attempts: attempt,
+                        answer_lost,
                     });
                 }
             };
@@ -86,6 +100,7 @@ impl CtClient {
                         order,
                         applied: true,
                         attempts: attempt,
+                        answer_lost: false,
                     });
                 }
                 Err(err)
@@ -93,6 +108,7 @@ impl CtClient {
                         && (matches!(err, CtError::ConcurrentModification { .. })
                             || err.outcome_unknown()) =>
                 {
+                    answer_lost |= err.outcome_unknown();
                     tracing::info!(
                         order_id = id,
                         attempt,

@@ -197,6 +197,17 @@ impl ApiError {
         Self::oauth(StatusCode::FORBIDDEN, "insufficient_scope", &message, true)
     }
 
+    /// 500 `General`: commercetools' error code for an unexpected server error (HTTP API
+    /// reference, "Errors": `GeneralError`).
+    pub(crate) fn general() -> Self {
+        Self::one(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "General",
+            "Write applied, answer lost (simulated).".into(),
+            Map::new(),
+        )
+    }
+
     /// 503 `OverCapacity`, the injected server error.
     pub(crate) fn over_capacity() -> Self {
         Self::one(

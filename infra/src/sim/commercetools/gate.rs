@@ -42,8 +42,12 @@ pub(crate) async fn gate(
         return err.into_response();
     }
     state.staged.fire(&state, &route, Moment::BeforeHandling);
+    let write = method == Method::POST && path != TOKEN_PATH;
     let response = next.run(request).await;
     state.staged.fire(&state, &route, Moment::BeforeAnswer);
+    if write && response.status().is_success() && state.take_lost_answer() {
+        return ApiError::general().into_response();
+    }
     response
 }
 

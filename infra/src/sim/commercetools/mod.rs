@@ -378,6 +378,12 @@ impl CtSim {
         self.state.set_update_hook(hook);
     }
 
+    /// The next `n` writes (POSTs other than the token) are applied, and then answered with a
+    /// 500 `General` error: the client cannot tell whether its write landed.
+    pub fn lose_answer_of_next_writes(&self, n: u32) {
+        self.state.lose_answer_of_next_writes(n);
+    }
+
     /// The next `n` updates find that another writer changed the resource first: its version
     /// moves before the check, so a client sending the version it read gets a real 409.
     pub fn bump_version_before_next_update(&self, n: u32) {

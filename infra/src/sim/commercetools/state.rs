@@ -102,6 +102,7 @@ pub(crate) struct SimState {
     pub(crate) faults: Faults,
     rate_limit_next: AtomicU32,
     bump_next: AtomicU32,
+    lose_answer_next: AtomicU32,
     request_total: AtomicU64,
     requests_by_route: Mutex<BTreeMap<String, u64>>,
     update_hook: RwLock<Option<UpdateHook>>,
@@ -125,6 +126,7 @@ impl SimState {
             faults: Faults::default(),
             rate_limit_next: AtomicU32::new(0),
             bump_next: AtomicU32::new(0),
+            lose_answer_next: AtomicU32::new(0),
             request_total: AtomicU64::new(0),
             requests_by_route: Mutex::new(BTreeMap::new()),
             update_hook: RwLock::new(None),
@@ -207,6 +209,15 @@ impl SimState {
         if let Some(hook) = hook {
             hook(after);
         }
+    }
+
+    pub(crate) fn lose_answer_of_next_writes(&self, n: u32) {
+        self.lose_answer_next.store(n, Ordering::Relaxed);
+    }
+
+    /// True (once per switched-on write) when this write, applied, is to answer 500.
+    pub(crate) fn take_lost_answer(&self) -> bool {
+        take_one(&self.lose_answer_next)
     }
 
     pub(crate) fn bump_version_before_next_update(&self, n: u32) {

@@ -280,6 +280,8 @@ impl OrderStatus {
             shorts: &c.shorts,
         };
         let mut verdict = Verdict::Same;
+        // The last verdict sent: after a write whose answer was lost, what landed.
+        let mut sent: Option<Verdict> = None;
         let outcome = self
             .parts
             .ct
@@ -290,7 +292,10 @@ impl OrderStatus {
                 let applied = plan::applied_stage(current, rules).max(remembered.map(|m| m.stage));
                 verdict = plan::plan(current, applied, exported, &reported, rules, ours);
                 match &verdict {
-                    Verdict::Apply { actions, .. } => Decision::Update(actions.clone()),
+                    Verdict::Apply { actions, .. } => {
+                        sent = Some(verdict.clone());
+                        Decision::Update(actions.clone())
+                    }
                     // The conflict is shown to customer service on the order itself.
                     Verdict::Conflict(reason) => fields::set(
                         current,
@@ -303,6 +308,24 @@ impl OrderStatus {
             })
             .await;
         match outcome {
+            Ok(done) if done.answer_lost && !done.applied && matches!(verdict, Verdict::Same) => {
+                match sent {
+                    Some(Verdict::Apply {
+                        actions, moved, ..
+                    }) => Applied::Verdict(
+                        Verdict::Apply {
+                            actions,
+                            moved,
+                            warning: Some(
+                                "the write's answer was lost; reading the order again found it applied"
+                                    .into(),
+                            ),
+                        },
+                        done.attempts,
+                    ),
+                    _ => Applied::Verdict(verdict, done.attempts),
+                }
+            }
             Ok(done) => Applied::Verdict(verdict, done.attempts),
             Err(e) => Applied::Failed(failed_write(&e, "the status update")),
         }
@@ -404,12 +427,14 @@ impl OrderStatus {
             Verdict::Apply { .. } | Verdict::Same | Verdict::Backward(_) => hold_mark(&c.event),
             _ => None,
         };
+        let cannot_show = |name: &str| {
+            let field = [(crate::setup::FIELD_PVX_STATUS, name.into())];
+            fields::set(order, &self.parts.order_type, &field).is_err()
+        };
         let status = match verdict {
-            Verdict::Apply {
-                moved: true,
-                warning: Some(_),
-                ..
-            } => Some(c.event.status()),
+            Verdict::Apply { moved: true, .. } if cannot_show(c.event.status()) => {
+                Some(c.event.status())
+            }
             _ => None,
         };
         let mut wanted = c.mark.clone();

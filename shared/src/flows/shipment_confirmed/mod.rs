@@ -78,7 +78,9 @@ pub struct ShipmentConfirmed {
 
 /// Where one order's despatches ended.
 enum Booked {
-    Applied(Vec<OrderUpdateAction>, u32),
+    /// The actions written, the attempts, and whether the write's answer was lost (the re-read
+    /// found it landed).
+    Applied(Vec<OrderUpdateAction>, u32, bool),
     Unchanged,
     /// Retried or refused, with the reason.
     Failed(RecordOutcome),
@@ -225,7 +227,7 @@ impl ShipmentConfirmed {
             .await;
         for (order, mine, booked, refused) in booked {
             let (outcome, audit_outcome, reason) = match &booked {
-                Booked::Applied(actions, attempts) => {
+                Booked::Applied(actions, attempts, answer_lost) => {
                     report.conflicts += attempts.saturating_sub(1) as usize;
                     for action in actions {
                         match action {
@@ -239,7 +241,11 @@ impl ShipmentConfirmed {
                             _ => {}
                         }
                     }
-                    (RecordOutcome::Done, "delivered", None)
+                    let note = answer_lost.then(|| {
+                        "the write's answer was lost; reading the order again found it applied"
+                            .to_string()
+                    });
+                    (RecordOutcome::Done, "delivered", note)
                 }
                 Booked::Unchanged => {
                     report.unchanged += 1;
@@ -299,17 +305,18 @@ impl ShipmentConfirmed {
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
                 let plan = deliveries::plan(current, &refs, &self.parts.rules, &lines);
-                planned = plan.actions.clone();
                 refused = plan.refused;
                 if plan.actions.is_empty() {
                     Decision::Done
                 } else {
+                    // What was last sent: after a lost answer, what landed.
+                    planned = plan.actions.clone();
                     Decision::Update(plan.actions)
                 }
             })
             .await;
         let booked = match outcome {
-            Ok(done) if done.applied => Booked::Applied(planned, done.attempts),
+            Ok(done) if done.wrote() => Booked::Applied(planned, done.attempts, !done.applied),
             Ok(_) => Booked::Unchanged,
             Err(e) => Booked::Failed(failed_write(&e, "the delivery")),
         };
