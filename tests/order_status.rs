@@ -851,3 +851,77 @@ async fn a_status_whose_answer_was_lost_is_audited_as_applied() {
         "{audit:?}"
     );
 }
+
+/// Issue 22 item 10 (fourth bullet): the merchant's workflow holds an order in a final
+/// "fraud-hold" State. A Peoplevox status mapped to the "picking" State still lands (its
+/// shipment state, `pvxStatus`), but the State is not forced past the merchant's rules, and
+/// the update says why; with `status.force_transitions` it is moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mapped_state_respects_the_merchant_s_workflow_unless_forced() {
+    let (bed, store, orders) = exported(2, 1).await;
+    let hold = bed
+        .ct
+        .create_state_with_transitions("fraud-hold", &[])
+        .unwrap();
+    bed.ct.ensure_state("picking").unwrap();
+    let mut config = bed.config.clone();
+    config.status.map.insert(
+        "Picking".into(),
+        StatusMapping {
+            stage: Stage::Picking,
+            order_state: None,
+            shipment_state: Some(ctpvx_shared::commercetools::actions::ShipmentState::Ready),
+            state: Some("picking".into()),
+            short_pick: false,
+        },
+    );
+    let flow_with = |config: ctpvx_shared::config::Config| {
+        let store = store.clone();
+        let secrets = bed.secrets.clone();
+        async move {
+            let stores = ctpvx_shared::app::Stores {
+                state: store.clone(),
+                idempotency: store.clone(),
+                audit: store.clone(),
+            };
+            let (ct, pvx) = ctpvx_shared::app::clients(&config, &secrets, store.clone()).unwrap();
+            ctpvx_shared::app::order_status(&config, &stores, ct, pvx)
+                .await
+                .unwrap()
+        }
+    };
+    for order in &orders {
+        bed.ct
+            .apply_order_actions(
+                &id(order),
+                vec![serde_json::json!({"action": "transitionState", "state": {"typeId": "state", "key": "fraud-hold"}})],
+            )
+            .unwrap();
+    }
+    let respectful = flow_with(config.clone()).await;
+    send_status(&store, &number(&orders[0]), "Picking", None).await;
+    let report = run_status_batch(&respectful, &store, 10).await;
+    assert_eq!(
+        (report.updates, report.records.retried),
+        (1, 0),
+        "{report:?}"
+    );
+    let o = ct_order(&bed, &orders[0]);
+    assert_eq!(o["state"]["id"], hold.as_str(), "{o}");
+    assert_eq!(field(&o, "pvxStatus"), "Picking");
+    let audit = audit_outcomes(&store, &orders[0]).await;
+    assert!(
+        audit
+            .iter()
+            .any(|(o, r)| o == "applied"
+                && r.as_deref().is_some_and(|r| r.contains("workflow refused"))),
+        "{audit:?}"
+    );
+
+    config.status.force_transitions = true;
+    let forcing = flow_with(config).await;
+    send_status(&store, &number(&orders[1]), "Picking", None).await;
+    run_status_batch(&forcing, &store, 10).await;
+    let o = ct_order(&bed, &orders[1]);
+    assert_ne!(o["state"]["id"], hold.as_str(), "{o}");
+}

@@ -54,6 +54,11 @@ pub struct StatusRules {
     /// How Peoplevox returns reach commercetools.
     #[serde(default)]
     pub returns: ReturnRules,
+    /// Move orders to a status's custom State (`state`) even where the merchant's workflow
+    /// has no such transition (`force`). Off: a refused move leaves the State as it is, and
+    /// the update says so.
+    #[serde(default)]
+    pub force_transitions: bool,
 }
 
 impl Default for StatusRules {
@@ -64,6 +69,7 @@ impl Default for StatusRules {
             order_type: default_order_type(),
             cancel: CancelRules::default(),
             returns: ReturnRules::default(),
+            force_transitions: false,
         }
     }
 }

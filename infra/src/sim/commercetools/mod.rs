@@ -266,6 +266,24 @@ impl CtSim {
             .ok_or_else(|| anyhow!("created state has no id"))
     }
 
+    /// Creates an initial `OrderState` whose `transitions` name the States of these keys (an
+    /// empty list: a final State), as a merchant's workflow would.
+    pub fn create_state_with_transitions(&self, key: &str, to: &[&str]) -> anyhow::Result<String> {
+        let mut store = self.state.store();
+        let transitions: Vec<Value> = to
+            .iter()
+            .map(|k| json!({"typeId": "state", "key": k}))
+            .collect();
+        let draft =
+            json!({"key": key, "type": "OrderState", "initial": true, "transitions": transitions});
+        let created = states::create_state(&mut store, &draft)
+            .map_err(|e| anyhow!("state refused: {e:?}"))?;
+        created["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("created state has no id"))
+    }
+
     /// The channel with this key; created with these roles, or given the roles it lacks.
     pub fn ensure_channel(&self, key: &str, roles: &[ChannelRole]) -> anyhow::Result<Channel> {
         let mut store = self.state.store();

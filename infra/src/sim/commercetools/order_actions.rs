@@ -126,10 +126,10 @@ fn update_sync_info(store: &Store, order: &mut Value, action: &Value) -> ApiResu
 }
 
 /// `transitionState {state:{typeId:"state", id|key}, force?}`: the order gets a reference to
-/// the State, by id. Transitions are not validated, so `force` is accepted and ignored: the real
-/// API checks the current State's `transitions` (none when they are null, as for the States the
-/// simulator creates by default) and that a first State is initial, unless forced. UNCONFIRMED:
-/// the code for a State that is not an OrderState.
+/// the State, by id. Unless forced, the move is checked as the API reference describes it
+/// (State `transitions`: null, no check; a list, the target must be in it, empty meaning a
+/// final State; an order's first State must be initial). UNCONFIRMED: the error code of a
+/// refused move (`InvalidOperation` here) and of a State that is not an OrderState.
 fn transition_state(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
     let reference = action
         .get("state")
@@ -143,8 +143,45 @@ fn transition_state(store: &Store, order: &mut Value, action: &Value) -> ApiResu
             format!("The state '{}' is not an OrderState.", state["key"]),
         ));
     }
+    let forced = action.get("force").and_then(Value::as_bool) == Some(true);
+    if !forced {
+        check_transition(store, order, state)?;
+    }
     order["state"] = json!({"typeId": "state", "id": state["id"]});
     Ok(())
+}
+
+/// Whether the order's current State allows the move to `target`.
+fn check_transition(store: &Store, order: &Value, target: &Value) -> ApiResult<()> {
+    let refused = |why: String| Err(ApiError::bad_request("InvalidOperation", why));
+    let Some(current) = order
+        .get("state")
+        .filter(|v| !v.is_null())
+        .and_then(|r| states::find(store, r))
+    else {
+        if target["initial"] == false {
+            return refused(format!(
+                "The state '{}' is not an initial state.",
+                target["key"]
+            ));
+        }
+        return Ok(());
+    };
+    let Some(allowed) = current.get("transitions").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    let reachable = allowed
+        .iter()
+        .filter_map(|t| states::find(store, t))
+        .any(|s| s["id"] == target["id"]);
+    if reachable {
+        Ok(())
+    } else {
+        refused(format!(
+            "Transition from state '{}' to state '{}' is not allowed.",
+            current["key"], target["key"]
+        ))
+    }
 }
 
 /// `setCustomField {name, value?}`: needs a custom type on the order; no value removes the field.

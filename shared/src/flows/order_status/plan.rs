@@ -198,11 +198,11 @@ pub fn plan(
         });
     }
     if moved && let Some(key) = &reported.mapping.state {
-        // `force`: Peoplevox owns fulfilment facts after export and the stage rank already
-        // orders the moves; a tenant's transition graph must not park a warehouse fact.
+        // The merchant's workflow (its States' transitions: a fraud hold, say) is respected
+        // unless configured otherwise; a refused move is planned again without it.
         actions.push(OrderUpdateAction::TransitionState {
             state: reference_by_key("state", key),
-            force: Some(true),
+            force: rules.force_transitions.then_some(true),
         });
     }
     let mut wanted: Vec<(&str, Value)> = Vec::new();

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::mark::{self, HoldMark, StatusMark};
 use super::plan::{self, Reported, ShortLine, Verdict};
 use super::{ATTEMPTS, CONCURRENCY, OrderStatus, StatusEvent, fields, shorts};
-use crate::commercetools::Decision;
 use crate::commercetools::types::Order;
+use crate::commercetools::{CtError, Decision, OrderUpdateAction};
 use crate::config::StatusMapping;
 use crate::domain::status::{Stage, stage_name};
 use crate::flows::batch::{RecordOutcome, failed_write};
@@ -268,8 +268,46 @@ impl OrderStatus {
         }
     }
 
-    /// Plans on the order as it is and writes with its version; on a conflict reads again.
+    /// Plans on the order as it is and writes with its version; on a conflict reads again. A
+    /// move the merchant's workflow refuses (a 400 on an update with `transitionState`, sent
+    /// without `force`) is planned again without it, and the refusal is the update's warning:
+    /// the warehouse's fact still lands, the custom State stays as the merchant's rules keep it.
     async fn apply_one(&self, order: &Order, c: &Chosen) -> Applied {
+        match self.try_apply(order, c, false).await {
+            Err(CtError::BadRequest { message, .. })
+                if c.mapping.state.is_some() && !self.parts.rules.force_transitions =>
+            {
+                let refused = format!(
+                    "custom State `{}` not set: the merchant's workflow refused the move ({message}); set status.force_transitions to move it anyway",
+                    c.mapping.state.as_deref().unwrap_or_default()
+                );
+                match self.try_apply(order, c, true).await {
+                    Ok(Applied::Verdict(Verdict::Apply { actions, moved, .. }, attempts)) => {
+                        Applied::Verdict(
+                            Verdict::Apply {
+                                actions,
+                                moved,
+                                warning: Some(refused),
+                            },
+                            attempts,
+                        )
+                    }
+                    Ok(applied) => applied,
+                    Err(e) => Applied::Failed(failed_write(&e, "the status update")),
+                }
+            }
+            Ok(applied) => applied,
+            Err(e) => Applied::Failed(failed_write(&e, "the status update")),
+        }
+    }
+
+    /// One planned write (`without_state`: no `transitionState`).
+    async fn try_apply(
+        &self,
+        order: &Order,
+        c: &Chosen,
+        without_state: bool,
+    ) -> Result<Applied, CtError> {
         let rules = &self.parts.rules;
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;
@@ -282,7 +320,7 @@ impl OrderStatus {
         let mut verdict = Verdict::Same;
         // The last verdict sent: after a write whose answer was lost, what landed.
         let mut sent: Option<Verdict> = None;
-        let outcome = self
+        let done = self
             .parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
@@ -291,6 +329,12 @@ impl OrderStatus {
                 let remembered = c.mark.status.as_deref().and_then(|s| rules.resolve(s));
                 let applied = plan::applied_stage(current, rules).max(remembered.map(|m| m.stage));
                 verdict = plan::plan(current, applied, exported, &reported, rules, ours);
+                if without_state && let Verdict::Apply { actions, .. } = &mut verdict {
+                    actions.retain(|a| !matches!(a, OrderUpdateAction::TransitionState { .. }));
+                    if actions.is_empty() {
+                        verdict = Verdict::Same;
+                    }
+                }
                 match &verdict {
                     Verdict::Apply { actions, .. } => {
                         sent = Some(verdict.clone());
@@ -306,29 +350,23 @@ impl OrderStatus {
                     _ => Decision::Done,
                 }
             })
-            .await;
-        match outcome {
-            Ok(done) if done.answer_lost && !done.applied && matches!(verdict, Verdict::Same) => {
-                match sent {
-                    Some(Verdict::Apply {
-                        actions, moved, ..
-                    }) => Applied::Verdict(
-                        Verdict::Apply {
-                            actions,
-                            moved,
-                            warning: Some(
-                                "the write's answer was lost; reading the order again found it applied"
-                                    .into(),
-                            ),
-                        },
-                        done.attempts,
-                    ),
-                    _ => Applied::Verdict(verdict, done.attempts),
-                }
-            }
-            Ok(done) => Applied::Verdict(verdict, done.attempts),
-            Err(e) => Applied::Failed(failed_write(&e, "the status update")),
+            .await?;
+        if done.answer_lost
+            && !done.applied
+            && matches!(verdict, Verdict::Same)
+            && let Some(Verdict::Apply { actions, moved, .. }) = sent
+        {
+            let warning = "the write's answer was lost; reading the order again found it applied";
+            return Ok(Applied::Verdict(
+                Verdict::Apply {
+                    actions,
+                    moved,
+                    warning: Some(warning.into()),
+                },
+                done.attempts,
+            ));
         }
+        Ok(Applied::Verdict(verdict, done.attempts))
     }
 
     /// Counts, sets the record outcome and audits one order's update.
