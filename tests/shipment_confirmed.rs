@@ -967,3 +967,48 @@ async fn a_delivery_whose_answer_was_lost_is_audited_as_delivered() {
         "{trail:?}"
     );
 }
+
+/// Issue 22 item 10 (fifth bullet): commercetools takes at most 500 update actions a request.
+/// Tracking for 600 parcels of one despatch (a pallet-sized B2B order) is 600 actions: it goes
+/// in two requests, and every parcel gets its number.
+#[tokio::test]
+async fn tracking_for_600_parcels_is_split_into_updates_of_at_most_500_actions() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let flow = shipment_flow(&bed, &store).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(&orders[0]),
+            DespatchPlan::everything("DPD", "Pallet", vec![PackagePlan::untracked(); 600]),
+        )
+        .unwrap();
+    announce(&store, &despatch.number, "package-despatched").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(report.deliveries_added, 1, "{report:?}");
+    for package in 1..=600 {
+        bed.pvx
+            .set_package_tracking(&despatch.number, package, &format!("T-{package}"))
+            .unwrap();
+    }
+    announce(&store, &despatch.number, "package-tracking").await;
+    bed.ct.reset_counters();
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (
+            report.tracking_set,
+            report.records.retried,
+            report.records.dead_lettered
+        ),
+        (600, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(bed.ct.requests_to("POST /{project}/orders/{id}"), 2);
+    let shown = deliveries(&bed, &orders[0]);
+    let tracked = shown[0]["parcels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["trackingData"]["trackingId"].is_string())
+        .count();
+    assert_eq!(tracked, 600);
+}

@@ -25,20 +25,14 @@ pub struct UpdateOutcome {
     pub order: Order,
     /// True when this call's update was applied; false when the decision was [`Decision::Done`].
     pub applied: bool,
+    /// The actions of every write of this call that was answered (all parts of a long one).
+    pub written: Vec<OrderUpdateAction>,
     /// How many times the order was read and decided on.
     pub attempts: u32,
     /// A write of this call failed without telling whether it landed (a 500, a timeout). When
     /// the next decision found nothing left to send, that write is what landed: the caller
     /// should count it as applied, not as a duplicate.
     pub answer_lost: bool,
-}
-
-impl UpdateOutcome {
-    /// Whether this call changed the order: its last write was answered, or a write whose
-    /// answer was lost left nothing for the next decision.
-    pub fn wrote(&self) -> bool {
-        self.applied || self.answer_lost
-    }
 }
 
 impl CtClient {
@@ -63,6 +57,12 @@ impl CtClient {
     /// Like [`CtClient::update_order_with`], but the first decision is made on `read`, an order
     /// the caller has just read (a batch query), which saves a read per order when nobody else
     /// wrote in between; a conflict reads again as usual.
+    ///
+    /// commercetools takes at most [`MAX_ACTIONS_PER_UPDATE`] actions a request (API facts,
+    /// "Update actions per request: 500"). A longer decision is sent in parts: the first 500,
+    /// then a new decision on the order the write returned, which plans only what is left, and
+    /// so on (at most [`MAX_PARTS`] parts). A part that fails leaves the earlier ones applied;
+    /// the next decision sees them.
     pub async fn update_order_from<F>(
         &self,
         id: &str,
@@ -75,30 +75,53 @@ impl CtClient {
     {
         let max_attempts = max_attempts.max(1);
         let mut attempt = 0;
+        let mut parts = 0;
         let mut answer_lost = false;
+        let mut applied = false;
+        let mut written = Vec::new();
         let mut read = read;
         loop {
-            attempt += 1;
             let order = match read.take() {
                 Some(order) => order,
                 None => self.get_order(id).await?,
             };
-            let actions = match decide(&order) {
+            if parts == 0 {
+                attempt += 1;
+            }
+            let mut actions = match decide(&order) {
                 Decision::Update(actions) if !actions.is_empty() => actions,
                 Decision::Update(_) | Decision::Done => {
                     return Ok(UpdateOutcome {
                         order,
-                        applied: false,
+                        applied,
+                        written,
                         attempts: attempt,
-                        answer_lost,
+                        answer_lost: answer_lost && !applied,
                     });
                 }
             };
+            let more = actions.len() > MAX_ACTIONS_PER_UPDATE;
+            actions.truncate(MAX_ACTIONS_PER_UPDATE);
             match self.update_order(id, order.version, &actions).await {
+                Ok(order) if more && parts + 1 < MAX_PARTS => {
+                    applied = true;
+                    written.extend(actions);
+                    parts += 1;
+                    read = Some(order);
+                }
                 Ok(order) => {
+                    if more {
+                        tracing::warn!(
+                            order_id = id,
+                            parts,
+                            "an update longer than its parts' limit: the rest waits for the next event"
+                        );
+                    }
+                    written.extend(actions);
                     return Ok(UpdateOutcome {
                         order,
                         applied: true,
+                        written,
                         attempts: attempt,
                         answer_lost: false,
                     });
@@ -109,6 +132,7 @@ impl CtClient {
                             || err.outcome_unknown()) =>
                 {
                     answer_lost |= err.outcome_unknown();
+                    parts = 0;
                     tracing::info!(
                         order_id = id,
                         attempt,
@@ -121,3 +145,10 @@ impl CtClient {
         }
     }
 }
+
+/// commercetools' limit of update actions in one request.
+pub const MAX_ACTIONS_PER_UPDATE: usize = 500;
+
+/// Parts of one long update sent at most (100 × 500 actions): a decision that never shrinks
+/// must not loop.
+const MAX_PARTS: u32 = 100;

@@ -316,7 +316,10 @@ impl ShipmentConfirmed {
             })
             .await;
         let booked = match outcome {
-            Ok(done) if done.wrote() => Booked::Applied(planned, done.attempts, !done.applied),
+            // Answered writes count what they carried (every part of a long update); a write
+            // whose answer was lost, what was last sent.
+            Ok(done) if done.applied => Booked::Applied(done.written, done.attempts, false),
+            Ok(done) if done.answer_lost => Booked::Applied(planned, done.attempts, true),
             Ok(_) => Booked::Unchanged,
             Err(e) => Booked::Failed(failed_write(&e, "the delivery")),
         };
