@@ -1,7 +1,8 @@
 //! The nightly reconciliation end to end against both simulators: lost stock callbacks are
 //! repaired to the stock flow's own targets, a dry run changes nothing and reports the same
 //! differences, an interrupted run resumes at its checkpoint through the reconcile queue
-//! without reading or writing anything twice, orders and despatches whose events were lost
+//! without reading or writing anything twice, an item at a page's edge is neither stale nor
+//! counted twice when the run resumes later, orders and despatches whose events were lost
 //! are re-queued and booked exactly once, and statuses and cancellations that never reached
 //! the other side are re-queued and applied by the status flow.
 
@@ -14,20 +15,22 @@ use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan, ReturnLine};
 use ctpvx_infra::testbed::{STOCK_SITES, Testbed};
 use ctpvx_shared::app::Stores;
 use ctpvx_shared::config::Config;
+use ctpvx_shared::domain::StockMessage;
 use ctpvx_shared::domain::sellable;
 use ctpvx_shared::flows::nightly_reconcile::report::Drift;
 use ctpvx_shared::flows::nightly_reconcile::{
-    DriftReport, NightlyReconcile, Observer, Quiet, RUNS_ENTITY, RunOptions,
+    DriftReport, NightlyReconcile, Observer, Progress, Quiet, RUNS_ENTITY, RunOptions, WorkBudget,
 };
 use ctpvx_shared::flows::stock_delta::ledger_row;
 use ctpvx_shared::queues::{
     ORDERS_DLQ, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE, STATUS_DLQ,
     STATUS_QUEUE,
 };
-use ctpvx_shared::store::{AuditLog, Queue};
+use ctpvx_shared::store::{AuditLog, Queue, now_epoch_ms};
 use ctpvx_tests::{
-    inventory_writes, queue_options, reconcile_flow, reconcile_flow_on, run_shipment_batch,
-    run_status_batch, shipment_flow, status_flow, store,
+    STOCK_QUEUE, inventory_writes, queue_options, reconcile_flow, reconcile_flow_on,
+    run_shipment_batch, run_status_batch, run_stock_batch, shipment_flow, status_flow, stock_flow,
+    store,
 };
 
 /// Sites of the test bed.
@@ -394,6 +397,118 @@ async fn an_interrupted_run_resumes_from_its_checkpoint_without_redoing_or_skipp
 async fn an_interrupted_run_resumes_on_dynamodb_and_sqs() {
     let (stores, queue) = ctpvx_tests::aws_stores().await;
     interrupted_run(stores, queue).await;
+}
+
+/// Starts a stock run at UK-DC, 5 rows a page, and compares page 1 only, as an invocation
+/// whose time ran out after it would; returns the flow, the run id and the item held back at
+/// the page's end.
+async fn first_page_only(
+    bed: &Testbed,
+    store: &Arc<ctpvx_shared::embedded::EmbeddedStore>,
+) -> (NightlyReconcile, String, String) {
+    let config = config(bed, |c| {
+        c.reconcile.page_size = 5;
+        c.reconcile.read_ahead = 1;
+    });
+    let flow = reconcile_flow(bed, &config, store).await;
+    let run = flow
+        .start(&RunOptions {
+            sites: Some(vec!["UK-DC".into()]),
+            ..stock_only()
+        })
+        .await
+        .unwrap();
+    let one_page = WorkBudget {
+        stop_at_ms: i64::MAX,
+        max_units: Some(1),
+    };
+    let paused = flow.resume(&run.id, one_page, &Quiet).await.unwrap();
+    assert!(matches!(paused, Progress::Paused(_)), "{paused:?}");
+    let checkpoint = ctpvx_shared::flows::nightly_reconcile::run::load(store.as_ref(), &run.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    let (carried, _) = checkpoint
+        .cursor
+        .carry
+        .expect("page 1 holds its last item back");
+    (flow, run.id, carried)
+}
+
+/// Resumes `run` to its end.
+async fn rest_of(flow: &NightlyReconcile, run: &str) -> DriftReport {
+    match flow
+        .resume(run, WorkBudget::unlimited(), &Quiet)
+        .await
+        .unwrap()
+    {
+        Progress::Finished(report) => *report,
+        other => panic!("the run did not finish: {other:?}"),
+    }
+}
+
+/// `quantityOnStock` of `sku` at UK-DC.
+fn uk_on_stock(bed: &Testbed, sku: &str) -> i64 {
+    let uk = bed.site_channels["UK-DC"].clone();
+    bed.ct
+        .inventory_entry(sku, Some(&uk))
+        .expect("an entry at UK-DC")
+        .quantity_on_stock
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_item_held_back_by_an_earlier_invocation_does_not_overwrite_a_newer_live_figure() {
+    let (bed, _) = in_sync().await;
+    let store = store();
+    let (flow, run, carried) = first_page_only(&bed, &store).await;
+    // After page 1 was read, the carried item moves and the stock flow applies the callback.
+    let moved = bed.pvx.stock("UK-DC", &carried).unwrap().available + 9;
+    bed.pvx.set_stock("UK-DC", &carried, moved, moved);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let live = StockMessage::Available {
+        id: "ev-live".into(),
+        site: "UK-DC".into(),
+        item: carried.clone(),
+        available: moved,
+        received_at_ms: now_epoch_ms(),
+    };
+    store
+        .send(STOCK_QUEUE, &live.to_json(), &BTreeMap::new())
+        .await
+        .unwrap();
+    let stock = stock_flow(&bed, &store).await;
+    run_stock_batch(&stock, &store, 10).await;
+    assert_eq!(uk_on_stock(&bed, &carried), sellable(moved, 0, 0, 1));
+
+    // The next invocation goes on from page 2. The carried figure is older than the live
+    // one: it must not replace it.
+    let report = rest_of(&flow, &run).await;
+    assert_eq!(uk_on_stock(&bed, &carried), sellable(moved, 0, 0, 1));
+    let row = ledger_row(store.as_ref(), "UK-DC", &carried)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.figure.available, moved, "{row:?}");
+    assert!(off_target(&bed).is_empty(), "{:?}", off_target(&bed));
+    assert_eq!(report.stock["UK-DC"].superseded, 1, "{}", report.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rows_that_shift_between_page_reads_do_not_count_an_item_twice() {
+    let (bed, _) = in_sync().await;
+    let store = store();
+    let (flow, run, carried) = first_page_only(&bed, &store).await;
+    let available = bed.pvx.stock("UK-DC", &carried).unwrap().available;
+    assert!(available > 0, "a carried item with stock to double");
+    // A new item is stocked ahead of page 1's end: every later row moves one place on, so
+    // page 2 begins with the carried item's row again.
+    bed.pvx.set_stock("UK-DC", "A-NEW", 3, 3);
+
+    let report = rest_of(&flow, &run).await;
+    assert_eq!(uk_on_stock(&bed, &carried), sellable(available, 0, 0, 1));
+    assert!(off_target(&bed).is_empty(), "{:?}", off_target(&bed));
+    assert_eq!(report.stock["UK-DC"].differences, 0, "{}", report.summary());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -32,6 +32,7 @@ pub mod report;
 pub mod run;
 mod statuses;
 mod stock;
+mod stock_boundary;
 mod unmatched;
 
 use std::sync::Arc;

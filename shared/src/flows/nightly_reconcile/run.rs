@@ -66,6 +66,10 @@ pub struct Cursor {
     /// A stock stage: the last item of the previous page, held back because its rows may go
     /// on in the next page (one row per location), with the units read so far.
     pub carry: Option<(String, i64)>,
+    /// When the read that found all of `carry`'s rows began, epoch ms; `None` when no single
+    /// read did (or the checkpoint predates this field), and the item must be re-read.
+    #[serde(default)]
+    pub carry_read_at_ms: Option<i64>,
     /// A despatch stage: the last despatch of the previous page (its rows may go on). The
     /// status stage: the id of the last commercetools order done.
     pub last_key: Option<String>,

@@ -3,8 +3,7 @@
 //!
 //! Pages are read ahead (`read_ahead`) while the previous one is compared, so the run waits
 //! on the request budget, not on commercetools. An item can be listed on several rows
-//! (locations); rows are ordered by item code, so the last item of a page is held back
-//! (the cursor's `carry`) until the next page shows whether its rows go on.
+//! (locations); the items at a page's edges are settled by [`stock_boundary`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -13,14 +12,12 @@ use futures::StreamExt;
 
 use super::report::Drift;
 use super::run::{self, Stage, Versioned, seen};
+use super::stock_boundary::{self, Carry, PageRows};
 use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
 use crate::flows::stock_delta::ReconcilePage;
 use crate::peoplevox::PvxError;
 use crate::peoplevox::availability::InventoryPage;
 use crate::store::now_epoch_ms;
-
-/// An item and its `Available`.
-type Figure = (String, i64);
 
 /// A page as the reader hands it over.
 enum Fetched {
@@ -144,8 +141,9 @@ impl NightlyReconcile {
         Ok(end)
     }
 
-    /// One page: grouped by item, compared and repaired, its items recorded, the checkpoint
-    /// moved past it. Returns whether it was the site's last page.
+    /// One page: grouped by item (the items at its edges re-read), compared and repaired, its
+    /// items recorded, the checkpoint moved past it. Returns whether it was the site's last
+    /// page.
     async fn compare_page(
         &self,
         current: &mut Versioned,
@@ -158,8 +156,18 @@ impl NightlyReconcile {
         let cursor = &current.state.cursor;
         let rows_done = cursor.rows_done + page.rows_read as i64;
         let last = page.rows_read == 0 || rows_done >= page.total_rows;
-        let (items, carry) = group_rows(cursor.carry.clone(), page.rows, last);
-        let codes: Vec<String> = items.iter().map(|(item, _)| item.clone()).collect();
+        let split = stock_boundary::split(
+            Carry::of(cursor),
+            PageRows {
+                rows: page.rows,
+                read_at_ms: read_at,
+                shifted: cursor.total_rows.is_some_and(|t| t != page.total_rows),
+                last,
+            },
+        );
+        let mut items = split.complete;
+        items.extend(self.reread(site, &split.reread).await?);
+        let codes: Vec<String> = items.iter().map(|read| read.item.clone()).collect();
         let outcome = self
             .parts
             .stock
@@ -167,7 +175,6 @@ impl NightlyReconcile {
                 ReconcilePage {
                     site: site.to_string(),
                     items,
-                    read_at_ms: read_at,
                     run: format!("reconcile:{}", current.state.id),
                 },
                 current.state.dry_run,
@@ -202,7 +209,7 @@ impl NightlyReconcile {
         state.cursor.page = n + 1;
         state.cursor.rows_done = rows_done;
         state.cursor.total_rows = Some(page.total_rows);
-        state.cursor.carry = carry;
+        Carry::store(split.carry, &mut state.cursor);
         run::save(self.parts.state.as_ref(), current).await?;
         Ok(last)
     }
@@ -214,51 +221,5 @@ async fn drain<S: futures::Stream<Item = (u32, Fetched)> + Unpin>(pages: &mut S)
         if matches!(fetched, Fetched::Skipped) {
             break;
         }
-    }
-}
-
-/// One figure per item from rows in item order: the rows of an item add up; the carried item
-/// of the previous page joins its rows here, or is complete if they do not continue. Unless
-/// `last`, the page's last item is held back as the new carry.
-pub(super) fn group_rows(
-    carry: Option<Figure>,
-    rows: Vec<Figure>,
-    last: bool,
-) -> (Vec<Figure>, Option<Figure>) {
-    let mut items: Vec<(String, i64)> = carry.into_iter().collect();
-    for (item, available) in rows {
-        match items.last_mut() {
-            Some((previous, total)) if *previous == item => *total += available,
-            _ => items.push((item, available)),
-        }
-    }
-    let carry = if last { None } else { items.pop() };
-    (items, carry)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::group_rows;
-
-    fn rows(list: &[(&str, i64)]) -> Vec<(String, i64)> {
-        list.iter().map(|(i, n)| (i.to_string(), *n)).collect()
-    }
-
-    #[test]
-    fn items_split_over_pages_add_up_once() {
-        let (items, carry) = group_rows(None, rows(&[("A", 1), ("B", 2), ("B", 3)]), false);
-        assert_eq!(items, rows(&[("A", 1)]));
-        assert_eq!(carry, Some(("B".into(), 5)));
-        let (items, carry) = group_rows(carry, rows(&[("B", 4), ("C", 1)]), false);
-        assert_eq!(items, rows(&[("B", 9)]));
-        let (items, carry) = group_rows(carry, rows(&[("D", 7)]), true);
-        assert_eq!(items, rows(&[("C", 1), ("D", 7)]));
-        assert_eq!(carry, None);
-        // An empty last page completes the carried item.
-        let (items, carry) = group_rows(Some(("Z".into(), 2)), Vec::new(), true);
-        assert_eq!((items, carry), (rows(&[("Z", 2)]), None));
-        // An item that fills a whole page stays carried.
-        let (items, carry) = group_rows(Some(("B".into(), 1)), rows(&[("B", 1)]), false);
-        assert_eq!((items, carry), (Vec::new(), Some(("B".into(), 2))));
     }
 }

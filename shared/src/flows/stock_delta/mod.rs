@@ -39,7 +39,9 @@ use std::sync::Arc;
 
 pub use audit::{site_entity, sku_entity};
 pub use ledger::{Figure, LedgerRow, ledger_row};
-pub use reconcile::{Difference, PageOutcome, RECONCILE_SOURCE, ReconcilePage, Resolution};
+pub use reconcile::{
+    Difference, ItemFigure, PageOutcome, RECONCILE_SOURCE, ReconcilePage, Resolution,
+};
 pub use report::StockReport;
 
 use self::message::Key;

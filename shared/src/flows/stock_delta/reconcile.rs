@@ -4,8 +4,10 @@
 //!
 //! A figure read at `read_at_ms` is a figure like any callback's: if the ledger holds a newer
 //! one (a callback that arrived after the read), the live flow's figure stands and the pair is
-//! left alone. An item with no commercetools entry at the site's channel is reported, never
-//! created: the reconciliation repairs what exists and invents nothing.
+//! left alone. Each item keeps the time of its own read: a page's items and the items re-read
+//! at its edges were read at different times. An item with no commercetools entry at the
+//! site's channel is reported, never created: the reconciliation repairs what exists and
+//! invents nothing.
 
 use std::collections::BTreeMap;
 
@@ -17,15 +19,25 @@ use super::{Fate, StockDelta, StockReport};
 /// Where a reconciliation figure comes from, in the ledger and the audit trail.
 pub const RECONCILE_SOURCE: &str = "reconcile";
 
+/// An item's `Available` at a site as one Peoplevox read found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFigure {
+    /// Peoplevox item.
+    pub item: String,
+    /// `Available`, the item's rows at the site added up.
+    pub available: i64,
+    /// When the read began, epoch ms: the figure held at some moment after it, so a live
+    /// figure received later is the newer one.
+    pub read_at_ms: i64,
+}
+
 /// One page of a site's availability, one figure per item.
 #[derive(Debug, Clone)]
 pub struct ReconcilePage {
     /// Peoplevox site (one of `[stock.sites]`).
     pub site: String,
-    /// `(item, available)`, each item once.
-    pub items: Vec<(String, i64)>,
-    /// When the page was read from Peoplevox, epoch ms.
-    pub read_at_ms: i64,
+    /// Each item once, with the time of the read it came from.
+    pub items: Vec<ItemFigure>,
     /// Names the run in the audit trail, e.g. `reconcile:2026-11-30T02:00:00Z`.
     pub run: String,
 }
@@ -117,14 +129,14 @@ impl StockDelta {
         let figures: BTreeMap<Key, Figure> = page
             .items
             .iter()
-            .map(|(item, available)| {
+            .map(|read| {
                 let key = Key {
                     site: page.site.clone(),
-                    item: item.clone(),
+                    item: read.item.clone(),
                 };
                 let figure = Figure {
-                    available: *available,
-                    at_ms: page.read_at_ms,
+                    available: read.available,
+                    at_ms: read.read_at_ms,
                     source: RECONCILE_SOURCE.into(),
                 };
                 (key, figure)
@@ -191,11 +203,13 @@ impl StockDelta {
         outcome: &mut PageOutcome,
     ) {
         let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
+        let mut read_at: BTreeMap<Key, i64> = BTreeMap::new();
         for (_, p) in &differing {
+            read_at.insert(p.key.clone(), p.facts.figure_at_ms);
             groups.entry(p.key.clone()).or_insert_with(|| Group {
                 reported: Some(Reported {
                     available: p.facts.available,
-                    at_ms: page.read_at_ms,
+                    at_ms: p.facts.figure_at_ms,
                     event_id: page.run.clone(),
                     source: RECONCILE_SOURCE,
                 }),
@@ -211,8 +225,9 @@ impl StockDelta {
         // newer live figure (recorded, or still being applied) belongs to the stock flow,
         // which applies and marks it itself.
         let (ours, theirs): (BTreeMap<Key, Versioned>, BTreeMap<Key, Versioned>) =
-            figures.into_iter().partition(|(_, row)| {
-                row.row.figure.source == RECONCILE_SOURCE && row.row.figure.at_ms == page.read_at_ms
+            figures.into_iter().partition(|(key, row)| {
+                row.row.figure.source == RECONCILE_SOURCE
+                    && read_at.get(key) == Some(&row.row.figure.at_ms)
             });
         stale.extend(theirs.into_keys());
         let mut keys = Vec::with_capacity(differing.len());
