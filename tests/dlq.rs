@@ -792,60 +792,6 @@ on_both! {
     check_a_failed_step_is_reported_and_loses_nothing,
 }
 
-/// A queue that counts how it is asked to send: one message at a time, or many per call.
-struct Counting {
-    inner: Arc<dyn Queue>,
-    single: std::sync::atomic::AtomicUsize,
-    many: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait]
-impl Queue for Counting {
-    async fn send_delayed(
-        &self,
-        queue: &str,
-        body: &str,
-        attributes: &BTreeMap<String, String>,
-        delay: Duration,
-    ) -> Result<String, StoreError> {
-        self.single
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner
-            .send_delayed(queue, body, attributes, delay)
-            .await
-    }
-    async fn send_many(
-        &self,
-        queue: &str,
-        messages: &[ctpvx_shared::store::Outgoing<'_>],
-    ) -> Vec<Result<String, StoreError>> {
-        self.many.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.send_many(queue, messages).await
-    }
-    async fn receive(
-        &self,
-        queue: &str,
-        max: usize,
-        visibility: Duration,
-    ) -> Result<Vec<QueueMessage>, StoreError> {
-        self.inner.receive(queue, max, visibility).await
-    }
-    async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
-        self.inner.delete(queue, receipt).await
-    }
-    async fn release_after(
-        &self,
-        queue: &str,
-        receipt: &str,
-        delay: Duration,
-    ) -> Result<(), StoreError> {
-        self.inner.release_after(queue, receipt, delay).await
-    }
-    async fn depth(&self, queue: &str) -> Result<QueueDepth, StoreError> {
-        self.inner.depth(queue).await
-    }
-}
-
 /// A settle that re-queues and parks many records sends them in one call per queue (10 a
 /// request on SQS), not a call each: a batch settled a call at a time is as many round trips,
 /// and the more calls a settle makes, the likelier one hangs into the function's Timeout (the
@@ -853,11 +799,7 @@ impl Queue for Counting {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn settling_many_failed_records_sends_them_in_one_call_per_queue() {
     let b = embedded::backend().await;
-    let counting = Counting {
-        inner: b.queue.clone(),
-        single: Default::default(),
-        many: Default::default(),
-    };
+    let counting = ctpvx_tests::CountingQueue::new(b.queue.clone());
     let policy = RetryPolicy {
         first_requeue_delay: Duration::from_secs(1),
         ..queues::retry_policy(ORDERS_QUEUE)
@@ -891,11 +833,8 @@ async fn settling_many_failed_records_sends_them_in_one_call_per_queue() {
     )
     .await;
     assert!(failed.is_empty(), "{failed:?}");
-    use std::sync::atomic::Ordering::SeqCst;
-    assert_eq!(
-        (counting.many.load(SeqCst), counting.single.load(SeqCst)),
-        (2, 0)
-    );
+    let calls = counting.total();
+    assert_eq!((calls.many, calls.single), (2, 0));
     let parked = receive_all(b.queue.as_ref(), ORDERS_DLQ).await;
     assert_eq!(parked.len(), 12);
     assert!(parked.iter().all(|m| {

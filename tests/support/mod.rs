@@ -18,6 +18,9 @@ use ctpvx_shared::flows::shipment_confirmed::{ShipmentConfirmed, ShipmentReport}
 use ctpvx_shared::flows::stock_delta::{StockDelta, StockReport};
 use ctpvx_shared::store::Queue;
 
+mod counting_queue;
+pub use counting_queue::{CountingQueue, SendCalls};
+
 /// The deployment's queue names, short.
 pub use ctpvx_shared::queues::{
     ORDERS_DLQ as DLQ, ORDERS_QUEUE as Q, SHIPMENTS_DLQ, SHIPMENTS_QUEUE, STATUS_DLQ, STATUS_QUEUE,
