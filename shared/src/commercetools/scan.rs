@@ -1,18 +1,20 @@
 //! Whole-collection reads for the nightly reconciliation: every inventory entry of a supply
-//! channel, every order of a period that was never marked exported, and the exported or
-//! cancelled orders of a period (a page at a time).
+//! channel, and the orders of a period that were never marked exported, or that were exported
+//! or cancelled (a page at a time).
 //!
-//! Both walk with an id cursor (`sort=id asc`, `id > "<last>"`, 500 a page,
+//! Each walks with an id cursor (`sort=id asc`, `id > "<last>"`, 500 a page,
 //! `withTotal=false`): offsets stop at 10,000 and a total is expensive on large collections
 //! (commercetools.md §2, "Large result sets"). The inventory walk splits the id space into
 //! ranges by the ids' leading hex digit and walks the ranges concurrently, so a channel of
-//! 100,000 entries is read in the time of a fraction of its 200 pages.
+//! 100,000 entries is read in the time of a fraction of its 200 pages; each page says where
+//! its range stands, so that a walk stopped by its deadline resumes there.
 
 use futures::stream::{self, BoxStream, StreamExt};
+use serde::{Deserialize, Serialize};
 
 use super::client::{CtClient, MAX_LIMIT};
 use super::error::CtError;
-use super::inventory::{query_page, quote, walk_orders};
+use super::inventory::{query_page, quote};
 use super::types::{InventoryEntry, Order};
 
 /// Lower-case hex digits, the first character of every commercetools id (UUIDs).
@@ -28,83 +30,120 @@ pub fn id_ranges(partitions: usize) -> Vec<(Option<String>, Option<String>)> {
         .collect()
 }
 
-/// Where a range walk stands.
-struct Cursor {
+/// Where the walk of one id range stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeCursor {
+    /// The last id read in the range; `None` before its first page.
+    pub last_id: Option<String>,
+    /// The range's last page has been read.
+    pub done: bool,
+}
+
+/// A page of one id range's walk.
+#[derive(Debug)]
+pub struct RangePage {
+    /// Which range (an index into the cursors the walk started from).
+    pub range: usize,
+    /// Its entries, by id.
+    pub entries: Vec<InventoryEntry>,
+    /// Where the range stands after this page.
+    pub cursor: RangeCursor,
+}
+
+/// A range walk in progress.
+struct Walk {
+    range: usize,
     predicate: String,
-    last_id: Option<String>,
-    done: bool,
+    cursor: RangeCursor,
 }
 
 impl CtClient {
-    /// Every inventory entry of a supply channel, page by page as they arrive, from
-    /// `partitions` id ranges walked concurrently. Pages come in no particular order; every
-    /// entry comes exactly once. An error ends its range's walk (the stream yields it).
+    /// Every inventory entry of a supply channel, page by page as they arrive, from the id
+    /// ranges of `from` (one cursor a range, `id_ranges(from.len())`; default cursors start
+    /// from the beginning) walked concurrently, each after its cursor. Pages come in no
+    /// particular order; every entry after the cursors comes exactly once. An error ends its
+    /// range's walk (the stream yields it).
     pub fn inventory_pages(
         &self,
         channel_id: &str,
-        partitions: usize,
-    ) -> BoxStream<'static, Result<Vec<InventoryEntry>, CtError>> {
+        from: &[RangeCursor],
+    ) -> BoxStream<'static, Result<RangePage, CtError>> {
         let channel = format!("supplyChannel(id={})", quote(channel_id));
-        let walks = id_ranges(partitions).into_iter().map(|(lower, upper)| {
-            let mut predicate = channel.clone();
-            if let Some(lower) = lower {
-                predicate.push_str(&format!(" and id >= {}", quote(&lower)));
-            }
-            if let Some(upper) = upper {
-                predicate.push_str(&format!(" and id < {}", quote(&upper)));
-            }
-            let cursor = Cursor {
-                predicate,
-                last_id: None,
-                done: false,
-            };
-            let client = self.clone();
-            stream::unfold(cursor, move |mut cursor| {
-                let client = client.clone();
-                async move {
-                    if cursor.done {
-                        return None;
-                    }
-                    let predicate = match &cursor.last_id {
-                        None => cursor.predicate.clone(),
-                        Some(last) => format!("{} and id > {}", cursor.predicate, quote(last)),
-                    };
-                    let page: Result<Vec<InventoryEntry>, CtError> =
-                        query_page(client.http.clone(), "inventory", predicate, Some("id asc"))
-                            .await;
-                    match page {
-                        Ok(entries) => {
-                            cursor.done = entries.len() < MAX_LIMIT as usize;
-                            cursor.last_id = entries.last().map(|e| e.id.clone());
-                            Some((Ok(entries), cursor))
-                        }
-                        Err(e) => {
-                            cursor.done = true;
-                            Some((Err(e), cursor))
-                        }
-                    }
+        let ranges = id_ranges(from.len()).into_iter().zip(from.iter().cloned());
+        let walks = ranges
+            .enumerate()
+            .filter(|(_, (_, cursor))| !cursor.done)
+            .map(|(range, ((lower, upper), cursor))| {
+                let mut predicate = channel.clone();
+                if let Some(lower) = lower {
+                    predicate.push_str(&format!(" and id >= {}", quote(&lower)));
                 }
-            })
-            .boxed()
-        });
+                if let Some(upper) = upper {
+                    predicate.push_str(&format!(" and id < {}", quote(&upper)));
+                }
+                let walk = Walk {
+                    range,
+                    predicate,
+                    cursor,
+                };
+                let client = self.clone();
+                stream::unfold(walk, move |mut walk| {
+                    let client = client.clone();
+                    async move {
+                        if walk.cursor.done {
+                            return None;
+                        }
+                        let predicate = match &walk.cursor.last_id {
+                            None => walk.predicate.clone(),
+                            Some(last) => format!("{} and id > {}", walk.predicate, quote(last)),
+                        };
+                        let page: Result<Vec<InventoryEntry>, CtError> =
+                            query_page(client.http.clone(), "inventory", predicate, Some("id asc"))
+                                .await;
+                        match page {
+                            Ok(entries) => {
+                                walk.cursor.done = entries.len() < MAX_LIMIT as usize;
+                                if let Some(last) = entries.last() {
+                                    walk.cursor.last_id = Some(last.id.clone());
+                                }
+                                let page = RangePage {
+                                    range: walk.range,
+                                    entries,
+                                    cursor: walk.cursor.clone(),
+                                };
+                                Some((Ok(page), walk))
+                            }
+                            Err(e) => {
+                                walk.cursor.done = true;
+                                Some((Err(e), walk))
+                            }
+                        }
+                    }
+                })
+                .boxed()
+            });
         stream::select_all(walks).boxed()
     }
 
-    /// Orders created in `(created_after, created_before)` (ISO 8601), not cancelled, without
-    /// a `syncInfo` entry for the export channel: the orders Peoplevox never got. Sorted by id.
-    pub async fn unexported_orders_between(
+    /// One page (up to [`MAX_LIMIT`]) of the orders created in `(created_after,
+    /// created_before)` (ISO 8601), not cancelled, without a `syncInfo` entry for the export
+    /// channel (the orders Peoplevox never got), after the id `after_id`, sorted by id; `true`
+    /// with the last page. After an outage they are many: the order sweep reads them a page
+    /// at a time, its unit of checkpointed work.
+    pub async fn unexported_orders_page(
         &self,
         export_channel_id: &str,
         created_after: &str,
         created_before: &str,
-    ) -> Result<Vec<Order>, CtError> {
+        after_id: Option<&str>,
+    ) -> Result<(Vec<Order>, bool), CtError> {
         let predicate = format!(
             "createdAt > {} and createdAt < {} and orderState != \"Cancelled\" and not(syncInfo(channel(id={})))",
             quote(created_after),
             quote(created_before),
             quote(export_channel_id)
         );
-        walk_orders(self.clone(), predicate).await
+        self.orders_page(predicate, after_id).await
     }
 
     /// One page (up to [`MAX_LIMIT`]) of the orders created in `(created_after,
@@ -119,12 +158,22 @@ impl CtClient {
         created_before: &str,
         after_id: Option<&str>,
     ) -> Result<(Vec<Order>, bool), CtError> {
-        let mut predicate = format!(
+        let predicate = format!(
             "createdAt > {} and createdAt < {} and (syncInfo(channel(id={})) or orderState = \"Cancelled\")",
             quote(created_after),
             quote(created_before),
             quote(export_channel_id)
         );
+        self.orders_page(predicate, after_id).await
+    }
+
+    /// One page of the orders matching `predicate` after the id `after_id`, sorted by id;
+    /// `true` with the last (short) page.
+    async fn orders_page(
+        &self,
+        mut predicate: String,
+        after_id: Option<&str>,
+    ) -> Result<(Vec<Order>, bool), CtError> {
         if let Some(after) = after_id {
             predicate.push_str(&format!(" and id > {}", quote(after)));
         }

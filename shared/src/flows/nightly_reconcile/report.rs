@@ -125,6 +125,10 @@ pub fn add_examples(examples: &mut Vec<String>, more: impl Iterator<Item = Strin
 /// The order sweep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderSweep {
+    /// commercetools pages read. Defaulted so that a checkpoint written before the sweep was
+    /// paged still reads.
+    #[serde(default)]
+    pub pages: u32,
     /// commercetools orders of the period without the export mark (cancelled ones excluded).
     pub unexported: usize,
     /// Sent back to the orders queue (the export flow exports each exactly once).

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::report::DriftReport;
+use crate::commercetools::scan::RangeCursor;
 use crate::store::{Condition, StateStore, StoreError, now_epoch_ms, now_epoch_s};
 
 /// Partition of run checkpoints.
@@ -71,8 +72,11 @@ pub struct Cursor {
     #[serde(default)]
     pub carry_read_at_ms: Option<i64>,
     /// A despatch stage: the last despatch of the previous page (its rows may go on). The
-    /// status stage: the id of the last commercetools order done.
+    /// status and order stages: the id of the last commercetools order done.
     pub last_key: Option<String>,
+    /// A commercetools-only scan: where each of its id ranges stands (empty before it starts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<RangeCursor>,
 }
 
 /// How long a hold lasts past the last checkpoint: longer than the slowest page (a full budget

@@ -128,8 +128,11 @@ pub(super) fn repair(
     }
 }
 
-/// The period of a run: `(created after, created before)`, ISO 8601.
-fn period(started_at_ms: i64, rules: &ReconcileRules) -> Result<(String, String), ReconcileError> {
+/// The period of a run: `(created after, created before)`, ISO 8601; the order sweep's too.
+pub(super) fn period(
+    started_at_ms: i64,
+    rules: &ReconcileRules,
+) -> Result<(String, String), ReconcileError> {
     let start = OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_at_ms) * 1_000_000)
         .map_err(|e| ReconcileError::Invalid(format!("the run's start: {e}")))?;
     let grace = i64::try_from(rules.order_grace_s).unwrap_or(i64::MAX);

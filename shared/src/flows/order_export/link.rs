@@ -64,6 +64,30 @@ pub async fn load(state: &dyn StateStore, order_id: &str) -> Result<Option<Order
     }
 }
 
+/// Reads the links of many orders, in the order asked, in as few store calls as the store
+/// allows (one BatchGetItem per 100 on DynamoDB).
+pub async fn load_many(
+    state: &dyn StateStore,
+    order_ids: &[String],
+) -> Result<Vec<Option<OrderLink>>, StoreError> {
+    let keys: Vec<(String, String)> = order_ids
+        .iter()
+        .map(|id| (PK.to_string(), id.clone()))
+        .collect();
+    let items = state.get_many(&keys).await?;
+    order_ids
+        .iter()
+        .zip(items)
+        .map(|(id, item)| {
+            item.map(|item| {
+                serde_json::from_str(&item.data)
+                    .map_err(|e| StoreError::Corrupt(format!("order link {id}: {e}")))
+            })
+            .transpose()
+        })
+        .collect()
+}
+
 /// Partition of the order-number index (Peoplevox number → commercetools order id).
 const NUMBER_PK: &str = "order-number";
 
