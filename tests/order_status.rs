@@ -925,3 +925,59 @@ async fn a_mapped_state_respects_the_merchant_s_workflow_unless_forced() {
     let o = ct_order(&bed, &orders[1]);
     assert_ne!(o["state"]["id"], hold.as_str(), "{o}");
 }
+
+/// Issue 22 item 6: the usual commercetools returns flow. A returns portal announces the return
+/// (an `Advised` item under its RMA number); the warehouse receives it and Peoplevox books a
+/// return. The announced item moves to Returned (refunds keyed on it fire), no second return
+/// info is added, and a repeated event changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_return_announced_by_a_portal_is_moved_to_returned_when_received() {
+    let (bed, store, orders) = exported(1, 2).await;
+    let order = &orders[0];
+    bed.pvx
+        .despatch(
+            &number(order),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+        )
+        .unwrap();
+    let line = &order["lineItems"][0];
+    let quantity = line["quantity"].as_i64().unwrap();
+    bed.ct
+        .apply_order_actions(
+            &id(order),
+            vec![serde_json::json!({
+                "action": "addReturnInfo", "returnTrackingId": "RMA-77",
+                "items": [{"lineItemId": line["id"], "quantity": quantity, "shipmentState": "Advised"}],
+            })],
+        )
+        .unwrap();
+    let code = bed
+        .pvx
+        .record_return(
+            &number(order),
+            &[ReturnLine {
+                item: line["variant"]["sku"].as_str().unwrap().to_string(),
+                quantity,
+                reason: "Too small".into(),
+                condition: "Good".into(),
+            }],
+        )
+        .unwrap();
+    let status = status_flow(&bed, &store).await;
+    for _ in 0..2 {
+        let message = StatusMessage::PeoplevoxReturn {
+            id: uuid::Uuid::new_v4().to_string(),
+            order: Some(number(order)),
+            return_code: Some(code.clone()),
+            received_at_ms: 0,
+        };
+        send(&store, &message.to_json()).await;
+        let report = run_status_batch(&status, &store, 10).await;
+        assert_eq!(report.records.dead_lettered, 0, "{report:?}");
+    }
+    let o = ct_order(&bed, order);
+    let infos = o["returnInfo"].as_array().unwrap();
+    assert_eq!(infos.len(), 1, "{infos:#?}");
+    assert_eq!(infos[0]["returnTrackingId"], "RMA-77");
+    assert_eq!(infos[0]["items"][0]["shipmentState"], "Returned", "{infos:#?}");
+}

@@ -355,5 +355,6 @@ pub async fn nightly_reconcile_with(
         shipments: config.shipments.clone(),
         status: config.status.clone(),
         export_channel_id,
+        skus: crate::mapping::SkuMap::new(&config.orders.units_of_measure),
     }))
 }

@@ -165,6 +165,16 @@ pub enum OrderUpdateAction {
         #[serde(skip_serializing_if = "Option::is_none")]
         return_date: Option<String>,
     },
+    /// Moves one return item to another return shipment state (an `Advised` item the
+    /// warehouse received becomes `Returned`). Source: commercetools' generated SDKs,
+    /// `OrderSetReturnShipmentStateAction {returnItemId, shipmentState}`.
+    #[serde(rename_all = "camelCase")]
+    SetReturnShipmentState {
+        /// The return item's id.
+        return_item_id: String,
+        /// Its new state.
+        shipment_state: ReturnShipmentState,
+    },
     /// Sets the order's custom Type and its fields at once (the order had none).
     #[serde(rename_all = "camelCase")]
     SetCustomType {
@@ -197,6 +207,7 @@ impl OrderUpdateAction {
             Self::AddParcelToDelivery { .. } => "addParcelToDelivery",
             Self::SetParcelTrackingData { .. } => "setParcelTrackingData",
             Self::AddReturnInfo { .. } => "addReturnInfo",
+            Self::SetReturnShipmentState { .. } => "setReturnShipmentState",
             Self::SetCustomType { .. } => "setCustomType",
             Self::TransitionState { .. } => "transitionState",
         }

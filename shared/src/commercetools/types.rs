@@ -124,10 +124,17 @@ pub struct ReturnInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReturnItem {
+    /// Its id, which `setReturnShipmentState` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_item_id: Option<String>,
     #[serde(default)]
     pub quantity: i64,
+    /// `Advised` (announced, e.g. by a returns portal), `Returned`, `BackInStock`,
+    /// `Unusable`; kept as text so that a value we do not know still reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment_state: Option<String>,
 }
 
 /// One `syncInfo` entry: the order was synced to/from the channel with this external id.

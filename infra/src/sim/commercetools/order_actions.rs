@@ -39,6 +39,7 @@ pub(crate) fn apply(store: &Store, order: &mut Value, action: &Value) -> ApiResu
         "setDeliveryCustomType" => deliveries::set_delivery_custom_type(store, order, action),
         "setParcelTrackingData" => deliveries::set_parcel_tracking_data(order, action),
         "addReturnInfo" => add_return_info(order, action),
+        "setReturnShipmentState" => set_return_shipment_state(order, action),
         "transitionState" => transition_state(store, order, action),
         "setOrderNumber" => set_order_number(store, order, action),
         other => Err(ApiError::bad_request(
@@ -206,6 +207,33 @@ fn set_custom_field(order: &mut Value, action: &Value) -> ApiResult<()> {
             fields.remove(name);
         }
     }
+    Ok(())
+}
+
+/// `setReturnShipmentState {returnItemId, shipmentState}`: the item of any `returnInfo` with
+/// that id. UNCONFIRMED: the error code for an id no return item has (`InvalidOperation` here).
+fn set_return_shipment_state(order: &mut Value, action: &Value) -> ApiResult<()> {
+    let id = required_str(action, "returnItemId")?.to_owned();
+    let state = required_str(action, "shipmentState")?.to_owned();
+    if !RETURN_SHIPMENT_STATES.contains(&state.as_str()) {
+        return Err(ApiError::invalid_json(format!(
+            "shipmentState: '{state}' is not a return shipment state"
+        )));
+    }
+    let item = order["returnInfo"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .flat_map(|info| info["items"].as_array_mut().into_iter().flatten())
+        .find(|item| item["id"] == id.as_str());
+    let Some(item) = item else {
+        return Err(ApiError::bad_request(
+            "InvalidOperation",
+            format!("The order has no return item with id '{id}'."),
+        ));
+    };
+    item["shipmentState"] = state.into();
+    item["lastModifiedAt"] = now_iso().into();
     Ok(())
 }
 

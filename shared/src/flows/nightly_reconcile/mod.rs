@@ -105,6 +105,8 @@ pub struct NightlyReconcileParts {
     pub status: StatusRules,
     /// Id of the OrderExport channel.
     pub export_channel_id: String,
+    /// Pack SKUs (`orders.units_of_measure`): what a returned Peoplevox unit is on an order.
+    pub skus: crate::mapping::SkuMap,
 }
 
 /// What to reconcile.

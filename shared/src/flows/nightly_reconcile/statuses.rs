@@ -319,8 +319,18 @@ impl NightlyReconcile {
                 }
             }
         }
+        let mut by_order: BTreeMap<&str, (&Order, Vec<&str>)> = BTreeMap::new();
         for (order, number) in despatched {
-            for code in lost_returns::missing(order, number, &returned) {
+            by_order
+                .entry(order.id.as_str())
+                .or_insert_with(|| (order, Vec::new()))
+                .1
+                .push(number);
+        }
+        for (order, numbers) in by_order.into_values() {
+            for (number, code) in
+                lost_returns::missing(order, &numbers, &returned, &self.parts.skus)
+            {
                 sweep.returns_requeued += 1;
                 // What the lost Returns callback would have carried.
                 requeues.push(Requeue {

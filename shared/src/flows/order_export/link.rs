@@ -339,7 +339,16 @@ mod tests {
         };
         save(store.as_ref(), "o-1", &sending).await.unwrap();
         let numbers = ["N-2", "OTHER"].map(String::from);
-        let outcomes = unknown_numbers(store.as_ref(), &numbers, |n| format!("unknown {n}")).await;
+        let not_ours = |policy| NotOurs {
+            state: store.as_ref(),
+            audit: store.as_ref(),
+            flow: "test",
+            policy,
+        };
+        let outcomes = unknown_numbers(&not_ours(OtherOrders::Park), &numbers, |n| {
+            format!("unknown {n}")
+        })
+        .await;
         assert!(
             matches!(&outcomes["N-2"], RecordOutcome::Retry(r) if r.contains("order o-1 is being exported")),
             "{outcomes:?}"
@@ -348,5 +357,13 @@ mod tests {
             outcomes["OTHER"],
             RecordOutcome::DeadLetter("unknown OTHER".into())
         );
+        // Skipped by default: done, with an audit entry on the number's trail.
+        let outcomes = unknown_numbers(&not_ours(OtherOrders::Skip), &numbers, |n| {
+            format!("unknown {n}")
+        })
+        .await;
+        assert_eq!(outcomes["OTHER"], RecordOutcome::Done);
+        let trail = store.list("pvx-order#OTHER", 10).await.unwrap();
+        assert_eq!(trail[0].outcome, "skipped-not-ours");
     }
 }

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::commercetools::OrderUpdateAction;
 use crate::commercetools::actions::{ReturnItemDraft, ReturnShipmentState};
-use crate::commercetools::types::Order;
+use crate::commercetools::types::{LineItem, Order};
 use crate::mapping::SkuMap;
 use crate::mapping::pack_split::{self, Open};
 use crate::peoplevox::report::{Columns, KeyFilter, KeyedRead, read_keyed};
@@ -112,7 +112,8 @@ pub async fn read(
 /// What recording a return needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReturnPlan {
-    /// One `addReturnInfo` per return not yet on the order.
+    /// `setReturnShipmentState` for the announced items the warehouse received, and an
+    /// `addReturnInfo` per return for the units no announced item covers.
     pub actions: Vec<OrderUpdateAction>,
     /// The codes those actions record.
     pub recorded: Vec<String>,
@@ -120,108 +121,200 @@ pub struct ReturnPlan {
     pub unmatched: Vec<String>,
 }
 
-/// Plans the returns of one order on the order as read: a return already recorded (by its
-/// code) is skipped; units go to the lines of their SKU (or its packs) up to what the line has
-/// not returned yet.
+/// Return shipment states that mean the goods are back (`Advised` only announces them).
+const RECEIVED: [&str; 3] = ["Returned", "BackInStock", "Unusable"];
+
+/// What the order shows of its returns, per line.
+#[derive(Default)]
+struct Shown<'a> {
+    /// Units received (Returned, BackInStock, Unusable), whoever booked them.
+    received: BTreeMap<&'a str, i64>,
+    /// Announced items not received yet (a returns portal's RMA): (return item id, units).
+    advised: BTreeMap<&'a str, Vec<(&'a str, i64)>>,
+    /// Units delivered, when the order has deliveries (`None`: none recorded, so every
+    /// ordered unit may come back).
+    delivered: Option<BTreeMap<&'a str, i64>>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(order: &'a Order) -> Self {
+        let mut shown = Shown::default();
+        for item in order.return_info.iter().flat_map(|i| &i.items) {
+            let Some(line) = item.line_item_id.as_deref() else {
+                continue;
+            };
+            match item.shipment_state.as_deref() {
+                Some("Advised") => {
+                    if let Some(id) = item.id.as_deref() {
+                        shown
+                            .advised
+                            .entry(line)
+                            .or_default()
+                            .push((id, item.quantity));
+                    }
+                }
+                // A return item without a state was booked before states were read: received.
+                Some(state) if !RECEIVED.contains(&state) => {}
+                _ => *shown.received.entry(line).or_default() += item.quantity,
+            }
+        }
+        for d in order.deliveries() {
+            let per_line = shown.delivered.get_or_insert_with(BTreeMap::new);
+            for item in d["items"].as_array().into_iter().flatten() {
+                if let (Some(id), Some(quantity)) = (item["id"].as_str(), item["quantity"].as_i64())
+                {
+                    *per_line.entry(id).or_default() += quantity;
+                }
+            }
+        }
+        shown
+    }
+}
+
+/// Plans the returns of one order on the order as read. What Peoplevox received is compared
+/// with what the order shows as received, per item in Peoplevox units, the returns taken in
+/// date order: the units the order already shows cover the earliest returns, so a repeated
+/// event books nothing and a line Peoplevox added later to a return is still booked. Units to
+/// book go to the lines of their SKU (or its packs) up to what each line delivered and has not
+/// had back ([`pack_split`]); on a line, announced (`Advised`) items that fit are moved to the
+/// received state (`setReturnShipmentState`, so that refunds keyed on it fire), and the rest
+/// is a new return item under the return's code.
 pub fn plan(
     order: &Order,
     returns: &[&PvxReturn],
     skus: &SkuMap,
     state: ReturnShipmentState,
 ) -> ReturnPlan {
-    let mut returned: BTreeMap<&str, i64> = BTreeMap::new();
-    for info in &order.return_info {
-        for item in &info.items {
-            if let Some(id) = &item.line_item_id {
-                *returned.entry(id.as_str()).or_default() += item.quantity;
-            }
-        }
-    }
-    // Units delivered per line, when the order has deliveries (`None`: none recorded, so every
-    // ordered unit may come back).
-    let mut delivered: Option<BTreeMap<String, i64>> = None;
-    for d in order.deliveries() {
-        let per_line = delivered.get_or_insert_with(BTreeMap::new);
-        for item in d["items"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(quantity)) = (item["id"].as_str(), item["quantity"].as_i64()) {
-                *per_line.entry(id.to_string()).or_default() += quantity;
-            }
-        }
-    }
+    let mut shown = Shown::of(order);
+    // Peoplevox units of each item the order shows received, before this plan.
+    let mut covered: BTreeMap<String, i64> = BTreeMap::new();
     let mut plan = ReturnPlan {
         actions: Vec::new(),
         recorded: Vec::new(),
         unmatched: Vec::new(),
     };
+    let mut returns = returns.to_vec();
+    returns.sort_by(|a, b| (&a.date, &a.code).cmp(&(&b.date, &b.code)));
     for ret in returns {
-        let already = order
-            .return_info
-            .iter()
-            .any(|i| i.return_tracking_id.as_deref() == Some(ret.code.as_str()));
-        if already {
-            continue;
-        }
+        let mut moves = Vec::new();
         let mut items: Vec<ReturnItemDraft> = Vec::new();
         for line in &ret.lines {
-            // The order's lines of the item's SKUs (packs included), each with what it has
-            // not returned yet; the units split over them as despatches do ([`pack_split`]).
-            let lines: Vec<(&str, Open)> = skus
-                .skus_of(&line.item)
-                .into_iter()
-                .flat_map(|(sku, factor)| {
-                    order
-                        .line_items
-                        .iter()
-                        .filter(move |li| li.variant.sku.as_deref() == Some(sku.as_str()))
-                        .map(move |li| (li, factor))
-                })
+            let lines = lines_of(order, skus, &line.item);
+            let left = covered.entry(line.item.clone()).or_insert_with(|| {
+                lines
+                    .iter()
+                    .map(|(li, factor)| {
+                        let back = shown.received.get(li.id.as_str()).copied().unwrap_or(0);
+                        back.saturating_mul(i64::from((*factor).max(1)))
+                    })
+                    .sum()
+            });
+            let already = (*left).min(line.quantity.max(0));
+            *left -= already;
+            let units = line.quantity - already;
+            if units <= 0 {
+                continue;
+            }
+            let opens: Vec<Open> = lines
+                .iter()
                 .map(|(li, factor)| {
-                    let done = returned.get(li.id.as_str()).copied().unwrap_or(0);
+                    let id = li.id.as_str();
+                    let back = shown.received.get(id).copied().unwrap_or(0);
                     // What left the warehouse of the line, when deliveries say: a pack that was
                     // short-picked never shipped and cannot come back.
-                    let shipped = delivered
+                    let shipped = shown
+                        .delivered
                         .as_ref()
-                        .map_or(li.quantity, |d| d.get(li.id.as_str()).copied().unwrap_or(0))
+                        .map_or(li.quantity, |d| d.get(id).copied().unwrap_or(0))
                         .min(li.quantity);
-                    let open = Open {
-                        units: (shipped - done).max(0),
-                        factor: factor.max(1),
-                    };
-                    (li.id.as_str(), open)
+                    Open {
+                        units: (shipped - back).max(0),
+                        factor: (*factor).max(1),
+                    }
                 })
                 .collect();
-            let opens: Vec<Open> = lines.iter().map(|(_, open)| *open).collect();
-            let (takes, units) = pack_split::most(line.quantity, &opens);
-            for ((id, _), take) in lines.iter().zip(takes) {
+            let (takes, unplaced) = pack_split::most(units, &opens);
+            for ((li, _), take) in lines.iter().zip(takes) {
                 if take == 0 {
                     continue;
                 }
-                *returned.entry(id).or_default() += take;
-                items.push(ReturnItemDraft {
-                    quantity: take,
-                    line_item_id: id.to_string(),
-                    shipment_state: state,
-                    comment: Some(comment(line)),
-                });
+                let id = li.id.as_str();
+                *shown.received.entry(id).or_default() += take;
+                let rest = take_advised(&mut shown, id, take, state, &mut moves);
+                if rest > 0 {
+                    items.push(ReturnItemDraft {
+                        quantity: rest,
+                        line_item_id: id.to_string(),
+                        shipment_state: state,
+                        comment: Some(comment(line)),
+                    });
+                }
             }
-            if units > 0 {
+            if unplaced > 0 {
                 plan.unmatched.push(format!(
-                    "return {}: {units} unit(s) of {} match no unreturned line of the order",
+                    "return {}: {unplaced} unit(s) of {} match no unreturned line of the order",
                     ret.code, line.item
                 ));
             }
         }
-        if items.is_empty() {
+        if items.is_empty() && moves.is_empty() {
             continue;
         }
         plan.recorded.push(ret.code.clone());
-        plan.actions.push(OrderUpdateAction::AddReturnInfo {
-            items,
-            return_tracking_id: Some(ret.code.clone()),
-            return_date: ret.date.clone(),
-        });
+        plan.actions.extend(moves);
+        if !items.is_empty() {
+            plan.actions.push(OrderUpdateAction::AddReturnInfo {
+                items,
+                return_tracking_id: Some(ret.code.clone()),
+                return_date: ret.date.clone(),
+            });
+        }
     }
     plan
+}
+
+/// The order's lines of an item's SKUs (packs included), each with its factor.
+fn lines_of<'a>(order: &'a Order, skus: &SkuMap, item: &str) -> Vec<(&'a LineItem, u32)> {
+    skus.skus_of(item)
+        .into_iter()
+        .flat_map(|(sku, factor)| {
+            order
+                .line_items
+                .iter()
+                .filter(move |li| li.variant.sku.as_deref() == Some(sku.as_str()))
+                .map(move |li| (li, factor))
+        })
+        .collect()
+}
+
+/// Moves the line's announced items that fit into `take` units (largest first) to `state`;
+/// returns the units no announced item covered. An announced item larger than what came back
+/// stays announced: a return item moves whole.
+fn take_advised(
+    shown: &mut Shown<'_>,
+    line: &str,
+    take: i64,
+    state: ReturnShipmentState,
+    moves: &mut Vec<OrderUpdateAction>,
+) -> i64 {
+    let mut rest = take;
+    let Some(advised) = shown.advised.get_mut(line) else {
+        return rest;
+    };
+    advised.sort_by_key(|(_, units)| std::cmp::Reverse(*units));
+    advised.retain(|(id, units)| {
+        if *units > 0 && *units <= rest {
+            rest -= units;
+            moves.push(OrderUpdateAction::SetReturnShipmentState {
+                return_item_id: (*id).to_string(),
+                shipment_state: state,
+            });
+            false
+        } else {
+            true
+        }
+    });
+    rest
 }
 
 fn comment(line: &ReturnedLine) -> String {
@@ -307,7 +400,7 @@ mod tests {
         let r2 = ret("RET-2", &[("A", 1), ("Z", 1)]);
         let p = plan(
             &order(recorded),
-            &[&r2],
+            &[&r1, &r2],
             &SkuMap::default(),
             ReturnShipmentState::Returned,
         );
@@ -360,5 +453,75 @@ mod tests {
         let json = serde_json::to_value(&p.actions).unwrap();
         assert_eq!(json[0]["items"][0]["lineItemId"], "l1");
         assert_eq!(json[0]["items"][0]["quantity"], 3);
+    }
+
+    /// Issue 22 item 6: a returns portal announced the return (`Advised` items under its RMA
+    /// number). The warehouse's receipt moves those items to Returned instead of finding the
+    /// units "already returned"; replanned on the order after the move, nothing is left.
+    #[test]
+    fn an_announced_return_is_moved_to_returned_when_the_warehouse_receives_it() {
+        let advised = serde_json::json!([{"returnTrackingId": "RMA-9", "items": [
+            {"id": "ri-1", "lineItemId": "l1", "quantity": 2, "shipmentState": "Advised"},
+            {"id": "ri-2", "lineItemId": "l2", "quantity": 1, "shipmentState": "Advised"}
+        ]}]);
+        let r = ret("RET-1", &[("A", 2)]);
+        let p = plan(
+            &order(advised),
+            &[&r],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        assert_eq!(p.recorded, ["RET-1"]);
+        let json = serde_json::to_value(&p.actions).unwrap();
+        assert_eq!(json.as_array().unwrap().len(), 1, "{json}");
+        assert_eq!(json[0]["action"], "setReturnShipmentState");
+        assert_eq!(json[0]["returnItemId"], "ri-1");
+        assert_eq!(json[0]["shipmentState"], "Returned");
+        let moved = serde_json::json!([{"returnTrackingId": "RMA-9", "items": [
+            {"id": "ri-1", "lineItemId": "l1", "quantity": 2, "shipmentState": "Returned"},
+            {"id": "ri-2", "lineItemId": "l2", "quantity": 1, "shipmentState": "Advised"}
+        ]}]);
+        let again = plan(
+            &order(moved),
+            &[&r],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        assert!(again.actions.is_empty(), "{:?}", again.actions);
+        // Only one of two announced units came back: the announced item stays, the unit that
+        // came back is booked under the return's code.
+        let partial = serde_json::json!([{"returnTrackingId": "RMA-9", "items": [
+            {"id": "ri-1", "lineItemId": "l1", "quantity": 2, "shipmentState": "Advised"}
+        ]}]);
+        let one = ret("RET-2", &[("A", 1)]);
+        let p = plan(
+            &order(partial),
+            &[&one],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        let json = serde_json::to_value(&p.actions).unwrap();
+        assert_eq!(json[0]["action"], "addReturnInfo", "{json}");
+        assert_eq!(json[0]["items"][0]["quantity"], 1);
+    }
+
+    /// Issue 22 item 6: quantities are compared, not codes. Peoplevox added a line to a return
+    /// the order already records under that code: the new line is booked, the old one not again.
+    #[test]
+    fn a_line_booked_later_under_a_recorded_code_is_not_lost() {
+        let recorded = serde_json::json!([{"returnTrackingId": "RET-1", "items": [
+            {"id": "ri-1", "lineItemId": "l1", "quantity": 2, "shipmentState": "Returned"}
+        ]}]);
+        let r = ret("RET-1", &[("A", 2), ("B", 1)]);
+        let p = plan(
+            &order(recorded),
+            &[&r],
+            &SkuMap::default(),
+            ReturnShipmentState::Returned,
+        );
+        assert_eq!(p.recorded, ["RET-1"]);
+        let json = serde_json::to_value(&p.actions).unwrap();
+        assert_eq!(json[0]["items"].as_array().unwrap().len(), 1, "{json}");
+        assert_eq!(json[0]["items"][0]["lineItemId"], "l2");
     }
 }
