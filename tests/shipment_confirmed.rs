@@ -1012,3 +1012,109 @@ async fn tracking_for_600_parcels_is_split_into_updates_of_at_most_500_actions()
         .count();
     assert_eq!(tracked, 600);
 }
+
+/// Issue 22 item 3: a person records a delivery by hand in the Merchant Center (no `pvx-` key)
+/// for a line before the warehouse's despatch of the same units comes in. The despatch is
+/// booked all the same: its parcel and tracking number reach the order, nothing is parked, and
+/// the overlap is recorded for a person (`pvxException`, the order's audit trail, the report).
+/// Before, the despatch was refused for "more units than left" and dead-lettered.
+#[tokio::test]
+async fn a_despatch_of_units_delivered_by_hand_is_booked_and_the_overlap_recorded() {
+    let (bed, store, orders) = exported(1, 2).await;
+    let order = &orders[0];
+    let id = order["id"].as_str().unwrap();
+    let line = &order["lineItems"][0];
+    let sku = line["variant"]["sku"].as_str().unwrap();
+    bed.ct
+        .apply_order_actions(
+            id,
+            vec![serde_json::json!({
+                "action": "addDelivery",
+                "deliveryKey": "merchant-center-1",
+                "items": [{"id": line["id"], "quantity": line["quantity"]}],
+                "parcels": [],
+            })],
+        )
+        .unwrap();
+    let flow = shipment_flow(&bed, &store).await;
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number(order),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("HAND-1")]),
+        )
+        .unwrap();
+    announce(&store, &despatch.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (
+            report.deliveries_added,
+            report.records.dead_lettered,
+            report.records.retried,
+            hand_made_overlaps(&report)
+        ),
+        (1, 0, 0, 1),
+        "{report:?}"
+    );
+
+    // The despatch's parcel with its tracking number is on the order, next to the hand-made
+    // delivery, and every line has left.
+    let found = deliveries(&bed, order);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let ours = found
+        .iter()
+        .find(|d| d["key"] == format!("pvx-{}", despatch.number))
+        .expect("the despatch's delivery");
+    assert_eq!(ours["parcels"][0]["trackingData"]["trackingId"], "HAND-1");
+    assert_eq!(shipment_state(&bed, order), "Shipped");
+    let parked = store
+        .receive(SHIPMENTS_DLQ, 10, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(parked.is_empty(), "{parked:?}");
+
+    // The overlap, for a person: on the order and on its trail, naming the despatch and line.
+    let shown = bed.ct.order_json(id).unwrap();
+    let exception = shown["custom"]["fields"]["pvxException"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        exception.contains(&despatch.number) && exception.contains(sku),
+        "{shown:#}"
+    );
+    let trail = store.list(&format!("order#{id}"), 50).await.unwrap();
+    let overlap = trail
+        .iter()
+        .find(|e| e.outcome == "delivered-over-hand-made-delivery")
+        .unwrap_or_else(|| panic!("no overlap entry: {trail:?}"));
+    assert!(
+        overlap
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&despatch.number) && r.contains(sku)),
+        "{overlap:?}"
+    );
+    assert_eq!(overlap.detail["overlap"][0]["lineId"], line["id"]);
+    assert_eq!(overlap.detail["overlap"][0]["units"], line["quantity"]);
+
+    // The despatch announced again (a duplicate, the nightly sweep): nothing more.
+    announce(&store, &despatch.number, "tracking").await;
+    let report = run_shipment_batch(&flow, &store, 10).await;
+    assert_eq!(
+        (
+            report.deliveries_added,
+            report.unchanged,
+            hand_made_overlaps(&report)
+        ),
+        (0, 1, 0),
+        "{report:?}"
+    );
+}
+
+/// The report's count of despatches booked over deliveries made by hand, as its logs and
+/// metrics show it.
+fn hand_made_overlaps(report: &ctpvx_shared::flows::shipment_confirmed::ShipmentReport) -> u64 {
+    serde_json::to_value(report).unwrap()["hand_made_overlaps"]
+        .as_u64()
+        .unwrap_or(0)
+}

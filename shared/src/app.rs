@@ -246,6 +246,23 @@ pub async fn shipment_confirmed(
         "OrderExport",
     )
     .await?;
+    // Where a despatch booked over a delivery made by hand is shown (`pvxException`). Booking
+    // does not need it: without it the overlap is audited only.
+    let key = &config.status.order_type;
+    let order_type = ct
+        .get_type_by_key(key)
+        .await
+        .map_err(|e| SetupError(format!("reading custom type `{key}`: {e}")))?
+        .map(|found| OrderType {
+            key: key.clone(),
+            id: found.id,
+        });
+    if order_type.is_none() {
+        tracing::warn!(
+            order_type = %key,
+            "order custom type missing: overlaps with deliveries made by hand are audited, not shown on orders"
+        );
+    }
     Ok(ShipmentConfirmed::new(ShipmentConfirmedParts {
         ct,
         pvx,
@@ -254,6 +271,7 @@ pub async fn shipment_confirmed(
         orders: config.orders.clone(),
         export_channel_id,
         state: stores.state.clone(),
+        order_type,
     }))
 }
 

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::hand_made::{self, Delivered, Room};
+use super::overlap::OverlapLine;
 use super::parcels::{self, Placed};
 use crate::commercetools::OrderUpdateAction;
 use crate::commercetools::actions::{
@@ -36,10 +38,11 @@ pub fn parcel_key(despatch: &str, package: &str) -> String {
     key_from("pvx", &[despatch, package])
 }
 
-/// What the order already holds: delivered quantity per line item, delivery keys.
+/// What the order already holds: delivered units per line item (every delivery's, and ctpvx's
+/// own), delivery keys.
 #[derive(Debug, Default)]
 struct Existing {
-    delivered: BTreeMap<String, i64>,
+    delivered: Delivered,
     deliveries: BTreeSet<String>,
 }
 
@@ -49,11 +52,7 @@ fn existing(order: &Order) -> Existing {
         if let Some(key) = delivery.get("key").and_then(Value::as_str) {
             found.deliveries.insert(key.to_string());
         }
-        for item in delivery["items"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(q)) = (item["id"].as_str(), item["quantity"].as_i64()) {
-                *found.delivered.entry(id.to_string()).or_insert(0) += q;
-            }
-        }
+        found.delivered.count(delivery);
     }
     found
 }
@@ -135,16 +134,9 @@ pub(super) fn part_of(
 /// Units of each line the part's deliveries took so far: in Multiple mode the deliveries in its
 /// shipping, in Single mode those addressed to its address (ctpvx addresses a split order's
 /// deliveries); `None` for an order that is not split (every delivery counts, see `Existing`).
-fn delivered_in_part(order: &Order, part: &PartOfDespatch) -> Option<BTreeMap<String, i64>> {
+fn delivered_in_part(order: &Order, part: &PartOfDespatch) -> Option<Delivered> {
     part.line_units.as_ref()?;
-    let mut delivered = BTreeMap::new();
-    let mut count = |delivery: &Value| {
-        for item in delivery["items"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(q)) = (item["id"].as_str(), item["quantity"].as_i64()) {
-                *delivered.entry(id.to_string()).or_insert(0) += q;
-            }
-        }
-    };
+    let mut delivered = Delivered::default();
     if let Some(key) = &part.shipping_key {
         let shipping = order.shipping.iter().find(|s| &s.shipping_key == key);
         for d in shipping
@@ -152,14 +144,14 @@ fn delivered_in_part(order: &Order, part: &PartOfDespatch) -> Option<BTreeMap<St
             .into_iter()
             .flat_map(|i| &i.deliveries)
         {
-            count(d);
+            delivered.count(d);
         }
     } else if let Some(address) = &part.address {
         for d in order.deliveries() {
             let there = serde_json::from_value::<Address>(d["address"].clone())
                 .is_ok_and(|a| same_place(&a, address));
             if there {
-                count(d);
+                delivered.count(d);
             }
         }
     }
@@ -175,6 +167,9 @@ pub(super) struct Planned {
     /// than it has left): each despatch is planned on its own, so one that cannot be booked
     /// never holds back the others of its order.
     pub refused: BTreeMap<String, String>,
+    /// Despatch number → the units of it that deliveries made by hand had delivered already
+    /// (booked all the same, see [`hand_made`]), for a person to sort out.
+    pub overlaps: BTreeMap<String, Vec<OverlapLine>>,
 }
 
 /// As a `Result` reads, for tests of one despatch: the actions when nothing was refused, or
@@ -202,6 +197,7 @@ pub(super) fn plan(
     let mut have = existing(order);
     let mut actions = Vec::new();
     let mut refused = BTreeMap::new();
+    let mut overlaps = BTreeMap::new();
     let mut booked_any = false;
     for despatch in despatches {
         let key = delivery_key(&despatch.number);
@@ -248,10 +244,10 @@ pub(super) fn plan(
         let mut delivered = have.delivered.clone();
         let assigned =
             part_of(order, lines.export_channel_id, &despatch.order_number).and_then(|part| {
-                let items = assign(order, despatch, &part, &mut delivered, lines)?;
-                Ok((part, items))
+                let assigned = assign(order, despatch, &part, &mut delivered, lines)?;
+                Ok((part, assigned))
             });
-        let (part, items) = match assigned {
+        let (part, Assigned { items, overlap }) = match assigned {
             Ok(assigned) => assigned,
             Err(reason) => {
                 refused.insert(despatch.number.clone(), reason);
@@ -259,6 +255,9 @@ pub(super) fn plan(
             }
         };
         have.delivered = delivered;
+        if !overlap.is_empty() {
+            overlaps.insert(despatch.number.clone(), overlap);
+        }
         booked_any = true;
         let placed = parcels::place(&despatch.number, &despatch.packages, &[]);
         let parcels = despatch
@@ -296,13 +295,20 @@ pub(super) fn plan(
             custom,
         });
     }
-    // A plan that books nothing changes nothing, the shipment state included.
-    if booked_any && let Some(state) = next_shipment_state(order, &have.delivered) {
+    // A plan that books nothing changes nothing, the shipment state included. The state counts
+    // every delivery, a person's too: the units they delivered have left. An overlap is the
+    // units beyond a line's quantity, so counting them once or twice gives the same state; and
+    // `next_shipment_state` only ever moves forward.
+    if booked_any && let Some(state) = next_shipment_state(order, &have.delivered.all) {
         actions.push(OrderUpdateAction::ChangeShipmentState {
             shipment_state: state,
         });
     }
-    Planned { actions, refused }
+    Planned {
+        actions,
+        refused,
+        overlaps,
+    }
 }
 
 fn measurements(package: &crate::domain::Package) -> Option<ParcelMeasurements> {
@@ -312,41 +318,58 @@ fn measurements(package: &crate::domain::Package) -> Option<ParcelMeasurements> 
     })
 }
 
+/// A line that may take a despatch's units.
+struct Candidate<'a> {
+    id: &'a str,
+    quantity: i64,
+    /// The Peoplevox item it ships as, and how many of its units one of the line's is.
+    item: String,
+    factor: u32,
+    /// What a person knows it by (SKU, or a custom line item's code).
+    sku: String,
+}
+
+/// What a despatch books: its delivery's items, and the units of them that deliveries made by
+/// hand had delivered already.
+struct Assigned {
+    items: Vec<DeliveryItem>,
+    overlap: Vec<OverlapLine>,
+}
+
 /// Spreads the despatched units over the order's line items of each item (split lines and
-/// packs included), in line order, never beyond what a line has left to deliver; only over the
+/// packs included), never beyond what a line has left to deliver, counting only ctpvx's own
+/// deliveries; over units nobody has delivered first (see [`hand_made::split`]); only over the
 /// lines of the despatch's part of a split order; an item no line item has may be an exported
 /// custom line item's code.
 fn assign(
     order: &Order,
     despatch: &Despatch,
     part: &PartOfDespatch,
-    delivered: &mut BTreeMap<String, i64>,
+    delivered: &mut Delivered,
     lines: &Lines<'_>,
-) -> Result<Vec<DeliveryItem>, String> {
+) -> Result<Assigned, String> {
     let in_part = |id: &str| {
         part.line_units
             .as_ref()
             .is_none_or(|units| units.contains_key(id))
     };
-    // What each line may still take in this part: its share less what the part's deliveries
-    // took (a split order's part never takes another part's units).
-    let mut part_left: Option<BTreeMap<String, i64>> =
-        delivered_in_part(order, part).map(|delivered| {
-            part.line_units
-                .iter()
-                .flatten()
-                .map(|(id, units)| (id.clone(), units - delivered.get(id).copied().unwrap_or(0)))
-                .collect()
-        });
-    // (line id, quantity, Peoplevox item, factor) of every line that may take the despatch.
-    let candidates: Vec<(&str, i64, String, u32)> = order
+    // What the part's deliveries took of each line (a split order's part never takes another
+    // part's units).
+    let mut in_part_delivered = delivered_in_part(order, part);
+    let candidates: Vec<Candidate<'_>> = order
         .line_items
         .iter()
         .filter(|l| in_part(&l.id))
         .filter_map(|l| {
             let sku = l.variant.sku.as_deref()?;
             let (item, factor) = (lines.item_of)(sku);
-            Some((l.id.as_str(), l.quantity, item, factor))
+            Some(Candidate {
+                id: &l.id,
+                quantity: l.quantity,
+                item,
+                factor,
+                sku: sku.to_string(),
+            })
         })
         .chain(
             order
@@ -355,27 +378,24 @@ fn assign(
                 .filter(|c| in_part(&c.id))
                 .filter_map(|c| {
                     let code = (lines.custom_code_of)(c)?;
-                    Some((c.id.as_str(), c.quantity, code, 1))
+                    Some(Candidate {
+                        id: &c.id,
+                        quantity: c.quantity,
+                        sku: code.clone(),
+                        item: code,
+                        factor: 1,
+                    })
                 }),
         )
         .collect();
     let mut items: Vec<DeliveryItem> = Vec::new();
+    let mut overlap: Vec<OverlapLine> = Vec::new();
     for (item, units) in &despatch.lines {
         // The lines of this item (or its packs), each with what it may still take.
-        let lines: Vec<(&str, Open)> = candidates
+        let lines: Vec<(&Candidate<'_>, Room)> = candidates
             .iter()
-            .filter(|(_, _, line_item, _)| line_item == item)
-            .map(|(id, quantity, _, factor)| {
-                let mut open = quantity - delivered.get(*id).copied().unwrap_or(0);
-                if let Some(part_left) = &part_left {
-                    open = open.min(part_left.get(*id).copied().unwrap_or(0));
-                }
-                let open = Open {
-                    units: open.max(0),
-                    factor: (*factor).max(1),
-                };
-                (*id, open)
-            })
+            .filter(|c| &c.item == item)
+            .map(|c| (c, room(c, delivered, part, in_part_delivered.as_ref())))
             .collect();
         if lines.is_empty() {
             return Err(format!(
@@ -389,9 +409,12 @@ fn assign(
                 despatch.number
             ));
         }
-        let opens: Vec<Open> = lines.iter().map(|(_, open)| *open).collect();
-        let Some(takes) = pack_split::exact(*units, &opens) else {
-            let room = pack_split::capacity(&opens);
+        let rooms: Vec<Room> = lines.iter().map(|(_, room)| *room).collect();
+        let Some(split) = hand_made::split(*units, &rooms) else {
+            // Only ctpvx's own deliveries bound a despatch: deliveries made by hand never
+            // make one unbookable.
+            let ours: Vec<Open> = rooms.iter().map(|r| r.ours).collect();
+            let room = pack_split::capacity(&ours);
             return Err(if *units > room {
                 format!(
                     "despatch {} ships {} more unit(s) of `{item}` than order {} has left to deliver",
@@ -406,24 +429,60 @@ fn assign(
                 )
             });
         };
-        for ((id, _), take) in lines.iter().zip(takes) {
+        for (((line, _), take), over) in lines.iter().zip(split.takes).zip(split.overlap) {
             if take == 0 {
                 continue;
             }
-            *delivered.entry(id.to_string()).or_insert(0) += take;
-            if let Some(part_left) = part_left.as_mut() {
-                *part_left.entry(id.to_string()).or_insert(0) -= take;
+            delivered.add(line.id, take);
+            if let Some(part_delivered) = in_part_delivered.as_mut() {
+                part_delivered.add(line.id, take);
             }
-            match items.iter_mut().find(|i| i.id == *id) {
+            match items.iter_mut().find(|i| i.id == line.id) {
                 Some(existing) => existing.quantity += take,
                 None => items.push(DeliveryItem {
-                    id: id.to_string(),
+                    id: line.id.to_string(),
                     quantity: take,
                 }),
             }
+            if over > 0 {
+                overlap.push(OverlapLine {
+                    line_id: line.id.to_string(),
+                    sku: line.sku.clone(),
+                    units: over,
+                });
+            }
         }
     }
-    Ok(items)
+    Ok(Assigned { items, overlap })
+}
+
+/// What line `c` may still take: its quantity less what was delivered, and within a split
+/// order's part its share less what the part's deliveries took; each counted over every
+/// delivery and over ctpvx's alone.
+fn room(
+    c: &Candidate<'_>,
+    delivered: &Delivered,
+    part: &PartOfDespatch,
+    in_part_delivered: Option<&Delivered>,
+) -> Room {
+    let mut all = c.quantity - delivered.all_of(c.id);
+    let mut ours = c.quantity - delivered.ours_of(c.id);
+    if let (Some(shares), Some(part_delivered)) = (&part.line_units, in_part_delivered) {
+        let share = shares.get(c.id).copied().unwrap_or(0);
+        all = all.min(share - part_delivered.all_of(c.id));
+        ours = ours.min(share - part_delivered.ours_of(c.id));
+    }
+    let factor = c.factor.max(1);
+    Room {
+        all: Open {
+            units: all.max(0),
+            factor,
+        },
+        ours: Open {
+            units: ours.max(0),
+            factor,
+        },
+    }
 }
 
 /// Partial or Shipped from the delivered quantities, only ever forward, and never over a state
@@ -598,6 +657,78 @@ mod tests {
         let over = despatch("D3", &[("SOCK", 8)], &[None]);
         let e = plan(&o, &[&over], &ShipmentRules::default(), &LINES).unwrap_err();
         assert!(e.contains("1 more unit"), "{e}");
+    }
+
+    #[test]
+    fn a_despatch_over_a_delivery_made_by_hand_is_booked_and_the_overlap_named() {
+        // A person delivered 1 of l1's 2 units and l2's unit by hand (no `pvx-` key); the
+        // warehouse then despatches the whole order.
+        let by_hand = json!([{"id": "h", "key": "mc-1",
+            "items": [{"id": "l1", "quantity": 1}, {"id": "l2", "quantity": 1}], "parcels": []}]);
+        let o = order(&[("l1", "A", 2), ("l2", "B", 1)], by_hand, "Partial");
+        let d = despatch("D1", &[("A", 2), ("B", 1)], &[Some("T1")]);
+        let planned = plan(&o, &[&d], &ShipmentRules::default(), &LINES);
+        assert!(planned.refused.is_empty(), "{:?}", planned.refused);
+        let json = serde_json::to_value(&planned.actions).unwrap();
+        assert_eq!(
+            names(&planned.actions),
+            ["addDelivery", "changeShipmentState"]
+        );
+        // The despatch as it left: commercetools does not bound deliveries by the ordered
+        // quantities, and the units are what the warehouse shipped.
+        assert_eq!(
+            json[0]["items"],
+            json!([{"id": "l1", "quantity": 2}, {"id": "l2", "quantity": 1}])
+        );
+        assert_eq!(json[0]["parcels"][0]["trackingData"]["trackingId"], "T1");
+        assert_eq!(json[1]["shipmentState"], "Shipped");
+        let overlap = &planned.overlaps["D1"];
+        let units: Vec<(&str, i64)> = overlap
+            .iter()
+            .map(|l| (l.line_id.as_str(), l.units))
+            .collect();
+        assert_eq!(units, [("l1", 1), ("l2", 1)]);
+        assert_eq!(overlap[0].sku, "A");
+    }
+
+    #[test]
+    fn units_nobody_delivered_go_first_and_our_own_over_delivery_is_still_refused() {
+        // l1 was delivered by hand, l2 (same SKU) is open: a despatch of 1 unit is l2's,
+        // with no overlap.
+        let by_hand = json!([{"key": "mc-1", "items": [{"id": "l1", "quantity": 1}]}]);
+        let o = order(&[("l1", "A", 1), ("l2", "A", 1)], by_hand, "Partial");
+        let d = despatch("D1", &[("A", 1)], &[None]);
+        let planned = plan(&o, &[&d], &ShipmentRules::default(), &LINES);
+        assert!(planned.overlaps.is_empty(), "{:?}", planned.overlaps);
+        let json = serde_json::to_value(&planned.actions).unwrap();
+        assert_eq!(json[0]["items"], json!([{"id": "l2", "quantity": 1}]));
+
+        // Our own despatches already delivered l1 and l2: one more unit is one too many, as
+        // before, whatever a person delivered.
+        let ours = json!([
+            {"key": "pvx-D1", "items": [{"id": "l1", "quantity": 1}]},
+            {"key": "pvx-D2", "items": [{"id": "l2", "quantity": 1}]},
+            {"key": "mc-1", "items": [{"id": "l1", "quantity": 1}]}]);
+        let o = order(&[("l1", "A", 1), ("l2", "A", 1)], ours, "Shipped");
+        let d = despatch("D3", &[("A", 1)], &[None]);
+        let e = plan(&o, &[&d], &ShipmentRules::default(), &LINES).unwrap_err();
+        assert!(e.contains("1 more unit(s) of `A`"), "{e}");
+    }
+
+    #[test]
+    fn a_hand_made_delivery_in_a_split_order_s_part_does_not_refuse_its_despatch() {
+        // Part 2 (`office`) had li-2 delivered by hand in its shipping: its despatch of B is
+        // booked over it.
+        let mut o = split_order();
+        o.shipping[1].shipping_info.as_mut().unwrap().deliveries[0]["key"] = json!("mc-1");
+        let mut d = despatch("D7", &[("B", 1)], &[Some("T7")]);
+        d.order_number = "N1-2".into();
+        let planned = plan(&o, &[&d], &ShipmentRules::default(), &LINES);
+        assert!(planned.refused.is_empty(), "{:?}", planned.refused);
+        let json = serde_json::to_value(&planned.actions).unwrap();
+        assert_eq!(json[0]["shippingKey"], "office");
+        assert_eq!(json[0]["items"], json!([{"id": "li-2", "quantity": 1}]));
+        assert_eq!(planned.overlaps["D7"][0].units, 1);
     }
 
     #[test]

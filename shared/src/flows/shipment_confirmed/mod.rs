@@ -15,10 +15,15 @@
 //!    has none (deterministic key), parcels and tracking that came later, Partial or Shipped.
 //!    Send it all in one update with the version read; on a conflict, re-read and plan again,
 //!    so a repeated or concurrent confirmation finds its delivery and sends nothing.
+//!    A delivery a person made by hand ([`hand_made`]) never makes a despatch unbookable: the
+//!    despatch is booked, and the units both claim are shown on the order (`pvxException`, in
+//!    the same update) and audited for a person ([`overlap`]).
 //! 5. An audit entry per despatch.
 
 pub mod deliveries;
 mod despatches;
+mod hand_made;
+mod overlap;
 mod parcels;
 mod report;
 
@@ -37,12 +42,17 @@ use crate::deadline;
 use crate::domain::{Despatch, ShipmentMessage};
 use crate::flows::batch::{InputRecord, RecordOutcome, failed_write};
 use crate::flows::order_export::{NotOurs, orders_not_found};
+use crate::flows::order_status::OrderType;
 use crate::mapping::SkuMap;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditEntry, AuditLog, StateStore, now_epoch_ms};
+use overlap::Overlaps;
 
 /// Name of the flow in audit entries and dead-letter attributes.
 pub const FLOW: &str = "shipment-confirmed";
+
+/// Audit outcome of a despatch booked over units a delivery made by hand already has.
+pub const OVERLAP_OUTCOME: &str = "delivered-over-hand-made-delivery";
 
 /// Orders updated at once.
 const CONCURRENCY: usize = 8;
@@ -66,6 +76,9 @@ pub struct ShipmentConfirmedParts {
     pub export_channel_id: String,
     /// The state store: its order-number index tells an export in flight from a stranger.
     pub state: Arc<dyn StateStore>,
+    /// The order custom Type that carries `pvxException` (`status.order_type`), where the
+    /// project has it: a despatch booked over a delivery made by hand is shown there.
+    pub order_type: Option<OrderType>,
 }
 
 /// The flow.
@@ -78,9 +91,9 @@ pub struct ShipmentConfirmed {
 
 /// Where one order's despatches ended.
 enum Booked {
-    /// The actions written, the attempts, and whether the write's answer was lost (the re-read
-    /// found it landed).
-    Applied(Vec<OrderUpdateAction>, u32, bool),
+    /// The actions written, the attempts, whether the write's answer was lost (the re-read
+    /// found it landed), and the overlaps with deliveries made by hand it booked.
+    Applied(Vec<OrderUpdateAction>, u32, bool, Overlaps),
     Unchanged,
     /// Retried or refused, with the reason.
     Failed(RecordOutcome),
@@ -227,7 +240,7 @@ impl ShipmentConfirmed {
             .await;
         for (order, mine, booked, refused) in booked {
             let (outcome, audit_outcome, reason) = match &booked {
-                Booked::Applied(actions, attempts, answer_lost) => {
+                Booked::Applied(actions, attempts, answer_lost, _) => {
                     report.conflicts += attempts.saturating_sub(1) as usize;
                     for action in actions {
                         match action {
@@ -259,17 +272,36 @@ impl ShipmentConfirmed {
             };
             // Nothing happened to an order not started: nothing to audit.
             let started = outcome != unstarted();
+            let overlaps = match &booked {
+                Booked::Applied(.., overlaps) => overlaps.clone(),
+                _ => Overlaps::default(),
+            };
             for d in &mine {
                 if let Some(why) = refused.get(&d.number) {
                     let parked = RecordOutcome::DeadLetter(why.clone());
                     finish(&mut report, &d.number, parked.clone());
-                    self.audit(&order, d, parked.audit_name(), Some(why.clone()))
+                    self.audit(&order, d, parked.audit_name(), Some(why.clone()), None)
                         .await;
                     continue;
                 }
                 finish(&mut report, &d.number, outcome.clone());
-                if started {
-                    self.audit(&order, d, audit_outcome, reason.clone()).await;
+                if let Some(lines) = overlaps.by_despatch.get(&d.number) {
+                    // Booked, and left to a person: the outcome names the overlap.
+                    report.hand_made_overlaps += 1;
+                    let why = [
+                        Some(overlap::describe(&d.number, lines)),
+                        overlaps
+                            .not_shown
+                            .as_ref()
+                            .map(|e| format!("pvxException not written: {e}")),
+                        reason.clone(),
+                    ];
+                    let why = why.into_iter().flatten().collect::<Vec<_>>().join("; ");
+                    self.audit(&order, d, OVERLAP_OUTCOME, Some(why), Some(lines))
+                        .await;
+                } else if started {
+                    self.audit(&order, d, audit_outcome, reason.clone(), None)
+                        .await;
                 }
             }
         }
@@ -300,6 +332,9 @@ impl ShipmentConfirmed {
         };
         let mut planned = Vec::new();
         let mut refused = BTreeMap::new();
+        // Overlaps with deliveries made by hand, by despatch, as the last plan that sent the
+        // despatch's delivery found them; kept only for deliveries that were written.
+        let mut overlaps = Overlaps::default();
         let outcome = self
             .parts
             .ct
@@ -307,19 +342,44 @@ impl ShipmentConfirmed {
                 let plan = deliveries::plan(current, &refs, &self.parts.rules, &lines);
                 refused = plan.refused;
                 if plan.actions.is_empty() {
-                    Decision::Done
-                } else {
-                    // What was last sent: after a lost answer, what landed.
-                    planned = plan.actions.clone();
-                    Decision::Update(plan.actions)
+                    return Decision::Done;
                 }
+                let texts: Vec<String> = plan
+                    .overlaps
+                    .iter()
+                    .map(|(number, lines)| overlap::describe(number, lines))
+                    .collect();
+                // The exception goes first: a long update is sent in parts of 500 actions,
+                // and once a part has added the delivery, the next plans see no overlap.
+                let mut actions = Vec::new();
+                if !texts.is_empty() {
+                    let order_type = self.parts.order_type.as_ref();
+                    match overlap::show_on_order(current, order_type, &texts) {
+                        Ok(shown) => {
+                            overlaps.not_shown = None;
+                            actions = shown;
+                        }
+                        Err(why) => overlaps.not_shown = Some(why),
+                    }
+                }
+                actions.extend(plan.actions);
+                overlaps.by_despatch.extend(plan.overlaps);
+                // What was last sent: after a lost answer, what landed.
+                planned = actions.clone();
+                Decision::Update(actions)
             })
             .await;
         let booked = match outcome {
             // Answered writes count what they carried (every part of a long update); a write
             // whose answer was lost, what was last sent.
-            Ok(done) if done.applied => Booked::Applied(done.written, done.attempts, false),
-            Ok(done) if done.answer_lost => Booked::Applied(planned, done.attempts, true),
+            Ok(done) if done.applied => {
+                let overlaps = overlaps.of_written(&done.written);
+                Booked::Applied(done.written, done.attempts, false, overlaps)
+            }
+            Ok(done) if done.answer_lost => {
+                let overlaps = overlaps.of_written(&planned);
+                Booked::Applied(planned, done.attempts, true, overlaps)
+            }
             Ok(_) => Booked::Unchanged,
             Err(e) => Booked::Failed(failed_write(&e, "the delivery")),
         };
@@ -332,21 +392,26 @@ impl ShipmentConfirmed {
         despatch: &Despatch,
         outcome: &str,
         reason: Option<String>,
+        overlap: Option<&[overlap::OverlapLine]>,
     ) {
+        let mut detail = serde_json::json!({
+            "despatch": despatch.number,
+            "deliveryKey": deliveries::delivery_key(&despatch.number),
+            "carrier": despatch.carrier,
+            "packages": despatch.packages.len(),
+            "tracked": despatch.packages.iter().filter(|p| p.tracking.is_some()).count(),
+            "lines": despatch.lines.len(),
+        });
+        if let Some(lines) = overlap {
+            detail["overlap"] = serde_json::json!(lines);
+        }
         let entry = AuditEntry {
             entity: format!("order#{}", order.id),
             at_ms: now_epoch_ms(),
             flow: FLOW.into(),
             outcome: outcome.into(),
             reason,
-            detail: serde_json::json!({
-                "despatch": despatch.number,
-                "deliveryKey": deliveries::delivery_key(&despatch.number),
-                "carrier": despatch.carrier,
-                "packages": despatch.packages.len(),
-                "tracked": despatch.packages.iter().filter(|p| p.tracking.is_some()).count(),
-                "lines": despatch.lines.len(),
-            }),
+            detail,
         };
         if let Err(e) = self.parts.audit.append(&entry).await {
             tracing::error!(order_id = %order.id, error = %e, "audit append failed");

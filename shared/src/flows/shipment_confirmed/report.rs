@@ -25,6 +25,10 @@ pub struct ShipmentReport {
     /// Despatches of Peoplevox orders that are not ours (another sales channel): skipped,
     /// audited.
     pub not_ours: usize,
+    /// Despatches booked over units that deliveries made by hand (in the Merchant Center)
+    /// already had: delivered all the same, the overlap audited and shown on the order for a
+    /// person.
+    pub hand_made_overlaps: usize,
 }
 
 impl ShipmentReport {
@@ -38,6 +42,7 @@ impl ShipmentReport {
         self.unchanged += other.unchanged;
         self.conflicts += other.conflicts;
         self.not_ours += other.not_ours;
+        self.hand_made_overlaps += other.hand_made_overlaps;
         self.records.absorb(&other.records);
     }
 }
