@@ -679,6 +679,9 @@ async fn a_late_tracking_number_whose_callback_was_lost_reaches_its_parcel_throu
         "{}",
         second.summary()
     );
+    // The sweep of late tracking leaves it to the despatch sweep: one message, not two.
+    assert_eq!(late_tracking(&second)["left_to_despatch_sweep"], 1);
+    assert_eq!(store.depth(SHIPMENTS_QUEUE).await.unwrap().visible, 1);
     let booked = run_shipment_batch(&shipments, &store, 10).await;
     assert_eq!(
         booked.records.retried + booked.records.dead_lettered,
@@ -698,6 +701,138 @@ async fn a_late_tracking_number_whose_callback_was_lost_reaches_its_parcel_throu
         (third.despatches.requeued, third.despatches.untracked),
         (0, 0)
     );
+}
+
+/// The sweep of late tracking's counts, as the report in the audit log names them.
+fn late_tracking(report: &DriftReport) -> serde_json::Value {
+    serde_json::to_value(report).unwrap()["tracking"].clone()
+}
+
+/// Issue 22 item 4: a tracking number Peoplevox gets days after the despatch, once the despatch
+/// sweep's watermark has passed it, and whose callback is lost, still reaches its parcel: every
+/// run re-reads the untracked deliveries of the last `tracking_days` in Peoplevox and re-queues
+/// the despatches it now tracks. A despatch Peoplevox never tracks is re-read, never re-queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tracking_that_peoplevox_gets_days_after_the_despatch_reaches_its_parcel() {
+    let (bed, store, orders) = ctpvx_tests::exported_orders(2, 1).await;
+    let (late, never) = (&orders[0], &orders[1]);
+    // Three days ago both left the warehouse without tracking numbers; no subscriptions, so
+    // every callback is lost.
+    bed.pvx.set_clock(Some(
+        bed.pvx.now() - std::time::Duration::from_secs(3 * 24 * 3600),
+    ));
+    let despatched: Vec<_> = [late, never]
+        .iter()
+        .map(|o| {
+            bed.pvx
+                .despatch(
+                    &number_of(o),
+                    DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::untracked()]),
+                )
+                .unwrap()
+        })
+        .collect();
+    bed.pvx.set_clock(None);
+    let flow = reconcile_flow(&bed, &bed.config, &store).await;
+    let despatches_only = RunOptions {
+        skip_stock: true,
+        skip_orders: true,
+        skip_statuses: true,
+        ..RunOptions::default()
+    };
+    let shipments = shipment_flow(&bed, &store).await;
+    let parcel = |order: &serde_json::Value| {
+        bed.ct.order_json(&id_of(order)).unwrap()["shippingInfo"]["deliveries"][0]["parcels"][0]
+            .clone()
+    };
+
+    // That night's run books both despatches, still untracked.
+    let first = flow.run_to_end(&despatches_only, &Quiet).await.unwrap();
+    assert_eq!(first.despatches.requeued, 2, "{}", first.summary());
+    let booked = run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(booked.records.retried + booked.records.dead_lettered, 0);
+    for order in [late, never] {
+        assert!(parcel(order)["trackingData"]["trackingId"].is_null());
+    }
+
+    // Days later the carrier's number reaches Peoplevox for one of them; its callback is lost.
+    let package = despatched[0].packages[0].number;
+    bed.pvx
+        .set_package_tracking(&despatched[0].number, package, "LATE-3D")
+        .unwrap();
+
+    // A dry run names it and sends nothing.
+    let seen = Seen::default();
+    let dry = flow
+        .run_to_end(
+            &RunOptions {
+                dry_run: true,
+                ..despatches_only.clone()
+            },
+            &seen,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        requeued(&seen),
+        vec![("tracking".to_string(), despatched[0].number.clone())],
+        "the run after the watermark passed the despatch re-queues it: {}",
+        dry.summary()
+    );
+    assert_eq!(store.depth(SHIPMENTS_QUEUE).await.unwrap().visible, 0);
+
+    // The real run re-queues it (the despatch sweep's window has passed both).
+    let second = flow.run_to_end(&despatches_only, &Quiet).await.unwrap();
+    assert_eq!(second.despatches.despatches, 0, "{}", second.summary());
+    let counts = late_tracking(&second);
+    assert_eq!(counts, late_tracking(&dry));
+    assert_eq!(
+        (&counts["untracked"], &counts["checked"]),
+        (&2.into(), &2.into()),
+        "{counts}"
+    );
+    assert_eq!(
+        (&counts["requeued"], &counts["unchanged"]),
+        (&1.into(), &1.into()),
+        "{counts}"
+    );
+    assert!(
+        second
+            .summary()
+            .contains("late tracking 2 checked, 1 re-queued"),
+        "{}",
+        second.summary()
+    );
+    assert_eq!(store.depth(SHIPMENTS_QUEUE).await.unwrap().visible, 1);
+    let booked = run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(
+        booked.records.retried + booked.records.dead_lettered,
+        0,
+        "{booked:?}"
+    );
+    assert_eq!(parcel(late)["trackingData"]["trackingId"], "LATE-3D");
+    let deliveries = &bed.ct.order_json(&id_of(late)).unwrap()["shippingInfo"]["deliveries"];
+    assert_eq!(
+        deliveries.as_array().map(Vec::len),
+        Some(1),
+        "{deliveries:#}"
+    );
+    assert!(parcel(never)["trackingData"]["trackingId"].is_null());
+
+    // The next night the tracked one is done, and the one Peoplevox never tracks is read
+    // again but not re-queued.
+    let third = flow.run_to_end(&despatches_only, &Quiet).await.unwrap();
+    let counts = late_tracking(&third);
+    assert_eq!(
+        (
+            &counts["checked"],
+            &counts["requeued"],
+            &counts["unchanged"]
+        ),
+        (&1.into(), &0.into(), &1.into()),
+        "{counts}"
+    );
+    assert_eq!(store.depth(SHIPMENTS_QUEUE).await.unwrap().visible, 0);
 }
 
 /// Only the status sweep.

@@ -1,6 +1,6 @@
-//! The reconciliation's sweeps after an outage, under Lambda's deadline (issue 22, item 8):
-//! thousands of unexported orders, or of commercetools-only inventory entries, do not fit one
-//! invocation. Each invocation stops between pages before its deadline with a checkpoint, the
+//! The reconciliation's sweeps after an outage, under Lambda's deadline (issue 22, items 8
+//! and 4): thousands of unexported orders, of commercetools-only inventory entries, or of
+//! deliveries without tracking, do not fit one invocation. Each invocation stops between pages before its deadline with a checkpoint, the
 //! next resumes there through the reconcile queue, and in the end every order is re-queued,
 //! and every entry counted, exactly once; the re-queues go out a batch per page.
 //!
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ctpvx_infra::local::worker::{self, WorkerOptions};
 use ctpvx_infra::scenario;
+use ctpvx_infra::sim::peoplevox::{DespatchPlan, PackagePlan};
 use ctpvx_infra::testbed::Testbed;
 use ctpvx_shared::app::Stores;
 use ctpvx_shared::config::Config;
@@ -21,9 +22,10 @@ use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::flows::nightly_reconcile::{
     NightlyReconcile, Progress, Quiet, RunOptions, WorkBudget, run,
 };
-use ctpvx_shared::queues::{ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE};
+use ctpvx_shared::queues::{ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE};
 use ctpvx_shared::store::Queue;
 use ctpvx_tests::{CountingQueue, queue_options, reconcile_flow_on, store};
+use serde_json::json;
 
 /// The function's Timeout.
 const TIMEOUT: Duration = Duration::from_secs(6);
@@ -254,4 +256,127 @@ async fn a_commercetools_only_scan_resumes_at_its_checkpoint_and_counts_each_ent
         drift.only_in_commercetools_examples.len(),
         config.reconcile.largest
     );
+}
+
+/// Issue 22 item 4: the sweep of late tracking reads a fortnight of deliveries, thousands
+/// after a busy period, a commercetools page a unit: it stops between pages before the
+/// deadline, resumes at its checkpoint, counts every delivery once, reads Peoplevox 100
+/// despatch numbers a request, and sends its re-queues a batch a page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_late_tracking_sweep_resumes_at_its_checkpoint_and_counts_each_delivery_once() {
+    // 2,600 orders with a delivery that lacks tracking: 6 pages of 500.
+    const ORDERS: usize = 2_600;
+    let (bed, store, orders) = ctpvx_tests::exported_orders(1, 1).await;
+    let number = orders[0]["orderNumber"].as_str().unwrap().to_string();
+    // One real despatch, untracked, three days ago; booked by that night's run.
+    bed.pvx
+        .set_clock(Some(bed.pvx.now() - Duration::from_secs(3 * 24 * 3600)));
+    let despatch = bed
+        .pvx
+        .despatch(
+            &number,
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::untracked()]),
+        )
+        .unwrap();
+    bed.pvx.set_clock(None);
+    let queue = Arc::new(CountingQueue::new(store.clone()));
+    let config = config(&bed, |_| {});
+    let flow = reconcile_flow_on(&bed, &config, stores(&store), queue.clone()).await;
+    let first = flow
+        .run_to_end(&despatches_only("that-night"), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(first.despatches.requeued, 1, "{}", first.summary());
+    let shipments = ctpvx_tests::shipment_flow(&bed, &store).await;
+    ctpvx_tests::run_shipment_batch(&shipments, &store, 10).await;
+
+    // The rest: deliveries booked (by this connector, then lost to Peoplevox's report) whose
+    // parcels never got tracking.
+    let catalog = scenario::catalog(5);
+    let others = ctpvx_tests::seed_orders(&bed, 1..ORDERS, 1, &catalog);
+    for order in &others {
+        let id = order["id"].as_str().unwrap();
+        let n = order["orderNumber"].as_str().unwrap();
+        bed.ct
+            .apply_order_actions(
+                id,
+                vec![
+                    json!({"action": "updateSyncInfo", "externalId": n,
+                           "channel": {"typeId": "channel", "id": bed.export_channel_id}}),
+                    json!({"action": "addDelivery", "deliveryKey": format!("pvx-GONE-{n}"),
+                           "items": [], "parcels": [{"key": format!("pvx-GONE-{n}-1")}]}),
+                ],
+            )
+            .unwrap();
+    }
+    // Days later Peoplevox gets the real despatch's tracking number; the callback is lost.
+    bed.pvx
+        .set_package_tracking(&despatch.number, despatch.packages[0].number, "LATE-1")
+        .unwrap();
+    let sent_before = queue.calls(SHIPMENTS_QUEUE);
+
+    bed.ct.faults().set_latency(LATENCY);
+    let started = flow.start(&despatches_only("days-later")).await.unwrap();
+    flow.hand_on(queue.as_ref(), &started.id).await.unwrap();
+    let invocations = invocations_until_done(&flow, queue.as_ref(), &store, &started.id, |state| {
+        u64::from(state.report.despatches.pages + state.report.tracking.pages)
+    })
+    .await;
+    bed.ct.faults().clear();
+
+    let finished = run::load(store.as_ref(), &started.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert!(finished.finished(), "{:?}", finished.cursor);
+    assert!(invocations >= 2, "one invocation did it all");
+    let sweep = &finished.report.tracking;
+    assert_eq!(sweep.pages, 6, "{sweep:?}");
+    assert_eq!(
+        (sweep.orders, sweep.untracked, sweep.checked),
+        (ORDERS, ORDERS, ORDERS),
+        "{sweep:?}"
+    );
+    assert_eq!(
+        (sweep.requeued, sweep.not_in_peoplevox, sweep.unchanged),
+        (1, ORDERS - 1, 0),
+        "{sweep:?}"
+    );
+    assert_eq!(sweep.examples, std::slice::from_ref(&despatch.number));
+    // 100 numbers a "Despatch summary" read (26) and the packages of the one it lists (1).
+    // (A page cut at the deadline is read again by the next invocation; its reads are counted
+    // with the page that is checkpointed.)
+    assert_eq!(sweep.requests, 27, "{sweep:?}");
+    // One re-queue, in a batch; nothing sent a message a call.
+    let sent = queue.calls(SHIPMENTS_QUEUE);
+    assert_eq!(
+        (
+            sent.single - sent_before.single,
+            sent.many - sent_before.many
+        ),
+        (0, 1),
+        "{sent:?}"
+    );
+    assert_eq!(store.depth(SHIPMENTS_QUEUE).await.unwrap().visible, 1);
+    let booked = ctpvx_tests::run_shipment_batch(&shipments, &store, 10).await;
+    assert_eq!(booked.records.retried + booked.records.dead_lettered, 0);
+    let o = bed
+        .ct
+        .order_json(orders[0]["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        o["shippingInfo"]["deliveries"][0]["parcels"][0]["trackingData"]["trackingId"],
+        "LATE-1"
+    );
+}
+
+fn despatches_only(id: &str) -> RunOptions {
+    RunOptions {
+        id: Some(id.into()),
+        skip_stock: true,
+        skip_orders: true,
+        skip_statuses: true,
+        ..RunOptions::default()
+    }
 }

@@ -47,7 +47,7 @@ pub struct Args {
     /// Skip the sweep of orders that never reached Peoplevox.
     #[arg(long)]
     no_orders: bool,
-    /// Skip the sweep of despatches without a delivery.
+    /// Skip the sweep of despatches without a delivery (and the re-read of late tracking).
     #[arg(long)]
     no_despatches: bool,
     /// Skip the sweep of order statuses and cancellations that never arrived.

@@ -79,6 +79,19 @@ pub fn table(report: &DriftReport) -> String {
         report.despatches.untracked,
         report.despatches.unknown_orders
     );
+    let t = &report.tracking;
+    let _ = writeln!(
+        out,
+        "late tracking: {} orders, {} deliveries without tracking ({} left to the despatch sweep, {} unnamed), {} re-read in Peoplevox, {} re-queued, {} unchanged, {} not in Peoplevox",
+        t.orders,
+        t.untracked,
+        t.left_to_despatch_sweep,
+        t.unnamed,
+        t.checked,
+        t.requeued,
+        t.unchanged,
+        t.not_in_peoplevox
+    );
     let _ = writeln!(
         out,
         "statuses: {} orders, {} checked in Peoplevox, {} statuses re-queued, {} cancellations re-queued, {} returns re-queued, {} not in Peoplevox, {} unmapped",

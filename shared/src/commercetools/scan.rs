@@ -1,6 +1,6 @@
 //! Whole-collection reads for the nightly reconciliation: every inventory entry of a supply
-//! channel, and the orders of a period that were never marked exported, or that were exported
-//! or cancelled (a page at a time).
+//! channel, and the orders of a period that were never marked exported, that were exported
+//! or cancelled, or that were exported and modified since (a page at a time).
 //!
 //! Each walks with an id cursor (`sort=id asc`, `id > "<last>"`, 500 a page,
 //! `withTotal=false`): offsets stop at 10,000 and a total is expensive on large collections
@@ -162,6 +162,25 @@ impl CtClient {
             "createdAt > {} and createdAt < {} and (syncInfo(channel(id={})) or orderState = \"Cancelled\")",
             quote(created_after),
             quote(created_before),
+            quote(export_channel_id)
+        );
+        self.orders_page(predicate, after_id).await
+    }
+
+    /// One page (up to [`MAX_LIMIT`]) of the orders that carry the export channel's
+    /// `syncInfo` and were modified after `modified_after` (ISO 8601), after the id
+    /// `after_id`, sorted by id; `true` with the last page. Booking a delivery or a parcel
+    /// modifies its order, so these hold every delivery booked since, whenever the order was
+    /// created: the sweep of late tracking reads them a page at a time.
+    pub async fn exported_orders_modified_page(
+        &self,
+        export_channel_id: &str,
+        modified_after: &str,
+        after_id: Option<&str>,
+    ) -> Result<(Vec<Order>, bool), CtError> {
+        let predicate = format!(
+            "lastModifiedAt > {} and syncInfo(channel(id={}))",
+            quote(modified_after),
             quote(export_channel_id)
         );
         self.orders_page(predicate, after_id).await

@@ -36,6 +36,12 @@ pub struct ReconcileRules {
     /// Despatches are re-read this long before the watermark, for reports that lag.
     #[serde(default = "default_despatch_overlap_s")]
     pub despatch_overlap_s: u64,
+    /// Every run (with `despatches`) re-reads from Peoplevox the despatches of this many days
+    /// back whose delivery still has a parcel without a tracking number (or no parcel), and
+    /// re-queues those Peoplevox now shows more of: a tracking number or package it got days
+    /// after the despatch, whose callback was lost. 0 turns this off.
+    #[serde(default = "default_tracking_days")]
+    pub tracking_days: u32,
     /// Rows per Peoplevox report page (Peoplevox serves at most 1,000).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
@@ -80,6 +86,11 @@ fn default_despatch_days() -> u32 {
 }
 fn default_despatch_overlap_s() -> u64 {
     3600
+}
+fn default_tracking_days() -> u32 {
+    // Carriers' tracking numbers come within days of the despatch; two weeks covers a slow
+    // carrier or a weekend backlog without re-reading untracked despatches for ever.
+    14
 }
 fn default_page_size() -> u32 {
     1000
@@ -164,6 +175,11 @@ mod tests {
         assert!(c.reconcile.stock && c.reconcile.orders && c.reconcile.despatches);
         assert!(c.reconcile.statuses);
         assert!(!with("statuses = false").unwrap().reconcile.statuses);
+        assert_eq!(c.reconcile.tracking_days, 14);
+        assert_eq!(
+            with("tracking_days = 0").unwrap().reconcile.tracking_days,
+            0
+        );
     }
 
     #[test]

@@ -9,12 +9,17 @@
 //! clause's literal is written, and the rows' dates read, in the tenant's zone
 //! (`peoplevox.time_zone`); the overlap covers a zone that is off. A tenant that ignores the
 //! search clause sends every despatch: the rows before the period are dropped here.
+//!
+//! A despatch the watermark has passed is not read here again: a tracking number Peoplevox
+//! gets later still, whose callback is lost, is the sweep of late tracking's
+//! ([`super::tracking`]).
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
 use super::run::{Stage, Versioned};
+use super::tracking_candidates::untracked;
 use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
 use crate::domain::ShipmentMessage;
 use crate::flows::shipment_confirmed::deliveries::delivery_key;
@@ -33,7 +38,7 @@ pub const SWEEP_COLUMNS: Columns = Columns {
 };
 
 /// The instant of epoch ms (whole seconds).
-fn instant(ms: i64) -> OffsetDateTime {
+pub(super) fn instant(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
@@ -211,37 +216,9 @@ impl NightlyReconcile {
     }
 }
 
-/// Whether a delivery has a parcel without a tracking number.
-fn untracked(delivery: &serde_json::Value) -> bool {
-    let parcels = delivery["parcels"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    parcels.iter().any(|p| {
-        p["trackingData"]["trackingId"]
-            .as_str()
-            .is_none_or(|t| t.trim().is_empty())
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{OffsetDateTime, instant, untracked};
-
-    #[test]
-    fn a_delivery_is_untracked_when_a_parcel_lacks_its_tracking_number() {
-        let parcels = |p: serde_json::Value| serde_json::json!({ "key": "pvx-D1", "parcels": p });
-        assert!(!untracked(&parcels(serde_json::json!([
-            {"trackingData": {"trackingId": "T1"}}, {"trackingData": {"trackingId": "T2"}}
-        ]))));
-        assert!(untracked(&parcels(serde_json::json!([
-            {"trackingData": {"trackingId": "T1"}}, {"key": "pvx-D1-2"}
-        ]))));
-        assert!(untracked(&parcels(
-            serde_json::json!([{"trackingData": {"trackingId": " "}}])
-        )));
-        assert!(!untracked(&parcels(serde_json::json!([]))));
-    }
+    use super::{OffsetDateTime, instant};
 
     #[test]
     fn instants_are_whole_seconds() {

@@ -33,6 +33,11 @@ pub fn drift_metrics(report: &DriftReport) -> String {
                 "Count",
             ),
             (
+                "ReconcileTrackingRequeued",
+                count(report.tracking.requeued),
+                "Count",
+            ),
+            (
                 "ReconcileStatusesRequeued",
                 count(report.statuses.requeued()),
                 "Count",

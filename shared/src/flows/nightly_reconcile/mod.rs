@@ -4,7 +4,11 @@
 //! 1. **Orders** ([`orders`]): commercetools orders of the last `order_days` without the
 //!    export mark go back to the orders queue; the export flow exports each exactly once.
 //! 2. **Despatches** ([`despatches`]): Peoplevox despatches since the last run's watermark
-//!    without their commercetools delivery go to the shipments queue.
+//!    without their commercetools delivery go to the shipments queue. Then **late tracking**
+//!    ([`tracking`]): deliveries of the last `tracking_days` that still have a parcel without
+//!    a tracking number are re-read in Peoplevox, and those it now shows more of (a tracking
+//!    number or package whose callback was lost, days after the watermark passed them) go to
+//!    the shipments queue too.
 //! 3. **Statuses** ([`statuses`]): exported commercetools orders of the last `order_days` (and
 //!    cancelled ones without the mark) are looked up in Peoplevox, 100 a request; a status
 //!    callback that was lost, or a commercetools cancellation Peoplevox does not show, goes to
@@ -33,6 +37,8 @@ pub mod run;
 mod statuses;
 mod stock;
 mod stock_boundary;
+mod tracking;
+mod tracking_candidates;
 mod unmatched;
 
 use std::sync::Arc;
@@ -45,6 +51,7 @@ pub use run::{RunState, Stage};
 
 use crate::commercetools::{CtClient, CtError};
 use crate::config::{ReconcileRules, ShipmentRules, StatusRules};
+use crate::flows::shipment_confirmed::PackagesTemplate;
 use crate::flows::stock_delta::StockDelta;
 use crate::peoplevox::{PvxClient, PvxError};
 use crate::store::{AuditEntry, AuditLog, Queue, StateStore, StoreError, now_epoch_ms};
@@ -99,7 +106,8 @@ pub struct NightlyReconcileParts {
     pub queue: Arc<dyn Queue>,
     /// `[reconcile]`.
     pub rules: ReconcileRules,
-    /// `[shipments]`: the despatch report's name.
+    /// `[shipments]`: the despatch report and packages template, and the carriers (the sweep
+    /// of late tracking reads despatches as the shipment flow does).
     pub shipments: ShipmentRules,
     /// `[status]`: the status names, and the template the status sweep reads them from.
     pub status: StatusRules,
@@ -123,7 +131,7 @@ pub struct RunOptions {
     pub skip_stock: bool,
     /// Skip the order sweep.
     pub skip_orders: bool,
-    /// Skip the despatch sweep.
+    /// Skip the despatch sweep (and the sweep of late tracking with it).
     pub skip_despatches: bool,
     /// Skip the status sweep.
     pub skip_statuses: bool,
@@ -171,6 +179,8 @@ pub enum Progress {
 pub struct NightlyReconcile {
     parts: NightlyReconcileParts,
     units_per_invocation: Option<u32>,
+    /// Whether the tenant has the packages template, learnt on the first despatch read.
+    packages: PackagesTemplate,
 }
 
 /// Units done in this invocation, and the budget they are counted against.
@@ -198,6 +208,7 @@ impl NightlyReconcile {
         Self {
             parts,
             units_per_invocation: None,
+            packages: PackagesTemplate::default(),
         }
     }
 
@@ -222,6 +233,9 @@ impl NightlyReconcile {
         }
         if rules.despatches && !options.skip_despatches {
             stages.push(Stage::Despatches);
+            if rules.tracking_days > 0 {
+                stages.push(Stage::Tracking);
+            }
         }
         if rules.statuses && !options.skip_statuses {
             stages.push(Stage::Statuses);
@@ -397,6 +411,7 @@ impl NightlyReconcile {
             let end = match &stage {
                 Stage::Orders => self.sweep_orders(current, work).await?,
                 Stage::Despatches => self.sweep_despatches(current, work).await?,
+                Stage::Tracking => self.sweep_tracking(current, work).await?,
                 Stage::Statuses => self.sweep_statuses(current, work).await?,
                 Stage::Stock { site } => self.stock_stage(current, site, work).await?,
                 Stage::Unmatched { site } => self.unmatched_stage(current, site, work).await?,

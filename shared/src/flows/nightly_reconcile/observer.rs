@@ -18,7 +18,8 @@ pub trait Observer: Send + Sync {
     /// A commercetools entry whose item Peoplevox does not list at the site.
     fn only_in_commercetools(&self, _site: &str, _sku: &str) {}
     /// An order, despatch, status or cancellation sent back to its queue (or that would be,
-    /// in a dry run); `kind` is `order`, `despatch`, `status` or `cancellation`.
+    /// in a dry run); `kind` is `order`, `despatch`, `tracking` (a despatch re-read for late
+    /// tracking), `status`, `cancellation` or `return`.
     fn requeued(&self, _kind: &str, _id: &str) {}
 }
 

@@ -164,6 +164,39 @@ pub struct DespatchSweep {
     pub examples: Vec<String>,
 }
 
+/// The sweep of late tracking: deliveries of the last `tracking_days` that lack a tracking
+/// number, re-read in Peoplevox. Defaulted field by field, so that a checkpoint or report
+/// written before the sweep existed still reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrackingSweep {
+    /// commercetools pages read.
+    pub pages: u32,
+    /// Exported orders modified in the period (a delivery booked modifies its order).
+    pub orders: usize,
+    /// Their `pvx-` deliveries of the period with a parcel without a tracking number, or
+    /// without a parcel.
+    pub untracked: usize,
+    /// ... despatched inside this run's despatch sweep window: that sweep re-queued them.
+    pub left_to_despatch_sweep: usize,
+    /// ... whose despatch number cannot be told from the delivery (a key cut at 256
+    /// characters, without the despatch number field): for a person to look at.
+    pub unnamed: usize,
+    /// Despatches re-read from Peoplevox.
+    pub checked: usize,
+    /// Peoplevox requests made.
+    pub requests: u32,
+    /// ... where Peoplevox shows a tracking number or package the delivery lacks: sent to the
+    /// shipments queue (or, dry, would be).
+    pub requeued: usize,
+    /// ... where Peoplevox shows nothing more (still untracked there): left alone.
+    pub unchanged: usize,
+    /// ... that Peoplevox's despatch report does not list.
+    pub not_in_peoplevox: usize,
+    /// The first few despatch numbers re-queued.
+    pub examples: Vec<String>,
+}
+
 /// The status sweep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusSweep {
@@ -221,6 +254,9 @@ pub struct DriftReport {
     pub orders: OrderSweep,
     /// Despatches without a delivery.
     pub despatches: DespatchSweep,
+    /// Tracking numbers and packages Peoplevox got after the despatch sweep's window.
+    #[serde(default)]
+    pub tracking: TrackingSweep,
     /// Statuses and cancellations that never arrived. Defaulted so that a checkpoint written
     /// before the sweep existed still reads.
     #[serde(default)]
@@ -275,7 +311,7 @@ impl DriftReport {
             "updated"
         };
         format!(
-            "reconcile {}{}: stock {} processed, {} {verb}, {} failed (drift {} entries, {} units; {} items only in Peoplevox, {} entries only in commercetools); orders {} unexported, {} re-queued; despatches {} read, {} re-queued; statuses {} checked, {} re-queued, {} cancellations and {} returns re-queued; {} failures",
+            "reconcile {}{}: stock {} processed, {} {verb}, {} failed (drift {} entries, {} units; {} items only in Peoplevox, {} entries only in commercetools); orders {} unexported, {} re-queued; despatches {} read, {} re-queued; late tracking {} checked, {} re-queued; statuses {} checked, {} re-queued, {} cancellations and {} returns re-queued; {} failures",
             self.run,
             if self.dry_run { " (dry run)" } else { "" },
             self.processed(),
@@ -293,6 +329,8 @@ impl DriftReport {
             self.orders.requeued,
             self.despatches.despatches,
             self.despatches.requeued,
+            self.tracking.checked,
+            self.tracking.requeued,
             self.statuses.checked,
             self.statuses.statuses_requeued,
             self.statuses.cancellations_requeued,
@@ -356,6 +394,21 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_from_before_the_tracking_sweep_still_reads() {
+        let mut old = serde_json::to_value(DriftReport::default()).unwrap();
+        old.as_object_mut().unwrap().remove("tracking");
+        let report: DriftReport = serde_json::from_value(old).unwrap();
+        assert_eq!(report.tracking, TrackingSweep::default());
+        // A sweep written by an older build with fewer counts reads too.
+        let partial: TrackingSweep =
+            serde_json::from_value(serde_json::json!({"pages": 2, "requeued": 1})).unwrap();
+        assert_eq!(
+            (partial.pages, partial.requeued, partial.checked),
+            (2, 1, 0)
+        );
+    }
+
+    #[test]
     fn the_summary_names_the_counts() {
         let mut report = DriftReport {
             run: "r1".into(),
@@ -377,8 +430,17 @@ mod tests {
             cancellations_requeued: 1,
             ..StatusSweep::default()
         };
+        report.tracking = TrackingSweep {
+            checked: 5,
+            requeued: 2,
+            ..TrackingSweep::default()
+        };
         report.fail("x".into());
         let line = report.summary();
+        assert!(
+            line.contains("late tracking 5 checked, 2 re-queued"),
+            "{line}"
+        );
         assert!(
             line.contains(
                 "statuses 4 checked, 2 re-queued, 1 cancellations and 0 returns re-queued"

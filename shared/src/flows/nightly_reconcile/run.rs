@@ -25,6 +25,9 @@ pub enum Stage {
     Orders,
     /// Peoplevox despatches without a delivery → re-queued.
     Despatches,
+    /// Deliveries of the last `tracking_days` with a parcel that lacks its tracking number →
+    /// re-read in Peoplevox, re-queued where it shows more.
+    Tracking,
     /// Order statuses Peoplevox reports but commercetools does not show, and commercetools
     /// cancellations Peoplevox does not show → re-queued on the status queue.
     Statuses,
@@ -45,6 +48,7 @@ impl std::fmt::Display for Stage {
         match self {
             Self::Orders => f.write_str("orders"),
             Self::Despatches => f.write_str("despatches"),
+            Self::Tracking => f.write_str("late tracking"),
             Self::Statuses => f.write_str("statuses"),
             Self::Stock { site } => write!(f, "stock {site}"),
             Self::Unmatched { site } => write!(f, "commercetools-only entries {site}"),
@@ -72,7 +76,7 @@ pub struct Cursor {
     #[serde(default)]
     pub carry_read_at_ms: Option<i64>,
     /// A despatch stage: the last despatch of the previous page (its rows may go on). The
-    /// status and order stages: the id of the last commercetools order done.
+    /// status, order and late-tracking stages: the id of the last commercetools order done.
     pub last_key: Option<String>,
     /// A commercetools-only scan: where each of its id ranges stands (empty before it starts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

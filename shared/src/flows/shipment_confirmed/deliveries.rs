@@ -201,43 +201,9 @@ pub(super) fn plan(
     let mut booked_any = false;
     for despatch in despatches {
         let key = delivery_key(&despatch.number);
-        let (carrier, provider) = rules.carrier(&despatch.carrier);
-        let tracking = |package: &crate::domain::Package| {
-            package.tracking.as_ref().map(|id| TrackingData {
-                tracking_id: Some(id.clone()),
-                carrier: Some(carrier.clone()),
-                provider: Some(provider.clone()),
-                provider_transaction: Some(despatch.number.clone()),
-                is_return: false,
-            })
-        };
         if have.deliveries.contains(&key) {
             booked_any = true;
-            // The delivery exists: packages and tracking that came later are added to it,
-            // each package matched to its parcel (see `parcels.rs`).
-            let existing = parcels::of_delivery(order, &key);
-            let placed = parcels::place(&despatch.number, &despatch.packages, &existing);
-            for (package, placed) in despatch.packages.iter().zip(placed) {
-                match placed {
-                    Placed::New(pkey) => actions.push(OrderUpdateAction::AddParcelToDelivery {
-                        delivery: DeliverySelector::Key(key.clone()),
-                        parcel_key: Some(pkey),
-                        measurements: measurements(package),
-                        tracking_data: tracking(package),
-                        items: Vec::new(),
-                    }),
-                    Placed::Existing {
-                        key: pkey,
-                        tracking: known,
-                    } if package.tracking.is_some() && known != package.tracking => {
-                        actions.push(OrderUpdateAction::SetParcelTrackingData {
-                            parcel: ParcelSelector::Key(pkey),
-                            tracking_data: tracking(package),
-                        });
-                    }
-                    Placed::Existing { .. } | Placed::Keyless => {}
-                }
-            }
+            actions.extend(later_parcels(order, despatch, rules));
             continue;
         }
         // Units are counted as delivered only when the despatch can be booked whole.
@@ -270,7 +236,7 @@ pub(super) fn plan(
                     Placed::Keyless => None,
                 },
                 measurements: measurements(package),
-                tracking_data: tracking(package),
+                tracking_data: tracking_of(despatch, package, rules),
                 items: Vec::new(),
             })
             .collect();
@@ -309,6 +275,60 @@ pub(super) fn plan(
         refused,
         overlaps,
     }
+}
+
+/// The actions that bring the existing delivery of `despatch` up to what Peoplevox now shows:
+/// a parcel for each package the delivery lacks, and each tracking number a parcel lacks,
+/// every package matched to its parcel (see `parcels.rs`). None when the delivery already
+/// shows every package and tracking number; the nightly sweep of late tracking asks this to
+/// re-queue only the despatches the shipment flow would change.
+pub fn later_parcels(
+    order: &Order,
+    despatch: &Despatch,
+    rules: &ShipmentRules,
+) -> Vec<OrderUpdateAction> {
+    let key = delivery_key(&despatch.number);
+    let existing = parcels::of_delivery(order, &key);
+    let placed = parcels::place(&despatch.number, &despatch.packages, &existing);
+    let mut actions = Vec::new();
+    for (package, placed) in despatch.packages.iter().zip(placed) {
+        match placed {
+            Placed::New(pkey) => actions.push(OrderUpdateAction::AddParcelToDelivery {
+                delivery: DeliverySelector::Key(key.clone()),
+                parcel_key: Some(pkey),
+                measurements: measurements(package),
+                tracking_data: tracking_of(despatch, package, rules),
+                items: Vec::new(),
+            }),
+            Placed::Existing {
+                key: pkey,
+                tracking: known,
+            } if package.tracking.is_some() && known != package.tracking => {
+                actions.push(OrderUpdateAction::SetParcelTrackingData {
+                    parcel: ParcelSelector::Key(pkey),
+                    tracking_data: tracking_of(despatch, package, rules),
+                });
+            }
+            Placed::Existing { .. } | Placed::Keyless => {}
+        }
+    }
+    actions
+}
+
+/// A package's tracking data, with the despatch's carrier as configured.
+fn tracking_of(
+    despatch: &Despatch,
+    package: &crate::domain::Package,
+    rules: &ShipmentRules,
+) -> Option<TrackingData> {
+    let (carrier, provider) = rules.carrier(&despatch.carrier);
+    package.tracking.as_ref().map(|id| TrackingData {
+        tracking_id: Some(id.clone()),
+        carrier: Some(carrier),
+        provider: Some(provider),
+        provider_transaction: Some(despatch.number.clone()),
+        is_return: false,
+    })
 }
 
 fn measurements(package: &crate::domain::Package) -> Option<ParcelMeasurements> {

@@ -52,7 +52,7 @@ impl PackagesTemplate {
 
 /// The despatches with these numbers that Peoplevox reports; a number it does not report is
 /// missing from the map (not despatched yet, or unknown).
-pub(super) async fn read(
+pub(crate) async fn read(
     pvx: &PvxClient,
     rules: &ShipmentRules,
     template: &PackagesTemplate,

@@ -32,6 +32,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+/// The flow's own despatch read, for the nightly sweep of late tracking: what it finds there
+/// is what the flow would book.
+pub(crate) use despatches::{PackagesTemplate, read as read_despatches};
 pub use despatches::{SUMMARY_COLUMNS, names_a_missing_template};
 pub use report::ShipmentReport;
 
