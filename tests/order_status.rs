@@ -979,5 +979,8 @@ async fn a_return_announced_by_a_portal_is_moved_to_returned_when_received() {
     let infos = o["returnInfo"].as_array().unwrap();
     assert_eq!(infos.len(), 1, "{infos:#?}");
     assert_eq!(infos[0]["returnTrackingId"], "RMA-77");
-    assert_eq!(infos[0]["items"][0]["shipmentState"], "Returned", "{infos:#?}");
+    assert_eq!(
+        infos[0]["items"][0]["shipmentState"], "Returned",
+        "{infos:#?}"
+    );
 }
