@@ -984,3 +984,58 @@ async fn a_return_announced_by_a_portal_is_moved_to_returned_when_received() {
         "{infos:#?}"
     );
 }
+
+/// Found in review (issue 22 item 6): two returns of the same item, the second announced by its
+/// return code alone (a tenant whose callback carries no order number). The second must be
+/// planned with every return of the order, or the first one's units read as covering it and it
+/// is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_return_of_the_same_item_announced_by_code_alone_is_booked() {
+    let (bed, store, orders) = exported(1, 2).await;
+    let order = &orders[0];
+    let line = &order["lineItems"][1];
+    assert_eq!(line["quantity"], 2, "{line}");
+    let sku = line["variant"]["sku"].as_str().unwrap().to_string();
+    bed.pvx
+        .despatch(
+            &number(order),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+        )
+        .unwrap();
+    let status = status_flow(&bed, &store).await;
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let code = bed
+            .pvx
+            .record_return(
+                &number(order),
+                &[ReturnLine {
+                    item: sku.clone(),
+                    quantity: 1,
+                    reason: "Too small".into(),
+                    condition: "Good".into(),
+                }],
+            )
+            .unwrap();
+        let message = StatusMessage::PeoplevoxReturn {
+            id: uuid::Uuid::new_v4().to_string(),
+            order: None,
+            return_code: Some(code.clone()),
+            received_at_ms: 0,
+        };
+        send(&store, &message.to_json()).await;
+        let report = run_status_batch(&status, &store, 10).await;
+        assert_eq!(report.returns_recorded, 1, "{report:?}");
+        codes.push(code);
+    }
+    let o = ct_order(&bed, order);
+    let booked: i64 = o["returnInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["items"].as_array().unwrap())
+        .filter(|i| i["lineItemId"] == line["id"])
+        .map(|i| i["quantity"].as_i64().unwrap())
+        .sum();
+    assert_eq!(booked, 2, "{o}");
+}

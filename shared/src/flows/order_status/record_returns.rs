@@ -83,17 +83,50 @@ impl OrderStatus {
                 return;
             }
         };
-        let mut work = Vec::new();
+        // The plan compares what Peoplevox received with what the order shows received, so it
+        // needs every return of the order: those of each part of a split order, and those of a
+        // number only a return code pointed at. The numbers the first read did not cover are
+        // read now.
+        let export = self.parts.export_channel_id.as_str();
+        let read_by_number: BTreeSet<&str> = numbers.iter().map(String::as_str).collect();
+        let more: Vec<String> = orders
+            .values()
+            .flat_map(|o| o.peoplevox_numbers(export))
+            .filter(|n| !read_by_number.contains(n))
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut found = found;
+        if !more.is_empty() {
+            match returns::read(&self.parts.pvx, report_name, &more, &[]).await {
+                Ok(rest) => found.extend(rest),
+                Err(e) => {
+                    let reason = format!("reading returns from Peoplevox: {e}");
+                    for id in wanted.values().flatten() {
+                        report.records.set(id, RecordOutcome::Retry(reason.clone()));
+                    }
+                    return;
+                }
+            }
+        }
+        // One unit of work per commercetools order, whichever of its numbers the events named:
+        // two parts planned apart would each see the other's units as received.
+        let mut by_order: BTreeMap<String, (Order, Vec<String>, BTreeSet<String>)> =
+            BTreeMap::new();
         for (number, ids) in wanted {
             match orders.get(&number) {
                 Some(order) => {
-                    // Every return of the order Peoplevox reports: one read records them all.
-                    let mine: Vec<PvxReturn> = found
-                        .values()
-                        .filter(|r| r.order_number == number)
-                        .cloned()
-                        .collect();
-                    work.push((order.clone(), mine, ids));
+                    let entry = by_order.entry(order.id.clone()).or_insert_with(|| {
+                        let numbers = order
+                            .peoplevox_numbers(export)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect();
+                        (order.clone(), Vec::new(), numbers)
+                    });
+                    entry.1.extend(ids);
+                    entry.2.insert(number);
                 }
                 None => {
                     let outcome = unknown_numbers(
@@ -119,6 +152,17 @@ impl OrderStatus {
                 }
             }
         }
+        let work: Vec<(Order, Vec<PvxReturn>, Vec<String>)> = by_order
+            .into_values()
+            .map(|(order, ids, numbers)| {
+                let mine: Vec<PvxReturn> = found
+                    .values()
+                    .filter(|r| numbers.contains(&r.order_number))
+                    .cloned()
+                    .collect();
+                (order, mine, ids)
+            })
+            .collect();
         let done: Vec<_> = futures::stream::iter(work)
             .map(|(order, mine, ids)| async move {
                 let result = self.record_for(&order, &mine).await;
