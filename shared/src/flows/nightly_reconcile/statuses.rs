@@ -32,7 +32,7 @@ use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
 use crate::commercetools::types::Order;
 use crate::config::{ReconcileRules, StatusRules};
 use crate::domain::StatusMessage;
-use crate::domain::status::{Move, Stage as Warehouse, compare};
+use crate::domain::status::{Move, Stage as Warehouse, compare, stage_of_shipment_state};
 use crate::flows::order_export::load_link;
 use crate::flows::order_status::plan::{applied_stage, warehouse_stage};
 use crate::flows::order_status::pvx_orders::{self, PvxOrder};
@@ -79,12 +79,14 @@ pub(super) fn worth_asking(order: &Order, marked: bool, rules: &StatusRules) -> 
 }
 
 /// The repair of one order: `peoplevox` is its status there (trimmed), `None` when Peoplevox
-/// has no sales order of its number; `remembered`, the status its mark keeps when the order's
-/// own custom Type cannot show `pvxStatus`.
+/// has no sales order of its number; `hold`, its hold flag there (`None`: not read);
+/// `remembered`, the status its mark keeps when the order's own custom Type cannot show
+/// `pvxStatus`.
 pub(super) fn repair(
     order: &Order,
     marked: bool,
     peoplevox: Option<&str>,
+    hold: Option<bool>,
     remembered: Option<&str>,
     rules: &StatusRules,
 ) -> Repair {
@@ -112,6 +114,20 @@ pub(super) fn repair(
     let Some(mapping) = rules.resolve(status) else {
         return Repair::Unmapped;
     };
+    // A hold the order shows that Peoplevox released (or one it does not show), before goods
+    // left: the status goes back with Peoplevox's flag and the status flow lifts (or shows)
+    // it. Not when the on-hold state is also a stage's own (Backorder): it would read a real
+    // backorder as a hold.
+    let held_shown = order.shipment_state.as_deref() == Some(rules.on_hold_shipment_state.as_str());
+    let hold_is_no_stage =
+        stage_of_shipment_state(Some(rules.on_hold_shipment_state.as_str())).is_none();
+    if hold_is_no_stage
+        && hold.is_some_and(|held| held != held_shown)
+        && mapping.stage < Warehouse::PartiallyDespatched
+        && applied_stage(order, rules) < Some(Warehouse::PartiallyDespatched)
+    {
+        return Repair::Status(status.to_string());
+    }
     let shown = fields::current_text(order, FIELD_PVX_STATUS)
         .or(remembered)
         .is_some_and(|s| s.trim().eq_ignore_ascii_case(status));
@@ -271,7 +287,8 @@ impl NightlyReconcile {
             let number = numbers[0];
             let status = status_of(&numbers, &in_peoplevox, rules);
             let remembered = marks.get(order.id.as_str()).and_then(Option::as_deref);
-            match repair(order, marked, status.as_deref(), remembered, rules) {
+            let hold = hold_of(&numbers, &in_peoplevox);
+            match repair(order, marked, status.as_deref(), hold, remembered, rules) {
                 Repair::Nothing => {}
                 Repair::Unmapped => sweep.unmapped += 1,
                 Repair::NotInPeoplevox => {
@@ -444,7 +461,7 @@ mod tests {
     }
 
     fn decide(o: &Order, marked: bool, peoplevox: Option<&str>) -> Repair {
-        repair(o, marked, peoplevox, None, &StatusRules::default())
+        repair(o, marked, peoplevox, None, None, &StatusRules::default())
     }
 
     /// Issue 22 item 10 (first bullet): an order whose own Type cannot show `pvxStatus` is
@@ -455,14 +472,53 @@ mod tests {
         let rules = StatusRules::default();
         for peoplevox in ["Packed", "Picking"] {
             assert_eq!(
-                repair(&foreign, true, Some(peoplevox), Some("Packed"), &rules),
+                repair(
+                    &foreign,
+                    true,
+                    Some(peoplevox),
+                    None,
+                    Some("Packed"),
+                    &rules
+                ),
                 Repair::Nothing,
                 "{peoplevox}"
             );
         }
         assert_eq!(
-            repair(&foreign, true, Some("Despatched"), Some("Packed"), &rules),
+            repair(
+                &foreign,
+                true,
+                Some("Despatched"),
+                None,
+                Some("Packed"),
+                &rules
+            ),
             Repair::Status("Despatched".into())
+        );
+    }
+
+    /// Found in review (issue 22 item 5): an order left showing the on-hold state after
+    /// Peoplevox released it (a lost or stale callback) is repaired by the sweep, at the same
+    /// status; an order Peoplevox still holds is left as it is.
+    #[test]
+    fn a_hold_left_after_its_release_is_requeued() {
+        let held = order(
+            "Open",
+            "Delayed",
+            serde_json::json!({"pvxStatus": "Picking"}),
+        );
+        let rules = StatusRules::default();
+        assert_eq!(
+            repair(&held, true, Some("Picking"), Some(false), None, &rules),
+            Repair::Status("Picking".into())
+        );
+        assert_eq!(
+            repair(&held, true, Some("Picking"), Some(true), None, &rules),
+            Repair::Nothing
+        );
+        assert_eq!(
+            repair(&held, true, Some("Picking"), None, None, &rules),
+            Repair::Nothing
         );
     }
 

@@ -147,7 +147,15 @@ impl OrderStatus {
                 .collect();
             if let Some((name, mapping, on_hold)) = order_status(&parts, &self.parts.rules) {
                 c.event.status = Some(name);
-                c.event.on_hold = on_hold.or(c.event.on_hold);
+                if let Some(flag) = on_hold {
+                    // Peoplevox's flag as read now: newer than any callback's.
+                    c.event.on_hold = Some(flag);
+                    c.hold = Some(super::mark::HoldMark {
+                        on_hold: flag,
+                        modified_ms: None,
+                        received_ms: crate::store::now_epoch_ms(),
+                    });
+                }
                 c.event.read_from_peoplevox = true;
                 c.mapping = mapping;
             }

@@ -27,6 +27,9 @@ pub(super) struct Chosen {
     pub(super) parts: Vec<String>,
     /// What the state store remembers of the order (its newest hold, a status it cannot show).
     pub(super) mark: StatusMark,
+    /// The hold flag applied and when Peoplevox set it: from the event that carried the
+    /// newest flag (not the event whose stage is applied), or from a Peoplevox read.
+    pub(super) hold: Option<HoldMark>,
 }
 
 /// How one order's update ended.
@@ -123,6 +126,7 @@ impl OrderStatus {
                     shorts: Vec::new(),
                     parts: Vec::new(),
                     mark: StatusMark::default(),
+                    hold: None,
                 };
                 if further {
                     if let Some(previous) = best.replace(candidate) {
@@ -138,7 +142,8 @@ impl OrderStatus {
                 report.records.set(&event.record_id, RecordOutcome::Done);
             }
             if let Some(mut best) = best {
-                best.event.on_hold = on_hold.map(|(flag, _)| flag);
+                best.event.on_hold = on_hold.as_ref().map(|(flag, _)| *flag);
+                best.hold = on_hold.and_then(|(_, event)| hold_mark(&event));
                 chosen.push((order.clone(), best));
             }
         }
@@ -257,11 +262,12 @@ impl OrderStatus {
             }
         };
         for ((_, c), mark) in chosen.iter_mut().zip(marks) {
-            if let (Some(event), Some(shown)) = (hold_mark(&c.event), mark.hold)
+            if let (Some(event), Some(shown)) = (c.hold, mark.hold)
                 && event.on_hold != shown.on_hold
                 && !event.newer_than(&shown)
             {
                 c.event.on_hold = None;
+                c.hold = None;
                 report.stale_holds += 1;
             }
             c.mark = mark;
@@ -385,9 +391,10 @@ impl OrderStatus {
         if !c.shorts.is_empty() {
             detail["shortLines"] = plan::describe_shorts(&c.shorts).into();
         }
-        if let Applied::Verdict(verdict, _) = &applied {
-            self.remember(order, c, verdict).await;
-        }
+        let unremembered = match &applied {
+            Applied::Verdict(verdict, _) => self.remember(order, c, verdict).await.err(),
+            Applied::Failed(_) => None,
+        };
         let (outcome, audit, reason) = match applied {
             Applied::Verdict(verdict, attempts) => {
                 report.version_conflicts += attempts.saturating_sub(1) as usize;
@@ -451,6 +458,12 @@ impl OrderStatus {
                 (outcome.clone(), outcome.audit_name(), reason)
             }
         };
+        // The order is updated but its mark is not: retried, so that the mark is written when
+        // the event comes again (it then finds the order done) and a stale hold stays caught.
+        let outcome = match (outcome, unremembered) {
+            (RecordOutcome::Done, Some(why)) => RecordOutcome::Retry(why),
+            (outcome, _) => outcome,
+        };
         report.records.set(&c.event.record_id, outcome);
         self.audit(&order.id, audit, reason, detail).await;
     }
@@ -458,11 +471,10 @@ impl OrderStatus {
 
 impl OrderStatus {
     /// Records in the order's mark the hold flag the order now reflects, and a status its
-    /// custom Type could not show. A failed write is logged: the order is updated, only a
-    /// later stale callback is no longer caught.
-    async fn remember(&self, order: &Order, c: &Chosen, verdict: &Verdict) {
+    /// custom Type could not show; `Err` names a write that failed.
+    async fn remember(&self, order: &Order, c: &Chosen, verdict: &Verdict) -> Result<(), String> {
         let hold = match verdict {
-            Verdict::Apply { .. } | Verdict::Same | Verdict::Backward(_) => hold_mark(&c.event),
+            Verdict::Apply { .. } | Verdict::Same | Verdict::Backward(_) => c.hold,
             _ => None,
         };
         let cannot_show = |name: &str| {
@@ -477,11 +489,11 @@ impl OrderStatus {
         };
         let mut wanted = c.mark.clone();
         if !wanted.absorb(status, hold) {
-            return;
+            return Ok(());
         }
-        if let Err(e) = mark::record(self.parts.state.as_ref(), &order.id, status, hold).await {
-            tracing::warn!(order = %order.id, error = %e, "the order's status mark was not written");
-        }
+        mark::record(self.parts.state.as_ref(), &order.id, status, hold)
+            .await
+            .map_err(|e| format!("writing the order's status mark: {e}"))
     }
 }
 
