@@ -52,7 +52,19 @@ pub fn check(bed: &Testbed) -> ShipmentCheck {
             }
         }
     }
-    let despatches = bed.pvx.despatches();
+    // Another sales channel's despatches (its orders are not in commercetools) are not ours.
+    let ours: BTreeSet<String> = bed
+        .ct
+        .orders()
+        .into_iter()
+        .filter_map(|o| o.order_number)
+        .collect();
+    let despatches: Vec<_> = bed
+        .pvx
+        .despatches()
+        .into_iter()
+        .filter(|d| ours.contains(&d.order_number))
+        .collect();
     let known: BTreeSet<String> = despatches
         .iter()
         .map(|d| ctpvx_shared::flows::shipment_confirmed::deliveries::delivery_key(&d.number))

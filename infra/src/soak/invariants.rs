@@ -40,6 +40,14 @@ pub struct Invariants {
     pub events_unaccounted: usize,
     /// Peoplevox requests over the request budget.
     pub budget_violations: u64,
+    /// Despatches without their delivery (parked) whose units split exactly over the order's
+    /// open lines, packs included.
+    pub despatches_parked_with_a_pack_split: usize,
+    /// Orders with announced (`Advised`) return items of units Peoplevox received, not shown
+    /// received.
+    pub advised_items_not_receipted: usize,
+    /// Orders Peoplevox released that commercetools still shows in the on-hold state.
+    pub holds_left_after_release: usize,
 }
 
 impl Invariants {
@@ -103,6 +111,10 @@ pub fn check(bed: &Testbed, seen: &Observed<'_>) -> Invariants {
         + shown.short_picks_not_shown;
     out.events_unaccounted = seen.tally.unsettled;
     out.budget_violations = bed.pvx.budget_violations();
+    let hard = checks::hard_cases::check(bed);
+    out.despatches_parked_with_a_pack_split = hard.despatches_parked_with_a_pack_split.len();
+    out.advised_items_not_receipted = hard.advised_items_not_receipted.len();
+    out.holds_left_after_release = hard.holds_left_after_release.len();
     out
 }
 
@@ -119,7 +131,7 @@ mod tests {
         };
         assert!(!broken.hold());
         let rows = broken.rows();
-        assert_eq!(rows.len(), 13);
+        assert_eq!(rows.len(), 16);
         assert!(rows.contains(&("oversold_units".to_string(), 1)));
     }
 }

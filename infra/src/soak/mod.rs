@@ -451,6 +451,7 @@ impl Run<'_> {
                 "returns": { "duplicates": status.duplicate_returns, "missing": status.missing_returns },
                 "backwards_moves": status.backwards_moves.iter().take(5).collect::<Vec<_>>(),
                 "still_parked": still_parked,
+                "hard_cases": hard_cases_examples(bed),
             },
             "phases_s": phases.0,
             "requests": { "commercetools": bed.ct.request_count(), "peoplevox": bed.pvx.request_count() },
@@ -496,6 +497,17 @@ async fn never_exported_trails(bed: &Testbed, stack: &LocalStack, placed: &[Valu
         }
     }
     out
+}
+
+/// Up to 5 examples of each broken hard-case promise (issue 22).
+fn hard_cases_examples(bed: &Testbed) -> Value {
+    let hard = crate::checks::hard_cases::check(bed);
+    let five = |v: &[String]| v.iter().take(5).cloned().collect::<Vec<_>>();
+    serde_json::json!({
+        "despatches_parked_with_a_pack_split": five(&hard.despatches_parked_with_a_pack_split),
+        "advised_items_not_receipted": five(&hard.advised_items_not_receipted),
+        "holds_left_after_release": five(&hard.holds_left_after_release),
+    })
 }
 
 /// Seconds spent per phase, in order.

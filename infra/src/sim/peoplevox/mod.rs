@@ -42,6 +42,7 @@ mod save_gate;
 mod scale_tests;
 mod server;
 mod short_pick;
+mod soak_shapes;
 mod soap;
 mod state;
 mod stock;
