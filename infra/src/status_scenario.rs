@@ -47,6 +47,12 @@ pub struct StatusWork {
     pub short_picked: Vec<String>,
     /// Returns Peoplevox recorded.
     pub returns: usize,
+    /// Orders held and released, the release's callback sent before the hold's.
+    pub held_out_of_order: usize,
+    /// Returns a returns portal announced (`Advised`) before the warehouse received them.
+    pub advised_returns: usize,
+    /// Orders Peoplevox cancelled after commercetools showed their despatch delivered.
+    pub cancelled_after_despatch: Vec<String>,
 }
 
 /// The warehouse's work before despatch, and commercetools' cancellations. Every tenth order
@@ -58,6 +64,17 @@ pub struct StatusWork {
 /// as they would in a warehouse: a tenant whose callbacks carry no status or hold flag is
 /// read for them, and a read shows only what Peoplevox shows at that moment.
 pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::Result<StatusWork> {
+    work_orders_shaped(bed, base, pause, false).await
+}
+
+/// [`work_orders`]; with `shapes`, one picked order in 3 (`% 10 == 7` and `% 30 == 7`) is held
+/// and released first, the release's callback sent before the hold's.
+pub async fn work_orders_shaped(
+    bed: &Testbed,
+    base: &str,
+    pause: Duration,
+    shapes: bool,
+) -> anyhow::Result<StatusWork> {
     let mut work = StatusWork::default();
     let http = reqwest::Client::new();
     let orders_url = format!("{base}{ORDERS_PATH}");
@@ -137,6 +154,9 @@ pub async fn work_orders(bed: &Testbed, base: &str, pause: Duration) -> anyhow::
                 }
             }
             _ => {
+                if shapes && n % 30 == 7 && pvx.hold_then_release_out_of_order(&number) {
+                    work.held_out_of_order += 1;
+                }
                 pvx.set_order_status(&number, "Picking");
                 pvx.set_order_status(&number, "Packed");
                 work.worked += 1;
@@ -213,10 +233,38 @@ async fn cancel_in_ct(
 /// After despatch: every despatched order is closed; every seventh returns a unit of its first
 /// line. Returns how many returns were recorded.
 pub fn close_and_return(bed: &Testbed) -> usize {
+    close_and_return_shaped(bed, None)
+}
+
+/// [`close_and_return`]; with `shapes` (what the warehouse did, to add to): half the returns
+/// were announced first by a returns portal (an `Advised` item under its own RMA code), and
+/// one despatched order in 11 whose delivery commercetools shows is cancelled by Peoplevox
+/// instead of closed (a conflict for a person, never applied).
+pub fn close_and_return_shaped(bed: &Testbed, mut shapes: Option<&mut StatusWork>) -> usize {
+    let ct_orders: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
+        if shapes.is_some() {
+            bed.ct
+                .orders()
+                .into_iter()
+                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+                .collect()
+        } else {
+            Default::default()
+        };
     let mut returns = 0;
     for (n, order) in bed.pvx.sales_orders().into_iter().enumerate() {
         let despatched = bed.pvx.despatched_units(&order.number);
         if despatched.values().all(|u| *u == 0) {
+            continue;
+        }
+        let ct = ct_orders.get(&order.number);
+        if let Some(work) = shapes.as_deref_mut()
+            && n % 11 == 5
+            && n % 7 != 6
+            && ct.is_some_and(has_warehouse_delivery)
+        {
+            bed.pvx.set_order_status(&order.number, "Cancelled");
+            work.cancelled_after_despatch.push(order.number.clone());
             continue;
         }
         bed.pvx.set_order_status(&order.number, "Closed");
@@ -229,12 +277,54 @@ pub fn close_and_return(bed: &Testbed) -> usize {
                 reason: "Changed mind".into(),
                 condition: "Good".into(),
             };
+            if let Some(work) = shapes.as_deref_mut()
+                && n % 14 == 13
+                && let Some(ct) = ct
+                && announce_return(bed, ct, item)
+            {
+                work.advised_returns += 1;
+            }
             if bed.pvx.record_return(&order.number, &[line]).is_ok() {
                 returns += 1;
             }
         }
     }
     returns
+}
+
+/// Whether commercetools shows a delivery booked from a Peoplevox despatch on the order.
+fn has_warehouse_delivery(order: &ctpvx_shared::commercetools::types::Order) -> bool {
+    order.shipping_info.as_ref().is_some_and(|s| {
+        s.deliveries
+            .iter()
+            .any(|d| d["key"].as_str().is_some_and(|k| k.starts_with("pvx-")))
+    })
+}
+
+/// A returns portal announces one unit of the order's line of `item` (sold as itself, not in
+/// a pack): an `Advised` return item under the portal's RMA code. Returns whether it did.
+fn announce_return(
+    bed: &Testbed,
+    order: &ctpvx_shared::commercetools::types::Order,
+    item: &str,
+) -> bool {
+    let Some(line) = order
+        .line_items
+        .iter()
+        .find(|l| l.variant.sku.as_deref() == Some(item))
+    else {
+        return false;
+    };
+    let number = order.order_number.clone().unwrap_or_default();
+    bed.ct
+        .apply_order_actions(
+            &order.id,
+            vec![serde_json::json!({
+                "action": "addReturnInfo", "returnTrackingId": format!("RMA-{number}"),
+                "items": [{"lineItemId": line.id, "quantity": 1, "shipmentState": "Advised"}],
+            })],
+        )
+        .is_ok()
 }
 
 /// Whether each deliberate outcome shows where a person looks: counts of orders where it does
@@ -249,6 +339,9 @@ pub struct Shown {
     pub cancellations_not_shown: usize,
     /// Short-picked orders not Partial with their short lines named.
     pub short_picks_not_shown: usize,
+    /// Orders Peoplevox cancelled after their despatch was delivered that commercetools shows
+    /// cancelled (applied, not held as a conflict for a person).
+    pub cancellations_after_despatch_applied: usize,
 }
 
 impl Shown {
@@ -300,6 +393,12 @@ pub fn shown(bed: &Testbed, work: &StatusWork) -> Shown {
         }),
         short_picks_not_shown: count(&work.short_picked, &|n| {
             shipment(n) == "Partial" && !field(n, "pvxShortPicks").is_empty()
+        }),
+        cancellations_after_despatch_applied: count(&work.cancelled_after_despatch, &|n| {
+            shipment(n) != "Canceled"
+                && by_number
+                    .get(n)
+                    .is_some_and(|o| o.order_state.as_deref() != Some("Cancelled"))
         }),
     }
 }

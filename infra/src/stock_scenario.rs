@@ -122,6 +122,13 @@ pub async fn move_stock(
     done
 }
 
+/// The item sold in packs too (`orders.units_of_measure` in the testbed's configuration).
+pub const PACKED_ITEM: &str = "SOCK";
+/// Its pack of 3.
+pub const PACK_SKU: &str = "SOCK-3PK";
+/// Units of [`PACKED_ITEM`] in one [`PACK_SKU`].
+pub const PACK_FACTOR: i64 = 3;
+
 /// What the storefront did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Sales {
@@ -139,6 +146,18 @@ pub async fn sell(
     catalog: &[String],
     over: Duration,
 ) -> anyhow::Result<Sales> {
+    sell_shaped(bed, range, catalog, over, false).await
+}
+
+/// [`sell`]; with `packs`, one order in 20 of two lines or more has single `SOCK` units on its
+/// first line beside one `SOCK-3PK` pack (3 `SOCK` units in Peoplevox) on its second.
+pub async fn sell_shaped(
+    bed: &Testbed,
+    range: std::ops::Range<usize>,
+    catalog: &[String],
+    over: Duration,
+    packs: bool,
+) -> anyhow::Result<Sales> {
     let channel_of: BTreeMap<&str, String> = [("uk", "UK-DC"), ("eu", "EU-DC")]
         .into_iter()
         .map(|(store, site)| (store, bed.site_channels[site].clone()))
@@ -150,6 +169,11 @@ pub async fn sell(
             channel_of.get(store).cloned().unwrap_or_default()
         });
         order["inventoryMode"] = "ReserveOnOrder".into();
+        if packs && i % 20 == 11 && 1 + i % 3 >= 2 {
+            order["lineItems"][0]["variant"]["sku"] = PACKED_ITEM.into();
+            order["lineItems"][1]["variant"]["sku"] = PACK_SKU.into();
+            order["lineItems"][1]["quantity"] = 1.into();
+        }
         match bed.ct.place_order(order.clone())? {
             Ok(_) => sales.placed.push(order),
             Err(_) => sales.refused_out_of_stock += 1,

@@ -108,7 +108,8 @@ pub fn check(bed: &Testbed, seen: &Observed<'_>) -> Invariants {
     out.outcomes_not_shown = shown.conflicts_unrecorded
         + shown.cancellations_not_pushed
         + shown.cancellations_not_shown
-        + shown.short_picks_not_shown;
+        + shown.short_picks_not_shown
+        + shown.cancellations_after_despatch_applied;
     out.events_unaccounted = seen.tally.unsettled;
     out.budget_violations = bed.pvx.budget_violations();
     let hard = checks::hard_cases::check(bed);

@@ -303,21 +303,26 @@ impl Run<'_> {
             phases.mark("sell_and_move");
             let settled = stock_scenario::settle(bed, stack, limit).await;
             phases.mark("settle_live");
-            let work =
-                status_scenario::work_orders(bed, &stack.server.url, Duration::from_millis(500))
-                    .await;
+            let mut work = status_scenario::work_orders_shaped(
+                bed,
+                &stack.server.url,
+                Duration::from_millis(500),
+                true,
+            )
+            .await;
             let settled = settled & stock_scenario::settle(bed, stack, limit).await;
             phases.mark("work_orders");
-            let despatching = shipment_scenario::despatch_some(
+            let despatching = shipment_scenario::despatch_shaped(
                 bed,
                 options.seed,
                 Duration::from_millis(300),
                 options.despatches,
+                true,
             )
             .await;
             let settled = settled & stock_scenario::settle(bed, stack, limit).await;
             phases.mark("despatch");
-            let returns = status_scenario::close_and_return(bed);
+            let returns = status_scenario::close_and_return_shaped(bed, work.as_mut().ok());
             let settled = settled & stock_scenario::settle(bed, stack, limit).await;
             phases.mark("close_and_return");
             stop.store(true, Ordering::Relaxed);
@@ -420,6 +425,13 @@ impl Run<'_> {
                 "short_picked": work.short_picked.len(),
                 "backordered": work.backordered,
                 "held": work.held,
+                "held_released_out_of_order": work.held_out_of_order,
+                "other_channel_orders": despatching.other_channel,
+                "pack_orders_despatched": despatching.packs,
+                "delivered_by_hand": despatching.by_hand,
+                "tracking_lost": despatching.tracking_lost,
+                "returns_advised_first": work.advised_returns,
+                "cancelled_after_despatch": work.cancelled_after_despatch.len(),
                 "returns": returns,
             },
             "faults": {
@@ -547,7 +559,7 @@ async fn sell_and_announce(
     // Orders refused for stock do not count; a cap keeps a sold-out catalogue from looping.
     while placed.len() < options.orders && next < options.orders * 3 {
         let end = next + CHUNK.min(options.orders - placed.len());
-        let sales = stock_scenario::sell(bed, next..end, catalog, pause).await?;
+        let sales = stock_scenario::sell_shaped(bed, next..end, catalog, pause, true).await?;
         refused += sales.refused_out_of_stock;
         let mut bodies = Vec::new();
         for (n, order) in sales.placed.iter().enumerate() {
