@@ -73,6 +73,19 @@ fn assert_passed(outcome: &SoakOutcome) {
 async fn a_small_soak_on_the_embedded_store_breaks_no_invariant() {
     let outcome = soak::run(small(11), SoakBackend::Embedded).await.unwrap();
     assert_passed(&outcome);
+    // Issue 22: the warehouse made every hard shape.
+    let w = &outcome.figures["warehouse"];
+    for shape in [
+        "pack_orders_despatched",
+        "delivered_by_hand",
+        "tracking_lost",
+        "held_released_out_of_order",
+        "returns_advised_first",
+        "other_channel_orders",
+        "cancelled_after_despatch",
+    ] {
+        assert!(w[shape].as_u64() > Some(0), "no {shape}: {w:#}");
+    }
 }
 
 /// The same promises on DynamoDB + SQS (moto, started by infra/dev/test-all.sh with its SQS and

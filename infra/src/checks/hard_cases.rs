@@ -59,10 +59,11 @@ pub fn splits_exactly(units: i64, lines: &[(i64, i64)]) -> bool {
     match lines.split_first() {
         None => units == 0,
         Some(((open, factor), rest)) => {
-            let most = (*open).max(0).min(units / factor.max(&1));
+            let factor = (*factor).max(1);
+            let most = (*open).max(0).min(units / factor);
             (0..=most)
                 .rev()
-                .any(|take| splits_exactly(units - take * factor.max(&1), rest))
+                .any(|take| splits_exactly(units - take * factor, rest))
         }
     }
 }
