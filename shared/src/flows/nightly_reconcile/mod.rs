@@ -196,6 +196,64 @@ impl Work<'_> {
     }
 }
 
+/// A sweep read a commercetools page at a time, with what its pages need.
+enum Paged<'a> {
+    /// Unexported orders created between the two times.
+    Orders { after: &'a str, before: &'a str },
+    /// Exported or cancelled orders created between the two times.
+    Statuses { after: &'a str, before: &'a str },
+    /// Orders modified since `after` whose deliveries may lack tracking.
+    Tracking {
+        after: &'a str,
+        window: &'a tracking_candidates::Window,
+    },
+}
+
+impl NightlyReconcile {
+    /// Runs a paged sweep: one page at a time (each a unit, handled and checkpointed by its
+    /// stage), until the last page or the budget is spent.
+    async fn page_by_page(
+        &self,
+        sweep: Paged<'_>,
+        current: &mut run::Versioned,
+        work: &mut Work<'_>,
+    ) -> Result<StageEnd, ReconcileError> {
+        let (stage, pages): (run::Stage, fn(&run::Versioned) -> u64) = match sweep {
+            Paged::Orders { .. } => (run::Stage::Orders, |c| {
+                u64::from(c.state.report.orders.pages)
+            }),
+            Paged::Statuses { .. } => (run::Stage::Statuses, |c| {
+                u64::from(c.state.report.statuses.pages)
+            }),
+            Paged::Tracking { .. } => (run::Stage::Tracking, |c| {
+                u64::from(c.state.report.tracking.pages)
+            }),
+        };
+        work.observer.stage(&stage, pages(current), None);
+        loop {
+            if work.exhausted() {
+                return Ok(StageEnd::OutOfTime);
+            }
+            let last = match &sweep {
+                Paged::Orders { after, before } => {
+                    self.order_page(current, after, before, work).await?
+                }
+                Paged::Statuses { after, before } => {
+                    self.status_page(current, after, before, work).await?
+                }
+                Paged::Tracking { after, window } => {
+                    self.tracking_page(current, after, window, work).await?
+                }
+            };
+            work.units += 1;
+            work.observer.progress(&stage, pages(current), None);
+            if last {
+                return Ok(StageEnd::Done);
+            }
+        }
+    }
+}
+
 /// How a stage left off.
 enum StageEnd {
     Done,

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::run::{self, Stage, Versioned};
+use super::run::{self, Versioned};
 use super::statuses::period;
 use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
 use crate::commercetools::types::Order;
@@ -63,24 +63,16 @@ impl NightlyReconcile {
         work: &mut Work<'_>,
     ) -> Result<StageEnd, ReconcileError> {
         let (after, before) = period(current.state.report.started_at_ms, &self.parts.rules)?;
-        let pages = |current: &Versioned| u64::from(current.state.report.orders.pages);
-        work.observer.stage(&Stage::Orders, pages(current), None);
-        loop {
-            if work.exhausted() {
-                return Ok(StageEnd::OutOfTime);
-            }
-            let last = self.order_page(current, &after, &before, work).await?;
-            work.units += 1;
-            work.observer.progress(&Stage::Orders, pages(current), None);
-            if last {
-                return Ok(StageEnd::Done);
-            }
-        }
+        let sweep = super::Paged::Orders {
+            after: &after,
+            before: &before,
+        };
+        self.page_by_page(sweep, current, work).await
     }
 
     /// One commercetools page: links read, orders re-queued, checkpoint. Returns whether it
     /// was the last.
-    async fn order_page(
+    pub(super) async fn order_page(
         &self,
         current: &mut Versioned,
         after: &str,

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 
 use super::lost_returns;
 use super::orders::iso;
-use super::run::{Stage, Versioned};
+use super::run::Versioned;
 use super::{NightlyReconcile, ReconcileError, StageEnd, Work};
 use crate::commercetools::types::Order;
 use crate::config::{ReconcileRules, StatusRules};
@@ -174,25 +174,16 @@ impl NightlyReconcile {
         work: &mut Work<'_>,
     ) -> Result<StageEnd, ReconcileError> {
         let (after, before) = period(current.state.report.started_at_ms, &self.parts.rules)?;
-        let pages = |current: &Versioned| u64::from(current.state.report.statuses.pages);
-        work.observer.stage(&Stage::Statuses, pages(current), None);
-        loop {
-            if work.exhausted() {
-                return Ok(StageEnd::OutOfTime);
-            }
-            let last = self.status_page(current, &after, &before, work).await?;
-            work.units += 1;
-            work.observer
-                .progress(&Stage::Statuses, pages(current), None);
-            if last {
-                return Ok(StageEnd::Done);
-            }
-        }
+        let sweep = super::Paged::Statuses {
+            after: &after,
+            before: &before,
+        };
+        self.page_by_page(sweep, current, work).await
     }
 
     /// One commercetools page: look up, decide, re-queue, checkpoint. Returns whether it was
     /// the last.
-    async fn status_page(
+    pub(super) async fn status_page(
         &self,
         current: &mut Versioned,
         after: &str,
@@ -449,6 +440,7 @@ fn status_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flows::nightly_reconcile::run::Stage;
 
     /// An order as the sweep reads it: `fields` are its custom fields (our Type).
     fn order(order_state: &str, shipment: &str, fields: serde_json::Value) -> Order {

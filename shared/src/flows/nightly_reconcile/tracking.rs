@@ -60,25 +60,16 @@ impl NightlyReconcile {
             swept_from_ms,
         };
         let after = iso(instant(since_ms))?;
-        let pages = |current: &Versioned| u64::from(current.state.report.tracking.pages);
-        work.observer.stage(&Stage::Tracking, pages(current), None);
-        loop {
-            if work.exhausted() {
-                return Ok(StageEnd::OutOfTime);
-            }
-            let last = self.tracking_page(current, &after, &window, work).await?;
-            work.units += 1;
-            work.observer
-                .progress(&Stage::Tracking, pages(current), None);
-            if last {
-                return Ok(StageEnd::Done);
-            }
-        }
+        let sweep = super::Paged::Tracking {
+            after: &after,
+            window: &window,
+        };
+        self.page_by_page(sweep, current, work).await
     }
 
     /// One commercetools page: candidates, Peoplevox read, re-queue, checkpoint. Returns
     /// whether it was the last.
-    async fn tracking_page(
+    pub(super) async fn tracking_page(
         &self,
         current: &mut Versioned,
         after: &str,
