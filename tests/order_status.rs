@@ -1039,3 +1039,54 @@ async fn a_second_return_of_the_same_item_announced_by_code_alone_is_booked() {
         .sum();
     assert_eq!(booked, 2, "{o}");
 }
+
+/// Found in review: a return whose write commercetools applied but whose answer was lost is
+/// counted as recorded, not as unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_return_whose_answer_was_lost_is_counted_as_recorded() {
+    let (bed, store, orders) = exported(1, 1).await;
+    let order = &orders[0];
+    bed.pvx
+        .despatch(
+            &number(order),
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("T")]),
+        )
+        .unwrap();
+    let code = bed
+        .pvx
+        .record_return(
+            &number(order),
+            &[ReturnLine {
+                item: order["lineItems"][0]["variant"]["sku"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                quantity: 1,
+                reason: String::new(),
+                condition: String::new(),
+            }],
+        )
+        .unwrap();
+    let status = status_flow(&bed, &store).await;
+    let message = StatusMessage::PeoplevoxReturn {
+        id: "lost".into(),
+        order: Some(number(order)),
+        return_code: Some(code),
+        received_at_ms: 0,
+    };
+    send(&store, &message.to_json()).await;
+    bed.ct.lose_answer_of_next_writes(1);
+    let report = run_status_batch(&status, &store, 10).await;
+    assert_eq!(
+        (report.returns_recorded, report.returns_unchanged),
+        (1, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        ct_order(&bed, order)["returnInfo"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

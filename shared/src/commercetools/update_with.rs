@@ -23,15 +23,16 @@ pub enum Decision {
 pub struct UpdateOutcome {
     /// The order after the update, or as last read when nothing was sent.
     pub order: Order,
-    /// True when this call's update was applied; false when the decision was [`Decision::Done`].
+    /// True when a write of this call was answered as applied.
     pub applied: bool,
-    /// The actions of every write of this call that was answered (all parts of a long one).
+    /// The actions of every write of this call that was answered (all parts of a long one),
+    /// and of a write whose answer was lost when nothing was left to send after it.
     pub written: Vec<OrderUpdateAction>,
     /// How many times the order was read and decided on.
     pub attempts: u32,
-    /// A write of this call failed without telling whether it landed (a 500, a timeout). When
-    /// the next decision found nothing left to send, that write is what landed: the caller
-    /// should count it as applied, not as a duplicate.
+    /// A write of this call failed without telling whether it landed (a 500, a timeout), and
+    /// the next decision found nothing left to send: that write is what landed, and its
+    /// actions are in `written`. The caller counts it as applied, naming the lost answer.
     pub answer_lost: bool,
 }
 
@@ -61,7 +62,7 @@ impl CtClient {
     /// commercetools takes at most [`MAX_ACTIONS_PER_UPDATE`] actions a request (API facts,
     /// "Update actions per request: 500"). A longer decision is sent in parts: the first 500,
     /// then a new decision on the order the write returned, which plans only what is left, and
-    /// so on (at most [`MAX_PARTS`] parts). A part that fails leaves the earlier ones applied;
+    /// so on, as long as each decision is shorter than the one before. A part that fails leaves the earlier ones applied;
     /// the next decision sees them.
     pub async fn update_order_from<F>(
         &self,
@@ -75,9 +76,11 @@ impl CtClient {
     {
         let max_attempts = max_attempts.max(1);
         let mut attempt = 0;
-        let mut parts = 0;
-        let mut answer_lost = false;
-        let mut applied = false;
+        // Within one attempt, the length of the decision whose first part was just sent: the
+        // next decision must be shorter, or it does not converge.
+        let mut continuing: Option<usize> = None;
+        // The actions of the last write whose answer was lost.
+        let mut unanswered: Vec<OrderUpdateAction> = Vec::new();
         let mut written = Vec::new();
         let mut read = read;
         loop {
@@ -85,41 +88,51 @@ impl CtClient {
                 Some(order) => order,
                 None => self.get_order(id).await?,
             };
-            if parts == 0 {
+            if continuing.is_none() {
                 attempt += 1;
             }
             let mut actions = match decide(&order) {
                 Decision::Update(actions) if !actions.is_empty() => actions,
                 Decision::Update(_) | Decision::Done => {
+                    let applied = !written.is_empty();
+                    let answer_lost = !unanswered.is_empty();
+                    written.append(&mut unanswered);
                     return Ok(UpdateOutcome {
                         order,
                         applied,
                         written,
                         attempts: attempt,
-                        answer_lost: answer_lost && !applied,
+                        answer_lost,
                     });
                 }
             };
-            let more = actions.len() > MAX_ACTIONS_PER_UPDATE;
+            if continuing.is_some_and(|before| actions.len() >= before) {
+                tracing::warn!(
+                    order_id = id,
+                    actions = actions.len(),
+                    "a long update does not shrink after its first part: the rest waits for the next event"
+                );
+                return Ok(UpdateOutcome {
+                    order,
+                    applied: true,
+                    written,
+                    attempts: attempt,
+                    answer_lost: false,
+                });
+            }
+            let total = actions.len();
             actions.truncate(MAX_ACTIONS_PER_UPDATE);
             match self.update_order(id, order.version, &actions).await {
-                Ok(order) if more && parts + 1 < MAX_PARTS => {
-                    applied = true;
+                Ok(updated) => {
+                    unanswered.clear();
                     written.extend(actions);
-                    parts += 1;
-                    read = Some(order);
-                }
-                Ok(order) => {
-                    if more {
-                        tracing::warn!(
-                            order_id = id,
-                            parts,
-                            "an update longer than its parts' limit: the rest waits for the next event"
-                        );
+                    if total > MAX_ACTIONS_PER_UPDATE {
+                        continuing = Some(total);
+                        read = Some(updated);
+                        continue;
                     }
-                    written.extend(actions);
                     return Ok(UpdateOutcome {
-                        order,
+                        order: updated,
                         applied: true,
                         written,
                         attempts: attempt,
@@ -131,8 +144,10 @@ impl CtClient {
                         && (matches!(err, CtError::ConcurrentModification { .. })
                             || err.outcome_unknown()) =>
                 {
-                    answer_lost |= err.outcome_unknown();
-                    parts = 0;
+                    if err.outcome_unknown() {
+                        unanswered = actions;
+                    }
+                    continuing = None;
                     tracing::info!(
                         order_id = id,
                         attempt,
@@ -148,7 +163,3 @@ impl CtClient {
 
 /// commercetools' limit of update actions in one request.
 pub const MAX_ACTIONS_PER_UPDATE: usize = 500;
-
-/// Parts of one long update sent at most (100 × 500 actions): a decision that never shrinks
-/// must not loop.
-const MAX_PARTS: u32 = 100;

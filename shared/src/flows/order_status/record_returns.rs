@@ -199,7 +199,10 @@ impl OrderStatus {
         }
     }
 
-    /// Plans on the order as it is now and writes with its version.
+    /// Plans on the order as it is now and writes with its version. What the call recorded is
+    /// read off the order, not off the decisions: the returns the plan books on the order as
+    /// given and no longer books on the order as left (every part of a long update, and a
+    /// write whose answer was lost, included).
     async fn record_for(
         &self,
         order: &Order,
@@ -207,28 +210,26 @@ impl OrderStatus {
     ) -> Result<ReturnPlan, RecordOutcome> {
         let refs: Vec<&PvxReturn> = mine.iter().collect();
         let state = self.parts.rules.returns.shipment_state;
-        let mut planned = None;
+        let plan = |o: &Order| returns::plan(o, &refs, &self.sku_map, state);
         let outcome = self
             .parts
             .ct
             .update_order_from(&order.id, Some(order.clone()), ATTEMPTS, |current| {
-                let plan = returns::plan(current, &refs, &self.sku_map, state);
-                let actions = plan.actions.clone();
-                planned = Some(plan);
-                Decision::Update(actions)
+                Decision::Update(plan(current).actions)
             })
             .await;
         match outcome {
             Ok(done) => {
-                let mut plan = planned.unwrap_or(ReturnPlan {
-                    actions: Vec::new(),
-                    recorded: Vec::new(),
-                    unmatched: Vec::new(),
-                });
-                if !done.applied {
-                    plan.recorded.clear();
-                }
-                Ok(plan)
+                let before = plan(order);
+                let left = plan(&done.order);
+                Ok(ReturnPlan {
+                    recorded: before
+                        .recorded
+                        .into_iter()
+                        .filter(|code| !left.recorded.contains(code))
+                        .collect(),
+                    ..left
+                })
             }
             Err(e) => Err(failed_write(&e, "the return")),
         }

@@ -324,8 +324,9 @@ impl OrderStatus {
             shorts: &c.shorts,
         };
         let mut verdict = Verdict::Same;
-        // The last verdict sent: after a write whose answer was lost, what landed.
-        let mut sent: Option<Verdict> = None;
+        // Whether the last update sent moved the stage: after a write whose answer was lost,
+        // what landed.
+        let mut sent_moved = false;
         let done = self
             .parts
             .ct
@@ -342,8 +343,8 @@ impl OrderStatus {
                     }
                 }
                 match &verdict {
-                    Verdict::Apply { actions, .. } => {
-                        sent = Some(verdict.clone());
+                    Verdict::Apply { actions, moved, .. } => {
+                        sent_moved = *moved;
                         Decision::Update(actions.clone())
                     }
                     // The conflict is shown to customer service on the order itself.
@@ -357,16 +358,12 @@ impl OrderStatus {
                 }
             })
             .await?;
-        if done.answer_lost
-            && !done.applied
-            && matches!(verdict, Verdict::Same)
-            && let Some(Verdict::Apply { actions, moved, .. }) = sent
-        {
+        if done.answer_lost && matches!(verdict, Verdict::Same) {
             let warning = "the write's answer was lost; reading the order again found it applied";
             return Ok(Applied::Verdict(
                 Verdict::Apply {
-                    actions,
-                    moved,
+                    actions: done.written,
+                    moved: sent_moved,
                     warning: Some(warning.into()),
                 },
                 done.attempts,

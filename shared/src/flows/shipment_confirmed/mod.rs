@@ -333,7 +333,6 @@ impl ShipmentConfirmed {
             custom_code_of: &custom_code_of,
             export_channel_id: &self.parts.export_channel_id,
         };
-        let mut planned = Vec::new();
         let mut refused = BTreeMap::new();
         // Overlaps with deliveries made by hand, by despatch, as the last plan that sent the
         // despatch's delivery found them; kept only for deliveries that were written.
@@ -367,21 +366,15 @@ impl ShipmentConfirmed {
                 }
                 actions.extend(plan.actions);
                 overlaps.by_despatch.extend(plan.overlaps);
-                // What was last sent: after a lost answer, what landed.
-                planned = actions.clone();
                 Decision::Update(actions)
             })
             .await;
         let booked = match outcome {
-            // Answered writes count what they carried (every part of a long update); a write
-            // whose answer was lost, what was last sent.
-            Ok(done) if done.applied => {
+            // What was written, every part of a long update and a write whose answer was lost
+            // included.
+            Ok(done) if !done.written.is_empty() => {
                 let overlaps = overlaps.of_written(&done.written);
-                Booked::Applied(done.written, done.attempts, false, overlaps)
-            }
-            Ok(done) if done.answer_lost => {
-                let overlaps = overlaps.of_written(&planned);
-                Booked::Applied(planned, done.attempts, true, overlaps)
+                Booked::Applied(done.written, done.attempts, done.answer_lost, overlaps)
             }
             Ok(_) => Booked::Unchanged,
             Err(e) => Booked::Failed(failed_write(&e, "the delivery")),
