@@ -253,30 +253,27 @@ impl CtSim {
     /// The id of the State with this key; created as an initial `OrderState` without
     /// transitions when missing (an existing State is returned whatever its type).
     pub fn ensure_state(&self, key: &str) -> anyhow::Result<String> {
-        let mut store = self.state.store();
-        if let Some(id) = store.state_keys.get(key) {
+        if let Some(id) = self.state.store().state_keys.get(key) {
             return Ok(id.clone());
         }
-        let draft = json!({"key": key, "type": "OrderState", "initial": true});
-        let created = states::create_state(&mut store, &draft)
-            .map_err(|e| anyhow!("state refused: {e:?}"))?;
-        created["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("created state has no id"))
+        self.create_state(json!({"key": key, "type": "OrderState", "initial": true}))
     }
 
     /// Creates an initial `OrderState` whose `transitions` name the States of these keys (an
     /// empty list: a final State), as a merchant's workflow would.
     pub fn create_state_with_transitions(&self, key: &str, to: &[&str]) -> anyhow::Result<String> {
-        let mut store = self.state.store();
         let transitions: Vec<Value> = to
             .iter()
             .map(|k| json!({"typeId": "state", "key": k}))
             .collect();
-        let draft =
-            json!({"key": key, "type": "OrderState", "initial": true, "transitions": transitions});
-        let created = states::create_state(&mut store, &draft)
+        self.create_state(
+            json!({"key": key, "type": "OrderState", "initial": true, "transitions": transitions}),
+        )
+    }
+
+    /// Creates a State from its draft; its id.
+    fn create_state(&self, draft: Value) -> anyhow::Result<String> {
+        let created = states::create_state(&mut self.state.store(), &draft)
             .map_err(|e| anyhow!("state refused: {e:?}"))?;
         created["id"]
             .as_str()

@@ -127,9 +127,10 @@ fn update_sync_info(store: &Store, order: &mut Value, action: &Value) -> ApiResu
 }
 
 /// `transitionState {state:{typeId:"state", id|key}, force?}`: the order gets a reference to
-/// the State, by id. Unless forced, the move is checked as the API reference describes it
-/// (State `transitions`: null, no check; a list, the target must be in it, empty meaning a
-/// final State; an order's first State must be initial). UNCONFIRMED: the error code of a
+/// the State, by id. Unless forced, the move is checked as the API reference describes State
+/// `transitions` (quoted in the labd commercetools provider's docs, pulumi registry
+/// `commercetools/api-docs/statetransitions`: not set, no check; set, the current State must
+/// list the new one; an empty list, a final State; an order's first State must be initial). UNCONFIRMED: the error code of a
 /// refused move (`InvalidOperation` here) and of a State that is not an OrderState.
 fn transition_state(store: &Store, order: &mut Value, action: &Value) -> ApiResult<()> {
     let reference = action
