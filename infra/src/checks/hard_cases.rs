@@ -94,39 +94,55 @@ fn return_units(order: &Order, packs: &Packs) -> BTreeMap<String, (i64, i64)> {
     out
 }
 
-/// Peoplevox items of each order's returns whose received units the commercetools order does
-/// not show received (order number → items).
-pub fn returns_not_shown(bed: &Testbed) -> BTreeMap<String, Vec<String>> {
+/// Per order number with Peoplevox returns, per Peoplevox item: (units Peoplevox received,
+/// units the commercetools order shows received).
+fn returned_both_ways(bed: &Testbed) -> BTreeMap<String, BTreeMap<String, (i64, i64)>> {
     let packs = Packs::of(bed);
-    let mut received: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut out: BTreeMap<String, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
     for ret in bed.pvx.returns() {
         for line in &ret.lines {
-            *received
-                .entry(ret.order_number.clone())
+            out.entry(ret.order_number.clone())
                 .or_default()
                 .entry(line.item.clone())
-                .or_default() += line.quantity;
+                .or_default()
+                .0 += line.quantity;
         }
     }
-    let mut out = BTreeMap::new();
     for order in bed.ct.orders() {
-        let Some(number) = order.order_number.clone() else {
+        let Some(items) = order.order_number.as_ref().and_then(|n| out.get_mut(n)) else {
             continue;
         };
-        let Some(back) = received.get(&number) else {
-            continue;
-        };
-        let shown = return_units(&order, &packs);
-        let short: Vec<String> = back
-            .iter()
-            .filter(|(item, units)| shown.get(*item).map_or(0, |s| s.1) < **units)
-            .map(|(item, _)| item.clone())
-            .collect();
-        if !short.is_empty() {
-            out.insert(number, short);
+        for (item, (_, received)) in return_units(&order, &packs) {
+            items.entry(item).or_default().1 += received;
         }
     }
     out
+}
+
+/// Peoplevox items of each order's returns whose received units the commercetools order does
+/// not show received (order number → items).
+pub fn returns_not_shown(bed: &Testbed) -> BTreeMap<String, Vec<String>> {
+    returned_both_ways(bed)
+        .into_iter()
+        .filter_map(|(number, items)| {
+            let short: Vec<String> = items
+                .into_iter()
+                .filter(|(_, (back, shown))| shown < back)
+                .map(|(item, _)| item)
+                .collect();
+            (!short.is_empty()).then_some((number, short))
+        })
+        .collect()
+}
+
+/// (order, item) pairs whose commercetools order shows more units received than Peoplevox
+/// received: a return recorded twice.
+pub fn returns_recorded_twice(bed: &Testbed) -> usize {
+    returned_both_ways(bed)
+        .values()
+        .flat_map(|items| items.values())
+        .filter(|(back, shown)| shown > back)
+        .count()
 }
 
 /// Reads both systems for the hard cases.
