@@ -149,7 +149,6 @@ impl OrderStatus {
                 c.event.status = Some(name);
                 if let Some(flag) = on_hold {
                     // Peoplevox's flag as read now: newer than any callback's.
-                    c.event.on_hold = Some(flag);
                     c.hold = Some(super::mark::HoldMark {
                         on_hold: flag,
                         modified_ms: None,

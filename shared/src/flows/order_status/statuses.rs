@@ -27,8 +27,9 @@ pub(super) struct Chosen {
     pub(super) parts: Vec<String>,
     /// What the state store remembers of the order (its newest hold, a status it cannot show).
     pub(super) mark: StatusMark,
-    /// The hold flag applied and when Peoplevox set it: from the event that carried the
-    /// newest flag (not the event whose stage is applied), or from a Peoplevox read.
+    /// The hold flag to apply and when Peoplevox set it: from the event that carried the
+    /// newest flag (not the event whose stage is applied), or from a Peoplevox read; `None`
+    /// when no event carried one or it is older than the order's (stale).
     pub(super) hold: Option<HoldMark>,
 }
 
@@ -142,7 +143,6 @@ impl OrderStatus {
                 report.records.set(&event.record_id, RecordOutcome::Done);
             }
             if let Some(mut best) = best {
-                best.event.on_hold = on_hold.as_ref().map(|(flag, _)| *flag);
                 best.hold = on_hold.and_then(|(_, event)| hold_mark(&event));
                 chosen.push((order.clone(), best));
             }
@@ -266,7 +266,6 @@ impl OrderStatus {
                 && event.on_hold != shown.on_hold
                 && !event.newer_than(&shown)
             {
-                c.event.on_hold = None;
                 c.hold = None;
                 report.stale_holds += 1;
             }
@@ -320,7 +319,7 @@ impl OrderStatus {
         let reported = Reported {
             name: c.event.status(),
             mapping: &c.mapping,
-            on_hold: c.event.on_hold,
+            on_hold: c.hold.map(|h| h.on_hold),
             shorts: &c.shorts,
         };
         let mut verdict = Verdict::Same;
@@ -526,7 +525,7 @@ fn holds_changed(
         }
         _ => None,
     });
-    match (c.event.on_hold, target) {
+    match (c.hold.map(|h| h.on_hold), target) {
         (Some(true), Some(state)) => state == held,
         (Some(false), Some(_)) => order.shipment_state.as_deref() == Some(held.as_str()),
         _ => false,
