@@ -254,6 +254,14 @@ impl StatusRules {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        // Advised means "announced, not received": a return booked so would never count as
+        // received, and every event would book it again.
+        if self.returns.shipment_state == ReturnShipmentState::Advised {
+            return Err(ConfigError::invalid(
+                "status.returns.shipment_state",
+                "must be a received state (Returned, BackInStock or Unusable), not Advised",
+            ));
+        }
         for (field, value) in [
             ("status.order_type", &self.order_type),
             ("status.cancel.template", &self.cancel.template),
@@ -286,6 +294,24 @@ impl StatusRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found in review: Advised as the return state never counts as received, so every event
+    /// would book the return again; the configuration refuses it.
+    #[test]
+    fn advised_is_no_return_state() {
+        let toml = |state: &str| {
+            format!(
+                "{}\n[status.returns]\nshipment_state = \"{state}\"\n",
+                crate::config::MINIMAL_TOML
+            )
+        };
+        let e = crate::config::Config::from_toml(&toml("Advised"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("status.returns.shipment_state"), "{e}");
+        assert!(crate::config::Config::from_toml(&toml("BackInStock")).is_ok());
+    }
 
     #[test]
     fn defaults_tenant_names_and_unknowns() {
