@@ -41,7 +41,7 @@ async fn check(
     .await;
     let printed = report.to_string();
     println!("{printed}");
-    for secret in [&secrets.pvx_password, &secrets.ct_client_secret] {
+    for secret in [&secrets.api.pvx_password, &secrets.api.ct_client_secret] {
         use secrecy::ExposeSecret;
         assert!(
             !printed.contains(secret.expose_secret()),
@@ -165,7 +165,7 @@ async fn a_missing_channel_is_one_failure() {
 async fn a_wrong_peoplevox_password_is_one_failure() {
     let bed = bed().await;
     let mut secrets = bed.secrets.clone();
-    secrets.pvx_password = SecretString::from("not-the-password".to_string());
+    secrets.api.pvx_password = SecretString::from("not-the-password".to_string());
     let report = check(&bed.config, &secrets, None).await;
     let failed = failures(&report);
     assert_eq!(failed.len(), 1, "{report}");
@@ -255,7 +255,7 @@ async fn recorded_subscriptions_are_compared_with_the_configuration() {
     let pvx = PvxClient::new(pvx_settings(&config, &bed.secrets), state.clone()).unwrap();
     let wsdl = pvx.service_description().await;
     let want = subscriptions::desired(&config, None, &wsdl).unwrap();
-    let token = bed.secrets.pvx_callback_token.clone();
+    let token = bed.secrets.hooks.pvx_callback_token.clone();
     let made = subscriptions::apply(&pvx, store.as_ref(), &want, &token, ApplyOptions::default())
         .await
         .unwrap();

@@ -123,10 +123,9 @@ async fn stock_delta_started_while_commercetools_is_down_retries_until_it_is_bac
         ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
         ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
     ];
-    let mut env = ctpvx_infra::aws_emulator::function_env(&endpoint, &secrets)
+    let env = ctpvx_infra::aws_emulator::function_env(&endpoint, &bed.config_text, &secrets)
         .await
-        .expect("tables, queues and the secret on moto");
-    env.push(("CTPVX_CONFIG".into(), bed.config_text.clone()));
+        .expect("tables, queues, the configuration and the secrets on moto");
     let url = env
         .iter()
         .find(|(k, _)| k == "CTPVX_STOCK_QUEUE_URL")

@@ -115,7 +115,7 @@ async fn subscribe_keeps_replaces_and_unsubscribes_without_storing_the_token() {
     let file = StoreFile::new();
     let store = &file.store;
     let pvx = client(&bed.config, &bed, store);
-    let token = bed.secrets.pvx_callback_token.clone();
+    let token = bed.secrets.hooks.pvx_callback_token.clone();
 
     // What the demo runs: the test bed's configuration (IncrementalChanges at PrimarySite), on
     // the strict tenant (sites filters, encodeParameterData).
@@ -268,7 +268,7 @@ async fn a_lost_answer_is_unknown_and_never_sent_twice() {
     config.peoplevox.timeout_ms = 300;
     config.peoplevox.max_retries = 0;
     let pvx = client(&config, &bed, store);
-    let token = bed.secrets.pvx_callback_token.clone();
+    let token = bed.secrets.hooks.pvx_callback_token.clone();
     let rules = SubscriptionRules {
         shipments: false,
         status: false,

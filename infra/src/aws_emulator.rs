@@ -1,6 +1,6 @@
-//! Fresh DynamoDB tables and SQS queues on an emulator (moto), made as template.yaml makes
-//! them: the state, idempotency and audit tables, and every queue with its dead-letter queue
-//! and redrive count. For the soak and the tests; never pointed at a real account.
+//! Fresh DynamoDB tables, SQS queues, a configuration bucket and secrets on an emulator (moto),
+//! made as template.yaml makes them: the state, idempotency and audit tables, every queue with
+//! its dead-letter queue and redrive count. For the soak and the tests; never pointed at a real account.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,15 +8,16 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use ctpvx_shared::app::Stores;
+use ctpvx_shared::aws::config_store::{self, ConfigObject};
 use ctpvx_shared::aws::provision::{
-    create_audit_table, create_idempotency_table, create_queue_pair, create_state_table,
-    emulator_sdk_config,
+    create_audit_table, create_config_bucket, create_idempotency_table, create_queue_pair,
+    create_state_table, emulator_sdk_config,
 };
 use ctpvx_shared::aws::{
     DynamoAuditLog, DynamoIdempotencyStore, DynamoStateStore, SqsQueue, aws_sdk_dynamodb,
     aws_sdk_secretsmanager, aws_sdk_sqs,
 };
-use ctpvx_shared::lambda_init::QUEUE_URL_VARS;
+use ctpvx_shared::lambda_init::{DEFAULT_CONFIG_KEY, QUEUE_URL_VARS};
 use ctpvx_shared::store::Queue;
 
 /// Where the emulator serves each service. One moto server serves both; two servers (one per
@@ -90,11 +91,14 @@ pub async fn fresh_stores(
     Ok((stores, Arc::new(SqsQueue::new(sqs, urls))))
 }
 
-/// Creates uniquely named tables and queues at `endpoint` and a Secrets Manager JSON secret
-/// holding `secrets` (name → value), and returns the environment a function binary reads
-/// them from (template.yaml's variables), with the endpoint, a region and dummy credentials.
+/// Creates uniquely named tables, queues, a configuration bucket holding `config_text` and
+/// the two Secrets Manager JSON secrets (the API secret and the webhook secret, each holding
+/// its keys of `secrets`: name → value) at `endpoint`, and returns the environment a function
+/// binary reads them from (template.yaml's variables), with the endpoint, a region and dummy
+/// credentials.
 pub async fn function_env(
     endpoint: &str,
+    config_text: &str,
     secrets: &[(&str, String)],
 ) -> anyhow::Result<Vec<(String, String)>> {
     let sdk = emulator_sdk_config(endpoint).await;
@@ -125,19 +129,51 @@ pub async fn function_env(
         env.extend(var_of(queue).map(|var| (var, pair.url)));
         env.extend(var_of(dlq).map(|var| (var, pair.dead_letter_url)));
     }
-    let body: serde_json::Map<String, serde_json::Value> = secrets
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone().into()))
-        .collect();
-    let created = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(unique("secret"))
-        .secret_string(serde_json::Value::Object(body).to_string())
-        .send()
-        .await?;
-    let arn = created
-        .arn()
-        .ok_or_else(|| anyhow::anyhow!("moto returned no secret ARN"))?;
-    env.push(("CTPVX_SECRET_ARN".into(), arn.to_string()));
+    let object = pushed_config(&sdk, &unique("config"), config_text).await?;
+    env.push(("CTPVX_CONFIG_BUCKET".into(), object.bucket));
+    env.push(("CTPVX_CONFIG_KEY".into(), object.key));
+    let secretsmanager = aws_sdk_secretsmanager::Client::new(&sdk);
+    for (var, keys) in [
+        ("CTPVX_API_SECRET_ARN", ["ct_client_secret", "pvx_password"]),
+        (
+            "CTPVX_WEBHOOK_SECRET_ARN",
+            ["webhook_token", "pvx_callback_token"],
+        ),
+    ] {
+        let body: serde_json::Map<String, serde_json::Value> = secrets
+            .iter()
+            .filter(|(k, _)| keys.contains(k))
+            .map(|(k, v)| (k.to_string(), v.clone().into()))
+            .collect();
+        let created = secretsmanager
+            .create_secret()
+            .name(unique("secret"))
+            .secret_string(serde_json::Value::Object(body).to_string())
+            .send()
+            .await?;
+        let arn = created
+            .arn()
+            .ok_or_else(|| anyhow::anyhow!("moto returned no secret ARN"))?;
+        env.push((var.into(), arn.to_string()));
+    }
     Ok(env)
+}
+
+/// Creates the versioned bucket `bucket` and pushes `config_text` into it, as
+/// `ctpvx config push` does.
+pub async fn pushed_config(
+    sdk: &ctpvx_shared::aws::aws_config::SdkConfig,
+    bucket: &str,
+    config_text: &str,
+) -> anyhow::Result<ConfigObject> {
+    let s3 = config_store::client(sdk);
+    create_config_bucket(&s3, bucket)
+        .await
+        .with_context(|| format!("configuration bucket {bucket}"))?;
+    let object = ConfigObject {
+        bucket: bucket.to_string(),
+        key: DEFAULT_CONFIG_KEY.to_string(),
+    };
+    config_store::push(&s3, &object, config_text).await?;
+    Ok(object)
 }

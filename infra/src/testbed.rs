@@ -171,7 +171,7 @@ impl Testbed {
         let wsdl = pvx.service_description().await;
         let desired = subscriptions::desired(&self.config, Some(public_url), &wsdl)
             .map_err(anyhow::Error::msg)?;
-        let token = &self.secrets.pvx_callback_token;
+        let token = &self.secrets.hooks.pvx_callback_token;
         let report =
             subscriptions::apply(pvx, state, &desired, token, ApplyOptions::default()).await?;
         if !report.succeeded() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::commercetools::client::CtClient;
 use crate::commercetools::settings::CtSettings;
-use crate::config::{Config, Secrets};
+use crate::config::{ApiSecrets, Config};
 use crate::flows::nightly_reconcile::{NightlyReconcile, NightlyReconcileParts};
 use crate::flows::order_export::{OrderExport, OrderExportParts};
 use crate::flows::order_status::{OrderStatus, OrderStatusParts, OrderType};
@@ -44,7 +44,8 @@ pub struct Stores {
 }
 
 /// commercetools client settings from configuration and secrets.
-pub fn ct_settings(config: &Config, secrets: &Secrets) -> CtSettings {
+pub fn ct_settings(config: &Config, secrets: &impl AsRef<ApiSecrets>) -> CtSettings {
+    let secrets = secrets.as_ref();
     let c = &config.commercetools;
     CtSettings {
         auth_url: c.auth_url.trim_end_matches('/').to_string(),
@@ -59,7 +60,8 @@ pub fn ct_settings(config: &Config, secrets: &Secrets) -> CtSettings {
 }
 
 /// Peoplevox client settings from configuration and secrets.
-pub fn pvx_settings(config: &Config, secrets: &Secrets) -> PvxSettings {
+pub fn pvx_settings(config: &Config, secrets: &impl AsRef<ApiSecrets>) -> PvxSettings {
+    let secrets = secrets.as_ref();
     let p = &config.peoplevox;
     PvxSettings {
         endpoint: p.endpoint.clone(),
@@ -80,7 +82,7 @@ pub fn pvx_settings(config: &Config, secrets: &Secrets) -> PvxSettings {
 /// Both API clients.
 pub fn clients(
     config: &Config,
-    secrets: &Secrets,
+    secrets: &impl AsRef<ApiSecrets>,
     state: Arc<dyn StateStore>,
 ) -> Result<(Arc<CtClient>, Arc<PvxClient>), SetupError> {
     let ct = CtClient::new(ct_settings(config, secrets))
@@ -323,7 +325,7 @@ pub async fn order_status(
 /// back).
 pub async fn nightly_reconcile(
     config: &Config,
-    secrets: &Secrets,
+    secrets: &impl AsRef<ApiSecrets>,
     stores: &Stores,
     ct: Arc<CtClient>,
     queue: Arc<dyn Queue>,
@@ -337,7 +339,7 @@ pub async fn nightly_reconcile(
 /// them. Built without a request.
 pub fn reconcile_peoplevox(
     config: &Config,
-    secrets: &Secrets,
+    secrets: &impl AsRef<ApiSecrets>,
     stores: &Stores,
 ) -> Result<Arc<PvxClient>, SetupError> {
     let reserve = config

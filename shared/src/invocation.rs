@@ -14,12 +14,14 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
 use crate::app::SetupError;
+use crate::config::{ConfigFeed, Versioned};
 use crate::deadline::{self, Deadline};
 use crate::flows::batch::{BatchFlow, BatchOutcomes, InputRecord, RecordOutcome};
 use crate::store::now_epoch_ms;
@@ -48,19 +50,24 @@ pub fn flow_deadline(lambda_deadline_ms: i64) -> Deadline {
     }
 }
 
-type Build<F> = Box<dyn Fn() -> BoxFuture<'static, Result<F, SetupError>> + Send + Sync>;
+type Build<F> =
+    Box<dyn Fn(Option<Arc<Versioned>>) -> BoxFuture<'static, Result<F, SetupError>> + Send + Sync>;
 
-/// A flow built at its first use and kept for the life of the process; while its build
-/// fails, every use tries again.
+/// A flow built at its first use and kept while its configuration stays the same; while its
+/// build fails, every use tries again. A flow made [`LazyFlow::configured`] is rebuilt when its
+/// [`ConfigFeed`] hands out a new version: a pushed configuration takes effect at the next
+/// invocation after the feed sees it, with no redeploy.
 pub struct LazyFlow<F> {
     name: &'static str,
-    cell: tokio::sync::OnceCell<F>,
+    feed: Option<Arc<dyn ConfigFeed>>,
+    /// The flow and the configuration version it was built from.
+    slot: tokio::sync::Mutex<Option<(String, Arc<F>)>>,
     build: Build<F>,
     failures: AtomicU64,
 }
 
 impl<F: Send + Sync> LazyFlow<F> {
-    /// A flow named `name` (its audit and dead-letter name), built by `build` when first
+    /// A flow named `name` (its audit and dead-letter name), built once by `build` when first
     /// needed.
     pub fn new<B, Fut>(name: &'static str, build: B) -> Self
     where
@@ -69,8 +76,34 @@ impl<F: Send + Sync> LazyFlow<F> {
     {
         Self {
             name,
-            cell: tokio::sync::OnceCell::new(),
-            build: Box::new(move || Box::pin(build())),
+            feed: None,
+            slot: tokio::sync::Mutex::new(None),
+            build: Box::new(move |_| Box::pin(build())),
+            failures: AtomicU64::new(0),
+        }
+    }
+
+    /// A flow built by `build` from the newest configuration `feed` hands out, and built again
+    /// when a newer version comes.
+    pub fn configured<B, Fut>(name: &'static str, feed: Arc<dyn ConfigFeed>, build: B) -> Self
+    where
+        B: Fn(Arc<Versioned>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<F, SetupError>> + Send + 'static,
+    {
+        let build = Arc::new(build);
+        Self {
+            name,
+            feed: Some(feed),
+            slot: tokio::sync::Mutex::new(None),
+            build: Box::new(move |config| {
+                let build = build.clone();
+                Box::pin(async move {
+                    match config {
+                        Some(config) => build(config).await,
+                        None => Err(SetupError("no configuration to build the flow from".into())),
+                    }
+                })
+            }),
             failures: AtomicU64::new(0),
         }
     }
@@ -79,31 +112,63 @@ impl<F: Send + Sync> LazyFlow<F> {
     pub fn ready(name: &'static str, flow: F) -> Self {
         Self {
             name,
-            cell: tokio::sync::OnceCell::from(flow),
-            build: Box::new(|| {
+            feed: None,
+            slot: tokio::sync::Mutex::new(Some((String::new(), Arc::new(flow)))),
+            build: Box::new(|_| {
                 Box::pin(async { Err(SetupError("the flow was given built".into())) })
             }),
             failures: AtomicU64::new(0),
         }
     }
 
-    /// The flow, built now if it is not yet.
-    pub async fn get(&self) -> Result<&F, SetupError> {
-        self.cell
-            .get_or_try_init(|| async {
-                let built = (self.build)().await;
-                if let Err(e) = &built {
-                    self.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(flow = self.name, error = %e, "flow not built; its batch is retried and the next invocation builds it again");
+    /// The flow, built now if it is not yet or if its configuration has a newer version. When
+    /// a rebuild for a newer version fails (an outage at that moment), the flow built before
+    /// goes on with its configuration and the next use tries again.
+    pub async fn get(&self) -> Result<Arc<F>, SetupError> {
+        let config = match &self.feed {
+            Some(feed) => Some(feed.current().await),
+            None => None,
+        };
+        let version = config
+            .as_ref()
+            .map(|c| c.version.clone())
+            .unwrap_or_default();
+        let mut slot = self.slot.lock().await;
+        let old = match slot.as_ref() {
+            Some((built_from, flow)) if self.feed.is_none() || *built_from == version => {
+                return Ok(flow.clone());
+            }
+            Some((built_from, flow)) => Some((built_from.clone(), flow.clone())),
+            None => None,
+        };
+        match (self.build)(config).await {
+            Ok(flow) => {
+                if let Some((before, _)) = &old {
+                    tracing::info!(flow = self.name, configuration = %version, previous = %before, "flow rebuilt for a new configuration version");
                 }
-                built
-            })
-            .await
+                let flow = Arc::new(flow);
+                *slot = Some((version, flow.clone()));
+                Ok(flow)
+            }
+            Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                match old {
+                    Some((before, flow)) => {
+                        tracing::warn!(flow = self.name, error = %e, configuration = %version, running = %before, "flow not rebuilt for the new configuration; it goes on with the one before and the next invocation tries again");
+                        Ok(flow)
+                    }
+                    None => {
+                        tracing::warn!(flow = self.name, error = %e, "flow not built; its batch is retried and the next invocation builds it again");
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
 
-    /// The flow if it has been built.
-    pub fn built(&self) -> Option<&F> {
-        self.cell.get()
+    /// The configuration version the flow was last built from, if it has been built.
+    pub async fn built_from(&self) -> Option<String> {
+        self.slot.lock().await.as_ref().map(|(v, _)| v.clone())
     }
 
     /// Builds that failed so far (a cold start during an outage).
@@ -237,7 +302,6 @@ fn ms(d: Duration) -> i64 {
 mod tests {
     use super::*;
     use crate::flows::batch::RecordOutcomes;
-    use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 
     #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -378,7 +442,70 @@ mod tests {
         up.store(true, Ordering::Relaxed);
         let second = process_batch(&flow, &records(2), deadline).await;
         assert_eq!(second.failures(), 0);
-        assert!(flow.built().is_some());
+        assert!(flow.built_from().await.is_some());
         assert_eq!(flow.build_failures(), 1);
+    }
+
+    /// A feed whose version a test moves.
+    struct MovingFeed(std::sync::Mutex<Arc<Versioned>>);
+
+    impl MovingFeed {
+        fn at(version: &str) -> Self {
+            Self(std::sync::Mutex::new(Self::versioned(version)))
+        }
+        fn versioned(version: &str) -> Arc<Versioned> {
+            Arc::new(Versioned {
+                config: crate::config::Config::from_toml(crate::config::MINIMAL_TOML).unwrap(),
+                version: version.into(),
+            })
+        }
+        fn move_to(&self, version: &str) {
+            *self.0.lock().unwrap() = Self::versioned(version);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ConfigFeed for MovingFeed {
+        async fn current(&self) -> Arc<Versioned> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_configured_flow_is_rebuilt_for_a_new_version_and_kept_when_the_rebuild_fails() {
+        let feed = Arc::new(MovingFeed::at("v1"));
+        let up = Arc::new(AtomicBool::new(true));
+        let flow = {
+            let up = up.clone();
+            LazyFlow::configured("versioned", feed.clone(), move |live| {
+                let up = up.load(Ordering::Relaxed);
+                async move {
+                    if up {
+                        Ok(live.version.clone())
+                    } else {
+                        Err(SetupError("commercetools unavailable".into()))
+                    }
+                }
+            })
+        };
+        assert_eq!(*flow.get().await.unwrap(), "v1");
+        assert_eq!(*flow.get().await.unwrap(), "v1");
+        feed.move_to("v2");
+        assert_eq!(*flow.get().await.unwrap(), "v2", "rebuilt for v2");
+        assert_eq!(flow.built_from().await.as_deref(), Some("v2"));
+        up.store(false, Ordering::Relaxed);
+        feed.move_to("v3");
+        assert_eq!(
+            *flow.get().await.unwrap(),
+            "v2",
+            "a failed rebuild leaves the flow built before in use"
+        );
+        assert_eq!(flow.build_failures(), 1);
+        up.store(true, Ordering::Relaxed);
+        assert_eq!(
+            *flow.get().await.unwrap(),
+            "v3",
+            "tried again at the next use"
+        );
     }
 }

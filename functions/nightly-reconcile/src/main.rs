@@ -28,24 +28,20 @@ async fn main() -> Result<(), Error> {
         SHIPMENTS_QUEUE,
         STATUS_QUEUE,
     ])?;
+    let secrets = env.api_secrets().await?;
     let ct = Arc::new(
-        CtClient::new(app::ct_settings(&env.config, &env.secrets))
+        CtClient::new(app::ct_settings(&env.config, &secrets))
             .map_err(|e| app::SetupError(format!("commercetools client: {e}")))?,
     );
-    let pvx = app::reconcile_peoplevox(&env.config, &env.secrets, &env.stores)?;
-    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let pvx = app::reconcile_peoplevox(&env.config, &secrets, &env.stores)?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down;
+    // built again when a new configuration version is pushed.
     let flow = {
-        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
+        let (stores, pvx) = (env.stores.clone(), pvx.clone());
         let queue: Arc<dyn Queue> = env.queue.clone();
-        LazyFlow::new(nightly_reconcile::FLOW, move || {
-            let (config, stores, ct, pvx, queue) = (
-                config.clone(),
-                stores.clone(),
-                ct.clone(),
-                pvx.clone(),
-                queue.clone(),
-            );
-            async move { app::nightly_reconcile_with(&config, &stores, ct, pvx, queue).await }
+        LazyFlow::configured(nightly_reconcile::FLOW, env.feed.clone(), move |live| {
+            let (stores, ct, pvx, queue) = (stores.clone(), ct.clone(), pvx.clone(), queue.clone());
+            async move { app::nightly_reconcile_with(&live.config, &stores, ct, pvx, queue).await }
         })
     };
     let deps = Arc::new(handler::Deps {

@@ -16,26 +16,26 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = LambdaEnv::load().await?;
-    let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
+    let secrets = env.api_secrets().await?;
+    let (ct, pvx) = app::clients(&env.config, &secrets, env.stores.state.clone())?;
     env.require_queues(&[ORDERS_QUEUE, ORDERS_DLQ])?;
     // Exported orders trigger a stock recheck of their items when stock sync is configured.
-    let stock_hints: Option<Arc<dyn Queue>> = (!env.config.stock.sites.is_empty()
-        && env.require_queues(&[STOCK_QUEUE]).is_ok())
-    .then(|| env.queue.clone() as Arc<dyn Queue>);
+    let stock_queue: Option<Arc<dyn Queue>> = env
+        .require_queues(&[STOCK_QUEUE])
+        .is_ok()
+        .then(|| env.queue.clone() as Arc<dyn Queue>);
     // Built at the first invocation, not here: it reads Peoplevox's template headers and the
-    // commercetools export channel, and either may be down.
+    // commercetools export channel, and either may be down; built again when a new
+    // configuration version is pushed.
     let flow = {
-        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
-        LazyFlow::new(order_export::FLOW, move || {
-            let (config, stores, ct, pvx, hints) = (
-                config.clone(),
-                stores.clone(),
-                ct.clone(),
-                pvx.clone(),
-                stock_hints.clone(),
-            );
+        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        LazyFlow::configured(order_export::FLOW, env.feed.clone(), move |live| {
+            let (stores, ct, pvx) = (stores.clone(), ct.clone(), pvx.clone());
+            let hints = stock_queue
+                .clone()
+                .filter(|_| !live.config.stock.sites.is_empty());
             async move {
-                let flow = app::order_export(&config, &stores, ct, pvx).await?;
+                let flow = app::order_export(&live.config, &stores, ct, pvx).await?;
                 Ok(flow.with_stock_hints(hints))
             }
         })

@@ -15,14 +15,15 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = LambdaEnv::load().await?;
     env.require_queues(&[STATUS_QUEUE, STATUS_DLQ])?;
-    let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
-    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let secrets = env.api_secrets().await?;
+    let (ct, pvx) = app::clients(&env.config, &secrets, env.stores.state.clone())?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down;
+    // built again when a new configuration version is pushed.
     let flow = {
-        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
-        LazyFlow::new(order_status::FLOW, move || {
-            let (config, stores, ct, pvx) =
-                (config.clone(), stores.clone(), ct.clone(), pvx.clone());
-            async move { app::order_status(&config, &stores, ct, pvx).await }
+        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        LazyFlow::configured(order_status::FLOW, env.feed.clone(), move |live| {
+            let (stores, ct, pvx) = (stores.clone(), ct.clone(), pvx.clone());
+            async move { app::order_status(&live.config, &stores, ct, pvx).await }
         })
     };
     let retry = queues::retry_policy(STATUS_QUEUE);

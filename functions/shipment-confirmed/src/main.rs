@@ -14,14 +14,15 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = LambdaEnv::load().await?;
     env.require_queues(&[SHIPMENTS_QUEUE, SHIPMENTS_DLQ])?;
-    let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
-    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    let secrets = env.api_secrets().await?;
+    let (ct, pvx) = app::clients(&env.config, &secrets, env.stores.state.clone())?;
+    // Built at the first invocation, not here: it reads commercetools, which may be down;
+    // built again when a new configuration version is pushed.
     let flow = {
-        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
-        LazyFlow::new(shipment_confirmed::FLOW, move || {
-            let (config, stores, ct, pvx) =
-                (config.clone(), stores.clone(), ct.clone(), pvx.clone());
-            async move { app::shipment_confirmed(&config, &stores, ct, pvx).await }
+        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        LazyFlow::configured(shipment_confirmed::FLOW, env.feed.clone(), move |live| {
+            let (stores, ct, pvx) = (stores.clone(), ct.clone(), pvx.clone());
+            async move { app::shipment_confirmed(&live.config, &stores, ct, pvx).await }
         })
     };
     let retry = queues::retry_policy(SHIPMENTS_QUEUE);

@@ -17,21 +17,22 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let env = LambdaEnv::load().await?;
     env.require_queues(&[STOCK_QUEUE, STOCK_DLQ])?;
-    let (ct, pvx) = app::clients(&env.config, &env.secrets, env.stores.state.clone())?;
+    let secrets = env.api_secrets().await?;
+    let (ct, pvx) = app::clients(&env.config, &secrets, env.stores.state.clone())?;
     // The stock queue also carries the confirming re-reads the flow schedules.
     let confirm_queue: Arc<dyn Queue> = env.queue.clone();
-    // Built at the first invocation, not here: it reads commercetools, which may be down.
+    // Built at the first invocation, not here: it reads commercetools, which may be down;
+    // built again when a new configuration version is pushed.
     let flow = {
-        let (config, stores, pvx) = (env.config.clone(), env.stores.clone(), pvx.clone());
-        LazyFlow::new(stock_delta::FLOW, move || {
-            let (config, stores, ct, pvx, queue) = (
-                config.clone(),
+        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        LazyFlow::configured(stock_delta::FLOW, env.feed.clone(), move |live| {
+            let (stores, ct, pvx, queue) = (
                 stores.clone(),
                 ct.clone(),
                 pvx.clone(),
                 confirm_queue.clone(),
             );
-            async move { app::stock_delta(&config, &stores, ct, pvx, Some(queue)).await }
+            async move { app::stock_delta(&live.config, &stores, ct, pvx, Some(queue)).await }
         })
     };
     let retry = queues::retry_policy(STOCK_QUEUE);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::LambdaEnv;
 use ctpvx_shared::store::Queue;
 use ctpvx_shared::webhook::{WebhookRequest, Webhooks};
@@ -17,12 +18,32 @@ async fn main() -> Result<(), Error> {
         ctpvx_shared::lambda_init::STOCK_QUEUE,
         ctpvx_shared::lambda_init::SHIPMENTS_QUEUE,
     ])?;
+    let secrets = env.webhook_secrets().await?;
     let queue: Arc<dyn Queue> = env.queue;
-    let hooks =
-        Arc::new(Webhooks::new(queue, &env.secrets, &env.config.webhook).with_metric_lines());
+    // Built again when a new configuration version is pushed (its body limit, say).
+    let hooks = Arc::new(LazyFlow::configured(
+        "webhooks",
+        env.feed.clone(),
+        move |live| {
+            let hooks =
+                Webhooks::new(queue.clone(), &secrets, &live.config.webhook).with_metric_lines();
+            async move { Ok(hooks) }
+        },
+    ));
     lambda_http::run(service_fn(|request: Request| {
         let hooks = hooks.clone();
-        async move { answer(&hooks, request).await }
+        async move {
+            match hooks.get().await {
+                Ok(hooks) => answer(&hooks, request).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhooks not ready");
+                    Ok(Response::builder()
+                        .status(503)
+                        .header("content-type", "application/json")
+                        .body(Body::from(r#"{"error":"not ready; retry later"}"#))?)
+                }
+            }
+        }
     }))
     .await
 }

@@ -82,8 +82,8 @@ impl BackendArgs {
 }
 
 impl Backend {
-    /// The secrets: from Secrets Manager (`CTPVX_SECRET_ARN`) with --aws when set, else from
-    /// the environment.
+    /// The secrets: with --aws, from Secrets Manager (`CTPVX_API_SECRET_ARN`,
+    /// `CTPVX_WEBHOOK_SECRET_ARN`) where set, else from the environment.
     pub async fn secrets(&self) -> anyhow::Result<Secrets> {
         Ok(match &self.aws_sdk {
             Some(sdk) => ctpvx_shared::lambda_init::load_secrets(sdk).await?,

@@ -95,9 +95,8 @@ async fn ready_all(moto: &Moto, release: &Path, runs: usize) -> anyhow::Result<V
         ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
         ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
     ];
-    let mut env = moto.provision(&secrets).await?;
+    let env = moto.provision(&bed.config_text, &secrets).await?;
     let secret_ms = secret_round_trip_ms(moto, &env).await?;
-    env.push(("CTPVX_CONFIG".into(), bed.config_text.clone()));
     let mut by_function = serde_json::Map::new();
     for f in FUNCTIONS {
         let mut times = Vec::with_capacity(runs);
@@ -151,7 +150,7 @@ async fn ready_all(moto: &Moto, release: &Path, runs: usize) -> anyhow::Result<V
 async fn secret_round_trip_ms(moto: &Moto, env: &[(String, String)]) -> anyhow::Result<f64> {
     let arn = env
         .iter()
-        .find(|(k, _)| k == "CTPVX_SECRET_ARN")
+        .find(|(k, _)| k == "CTPVX_API_SECRET_ARN")
         .map(|(_, v)| v.clone())
         .context("no secret provisioned")?;
     let sdk = ctpvx_shared::aws::provision::emulator_sdk_config(&moto.endpoint).await;

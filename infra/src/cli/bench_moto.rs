@@ -62,14 +62,15 @@ impl Moto {
         ))
     }
 
-    /// Creates the tables, queues and the JSON secret holding `secrets` (name → value); returns
-    /// the environment a function reads them from (template.yaml's variables) plus the AWS
-    /// endpoint, region and dummy credentials.
+    /// Creates the tables, queues, the configuration bucket holding `config_text` and the JSON
+    /// secrets holding `secrets` (name → value); returns the environment a function reads them
+    /// from (template.yaml's variables) plus the AWS endpoint, region and dummy credentials.
     pub async fn provision(
         &self,
+        config_text: &str,
         secrets: &[(&str, String)],
     ) -> anyhow::Result<Vec<(String, String)>> {
-        ctpvx_infra::aws_emulator::function_env(&self.endpoint, secrets).await
+        ctpvx_infra::aws_emulator::function_env(&self.endpoint, config_text, secrets).await
     }
 }
 

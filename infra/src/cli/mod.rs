@@ -17,6 +17,7 @@ mod bench_shipments;
 mod bench_stock;
 mod bench_webhooks;
 mod check_config;
+mod config;
 mod demo;
 mod dlq;
 mod map_order;
@@ -62,6 +63,9 @@ enum Command {
     Unsubscribe(subscribe::UnsubscribeArgs),
     /// Check the configuration against the live commercetools and Peoplevox endpoints.
     CheckConfig(check_config::Args),
+    /// The deployment's configuration (a versioned S3 object): validate and push a file, or
+    /// show the version in force.
+    Config(config::Args),
     /// Bring commercetools back in line with the warehouse now (stock, lost orders and
     /// despatches), or see with --dry-run what that would change.
     Reconcile(reconcile::Args),
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subscribe(args) => subscribe::run(args).await,
         Command::Unsubscribe(args) => subscribe::run_unsubscribe(args).await,
         Command::CheckConfig(args) => check_config::run(args).await,
+        Command::Config(args) => config::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
         Command::Soak(args) => soak::run(args).await,
     }

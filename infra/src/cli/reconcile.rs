@@ -22,7 +22,7 @@ use super::reconcile_watch::Watch;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Configuration file (see infra/config/ctpvx.example.toml); secrets come from the
-    /// environment (or Secrets Manager with --aws and CTPVX_SECRET_ARN).
+    /// environment (or Secrets Manager with --aws and CTPVX_API_SECRET_ARN).
     #[arg(long)]
     config: PathBuf,
     /// Only this site's stock (repeat for several); default: every [stock.sites] site.

@@ -109,7 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         forget_unknown: args.forget_unknown,
     };
-    let token = &target.secrets.pvx_callback_token;
+    let token = &target.secrets.hooks.pvx_callback_token;
     let report = subscriptions::apply(&pvx, target.state.as_ref(), &desired, token, options)
         .await
         .with_context(|| format!("reading the subscription records in {}", target.label))?;

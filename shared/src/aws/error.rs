@@ -4,11 +4,14 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 
 use crate::store::StoreError;
 
-/// Error codes that mean "the table, queue or secret does not exist".
+/// Error codes that mean "the table, queue, secret or object does not exist".
 const NOT_FOUND_CODES: &[&str] = &[
     "ResourceNotFoundException",
     "QueueDoesNotExist",
     "AWS.SimpleQueueService.NonExistentQueue",
+    // S3: GetObject of a missing key, and HeadObject (whose answer has no body to name it).
+    "NoSuchKey",
+    "NotFound",
 ];
 
 /// Classifies an SDK error: missing resources are `NotFound`, everything else `Backend`.

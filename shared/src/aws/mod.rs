@@ -1,4 +1,5 @@
-//! AWS adapters: DynamoDB and SQS implementations of the ports, Secrets Manager loading, and
+//! AWS adapters: DynamoDB and SQS implementations of the ports, Secrets Manager loading, the
+//! S3 configuration store ([`config_store`]), and
 //! provisioning helpers for tests against an emulator and for local tooling.
 //!
 //! Table layouts (names are Powertools' where Powertools defines them):
@@ -12,6 +13,7 @@
 
 mod attr;
 mod audit;
+pub mod config_store;
 mod error;
 mod idempotency;
 pub mod provision;
@@ -28,5 +30,6 @@ pub use state::DynamoStateStore;
 // The SDK crates, so that binaries and tests build clients with the very versions used here.
 pub use aws_config;
 pub use aws_sdk_dynamodb;
+pub use aws_sdk_s3;
 pub use aws_sdk_secretsmanager;
 pub use aws_sdk_sqs;

@@ -218,3 +218,49 @@ pub async fn create_queue_pair(
         dead_letter_arn,
     })
 }
+
+/// Creates (or finds) the versioned bucket `name` that holds the configuration, as the stack's
+/// `ConfigBucket` is made, in the client's region.
+pub async fn create_config_bucket(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+) -> Result<(), StoreError> {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+        VersioningConfiguration,
+    };
+    let region = client
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut create = client.create_bucket().bucket(name);
+    // us-east-1 is the one region that takes no location constraint.
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    if let Err(e) = create.send().await {
+        let owned = e
+            .as_service_error()
+            .is_some_and(|s| s.is_bucket_already_owned_by_you());
+        if !owned {
+            return Err(sdk_error(&format!("create bucket {name}"), e));
+        }
+    }
+    client
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("versioning of bucket {name}"), e))?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 
 mod error;
 mod file;
+mod live;
 mod orders;
 mod reconcile;
 mod secrets;
@@ -17,13 +18,15 @@ pub use file::{
     CommercetoolsConfig, Config, OrderRules, PeoplevoxConfig, RoutingRule, TemplateNames,
     UnitOfMeasure, WebhookConfig,
 };
+pub use live::{ConfigFeed, FixedConfig, Versioned};
 pub use orders::{
     CustomLineItems, DERIVED_HEX_DIGITS, ITEM_CODE_MAX, MissingNumber, OrderNumbering, OtherOrders,
     SplitDestinations, TooLongNumber,
 };
 pub use reconcile::ReconcileRules;
 pub use secrets::{
-    ENV_CT_CLIENT_SECRET, ENV_PVX_CALLBACK_TOKEN, ENV_PVX_PASSWORD, ENV_WEBHOOK_TOKEN, Secrets,
+    ApiSecrets, ENV_CT_CLIENT_SECRET, ENV_PVX_CALLBACK_TOKEN, ENV_PVX_PASSWORD, ENV_WEBHOOK_TOKEN,
+    Secrets, WebhookSecrets,
 };
 pub use shipments::{CarrierMapping, PackageTemplate, ShipmentRules, WeightUnit};
 pub use status::{StatusMapping, StatusRules, default_statuses};

@@ -1,19 +1,31 @@
 //! Secrets: held in types that never print, read from the environment or handed over by the
 //! AWS adapter after reading Secrets Manager.
+//!
+//! They come in two halves, each a secret of its own in AWS, so that a function can read only
+//! the half it needs: the API credentials ([`ApiSecrets`]: the commercetools client secret and
+//! the Peoplevox password) for the flows, and the two tokens that prove a caller
+//! ([`WebhookSecrets`]) for the internet-facing webhooks function. A breach of the webhooks
+//! function then yields no credential to either system. The operator CLI holds both
+//! ([`Secrets`]).
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::ConfigError;
 
-/// The secrets ctpvx needs. `Debug` prints only which are present.
+/// The API credentials the flows use. `Debug` prints no value.
 #[derive(Clone)]
-pub struct Secrets {
+pub struct ApiSecrets {
     /// commercetools API client secret.
     pub ct_client_secret: SecretString,
     /// Peoplevox integration user password.
     pub pvx_password: SecretString,
+}
+
+/// The tokens the webhooks function checks callers against. `Debug` prints no value.
+#[derive(Clone)]
+pub struct WebhookSecrets {
     /// Token that commercetools webhook callers must present (Bearer).
     pub webhook_token: SecretString,
     /// Token in the path of Peoplevox callback URLs: Peoplevox cannot sign or send headers,
@@ -21,15 +33,64 @@ pub struct Secrets {
     pub pvx_callback_token: SecretString,
 }
 
-impl std::fmt::Debug for Secrets {
+/// Both halves: what the operator CLI and the local runner hold.
+#[derive(Clone)]
+pub struct Secrets {
+    /// The API credentials.
+    pub api: ApiSecrets,
+    /// The caller tokens.
+    pub hooks: WebhookSecrets,
+}
+
+impl std::fmt::Debug for ApiSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secrets { ct_client_secret: [redacted], pvx_password: [redacted], webhook_token: [redacted], pvx_callback_token: [redacted] }")
+        f.write_str("ApiSecrets { ct_client_secret: [redacted], pvx_password: [redacted] }")
     }
 }
 
-/// Environment variable names, also the keys of the JSON secret in Secrets Manager
-/// (lower-cased without the prefix: `ct_client_secret`, `pvx_password`, `webhook_token`,
-/// `pvx_callback_token`).
+impl std::fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecrets { webhook_token: [redacted], pvx_callback_token: [redacted] }")
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Secrets {{ api: {:?}, hooks: {:?} }}",
+            self.api, self.hooks
+        )
+    }
+}
+
+impl AsRef<ApiSecrets> for ApiSecrets {
+    fn as_ref(&self) -> &ApiSecrets {
+        self
+    }
+}
+
+impl AsRef<ApiSecrets> for Secrets {
+    fn as_ref(&self) -> &ApiSecrets {
+        &self.api
+    }
+}
+
+impl AsRef<WebhookSecrets> for WebhookSecrets {
+    fn as_ref(&self) -> &WebhookSecrets {
+        self
+    }
+}
+
+impl AsRef<WebhookSecrets> for Secrets {
+    fn as_ref(&self) -> &WebhookSecrets {
+        &self.hooks
+    }
+}
+
+/// Environment variable names, also the keys of the JSON secrets in Secrets Manager
+/// (lower-cased without the prefix: `ct_client_secret` and `pvx_password` in the API secret,
+/// `webhook_token` and `pvx_callback_token` in the webhook secret).
 pub const ENV_CT_CLIENT_SECRET: &str = "CTPVX_CT_CLIENT_SECRET";
 /// See [`ENV_CT_CLIENT_SECRET`].
 pub const ENV_PVX_PASSWORD: &str = "CTPVX_PVX_PASSWORD";
@@ -41,46 +102,61 @@ pub const ENV_PVX_CALLBACK_TOKEN: &str = "CTPVX_PVX_CALLBACK_TOKEN";
 /// Shortest webhook token accepted: callers cannot sign, so the token is the only proof.
 pub const MIN_WEBHOOK_TOKEN_LEN: usize = 32;
 
-impl Secrets {
-    /// Reads the four secrets from the environment.
+/// A secret from the environment, named by its variable.
+fn from_env(name: &str) -> Result<SecretString, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(SecretString::from)
+        .ok_or_else(|| ConfigError::MissingSecret(name.to_string()))
+}
+
+/// A field of a JSON secret, named by its key.
+fn from_map(map: &BTreeMap<String, SecretString>, key: &str) -> Result<SecretString, ConfigError> {
+    map.get(key)
+        .cloned()
+        .ok_or_else(|| ConfigError::MissingSecret(key.to_string()))
+}
+
+impl ApiSecrets {
+    /// Reads the API credentials from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(SecretString::from)
-                .ok_or_else(|| ConfigError::MissingSecret(name.to_string()))
-        };
+        Ok(Self {
+            ct_client_secret: from_env(ENV_CT_CLIENT_SECRET)?,
+            pvx_password: from_env(ENV_PVX_PASSWORD)?,
+        })
+    }
+
+    /// The API credentials from a key/value map (the API secret from Secrets Manager).
+    pub fn from_map(map: &BTreeMap<String, SecretString>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            ct_client_secret: from_map(map, "ct_client_secret")?,
+            pvx_password: from_map(map, "pvx_password")?,
+        })
+    }
+}
+
+impl WebhookSecrets {
+    /// Reads the caller tokens from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::checked(
-            get(ENV_CT_CLIENT_SECRET)?,
-            get(ENV_PVX_PASSWORD)?,
-            get(ENV_WEBHOOK_TOKEN)?,
-            get(ENV_PVX_CALLBACK_TOKEN)?,
+            from_env(ENV_WEBHOOK_TOKEN)?,
+            from_env(ENV_PVX_CALLBACK_TOKEN)?,
         )
     }
 
-    /// Builds the secrets from a key/value map (the JSON secret from Secrets Manager).
+    /// The caller tokens from a key/value map (the webhook secret from Secrets Manager).
     pub fn from_map(map: &BTreeMap<String, SecretString>) -> Result<Self, ConfigError> {
-        let get = |key: &str| {
-            map.get(key)
-                .cloned()
-                .ok_or_else(|| ConfigError::MissingSecret(key.to_string()))
-        };
         Self::checked(
-            get("ct_client_secret")?,
-            get("pvx_password")?,
-            get("webhook_token")?,
-            get("pvx_callback_token")?,
+            from_map(map, "webhook_token")?,
+            from_map(map, "pvx_callback_token")?,
         )
     }
 
     fn checked(
-        ct_client_secret: SecretString,
-        pvx_password: SecretString,
         webhook_token: SecretString,
         pvx_callback_token: SecretString,
     ) -> Result<Self, ConfigError> {
-        use secrecy::ExposeSecret;
         for (name, token) in [
             ("webhook_token", &webhook_token),
             ("pvx_callback_token", &pvx_callback_token),
@@ -105,10 +181,26 @@ impl Secrets {
             ));
         }
         Ok(Self {
-            ct_client_secret,
-            pvx_password,
             webhook_token,
             pvx_callback_token,
+        })
+    }
+}
+
+impl Secrets {
+    /// Reads all four secrets from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            api: ApiSecrets::from_env()?,
+            hooks: WebhookSecrets::from_env()?,
+        })
+    }
+
+    /// All four secrets from one key/value map (tests and local tools).
+    pub fn from_map(map: &BTreeMap<String, SecretString>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            api: ApiSecrets::from_map(map)?,
+            hooks: WebhookSecrets::from_map(map)?,
         })
     }
 }
@@ -120,12 +212,16 @@ mod tests {
     #[test]
     fn debug_never_prints_values() {
         let s = Secrets {
-            ct_client_secret: "ct-secret-value".to_string().into(),
-            pvx_password: "pvx-secret-value".to_string().into(),
-            webhook_token: "token-secret-value".to_string().into(),
-            pvx_callback_token: "callback-secret-value".to_string().into(),
+            api: ApiSecrets {
+                ct_client_secret: "ct-secret-value".to_string().into(),
+                pvx_password: "pvx-secret-value".to_string().into(),
+            },
+            hooks: WebhookSecrets {
+                webhook_token: "token-secret-value".to_string().into(),
+                pvx_callback_token: "callback-secret-value".to_string().into(),
+            },
         };
-        let shown = format!("{s:?}");
+        let shown = format!("{s:?} {:?} {:?}", s.api, s.hooks);
         assert!(!shown.contains("secret-value"), "{shown}");
     }
 
@@ -144,5 +240,28 @@ mod tests {
         map.remove("pvx_password");
         let e = Secrets::from_map(&map).unwrap_err();
         assert!(e.to_string().contains("pvx_password"), "{e}");
+    }
+
+    #[test]
+    fn each_half_needs_only_its_own_keys() {
+        let mut api = BTreeMap::new();
+        api.insert("ct_client_secret".to_string(), SecretString::from("a"));
+        api.insert("pvx_password".to_string(), SecretString::from("b"));
+        assert!(ApiSecrets::from_map(&api).is_ok());
+        let e = WebhookSecrets::from_map(&api).unwrap_err();
+        assert!(e.to_string().contains("webhook_token"), "{e}");
+
+        let mut hooks = BTreeMap::new();
+        hooks.insert(
+            "webhook_token".to_string(),
+            SecretString::from("webhook-token-0123456789-abcdefghij"),
+        );
+        hooks.insert(
+            "pvx_callback_token".to_string(),
+            SecretString::from("pvx-callback-token-0123456789-abcdefghij"),
+        );
+        assert!(WebhookSecrets::from_map(&hooks).is_ok());
+        let e = ApiSecrets::from_map(&hooks).unwrap_err();
+        assert!(e.to_string().contains("ct_client_secret"), "{e}");
     }
 }

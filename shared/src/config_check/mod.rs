@@ -63,7 +63,7 @@ pub async fn check_config(inputs: CheckInputs<'_>) -> CheckReport {
             report.checks.push(Check::fail(
                 "secrets",
                 why,
-                "set the CTPVX_* variables, or the keys of the CTPVX_SECRET_ARN secret",
+                "set the CTPVX_* variables, or the keys of the CTPVX_API_SECRET_ARN and CTPVX_WEBHOOK_SECRET_ARN secrets",
             ));
             report.checks.push(Check::skip(
                 "commercetools and Peoplevox",
@@ -122,7 +122,7 @@ pub async fn check_config(inputs: CheckInputs<'_>) -> CheckReport {
                 pvx,
                 state.as_ref(),
                 config,
-                &secrets.pvx_callback_token,
+                &secrets.hooks.pvx_callback_token,
                 service,
             )
             .await,

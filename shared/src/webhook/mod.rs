@@ -18,7 +18,7 @@ use secrecy::SecretString;
 pub use auth::token_matches;
 pub use peoplevox::{CallbackStats, PEOPLEVOX_PREFIX};
 
-use crate::config::{Secrets, WebhookConfig};
+use crate::config::{WebhookConfig, WebhookSecrets};
 use crate::store::Queue;
 
 /// Path of the commercetools order webhook.
@@ -85,7 +85,12 @@ struct CallbackCounters {
 impl Webhooks {
     /// The ingress; commercetools callers present `secrets.webhook_token`, Peoplevox callbacks
     /// carry `secrets.pvx_callback_token` in their path.
-    pub fn new(queue: Arc<dyn Queue>, secrets: &Secrets, config: &WebhookConfig) -> Self {
+    pub fn new(
+        queue: Arc<dyn Queue>,
+        secrets: &impl AsRef<WebhookSecrets>,
+        config: &WebhookConfig,
+    ) -> Self {
+        let secrets = secrets.as_ref();
         Self {
             queue,
             token: secrets.webhook_token.clone(),
