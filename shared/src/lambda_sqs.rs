@@ -72,7 +72,9 @@ pub async fn handle<F: BatchFlow>(
     .await;
     // Counts only: reports hold no personal data.
     let summary = serde_json::to_string(&processed.report).unwrap_or_default();
-    tracing::info!(flow = flow.name(), %summary, "batch done");
+    // Which configuration version the batch ran under, for an operator who just pushed one.
+    let configuration = flow.built_from().await.unwrap_or_default();
+    tracing::info!(flow = flow.name(), %configuration, %summary, "batch done");
     let requests = pvx.map_or(0, |p| p.requests_made().saturating_sub(requests_before));
     // A Lambda handles one batch at a time, so the client's counter moved for this batch only.
     println!(
