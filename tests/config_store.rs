@@ -124,10 +124,10 @@ async fn a_function_looks_again_only_after_its_refresh_interval() {
     let first = config_store::push(&client, &object, EXAMPLE)
         .await
         .expect("push v1");
-    let feed = S3ConfigFeed::load(client.clone(), object.clone(), Duration::from_secs(600))
+    let feed = S3ConfigFeed::load(client.clone(), object.clone(), Duration::from_secs(2))
         .await
         .expect("v1 loads");
-    config_store::push(&client, &object, &with_buffer(3))
+    let second = config_store::push(&client, &object, &with_buffer(3))
         .await
         .expect("push v2");
     assert_eq!(
@@ -135,6 +135,69 @@ async fn a_function_looks_again_only_after_its_refresh_interval() {
         first.version,
         "within the interval the function does not read S3"
     );
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(
+        feed.current().await.version,
+        second.version,
+        "after the interval it takes the new version"
+    );
+}
+
+#[tokio::test]
+async fn a_bucket_without_versions_is_told() {
+    let (client, mut object) = fresh_object().await;
+    object.bucket = format!("ctpvx-unversioned-{}", uuid::Uuid::new_v4().simple());
+    client
+        .create_bucket()
+        .bucket(&object.bucket)
+        .create_bucket_configuration(
+            ctpvx_shared::aws::aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint("eu-west-1".into())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("plain bucket");
+    let plain = config_store::push(&client, &object, EXAMPLE)
+        .await
+        .expect("pushed");
+    assert!(!plain.versioned, "{plain:?}");
+    let (_, versioned) = fresh_object().await;
+    let kept = config_store::push(&client, &versioned, EXAMPLE)
+        .await
+        .expect("pushed");
+    assert!(kept.versioned, "{kept:?}");
+}
+
+#[tokio::test]
+async fn a_cold_start_skips_versions_that_are_not_text_or_not_valid() {
+    let (client, object) = fresh_object().await;
+    let good = config_store::push(&client, &object, EXAMPLE)
+        .await
+        .expect("push v1");
+    for body in [&b"[orders\n"[..], &b"\xff\xfe not text"[..]] {
+        client
+            .put_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .expect("raw put");
+    }
+    let feed = S3ConfigFeed::load(client.clone(), object.clone(), Duration::ZERO)
+        .await
+        .expect("falls back past both");
+    assert_eq!(feed.current().await.version, good.version);
+    // And a push over a version that is not text still works.
+    let next = config_store::push(&client, &object, &with_buffer(4))
+        .await
+        .expect("push over a bad version");
+    assert_eq!(
+        next.previous, None,
+        "the bad text is not shown as the previous one"
+    );
+    assert_eq!(feed.current().await.version, next.version);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use ctpvx_shared::aws::config_store::{self, ConfigObject};
+use ctpvx_shared::aws::config_store::{self, ConfigObject, ConfigStoreError};
 use ctpvx_shared::aws::provision::{create_config_bucket, emulator_sdk_config};
 
 const EXAMPLE: &str = include_str!("../config/ctpvx.example.toml");
@@ -64,7 +64,10 @@ async fn config_push_validates_before_anything_goes_live() {
     assert!(err.contains("factor"), "the field is named: {err}");
     assert!(err.contains("Nothing was pushed"), "{err}");
     assert!(
-        config_store::read(&client, &object, None).await.is_err(),
+        matches!(
+            config_store::read(&client, &object, None).await,
+            Err(ConfigStoreError::Missing(_))
+        ),
         "nothing written"
     );
 

@@ -50,6 +50,27 @@ pub fn flow_deadline(lambda_deadline_ms: i64) -> Deadline {
     }
 }
 
+/// Time before a rebuild that failed for a version is tried again while the flow built before
+/// goes on (a version that validates but cannot be built, say a channel key that does not
+/// exist, must not cost every batch a failed build).
+const REBUILD_RETRY: Duration = Duration::from_secs(60);
+
+struct Slot<F> {
+    /// The flow and the configuration version it was built from.
+    built: Option<(String, Arc<F>)>,
+    /// The version whose rebuild failed last, and when.
+    failed: Option<(String, std::time::Instant)>,
+}
+
+impl<F> Slot<F> {
+    fn new(built: Option<(String, Arc<F>)>) -> tokio::sync::Mutex<Self> {
+        tokio::sync::Mutex::new(Self {
+            built,
+            failed: None,
+        })
+    }
+}
+
 type Build<F> =
     Box<dyn Fn(Option<Arc<Versioned>>) -> BoxFuture<'static, Result<F, SetupError>> + Send + Sync>;
 
@@ -60,8 +81,7 @@ type Build<F> =
 pub struct LazyFlow<F> {
     name: &'static str,
     feed: Option<Arc<dyn ConfigFeed>>,
-    /// The flow and the configuration version it was built from.
-    slot: tokio::sync::Mutex<Option<(String, Arc<F>)>>,
+    slot: tokio::sync::Mutex<Slot<F>>,
     build: Build<F>,
     failures: AtomicU64,
 }
@@ -77,7 +97,7 @@ impl<F: Send + Sync> LazyFlow<F> {
         Self {
             name,
             feed: None,
-            slot: tokio::sync::Mutex::new(None),
+            slot: Slot::new(None),
             build: Box::new(move |_| Box::pin(build())),
             failures: AtomicU64::new(0),
         }
@@ -94,7 +114,7 @@ impl<F: Send + Sync> LazyFlow<F> {
         Self {
             name,
             feed: Some(feed),
-            slot: tokio::sync::Mutex::new(None),
+            slot: Slot::new(None),
             build: Box::new(move |config| {
                 let build = build.clone();
                 Box::pin(async move {
@@ -113,7 +133,7 @@ impl<F: Send + Sync> LazyFlow<F> {
         Self {
             name,
             feed: None,
-            slot: tokio::sync::Mutex::new(Some((String::new(), Arc::new(flow)))),
+            slot: Slot::new(Some((String::new(), Arc::new(flow)))),
             build: Box::new(|_| {
                 Box::pin(async { Err(SetupError("the flow was given built".into())) })
             }),
@@ -122,9 +142,13 @@ impl<F: Send + Sync> LazyFlow<F> {
     }
 
     /// The flow, built now if it is not yet or if its configuration has a newer version. When
-    /// a rebuild for a newer version fails (an outage at that moment), the flow built before
-    /// goes on with its configuration and the next use tries again.
+    /// a rebuild for a newer version fails (an outage at that moment, or a version that
+    /// validates but cannot be built), the flow built before goes on with its configuration,
+    /// and the rebuild is tried again after [`REBUILD_RETRY`].
     pub async fn get(&self) -> Result<Arc<F>, SetupError> {
+        // The version is read under the lock: two callers cannot build two versions out of
+        // order.
+        let mut slot = self.slot.lock().await;
         let config = match &self.feed {
             Some(feed) => Some(feed.current().await),
             None => None,
@@ -133,28 +157,35 @@ impl<F: Send + Sync> LazyFlow<F> {
             .as_ref()
             .map(|c| c.version.clone())
             .unwrap_or_default();
-        let mut slot = self.slot.lock().await;
-        let old = match slot.as_ref() {
+        let old = match slot.built.as_ref() {
             Some((built_from, flow)) if self.feed.is_none() || *built_from == version => {
                 return Ok(flow.clone());
             }
             Some((built_from, flow)) => Some((built_from.clone(), flow.clone())),
             None => None,
         };
+        if let (Some((_, flow)), Some((failed, at))) = (&old, &slot.failed)
+            && *failed == version
+            && at.elapsed() < REBUILD_RETRY
+        {
+            return Ok(flow.clone());
+        }
         match (self.build)(config).await {
             Ok(flow) => {
                 if let Some((before, _)) = &old {
                     tracing::info!(flow = self.name, configuration = %version, previous = %before, "flow rebuilt for a new configuration version");
                 }
                 let flow = Arc::new(flow);
-                *slot = Some((version, flow.clone()));
+                slot.built = Some((version, flow.clone()));
+                slot.failed = None;
                 Ok(flow)
             }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 match old {
                     Some((before, flow)) => {
-                        tracing::warn!(flow = self.name, error = %e, configuration = %version, running = %before, "flow not rebuilt for the new configuration; it goes on with the one before and the next invocation tries again");
+                        tracing::warn!(flow = self.name, error = %e, configuration = %version, running = %before, "flow not rebuilt for the new configuration; it goes on with the one before and tries again in a minute");
+                        slot.failed = Some((version, std::time::Instant::now()));
                         Ok(flow)
                     }
                     None => {
@@ -168,7 +199,12 @@ impl<F: Send + Sync> LazyFlow<F> {
 
     /// The configuration version the flow was last built from, if it has been built.
     pub async fn built_from(&self) -> Option<String> {
-        self.slot.lock().await.as_ref().map(|(v, _)| v.clone())
+        self.slot
+            .lock()
+            .await
+            .built
+            .as_ref()
+            .map(|(v, _)| v.clone())
     }
 
     /// Builds that failed so far (a cold start during an outage).
@@ -504,8 +540,15 @@ mod tests {
         up.store(true, Ordering::Relaxed);
         assert_eq!(
             *flow.get().await.unwrap(),
-            "v3",
-            "tried again at the next use"
+            "v2",
+            "not tried again within a minute"
+        );
+        assert_eq!(flow.build_failures(), 1);
+        feed.move_to("v4");
+        assert_eq!(
+            *flow.get().await.unwrap(),
+            "v4",
+            "a newer version is built at once"
         );
     }
 }

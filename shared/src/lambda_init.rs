@@ -34,10 +34,8 @@ pub const DEFAULT_CONFIG_REFRESH_S: u64 = 60;
 
 /// Everything a function builds once at init.
 pub struct LambdaEnv {
-    /// The configuration as it was at init: what the API clients are built from (their
-    /// endpoints, credentials' users, timeouts and budget change with a new instance).
-    pub config: Config,
-    /// The newest valid configuration, for the flows (rebuilt when its version changes).
+    /// The newest valid configuration: the flows, and their API clients, are built from it and
+    /// built again when its version changes.
     pub feed: Arc<dyn ConfigFeed>,
     /// The AWS SDK's configuration.
     pub sdk: aws_config::SdkConfig,
@@ -70,10 +68,9 @@ impl LambdaEnv {
     /// a misconfigured deployment says why in its first log line.
     pub async fn load() -> Result<Self, SetupError> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let (config, feed) = load_config(&sdk).await?;
+        let feed = load_config(&sdk).await?;
         let (stores, queue) = aws_stores(&sdk)?;
         Ok(Self {
-            config,
             feed,
             sdk,
             stores,
@@ -108,10 +105,11 @@ impl LambdaEnv {
 
 /// The configuration: from the S3 object named by `CTPVX_CONFIG_BUCKET`/`CTPVX_CONFIG_KEY`
 /// (refreshed), else from the file `CTPVX_CONFIG_FILE` (fixed).
-async fn load_config(
-    sdk: &aws_config::SdkConfig,
-) -> Result<(Config, Arc<dyn ConfigFeed>), SetupError> {
-    if let Ok(bucket) = std::env::var("CTPVX_CONFIG_BUCKET") {
+async fn load_config(sdk: &aws_config::SdkConfig) -> Result<Arc<dyn ConfigFeed>, SetupError> {
+    if let Some(bucket) = std::env::var("CTPVX_CONFIG_BUCKET")
+        .ok()
+        .filter(|b| !b.is_empty())
+    {
         let object = ConfigObject {
             bucket,
             key: std::env::var("CTPVX_CONFIG_KEY").unwrap_or_else(|_| DEFAULT_CONFIG_KEY.into()),
@@ -131,8 +129,7 @@ async fn load_config(
         )
         .await
         .map_err(|e| SetupError(e.to_string()))?;
-        let first = feed.first().await;
-        return Ok((first.config.clone(), Arc::new(feed)));
+        return Ok(Arc::new(feed));
     }
     let path = std::env::var("CTPVX_CONFIG_FILE").map_err(|_| {
         SetupError(
@@ -142,7 +139,7 @@ async fn load_config(
     let config =
         Config::from_file(std::path::Path::new(&path)).map_err(|e| SetupError(e.to_string()))?;
     tracing::info!(configuration = %path, "configuration loaded from a file");
-    Ok((config.clone(), Arc::new(FixedConfig::new(config, path))))
+    Ok(Arc::new(FixedConfig::new(config, path)))
 }
 
 /// The API credentials: from the Secrets Manager JSON secret named by `CTPVX_API_SECRET_ARN`,

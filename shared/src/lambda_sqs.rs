@@ -17,6 +17,29 @@ use crate::metrics::batch_metrics;
 use crate::peoplevox::PvxClient;
 use crate::store::{AuditLog, Queue};
 
+/// The Peoplevox client of the flow built last, whose requests the batch metrics count. A flow
+/// rebuilt for a new configuration version builds new clients and sets them here.
+#[derive(Clone, Default)]
+pub struct PvxMeter(Arc<std::sync::Mutex<Option<Arc<PvxClient>>>>);
+
+impl PvxMeter {
+    /// Counts `client`'s requests from now on.
+    pub fn set(&self, client: Arc<PvxClient>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(client);
+        }
+    }
+
+    /// Requests made so far by the client counted now (0 before the first build).
+    pub fn requests(&self) -> u64 {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|c| c.requests_made()))
+            .unwrap_or(0)
+    }
+}
+
 /// The records of an SQS event.
 pub fn records(event: SqsEvent) -> Vec<InputRecord> {
     event
@@ -47,7 +70,7 @@ pub fn deadline_ms<T>(event: &LambdaEvent<T>) -> i64 {
 
 /// Runs one batch through `flow` (built first if it is not yet) and settles it; returns what
 /// the flow made of it and the answer for Lambda. The report's summary is logged as JSON, and
-/// the batch's metrics (records, failures, the Peoplevox requests `pvx` made meanwhile) go to
+/// the batch's metrics (records, failures, the Peoplevox requests `pvx` counted meanwhile) go to
 /// stdout as an EMF line. `deadline_ms` is the invocation's end (epoch ms).
 pub async fn handle<F: BatchFlow>(
     flow: &LazyFlow<F>,
@@ -56,10 +79,10 @@ pub async fn handle<F: BatchFlow>(
     retry: &RetryPolicy,
     event: SqsEvent,
     deadline_ms: i64,
-    pvx: Option<&PvxClient>,
+    pvx: Option<&PvxMeter>,
 ) -> (Processed<F::Report>, SqsBatchResponse) {
     let records = records(event);
-    let requests_before = pvx.map_or(0, PvxClient::requests_made);
+    let requests_before = pvx.map_or(0, PvxMeter::requests);
     let processed = process_batch(flow, &records, deadline_ms).await;
     let failed = settle(
         queue,
@@ -75,7 +98,15 @@ pub async fn handle<F: BatchFlow>(
     // Which configuration version the batch ran under, for an operator who just pushed one.
     let configuration = flow.built_from().await.unwrap_or_default();
     tracing::info!(flow = flow.name(), %configuration, %summary, "batch done");
-    let requests = pvx.map_or(0, |p| p.requests_made().saturating_sub(requests_before));
+    // A rebuild during the batch swaps the client: its requests then count from 0.
+    let requests = pvx.map_or(0, |p| {
+        let after = p.requests();
+        if after >= requests_before {
+            after - requests_before
+        } else {
+            after
+        }
+    });
     // A Lambda handles one batch at a time, so the client's counter moved for this batch only.
     println!(
         "{}",
@@ -87,13 +118,13 @@ pub async fn handle<F: BatchFlow>(
 }
 
 /// Serves a queue-fed flow until the runtime stops: every invocation is one batch, handled by
-/// [`handle`]; `pvx` is the flow's Peoplevox client, whose requests the metrics count.
+/// [`handle`]; `pvx` counts the flow's Peoplevox requests for the metrics.
 pub async fn serve<F: BatchFlow>(
     flow: LazyFlow<F>,
     queue: Arc<dyn Queue>,
     audit: Arc<dyn AuditLog>,
     retry: RetryPolicy,
-    pvx: Option<Arc<PvxClient>>,
+    pvx: Option<PvxMeter>,
 ) -> Result<(), Error> {
     let flow = Arc::new(flow);
     let retry = Arc::new(retry);
@@ -114,7 +145,7 @@ pub async fn serve<F: BatchFlow>(
                 &retry,
                 event.payload,
                 deadline_ms,
-                pvx.as_deref(),
+                pvx.as_ref(),
             )
             .await;
             Ok::<_, Error>(response)

@@ -10,8 +10,7 @@ use ctpvx_shared::flows::nightly_reconcile::metrics::drift_metrics;
 use ctpvx_shared::flows::nightly_reconcile::{NightlyReconcile, RunOptions};
 use ctpvx_shared::invocation::{LazyFlow, flow_deadline};
 use ctpvx_shared::lambda_init::RECONCILE_QUEUE;
-use ctpvx_shared::lambda_sqs;
-use ctpvx_shared::peoplevox::PvxClient;
+use ctpvx_shared::lambda_sqs::{self, PvxMeter};
 use ctpvx_shared::queues;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
@@ -20,8 +19,8 @@ use serde_json::{Value, json};
 /// Built once at init (the flow at its first invocation).
 pub struct Deps {
     pub flow: LazyFlow<NightlyReconcile>,
-    /// The reconciliation's Peoplevox client, whose requests the batch metrics count.
-    pub pvx: Arc<PvxClient>,
+    /// Counts the flow's Peoplevox requests for the batch metrics.
+    pub pvx: PvxMeter,
     pub queue: Arc<SqsQueue>,
     pub audit: Arc<dyn AuditLog>,
 }
@@ -39,7 +38,7 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
             &retry,
             sqs,
             deadline_ms,
-            Some(deps.pvx.as_ref()),
+            Some(&deps.pvx),
         )
         .await;
         for finished in &report.report.reports {

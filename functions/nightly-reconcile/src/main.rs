@@ -14,6 +14,7 @@ use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{
     LambdaEnv, ORDERS_QUEUE, RECONCILE_DLQ, RECONCILE_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE,
 };
+use ctpvx_shared::lambda_sqs::PvxMeter;
 use ctpvx_shared::store::Queue;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -29,24 +30,33 @@ async fn main() -> Result<(), Error> {
         STATUS_QUEUE,
     ])?;
     let secrets = env.api_secrets().await?;
-    let ct = Arc::new(
-        CtClient::new(app::ct_settings(&env.config, &secrets))
-            .map_err(|e| app::SetupError(format!("commercetools client: {e}")))?,
-    );
-    let pvx = app::reconcile_peoplevox(&env.config, &secrets, &env.stores)?;
+    let meter = PvxMeter::default();
     // Built at the first invocation, not here: it reads commercetools, which may be down;
-    // built again when a new configuration version is pushed.
+    // built again, clients included, when a new configuration version is pushed.
     let flow = {
-        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        let (stores, meter) = (env.stores.clone(), meter.clone());
         let queue: Arc<dyn Queue> = env.queue.clone();
         LazyFlow::configured(nightly_reconcile::FLOW, env.feed.clone(), move |live| {
-            let (stores, ct, pvx, queue) = (stores.clone(), ct.clone(), pvx.clone(), queue.clone());
-            async move { app::nightly_reconcile_with(&live.config, &stores, ct, pvx, queue).await }
+            let (stores, secrets, meter, queue) = (
+                stores.clone(),
+                secrets.clone(),
+                meter.clone(),
+                queue.clone(),
+            );
+            async move {
+                let ct = Arc::new(
+                    CtClient::new(app::ct_settings(&live.config, &secrets))
+                        .map_err(|e| app::SetupError(format!("commercetools client: {e}")))?,
+                );
+                let pvx = app::reconcile_peoplevox(&live.config, &secrets, &stores)?;
+                meter.set(pvx.clone());
+                app::nightly_reconcile_with(&live.config, &stores, ct, pvx, queue).await
+            }
         })
     };
     let deps = Arc::new(handler::Deps {
         flow,
-        pvx,
+        pvx: meter,
         queue: env.queue,
         audit: env.stores.audit,
     });

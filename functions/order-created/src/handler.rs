@@ -9,8 +9,7 @@ use ctpvx_shared::deadline;
 use ctpvx_shared::flows::order_export::OrderExport;
 use ctpvx_shared::invocation::{LazyFlow, flow_deadline};
 use ctpvx_shared::lambda_init::ORDERS_QUEUE;
-use ctpvx_shared::lambda_sqs;
-use ctpvx_shared::peoplevox::PvxClient;
+use ctpvx_shared::lambda_sqs::{self, PvxMeter};
 use ctpvx_shared::queues;
 use ctpvx_shared::store::AuditLog;
 use lambda_runtime::{Error, LambdaEvent};
@@ -18,8 +17,8 @@ use lambda_runtime::{Error, LambdaEvent};
 /// Built once at init (the flow at its first invocation).
 pub struct Deps {
     pub flow: LazyFlow<OrderExport>,
-    /// The flow's Peoplevox client, whose requests the batch metrics count.
-    pub pvx: Arc<PvxClient>,
+    /// Counts the flow's Peoplevox requests for the batch metrics.
+    pub pvx: PvxMeter,
     pub queue: Arc<SqsQueue>,
     pub audit: Arc<dyn AuditLog>,
 }
@@ -58,7 +57,7 @@ async fn handle_sqs(deps: &Deps, event: SqsEvent, deadline_ms: i64) -> SqsBatchR
         &retry,
         event,
         deadline_ms,
-        Some(deps.pvx.as_ref()),
+        Some(&deps.pvx),
     )
     .await;
     response

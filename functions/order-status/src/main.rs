@@ -6,7 +6,7 @@ use ctpvx_shared::app;
 use ctpvx_shared::flows::order_status;
 use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{LambdaEnv, STATUS_DLQ, STATUS_QUEUE};
-use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::lambda_sqs::{self, PvxMeter};
 use ctpvx_shared::queues;
 use lambda_runtime::Error;
 
@@ -16,16 +16,20 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnv::load().await?;
     env.require_queues(&[STATUS_QUEUE, STATUS_DLQ])?;
     let secrets = env.api_secrets().await?;
-    let (ct, pvx) = app::clients(&env.config, &secrets, env.stores.state.clone())?;
+    let meter = PvxMeter::default();
     // Built at the first invocation, not here: it reads commercetools, which may be down;
-    // built again when a new configuration version is pushed.
+    // built again, clients included, when a new configuration version is pushed.
     let flow = {
-        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        let (stores, meter) = (env.stores.clone(), meter.clone());
         LazyFlow::configured(order_status::FLOW, env.feed.clone(), move |live| {
-            let (stores, ct, pvx) = (stores.clone(), ct.clone(), pvx.clone());
-            async move { app::order_status(&live.config, &stores, ct, pvx).await }
+            let (stores, secrets, meter) = (stores.clone(), secrets.clone(), meter.clone());
+            async move {
+                let (ct, pvx) = app::clients(&live.config, &secrets, stores.state.clone())?;
+                meter.set(pvx.clone());
+                app::order_status(&live.config, &stores, ct, pvx).await
+            }
         })
     };
     let retry = queues::retry_policy(STATUS_QUEUE);
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(meter)).await
 }

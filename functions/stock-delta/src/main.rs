@@ -7,7 +7,7 @@ use ctpvx_shared::app;
 use ctpvx_shared::flows::stock_delta;
 use ctpvx_shared::invocation::LazyFlow;
 use ctpvx_shared::lambda_init::{LambdaEnv, STOCK_DLQ, STOCK_QUEUE};
-use ctpvx_shared::lambda_sqs;
+use ctpvx_shared::lambda_sqs::{self, PvxMeter};
 use ctpvx_shared::queues;
 use ctpvx_shared::store::Queue;
 use lambda_runtime::Error;
@@ -18,23 +18,27 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnv::load().await?;
     env.require_queues(&[STOCK_QUEUE, STOCK_DLQ])?;
     let secrets = env.api_secrets().await?;
-    let (ct, pvx) = app::clients(&env.config, &secrets, env.stores.state.clone())?;
+    let meter = PvxMeter::default();
     // The stock queue also carries the confirming re-reads the flow schedules.
     let confirm_queue: Arc<dyn Queue> = env.queue.clone();
     // Built at the first invocation, not here: it reads commercetools, which may be down;
-    // built again when a new configuration version is pushed.
+    // built again, clients included, when a new configuration version is pushed.
     let flow = {
-        let (stores, pvx) = (env.stores.clone(), pvx.clone());
+        let (stores, meter) = (env.stores.clone(), meter.clone());
         LazyFlow::configured(stock_delta::FLOW, env.feed.clone(), move |live| {
-            let (stores, ct, pvx, queue) = (
+            let (stores, secrets, meter, queue) = (
                 stores.clone(),
-                ct.clone(),
-                pvx.clone(),
+                secrets.clone(),
+                meter.clone(),
                 confirm_queue.clone(),
             );
-            async move { app::stock_delta(&live.config, &stores, ct, pvx, Some(queue)).await }
+            async move {
+                let (ct, pvx) = app::clients(&live.config, &secrets, stores.state.clone())?;
+                meter.set(pvx.clone());
+                app::stock_delta(&live.config, &stores, ct, pvx, Some(queue)).await
+            }
         })
     };
     let retry = queues::retry_policy(STOCK_QUEUE);
-    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(pvx)).await
+    lambda_sqs::serve(flow, env.queue, env.stores.audit, retry, Some(meter)).await
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use ctpvx_shared::app::Stores;
-use ctpvx_shared::config::Secrets;
+use ctpvx_shared::config::{ApiSecrets, Secrets};
 use ctpvx_shared::embedded::EmbeddedStore;
 use ctpvx_shared::store::Queue;
 
@@ -88,6 +88,15 @@ impl Backend {
         Ok(match &self.aws_sdk {
             Some(sdk) => ctpvx_shared::lambda_init::load_secrets(sdk).await?,
             None => Secrets::from_env()?,
+        })
+    }
+
+    /// The API credentials alone (what `reconcile` needs): with --aws, from
+    /// `CTPVX_API_SECRET_ARN` where set, else from the environment.
+    pub async fn api_secrets(&self) -> anyhow::Result<ApiSecrets> {
+        Ok(match &self.aws_sdk {
+            Some(sdk) => ctpvx_shared::lambda_init::api_secrets(sdk).await?,
+            None => ApiSecrets::from_env()?,
         })
     }
 }

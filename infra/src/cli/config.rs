@@ -6,7 +6,8 @@
 //! so nothing invalid goes live; it prints the new version and when the functions take it.
 //! `show` prints the version in force (and, with `--text`, its text).
 //!
-//! Exit codes: 0 done; 1 the file does not validate, or the store failed; 2 a usage error.
+//! Exit codes: 0 done; 1 the file (or, for `show`, the version in force) does not validate, or
+//! the store failed; 2 a usage error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,16 +109,16 @@ async fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
                 pushed.version
             );
             println!(
-                "The functions take it within CTPVX_CONFIG_REFRESH_S ({DEFAULT_CONFIG_REFRESH_S} s by default) of their next invocation and log \"new configuration version taken\"."
+                "Each function takes it at its first invocation after CTPVX_CONFIG_REFRESH_S ({DEFAULT_CONFIG_REFRESH_S} s by default), rebuilding its flow and API clients, and logs \"new configuration version taken\". Check a new version against the live endpoints first with `ctpvx check-config --config FILE`."
             );
-            if let Some(previous) = &pushed.previous {
-                let moved = connection_sections_changed(previous, &text);
-                if !moved.is_empty() {
-                    println!(
-                        "Note: [{}] changed. The API clients are built when a function instance starts, so these settings apply to new instances; to apply them now, update each function's configuration (for example its description) so that Lambda starts new instances.",
-                        moved.join("], [")
-                    );
-                }
+            if !pushed.versioned {
+                println!(
+                    "Warning: bucket {} keeps no versions. Enable versioning (the stack's ConfigBucket has it): without it, functions cannot fall back to the last valid version.",
+                    object.bucket
+                );
+            }
+            if pushed.previous.as_deref() == Some(text.as_str()) {
+                println!("(The same text as the version before.)");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -140,13 +141,14 @@ async fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     match config_store::read(&s3().await, &object, None).await {
         Ok((text, version)) => {
             println!("{object}: version {version}, {} bytes", text.len());
+            if args.text {
+                println!("{text}");
+            }
             if let Err(e) = ctpvx_shared::config::Config::from_toml(&text) {
                 println!(
                     "This version is NOT valid ({e}); the functions run the newest valid one before it."
                 );
-            }
-            if args.text {
-                println!("{text}");
+                return Ok(ExitCode::FAILURE);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -154,35 +156,5 @@ async fn run_show(args: ShowArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{e}");
             Ok(ExitCode::FAILURE)
         }
-    }
-}
-
-/// The connection sections (`commercetools`, `peoplevox`) that differ between two texts.
-fn connection_sections_changed(before: &str, after: &str) -> Vec<&'static str> {
-    let parse = |t: &str| t.parse::<toml::Table>().ok();
-    let (Some(before), Some(after)) = (parse(before), parse(after)) else {
-        return Vec::new();
-    };
-    ["commercetools", "peoplevox"]
-        .into_iter()
-        .filter(|section| before.get(*section) != after.get(*section))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_changed_endpoint_is_named_and_a_changed_rule_is_not() {
-        let before =
-            "[commercetools]\napi_url = \"a\"\n[peoplevox]\nclient_id = \"c\"\n[orders]\nx = 1\n";
-        let rule = before.replace("x = 1", "x = 2");
-        assert!(connection_sections_changed(before, &rule).is_empty());
-        let endpoint = before.replace("\"a\"", "\"b\"");
-        assert_eq!(
-            connection_sections_changed(before, &endpoint),
-            vec!["commercetools"]
-        );
     }
 }

@@ -67,7 +67,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.report.as_deref().map(Format::of).transpose()?;
     let config = Config::from_file(&args.config)?;
     let backend = args.backend.open(true).await?;
-    let secrets = backend.secrets().await?;
+    let secrets = backend.api_secrets().await?;
     let ct = Arc::new(CtClient::new(app::ct_settings(&config, &secrets))?);
     let flow = app::nightly_reconcile(
         &config,

@@ -6,19 +6,32 @@
 //! parameter (4 KB) and an SSM parameter (8 KB in the advanced tier); an S3 object holds any
 //! size. A versioned bucket gives every push a version id, which the functions log and an
 //! operator can roll back to, and keeps the previous versions for a cold start to fall back on.
-//! AWS AppConfig would add staged rollouts, but its data API (`appconfigdata`) has no local
-//! emulator to test against, and its Lambda extension is a layer per region and architecture.
+//! AWS AppConfig would validate on its side and roll back on an alarm, which this module does
+//! on the client instead (validation before a push and before a function takes a version);
+//! but its data API (`appconfigdata`) has no local emulator, so nothing here could be tested
+//! as shipped.
+//!
+//! The bucket must keep versions (the stack's `ConfigBucket` does; [`push`] says when it
+//! does not). The functions need `s3:GetObject`, `s3:GetObjectVersion` on the object and
+//! `s3:ListBucket`, `s3:ListBucketVersions` on the bucket (without `ListBucket` a missing
+//! object reads as access denied).
 //!
 //! How a function reads it ([`S3ConfigFeed`]):
 //! - at a cold start, the newest version that validates: a version that does not (written
 //!   around `ctpvx config push`) is skipped, with an error naming it, for the one before;
-//! - then, at most once per refresh interval (`CTPVX_CONFIG_REFRESH_S`, 60 s by default), a
-//!   `HeadObject` between invocations: a new version is read and validated, and taken only if
-//!   it validates. So a new version takes effect within the interval plus one invocation,
-//!   and a bad one never replaces a good one.
+//! - then, at the start of the first invocation after each refresh interval
+//!   (`CTPVX_CONFIG_REFRESH_S`, 60 s by default), a `HeadObject`: a new version is read and
+//!   validated, and taken only if it validates. So a new version takes effect at a function's
+//!   first invocation after the interval, and a bad one never replaces a good one. Every call
+//!   has a short timeout: a slow S3 delays an invocation by at most a few seconds.
+//!
+//! Deleting the object (a delete marker) leaves running functions on their version; new
+//! instances then cannot start until a version is pushed again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -48,12 +61,52 @@ impl std::fmt::Display for ConfigObject {
 }
 
 /// An S3 client for the configuration store. Path-style addressing when the SDK is pointed
-/// at an endpoint of its own (an emulator on loopback has no per-bucket host names).
+/// at an endpoint of its own (an emulator on loopback has no per-bucket host names). Calls
+/// time out after a few seconds: a function looks at the store on its request path.
 pub fn client(sdk: &aws_config::SdkConfig) -> Client {
     let conf = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
         .build();
     Client::from_conf(conf)
+}
+
+/// A version as the store names it: the S3 version id (the ETag where there is none).
+fn version_of(version_id: Option<&str>, e_tag: Option<&str>) -> String {
+    version_id
+        .filter(|v| !v.is_empty() && *v != "null")
+        .or(e_tag)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A configuration's text, validated: the reason it is not valid otherwise.
+fn validate(bytes: &[u8]) -> Result<(String, Config), String> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| "the object is not UTF-8 text".to_string())?;
+    let config = Config::from_toml(text).map_err(|e| e.to_string())?;
+    Ok((text.to_string(), config))
+}
+
+/// A validation error fit for a log line: without the lines of the file that TOML's messages
+/// quote (a credential pasted in by mistake would end up in the log otherwise).
+fn loggable(reason: &str) -> String {
+    reason
+        .lines()
+        .filter(|line| {
+            let t = line.trim_start();
+            !(t.starts_with('|')
+                || t.split_once('|')
+                    .is_some_and(|(n, _)| n.trim().parse::<u64>().is_ok()))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What a push wrote.
@@ -61,8 +114,11 @@ pub fn client(sdk: &aws_config::SdkConfig) -> Client {
 pub struct Pushed {
     /// The new version (the S3 version id; the ETag in a bucket without versioning).
     pub version: String,
-    /// The text of the version it replaced, if there was one.
+    /// The text of the version it replaced, if there was one (and it was text).
     pub previous: Option<String>,
+    /// The bucket keeps versions: a function can fall back to the last valid one. Without,
+    /// a version written around `push` that does not validate stops new instances.
+    pub versioned: bool,
 }
 
 /// Validates `text` as a configuration and, only if it validates, writes it as the new
@@ -76,8 +132,8 @@ pub async fn push(
         version: "the file to push".into(),
         reason: e.to_string(),
     })?;
-    let previous = match read(client, object, None).await {
-        Ok((text, _)) => Some(text),
+    let previous = match read_bytes(client, object, None).await {
+        Ok((bytes, _)) => String::from_utf8(bytes).ok(),
         Err(ConfigStoreError::Missing(_)) => None,
         Err(e) => return Err(e),
     };
@@ -90,12 +146,18 @@ pub async fn push(
         .send()
         .await
         .map_err(|e| ConfigStoreError::Store(sdk_error(&format!("writing {object}"), e)))?;
-    let version = out
+    let version = version_of(out.version_id(), out.e_tag());
+    // A versioned bucket answers every write with a version id ("null" when versioning is
+    // suspended). (moto answers GetBucketVersioning in a shape the SDK cannot read, so the
+    // write's answer is what tells.)
+    let versioned = out
         .version_id()
-        .or(out.e_tag())
-        .unwrap_or_default()
-        .to_string();
-    Ok(Pushed { version, previous })
+        .is_some_and(|v| !v.is_empty() && v != "null");
+    Ok(Pushed {
+        version,
+        previous,
+        versioned,
+    })
 }
 
 /// The text of `object` (its newest version, or `version`) and the version it is.
@@ -104,6 +166,20 @@ pub async fn read(
     object: &ConfigObject,
     version: Option<&str>,
 ) -> Result<(String, String), ConfigStoreError> {
+    let (bytes, version) = read_bytes(client, object, version).await?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigStoreError::Invalid {
+        version: version.clone(),
+        reason: "the object is not UTF-8 text".into(),
+    })?;
+    Ok((text, version))
+}
+
+/// The bytes of `object` (its newest version, or `version`) and the version they are.
+async fn read_bytes(
+    client: &Client,
+    object: &ConfigObject,
+    version: Option<&str>,
+) -> Result<(Vec<u8>, String), ConfigStoreError> {
     let out = client
         .get_object()
         .bucket(&object.bucket)
@@ -112,11 +188,7 @@ pub async fn read(
         .send()
         .await
         .map_err(|e| missing_or(object, sdk_error(&format!("reading {object}"), e)))?;
-    let version = out
-        .version_id()
-        .or(out.e_tag())
-        .unwrap_or_default()
-        .to_string();
+    let version = version_of(out.version_id(), out.e_tag());
     let bytes = out
         .body
         .collect()
@@ -125,11 +197,7 @@ pub async fn read(
             ConfigStoreError::Store(StoreError::Backend(format!("reading {object}: {e}")))
         })?
         .into_bytes();
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| ConfigStoreError::Invalid {
-        version: version.clone(),
-        reason: "the object is not UTF-8 text".into(),
-    })?;
-    Ok((text, version))
+    Ok((bytes.to_vec(), version))
 }
 
 /// The newest version's id, without reading it.
@@ -141,11 +209,7 @@ async fn head(client: &Client, object: &ConfigObject) -> Result<String, ConfigSt
         .send()
         .await
         .map_err(|e| missing_or(object, sdk_error(&format!("looking at {object}"), e)))?;
-    Ok(out
-        .version_id()
-        .or(out.e_tag())
-        .unwrap_or_default()
-        .to_string())
+    Ok(version_of(out.version_id(), out.e_tag()))
 }
 
 /// The version ids of `object`, newest first (the newest alone when the bucket keeps none).
@@ -178,7 +242,9 @@ fn missing_or(object: &ConfigObject, e: StoreError) -> ConfigStoreError {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigStoreError {
     /// Nothing has been pushed yet.
-    #[error("no configuration at {0}: push one with `ctpvx config push --config ctpvx.toml --aws`")]
+    #[error(
+        "no configuration at {0}: push one with `ctpvx config push --config ctpvx.toml --bucket BUCKET` (the stack's output ConfigBucketName)"
+    )]
     Missing(ConfigObject),
     /// A version that does not validate.
     #[error("configuration version {version} is not valid: {reason}")]
@@ -241,29 +307,40 @@ async fn newest_valid(
     client: &Client,
     object: &ConfigObject,
 ) -> Result<(Arc<Versioned>, Option<String>), ConfigStoreError> {
-    let (text, version) = read(client, object, None).await?;
-    let first_error = match Config::from_toml(&text) {
-        Ok(config) => return Ok((Arc::new(Versioned { config, version }), None)),
-        Err(e) => ConfigStoreError::Invalid {
-            version: version.clone(),
-            reason: e.to_string(),
-        },
+    let (bytes, version) = read_bytes(client, object, None).await?;
+    let reason = match validate(&bytes) {
+        Ok((_, config)) => return Ok((Arc::new(Versioned { config, version }), None)),
+        Err(reason) => reason,
     };
-    tracing::error!(error = %first_error, object = %object, "the newest configuration version is not valid; looking for the one before");
-    for older in versions(client, object).await? {
-        if older == version {
-            continue;
+    tracing::error!(rejected = %version, error = %loggable(&reason), object = %object, "the newest configuration version is not valid; looking for the one before");
+    let first_error = ConfigStoreError::Invalid {
+        version: version.clone(),
+        reason,
+    };
+    let older = match versions(client, object).await {
+        Ok(older) => older,
+        Err(e) => {
+            tracing::warn!(error = %e, "the versions before could not be listed");
+            return Err(first_error);
         }
-        let (text, older) = read(client, object, Some(&older)).await?;
-        if let Ok(config) = Config::from_toml(&text) {
-            tracing::warn!(configuration = %older, rejected = %version, "running an older configuration version");
-            return Ok((
-                Arc::new(Versioned {
-                    config,
-                    version: older,
-                }),
-                Some(version),
-            ));
+    };
+    for older in older.iter().filter(|v| **v != version) {
+        match read_bytes(client, object, Some(older)).await {
+            Ok((bytes, older)) => {
+                if let Ok((_, config)) = validate(&bytes) {
+                    tracing::warn!(configuration = %older, rejected = %version, "running an older configuration version");
+                    return Ok((
+                        Arc::new(Versioned {
+                            config,
+                            version: older,
+                        }),
+                        Some(version),
+                    ));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(version = %older, error = %e, "an older configuration version could not be read")
+            }
         }
     }
     Err(first_error)
@@ -287,15 +364,16 @@ impl ConfigFeed for S3ConfigFeed {
         if newest == state.current.version || state.rejected.as_deref() == Some(&newest) {
             return state.current.clone();
         }
-        match read(&self.client, &self.object, Some(&newest)).await {
-            Ok((text, version)) => match Config::from_toml(&text) {
-                Ok(config) => {
+        // The newest, read as it is now (by version id would fail where there is none).
+        match read_bytes(&self.client, &self.object, None).await {
+            Ok((bytes, version)) => match validate(&bytes) {
+                Ok((_, config)) => {
                     tracing::info!(configuration = %version, previous = %state.current.version, "new configuration version taken");
                     state.current = Arc::new(Versioned { config, version });
                     state.rejected = None;
                 }
-                Err(e) => {
-                    tracing::error!(rejected = %version, error = %e, configuration = %state.current.version, "new configuration version is not valid; going on with the version in force");
+                Err(reason) => {
+                    tracing::error!(rejected = %version, error = %loggable(&reason), configuration = %state.current.version, "new configuration version is not valid; going on with the version in force");
                     state.rejected = Some(version);
                 }
             },
@@ -304,5 +382,31 @@ impl ConfigFeed for S3ConfigFeed {
             }
         }
         state.current.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejected_version_is_logged_without_the_lines_it_quotes() {
+        let reason =
+            Config::from_toml("[commercetools]\nclient_secret_pasted = \"s3cr3t-value\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            reason.contains("s3cr3t-value") || reason.contains("client_secret_pasted"),
+            "{reason}"
+        );
+        let logged = loggable(&reason);
+        assert!(!logged.contains("s3cr3t-value"), "{logged}");
+    }
+
+    #[test]
+    fn a_null_version_id_names_the_version_by_its_etag() {
+        assert_eq!(version_of(Some("null"), Some("\"e1\"")), "\"e1\"");
+        assert_eq!(version_of(Some("v2"), Some("\"e1\"")), "v2");
+        assert_eq!(version_of(None, Some("\"e1\"")), "\"e1\"");
     }
 }
