@@ -1090,3 +1090,47 @@ async fn a_return_whose_answer_was_lost_is_counted_as_recorded() {
         1
     );
 }
+
+/// Peoplevox despatches an order, then cancels it, and the cancellation is handled before the
+/// despatch reaches commercetools (its callback is still on the shipments queue): the despatch
+/// report is read, so the cancellation is a conflict for a person, never applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warehouse_cancellation_overtaking_its_despatch_is_not_applied() {
+    let (bed, store, orders) = exported(1, 2).await;
+    let order = &orders[0];
+    let lines: Vec<(String, i64)> = order["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["variant"]["sku"].as_str().unwrap().to_string(),
+                l["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    bed.pvx
+        .despatch(
+            &number(order),
+            DespatchPlan {
+                lines,
+                packages: vec![PackagePlan::tracked("TRK-C")],
+                carrier: "DPD".into(),
+                service: "Next Day".into(),
+            },
+        )
+        .unwrap();
+    assert!(bed.pvx.set_order_status(&number(order), "Cancelled"));
+    let status = status_flow(&bed, &store).await;
+    send_status(&store, &number(order), "Cancelled", None).await;
+    run_status_batch(&status, &store, 10).await;
+
+    let o = ct_order(&bed, order);
+    assert_ne!(o["orderState"], "Cancelled", "{o:#}");
+    assert_ne!(o["shipmentState"], "Canceled", "{o:#}");
+    assert!(
+        field(&o, "pvxException").contains("goods have left"),
+        "{}",
+        field(&o, "pvxException")
+    );
+}

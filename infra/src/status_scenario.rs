@@ -262,6 +262,8 @@ pub fn close_and_return_shaped(bed: &Testbed, mut shapes: Option<&mut StatusWork
             && n % 11 == 5
             && n % 7 != 6
             && ct.is_some_and(has_warehouse_delivery)
+            // One the storefront cancelled in commercetools shows Cancelled for its own reason.
+            && ct.is_some_and(|o| o.order_state.as_deref() != Some("Cancelled"))
         {
             bed.pvx.set_order_status(&order.number, "Cancelled");
             work.cancelled_after_despatch.push(order.number.clone());
@@ -351,8 +353,63 @@ impl Shown {
     }
 }
 
+/// Up to five orders of each outcome that does not show, with what the two systems show of
+/// them: for a person reading a failed run.
+pub fn not_shown_examples(bed: &Testbed, work: &StatusWork) -> Value {
+    let by_number: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
+        bed.ct
+            .orders()
+            .into_iter()
+            .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+            .collect();
+    let describe = |n: &String| {
+        let o = by_number.get(n);
+        let field = |name: &str| {
+            o.and_then(|o| o.custom.as_ref())
+                .and_then(|c| c.fields.get(name))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        serde_json::json!({
+            "number": n,
+            "orderState": o.and_then(|o| o.order_state.clone()),
+            "shipmentState": o.and_then(|o| o.shipment_state.clone()),
+            "deliveries": o.and_then(|o| o.shipping_info.as_ref()).map(|s| s.deliveries.len()),
+            "pvxStatus": field("pvxStatus"),
+            "pvxException": field("pvxException"),
+            "pvxShortPicks": field("pvxShortPicks"),
+            "peoplevox": bed.pvx.order_status(n),
+            "despatched": bed.pvx.despatched_units(n),
+        })
+    };
+    let mut out = serde_json::Map::new();
+    for (name, numbers) in failing(bed, work) {
+        if !numbers.is_empty() {
+            let shown: Vec<Value> = numbers.iter().take(5).map(describe).collect();
+            out.insert(name.into(), Value::Array(shown));
+        }
+    }
+    Value::Object(out)
+}
+
 /// Reads the two simulated systems for what the scenario did.
 pub fn shown(bed: &Testbed, work: &StatusWork) -> Shown {
+    let f = failing(bed, work);
+    let n = |name: &str| f.get(name).map_or(0, Vec::len);
+    Shown {
+        conflicts_unrecorded: n("conflicts"),
+        cancellations_not_pushed: n("cancellations_not_pushed"),
+        cancellations_not_shown: n("cancellations_in_peoplevox"),
+        short_picks_not_shown: n("short_picks"),
+        cancellations_after_despatch_applied: n("cancellations_after_despatch"),
+    }
+}
+
+/// The orders of each outcome that does not show, by outcome.
+fn failing(
+    bed: &Testbed,
+    work: &StatusWork,
+) -> std::collections::BTreeMap<&'static str, Vec<String>> {
     let by_number: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
         bed.ct
             .orders()
@@ -375,30 +432,49 @@ pub fn shown(bed: &Testbed, work: &StatusWork) -> Shown {
             .unwrap_or_default()
     };
     let pvx_status = |number: &str| bed.pvx.order_status(number).unwrap_or_default();
-    let count = |numbers: &[String], ok: &dyn Fn(&str) -> bool| {
-        numbers.iter().filter(|n| !ok(n.as_str())).count()
+    let count = |numbers: &[String], ok: &dyn Fn(&str) -> bool| -> Vec<String> {
+        numbers
+            .iter()
+            .filter(|n| !ok(n.as_str()))
+            .cloned()
+            .collect()
     };
-    Shown {
-        conflicts_unrecorded: count(&work.cancelled_in_ct_after_pick, &|n| {
-            !field(n, "pvxException").is_empty()
-        }),
-        cancellations_not_pushed: count(&work.cancelled_in_ct_before_pick, &|n| {
-            pvx_status(n) == "Cancelled" && shipment(n) == "Canceled"
-        }),
-        cancellations_not_shown: count(&work.cancelled_in_peoplevox, &|n| {
-            shipment(n) == "Canceled"
-                && by_number
-                    .get(n)
-                    .is_some_and(|o| o.order_state.as_deref() == Some("Cancelled"))
-        }),
-        short_picks_not_shown: count(&work.short_picked, &|n| {
-            shipment(n) == "Partial" && !field(n, "pvxShortPicks").is_empty()
-        }),
-        cancellations_after_despatch_applied: count(&work.cancelled_after_despatch, &|n| {
-            shipment(n) != "Canceled"
-                && by_number
-                    .get(n)
-                    .is_some_and(|o| o.order_state.as_deref() != Some("Cancelled"))
-        }),
-    }
+    std::collections::BTreeMap::from([
+        (
+            "conflicts",
+            count(&work.cancelled_in_ct_after_pick, &|n| {
+                !field(n, "pvxException").is_empty()
+            }),
+        ),
+        (
+            "cancellations_not_pushed",
+            count(&work.cancelled_in_ct_before_pick, &|n| {
+                pvx_status(n) == "Cancelled" && shipment(n) == "Canceled"
+            }),
+        ),
+        (
+            "cancellations_in_peoplevox",
+            count(&work.cancelled_in_peoplevox, &|n| {
+                shipment(n) == "Canceled"
+                    && by_number
+                        .get(n)
+                        .is_some_and(|o| o.order_state.as_deref() == Some("Cancelled"))
+            }),
+        ),
+        (
+            "short_picks",
+            count(&work.short_picked, &|n| {
+                shipment(n) == "Partial" && !field(n, "pvxShortPicks").is_empty()
+            }),
+        ),
+        (
+            "cancellations_after_despatch",
+            count(&work.cancelled_after_despatch, &|n| {
+                shipment(n) != "Canceled"
+                    && by_number
+                        .get(n)
+                        .is_some_and(|o| o.order_state.as_deref() != Some("Cancelled"))
+            }),
+        ),
+    ])
 }

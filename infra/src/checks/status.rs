@@ -41,6 +41,50 @@ fn rank(bed: &Testbed, field: &str, value: &str) -> u8 {
     }
 }
 
+/// Up to `limit` Peoplevox returns missing in commercetools, with what the order shows.
+pub fn missing_return_examples(bed: &Testbed, limit: usize) -> Vec<serde_json::Value> {
+    let codes: std::collections::BTreeSet<String> = bed
+        .ct
+        .orders()
+        .iter()
+        .flat_map(|o| {
+            o.return_info
+                .iter()
+                .filter_map(|i| i.return_tracking_id.clone())
+        })
+        .collect();
+    let not_shown = super::hard_cases::returns_not_shown(bed);
+    let orders: BTreeMap<String, _> = bed
+        .ct
+        .orders()
+        .into_iter()
+        .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+        .collect();
+    bed.pvx
+        .returns()
+        .iter()
+        .filter(|r| {
+            !codes.contains(&r.code)
+                && not_shown
+                    .get(&r.order_number)
+                    .is_some_and(|items| r.lines.iter().any(|l| items.contains(&l.item)))
+        })
+        .take(limit)
+        .map(|r| {
+            let o = orders.get(&r.order_number);
+            serde_json::json!({
+                "code": r.code,
+                "order": r.order_number,
+                "lines": r.lines.iter().map(|l| format!("{} x{}", l.item, l.quantity)).collect::<Vec<_>>(),
+                "orderState": o.and_then(|o| o.order_state.clone()),
+                "shipmentState": o.and_then(|o| o.shipment_state.clone()),
+                "returnInfo": o.map(|o| serde_json::to_value(&o.return_info).unwrap_or_default()),
+                "peoplevox": bed.pvx.order_status(&r.order_number),
+            })
+        })
+        .collect()
+}
+
 /// Compares what happened in commercetools with the ranks, and returns with Peoplevox's.
 pub fn check(bed: &Testbed) -> StatusCheck {
     let history = bed.ct.state_history();

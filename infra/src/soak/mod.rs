@@ -458,6 +458,9 @@ impl Run<'_> {
             "unaccounted_examples": tally.unsettled_examples(5),
             "details": {
                 "outcomes_not_shown": shown,
+                "outcomes_not_shown_examples": status_scenario::not_shown_examples(bed, &work),
+                "oversold": bed.pvx.shortfalls().into_iter().map(|((site, item), units)| format!("{site} {item}: {units}")).collect::<Vec<_>>(),
+                "returns_missing_examples": crate::checks::status::missing_return_examples(bed, 5),
                 "cancellations_not_pushed": not_pushed,
                 "never_exported": never_exported,
                 "returns": { "duplicates": status.duplicate_returns, "missing": status.missing_returns },

@@ -389,6 +389,7 @@ impl OrderStatus {
             mapping: &mapping,
             on_hold: None,
             shorts: &[],
+            despatched: false,
         };
         let ours = &self.parts.order_type;
         let export = &self.parts.export_channel_id;

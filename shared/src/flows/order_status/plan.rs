@@ -58,6 +58,9 @@ pub struct Reported<'a> {
     pub on_hold: Option<bool>,
     /// Lines short after the final despatch (empty: none, or not checked).
     pub shorts: &'a [ShortLine],
+    /// Peoplevox's despatch report shows goods of the order despatched (read for a
+    /// cancellation, whose despatch may not have reached commercetools yet).
+    pub despatched: bool,
 }
 
 /// What to do.
@@ -126,7 +129,7 @@ pub fn plan(
     let stage = reported.mapping.stage;
     // A warehouse cancellation once goods have left would show a shipped order as cancelled,
     // which refund automations act on: Cancelled ranks highest, so it is stopped here.
-    if stage == Stage::Cancelled && goods_left(order, applied) {
+    if stage == Stage::Cancelled && (reported.despatched || goods_left(order, applied)) {
         return Verdict::Conflict(format!(
             "Peoplevox reports `{}` (cancelled) for an order whose goods have left the warehouse: not applied; a person must decide",
             reported.name
@@ -303,6 +306,7 @@ mod tests {
             mapping: &mapping,
             on_hold,
             shorts,
+            despatched: false,
         };
         plan(
             o,
@@ -387,6 +391,7 @@ mod tests {
             mapping: &mapping,
             on_hold: None,
             shorts: &[],
+            despatched: false,
         };
         assert!(matches!(
             plan(&o, None, false, &reported, &rules, &ours()),
@@ -481,6 +486,7 @@ mod tests {
             mapping: &mapping,
             on_hold: Some(false),
             shorts: &[],
+            despatched: false,
         };
         let v = plan(
             &held,

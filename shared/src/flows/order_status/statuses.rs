@@ -31,6 +31,10 @@ pub(super) struct Chosen {
     /// newest flag (not the event whose stage is applied), or from a Peoplevox read; `None`
     /// when no event carried one or it is older than the order's (stale).
     pub(super) hold: Option<HoldMark>,
+    /// Peoplevox's despatch report shows goods of the order despatched (read for a reported
+    /// cancellation of an order commercetools shows undelivered: its despatch may still be on
+    /// the shipments queue).
+    pub(super) despatched: bool,
 }
 
 /// How one order's update ended.
@@ -128,6 +132,7 @@ impl OrderStatus {
                     parts: Vec::new(),
                     mark: StatusMark::default(),
                     hold: None,
+                    despatched: false,
                 };
                 if further {
                     if let Some(previous) = best.replace(candidate) {
@@ -165,15 +170,21 @@ impl OrderStatus {
         }
     }
 
-    /// Reads what Peoplevox despatched for the orders reported despatched (or short), and
-    /// names their short lines. An order reported despatched with nothing in the despatch
+    /// Reads what Peoplevox despatched for the orders reported despatched (or short) or
+    /// cancelled, and names their short lines. An order reported despatched with nothing in the despatch
     /// report yet is retried, so that a lagging report never reads as a pick failure.
     async fn check_shorts(&self, chosen: &mut Vec<(Order, Chosen)>, report: &mut StatusReport) {
         // An order that already shows Despatched (our status, or Shipped from the shipment
         // flow) was compared before: Closed after Despatched costs no Peoplevox request.
         let rules = &self.parts.rules;
+        // A cancellation of an order commercetools shows undelivered: Peoplevox may have
+        // despatched it already (the despatch still on its way), and then it must not apply.
+        let cancels = |order: &Order, c: &Chosen| {
+            c.mapping.stage == Stage::Cancelled && order.deliveries().next().is_none()
+        };
         let wants = |order: &Order, c: &Chosen| {
             c.mapping.short_pick
+                || cancels(order, c)
                 || (matches!(c.mapping.stage, Stage::Despatched | Stage::Closed)
                     && plan::applied_stage(order, rules) < Some(Stage::Despatched))
         };
@@ -227,6 +238,10 @@ impl OrderStatus {
                 }
             }
             let mine = all.as_ref();
+            if cancels(order, c) {
+                c.despatched = mine.is_some_and(|items| items.values().any(|u| *u > 0));
+                return true;
+            }
             if mine.is_none() && !c.mapping.short_pick {
                 let reason = format!(
                     "Peoplevox reports order {number} `{}` but its despatch report has nothing for it yet",
@@ -321,6 +336,7 @@ impl OrderStatus {
             mapping: &c.mapping,
             on_hold: c.hold.map(|h| h.on_hold),
             shorts: &c.shorts,
+            despatched: c.despatched,
         };
         let mut verdict = Verdict::Same;
         // Whether the last update sent moved the stage: after a write whose answer was lost,
