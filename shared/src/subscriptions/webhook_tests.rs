@@ -502,3 +502,70 @@ async fn a_plus_in_an_encoded_item_code_never_carries_a_figure() {
         (Some("available"), Some("PACK+2"))
     );
 }
+
+/// A request refused before its parameters are read (wrong token, unknown event, method,
+/// size) is counted, apart from the 400s, and its metric line counts one `CallbacksRefused`
+/// and one of its kind: a token rotation Peoplevox's subscriptions missed shows there.
+#[tokio::test]
+async fn a_callback_refused_before_its_parameters_is_counted_and_measured() {
+    use crate::webhook::peoplevox::{Rejection, rejection_line};
+
+    let (hooks, store) = hooks().await;
+    let big = vec![b'x'; WebhookConfig::default().max_body_bytes + 1];
+    let wrong = format!(
+        "/webhooks/peoplevox/{}/availability",
+        "w".repeat(TOKEN.len())
+    );
+    let unknown = format!("/webhooks/peoplevox/{TOKEN}/no-such-event");
+    let right = format!("/webhooks/peoplevox/{TOKEN}/availability");
+    for (method, path, body, status) in [
+        ("GET", wrong.as_str(), &b""[..], 401),
+        ("GET", unknown.as_str(), &b""[..], 404),
+        ("PUT", right.as_str(), &b""[..], 405),
+        ("POST", right.as_str(), &big[..], 413),
+    ] {
+        let answer = hooks
+            .handle(WebhookRequest {
+                method,
+                path,
+                query: Some("item=SKU-1&available=1&enc=1"),
+                authorization: None,
+                content_type: Some("application/x-www-form-urlencoded"),
+                body,
+            })
+            .await;
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
+    }
+    let stats = hooks.callback_stats();
+    assert_eq!((stats.rejected, stats.refused), (4, 0), "{stats:?}");
+    assert!(
+        store
+            .receive(STOCK_QUEUE, 10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    for (kind, metric) in [
+        (Rejection::Token, "CallbacksWrongToken"),
+        (Rejection::Event, "CallbacksUnknownEvent"),
+        (Rejection::Method, "CallbacksWrongMethod"),
+        (Rejection::TooLarge, "CallbacksTooLarge"),
+    ] {
+        let line: serde_json::Value = serde_json::from_str(&rejection_line(kind)).unwrap();
+        assert_eq!(line["Flow"], "webhook");
+        assert_eq!(
+            (line["CallbacksRefused"].as_f64(), line[metric].as_f64()),
+            (Some(1.0), Some(1.0))
+        );
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], crate::metrics::NAMESPACE);
+        let names: Vec<&str> = declared["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["Name"].as_str())
+            .collect();
+        assert_eq!(names, ["CallbacksRefused", metric]);
+    }
+}

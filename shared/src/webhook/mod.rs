@@ -77,6 +77,7 @@ pub struct Webhooks {
 #[derive(Debug, Default)]
 struct CallbackCounters {
     refused: AtomicU64,
+    rejected: AtomicU64,
     unfilled: AtomicU64,
     unreadable: AtomicU64,
     ambiguous: AtomicU64,
@@ -102,7 +103,8 @@ impl Webhooks {
     }
 
     /// Writes a CloudWatch metric line (EMF, on stdout) for each Peoplevox callback that was
-    /// refused or lacked a value: for the Lambda, whose log CloudWatch reads.
+    /// refused (also before its parameters were read: wrong token, unknown event) or lacked a
+    /// value: for the Lambda, whose log CloudWatch reads.
     pub fn with_metric_lines(mut self) -> Self {
         self.emit_metrics = true;
         self
@@ -113,6 +115,7 @@ impl Webhooks {
         let c = &self.callback_stats;
         CallbackStats {
             refused: c.refused.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
             unfilled: c.unfilled.load(Ordering::Relaxed),
             unreadable: c.unreadable.load(Ordering::Relaxed),
             ambiguous: c.ambiguous.load(Ordering::Relaxed),

@@ -9,7 +9,9 @@
 //! from Peoplevox when it is missing. So a parameter left unfilled (still `{…}`) or unreadable
 //! is counted ([`CallbackStats`]) and read as absent, never a 400; a callback without its key
 //! is refused with 400 naming it, and counted: a placeholder a tenant renamed shows up there
-//! first.
+//! first. A request refused before its parameters are read (wrong token, unknown event,
+//! method, size) is counted too: after a token rotation that Peoplevox's subscriptions missed,
+//! every callback is a 401, and the `CallbacksRefused` metric is where that shows.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,9 @@ pub const STOCK_EVENTS: [&str; 2] = ["availability", "incremental"];
 pub struct CallbackStats {
     /// Callbacks refused with 400 (no key, cut short, unreadable).
     pub refused: u64,
+    /// Requests refused before their parameters were read: wrong token (401), unknown event
+    /// (404), method (405), body over the limit (413).
+    pub rejected: u64,
     /// Optional parameters left unfilled (`{…}`): read as absent.
     pub unfilled: u64,
     /// Optional parameters whose value could not be read (not a number, not a flag): read as
@@ -42,6 +47,43 @@ pub struct CallbackStats {
     /// Values that may not read as Peoplevox meant them (raw `%XX`, or not encoded as
     /// declared).
     pub ambiguous: u64,
+}
+
+/// Why a request on the callback route was refused before its parameters were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// The path's token is not the callback token (401).
+    Token,
+    /// No such callback event (404).
+    Event,
+    /// Neither GET nor POST (405).
+    Method,
+    /// The body is over `webhook.max_body_bytes` (413).
+    TooLarge,
+}
+
+impl Rejection {
+    /// The metric counting this kind, next to `CallbacksRefused`.
+    fn metric(self) -> &'static str {
+        match self {
+            Rejection::Token => "CallbacksWrongToken",
+            Rejection::Event => "CallbacksUnknownEvent",
+            Rejection::Method => "CallbacksWrongMethod",
+            Rejection::TooLarge => "CallbacksTooLarge",
+        }
+    }
+}
+
+/// The metric line (CloudWatch EMF, see [`crate::metrics`]) of one rejected request: one
+/// `CallbacksRefused`, as a callback refused with 400 counts, and one of its kind.
+pub(crate) fn rejection_line(kind: Rejection) -> String {
+    crate::metrics::emf_line(
+        "webhook",
+        &[
+            ("CallbacksRefused", 1.0, "Count"),
+            (kind.metric(), 1.0, "Count"),
+        ],
+    )
 }
 
 /// What one callback taught, for the counters and the metric line.
@@ -61,18 +103,22 @@ pub(super) async fn accept(
     let (token, event) = rest.split_once('/').unwrap_or((rest, ""));
     // Authentication first: nothing about the route or body is revealed without the token.
     if !secret_matches(token, &hooks.pvx_callback_token) {
+        hooks.record_rejection(Rejection::Token);
         return WebhookResponse::error(401, "unknown callback token");
     }
     let Some(spec) = events::spec(event) else {
+        hooks.record_rejection(Rejection::Event);
         return WebhookResponse::error(
             404,
             "no such callback event (availability, incremental, tracking, package-tracking, package-despatched, status, returns)",
         );
     };
     if !(req.method.eq_ignore_ascii_case("GET") || req.method.eq_ignore_ascii_case("POST")) {
+        hooks.record_rejection(Rejection::Method);
         return WebhookResponse::error(405, "use GET or POST");
     }
     if let Some(refused) = hooks.too_large(req.body) {
+        hooks.record_rejection(Rejection::TooLarge);
         return refused;
     }
     let mut notes = Notes::default();
@@ -116,6 +162,18 @@ pub(super) async fn accept(
 }
 
 impl Webhooks {
+    /// Counts a request refused before its parameters were read and, where the deployment
+    /// asks for it, writes its metric line. Neither the token nor the event named is logged:
+    /// both come from a caller that may not hold the token.
+    fn record_rejection(&self, kind: Rejection) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.callback_stats.rejected.fetch_add(1, Relaxed);
+        tracing::info!(?kind, "Peoplevox callback refused");
+        if self.emit_metrics {
+            println!("{}", rejection_line(kind));
+        }
+    }
+
     /// Counts what a callback taught and, where the deployment asks for it, writes the metric
     /// line (CloudWatch EMF, see [`crate::metrics`]).
     fn record_callback(&self, event: &str, notes: &Notes, refused: Option<&str>) {
