@@ -17,6 +17,8 @@ async fn main() -> Result<(), Error> {
         ctpvx_shared::lambda_init::ORDERS_QUEUE,
         ctpvx_shared::lambda_init::STOCK_QUEUE,
         ctpvx_shared::lambda_init::SHIPMENTS_QUEUE,
+        // Cancellations from commercetools; status and returns callbacks from Peoplevox.
+        ctpvx_shared::lambda_init::STATUS_QUEUE,
     ])?;
     let secrets = env.webhook_secrets().await?;
     let queue: Arc<dyn Queue> = env.queue;
