@@ -1,6 +1,8 @@
 //! template.yaml against the code's own names: every queue URL variable a function reads is
 //! set from the right queue, and each queue's redrive count is the one the flows park on (a
-//! flow parks a record with its reason on the receive the redrive policy would move it).
+//! flow parks a record with its reason on the receive the redrive policy would move it); and,
+//! read as CloudFormation reads it, each function's queue URLs, table rights, log group and
+//! concurrency, the tables' protection and the API's access log (issue 23).
 //! The template's syntax and SAM semantics are checked offline by infra/dev/lint_template.py.
 
 use std::time::Duration;
@@ -252,7 +254,7 @@ fn each_function_may_use_the_tables_its_flow_uses() {
             "IdempotencyTable",
         ),
         ("OrderStatusFunction", "dynamodb:GetItem", "StateTable"),
-        ("StockDeltaFunction", "dynamodb:UpdateItem", "StateTable"),
+        ("StockDeltaFunction", "dynamodb:PutItem", "StateTable"),
         (
             "ShipmentConfirmedFunction",
             "dynamodb:PutItem",
@@ -264,6 +266,29 @@ fn each_function_may_use_the_tables_its_flow_uses() {
             "{function} may not {action} on {table}"
         );
     }
+    // Every flow settles its batches through `flows::settle`, which audits what it hands on
+    // with one BatchWriteItem per 25 entries; every flow reads order links, status marks or
+    // the stock ledger with BatchGetItem (`StateStore::get_many`); the Peoplevox request
+    // budget is queried and its places deleted by every flow that calls Peoplevox.
+    for function in [
+        "OrderCreatedFunction",
+        "StockDeltaFunction",
+        "ShipmentConfirmedFunction",
+        "OrderStatusFunction",
+        "NightlyReconcileFunction",
+    ] {
+        for (action, table) in [
+            ("dynamodb:BatchWriteItem", "AuditTable"),
+            ("dynamodb:BatchGetItem", "StateTable"),
+            ("dynamodb:Query", "StateTable"),
+            ("dynamodb:DeleteItem", "StateTable"),
+        ] {
+            assert!(
+                grants(&template, function, action, table),
+                "{function} may not {action} on {table}"
+            );
+        }
+    }
     // ... and no more than it needs: only the export writes claims.
     for function in [
         "OrderStatusFunction",
@@ -274,5 +299,490 @@ fn each_function_may_use_the_tables_its_flow_uses() {
             !grants(&template, function, "dynamodb:PutItem", "IdempotencyTable"),
             "{function} may write the export's claims"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The template as CloudFormation reads it (issue 23): environments, IAM, logs, tables, scaling.
+// ---------------------------------------------------------------------------------------------
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use yaml_rust2::Yaml;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::yaml::Hash;
+
+/// Builds the document keeping CloudFormation's short-form tags in their long form (`!Ref X`
+/// reads `{Ref: X}`, `!GetAtt X.Arn` reads `{Fn::GetAtt: X.Arn}`, `!If [..]` reads
+/// `{Fn::If: [..]}`), so a reference is never mistaken for a literal.
+#[derive(Default)]
+struct Loader {
+    stack: Vec<Node>,
+    document: Option<Yaml>,
+}
+
+enum Node {
+    Seq(Vec<Yaml>, Option<String>),
+    Map(Hash, Option<Yaml>, Option<String>),
+}
+
+/// The long-form key of a short-form intrinsic tag.
+fn intrinsic(tag: Option<Tag>) -> Option<String> {
+    let tag = tag.filter(|t| t.handle == "!")?;
+    Some(match tag.suffix.as_str() {
+        "Ref" | "Condition" => tag.suffix,
+        other => format!("Fn::{other}"),
+    })
+}
+
+fn wrapped(value: Yaml, intrinsic: Option<String>) -> Yaml {
+    match intrinsic {
+        None => value,
+        Some(name) => Yaml::Hash(Hash::from_iter([(Yaml::String(name), value)])),
+    }
+}
+
+impl Loader {
+    fn add(&mut self, value: Yaml) {
+        match self.stack.last_mut() {
+            None => self.document = Some(value),
+            Some(Node::Seq(items, _)) => items.push(value),
+            Some(Node::Map(map, key, _)) => match key.take() {
+                None => *key = Some(value),
+                Some(k) => {
+                    map.insert(k, value);
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Loader {
+    fn on_event(&mut self, event: Event, _: Marker) {
+        match event {
+            Event::Scalar(text, style, _, tag) => {
+                let name = intrinsic(tag);
+                let value = if style == TScalarStyle::Plain && name.is_none() {
+                    Yaml::from_str(&text)
+                } else {
+                    Yaml::String(text)
+                };
+                self.add(wrapped(value, name));
+            }
+            Event::SequenceStart(_, tag) => self.stack.push(Node::Seq(Vec::new(), intrinsic(tag))),
+            Event::MappingStart(_, tag) => {
+                self.stack
+                    .push(Node::Map(Hash::new(), None, intrinsic(tag)))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let value = match self.stack.pop().expect("an open node") {
+                    Node::Seq(items, name) => wrapped(Yaml::Array(items), name),
+                    Node::Map(map, _, name) => wrapped(Yaml::Hash(map), name),
+                };
+                self.add(value);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn cfn() -> Yaml {
+    let text = template();
+    let mut loader = Loader::default();
+    Parser::new_from_str(&text)
+        .load(&mut loader, false)
+        .expect("template.yaml parses");
+    loader.document.expect("template.yaml holds a document")
+}
+
+/// The name an intrinsic `{Ref: X}` refers to.
+fn ref_name(value: &Yaml) -> Option<&str> {
+    value["Ref"].as_str()
+}
+
+/// The resource an `{Fn::GetAtt: X.Arn}` (or `[X, Arn]`) names.
+fn get_att(value: &Yaml) -> Option<&str> {
+    match &value["Fn::GetAtt"] {
+        Yaml::String(s) => s.split('.').next(),
+        Yaml::Array(parts) => parts.first().and_then(Yaml::as_str),
+        _ => None,
+    }
+}
+
+/// A scalar or a list, as a list.
+fn items(value: &Yaml) -> Vec<&Yaml> {
+    match value {
+        Yaml::Array(items) => items.iter().collect(),
+        Yaml::BadValue => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// The template's resources of `kind` (`AWS::SQS::Queue`, ...), by logical id.
+fn resources_of<'a>(t: &'a Yaml, kind: &str) -> BTreeMap<&'a str, &'a Yaml> {
+    t["Resources"]
+        .as_hash()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().expect("a logical id"), r))
+        .collect()
+}
+
+fn functions(t: &Yaml) -> BTreeMap<&str, &Yaml> {
+    let functions = resources_of(t, "AWS::Serverless::Function");
+    assert!(functions.len() >= 6, "{:?}", functions.keys());
+    functions
+}
+
+/// A function's environment as Lambda gets it: the Globals' variables, then its own.
+fn environment<'a>(t: &'a Yaml, function: &'a Yaml) -> BTreeMap<&'a str, &'a Yaml> {
+    let mut env = BTreeMap::new();
+    for vars in [
+        &t["Globals"]["Function"]["Environment"]["Variables"],
+        &function["Properties"]["Environment"]["Variables"],
+    ] {
+        for (k, v) in vars.as_hash().into_iter().flatten() {
+            env.insert(k.as_str().expect("a variable name"), v);
+        }
+    }
+    env
+}
+
+/// One statement of a function's inline policies (also one written
+/// `!If [Cond, {statement}, !Ref AWS::NoValue]`).
+struct Grant<'a> {
+    statement: &'a Yaml,
+}
+
+impl<'a> Grant<'a> {
+    fn actions(&self) -> Vec<&'a str> {
+        items(&self.statement["Action"])
+            .into_iter()
+            .filter_map(Yaml::as_str)
+            .collect()
+    }
+
+    /// Whether it allows `action` (`service:Name`), also through a wildcard.
+    fn allows(&self, action: &str) -> bool {
+        let (service, _) = action.split_once(':').expect("service:Action");
+        self.statement["Effect"].as_str() == Some("Allow")
+            && self.actions().iter().any(|a| {
+                *a == "*"
+                    || a.eq_ignore_ascii_case(action)
+                    || a.strip_suffix('*').is_some_and(|prefix| {
+                        prefix.contains(':')
+                            && action.to_lowercase().starts_with(&prefix.to_lowercase())
+                    })
+                    || a.eq_ignore_ascii_case(&format!("{service}:*"))
+            })
+    }
+
+    fn resources(&self) -> Vec<&'a Yaml> {
+        items(&self.statement["Resource"])
+    }
+
+    /// The resources it names by `!GetAtt X.Arn` (logical ids); any other form is `None`.
+    fn resource_ids(&self) -> Vec<Option<&'a str>> {
+        self.resources().into_iter().map(get_att).collect()
+    }
+}
+
+fn policy_grants<'a>(function: &'a Yaml) -> Vec<Grant<'a>> {
+    let mut out = Vec::new();
+    for policy in items(&function["Properties"]["Policies"]) {
+        for statement in items(&policy["Statement"]) {
+            match &statement["Fn::If"] {
+                Yaml::Array(branches) => {
+                    for branch in &branches[1..] {
+                        if branch["Effect"].as_str().is_some() {
+                            out.push(Grant { statement: branch });
+                        }
+                    }
+                }
+                _ => out.push(Grant { statement }),
+            }
+        }
+    }
+    assert!(!out.is_empty(), "a function without a policy");
+    out
+}
+
+/// The audit trail is append-only: no function may update, delete or read back an entry
+/// (without a read no function can name an existing entry: its sort key holds a random uuid).
+/// The adapter writes with PutItem and BatchWriteItem (`shared/src/aws/audit.rs`); only the
+/// operator's `ctpvx audit` queries it.
+#[test]
+fn no_function_may_change_the_audit_trail() {
+    let t = cfn();
+    let mut writers = 0;
+    for (name, f) in functions(&t) {
+        for grant in policy_grants(f) {
+            let ids = grant.resource_ids();
+            let on_audit = ids.contains(&Some("AuditTable"))
+                || grant
+                    .resources()
+                    .iter()
+                    .any(|r| r.as_str().is_some_and(|s| s.contains('*')));
+            if !on_audit {
+                continue;
+            }
+            for action in [
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:Scan",
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:PartiQLUpdate",
+                "dynamodb:PartiQLDelete",
+                "dynamodb:DeleteTable",
+            ] {
+                assert!(
+                    !grant.allows(action),
+                    "{name} may {action} on the audit table"
+                );
+            }
+            writers += usize::from(grant.allows("dynamodb:PutItem"));
+        }
+    }
+    assert_eq!(writers, 5, "the five flows append to the audit trail");
+}
+
+/// Issue 23: every function logs to a group of its own kept `LogRetentionDays`, and the
+/// function's log group is that one (Lambda would otherwise create `/aws/lambda/<name>`, kept
+/// forever).
+#[test]
+fn every_function_logs_to_a_group_with_retention() {
+    let t = cfn();
+    assert_eq!(
+        t["Parameters"]["LogRetentionDays"]["Default"],
+        Yaml::Integer(30)
+    );
+    let groups = resources_of(&t, "AWS::Logs::LogGroup");
+    let mut used = BTreeSet::new();
+    for (name, f) in functions(&t) {
+        let own = &f["Properties"]["LoggingConfig"]["LogGroup"];
+        let global = &t["Globals"]["Function"]["LoggingConfig"]["LogGroup"];
+        let group = ref_name(own)
+            .or(ref_name(global))
+            .unwrap_or_else(|| panic!("{name} has no LoggingConfig.LogGroup: {own:?}"));
+        let resource = groups
+            .get(group)
+            .unwrap_or_else(|| panic!("{name}: {group} is not a log group"));
+        assert_eq!(
+            ref_name(&resource["Properties"]["RetentionInDays"]),
+            Some("LogRetentionDays"),
+            "{group}"
+        );
+        assert!(used.insert(group), "{group} is shared");
+    }
+}
+
+/// Issue 23: the tables hold the order links, claims and audit trail; they survive a stack
+/// deletion or replacement, refuse a delete, and keep point-in-time recovery.
+#[test]
+fn the_tables_are_retained_protected_and_recoverable() {
+    let t = cfn();
+    for table in ["StateTable", "IdempotencyTable", "AuditTable"] {
+        let r = &t["Resources"][table];
+        assert_eq!(r["Type"].as_str(), Some("AWS::DynamoDB::Table"), "{table}");
+        assert_eq!(r["DeletionPolicy"].as_str(), Some("Retain"), "{table}");
+        assert_eq!(r["UpdateReplacePolicy"].as_str(), Some("Retain"), "{table}");
+        let p = &r["Properties"];
+        assert_eq!(
+            p["DeletionProtectionEnabled"].as_bool(),
+            Some(true),
+            "{table}"
+        );
+        assert_eq!(
+            p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+            Some(true),
+            "{table}"
+        );
+    }
+}
+
+/// Issue 23: a function's reserved concurrency covers what its queues may run at once
+/// (Lambda recommends reserved concurrency ≥ an SQS source's MaximumConcurrency, else the
+/// poller is throttled), and one more when a schedule also starts it (the held-order sweep,
+/// the nightly run), so a busy queue never throttles the schedule.
+#[test]
+fn reserved_concurrency_covers_every_event_source() {
+    let t = cfn();
+    let mut checked = 0;
+    for (name, f) in functions(&t) {
+        let events: Vec<&Yaml> = f["Properties"]["Events"]
+            .as_hash()
+            .map(|h| h.values().collect())
+            .unwrap_or_default();
+        let of = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e["Type"].as_str() == Some(kind))
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        let sqs = of("SQS");
+        if sqs.is_empty() {
+            continue;
+        }
+        let mut pollers = 0;
+        for event in &sqs {
+            let max = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{name}: an SQS source without MaximumConcurrency"));
+            assert!(
+                (2..=1000).contains(&max),
+                "{name}: MaximumConcurrency {max}"
+            );
+            pollers += max;
+        }
+        let schedules = i64::from(!of("Schedule").is_empty() || !of("ScheduleV2").is_empty());
+        let reserved = f["Properties"]["ReservedConcurrentExecutions"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name} has no ReservedConcurrentExecutions"));
+        assert!(
+            reserved >= pollers + schedules,
+            "{name}: reserved {reserved} < MaximumConcurrency {pollers} + {schedules} for its schedule"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "the five queue-fed functions");
+}
+
+/// The queue resources a function's policy lets it send to or delay messages on.
+fn queues_granted<'a>(t: &Yaml, f: &'a Yaml) -> BTreeSet<&'a str> {
+    let queues = resources_of(t, "AWS::SQS::Queue");
+    policy_grants(f)
+        .into_iter()
+        .filter(|g| g.allows("sqs:SendMessage") || g.allows("sqs:ChangeMessageVisibility"))
+        .flat_map(|g| g.resource_ids())
+        .map(|id| id.expect("queues are named by !GetAtt Queue.Arn"))
+        .filter(|id| queues.contains_key(id))
+        .collect()
+}
+
+/// Issue 23: a function's environment carries the URLs of exactly the queues its policy lets
+/// it send to or delay messages on, each from its own queue.
+#[test]
+fn each_function_gets_only_the_queue_urls_it_may_use() {
+    let t = cfn();
+    for (name, f) in functions(&t) {
+        let env = environment(&t, f);
+        let mut given = BTreeSet::new();
+        for (queue, var) in QUEUE_URL_VARS {
+            if let Some(value) = env.get(var) {
+                let want = resource(queue);
+                assert_eq!(ref_name(value), Some(want.as_str()), "{name}: {var}");
+                given.insert(want);
+            }
+        }
+        let granted: BTreeSet<String> = queues_granted(&t, f)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(given, granted, "{name}: queue URLs against its SQS grants");
+    }
+}
+
+/// Each queue whose URL a function is given is one its `main.rs` requires at init, so a
+/// missing variable stops it at start instead of failing its first send.
+#[test]
+fn every_queue_url_a_function_is_given_is_required_at_init() {
+    let t = cfn();
+    let names: BTreeMap<&str, &str> = [
+        ("ORDERS_QUEUE", queues::ORDERS_QUEUE),
+        ("ORDERS_DLQ", queues::ORDERS_DLQ),
+        ("STOCK_QUEUE", queues::STOCK_QUEUE),
+        ("STOCK_DLQ", queues::STOCK_DLQ),
+        ("SHIPMENTS_QUEUE", queues::SHIPMENTS_QUEUE),
+        ("SHIPMENTS_DLQ", queues::SHIPMENTS_DLQ),
+        ("STATUS_QUEUE", queues::STATUS_QUEUE),
+        ("STATUS_DLQ", queues::STATUS_DLQ),
+        ("RECONCILE_QUEUE", queues::RECONCILE_QUEUE),
+        ("RECONCILE_DLQ", queues::RECONCILE_DLQ),
+    ]
+    .into();
+    for (name, f) in functions(&t) {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("Binary");
+        let path = format!(
+            "{}/../functions/{binary}/src/main.rs",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let main = std::fs::read_to_string(&path).expect("main.rs");
+        let mut required = BTreeSet::new();
+        for call in main.split("require_queues(").skip(1) {
+            let list = &call[..call.find(')').expect("a closed call")];
+            for word in list.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                if let Some(queue) = names.get(word) {
+                    required.insert(*queue);
+                }
+            }
+        }
+        let env = environment(&t, f);
+        let given: BTreeSet<&str> = QUEUE_URL_VARS
+            .iter()
+            .filter(|(_, var)| env.contains_key(var))
+            .map(|(queue, _)| *queue)
+            .collect();
+        assert_eq!(
+            given, required,
+            "{name} ({path}): URLs given against require_queues"
+        );
+    }
+}
+
+/// Issue 23: the API's access log is on, kept `LogRetentionDays`, and carries no path: the
+/// Peoplevox callback token is a path segment.
+#[test]
+fn the_api_access_log_never_carries_the_path() {
+    let t = cfn();
+    let apis = resources_of(&t, "AWS::Serverless::HttpApi");
+    assert!(!apis.is_empty());
+    for (name, api) in apis {
+        let settings = &api["Properties"]["AccessLogSettings"];
+        let group = get_att(&settings["DestinationArn"])
+            .unwrap_or_else(|| panic!("{name}: no access log group"));
+        let group = &t["Resources"][group];
+        assert_eq!(
+            group["Type"].as_str(),
+            Some("AWS::Logs::LogGroup"),
+            "{name}"
+        );
+        assert_eq!(
+            ref_name(&group["Properties"]["RetentionInDays"]),
+            Some("LogRetentionDays")
+        );
+        let format = settings["Format"].as_str().expect("a Format string");
+        let _: serde_json::Value = serde_json::from_str(format).expect("a JSON format");
+        let variables: BTreeSet<&str> = format
+            .match_indices("$context.")
+            .map(|(at, _)| {
+                let rest = &format[at + 1..];
+                let end = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect();
+        for v in &variables {
+            assert!(!v.to_lowercase().contains("path"), "{name} logs ${v}");
+        }
+        // Only these: any other variable must be checked for the token before it is added.
+        let allowed: BTreeSet<&str> = [
+            "context.requestId",
+            "context.routeKey",
+            "context.status",
+            "context.responseLatency",
+            "context.requestTime",
+            "context.httpMethod",
+        ]
+        .into();
+        assert_eq!(variables, allowed, "{name}: {format}");
+        assert!(!format.contains("$request."), "{name}: {format}");
     }
 }
