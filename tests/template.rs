@@ -1,8 +1,8 @@
 //! template.yaml against the code's own names: every queue URL variable a function reads is
 //! set from the right queue, and each queue's redrive count is the one the flows park on (a
 //! flow parks a record with its reason on the receive the redrive policy would move it); and,
-//! read as CloudFormation reads it, each function's queue URLs, table rights, log group and
-//! concurrency, the tables' protection and the API's access log (issue 23).
+//! read as CloudFormation reads it, each function's environment, secrets, table rights, log
+//! group and concurrency, the tables' protection and the API's access log (issue 23).
 //! The template's syntax and SAM semantics are checked offline by infra/dev/lint_template.py.
 
 use std::time::Duration;
@@ -450,9 +450,10 @@ fn environment<'a>(t: &'a Yaml, function: &'a Yaml) -> BTreeMap<&'a str, &'a Yam
     env
 }
 
-/// One statement of a function's inline policies (also one written
-/// `!If [Cond, {statement}, !Ref AWS::NoValue]`).
+/// One statement of a function's inline policies, with the condition it is under (a statement
+/// written `!If [Cond, {statement}, !Ref AWS::NoValue]`).
 struct Grant<'a> {
+    condition: Option<&'a str>,
     statement: &'a Yaml,
 }
 
@@ -495,18 +496,158 @@ fn policy_grants<'a>(function: &'a Yaml) -> Vec<Grant<'a>> {
         for statement in items(&policy["Statement"]) {
             match &statement["Fn::If"] {
                 Yaml::Array(branches) => {
+                    let condition = branches[0].as_str();
                     for branch in &branches[1..] {
                         if branch["Effect"].as_str().is_some() {
-                            out.push(Grant { statement: branch });
+                            out.push(Grant {
+                                condition,
+                                statement: branch,
+                            });
                         }
                     }
                 }
-                _ => out.push(Grant { statement }),
+                _ => out.push(Grant {
+                    condition: None,
+                    statement,
+                }),
             }
         }
     }
     assert!(!out.is_empty(), "a function without a policy");
     out
+}
+
+/// The length of a value as Lambda would store it once deployed: literals as written,
+/// references as realistic values of what they name.
+fn realistic_len(t: &Yaml, value: &Yaml) -> usize {
+    match value {
+        Yaml::String(s) | Yaml::Real(s) => return s.len(),
+        Yaml::Integer(i) => return i.to_string().len(),
+        Yaml::Boolean(b) => return b.to_string().len(),
+        _ => {}
+    }
+    if let Some(name) = ref_name(value) {
+        let resource = &t["Resources"][name];
+        if let Some(kind) = resource["Type"].as_str() {
+            return match kind {
+                // https://sqs.eu-west-1.amazonaws.com/123456789012/<stack>-OrdersQueue-<id>
+                "AWS::SQS::Queue" => 90,
+                "AWS::DynamoDB::Table" => 60,
+                // The longest bucket name S3 allows.
+                "AWS::S3::Bucket" => 63,
+                other => panic!("no realistic value for a reference to a {other} ({name})"),
+            };
+        }
+        let parameter = &t["Parameters"][name];
+        return match (name, parameter["Type"].as_str()) {
+            // arn:aws:secretsmanager:eu-west-1:123456789012:secret:<name>-AbCdEf
+            (n, Some("String")) if n.ends_with("SecretArn") => 100,
+            ("ConfigKey", Some("String")) => 64,
+            (_, Some("Number")) => 10,
+            // Nothing else bounds a parameter but its MaxLength: without one it could fill
+            // the whole environment (the configuration TOML once did).
+            _ => parameter["MaxLength"]
+                .as_i64()
+                .map_or(LAMBDA_ENVIRONMENT_LIMIT, |n| n as usize),
+        };
+    }
+    if get_att(value).is_some() {
+        return 100;
+    }
+    panic!("no realistic value for {value:?}: add one here")
+}
+
+/// Lambda's limit on a function's environment: all keys and values together.
+const LAMBDA_ENVIRONMENT_LIMIT: usize = 4 * 1024;
+
+/// Issue 23: each function's environment, with realistic values for what it references, fits
+/// Lambda's 4 KB (the configuration itself is in S3, and each function gets only its queues).
+#[test]
+fn every_function_environment_fits_lambdas_limit() {
+    let t = cfn();
+    let sizes: BTreeMap<&str, usize> = functions(&t)
+        .into_iter()
+        .map(|(name, f)| {
+            let size = environment(&t, f)
+                .into_iter()
+                .map(|(k, v)| k.len() + realistic_len(&t, v))
+                .sum();
+            (name, size)
+        })
+        .collect();
+    assert!(
+        sizes.values().all(|s| *s < LAMBDA_ENVIRONMENT_LIMIT),
+        "environment sizes in bytes (limit {LAMBDA_ENVIRONMENT_LIMIT}; a parameter without \
+         MaxLength counts as the whole limit): {sizes:?}"
+    );
+}
+
+const WEBHOOKS: &str = "WebhooksFunction";
+
+/// Issue 23 item 2: the webhooks function, on the internet, cannot read the commercetools
+/// client secret or the Peoplevox password; the flows cannot read the webhook tokens. A
+/// customer managed key, when given, may be used only through Secrets Manager.
+#[test]
+fn each_function_may_read_only_its_own_secret() {
+    let t = cfn();
+    assert!(!t["Conditions"]["HasSecretsKmsKey"].is_badvalue());
+    for (name, f) in functions(&t) {
+        let (own, own_var, other_var) = if name == WEBHOOKS {
+            (
+                "WebhookSecretArn",
+                "CTPVX_WEBHOOK_SECRET_ARN",
+                "CTPVX_API_SECRET_ARN",
+            )
+        } else {
+            (
+                "ApiSecretArn",
+                "CTPVX_API_SECRET_ARN",
+                "CTPVX_WEBHOOK_SECRET_ARN",
+            )
+        };
+        let grants = policy_grants(f);
+        let readable: Vec<&Yaml> = grants
+            .iter()
+            .filter(|g| g.allows("secretsmanager:GetSecretValue"))
+            .flat_map(Grant::resources)
+            .collect();
+        assert!(!readable.is_empty(), "{name} reads no secret");
+        for resource in readable {
+            // A wildcard, another parameter or a literal ARN could cover the other secret.
+            assert_eq!(
+                ref_name(resource),
+                Some(own),
+                "{name} may read {resource:?}"
+            );
+        }
+        let env = environment(&t, f);
+        assert_eq!(
+            env.get(own_var).copied().and_then(ref_name),
+            Some(own),
+            "{name}"
+        );
+        assert!(!env.contains_key(other_var), "{name} has {other_var}");
+        assert!(!env.contains_key("CTPVX_SECRET_ARN"), "{name}");
+        // kms:Decrypt only with the key given, only on it, only through Secrets Manager.
+        let kms: Vec<&Grant> = grants.iter().filter(|g| g.allows("kms:Decrypt")).collect();
+        assert_eq!(kms.len(), 1, "{name}: one kms:Decrypt statement");
+        assert_eq!(kms[0].condition, Some("HasSecretsKmsKey"), "{name}");
+        assert_eq!(
+            kms[0]
+                .resources()
+                .into_iter()
+                .map(ref_name)
+                .collect::<Vec<_>>(),
+            vec![Some("SecretsKmsKeyArn")],
+            "{name}"
+        );
+        let via = &kms[0].statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"];
+        assert!(
+            via.as_str()
+                .is_some_and(|s| s.starts_with("secretsmanager.")),
+            "{name}: {via:?}"
+        );
+    }
 }
 
 /// The audit trail is append-only: no function may update, delete or read back an entry
@@ -784,5 +925,83 @@ fn the_api_access_log_never_carries_the_path() {
         .into();
         assert_eq!(variables, allowed, "{name}: {format}");
         assert!(!format.contains("$request."), "{name}: {format}");
+    }
+}
+
+/// Issue 23 item 1: the configuration is a versioned, private, encrypted S3 object; every
+/// function is told where it is and may read that one object, and no function reads it from
+/// its environment.
+#[test]
+fn every_function_reads_its_configuration_from_the_bucket() {
+    let t = cfn();
+    let bucket = &t["Resources"]["ConfigBucket"];
+    assert_eq!(bucket["Type"].as_str(), Some("AWS::S3::Bucket"));
+    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(bucket["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let p = &bucket["Properties"];
+    assert_eq!(
+        p["VersioningConfiguration"]["Status"].as_str(),
+        Some("Enabled")
+    );
+    for block in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(
+            p["PublicAccessBlockConfiguration"][block].as_bool(),
+            Some(true),
+            "{block}"
+        );
+    }
+    assert_eq!(
+        p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            ["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            .as_str(),
+        Some("AES256")
+    );
+    assert_eq!(
+        p["OwnershipControls"]["Rules"][0]["ObjectOwnership"].as_str(),
+        Some("BucketOwnerEnforced")
+    );
+    assert_eq!(
+        t["Parameters"]["ConfigKey"]["Default"].as_str(),
+        Some("ctpvx.toml")
+    );
+    assert_eq!(
+        ref_name(&t["Outputs"]["ConfigBucketName"]["Value"]),
+        Some("ConfigBucket")
+    );
+    assert!(t["Parameters"]["CtpvxConfig"].is_badvalue());
+    let object = "arn:${AWS::Partition}:s3:::${ConfigBucket}/${ConfigKey}";
+    for (name, f) in functions(&t) {
+        let env = environment(&t, f);
+        assert!(!env.contains_key("CTPVX_CONFIG"), "{name}");
+        for (var, param) in [
+            ("CTPVX_CONFIG_BUCKET", "ConfigBucket"),
+            ("CTPVX_CONFIG_KEY", "ConfigKey"),
+            ("CTPVX_CONFIG_REFRESH_S", "ConfigRefreshSeconds"),
+        ] {
+            assert_eq!(
+                env.get(var).copied().and_then(ref_name),
+                Some(param),
+                "{name}"
+            );
+        }
+        let s3: Vec<Grant> = policy_grants(f)
+            .into_iter()
+            .filter(|g| g.actions().iter().any(|a| a.starts_with("s3:")))
+            .collect();
+        assert_eq!(s3.len(), 1, "{name}: one S3 statement");
+        let mut actions = s3[0].actions();
+        actions.sort_unstable();
+        assert_eq!(actions, ["s3:GetObject", "s3:GetObjectVersion"], "{name}");
+        let resources: Vec<Option<&str>> = s3[0]
+            .resources()
+            .into_iter()
+            .map(|r| r["Fn::Sub"].as_str())
+            .collect();
+        assert_eq!(resources, [Some(object)], "{name}");
     }
 }
