@@ -975,6 +975,7 @@ fn every_function_reads_its_configuration_from_the_bucket() {
     );
     assert!(t["Parameters"]["CtpvxConfig"].is_badvalue());
     let object = "arn:${AWS::Partition}:s3:::${ConfigBucket}/${ConfigKey}";
+    let bucket = "arn:${AWS::Partition}:s3:::${ConfigBucket}";
     for (name, f) in functions(&t) {
         let env = environment(&t, f);
         assert!(!env.contains_key("CTPVX_CONFIG"), "{name}");
@@ -993,15 +994,36 @@ fn every_function_reads_its_configuration_from_the_bucket() {
             .into_iter()
             .filter(|g| g.actions().iter().any(|a| a.starts_with("s3:")))
             .collect();
-        assert_eq!(s3.len(), 1, "{name}: one S3 statement");
-        let mut actions = s3[0].actions();
-        actions.sort_unstable();
-        assert_eq!(actions, ["s3:GetObject", "s3:GetObjectVersion"], "{name}");
-        let resources: Vec<Option<&str>> = s3[0]
-            .resources()
-            .into_iter()
-            .map(|r| r["Fn::Sub"].as_str())
-            .collect();
-        assert_eq!(resources, [Some(object)], "{name}");
+        assert_eq!(
+            s3.len(),
+            2,
+            "{name}: the object's and the bucket's S3 statements"
+        );
+        let mut seen = Vec::new();
+        for grant in &s3 {
+            let mut actions = grant.actions();
+            actions.sort_unstable();
+            let resources: Vec<Option<&str>> = grant
+                .resources()
+                .into_iter()
+                .map(|r| r["Fn::Sub"].as_str())
+                .collect();
+            seen.push((actions, resources));
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                (
+                    vec!["s3:GetObject", "s3:GetObjectVersion"],
+                    vec![Some(object)]
+                ),
+                (
+                    vec!["s3:ListBucket", "s3:ListBucketVersions"],
+                    vec![Some(bucket)]
+                ),
+            ],
+            "{name}: read the object, list the bucket's versions, nothing else"
+        );
     }
 }
