@@ -24,6 +24,21 @@ async fn exported(n: usize, lines: usize) -> (Testbed, Arc<EmbeddedStore>, Vec<V
     ctpvx_tests::exported_orders(n, lines).await
 }
 
+/// The order's lines as (SKU, quantity).
+fn sku_quantities(order: &Value) -> Vec<(String, i64)> {
+    order["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["variant"]["sku"].as_str().unwrap().to_string(),
+                l["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn number(order: &Value) -> String {
     order["orderNumber"].as_str().unwrap().to_string()
 }
@@ -348,17 +363,7 @@ async fn a_cancellation_of_an_order_whose_export_mark_was_lost_still_reaches_peo
 async fn a_short_pick_yields_partial_with_the_short_lines_named() {
     let (bed, store, orders) = exported(1, 3).await;
     let order = &orders[0];
-    let lines: Vec<(String, i64)> = order["lineItems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["variant"]["sku"].as_str().unwrap().to_string(),
-                l["quantity"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let lines = sku_quantities(order);
     // The first line leaves in full, the rest cannot be found.
     bed.pvx
         .despatch(
@@ -1098,17 +1103,7 @@ async fn a_return_whose_answer_was_lost_is_counted_as_recorded() {
 async fn a_warehouse_cancellation_overtaking_its_despatch_is_not_applied() {
     let (bed, store, orders) = exported(1, 2).await;
     let order = &orders[0];
-    let lines: Vec<(String, i64)> = order["lineItems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["variant"]["sku"].as_str().unwrap().to_string(),
-                l["quantity"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let lines = sku_quantities(order);
     bed.pvx
         .despatch(
             &number(order),

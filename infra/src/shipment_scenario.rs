@@ -77,11 +77,7 @@ pub async fn despatch_shaped(
 ) -> Despatching {
     let ct_orders: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
         if shapes {
-            bed.ct
-                .orders()
-                .into_iter()
-                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-                .collect()
+            bed.ct.orders_by_number()
         } else {
             Default::default()
         };

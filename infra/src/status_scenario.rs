@@ -243,11 +243,7 @@ pub fn close_and_return(bed: &Testbed) -> usize {
 pub fn close_and_return_shaped(bed: &Testbed, mut shapes: Option<&mut StatusWork>) -> usize {
     let ct_orders: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
         if shapes.is_some() {
-            bed.ct
-                .orders()
-                .into_iter()
-                .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-                .collect()
+            bed.ct.orders_by_number()
         } else {
             Default::default()
         };
@@ -356,12 +352,7 @@ impl Shown {
 /// Up to five orders of each outcome that does not show, with what the two systems show of
 /// them: for a person reading a failed run.
 pub fn not_shown_examples(bed: &Testbed, work: &StatusWork) -> Value {
-    let by_number: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
-        bed.ct
-            .orders()
-            .into_iter()
-            .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-            .collect();
+    let by_number = bed.ct.orders_by_number();
     let describe = |n: &String| {
         let o = by_number.get(n);
         let field = |name: &str| {
@@ -410,12 +401,7 @@ fn failing(
     bed: &Testbed,
     work: &StatusWork,
 ) -> std::collections::BTreeMap<&'static str, Vec<String>> {
-    let by_number: std::collections::BTreeMap<String, ctpvx_shared::commercetools::types::Order> =
-        bed.ct
-            .orders()
-            .into_iter()
-            .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-            .collect();
+    let by_number = bed.ct.orders_by_number();
     let field = |number: &str, name: &str| -> String {
         by_number
             .get(number)

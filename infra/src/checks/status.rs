@@ -54,12 +54,7 @@ pub fn missing_return_examples(bed: &Testbed, limit: usize) -> Vec<serde_json::V
         })
         .collect();
     let not_shown = super::hard_cases::returns_not_shown(bed);
-    let orders: BTreeMap<String, _> = bed
-        .ct
-        .orders()
-        .into_iter()
-        .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
-        .collect();
+    let orders = bed.ct.orders_by_number();
     bed.pvx
         .returns()
         .iter()

@@ -214,6 +214,14 @@ impl CtSim {
         resource::all_parsed::<Orders, _>(&self.state)
     }
 
+    /// Every order that has an order number, by that number.
+    pub fn orders_by_number(&self) -> std::collections::BTreeMap<String, Order> {
+        self.orders()
+            .into_iter()
+            .filter_map(|o| o.order_number.clone().map(|n| (n, o)))
+            .collect()
+    }
+
     /// Applies update actions (raw JSON) to the current version of an order, as another writer
     /// (a merchant, another integration) would: the version moves by one.
     pub fn apply_order_actions(&self, id: &str, actions: Vec<Value>) -> anyhow::Result<Order> {
