@@ -10,6 +10,7 @@ pub mod shapes_scenario;
 pub mod shipment_scenario;
 pub mod sim;
 pub mod soak;
+pub mod stack;
 pub mod status_scenario;
 pub mod stock_scenario;
 pub mod testbed;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use ctpvx_shared::config::SubscriptionRules;
 use ctpvx_shared::peoplevox::PvxClient;
 
-use crate::local::LocalStack;
+use crate::local::drain::Drains;
 use crate::local::stack::{ORDERS_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
 use crate::scenario;
 use crate::testbed::{self, Testbed};
@@ -186,7 +186,7 @@ pub async fn sell_shaped(
 /// Waits for Peoplevox's callbacks, then for every queue (confirming re-reads included), and
 /// again while draining made Peoplevox call back (exports allocate stock). Returns whether it
 /// all settled within `limit`.
-pub async fn settle(bed: &Testbed, stack: &LocalStack, limit: Duration) -> bool {
+pub async fn settle(bed: &Testbed, stack: &dyn Drains, limit: Duration) -> bool {
     let started = std::time::Instant::now();
     loop {
         let idle = bed.pvx.wait_callbacks_idle(limit).await;

@@ -29,14 +29,37 @@ impl Moto {
                 exe.display()
             ));
         }
+        Self::launch(
+            tokio::process::Command::new(&exe),
+            &exe.display().to_string(),
+        )
+        .await
+    }
+
+    /// Starts infra/dev/moto_server.py (moto with its SQS and DynamoDB calls made atomic, as
+    /// the soak needs) with `python`, the interpreter of a venv that has moto.
+    pub async fn start_atomic(python: &Path, script: &Path) -> Result<Self, String> {
+        if !python.exists() {
+            return Err(format!(
+                "{} not found (infra/dev/test-all.sh creates the venv; or give --aws)",
+                python.display()
+            ));
+        }
+        let mut command = tokio::process::Command::new(python);
+        command.arg(script);
+        Self::launch(command, &script.display().to_string()).await
+    }
+
+    /// Starts `command` with `-H 127.0.0.1 -p PORT` on a free port and waits until it answers.
+    async fn launch(mut command: tokio::process::Command, exe: &str) -> Result<Self, String> {
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-        let mut child = tokio::process::Command::new(&exe)
+        let mut child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("starting {}: {e}", exe.display()))?;
+            .map_err(|e| format!("starting {exe}: {e}"))?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let started = Instant::now();

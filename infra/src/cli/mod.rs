@@ -27,6 +27,8 @@ mod reconcile_watch;
 mod serve;
 mod setup;
 mod soak;
+mod stack;
+mod stack_setup;
 mod subscribe;
 
 use std::process::ExitCode;
@@ -72,6 +74,9 @@ enum Command {
     /// The whole pipeline under every fault at once (5xx, timeouts, expired sessions, 409s,
     /// repeated, reordered and lost callbacks, killed workers), then the invariant checker.
     Soak(soak::Args),
+    /// The six function binaries wired as template.yaml declares them (queues, HTTP API,
+    /// schedules), on moto, against both simulators, until Ctrl-C.
+    Stack(stack::Args),
 }
 
 /// Runs a subcommand; the exit code is what scripts may trust.
@@ -90,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(args) => config::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
         Command::Soak(args) => soak::run(args).await,
+        Command::Stack(args) => stack::run(args).await,
     }
 }
 

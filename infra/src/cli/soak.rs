@@ -7,9 +7,11 @@ use anyhow::bail;
 
 use ctpvx_infra::aws_emulator::EmulatorEndpoints;
 use ctpvx_infra::sim::peoplevox::Dialect;
+use ctpvx_infra::soak::on_stack::StackSource;
 use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
 
 use crate::cli::init_logs;
+use crate::cli::stack_setup::StackSetup;
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -71,6 +73,14 @@ pub struct Args {
     /// How the simulated Peoplevox tenant answers where the public evidence is thin.
     #[arg(long, value_name = "NAME", default_value = "strict", value_parser = crate::cli::dialect_names())]
     peoplevox_dialect: String,
+    /// Run the shipped function binaries as AWS runs them (`ctpvx stack`: template.yaml's
+    /// queues, HTTP API and schedules, on moto at --aws or one started here) instead of this
+    /// process's workers; invocations are killed at their function's Timeout (scaled by
+    /// --function-time-scale) and a share of their settling SQS calls stall past it.
+    #[arg(long, conflicts_with = "aws_sqs")]
+    stack: bool,
+    #[command(flatten)]
+    stack_setup: StackSetup,
 }
 
 /// The default-size soak on moto moves about 260,000 messages through one or two Python
@@ -89,7 +99,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.orders == 0 || args.movements == 0 {
         bail!("--orders and --movements must be at least 1");
     }
+    // Kept running until the soak ends, when the stack started it.
+    let mut _moto = None;
     let backend = match &args.aws {
+        _ if args.stack => {
+            let bin_dir = args.stack_setup.binaries().await?;
+            let (endpoint, moto) = args.stack_setup.moto(args.aws.as_deref()).await?;
+            _moto = moto;
+            let log_dir = args.stack_setup.log_dir();
+            eprintln!("function logs: {}", log_dir.display());
+            SoakBackend::Stack(StackSource {
+                aws: endpoint,
+                template: args.stack_setup.template(),
+                bin_dir,
+                log_dir: Some(log_dir),
+            })
+        }
         Some(endpoint) => {
             let sqs = args.aws_sqs.as_ref().unwrap_or(endpoint);
             for (option, endpoint) in [("--aws", endpoint), ("--aws-sqs", sqs)] {
@@ -120,15 +145,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             settle_stalls: args.stalls,
             ..FaultRates::default()
         },
-        settle_limit_s: args.settle_limit.unwrap_or(if args.aws.is_some() {
-            AWS_SETTLE_LIMIT_S
-        } else {
-            defaults.settle_limit_s
-        }),
+        settle_limit_s: args
+            .settle_limit
+            .unwrap_or(if args.aws.is_some() || args.stack {
+                AWS_SETTLE_LIMIT_S
+            } else {
+                defaults.settle_limit_s
+            }),
         // Every call is an HTTP round trip to one Python process: batches take longer there,
         // and a batch that outlives its visibility timeout has its messages handed out again
         // (see `worker_batches_late`), each time a receive nearer the redrive count.
-        visibility_s: if args.aws.is_some() {
+        visibility_s: if args.aws.is_some() || args.stack {
             60
         } else {
             defaults.visibility_s
@@ -215,6 +242,15 @@ fn print_table(outcome: &SoakOutcome) {
         f["net"]["reconcile_orders_requeued"],
         f["net"]["reconcile_despatches_requeued"]
     );
+    if let Some(functions) = f["stack"]["functions"].as_object() {
+        println!("  binary               invocations  cold starts  timeout kills  errors");
+        for (binary, g) in functions {
+            println!(
+                "  {binary:<20} {:>11}  {:>11}  {:>13}  {:>6}",
+                g["invocations"], g["cold_starts"], g["timeout_kills"], g["errors"]
+            );
+        }
+    }
     println!("  invariant                          count");
     for (name, count) in outcome.invariants.rows() {
         let mark = if count == 0 { "ok" } else { "BROKEN" };

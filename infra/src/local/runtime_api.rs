@@ -48,6 +48,7 @@ struct Shared {
     answers: mpsc::UnboundedSender<Answer>,
     invocations: Arc<Mutex<mpsc::UnboundedReceiver<Invocation>>>,
     asked: Arc<AtomicBool>,
+    function_arn: Arc<str>,
 }
 
 /// A running fake Runtime API on loopback.
@@ -62,8 +63,13 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// Serves on a free port.
+    /// Serves on a free port, for a test function.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_for("arn:aws:lambda:eu-west-1:000000000000:function:ctpvx-test").await
+    }
+
+    /// Serves on a free port the invocations of the function `function_arn`.
+    pub async fn start_for(function_arn: &str) -> std::io::Result<Self> {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (answers_tx, answers) = mpsc::unbounded_channel();
         let (invocations, queued) = mpsc::unbounded_channel();
@@ -72,6 +78,7 @@ impl RuntimeApi {
             answers: answers_tx,
             invocations: Arc::new(Mutex::new(queued)),
             asked: Arc::new(AtomicBool::new(false)),
+            function_arn: Arc::from(function_arn),
         };
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -151,7 +158,7 @@ async fn next(State(shared): State<Shared>) -> (HeaderMap, String) {
         ),
         (
             "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:eu-west-1:000000000000:function:ctpvx-test".to_string(),
+            shared.function_arn.to_string(),
         ),
         (
             "lambda-runtime-trace-id",

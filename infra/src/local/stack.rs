@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ctpvx_shared::app::{self, SetupError, Stores};
 use ctpvx_shared::commercetools::client::CtClient;
@@ -22,6 +22,7 @@ use ctpvx_shared::peoplevox::client::PvxClient;
 use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, StoreError};
 use ctpvx_shared::webhook::Webhooks;
 
+use super::drain::Drains;
 use super::lambda_limits::LambdaLimits;
 use super::server::WebhookServer;
 use super::worker::{self, Chance, FreshFlow, WorkerOptions};
@@ -34,10 +35,6 @@ pub use ctpvx_shared::queues::{
 
 /// The orders event source's `BatchSize` in template.yaml.
 pub const ORDERS_BATCH_SIZE: usize = 500;
-
-/// Bounds of the pause between two looks at the queues while waiting for them to drain.
-const DRAIN_POLL_MIN: Duration = Duration::from_millis(50);
-const DRAIN_POLL_MAX: Duration = Duration::from_secs(1);
 
 /// Declares every queue and its dead-letter queue in the embedded store, with the redrive
 /// policy template.yaml gives them in AWS.
@@ -425,29 +422,7 @@ impl LocalStack {
     /// The embedded queue counts a delayed message (a confirming re-read) as in flight until
     /// it is due, so this also waits for those.
     pub async fn wait_queues_drained(&self, queues: &[&str], limit: Duration) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if self.all_empty(queues).await {
-                return true;
-            }
-            // A depth read of moto's SQS walks the whole queue (100,000 messages in the soak's
-            // stock burst), so a long wait asks less often: it notices the drain within 5 % of
-            // the time it has waited, and within 1 s.
-            let pause = (start.elapsed() / 20).clamp(DRAIN_POLL_MIN, DRAIN_POLL_MAX);
-            tokio::time::sleep(pause).await;
-        }
-        false
-    }
-
-    /// Whether every one of `queues` is empty; stops at the first that is not.
-    async fn all_empty(&self, queues: &[&str]) -> bool {
-        for queue in queues {
-            let d = self.depth(queue).await;
-            if d.visible > 0 || d.in_flight > 0 {
-                return false;
-            }
-        }
-        true
+        super::drain::wait_drained(self.queue.as_ref(), queues, limit).await
     }
 
     /// Re-queues held orders whose items now exist.
@@ -470,5 +445,11 @@ impl LocalStack {
         for w in self.workers {
             let _ = w.await;
         }
+    }
+}
+
+impl Drains for LocalStack {
+    fn queues(&self) -> &dyn Queue {
+        self.queue.as_ref()
     }
 }

@@ -71,7 +71,8 @@ impl Chance {
         self.hits.load(Ordering::Relaxed)
     }
 
-    pub(super) fn roll(&self) -> bool {
+    /// Whether this roll hits (counted when it does).
+    pub fn roll(&self) -> bool {
         let rate = self.rate_ppm.load(Ordering::Relaxed);
         let hit = rate > 0
             && self

@@ -11,9 +11,15 @@
 //! 4. Faults off. An operator redrives the dead-letter queues; two reconciliation runs (the
 //!    second books despatches whose callbacks were lost); the queues drain.
 //! 5. [`invariants::check`].
+//!
+//! The pipeline is either this process's workers ([`in_process`]) or the shipped function
+//! binaries on the local stack ([`on_stack`], `ctpvx soak --stack`).
 
 pub mod chaos;
+pub mod engine;
+pub mod in_process;
 pub mod invariants;
+pub mod on_stack;
 pub mod progress;
 pub mod tally;
 
@@ -28,21 +34,19 @@ use serde_json::Value;
 
 use ctpvx_shared::app::Stores;
 use ctpvx_shared::embedded::EmbeddedStore;
-use ctpvx_shared::flows::nightly_reconcile::{
-    DriftReport, NightlyReconcile, Progress as RunProgress, Quiet, RunOptions, WorkBudget,
-};
-use ctpvx_shared::queues::RECONCILE_MAX_RECEIVE_COUNT;
 use ctpvx_shared::store::Queue;
 use ctpvx_shared::webhook::ORDERS_PATH;
 
+use crate::local::drain::Drains;
 use crate::local::lambda_limits::LambdaLimits;
 use crate::local::worker::Chance;
 use crate::local::{LocalStack, StackOptions};
 use crate::operator::dlq::{self, RedriveOptions};
 use crate::testbed::{DEMO_WEBHOOK_TOKEN, STOCK_SITES, Testbed, TestbedOptions};
-use crate::{reconcile_scenario, scenario, shipment_scenario, status_scenario, stock_scenario};
+use crate::{scenario, shipment_scenario, status_scenario, stock_scenario};
 
 pub use chaos::FaultRates;
+use engine::Engine;
 pub use invariants::Invariants;
 use progress::Progress;
 use tally::TallyQueue;
@@ -117,6 +121,8 @@ pub enum SoakBackend {
     Embedded,
     /// Fresh DynamoDB tables and SQS queues on these emulator endpoints (moto).
     Aws(crate::aws_emulator::EmulatorEndpoints),
+    /// The function binaries on the local stack, on moto ([`on_stack`]).
+    Stack(on_stack::StackSource),
 }
 
 /// What a run did, and what the checker found.
@@ -158,10 +164,100 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
     let mut config = bed.config.clone();
     // A hung request costs the client its timeout: shorter than production's, so that the
     // soak's 5% of hangs cost seconds, not hours; the simulators hang longer than this.
-    config.commercetools.timeout_ms = 500;
-    config.peoplevox.timeout_ms = 500;
-    let (stores, inner, label) = match &backend {
-        SoakBackend::Embedded => {
+    config.commercetools.timeout_ms = CLIENT_TIMEOUT_MS;
+    config.peoplevox.timeout_ms = CLIENT_TIMEOUT_MS;
+    let scale = options.function_time_scale.unwrap_or(options.compress);
+    let limits = Arc::new(LambdaLimits::new(scale, options.seed));
+    if options.function_timeouts {
+        limits.check_fits(&config).map_err(anyhow::Error::msg)?;
+    }
+    let (engine, label): (Box<dyn Engine>, String) = match &backend {
+        SoakBackend::Stack(source) => {
+            let text = stack_config_text(&bed.config_text)?;
+            let engine = on_stack::OnStack::start(&bed, text, source, scale, options.seed).await?;
+            let (_, pvx) =
+                ctpvx_shared::app::clients(&config, &bed.secrets, engine.stores().state.clone())?;
+            bed.subscribe(&pvx, engine.stores().state.as_ref(), &engine.stack.url)
+                .await?;
+            (Box::new(engine), format!("stack (moto at {})", source.aws))
+        }
+        _ => {
+            let engine = in_process(&options, &backend, &config, &bed, limits.clone()).await?;
+            bed.subscribe(
+                &engine.stack.pvx,
+                engine.stack.stores.state.as_ref(),
+                &engine.stack.server.url,
+            )
+            .await?;
+            let label = match &backend {
+                SoakBackend::Aws(endpoints) => format!("aws ({endpoints})"),
+                _ => "embedded".to_string(),
+            };
+            (Box::new(engine), label)
+        }
+    };
+    let progress = Progress::new(options.progress_every_s > 0);
+    let every = Duration::from_secs(options.progress_every_s.max(1));
+    let run = Run {
+        bed: &bed,
+        engine: engine.as_ref(),
+        options: &options,
+        catalog: &catalog,
+        progress: &progress,
+    };
+    let driving = async {
+        let result = run.drive().await;
+        progress.finish();
+        result
+    };
+    let (result, ()) = tokio::join!(driving, progress.report(&bed, engine.as_ref(), every));
+    engine.stop().await;
+    let (invariants, figures) = result?;
+    Ok(SoakOutcome {
+        backend: label,
+        options,
+        invariants,
+        figures,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The soak's client timeouts (ms).
+const CLIENT_TIMEOUT_MS: u64 = 500;
+
+/// The test bed's configuration with the soak's client timeouts, and a reconciliation whose
+/// order sweep takes orders of any age (the soak's lost orders are seconds old), as the
+/// function binaries read it.
+fn stack_config_text(text: &str) -> anyhow::Result<String> {
+    let mut table: toml::Table = text.parse()?;
+    for section in ["commercetools", "peoplevox"] {
+        if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+            t.insert(
+                "timeout_ms".into(),
+                toml::Value::Integer(CLIENT_TIMEOUT_MS as i64),
+            );
+        }
+    }
+    let reconcile = table
+        .entry("reconcile")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(t) = reconcile {
+        t.insert("order_grace_s".into(), toml::Value::Integer(0));
+    }
+    Ok(toml::to_string(&table)?)
+}
+
+/// The in-process workers on the embedded store or moto, with the soak's fault switches.
+async fn in_process(
+    options: &SoakOptions,
+    backend: &SoakBackend,
+    config: &ctpvx_shared::config::Config,
+    bed: &Testbed,
+    limits: Arc<LambdaLimits>,
+) -> anyhow::Result<in_process::InProcess> {
+    let (stores, inner) = match backend {
+        SoakBackend::Aws(endpoints) => crate::aws_emulator::fresh_stores(endpoints).await?,
+        _ => {
             let store = EmbeddedStore::in_memory()?;
             crate::local::stack::declare_queues(&store)?;
             let stores = Stores {
@@ -170,22 +266,15 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
                 audit: store.clone(),
             };
             let queue: Arc<dyn Queue> = store;
-            (stores, queue, "embedded".to_string())
-        }
-        SoakBackend::Aws(endpoints) => {
-            let (stores, queue) = crate::aws_emulator::fresh_stores(endpoints).await?;
-            (stores, queue, format!("aws ({endpoints})"))
+            (stores, queue)
         }
     };
     let tally = Arc::new(TallyQueue::new(inner));
     // Off while the opening stock settles; on with the other faults.
     let kill = Arc::new(Chance::new(0.0, options.seed));
     let late = Arc::new(AtomicU64::new(0));
-    let scale = options.function_time_scale.unwrap_or(options.compress);
-    let limits = Arc::new(LambdaLimits::new(scale, options.seed));
     let visibility = Duration::from_secs(options.visibility_s.max(1));
     if options.function_timeouts {
-        limits.check_fits(&config).map_err(anyhow::Error::msg)?;
         // As template.yaml sets it: a batch's messages stay hidden while its invocation may
         // run, so none is handed out twice at once.
         let longest = limits.timeout(crate::local::stack::ORDERS_QUEUE);
@@ -196,7 +285,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         }
     }
     let stack = LocalStack::start_on(
-        &config,
+        config,
         &bed.secrets,
         stores,
         tally.clone(),
@@ -213,46 +302,19 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         },
     )
     .await?;
-    bed.subscribe(&stack.pvx, stack.stores.state.as_ref(), &stack.server.url)
-        .await?;
-    let progress = Progress::new(options.progress_every_s > 0);
-    let every = Duration::from_secs(options.progress_every_s.max(1));
-    let run = Run {
-        bed: &bed,
-        stack: &stack,
-        tally: &tally,
-        kill: &kill,
-        late: &late,
-        limits: &limits,
-        options: &options,
-        catalog: &catalog,
-        progress: &progress,
-    };
-    let driving = async {
-        let result = run.drive().await;
-        progress.finish();
-        result
-    };
-    let (result, ()) = tokio::join!(driving, progress.report(&bed, &stack, every));
-    stack.stop().await;
-    let (invariants, figures) = result?;
-    Ok(SoakOutcome {
-        backend: label,
-        options,
-        invariants,
-        figures,
-        elapsed_s: started.elapsed().as_secs_f64(),
+    Ok(in_process::InProcess {
+        stack,
+        tally,
+        kill,
+        late,
+        limits,
     })
 }
 
 /// Everything one run needs after its stack is up.
 struct Run<'a> {
     bed: &'a Testbed,
-    stack: &'a LocalStack,
-    tally: &'a TallyQueue,
-    kill: &'a Chance,
-    late: &'a AtomicU64,
-    limits: &'a LambdaLimits,
+    engine: &'a dyn Engine,
     options: &'a SoakOptions,
     catalog: &'a [String],
     progress: &'a Progress,
@@ -263,15 +325,13 @@ impl Run<'_> {
     async fn drive(&self) -> anyhow::Result<(Invariants, Value)> {
         let Run {
             bed,
-            stack,
-            tally,
-            kill,
-            late,
-            limits,
+            engine,
             options,
             catalog,
             progress,
         } = *self;
+        let stack: &dyn Drains = engine;
+        let url = engine.url();
         let limit = Duration::from_secs(options.settle_limit_s);
         let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();
         let mut rng = fastrand::Rng::with_seed(options.seed);
@@ -283,8 +343,7 @@ impl Run<'_> {
         let opened = stock_scenario::settle(bed, stack, limit).await;
 
         // Live: faults on, sell while stock moves.
-        kill.set_rate(options.faults.worker_kills);
-        limits.stalls.set_rate(options.faults.settle_stalls);
+        engine.faults_on(&options.faults);
         chaos::switch_on(bed, &options.faults, options.seed);
         let stop = AtomicBool::new(false);
         let live = async {
@@ -298,18 +357,14 @@ impl Run<'_> {
                 over,
                 options.seed,
             );
-            let selling = sell_and_announce(bed, stack, options, catalog, over);
+            let selling = sell_and_announce(bed, &url, options, catalog, over);
             let (movements, sold) = tokio::join!(moving, selling);
             phases.mark("sell_and_move");
             let settled = stock_scenario::settle(bed, stack, limit).await;
             phases.mark("settle_live");
-            let mut work = status_scenario::work_orders_shaped(
-                bed,
-                &stack.server.url,
-                Duration::from_millis(500),
-                true,
-            )
-            .await;
+            let mut work =
+                status_scenario::work_orders_shaped(bed, &url, Duration::from_millis(500), true)
+                    .await;
             let settled = settled & stock_scenario::settle(bed, stack, limit).await;
             phases.mark("work_orders");
             let despatching = shipment_scenario::despatch_shaped(
@@ -337,20 +392,18 @@ impl Run<'_> {
         let work = work?;
         let faulty_requests = (bed.ct.request_count(), bed.pvx.request_count());
         chaos::switch_off(bed);
-        kill.set_rate(0.0);
-        limits.stalls.set_rate(0.0);
+        engine.faults_off();
 
         // The net: redrive what was parked, reconcile twice, drain.
-        let parked_during_run = parked_summary(stack).await;
-        let parked = redrive_all(stack).await?;
+        let parked_during_run = parked_summary(engine).await;
+        let parked = redrive_all(engine).await?;
         let mut settled = stock_scenario::settle(bed, stack, limit).await;
         phases.mark("redrive");
-        let flow = reconcile_flow(bed, stack).await?;
-        let first = reconcile(&flow).await?;
+        let first = engine.reconcile(bed).await?;
         settled &= stock_scenario::settle(bed, stack, limit).await;
-        let second = reconcile(&flow).await?;
+        let second = engine.reconcile(bed).await?;
         settled &= stock_scenario::settle(bed, stack, limit).await;
-        let parked_after = redrive_all(stack).await?;
+        let parked_after = redrive_all(engine).await?;
         settled &= stock_scenario::settle(bed, stack, limit).await;
         phases.mark("reconcile");
 
@@ -359,7 +412,7 @@ impl Run<'_> {
             &invariants::Observed {
                 placed: &placed,
                 work: &work,
-                tally: tally.tally(),
+                tally: engine.tally(),
             },
         );
         let shown = status_scenario::shown(bed, &work);
@@ -388,32 +441,26 @@ impl Run<'_> {
         })
         .take(10)
         .collect();
-        let never_exported = never_exported_trails(bed, stack, &placed).await;
+        let never_exported = never_exported_trails(bed, engine, &placed).await;
         let mut still_parked = Vec::new();
         for pair in dlq::pairs() {
-            if let Ok(listing) = dlq::list(stack.queue.as_ref(), pair, 20).await {
+            if let Ok(listing) = dlq::list(engine.queue().as_ref(), pair, 20).await {
                 still_parked.push(dlq::list_json(&listing));
             }
         }
-        let stock = stack.stock_totals.lock().await.clone();
-        let orders = stack.totals.lock().await.clone();
-        let figures = serde_json::json!({
+        let (unsettled_by_queue, unaccounted_examples) = engine.unsettled();
+        let mut figures = serde_json::json!({
             "settled": { "opening": opened, "live": live_settled, "after_reconcile": settled },
             "orders": {
                 "placed": placed.len(),
                 "refused_out_of_stock": refused,
                 "order_created_messages_sent": announced,
-                "duplicate_events_skipped": orders.duplicates,
             },
             "stock": {
                 "movements": movements.total(),
                 "callbacks_sent": bed.pvx.callbacks_sent(),
                 "callbacks_repeated": bed.pvx.callbacks_duplicated(),
                 "callbacks_lost": bed.pvx.callbacks_dropped(),
-                "events": stock.events,
-                "writes": stock.writes + stock.created,
-                "stale": stock.stale,
-                "conflicts": stock.conflicts,
             },
             "warehouse": {
                 "despatched_orders": despatching.whole + despatching.split,
@@ -435,27 +482,21 @@ impl Run<'_> {
                 "returns": returns,
             },
             "faults": {
-                "worker_batches_killed": kill.hits(),
-                "worker_batches_late": late.load(Ordering::Relaxed),
-                "settle_stalls": limits.stalls.hits(),
-                "deadline_kills": limits.kills(),
-                "init_failures": limits.init_failures(),
-                "flow_overruns": limits.overruns(),
                 "peoplevox_sessions_expired": sessions_expired,
                 "requests_during_faults": { "commercetools": faulty_requests.0, "peoplevox": faulty_requests.1 },
             },
             "net": {
                 "parked_then_redriven": parked,
                 "parked_after_reconcile": parked_after,
-                "reconcile_updates": first.updated() + second.updated(),
-                "reconcile_orders_requeued": first.orders.requeued + second.orders.requeued,
-                "reconcile_despatches_requeued": first.despatches.requeued + second.despatches.requeued,
-                "reconcile_failed": first.failed() + second.failed(),
+                "reconcile_updates": first.updated + second.updated,
+                "reconcile_orders_requeued": first.orders_requeued + second.orders_requeued,
+                "reconcile_despatches_requeued": first.despatches_requeued + second.despatches_requeued,
+                "reconcile_failed": first.failed + second.failed,
             },
-            "queues": tally.tally(),
-            "unsettled_by_queue": tally.unsettled_by_queue(),
+            "queues": engine.tally(),
+            "unsettled_by_queue": unsettled_by_queue,
             "parked_during_run": parked_during_run,
-            "unaccounted_examples": tally.unsettled_examples(5),
+            "unaccounted_examples": unaccounted_examples,
             "details": {
                 "outcomes_not_shown": shown,
                 "outcomes_not_shown_examples": status_scenario::not_shown_examples(bed, &work),
@@ -471,13 +512,15 @@ impl Run<'_> {
             "phases_s": phases.0,
             "requests": { "commercetools": bed.ct.request_count(), "peoplevox": bed.pvx.request_count() },
         });
+        engine.add_figures(&mut figures).await;
         Ok((invariants, figures))
     }
 }
 
 /// The audit trail of up to 5 orders that never reached Peoplevox with their mark: what each
 /// flow did with them, so that a failed run says why.
-async fn never_exported_trails(bed: &Testbed, stack: &LocalStack, placed: &[Value]) -> Vec<Value> {
+async fn never_exported_trails(bed: &Testbed, engine: &dyn Engine, placed: &[Value]) -> Vec<Value> {
+    let audit = engine.audit();
     let channel = &bed.export_channel_id;
     let mut out = Vec::new();
     for order in placed {
@@ -491,9 +534,7 @@ async fn never_exported_trails(bed: &Testbed, stack: &LocalStack, placed: &[Valu
         if marked && imports >= 1 {
             continue;
         }
-        let trail: Vec<Value> = stack
-            .stores
-            .audit
+        let trail: Vec<Value> = audit
             .list(&format!("order#{id}"), 50)
             .await
             .unwrap_or_default()
@@ -547,14 +588,14 @@ impl<'a> Phases<'a> {
 /// placed orders, the messages sent and the orders refused out of stock.
 async fn sell_and_announce(
     bed: &Testbed,
-    stack: &LocalStack,
+    base: &str,
     options: &SoakOptions,
     catalog: &[String],
     over: Duration,
 ) -> anyhow::Result<(Vec<Value>, usize, usize)> {
     const CHUNK: usize = 50;
     let http = reqwest::Client::new();
-    let url = format!("{}{ORDERS_PATH}", stack.server.url);
+    let url = format!("{base}{ORDERS_PATH}");
     let mut rng = fastrand::Rng::with_seed(options.seed ^ 0x5eed);
     let pause = over / u32::try_from(options.orders.div_ceil(CHUNK).max(1)).unwrap_or(1);
     let (mut placed, mut sent, mut refused) = (Vec::new(), 0, 0);
@@ -629,10 +670,11 @@ async fn post_all(http: &reqwest::Client, url: &str, bodies: Vec<String>) -> any
 /// What the dead-letter queues hold at the end of the live phase, per queue: how many, by
 /// whom (a flow, or the queue's redrive policy: no flow named) and why (the most common
 /// reasons, digits blanked so that the same reason counts once).
-async fn parked_summary(stack: &LocalStack) -> Value {
+async fn parked_summary(engine: &dyn Engine) -> Value {
     let mut out = serde_json::Map::new();
+    let queue = engine.queue();
     for pair in dlq::pairs() {
-        let Ok(listing) = dlq::list(stack.queue.as_ref(), pair, 100_000).await else {
+        let Ok(listing) = dlq::list(queue.as_ref(), pair, 100_000).await else {
             continue;
         };
         let mut by_reason: std::collections::BTreeMap<String, usize> = Default::default();
@@ -661,12 +703,13 @@ async fn parked_summary(stack: &LocalStack) -> Value {
 
 /// Sends every parked message of every dead-letter queue back, as an operator would with
 /// `ctpvx dlq redrive`; returns how many.
-async fn redrive_all(stack: &LocalStack) -> anyhow::Result<usize> {
+async fn redrive_all(engine: &dyn Engine) -> anyhow::Result<usize> {
     let mut total = 0;
+    let (queue, audit) = (engine.queue(), engine.audit());
     for pair in dlq::pairs() {
         let report = dlq::redrive(
-            stack.queue.as_ref(),
-            stack.stores.audit.as_ref(),
+            queue.as_ref(),
+            audit.as_ref(),
             pair,
             &RedriveOptions {
                 ids: Vec::new(),
@@ -679,46 +722,4 @@ async fn redrive_all(stack: &LocalStack) -> anyhow::Result<usize> {
         total += report.redriven.len();
     }
     Ok(total)
-}
-
-/// The reconciliation flow, built as its function builds it: a build that fails (a
-/// commercetools read timing out on a loaded machine) is tried again at the next invocation,
-/// up to the reconcile queue's redrive count.
-async fn reconcile_flow(bed: &Testbed, stack: &LocalStack) -> anyhow::Result<NightlyReconcile> {
-    let mut tries = 1;
-    loop {
-        match reconcile_scenario::flow(bed, stack).await {
-            Ok(flow) => return Ok(flow),
-            Err(e) if tries < RECONCILE_MAX_RECEIVE_COUNT => {
-                tracing::warn!(error = %e, "reconciliation not built; tried again");
-                tries += 1;
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// One reconciliation run as the reconcile queue carries it: an invocation that fails is
-/// delivered again and resumes from the run's last checkpoint, up to the queue's redrive
-/// count; then the run's error stands.
-async fn reconcile(flow: &NightlyReconcile) -> anyhow::Result<DriftReport> {
-    let run = flow.start(&RunOptions::default()).await?;
-    let mut failures = 0;
-    loop {
-        match flow.resume(&run.id, WorkBudget::unlimited(), &Quiet).await {
-            Ok(RunProgress::Finished(report) | RunProgress::AlreadyFinished(report)) => {
-                return Ok(*report);
-            }
-            Ok(RunProgress::Paused(_)) => {}
-            Ok(RunProgress::Busy) => tokio::time::sleep(Duration::from_millis(200)).await,
-            Ok(RunProgress::Unknown) => anyhow::bail!("reconciliation run {} vanished", run.id),
-            Err(e) if failures + 1 < RECONCILE_MAX_RECEIVE_COUNT => {
-                failures += 1;
-                tracing::warn!(error = %e, "reconciliation invocation failed; delivered again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
 }

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::local::stack::{LocalStack, ORDERS_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
+use crate::local::drain::Drains;
+use crate::local::stack::{ORDERS_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
 use crate::testbed::Testbed;
 
 /// Where the soak is; shared between the run and the reporter.
@@ -47,7 +48,7 @@ impl Progress {
     }
 
     /// Prints a status line every `every` until [`Progress::finish`].
-    pub async fn report(&self, bed: &Testbed, stack: &LocalStack, every: Duration) {
+    pub async fn report(&self, bed: &Testbed, stack: &dyn Drains, every: Duration) {
         if !self.enabled {
             return;
         }

@@ -1,0 +1,106 @@
+//! What `ctpvx stack` and `ctpvx soak --stack` need before the stack starts: the function
+//! binaries (built from this workspace, release or debug, or taken from a directory) and a
+//! moto server (given, or started from the workspace's venv).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args as ClapArgs;
+
+use ctpvx_infra::stack::template;
+
+use crate::cli::bench_binaries::workspace;
+use crate::cli::bench_moto::Moto;
+
+/// Where the stack's binaries, template and moto come from.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct StackSetup {
+    /// Take the function binaries from this directory instead of building them.
+    #[arg(long, value_name = "PATH")]
+    pub bin_dir: Option<PathBuf>,
+    /// Build the function binaries in debug (faster to build) instead of release.
+    #[arg(long)]
+    pub debug: bool,
+    /// The SAM template whose wiring the stack runs [default: the workspace's template.yaml].
+    #[arg(long, value_name = "PATH")]
+    pub template: Option<PathBuf>,
+    /// The Python with moto, to start infra/dev/moto_server.py when no moto endpoint is given
+    /// [default: the workspace's .venv/bin/python].
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// One log file per function binary in this directory [default: a new temporary one].
+    #[arg(long, value_name = "PATH")]
+    pub log_dir: Option<PathBuf>,
+}
+
+impl StackSetup {
+    /// The template's path.
+    pub fn template(&self) -> PathBuf {
+        self.template
+            .clone()
+            .unwrap_or_else(|| workspace().join("template.yaml"))
+    }
+
+    /// The log directory.
+    pub fn log_dir(&self) -> PathBuf {
+        self.log_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("ctpvx-stack-{}", uuid::Uuid::new_v4().simple()))
+        })
+    }
+
+    /// The directory of the function binaries: built now (every binary the template names)
+    /// unless `--bin-dir` names one.
+    pub async fn binaries(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.bin_dir {
+            return Ok(dir.clone());
+        }
+        let text = std::fs::read_to_string(self.template())?;
+        let parsed = template::parse(&text)?;
+        let binaries: Vec<String> = ctpvx_infra::stack::resources::resources(&parsed)?
+            .values()
+            .filter_map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str())
+            .map(str::to_string)
+            .collect();
+        let root = workspace();
+        let mut cargo =
+            tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.current_dir(&root).args(["build", "--quiet"]);
+        if !self.debug {
+            cargo.arg("--release");
+        }
+        for binary in &binaries {
+            cargo.args(["-p", binary]);
+        }
+        eprintln!("building {} …", binaries.join(", "));
+        let status = cargo.status().await.context("running cargo build")?;
+        if !status.success() {
+            bail!("cargo build of the function binaries failed ({status})");
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        Ok(target.join(if self.debug { "debug" } else { "release" }))
+    }
+
+    /// A moto server: `endpoint` when given (it must be local), else one started now (kept
+    /// running while the returned guard lives).
+    pub async fn moto(&self, endpoint: Option<&str>) -> anyhow::Result<(String, Option<Moto>)> {
+        if let Some(endpoint) = endpoint {
+            if !(endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost")) {
+                bail!(
+                    "{endpoint}: the stack creates throwaway resources, so it runs only against a local emulator (http://127.0.0.1:PORT)"
+                );
+            }
+            return Ok((endpoint.to_string(), None));
+        }
+        let root = workspace();
+        let python = self
+            .python
+            .clone()
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        let moto = Moto::start_atomic(&python, &root.join(Path::new("infra/dev/moto_server.py")))
+            .await
+            .map_err(anyhow::Error::msg)?;
+        Ok((moto.endpoint.clone(), Some(moto)))
+    }
+}
