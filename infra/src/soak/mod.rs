@@ -173,7 +173,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
     }
     let (engine, label): (Box<dyn Engine>, String) = match &backend {
         SoakBackend::Stack(source) => {
-            let text = stack_config_text(&bed.config_text)?;
+            let text = stack_config_text(&bed.config_text, scale)?;
             let engine = on_stack::OnStack::start(&bed, text, source, scale, options.seed).await?;
             let (_, pvx) =
                 ctpvx_shared::app::clients(&config, &bed.secrets, engine.stores().state.clone())?;
@@ -226,9 +226,10 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
 const CLIENT_TIMEOUT_MS: u64 = 500;
 
 /// The test bed's configuration with the soak's client timeouts, and a reconciliation whose
-/// order sweep takes orders of any age (the soak's lost orders are seconds old), as the
+/// order sweep takes orders of any age (the soak's lost orders are seconds old) and that stops
+/// before its deadline by as much less as its function's Timeout is scaled down, as the
 /// function binaries read it.
-fn stack_config_text(text: &str) -> anyhow::Result<String> {
+fn stack_config_text(text: &str, time_scale: u32) -> anyhow::Result<String> {
     let mut table: toml::Table = text.parse()?;
     for section in ["commercetools", "peoplevox"] {
         if let Some(toml::Value::Table(t)) = table.get_mut(section) {
@@ -243,6 +244,12 @@ fn stack_config_text(text: &str) -> anyhow::Result<String> {
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     if let toml::Value::Table(t) = reconcile {
         t.insert("order_grace_s".into(), toml::Value::Integer(0));
+        let stop = ctpvx_shared::config::ReconcileRules::default().stop_before_deadline_s;
+        let scaled = stop.div_ceil(u64::from(time_scale.max(1))).max(1);
+        t.insert(
+            "stop_before_deadline_s".into(),
+            toml::Value::Integer(i64::try_from(scaled).unwrap_or(1)),
+        );
     }
     Ok(toml::to_string(&table)?)
 }
