@@ -34,6 +34,8 @@ pub struct FunctionSpec {
     pub reserved: Option<usize>,
     /// Its environment, resolved.
     pub environment: BTreeMap<String, String>,
+    /// Its LoggingConfig (Globals' merged with its own), resolved.
+    pub logging: Value,
     /// What invokes it.
     pub events: Vec<EventSpec>,
 }
@@ -133,6 +135,12 @@ fn read_one(
             }
         }
     }
+    let mut logging = serde_json::Map::new();
+    for source in [globals, properties] {
+        if let Some(Value::Object(config)) = scope.resolve(&source["LoggingConfig"])? {
+            logging.extend(config);
+        }
+    }
     let mut events = Vec::new();
     if let Some(declared) = properties["Events"].as_object() {
         for (name, event) in declared {
@@ -151,6 +159,7 @@ fn read_one(
         memory_mb: number("MemorySize")?.unwrap_or(DEFAULT_MEMORY_MB),
         reserved: number("ReservedConcurrentExecutions")?.map(|n| n as usize),
         environment: variables,
+        logging: Value::Object(logging),
         events,
     })
 }

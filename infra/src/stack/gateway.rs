@@ -348,6 +348,7 @@ mod tests {
                 memory_mb: 128,
                 reserved: None,
                 environment: Default::default(),
+                logging: Value::Null,
                 events: Vec::new(),
             };
             let launch = crate::stack::instance::Launch {

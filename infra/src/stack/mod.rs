@@ -138,18 +138,10 @@ impl Stack {
         if let Some(conditions) = template["Conditions"].as_object() {
             scope.evaluate_conditions(conditions)?;
         }
-        let made = resources::make(
-            &template,
-            &mut scope,
-            &sdk,
-            &options.aws_endpoint,
-            &name,
-            options.time_scale,
-        )
-        .await?;
+        let made = resources::make(&template, &mut scope, &sdk, &name, options.time_scale).await?;
         let functions = functions::read(&template, &scope)?;
         parameters::deliver_config(
-            &options.aws_endpoint,
+            &sdk,
             functions.iter().map(|f| &f.environment),
             &options.given.config_text,
         )
@@ -157,7 +149,6 @@ impl Stack {
         if let Some(dir) = &options.log_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let logging = &template["Globals"]["Function"]["LoggingConfig"];
         let mut pools = BTreeMap::new();
         let mut proxies = Vec::new();
         for spec in &functions {
@@ -190,7 +181,7 @@ impl Stack {
             };
             let launch = Launch {
                 exe,
-                env: process_env(spec, &options.aws_endpoint, sqs_endpoint, logging),
+                env: process_env(spec, &options.aws_endpoint, sqs_endpoint),
                 function_arn: scope.resolve_string(&json!({"Fn::GetAtt": [spec.id, "Arn"]}))?,
                 log: options
                     .log_dir
@@ -411,8 +402,12 @@ fn process_env(
     spec: &FunctionSpec,
     aws_endpoint: &str,
     sqs_endpoint: Option<String>,
-    logging: &Value,
 ) -> Vec<(String, String)> {
+    let logging = &spec.logging;
+    let log_group = match logging["LogGroup"].as_str() {
+        Some(group) => group.to_string(),
+        None => format!("/aws/lambda/{}", spec.name),
+    };
     let mut env: Vec<(String, String)> = spec
         .environment
         .iter()
@@ -431,10 +426,7 @@ fn process_env(
             spec.memory_mb.to_string(),
         ),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        (
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{}", spec.name),
-        ),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", log_group),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_string()),
         ("AWS_LAMBDA_LOG_FORMAT", text(&logging["LogFormat"], "Text")),
         (

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use ctpvx_shared::aws::aws_config::SdkConfig;
 use ctpvx_shared::aws::aws_sdk_secretsmanager;
+use ctpvx_shared::aws::config_store::{self, ConfigObject};
+use ctpvx_shared::lambda_init::DEFAULT_CONFIG_KEY;
 
 /// The configuration TOML as a parameter (functions read it from `CTPVX_CONFIG`).
 const CONFIG_PARAMETER: &str = "CtpvxConfig";
@@ -107,32 +109,31 @@ async fn make_secret(
         .context("moto returned no secret ARN")
 }
 
-/// Puts the configuration where any function's environment says it reads it from S3
-/// (`CTPVX_CONFIG_BUCKET` and `CTPVX_CONFIG_KEY`), on moto (path-style).
+/// Pushes the configuration (validated, as `ctpvx config push` does) to every S3 object a
+/// function's environment says it reads it from (`CTPVX_CONFIG_BUCKET`, `CTPVX_CONFIG_KEY`).
 pub async fn deliver_config<'a>(
-    endpoint: &str,
+    sdk: &SdkConfig,
     environments: impl Iterator<Item = &'a BTreeMap<String, String>>,
     config_text: &str,
 ) -> anyhow::Result<()> {
-    let mut places: Vec<(String, String)> = environments
+    let mut objects: Vec<(String, String)> = environments
         .filter_map(|env| {
-            Some((
-                env.get(CONFIG_BUCKET_VAR)?.clone(),
-                env.get(CONFIG_KEY_VAR)?.clone(),
-            ))
+            let bucket = env.get(CONFIG_BUCKET_VAR).filter(|b| !b.is_empty())?;
+            let key = env
+                .get(CONFIG_KEY_VAR)
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_CONFIG_KEY.to_string());
+            Some((bucket.clone(), key))
         })
         .collect();
-    places.sort();
-    places.dedup();
-    let http = reqwest::Client::new();
-    for (bucket, key) in places {
-        let url = format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/'));
-        let response = http.put(&url).body(config_text.to_string()).send().await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "moto answered {} to the configuration at s3://{bucket}/{key}",
-            response.status()
-        );
+    objects.sort();
+    objects.dedup();
+    let client = config_store::client(sdk);
+    for (bucket, key) in objects {
+        let object = ConfigObject { bucket, key };
+        config_store::push(&client, &object, config_text)
+            .await
+            .with_context(|| format!("pushing the configuration to {object}"))?;
     }
     Ok(())
 }

@@ -16,8 +16,12 @@ use ctpvx_shared::aws::aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
+use ctpvx_shared::aws::aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    VersioningConfiguration,
+};
 use ctpvx_shared::aws::aws_sdk_sqs::types::QueueAttributeName;
-use ctpvx_shared::aws::{aws_sdk_dynamodb, aws_sdk_sqs};
+use ctpvx_shared::aws::{aws_sdk_dynamodb, aws_sdk_s3, aws_sdk_sqs};
 
 use super::intrinsics::{ACCOUNT, REGION, Scope};
 
@@ -41,19 +45,20 @@ pub fn resources(template: &Value) -> anyhow::Result<&Map<String, Value>> {
         .context("template.yaml has no Resources")
 }
 
-/// Makes every emulated resource at `endpoint` with names starting with `prefix`, queues'
+/// Makes every emulated resource on the emulator `sdk` points at, with names starting with `prefix`, queues'
 /// visibility timeouts divided by `time_scale`; fills `scope` with their attributes.
 pub async fn make(
     template: &Value,
     scope: &mut Scope,
     sdk: &SdkConfig,
-    endpoint: &str,
     prefix: &str,
     time_scale: u32,
 ) -> anyhow::Result<Made> {
     let mut made = Made::default();
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    // Path-style, as the functions address moto's S3.
+    let s3 = ctpvx_shared::aws::config_store::client(sdk);
     let resources = resources(template)?;
     for (id, resource) in resources {
         let kind = resource["Type"].as_str().unwrap_or_default();
@@ -86,7 +91,7 @@ pub async fn make(
             "AWS::S3::Bucket" => {
                 // Bucket names are lower case.
                 let bucket = name.to_lowercase();
-                make_bucket(endpoint, &bucket)
+                make_bucket(&s3, &bucket, &resource["Properties"])
                     .await
                     .with_context(|| format!("bucket {id}"))?;
                 made.buckets.insert(id.clone(), bucket.clone());
@@ -244,16 +249,32 @@ async fn make_table(
     Ok(())
 }
 
-/// Creates a bucket on moto (path-style, as the functions address it there).
-async fn make_bucket(endpoint: &str, bucket: &str) -> anyhow::Result<()> {
-    let response = reqwest::Client::new()
-        .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "moto answered {} to creating bucket {bucket}",
-        response.status()
-    );
+/// Creates a bucket with versioning when the template turns it on; in the emulator's region
+/// (us-east-1 is the one region that takes no location constraint).
+async fn make_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    properties: &Value,
+) -> anyhow::Result<()> {
+    let mut create = s3.create_bucket().bucket(name);
+    if REGION != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(REGION))
+                .build(),
+        );
+    }
+    create.send().await?;
+    if properties["VersioningConfiguration"]["Status"].as_str() == Some("Enabled") {
+        s3.put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await?;
+    }
     Ok(())
 }
