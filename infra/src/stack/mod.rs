@@ -239,16 +239,19 @@ impl Stack {
                             expression: expression.clone(),
                             rule: format!("{}-{}{}", name, spec.id, event.name),
                         };
-                        if options.run_rates && *enabled {
-                            if let Some(period) = schedule::rate(expression)? {
-                                tasks.push(tokio::spawn(tick(
-                                    schedule.clone(),
-                                    pool.clone(),
-                                    period / options.time_scale.max(1),
-                                    options.time_scale,
-                                    stop.clone(),
-                                )));
-                            }
+                        // Every expression is read, so that a bad one fails the start.
+                        let period = schedule::rate(expression)?;
+                        if options.run_rates
+                            && *enabled
+                            && let Some(period) = period
+                        {
+                            tasks.push(tokio::spawn(tick(
+                                schedule.clone(),
+                                pool.clone(),
+                                period / options.time_scale.max(1),
+                                options.time_scale,
+                                stop.clone(),
+                            )));
                         }
                         schedules.push(schedule);
                     }
