@@ -41,9 +41,10 @@ pub struct Args {
     #[arg(long, default_value_t = 0.05)]
     kills: f64,
     /// Share of the queue calls settling a batch that stall past the function's timeout, so
-    /// that Lambda kills the invocation there.
-    #[arg(long, default_value_t = 0.005)]
-    stalls: f64,
+    /// that Lambda kills the invocation there [default: 0.005; 0.05 with --stack, whose
+    /// batches are fewer and larger, so that a run of the size kills some].
+    #[arg(long)]
+    stalls: Option<f64>,
     /// Let batches run past their function's Timeout instead of killing them there, as older
     /// soaks did.
     #[arg(long)]
@@ -87,6 +88,10 @@ pub struct Args {
 /// processes: its longest wait (settling, 1,725-2,152 s measured) is well over the embedded
 /// store's 30 minutes.
 const AWS_SETTLE_LIMIT_S: u64 = 4 * 3600;
+
+/// The share of settling queue calls that stall, in process and on the stack.
+const STALLS: f64 = 0.005;
+const STACK_STALLS: f64 = 0.05;
 
 /// Whether `endpoint` is on this machine (an emulator, never a real account).
 fn is_local(endpoint: &str) -> bool {
@@ -142,7 +147,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         faults: FaultRates {
             callbacks_lost: args.lost_callbacks,
             worker_kills: args.kills,
-            settle_stalls: args.stalls,
+            settle_stalls: args
+                .stalls
+                .unwrap_or(if args.stack { STACK_STALLS } else { STALLS }),
             ..FaultRates::default()
         },
         settle_limit_s: args

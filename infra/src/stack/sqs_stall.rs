@@ -76,13 +76,15 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request<Body>) -> Res
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // The whole request is taken first, as SQS would take it: the call then hangs waiting for
+    // its answer, not mid-upload.
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return status(StatusCode::BAD_REQUEST);
+    };
     if STALLED_ACTIONS.contains(&target) && proxy.stalls.roll() {
         // The invocation is killed meanwhile; its connection closes and this future is dropped.
         tokio::time::sleep(proxy.stall).await;
     }
-    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-        return status(StatusCode::BAD_REQUEST);
-    };
     let path = parts
         .uri
         .path_and_query()
