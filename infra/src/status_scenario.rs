@@ -260,6 +260,9 @@ pub fn close_and_return_shaped(bed: &Testbed, mut shapes: Option<&mut StatusWork
             && ct.is_some_and(has_warehouse_delivery)
             // One the storefront cancelled in commercetools shows Cancelled for its own reason.
             && ct.is_some_and(|o| o.order_state.as_deref() != Some("Cancelled"))
+            // A short-picked order must show its short pick: a later cancellation would be a
+            // conflict hiding it, another shape than the one counted.
+            && !work.short_picked.contains(&order.number)
         {
             bed.pvx.set_order_status(&order.number, "Cancelled");
             work.cancelled_after_despatch.push(order.number.clone());

@@ -108,14 +108,21 @@ fn returned_both_ways(bed: &Testbed) -> BTreeMap<String, BTreeMap<String, (i64, 
                 .0 += line.quantity;
         }
     }
+    let mut ours = std::collections::BTreeSet::new();
     for order in bed.ct.orders() {
-        let Some(items) = order.order_number.as_ref().and_then(|n| out.get_mut(n)) else {
+        let Some(number) = order.order_number.clone() else {
             continue;
         };
-        for (item, (_, received)) in return_units(&order, &packs) {
-            items.entry(item).or_default().1 += received;
+        if let Some(items) = out.get_mut(&number) {
+            for (item, (_, received)) in return_units(&order, &packs) {
+                items.entry(item).or_default().1 += received;
+            }
         }
+        ours.insert(number);
     }
+    // Returns of orders commercetools does not have (another sales channel's, sharing the
+    // tenant) are not ours to book.
+    out.retain(|number, _| ours.contains(number));
     out
 }
 
