@@ -165,19 +165,26 @@ impl Stack {
                 .events
                 .iter()
                 .any(|e| matches!(e.source, EventSource::Sqs(_)));
-            let sqs_endpoint = match (&options.stalls, queue_fed) {
-                (Some(stalls), true) => {
-                    let proxy = sqs_stall::StallProxy::start(
-                        &options.aws_endpoint,
-                        stalls.clone(),
-                        timeout + Duration::from_secs(2),
-                    )
-                    .await?;
-                    let url = proxy.url.clone();
-                    proxies.push(proxy);
-                    Some(url)
-                }
-                _ => None,
+            // A queue-fed function's SQS calls go through a proxy that compresses the delays
+            // it sets (and stalls some, for the soak).
+            let sqs_endpoint = if queue_fed && (options.stalls.is_some() || options.time_scale > 1)
+            {
+                let stalls = options
+                    .stalls
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(Chance::new(0.0, 0)));
+                let proxy = sqs_stall::StallProxy::start(
+                    &options.aws_endpoint,
+                    stalls,
+                    timeout + Duration::from_secs(2),
+                    options.time_scale,
+                )
+                .await?;
+                let url = proxy.url.clone();
+                proxies.push(proxy);
+                Some(url)
+            } else {
+                None
             };
             let launch = Launch {
                 exe,
