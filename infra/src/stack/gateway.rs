@@ -151,7 +151,13 @@ async fn handle(State(api): State<Arc<Api>>, request: Request<Body>) -> Response
         &body,
         &source,
     );
-    match route.pool.invoke(&event.to_string()).await {
+    // The invocation runs to its end even when the caller hangs up, as behind API Gateway: a
+    // dropped request must not take the instance (and its cold start) with it.
+    let (pool, payload) = (route.pool.clone(), event.to_string());
+    let outcome = tokio::spawn(async move { pool.invoke(&payload).await })
+        .await
+        .unwrap_or_else(|e| Outcome::Crashed(e.to_string()));
+    match outcome {
         Outcome::Response(answer) => response(&answer),
         Outcome::TimedOut => message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
         Outcome::Error(_) | Outcome::Crashed(_) | Outcome::InitFailed(_) => {
