@@ -14,16 +14,8 @@ use std::path::{Path, PathBuf};
 
 use ctpvx_infra::soak::on_stack::StackSource;
 use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions};
+use ctpvx_infra::stack::FUNCTIONS;
 use ctpvx_tests::moto_endpoint;
-
-const FUNCTIONS: [&str; 6] = [
-    "webhooks",
-    "order-created",
-    "stock-delta",
-    "shipment-confirmed",
-    "order-status",
-    "nightly-reconcile",
-];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

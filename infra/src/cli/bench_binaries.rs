@@ -17,19 +17,10 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use ctpvx_infra::local::runtime_api::{ApiEvent, RuntimeApi};
+use ctpvx_infra::stack::FUNCTIONS;
 use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, Testbed};
 
 use crate::cli::bench_moto::Moto;
-
-/// The functions, as Cargo packages and binaries.
-pub const FUNCTIONS: [&str; 6] = [
-    "webhooks",
-    "order-created",
-    "stock-delta",
-    "shipment-confirmed",
-    "order-status",
-    "nightly-reconcile",
-];
 
 /// How long a function may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

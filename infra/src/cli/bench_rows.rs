@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::cli::bench_binaries::FUNCTIONS;
 use crate::cli::bench_report::{Row, Target};
+use ctpvx_infra::stack::FUNCTIONS;
 
 /// Every flow in the per-flow section, in the report's order: one per function.
-use crate::cli::bench_binaries::FUNCTIONS as FLOWS;
+use ctpvx_infra::stack::FUNCTIONS as FLOWS;
 
 /// ≤ 1 ms of CPU per event in every flow.
 const CPU_PER_EVENT_US: f64 = 1000.0;

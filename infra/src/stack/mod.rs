@@ -29,6 +29,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// The six function binaries (Cargo packages of `functions/*`), as template.yaml deploys them.
+pub const FUNCTIONS: [&str; 6] = [
+    "webhooks",
+    "order-created",
+    "stock-delta",
+    "shipment-confirmed",
+    "order-status",
+    "nightly-reconcile",
+];
+
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 

@@ -16,12 +16,10 @@ use ctpvx_shared::aws::aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
-use ctpvx_shared::aws::aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    VersioningConfiguration,
-};
 use ctpvx_shared::aws::aws_sdk_sqs::types::QueueAttributeName;
-use ctpvx_shared::aws::{aws_sdk_dynamodb, aws_sdk_s3, aws_sdk_sqs};
+use ctpvx_shared::aws::{aws_sdk_dynamodb, aws_sdk_sqs};
+
+use ctpvx_shared::aws::provision::create_bucket;
 
 use super::intrinsics::{ACCOUNT, REGION, Scope};
 
@@ -91,7 +89,10 @@ pub async fn make(
             "AWS::S3::Bucket" => {
                 // Bucket names are lower case.
                 let bucket = name.to_lowercase();
-                make_bucket(&s3, &bucket, &resource["Properties"])
+                let versioned = resource["Properties"]["VersioningConfiguration"]["Status"]
+                    .as_str()
+                    == Some("Enabled");
+                create_bucket(&s3, &bucket, versioned)
                     .await
                     .with_context(|| format!("bucket {id}"))?;
                 made.buckets.insert(id.clone(), bucket.clone());
@@ -242,36 +243,6 @@ async fn make_table(
                     .attribute_name(ttl["AttributeName"].as_str().unwrap_or_default())
                     .enabled(true)
                     .build()?,
-            )
-            .send()
-            .await?;
-    }
-    Ok(())
-}
-
-/// Creates a bucket with versioning when the template turns it on; in the emulator's region
-/// (us-east-1 is the one region that takes no location constraint).
-async fn make_bucket(
-    s3: &aws_sdk_s3::Client,
-    name: &str,
-    properties: &Value,
-) -> anyhow::Result<()> {
-    let mut create = s3.create_bucket().bucket(name);
-    if REGION != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        );
-    }
-    create.send().await?;
-    if properties["VersioningConfiguration"]["Status"].as_str() == Some("Enabled") {
-        s3.put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
             )
             .send()
             .await?;

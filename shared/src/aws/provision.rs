@@ -225,6 +225,16 @@ pub async fn create_config_bucket(
     client: &aws_sdk_s3::Client,
     name: &str,
 ) -> Result<(), StoreError> {
+    create_bucket(client, name, true).await
+}
+
+/// Creates (or finds) the bucket `name` in the client's region, keeping versions when
+/// `versioned`.
+pub async fn create_bucket(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    versioned: bool,
+) -> Result<(), StoreError> {
     use aws_sdk_s3::types::{
         BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
         VersioningConfiguration,
@@ -250,6 +260,9 @@ pub async fn create_config_bucket(
         if !owned {
             return Err(sdk_error(&format!("create bucket {name}"), e));
         }
+    }
+    if !versioned {
+        return Ok(());
     }
     client
         .put_bucket_versioning()
