@@ -3,10 +3,11 @@
 //! `shipmentState` and `pvxStatus`), every Peoplevox return is on its order exactly once, and
 //! each deliberate conflict is recorded on its order for a person.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ctpvx_shared::domain::status::{order_state_rank, shipment_state_rank};
 
+use crate::sim::peoplevox::SimReturn;
 use crate::testbed::Testbed;
 
 /// What the two systems say about statuses and returns.
@@ -41,9 +42,11 @@ fn rank(bed: &Testbed, field: &str, value: &str) -> u8 {
     }
 }
 
-/// Up to `limit` Peoplevox returns missing in commercetools, with what the order shows.
-pub fn missing_return_examples(bed: &Testbed, limit: usize) -> Vec<serde_json::Value> {
-    let codes: std::collections::BTreeSet<String> = bed
+/// Peoplevox returns missing in commercetools: the code is on no `returnInfo`, and the order
+/// does not show its units received either (a returns portal may have announced them under
+/// its own RMA code).
+fn missing_returns(bed: &Testbed) -> Vec<SimReturn> {
+    let codes: BTreeSet<String> = bed
         .ct
         .orders()
         .iter()
@@ -54,16 +57,23 @@ pub fn missing_return_examples(bed: &Testbed, limit: usize) -> Vec<serde_json::V
         })
         .collect();
     let not_shown = super::hard_cases::returns_not_shown(bed);
-    let orders = bed.ct.orders_by_number();
     bed.pvx
         .returns()
-        .iter()
+        .into_iter()
         .filter(|r| {
             !codes.contains(&r.code)
                 && not_shown
                     .get(&r.order_number)
                     .is_some_and(|items| r.lines.iter().any(|l| items.contains(&l.item)))
         })
+        .collect()
+}
+
+/// Up to `limit` Peoplevox returns missing in commercetools, with what the order shows.
+pub fn missing_return_examples(bed: &Testbed, limit: usize) -> Vec<serde_json::Value> {
+    let orders = bed.ct.orders_by_number();
+    missing_returns(bed)
+        .iter()
         .take(limit)
         .map(|r| {
             let o = orders.get(&r.order_number);
@@ -108,9 +118,6 @@ pub fn check(bed: &Testbed) -> StatusCheck {
         }
     }
     let returns = bed.pvx.returns();
-    // A return whose code is on no returnInfo is still recorded when the order shows its units
-    // received: a returns portal announced them (`Advised`) under its own RMA code.
-    let not_shown = super::hard_cases::returns_not_shown(bed);
     StatusCheck {
         state_changes: history.len(),
         backwards_moves,
@@ -119,14 +126,6 @@ pub fn check(bed: &Testbed) -> StatusCheck {
         // Units, not codes: a line Peoplevox adds to a return later is booked under the same
         // code again, rightly.
         duplicate_returns: super::hard_cases::returns_recorded_twice(bed),
-        missing_returns: returns
-            .iter()
-            .filter(|r| {
-                !codes.contains_key(&r.code)
-                    && not_shown
-                        .get(&r.order_number)
-                        .is_some_and(|items| r.lines.iter().any(|l| items.contains(&l.item)))
-            })
-            .count(),
+        missing_returns: missing_returns(bed).len(),
     }
 }

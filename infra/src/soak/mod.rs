@@ -448,19 +448,6 @@ impl Run<'_> {
         })
         .take(10)
         .collect();
-        // Orders Peoplevox cancelled after their booked despatch that commercetools shows
-        // cancelled anyway: which ones, for a failed run to say.
-        let applied_after_despatch: Vec<&String> = work
-            .cancelled_after_despatch
-            .iter()
-            .filter(|number| {
-                by_number.get(*number).is_some_and(|o| {
-                    o.shipment_state.as_deref() == Some("Canceled")
-                        || o.order_state.as_deref() == Some("Cancelled")
-                })
-            })
-            .take(10)
-            .collect();
         let never_exported = never_exported_trails(bed, engine, &placed).await;
         let mut still_parked = Vec::new();
         for pair in dlq::pairs() {
@@ -523,7 +510,6 @@ impl Run<'_> {
                 "oversold": bed.pvx.shortfalls().into_iter().map(|((site, item), units)| format!("{site} {item}: {units}")).collect::<Vec<_>>(),
                 "returns_missing_examples": crate::checks::status::missing_return_examples(bed, 5),
                 "cancellations_not_pushed": not_pushed,
-                "cancellations_after_despatch_applied": applied_after_despatch,
                 "never_exported": never_exported,
                 "returns": { "duplicates": status.duplicate_returns, "missing": status.missing_returns },
                 "backwards_moves": status.backwards_moves.iter().take(5).collect::<Vec<_>>(),
