@@ -39,6 +39,32 @@ fn sku_quantities(order: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// Peoplevox records a return of `quantity` units of `sku` of the order; its code.
+fn record_return(bed: &Testbed, number: &str, sku: &str, quantity: i64) -> String {
+    bed.pvx
+        .record_return(
+            number,
+            &[ReturnLine {
+                item: sku.to_string(),
+                quantity,
+                reason: "Too small".into(),
+                condition: "Good".into(),
+            }],
+        )
+        .unwrap()
+}
+
+/// Peoplevox's returns callback for `code` (and `order`, when the callback names it).
+async fn send_return(store: &EmbeddedStore, order: Option<String>, code: &str) {
+    let message = StatusMessage::PeoplevoxReturn {
+        id: uuid::Uuid::new_v4().to_string(),
+        order,
+        return_code: Some(code.to_string()),
+        received_at_ms: 0,
+    };
+    send(store, &message.to_json()).await;
+}
+
 fn number(order: &Value) -> String {
     order["orderNumber"].as_str().unwrap().to_string()
 }
@@ -421,18 +447,7 @@ async fn a_return_recorded_twice_gives_one_return_info() {
         .as_str()
         .unwrap()
         .to_string();
-    let code = bed
-        .pvx
-        .record_return(
-            &number(order),
-            &[ReturnLine {
-                item: sku.clone(),
-                quantity: 1,
-                reason: "Too small".into(),
-                condition: "Good".into(),
-            }],
-        )
-        .unwrap();
+    let code = record_return(&bed, &number(order), &sku, 1);
     let returns =
         |order_ref: Option<String>, code: Option<String>| StatusMessage::PeoplevoxReturn {
             id: uuid::Uuid::new_v4().to_string(),
@@ -956,27 +971,15 @@ async fn a_return_announced_by_a_portal_is_moved_to_returned_when_received() {
             })],
         )
         .unwrap();
-    let code = bed
-        .pvx
-        .record_return(
-            &number(order),
-            &[ReturnLine {
-                item: line["variant"]["sku"].as_str().unwrap().to_string(),
-                quantity,
-                reason: "Too small".into(),
-                condition: "Good".into(),
-            }],
-        )
-        .unwrap();
+    let code = record_return(
+        &bed,
+        &number(order),
+        line["variant"]["sku"].as_str().unwrap(),
+        quantity,
+    );
     let status = status_flow(&bed, &store).await;
     for _ in 0..2 {
-        let message = StatusMessage::PeoplevoxReturn {
-            id: uuid::Uuid::new_v4().to_string(),
-            order: Some(number(order)),
-            return_code: Some(code.clone()),
-            received_at_ms: 0,
-        };
-        send(&store, &message.to_json()).await;
+        send_return(&store, Some(number(order)), &code).await;
         let report = run_status_batch(&status, &store, 10).await;
         assert_eq!(report.records.dead_lettered, 0, "{report:?}");
     }
@@ -1010,25 +1013,8 @@ async fn a_second_return_of_the_same_item_announced_by_code_alone_is_booked() {
     let status = status_flow(&bed, &store).await;
     let mut codes = Vec::new();
     for _ in 0..2 {
-        let code = bed
-            .pvx
-            .record_return(
-                &number(order),
-                &[ReturnLine {
-                    item: sku.clone(),
-                    quantity: 1,
-                    reason: "Too small".into(),
-                    condition: "Good".into(),
-                }],
-            )
-            .unwrap();
-        let message = StatusMessage::PeoplevoxReturn {
-            id: uuid::Uuid::new_v4().to_string(),
-            order: None,
-            return_code: Some(code.clone()),
-            received_at_ms: 0,
-        };
-        send(&store, &message.to_json()).await;
+        let code = record_return(&bed, &number(order), &sku, 1);
+        send_return(&store, None, &code).await;
         let report = run_status_batch(&status, &store, 10).await;
         assert_eq!(report.returns_recorded, 1, "{report:?}");
         codes.push(code);

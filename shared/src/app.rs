@@ -1,7 +1,7 @@
-//! Wiring: from configuration, secrets and stores to ready clients and flows. Done once per
-//! process, never per event: the clients at a Lambda's init (no request), the flows at its
-//! first invocation ([`crate::invocation::LazyFlow`]), since building them reads
-//! commercetools and Peoplevox (channels, custom types, template headers).
+//! Wiring: from configuration, secrets and stores to ready clients and flows. Never per event:
+//! a Lambda builds its clients and flow at its first invocation and again only when a new
+//! configuration version is taken ([`crate::invocation::LazyFlow::configured`]), since building
+//! a flow reads commercetools and Peoplevox (channels, custom types, template headers).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
