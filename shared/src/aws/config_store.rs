@@ -295,11 +295,6 @@ impl S3ConfigFeed {
             }),
         })
     }
-
-    /// The first configuration, for what a function builds once at init.
-    pub async fn first(&self) -> Arc<Versioned> {
-        self.state.lock().await.current.clone()
-    }
 }
 
 /// The newest version that validates, and the newest that did not, if it was newer.
