@@ -596,3 +596,33 @@ async fn a_tenant_that_ignores_the_search_clause_still_yields_only_what_was_aske
         "the whole report came with the first read: no read per clause"
     );
 }
+
+/// Someone the client's budget does not know of (another process without the shared store,
+/// the merchant's other integrations) uses up the tenant's budget: a read refused with 429 is
+/// tried again after the window has moved on, not a few milliseconds later and then given up.
+#[tokio::test]
+async fn a_read_refused_for_someone_elses_use_of_the_budget_waits_out_the_window() {
+    let sim = sim_with(PvxSimConfig {
+        budget_requests: 4,
+        budget_window: Duration::from_millis(1500),
+        ..PvxSimConfig::default()
+    })
+    .await;
+    sim.add_item_type("SKU-1");
+    let ours = client(&sim, store());
+    ours.get_data(ITEM_TYPES, 1, 0, "").await.unwrap();
+    // The other side, with its own budget record: its Authenticate and read fill the window
+    // (ours took two of the four requests).
+    let theirs = client(&sim, store());
+    theirs.get_data(ITEM_TYPES, 1, 0, "").await.unwrap();
+    assert_eq!(sim.budget_violations(), 0);
+    let started = std::time::Instant::now();
+    let page = ours.get_data(ITEM_TYPES, 1, 0, "").await.unwrap();
+    assert_eq!(page.total, 1);
+    assert!(sim.budget_violations() >= 1, "the first try was refused");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "the retry waited for the window: {:?}",
+        started.elapsed()
+    );
+}

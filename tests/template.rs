@@ -1027,3 +1027,54 @@ fn every_function_reads_its_configuration_from_the_bucket() {
         );
     }
 }
+
+/// `ctpvx … --aws` reads the names the functions read. The stack's OperatorEnv output carries
+/// each of them, from the same resource or parameter the functions' environment takes it from,
+/// so that one `export $(…)` readies an operator's shell (the `--aws` error says so).
+#[test]
+fn the_operator_environment_output_names_what_the_functions_read() {
+    let t = cfn();
+    let sub = t["Outputs"]["OperatorEnv"]["Value"]["Fn::Sub"]
+        .as_str()
+        .expect("OperatorEnv is a !Sub string");
+    let given: BTreeMap<&str, &str> = sub
+        .split_whitespace()
+        .map(|pair| pair.split_once('=').expect("NAME=value"))
+        .collect();
+    let wanted: Vec<&str> = QUEUE_URL_VARS
+        .iter()
+        .map(|(_, var)| *var)
+        .chain([
+            "CTPVX_STATE_TABLE",
+            "CTPVX_IDEMPOTENCY_TABLE",
+            "CTPVX_AUDIT_TABLE",
+            "CTPVX_API_SECRET_ARN",
+            "CTPVX_WEBHOOK_SECRET_ARN",
+            "CTPVX_CONFIG_BUCKET",
+            "CTPVX_CONFIG_KEY",
+        ])
+        .collect();
+    assert_eq!(
+        given.keys().copied().collect::<Vec<_>>(),
+        wanted
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        "OperatorEnv's names"
+    );
+    for var in wanted {
+        let sources: BTreeSet<String> = functions(&t)
+            .values()
+            .filter_map(|f| environment(&t, f).get(var).and_then(|v| ref_name(v)))
+            .map(|name| format!("${{{name}}}"))
+            .collect();
+        assert_eq!(sources.len(), 1, "{var} comes from one place: {sources:?}");
+        assert!(
+            sources.contains(given[var]),
+            "{var}={} but the functions get {sources:?}",
+            given[var]
+        );
+    }
+}

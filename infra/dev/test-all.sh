@@ -32,7 +32,7 @@ fi
 
 # --- two moto servers on free local ports, stopped whatever happens next ------------------------
 # The first serves every moto test; the moto soak keeps its queues on the second, as a
-# default-size soak does (one Python process per service: see README, Soak).
+# default-size soak does (one Python process per service: see docs/testing.md, Soak).
 MOTO_PIDS=()
 MOTO_LOGS=()
 stop_moto() {

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod local;
 pub mod operator;
 pub mod reconcile_scenario;
+pub mod sandbox;
 pub mod scenario;
 pub mod shapes_scenario;
 pub mod shipment_scenario;

@@ -48,6 +48,14 @@ pub struct TestbedOptions {
     pub confirm_after_s: u64,
     /// How the simulated Peoplevox tenant answers where the evidence is thin.
     pub dialect: Dialect,
+    /// Peoplevox sites and the keys of their InventorySupply channels; the last one is
+    /// `orders.default_site` and the IncrementalChanges site.
+    pub sites: Vec<(&'static str, &'static str)>,
+    /// `subscriptions.public_url`, when the webhook server's address is known in advance.
+    pub public_url: Option<String>,
+    /// Create the custom Types in commercetools as `ctpvx setup` would (off: left to the
+    /// user's own `ctpvx setup`, as in `ctpvx sim`).
+    pub setup_commercetools: bool,
 }
 
 impl Default for TestbedOptions {
@@ -59,6 +67,9 @@ impl Default for TestbedOptions {
             safety_buffer: 0,
             confirm_after_s: 0,
             dialect: Dialect::default(),
+            sites: STOCK_SITES.to_vec(),
+            public_url: None,
+            setup_commercetools: true,
         }
     }
 }
@@ -103,7 +114,7 @@ impl Testbed {
             .ensure_channel(EXPORT_CHANNEL, &[ChannelRole::OrderExport])?
             .id;
         let mut site_channels = BTreeMap::new();
-        for (site, key) in STOCK_SITES {
+        for &(site, key) in &options.sites {
             let channel = ct.ensure_channel(key, &[ChannelRole::InventorySupply])?;
             site_channels.insert(site.to_string(), channel.id);
         }
@@ -116,10 +127,12 @@ impl Testbed {
         let config = Config::from_toml(&config_text)?;
         // What `ctpvx setup` creates in a real project (custom types for deliveries and
         // orders), created the same way.
-        let client = CtClient::new(ct.settings())?;
-        ctpvx_shared::setup::apply(&client, &config, false)
-            .await
-            .context("setting up the commercetools simulator")?;
+        if options.setup_commercetools {
+            let client = CtClient::new(ct.settings())?;
+            ctpvx_shared::setup::apply(&client, &config, false)
+                .await
+                .context("setting up the commercetools simulator")?;
+        }
         let secrets = Secrets::from_map(
             &[
                 ("ct_client_secret", ct.config().client_secret.clone()),
@@ -245,7 +258,7 @@ time_zone = "{zone}"
 
 {packages}
 [orders]
-default_site = "PrimarySite"
+default_site = "{default_site}"
 default_service_type = "STANDARD"
 
 [[orders.routing]]
@@ -273,20 +286,10 @@ order_type = "{order_type}"
 [stock]
 safety_buffer = {buffer}
 confirm_after_s = {confirm}
-
-[stock.sites."UK-DC"]
-channel = "pvx-uk-dc"
-
-[stock.sites."EU-DC"]
-channel = "pvx-eu-dc"
-
-[stock.sites."PrimarySite"]
-channel = "pvx-primary"
-
-# The public URL is the local webhook server's, known once it listens.
+{sites}
 [subscriptions]
-incremental_sites = ["PrimarySite"]
-"#,
+incremental_sites = ["{default_site}"]
+{public_url}"#,
         auth = ct.auth_url(),
         api = ct.api_url(),
         project = ct.config().project_key,
@@ -301,6 +304,21 @@ incremental_sites = ["PrimarySite"]
         order_type = crate::scenario::MERCHANT_ORDER_TYPE,
         zone = options.dialect.report_time_zone,
         packages = packages_toml(),
+        default_site = options
+            .sites
+            .last()
+            .map_or("PrimarySite", |(site, _)| *site),
+        sites = options
+            .sites
+            .iter()
+            .map(|(site, key)| format!("\n[stock.sites.\"{site}\"]\nchannel = \"{key}\"\n"))
+            .collect::<String>(),
+        // Without it, the public URL is the local webhook server's, known once it listens.
+        public_url = options
+            .public_url
+            .as_ref()
+            .map(|url| format!("public_url = \"{url}\"\n"))
+            .unwrap_or_default(),
     )
 }
 

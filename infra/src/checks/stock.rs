@@ -1,5 +1,5 @@
 //! Stock invariants: every commercetools entry of a managed (sku, channel) at the quantity the
-//! README's rule gives, and no unit sold that Peoplevox could not allocate.
+//! rule in docs/architecture.md ("How stock stays right") gives, and no unit sold that Peoplevox could not allocate.
 //!
 //! The expected quantity is worked out here from the two simulators' own state and the
 //! configuration, by the rule as documented ("How stock stays right"): Peoplevox's available

@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use ctpvx_infra::operator::timestamp;
 use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
 use ctpvx_shared::flows::order_export::order_id_by_number;
@@ -64,9 +64,13 @@ struct StockArgs {
     /// Peoplevox site reference (with --sku: only that site; alone: every movement there).
     #[arg(long)]
     site: Option<String>,
-    /// Sites to look at when --site is not given.
-    #[arg(long, value_delimiter = ',', default_value = "PrimarySite")]
+    /// Sites to look at when --site is not given (default: the `[stock.sites]` of the
+    /// configuration, --config or CTPVX_CONFIG).
+    #[arg(long, value_delimiter = ',')]
     sites: Vec<String>,
+    /// Configuration file whose stock sites a --sku without --site looks at.
+    #[arg(long, env = "CTPVX_CONFIG")]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     backend: BackendArgs,
     /// Most entries per SKU and site.
@@ -75,6 +79,21 @@ struct StockArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// The sites a SKU's movements are looked for at: those named, else the configured ones.
+fn sites(args: &StockArgs) -> anyhow::Result<Vec<String>> {
+    if !args.sites.is_empty() {
+        return Ok(args.sites.clone());
+    }
+    let Some(path) = &args.config else {
+        bail!(
+            "which sites? give --site S, --sites A,B, or --config FILE (or CTPVX_CONFIG) to look at every site of its [stock.sites]"
+        );
+    };
+    let config = ctpvx_shared::config::Config::from_file(path)
+        .with_context(|| format!("in {}", path.display()))?;
+    Ok(config.stock.sites.keys().cloned().collect())
 }
 
 /// Prints the entries; exit 0 when any were found, 1 when none.
@@ -88,7 +107,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = backend.stores.audit.as_ref();
     let entities: Vec<String> = match (&args.sku, &args.site) {
         (Some(sku), Some(site)) => vec![sku_entity(sku, site)],
-        (Some(sku), None) => args.sites.iter().map(|s| sku_entity(sku, s)).collect(),
+        (Some(sku), None) => sites(&args)?.iter().map(|s| sku_entity(sku, s)).collect(),
         (None, Some(site)) => vec![site_entity(site)],
         (None, None) => bail!("give --sku, --site or both"),
     };

@@ -15,11 +15,13 @@ use ctpvx_shared::store::Queue;
 
 use ctpvx_infra::local::stack::declare_queues;
 
+use crate::cli::hints::{GET_AWS_ENV, secrets_hint};
+
 /// The store flags shared by the operator commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackendArgs {
     /// Store file written by `ctpvx serve` (ignored with --aws).
-    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
+    #[arg(long, env = "CTPVX_STORE", default_value = ".ctpvx/store.sqlite3")]
     pub store: PathBuf,
     /// Use the deployment's DynamoDB tables and SQS queues instead of a store file:
     /// CTPVX_STATE_TABLE, CTPVX_IDEMPOTENCY_TABLE, CTPVX_AUDIT_TABLE and the CTPVX_*_QUEUE_URL /
@@ -47,7 +49,8 @@ impl BackendArgs {
                 ctpvx_shared::aws::aws_config::BehaviorVersion::latest(),
             )
             .await;
-            let (stores, queue) = ctpvx_shared::lambda_init::aws_stores(&sdk)?;
+            let (stores, queue) = ctpvx_shared::lambda_init::aws_stores(&sdk)
+                .map_err(|e| anyhow::anyhow!("{e}.\n{GET_AWS_ENV}"))?;
             return Ok(Backend {
                 stores,
                 queue,
@@ -57,7 +60,7 @@ impl BackendArgs {
         }
         if !create && !self.store.exists() {
             bail!(
-                "no store at {} (see --store, or --aws for a deployment)",
+                "no store at {}: `ctpvx serve --store FILE` (or `ctpvx demo --store FILE`) writes one; name it with --store or CTPVX_STORE, or use --aws for a deployment",
                 self.store.display()
             );
         }
@@ -87,7 +90,7 @@ impl Backend {
     pub async fn secrets(&self) -> anyhow::Result<Secrets> {
         Ok(match &self.aws_sdk {
             Some(sdk) => ctpvx_shared::lambda_init::load_secrets(sdk).await?,
-            None => Secrets::from_env()?,
+            None => Secrets::from_env().map_err(secrets_hint)?,
         })
     }
 
@@ -96,7 +99,7 @@ impl Backend {
     pub async fn api_secrets(&self) -> anyhow::Result<ApiSecrets> {
         Ok(match &self.aws_sdk {
             Some(sdk) => ctpvx_shared::lambda_init::api_secrets(sdk).await?,
-            None => ApiSecrets::from_env()?,
+            None => ApiSecrets::from_env().map_err(secrets_hint)?,
         })
     }
 }

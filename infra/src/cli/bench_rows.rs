@@ -68,7 +68,7 @@ pub fn rows(figures: &Value) -> Vec<Row> {
                 "",
             )
             .target(Target::AtMost(1100.0))
-            .detail("batches of 100, half no-ops, reads included; README target"),
+            .detail("batches of 100, half no-ops, reads included; docs/benchmarks.md target"),
         );
     }
     if let Some(flows) = figures.get("flows") {

@@ -5,7 +5,6 @@
 //! the Peoplevox requests share the deployment's budget and the recorded subscriptions are
 //! compared too. Secrets are checked for presence and never printed.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -14,14 +13,14 @@ use ctpvx_shared::config_check::{Check, CheckInputs, CheckReport, check_config};
 use ctpvx_shared::store::StateStore;
 
 use crate::cli::backend::BackendArgs;
+use crate::cli::hints::ConfigArg;
 use crate::cli::init_logs;
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file to check.
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Print the report as JSON instead of one line per check.
     #[arg(long)]
     json: bool,
@@ -33,7 +32,8 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Retries and refusals are what the checks report; logs would only repeat them.
     init_logs("error");
-    let config = match Config::from_file(&args.config) {
+    let path = args.config.path()?;
+    let config = match Config::from_file(path) {
         Ok(config) => config,
         Err(e) => {
             let report = CheckReport {

@@ -9,13 +9,13 @@
 //! Exit codes: 0 done; 1 the file (or, for `show`, the version in force) does not validate, or
 //! the store failed; 2 a usage error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use ctpvx_shared::aws::config_store::{self, ConfigObject, ConfigStoreError};
 use ctpvx_shared::lambda_init::{DEFAULT_CONFIG_KEY, DEFAULT_CONFIG_REFRESH_S};
 
+use crate::cli::hints::ConfigArg;
 use crate::cli::init_logs;
 
 /// Arguments.
@@ -48,9 +48,8 @@ struct ObjectArgs {
 
 #[derive(Debug, clap::Args)]
 struct PushArgs {
-    /// The configuration file (see infra/config/ctpvx.example.toml).
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     #[command(flatten)]
     object: ObjectArgs,
 }
@@ -95,8 +94,9 @@ async fn s3() -> ctpvx_shared::aws::aws_sdk_s3::Client {
 }
 
 async fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
+    let path = args.config.path()?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let Some(object) = args.object.object() else {
         eprintln!("{NO_BUCKET}");
         return Ok(ExitCode::from(2));
@@ -105,7 +105,7 @@ async fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
         Ok(pushed) => {
             println!(
                 "{} is valid; pushed to {object} as version {}.",
-                args.config.display(),
+                path.display(),
                 pushed.version
             );
             println!(

@@ -77,6 +77,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         safety_buffer: SAFETY_BUFFER,
         confirm_after_s: 1,
         dialect: Dialect::by_name(&args.peoplevox_dialect).map_err(anyhow::Error::msg)?,
+        ..TestbedOptions::default()
     })
     .await?;
     let sites: Vec<String> = STOCK_SITES.iter().map(|(s, _)| s.to_string()).collect();

@@ -20,12 +20,14 @@ mod check_config;
 mod config;
 mod demo;
 mod dlq;
+mod hints;
 mod map_order;
 mod reconcile;
 mod reconcile_report;
 mod reconcile_watch;
 mod serve;
 mod setup;
+mod sim;
 mod soak;
 mod stack;
 mod stack_setup;
@@ -71,6 +73,9 @@ enum Command {
     /// Bring commercetools back in line with the warehouse now (stock, lost orders and
     /// despatches), or see with --dry-run what that would change.
     Reconcile(reconcile::Args),
+    /// A sandbox to try every command by hand: both simulators seeded, a configuration and an
+    /// environment file for them; `ctpvx sim order|pick|status|despatch|stock` make them act.
+    Sim(sim::Args),
     /// The whole pipeline under every fault at once (5xx, timeouts, expired sessions, 409s,
     /// repeated, reordered and lost callbacks, killed workers), then the invariant checker.
     Soak(soak::Args),
@@ -94,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig(args) => check_config::run(args).await,
         Command::Config(args) => config::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
+        Command::Sim(args) => sim::run(args).await,
         Command::Soak(args) => soak::run(args).await,
         Command::Stack(args) => stack::run(args).await,
     }

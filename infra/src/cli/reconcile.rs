@@ -10,10 +10,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use ctpvx_shared::app;
 use ctpvx_shared::commercetools::CtClient;
-use ctpvx_shared::config::Config;
+
 use ctpvx_shared::flows::nightly_reconcile::RunOptions;
 
 use super::backend::BackendArgs;
+use super::hints::ConfigArg;
 use super::init_logs;
 use super::reconcile_report::{self, Format};
 use super::reconcile_watch::Watch;
@@ -21,10 +22,8 @@ use super::reconcile_watch::Watch;
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (see infra/config/ctpvx.example.toml); secrets come from the
-    /// environment (or Secrets Manager with --aws and CTPVX_API_SECRET_ARN).
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Only this site's stock (repeat for several); default: every [stock.sites] site.
     #[arg(long = "site")]
     sites: Vec<String>,
@@ -65,7 +64,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
     let format = args.report.as_deref().map(Format::of).transpose()?;
-    let config = Config::from_file(&args.config)?;
+    let config = args.config.load()?;
     let backend = args.backend.open(true).await?;
     let secrets = backend.api_secrets().await?;
     let ct = Arc::new(CtClient::new(app::ct_settings(&config, &secrets))?);

@@ -6,23 +6,23 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ctpvx_shared::config::{Config, Secrets};
+use ctpvx_shared::config::Secrets;
 use ctpvx_shared::embedded::EmbeddedStore;
 
+use crate::cli::hints::{ConfigArg, secrets_hint};
 use crate::cli::init_logs;
 use ctpvx_infra::local::{LocalStack, StackOptions};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (see infra/config/ctpvx.example.toml).
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Store file; it survives restarts.
-    #[arg(long, default_value = ".ctpvx/store.sqlite3")]
+    #[arg(long, env = "CTPVX_STORE", default_value = ".ctpvx/store.sqlite3")]
     store: PathBuf,
     /// Webhook listen address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "CTPVX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Concurrent workers.
     #[arg(long, default_value_t = 2)]
@@ -39,8 +39,8 @@ pub struct Args {
 /// Serves until Ctrl-C.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("info");
-    let config = Config::from_file(&args.config)?;
-    let secrets = Secrets::from_env()?;
+    let config = args.config.load()?;
+    let secrets = Secrets::from_env().map_err(secrets_hint)?;
     if let Some(dir) = args.store.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

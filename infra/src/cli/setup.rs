@@ -2,24 +2,22 @@
 //! configuration needs in the commercetools project, or adds what they lack. Safe to re-run; an
 //! operator runs it once per project and after configuration changes.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use ctpvx_shared::app::ct_settings;
 use ctpvx_shared::commercetools::CtClient;
-use ctpvx_shared::config::{Config, Secrets};
+use ctpvx_shared::config::Secrets;
 use ctpvx_shared::setup::{SetupReport, apply};
 
+use crate::cli::hints::{ConfigArg, secrets_hint};
 use crate::cli::{init_logs, render_report};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (see infra/config/ctpvx.example.toml); secrets come from the
-    /// environment.
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Only read, and report what would be created or added.
     #[arg(long)]
     dry_run: bool,
@@ -32,8 +30,8 @@ pub struct Args {
 /// nothing changed; 1 when an item is in conflict; an API error is returned with its reason.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
-    let config = Config::from_file(&args.config)?;
-    let secrets = Secrets::from_env()?;
+    let config = args.config.load()?;
+    let secrets = Secrets::from_env().map_err(secrets_hint)?;
     let ct = CtClient::new(ct_settings(&config, &secrets))?;
     let report = apply(&ct, &config, args.dry_run)
         .await

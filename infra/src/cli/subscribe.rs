@@ -3,7 +3,6 @@
 //! the deployment's state store (the store file of `ctpvx serve`, or `--aws`). Prints one line
 //! per subscription; the callback token never appears, in the output or in the store.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,14 +16,14 @@ use ctpvx_shared::store::StateStore;
 use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
 use crate::cli::backend::{Backend, BackendArgs};
+use crate::cli::hints::{ConfigArg, secrets_hint};
 use crate::cli::{init_logs, render_report};
 
 /// Arguments of `ctpvx subscribe`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file ([stock.sites] and [subscriptions] say what to subscribe).
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Base URL of the webhook API Peoplevox calls back (the API Gateway stage URL);
     /// overrides subscriptions.public_url.
     #[arg(long)]
@@ -51,9 +50,8 @@ pub struct Args {
 /// Arguments of `ctpvx unsubscribe`.
 #[derive(Debug, clap::Args)]
 pub struct UnsubscribeArgs {
-    /// Configuration file (the Peoplevox connection).
-    #[arg(long)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Only read the records and report what would be removed.
     #[arg(long)]
     dry_run: bool,
@@ -71,7 +69,7 @@ pub struct UnsubscribeArgs {
 /// kept, replaced or removed as asked; 1 when one failed or has an unknown outcome.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
-    let config = Config::from_file(&args.config)?;
+    let config = args.config.load()?;
     // Checked before anything is read or sent.
     subscriptions::desired(
         &config,
@@ -83,7 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         // Nothing recorded yet, and a dry run must not leave a new store file behind.
         Target {
             state: EmbeddedStore::in_memory()?,
-            secrets: Secrets::from_env()?,
+            secrets: Secrets::from_env().map_err(secrets_hint)?,
             label: format!("{} (not created yet)", args.backend.store.display()),
         }
     } else {
@@ -119,7 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Unsubscribes every recorded subscription. Exit codes as `subscribe`.
 pub async fn run_unsubscribe(args: UnsubscribeArgs) -> anyhow::Result<ExitCode> {
     init_logs("warn");
-    let config = Config::from_file(&args.config)?;
+    let config = args.config.load()?;
     let target = Target::open(&args.backend.open(false).await?).await?;
     let pvx = target.peoplevox(&config)?;
     let options = ApplyOptions {

@@ -159,6 +159,7 @@ pub async fn run(options: SoakOptions, backend: SoakBackend) -> anyhow::Result<S
         confirm_after_s: 1,
         dialect: crate::sim::peoplevox::Dialect::by_name(options.dialect)
             .map_err(anyhow::Error::msg)?,
+        ..TestbedOptions::default()
     })
     .await?;
     let mut config = bed.config.clone();

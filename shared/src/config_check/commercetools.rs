@@ -62,7 +62,7 @@ fn scope_check(config: &Config, granted: Option<&str>) -> Check {
         return Check::warn(
             name,
             "the token answer lists no scope, so they could not be compared",
-            "make sure the API client has the scopes listed in README (`ctpvx check-config`)",
+            "make sure the API client has the scopes listed in docs/configuration.md",
         );
     };
     let project = &config.commercetools.project_key;

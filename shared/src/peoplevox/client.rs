@@ -254,7 +254,14 @@ impl PvxClient {
         self.inner
             .wsdl
             .get_or_init(|| async {
-                let read = match self.inner.transport.get_wsdl().await {
+                let fetch = || self.inner.transport.get_wsdl();
+                let window = self.inner.settings.budget_window;
+                let read = match fetch
+                    .retry(backoff(self.inner.settings.max_retries))
+                    .when(PvxError::is_retryable)
+                    .adjust(|e: &PvxError, delay| delay.map(|d| after_refusal(e, d, window)))
+                    .await
+                {
                     Ok(xml) => ServiceDescription::parse(&xml),
                     Err(e) => Err(e.to_string()),
                 };
@@ -447,9 +454,10 @@ impl PvxClient {
             );
         };
         let timeout = self.inner.settings.request_timeout;
+        let window = self.inner.settings.budget_window;
         let out_of_time = AtomicBool::new(false);
-        let in_time = |_: &PvxError, delay: Option<Duration>| {
-            let delay = delay?;
+        let in_time = |e: &PvxError, delay: Option<Duration>| {
+            let delay = after_refusal(e, delay?, window);
             if deadline::leaves_time_after(delay, timeout) {
                 Some(delay)
             } else {
@@ -484,6 +492,16 @@ impl PvxClient {
                 e
             }
         })
+    }
+}
+
+/// The wait before a retry: after a 429 at least one budget window, since the budget that
+/// refused it (shared with whoever else calls the tenant) frees up only as the window moves.
+fn after_refusal(e: &PvxError, delay: Duration, window: Duration) -> Duration {
+    if e.is_rate_limited() {
+        delay.max(window)
+    } else {
+        delay
     }
 }
 

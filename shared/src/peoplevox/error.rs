@@ -133,6 +133,13 @@ impl PvxError {
         matches!(self, Self::OutcomeUnknown { .. })
     }
 
+    /// Whether Peoplevox refused the request for the request budget (HTTP 429): someone
+    /// else sharing the tenant's budget (another process, the merchant's other integrations)
+    /// used it up, so a retry within the same window is refused again.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Self::Http { status: 429, .. })
+    }
+
     /// Whether the request provably never reached Peoplevox, or was refused before any
     /// processing (429), so that even a write may be sent again.
     pub(crate) fn is_unsent(&self) -> bool {

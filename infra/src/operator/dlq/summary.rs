@@ -162,7 +162,7 @@ pub fn printable(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The README's fixture: an OrderCreated Message with an address, an email, a phone
+    /// The fixture of docs/operations.md's `map-order` example: an OrderCreated Message with an address, an email, a phone
     /// number and a gift message.
     const ORDER_CREATED: &str = include_str!("../../../../shared/fixtures/order-created.json");
 

@@ -1,0 +1,266 @@
+//! The sandbox's control API: the warehouse acts (pick, status, despatch, stock) and the
+//! storefront places orders, each firing what the real system would (Peoplevox's callbacks,
+//! commercetools' OrderCreated message). `ctpvx sim order|pick|status|despatch|stock` call it;
+//! so can `curl`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::scenario;
+use crate::sim::peoplevox::{DespatchPlan, PackagePlan};
+use crate::testbed::{DEMO_WEBHOOK_TOKEN, Testbed};
+
+/// The storefront places an order: the sandbox's generated order, or one line of `sku`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct OrderRequest {
+    /// One line of this SKU instead of the generated lines.
+    pub sku: Option<String>,
+    /// Units of `sku` (1).
+    pub quantity: Option<u32>,
+}
+
+/// The warehouse sets a sales order's status, e.g. `Backorder`, `Packed`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusRequest {
+    /// The new status text.
+    pub status: String,
+}
+
+/// The warehouse despatches everything an order has left, in one parcel.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DespatchRequest {
+    /// Carrier (`Royal Mail`).
+    pub carrier: Option<String>,
+    /// Service (`Tracked 24`).
+    pub service: Option<String>,
+    /// The parcel's tracking number (`TRK` + the order number).
+    pub tracking: Option<String>,
+}
+
+/// Stock moves at a site: goods in (a positive delta) or an adjustment (negative).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StockRequest {
+    /// Peoplevox site, e.g. `UK-DC`.
+    pub site: String,
+    /// Item code.
+    pub sku: String,
+    /// Units added (positive) or taken away (negative).
+    pub delta: i64,
+}
+
+/// What an action did, or why it was refused.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ActionReply {
+    /// One line for a person.
+    pub message: String,
+}
+
+type Reply = (StatusCode, Json<ActionReply>);
+
+fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
+    (
+        status,
+        Json(ActionReply {
+            message: message.into(),
+        }),
+    )
+}
+
+/// The control API's state.
+pub struct Control {
+    bed: Arc<Testbed>,
+    catalog: Vec<String>,
+    next_order: AtomicUsize,
+    serve_url: String,
+    http: reqwest::Client,
+}
+
+impl Control {
+    /// Over `bed`; orders are numbered from scenario index `next_order`, and their
+    /// OrderCreated goes to the webhook server at `serve_url`.
+    pub fn new(
+        bed: Arc<Testbed>,
+        catalog: Vec<String>,
+        next_order: usize,
+        serve_url: String,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            bed,
+            catalog,
+            next_order: AtomicUsize::new(next_order),
+            serve_url,
+            http: reqwest::Client::new(),
+        })
+    }
+}
+
+/// The routes.
+pub fn router(control: Arc<Control>) -> Router {
+    Router::new()
+        .route("/", get(|| async { "ctpvx sandbox control API\n" }))
+        .route("/orders", post(place_order))
+        .route("/warehouse/orders/{number}/pick", post(pick))
+        .route("/warehouse/orders/{number}/status", post(set_status))
+        .route("/warehouse/orders/{number}/despatch", post(despatch))
+        .route("/warehouse/stock", post(move_stock))
+        .with_state(control)
+}
+
+async fn place_order(State(c): State<Arc<Control>>, Json(req): Json<OrderRequest>) -> Reply {
+    let i = c.next_order.fetch_add(1, Ordering::SeqCst);
+    let mut order = super::seed::order(&c.bed, i, &c.catalog);
+    if let Some(sku) = &req.sku {
+        let mut line = order["lineItems"][0].clone();
+        line["variant"]["sku"] = sku.as_str().into();
+        line["quantity"] = req.quantity.unwrap_or(1).into();
+        order["lineItems"] = serde_json::json!([line]);
+    }
+    let number = scenario::order_number(i);
+    if let Err(e) = c.bed.ct.insert_order_json(order.clone()) {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            format!("commercetools refused {number}: {e:#}"),
+        );
+    }
+    // What the merchant's commercetools Subscription delivers.
+    let sent = c
+        .http
+        .post(format!(
+            "{}{}",
+            c.serve_url,
+            ctpvx_shared::webhook::ORDERS_PATH
+        ))
+        .bearer_auth(DEMO_WEBHOOK_TOKEN)
+        .body(scenario::platform_message(&order, &format!("sim-{i}")))
+        .send()
+        .await;
+    let delivery = match sent {
+        Ok(r) if r.status().is_success() => {
+            format!(
+                "OrderCreated taken by ctpvx serve (HTTP {})",
+                r.status().as_u16()
+            )
+        }
+        Ok(r) => format!(
+            "ctpvx serve answered OrderCreated with HTTP {}",
+            r.status().as_u16()
+        ),
+        Err(_) => format!(
+            "nothing listens at {} for its OrderCreated: start `ctpvx serve`; `ctpvx reconcile` exports it later",
+            c.serve_url
+        ),
+    };
+    reply(
+        StatusCode::OK,
+        format!("order {number} placed in commercetools; {delivery}"),
+    )
+}
+
+/// Refuses an order Peoplevox does not have, saying how it gets there.
+fn known(c: &Control, number: &str) -> Result<(), Reply> {
+    if c.bed.pvx.order_status(number).is_some() {
+        return Ok(());
+    }
+    Err(reply(
+        StatusCode::NOT_FOUND,
+        format!(
+            "Peoplevox has no sales order {number} (yet): ctpvx exports an order when `ctpvx serve` receives its OrderCreated, or when `ctpvx reconcile` finds it"
+        ),
+    ))
+}
+
+async fn pick(State(c): State<Arc<Control>>, Path(number): Path<String>) -> Reply {
+    if let Err(refused) = known(&c, &number) {
+        return refused;
+    }
+    c.bed.pvx.set_order_status(&number, "Picking");
+    let units = c.bed.pvx.pick_order(&number);
+    reply(
+        StatusCode::OK,
+        format!("{number}: status Picking, {units} units picked"),
+    )
+}
+
+async fn set_status(
+    State(c): State<Arc<Control>>,
+    Path(number): Path<String>,
+    Json(req): Json<StatusRequest>,
+) -> Reply {
+    if let Err(refused) = known(&c, &number) {
+        return refused;
+    }
+    let changed = c.bed.pvx.set_order_status(&number, &req.status);
+    let what = if changed { "now" } else { "already" };
+    reply(
+        StatusCode::OK,
+        format!("{number}: status {what} {}", req.status),
+    )
+}
+
+async fn despatch(
+    State(c): State<Arc<Control>>,
+    Path(number): Path<String>,
+    Json(req): Json<DespatchRequest>,
+) -> Reply {
+    if let Err(refused) = known(&c, &number) {
+        return refused;
+    }
+    let tracking = req.tracking.unwrap_or_else(|| format!("TRK{number}"));
+    let plan = DespatchPlan::everything(
+        req.carrier.unwrap_or_else(|| "Royal Mail".into()),
+        req.service.unwrap_or_else(|| "Tracked 24".into()),
+        vec![PackagePlan::tracked(tracking.clone())],
+    );
+    match c.bed.pvx.despatch(&number, plan) {
+        Ok(d) => reply(
+            StatusCode::OK,
+            format!(
+                "{number}: despatch {} from {} by {} ({}), tracking {tracking}",
+                d.number, d.site, d.carrier, d.service
+            ),
+        ),
+        Err(e) => reply(StatusCode::CONFLICT, format!("{number}: {e:#}")),
+    }
+}
+
+async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>) -> Reply {
+    if !c.bed.site_channels.contains_key(&req.site) {
+        let sites: Vec<&String> = c.bed.site_channels.keys().collect();
+        return reply(
+            StatusCode::NOT_FOUND,
+            format!("no site {:?}; the sandbox's sites are {sites:?}", req.site),
+        );
+    }
+    if c.bed.pvx.stock(&req.site, &req.sku).is_none() {
+        return reply(
+            StatusCode::NOT_FOUND,
+            format!("Peoplevox has no item {:?} at {}", req.sku, req.site),
+        );
+    }
+    let applied = if req.delta > 0 {
+        c.bed.pvx.goods_in(&req.site, &req.sku, req.delta);
+        req.delta
+    } else {
+        c.bed
+            .pvx
+            .adjust(&req.site, &req.sku, req.delta, "Stock count")
+    };
+    let now = c
+        .bed
+        .pvx
+        .stock(&req.site, &req.sku)
+        .map_or(0, |s| s.available);
+    reply(
+        StatusCode::OK,
+        format!(
+            "{} at {}: {applied:+} units, {now} available in Peoplevox",
+            req.sku, req.site
+        ),
+    )
+}
