@@ -6,7 +6,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+
+use crate::cli::hints::ConfigArg;
 use ctpvx_infra::operator::timestamp;
 use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
 use ctpvx_shared::flows::order_export::order_id_by_number;
@@ -68,9 +70,9 @@ struct StockArgs {
     /// configuration, --config or CTPVX_CONFIG).
     #[arg(long, value_delimiter = ',')]
     sites: Vec<String>,
-    /// Configuration file whose stock sites a --sku without --site looks at.
-    #[arg(long, env = "CTPVX_CONFIG")]
-    config: Option<std::path::PathBuf>,
+    /// Whose `[stock.sites]` a --sku without --site or --sites looks at.
+    #[command(flatten)]
+    config: ConfigArg,
     #[command(flatten)]
     backend: BackendArgs,
     /// Most entries per SKU and site.
@@ -86,14 +88,12 @@ fn sites(args: &StockArgs) -> anyhow::Result<Vec<String>> {
     if !args.sites.is_empty() {
         return Ok(args.sites.clone());
     }
-    let Some(path) = &args.config else {
+    if args.config.given().is_none() {
         bail!(
             "which sites? give --site S, --sites A,B, or --config FILE (or CTPVX_CONFIG) to look at every site of its [stock.sites]"
         );
-    };
-    let config = ctpvx_shared::config::Config::from_file(path)
-        .with_context(|| format!("in {}", path.display()))?;
-    Ok(config.stock.sites.keys().cloned().collect())
+    }
+    Ok(args.config.load()?.stock.sites.keys().cloned().collect())
 }
 
 /// Prints the entries; exit 0 when any were found, 1 when none.

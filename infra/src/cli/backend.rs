@@ -15,7 +15,7 @@ use ctpvx_shared::store::Queue;
 
 use ctpvx_infra::local::stack::declare_queues;
 
-use crate::cli::hints::{GET_AWS_ENV, secrets_hint};
+use crate::cli::hints::{GET_AWS_ENV, refuse_sandbox_shell, secrets_hint};
 
 /// The store flags shared by the operator commands.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,6 +45,7 @@ impl BackendArgs {
     /// Opens the store file (which must exist unless `create`) or the AWS resources.
     pub async fn open(&self, create: bool) -> anyhow::Result<Backend> {
         if self.aws {
+            refuse_sandbox_shell()?;
             let sdk = ctpvx_shared::aws::aws_config::load_defaults(
                 ctpvx_shared::aws::aws_config::BehaviorVersion::latest(),
             )

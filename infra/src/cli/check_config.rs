@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use ctpvx_shared::config::{Config, Secrets};
+use ctpvx_shared::config::Secrets;
 use ctpvx_shared::config_check::{Check, CheckInputs, CheckReport, check_config};
 use ctpvx_shared::store::StateStore;
 
@@ -32,15 +32,15 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Retries and refusals are what the checks report; logs would only repeat them.
     init_logs("error");
-    let path = args.config.path()?;
-    let config = match Config::from_file(path) {
+    // A missing file is a failed check too, so that --json always prints a report.
+    let config = match args.config.load() {
         Ok(config) => config,
         Err(e) => {
             let report = CheckReport {
                 checks: vec![Check::fail(
                     "configuration",
-                    e.to_string(),
-                    "fix the field named (see infra/config/ctpvx.example.toml)",
+                    format!("{e:#}"),
+                    "fix what is named (docs/configuration.md)",
                 )],
                 ..CheckReport::default()
             };

@@ -15,7 +15,7 @@ use anyhow::Context;
 use ctpvx_shared::aws::config_store::{self, ConfigObject, ConfigStoreError};
 use ctpvx_shared::lambda_init::{DEFAULT_CONFIG_KEY, DEFAULT_CONFIG_REFRESH_S};
 
-use crate::cli::hints::ConfigArg;
+use crate::cli::hints::refuse_sandbox_shell;
 use crate::cli::init_logs;
 
 /// Arguments.
@@ -48,8 +48,10 @@ struct ObjectArgs {
 
 #[derive(Debug, clap::Args)]
 struct PushArgs {
-    #[command(flatten)]
-    config: ConfigArg,
+    /// The configuration file (docs/configuration.md). Never taken from the environment: a
+    /// sandbox's CTPVX_CONFIG must not reach a deployment.
+    #[arg(long)]
+    config: std::path::PathBuf,
     #[command(flatten)]
     object: ObjectArgs,
 }
@@ -94,7 +96,8 @@ async fn s3() -> ctpvx_shared::aws::aws_sdk_s3::Client {
 }
 
 async fn run_push(args: PushArgs) -> anyhow::Result<ExitCode> {
-    let path = args.config.path()?;
+    refuse_sandbox_shell()?;
+    let path = &args.config;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let Some(object) = args.object.object() else {

@@ -49,11 +49,31 @@ impl ConfigArg {
         Ok(path)
     }
 
+    /// The file named, if any (for commands that do without).
+    pub fn given(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+
     /// The configuration, read and validated.
     pub fn load(&self) -> anyhow::Result<Config> {
         let path = self.path()?;
         Config::from_file(path).with_context(|| format!("in {}", path.display()))
     }
+}
+
+/// Set by `ctpvx sim`'s environment file: this shell's configuration, store and secrets are
+/// the sandbox's.
+pub const SANDBOX_ENV: &str = "CTPVX_SANDBOX";
+
+/// Refuses to touch a deployment from a shell that holds the sandbox's environment: its
+/// configuration (CTPVX_CONFIG) and secrets would go with the command.
+pub fn refuse_sandbox_shell() -> anyhow::Result<()> {
+    if std::env::var_os(SANDBOX_ENV).is_some() {
+        return Err(anyhow!(
+            "this shell holds `ctpvx sim`'s environment ({SANDBOX_ENV} is set; its CTPVX_CONFIG and secrets are the sandbox's): use a new shell for a deployment"
+        ));
+    }
+    Ok(())
 }
 
 /// A secrets error with where the secrets come from.

@@ -15,8 +15,9 @@ use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 pub struct Args {
     /// An Order JSON, or an OrderCreated / OrderImported Message (Platform or CloudEvents).
     file: PathBuf,
-    /// Configuration file (default: infra/config/ctpvx.example.toml, built in).
-    #[arg(long)]
+    /// Configuration file (default: CTPVX_CONFIG, else infra/config/ctpvx.example.toml, built
+    /// in).
+    #[arg(long, env = "CTPVX_CONFIG")]
     config: Option<PathBuf>,
 }
 

@@ -17,6 +17,7 @@ use crate::cli::{dialect_names, init_logs};
 /// Arguments.
 #[derive(Debug, clap::Args)]
 #[command(
+    args_conflicts_with_subcommands = true,
     after_help = "Start it in one terminal; in another, `source .ctpvx/sim/ctpvx.env` and run \
                   `ctpvx setup`, `ctpvx check-config`, `ctpvx serve`, `ctpvx subscribe`, \
                   `ctpvx reconcile`, `ctpvx audit …`, `ctpvx dlq …` as you would against a real \
@@ -58,7 +59,7 @@ enum Action {
         #[arg(long)]
         sku: Option<String>,
         /// Units of --sku.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, requires = "sku")]
         quantity: u32,
         #[command(flatten)]
         control: ControlArg,
@@ -126,6 +127,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn start(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
+    if !args.control.ip().is_loopback() {
+        eprintln!(
+            "warning: the control API on {} takes orders and warehouse actions from anyone who can reach it, without a password",
+            args.control
+        );
+    }
     let serve = match args.serve {
         Some(addr) => addr,
         None => free_loopback_addr()?,

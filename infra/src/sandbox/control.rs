@@ -1,10 +1,13 @@
 //! The sandbox's control API: the warehouse acts (pick, status, despatch, stock) and the
 //! storefront places orders, each firing what the real system would (Peoplevox's callbacks,
 //! commercetools' OrderCreated message). `ctpvx sim order|pick|status|despatch|stock` call it;
-//! so can `curl`.
+//! so can `curl`. An order, a despatch and a stock movement then wait (up to [`EFFECT_WAIT`])
+//! for their effect in the other system, and say what it was: the sales order in Peoplevox,
+//! the delivery in commercetools, the inventory entry's new figure.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -62,6 +65,29 @@ pub struct ActionReply {
 }
 
 type Reply = (StatusCode, Json<ActionReply>);
+
+/// How long an action waits for its effect in the other system: `ctpvx serve` exports within
+/// a budget window or two, and books callbacks within a second or so.
+pub const EFFECT_WAIT: Duration = Duration::from_secs(60);
+
+/// Polls `seen` until it gives something or [`EFFECT_WAIT`] is over; the time it took.
+async fn effect<T>(mut seen: impl FnMut() -> Option<T>) -> Result<(T, Duration), Duration> {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = seen() {
+            return Ok((found, started.elapsed()));
+        }
+        if started.elapsed() >= EFFECT_WAIT {
+            return Err(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `1.2 s`.
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
 
 fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
     (
@@ -140,25 +166,32 @@ async fn place_order(State(c): State<Arc<Control>>, Json(req): Json<OrderRequest
         .body(scenario::platform_message(&order, &format!("sim-{i}")))
         .send()
         .await;
-    let delivery = match sent {
-        Ok(r) if r.status().is_success() => {
-            format!(
-                "OrderCreated taken by ctpvx serve (HTTP {})",
-                r.status().as_u16()
-            )
+    let placed = format!("order {number} placed in commercetools");
+    let taken = match sent {
+        Ok(r) if r.status().is_success() => r.status().as_u16(),
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let msg = format!("{placed}; ctpvx serve answered its OrderCreated with HTTP {status}");
+            return reply(StatusCode::OK, msg);
         }
-        Ok(r) => format!(
-            "ctpvx serve answered OrderCreated with HTTP {}",
-            r.status().as_u16()
-        ),
-        Err(_) => format!(
-            "nothing listens at {} for its OrderCreated: start `ctpvx serve`; `ctpvx reconcile` exports it later",
-            c.serve_url
+        Err(_) => {
+            let msg = format!(
+                "{placed}; nothing listens at {} for its OrderCreated: start `ctpvx serve`, or `ctpvx reconcile` exports it later",
+                c.serve_url
+            );
+            return reply(StatusCode::OK, msg);
+        }
+    };
+    let exported = match effect(|| c.bed.pvx.sales_order(&number)).await {
+        Ok((order, took)) => format!("in Peoplevox at {} after {}", order.site, secs(took)),
+        Err(waited) => format!(
+            "not in Peoplevox after {} (held? see `ctpvx audit order {number}`)",
+            secs(waited)
         ),
     };
     reply(
         StatusCode::OK,
-        format!("order {number} placed in commercetools; {delivery}"),
+        format!("{placed}; OrderCreated taken by ctpvx serve (HTTP {taken}); {exported}"),
     )
 }
 
@@ -178,6 +211,16 @@ fn known(c: &Control, number: &str) -> Result<(), Reply> {
 async fn pick(State(c): State<Arc<Control>>, Path(number): Path<String>) -> Reply {
     if let Err(refused) = known(&c, &number) {
         return refused;
+    }
+    let status = c.bed.pvx.order_status(&number).unwrap_or_default();
+    if ["Cancelled", "Despatched", "Partially despatched"]
+        .iter()
+        .any(|done| status.eq_ignore_ascii_case(done))
+    {
+        return reply(
+            StatusCode::CONFLICT,
+            format!("{number} is {status}: nothing to pick"),
+        );
     }
     c.bed.pvx.set_order_status(&number, "Picking");
     let units = c.bed.pvx.pick_order(&number);
@@ -217,16 +260,40 @@ async fn despatch(
         req.service.unwrap_or_else(|| "Tracked 24".into()),
         vec![PackagePlan::tracked(tracking.clone())],
     );
-    match c.bed.pvx.despatch(&number, plan) {
-        Ok(d) => reply(
-            StatusCode::OK,
-            format!(
-                "{number}: despatch {} from {} by {} ({}), tracking {tracking}",
-                d.number, d.site, d.carrier, d.service
-            ),
+    let d = match c.bed.pvx.despatch(&number, plan) {
+        Ok(d) => d,
+        Err(e) => return reply(StatusCode::CONFLICT, format!("{number}: {e:#}")),
+    };
+    let despatched = format!(
+        "{number}: despatch {} from {} by {} ({}), tracking {tracking}",
+        d.number, d.site, d.carrier, d.service
+    );
+    // What the shipment flow books: a delivery keyed by the despatch, its parcel tracked.
+    let key = format!("pvx-{}", d.number);
+    let booked = effect(|| {
+        let order = c.bed.ct.orders_by_number().remove(&number)?;
+        let delivery = order
+            .deliveries()
+            .find(|d| d["key"] == key.as_str())?
+            .clone();
+        let tracked = delivery["parcels"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p["trackingData"]["trackingId"] == tracking.as_str())
+        });
+        tracked.then_some(())
+    })
+    .await;
+    let booked = match booked {
+        Ok(((), took)) => format!(
+            "commercetools shows delivery {key} with its tracking number after {}",
+            secs(took)
         ),
-        Err(e) => reply(StatusCode::CONFLICT, format!("{number}: {e:#}")),
-    }
+        Err(waited) => format!(
+            "no delivery {key} in commercetools after {} (is `ctpvx serve` running, and `ctpvx subscribe` done?)",
+            secs(waited)
+        ),
+    };
+    reply(StatusCode::OK, format!("{despatched}; {booked}"))
 }
 
 async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>) -> Reply {
@@ -237,12 +304,27 @@ async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>
             format!("no site {:?}; the sandbox's sites are {sites:?}", req.site),
         );
     }
+    if req.delta == 0 {
+        return reply(StatusCode::BAD_REQUEST, "a delta of 0 moves nothing");
+    }
     if c.bed.pvx.stock(&req.site, &req.sku).is_none() {
         return reply(
             StatusCode::NOT_FOUND,
             format!("Peoplevox has no item {:?} at {}", req.sku, req.site),
         );
     }
+    // Read before the movement: its callbacks may be booked before the movement returns.
+    let channel = c
+        .bed
+        .site_channels
+        .get(&req.site)
+        .cloned()
+        .unwrap_or_default();
+    let before = c
+        .bed
+        .ct
+        .inventory_entry(&req.sku, Some(&channel))
+        .map(|e| (e.version, e.quantity_on_stock));
     let applied = if req.delta > 0 {
         c.bed.pvx.goods_in(&req.site, &req.sku, req.delta);
         req.delta
@@ -256,11 +338,29 @@ async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>
         .pvx
         .stock(&req.site, &req.sku)
         .map_or(0, |s| s.available);
-    reply(
-        StatusCode::OK,
-        format!(
-            "{} at {}: {applied:+} units, {now} available in Peoplevox",
-            req.sku, req.site
+    let moved = format!(
+        "{} at {}: {applied:+} units, {now} available in Peoplevox",
+        req.sku, req.site
+    );
+    if applied == 0 {
+        return reply(StatusCode::OK, format!("{moved} (nothing left to take)"));
+    }
+    let written = effect(|| {
+        let entry = c.bed.ct.inventory_entry(&req.sku, Some(&channel))?;
+        (Some((entry.version, entry.quantity_on_stock)) != before)
+            .then_some(entry.quantity_on_stock)
+    })
+    .await;
+    let written = match written {
+        Ok((quantity, took)) => format!(
+            "commercetools shows {quantity} on stock at {}'s channel after {}",
+            req.site,
+            secs(took)
         ),
-    )
+        Err(waited) => format!(
+            "commercetools' entry unchanged after {} (is `ctpvx serve` running, and `ctpvx subscribe` done?)",
+            secs(waited)
+        ),
+    };
+    reply(StatusCode::OK, format!("{moved}; {written}"))
 }

@@ -67,6 +67,9 @@ impl Drop for Sandbox {
 impl Sandbox {
     /// Starts the simulators, seeds them, writes the files and serves the control API.
     pub async fn start(options: SandboxOptions) -> anyhow::Result<Self> {
+        let env_file = options.dir.join("ctpvx.env");
+        // Gone until this sandbox is ready, so that nobody `source`s an earlier one's ports.
+        remove_if_there(&env_file)?;
         let serve_url = format!("http://{}", options.serve);
         let catalog = crate::scenario::catalog(options.items);
         let bed = Testbed::start(TestbedOptions {
@@ -103,7 +106,6 @@ impl Sandbox {
         std::fs::create_dir_all(&options.dir)
             .with_context(|| format!("creating {}", options.dir.display()))?;
         let config_file = options.dir.join("ctpvx.toml");
-        let env_file = options.dir.join("ctpvx.env");
         let store_file = options.dir.join("store.sqlite3");
         remove_store(&store_file)?;
         std::fs::write(&config_file, &bed.config_text)
@@ -127,14 +129,17 @@ impl Sandbox {
 /// exported orders) would describe a Peoplevox that no longer exists.
 fn remove_store(store: &Path) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", store.display()));
-        match std::fs::remove_file(&file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("removing {}", file.display())),
-        }
+        remove_if_there(&PathBuf::from(format!("{}{suffix}", store.display())))?;
     }
     Ok(())
+}
+
+fn remove_if_there(file: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", file.display())),
+    }
 }
 
 /// `source`-able shell lines: the secrets both simulators accept, the files, the addresses,
@@ -157,6 +162,8 @@ fn env_text(
     vars.push(("CTPVX_STORE".into(), absolute(store)?));
     vars.push(("CTPVX_LISTEN".into(), serve.to_string()));
     vars.push(("CTPVX_SIM_URL".into(), control_url.to_string()));
+    // `--aws` commands refuse to run in a shell that has this (hints::SANDBOX_ENV).
+    vars.push(("CTPVX_SANDBOX".into(), "1".into()));
     let mut text = String::from(
         "# Written by `ctpvx sim`: the sandbox's secrets (simulator values, not real ones), files and\n# addresses. Load it into a shell with `source`.\n",
     );

@@ -254,12 +254,24 @@ impl PvxClient {
         self.inner
             .wsdl
             .get_or_init(|| async {
+                // Retried only when refused for the budget: a tenant without a WSDL (or one
+                // that fails to serve it) is answered by assuming the 2017 one, not by waiting.
                 let fetch = || self.inner.transport.get_wsdl();
-                let window = self.inner.settings.budget_window;
+                let (window, timeout) = (
+                    self.inner.settings.budget_window,
+                    self.inner.settings.request_timeout,
+                );
                 let read = match fetch
                     .retry(backoff(self.inner.settings.max_retries))
-                    .when(PvxError::is_retryable)
-                    .adjust(|e: &PvxError, delay| delay.map(|d| after_refusal(e, d, window)))
+                    .when(PvxError::is_rate_limited)
+                    .adjust(|e: &PvxError, delay| {
+                        delay
+                            .map(|d| after_refusal(e, d, window))
+                            .filter(|d| deadline::leaves_time_after(*d, timeout))
+                    })
+                    .notify(|e, delay| {
+                        tracing::warn!(error = %e, delay_ms = delay.as_millis() as u64, "retrying the Peoplevox WSDL");
+                    })
                     .await
                 {
                     Ok(xml) => ServiceDescription::parse(&xml),
@@ -495,11 +507,12 @@ impl PvxClient {
     }
 }
 
-/// The wait before a retry: after a 429 at least one budget window, since the budget that
-/// refused it (shared with whoever else calls the tenant) frees up only as the window moves.
+/// The wait before a retry: after a 429 a whole budget window more, since the budget that
+/// refused it (shared with whoever else calls the tenant) frees up only as the window moves;
+/// the backoff's jitter stays, so refused callers do not all return at once.
 fn after_refusal(e: &PvxError, delay: Duration, window: Duration) -> Duration {
     if e.is_rate_limited() {
-        delay.max(window)
+        delay + window
     } else {
         delay
     }
