@@ -46,6 +46,16 @@ impl BackendArgs {
     pub async fn open(&self, create: bool) -> anyhow::Result<Backend> {
         if self.aws {
             refuse_sandbox_shell()?;
+            // Named before the SDK looks for a region and credentials, which would log first.
+            for var in [
+                "CTPVX_STATE_TABLE",
+                "CTPVX_IDEMPOTENCY_TABLE",
+                "CTPVX_AUDIT_TABLE",
+            ] {
+                if std::env::var(var).map_or(true, |v| v.trim().is_empty()) {
+                    bail!("environment variable {var} is not set.\n{GET_AWS_ENV}");
+                }
+            }
             let sdk = ctpvx_shared::aws::aws_config::load_defaults(
                 ctpvx_shared::aws::aws_config::BehaviorVersion::latest(),
             )
