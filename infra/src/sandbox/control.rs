@@ -138,7 +138,13 @@ pub fn router(control: Arc<Control>) -> Router {
         .with_state(control)
 }
 
-async fn place_order(State(c): State<Arc<Control>>, Json(req): Json<OrderRequest>) -> Reply {
+/// A body that may be left out (`curl -X POST URL`): its defaults then.
+fn or_default<T: Default>(body: Option<Json<T>>) -> T {
+    body.map(|Json(t)| t).unwrap_or_default()
+}
+
+async fn place_order(State(c): State<Arc<Control>>, body: Option<Json<OrderRequest>>) -> Reply {
+    let req = or_default(body);
     let i = c.next_order.fetch_add(1, Ordering::SeqCst);
     let mut order = super::seed::order(&c.bed, i, &c.catalog);
     if let Some(sku) = &req.sku {
@@ -249,8 +255,9 @@ async fn set_status(
 async fn despatch(
     State(c): State<Arc<Control>>,
     Path(number): Path<String>,
-    Json(req): Json<DespatchRequest>,
+    body: Option<Json<DespatchRequest>>,
 ) -> Reply {
+    let req = or_default(body);
     if let Err(refused) = known(&c, &number) {
         return refused;
     }
