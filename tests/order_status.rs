@@ -208,6 +208,17 @@ async fn a_commercetools_cancellation_cancels_in_peoplevox_before_pick_and_is_an
             "{audit:?}"
         );
     }
+    // The warehouse goes on and despatches the picked order: a second conflict, shown after
+    // the first, so that customer service sees both.
+    bed.pvx.set_order_status(&number(picked), "Despatched");
+    send_status(&store, &number(picked), "Despatched", None).await;
+    run_status_batch(&status, &store, 10).await;
+    let after = ct_order(&bed, picked);
+    let shown = field(&after, "pvxException");
+    assert!(
+        shown.contains("picking") && shown.contains("`Despatched`"),
+        "{shown}"
+    );
     // The order never exported stays out of Peoplevox: the export flow skips it.
     assert!(
         bed.pvx

@@ -435,8 +435,10 @@ impl OrderStatus {
                 if !mark.is_empty() {
                     actions.extend(export_marks(current, export, mark));
                 }
+                // After any exception the order shows already.
+                let shown = fields::appended(current, FIELD_PVX_EXCEPTION, &[reason.to_string()]);
                 actions.extend(
-                    fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, reason.into())])
+                    fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, shown.into())])
                         .unwrap_or_default(),
                 );
                 if actions.is_empty() {

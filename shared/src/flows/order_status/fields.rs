@@ -29,6 +29,25 @@ pub fn current_text<'a>(order: &'a Order, name: &str) -> Option<&'a str> {
     current(order, name).and_then(Value::as_str)
 }
 
+/// `field`'s text with `texts` added after what the order shows already, `; `-separated: an
+/// earlier exception is never wiped for a later one, and a text the order shows already is not
+/// added again (planning again after a conflict, the same conflict reported twice).
+pub fn appended(order: &Order, field: &str, texts: &[String]) -> String {
+    let mut value = current_text(order, field)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    for text in texts {
+        if !value.contains(text.as_str()) {
+            if !value.is_empty() {
+                value.push_str("; ");
+            }
+            value.push_str(text);
+        }
+    }
+    value
+}
+
 /// The actions that give the fields these values (only the ones that differ); `Err` names why
 /// they cannot be written on this order.
 pub fn set(
@@ -86,6 +105,18 @@ mod tests {
             key: "ctpvx-order".into(),
             id: "t-1".into(),
         }
+    }
+
+    #[test]
+    fn an_exception_is_added_after_the_one_shown_and_never_twice() {
+        let o = order(serde_json::json!({"type": {"typeId": "type", "id": "t-1"},
+            "fields": {"pvxException": "first"}}));
+        let texts = ["second".to_string(), "first".to_string()];
+        assert_eq!(appended(&o, "pvxException", &texts), "first; second");
+        assert_eq!(
+            appended(&order(Value::Null), "pvxException", &texts),
+            "second; first"
+        );
     }
 
     #[test]

@@ -362,13 +362,17 @@ impl OrderStatus {
                         sent_moved = *moved;
                         Decision::Update(actions.clone())
                     }
-                    // The conflict is shown to customer service on the order itself.
-                    Verdict::Conflict(reason) => fields::set(
-                        current,
-                        ours,
-                        &[(FIELD_PVX_EXCEPTION, reason.clone().into())],
-                    )
-                    .map_or(Decision::Done, Decision::Update),
+                    // The conflict is shown to customer service on the order itself, after
+                    // any exception it shows already.
+                    Verdict::Conflict(reason) => {
+                        let shown = fields::appended(
+                            current,
+                            FIELD_PVX_EXCEPTION,
+                            std::slice::from_ref(reason),
+                        );
+                        fields::set(current, ours, &[(FIELD_PVX_EXCEPTION, shown.into())])
+                            .map_or(Decision::Done, Decision::Update)
+                    }
                     _ => Decision::Done,
                 }
             })

@@ -85,17 +85,7 @@ pub(super) fn show_on_order(
         return Ok(Vec::new());
     }
     let ours = ours.ok_or("the order custom Type (status.order_type) was not found at start")?;
-    let shown = fields::current_text(order, FIELD_PVX_EXCEPTION).unwrap_or_default();
-    let mut value = shown.trim().to_string();
-    for text in texts {
-        // Planning again after a conflict must not add it twice.
-        if !value.contains(text.as_str()) {
-            if !value.is_empty() {
-                value.push_str("; ");
-            }
-            value.push_str(text);
-        }
-    }
+    let value = fields::appended(order, FIELD_PVX_EXCEPTION, texts);
     fields::set(order, ours, &[(FIELD_PVX_EXCEPTION, value.into())])
 }
 
