@@ -1100,16 +1100,10 @@ async fn a_return_whose_answer_was_lost_is_counted_as_recorded() {
 async fn a_warehouse_cancellation_overtaking_its_despatch_is_not_applied() {
     let (bed, store, orders) = exported(1, 2).await;
     let order = &orders[0];
-    let lines = sku_quantities(order);
     bed.pvx
         .despatch(
             &number(order),
-            DespatchPlan {
-                lines,
-                packages: vec![PackagePlan::tracked("TRK-C")],
-                carrier: "DPD".into(),
-                service: "Next Day".into(),
-            },
+            DespatchPlan::everything("DPD", "Next Day", vec![PackagePlan::tracked("TRK-C")]),
         )
         .unwrap();
     assert!(bed.pvx.set_order_status(&number(order), "Cancelled"));

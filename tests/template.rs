@@ -308,92 +308,13 @@ fn each_function_may_use_the_tables_its_flow_uses() {
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use yaml_rust2::Yaml;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
-use yaml_rust2::yaml::Hash;
-
-/// Builds the document keeping CloudFormation's short-form tags in their long form (`!Ref X`
-/// reads `{Ref: X}`, `!GetAtt X.Arn` reads `{Fn::GetAtt: X.Arn}`, `!If [..]` reads
-/// `{Fn::If: [..]}`), so a reference is never mistaken for a literal.
-#[derive(Default)]
-struct Loader {
-    stack: Vec<Node>,
-    document: Option<Yaml>,
-}
-
-enum Node {
-    Seq(Vec<Yaml>, Option<String>),
-    Map(Hash, Option<Yaml>, Option<String>),
-}
-
-/// The long-form key of a short-form intrinsic tag.
-fn intrinsic(tag: Option<Tag>) -> Option<String> {
-    let tag = tag.filter(|t| t.handle == "!")?;
-    Some(match tag.suffix.as_str() {
-        "Ref" | "Condition" => tag.suffix,
-        other => format!("Fn::{other}"),
-    })
-}
-
-fn wrapped(value: Yaml, intrinsic: Option<String>) -> Yaml {
-    match intrinsic {
-        None => value,
-        Some(name) => Yaml::Hash(Hash::from_iter([(Yaml::String(name), value)])),
-    }
-}
-
-impl Loader {
-    fn add(&mut self, value: Yaml) {
-        match self.stack.last_mut() {
-            None => self.document = Some(value),
-            Some(Node::Seq(items, _)) => items.push(value),
-            Some(Node::Map(map, key, _)) => match key.take() {
-                None => *key = Some(value),
-                Some(k) => {
-                    map.insert(k, value);
-                }
-            },
-        }
-    }
-}
-
-impl MarkedEventReceiver for Loader {
-    fn on_event(&mut self, event: Event, _: Marker) {
-        match event {
-            Event::Scalar(text, style, _, tag) => {
-                let name = intrinsic(tag);
-                let value = if style == TScalarStyle::Plain && name.is_none() {
-                    Yaml::from_str(&text)
-                } else {
-                    Yaml::String(text)
-                };
-                self.add(wrapped(value, name));
-            }
-            Event::SequenceStart(_, tag) => self.stack.push(Node::Seq(Vec::new(), intrinsic(tag))),
-            Event::MappingStart(_, tag) => {
-                self.stack
-                    .push(Node::Map(Hash::new(), None, intrinsic(tag)))
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let value = match self.stack.pop().expect("an open node") {
-                    Node::Seq(items, name) => wrapped(Yaml::Array(items), name),
-                    Node::Map(map, _, name) => wrapped(Yaml::Hash(map), name),
-                };
-                self.add(value);
-            }
-            _ => {}
-        }
-    }
-}
+/// The template read as CloudFormation reads it: short-form tags in their long form (`!Ref X`
+/// reads `{"Ref": "X"}`, `!GetAtt X.Arn` reads `{"Fn::GetAtt": ["X", "Arn"]}`), by the parser
+/// `ctpvx stack` wires the functions from, so a reference is never mistaken for a literal.
+type Yaml = serde_json::Value;
 
 fn cfn() -> Yaml {
-    let text = template();
-    let mut loader = Loader::default();
-    Parser::new_from_str(&text)
-        .load(&mut loader, false)
-        .expect("template.yaml parses");
-    loader.document.expect("template.yaml holds a document")
+    ctpvx_infra::stack::template::parse(&template()).expect("template.yaml parses")
 }
 
 /// The name an intrinsic `{Ref: X}` refers to.
@@ -403,18 +324,14 @@ fn ref_name(value: &Yaml) -> Option<&str> {
 
 /// The resource an `{Fn::GetAtt: X.Arn}` (or `[X, Arn]`) names.
 fn get_att(value: &Yaml) -> Option<&str> {
-    match &value["Fn::GetAtt"] {
-        Yaml::String(s) => s.split('.').next(),
-        Yaml::Array(parts) => parts.first().and_then(Yaml::as_str),
-        _ => None,
-    }
+    value["Fn::GetAtt"][0].as_str()
 }
 
 /// A scalar or a list, as a list.
 fn items(value: &Yaml) -> Vec<&Yaml> {
     match value {
         Yaml::Array(items) => items.iter().collect(),
-        Yaml::BadValue => Vec::new(),
+        Yaml::Null => Vec::new(),
         other => vec![other],
     }
 }
@@ -422,11 +339,11 @@ fn items(value: &Yaml) -> Vec<&Yaml> {
 /// The template's resources of `kind` (`AWS::SQS::Queue`, ...), by logical id.
 fn resources_of<'a>(t: &'a Yaml, kind: &str) -> BTreeMap<&'a str, &'a Yaml> {
     t["Resources"]
-        .as_hash()
+        .as_object()
         .expect("Resources")
         .iter()
         .filter(|(_, r)| r["Type"].as_str() == Some(kind))
-        .map(|(id, r)| (id.as_str().expect("a logical id"), r))
+        .map(|(id, r)| (id.as_str(), r))
         .collect()
 }
 
@@ -443,8 +360,8 @@ fn environment<'a>(t: &'a Yaml, function: &'a Yaml) -> BTreeMap<&'a str, &'a Yam
         &t["Globals"]["Function"]["Environment"]["Variables"],
         &function["Properties"]["Environment"]["Variables"],
     ] {
-        for (k, v) in vars.as_hash().into_iter().flatten() {
-            env.insert(k.as_str().expect("a variable name"), v);
+        for (k, v) in vars.as_object().into_iter().flatten() {
+            env.insert(k.as_str(), v);
         }
     }
     env
@@ -521,9 +438,9 @@ fn policy_grants<'a>(function: &'a Yaml) -> Vec<Grant<'a>> {
 /// references as realistic values of what they name.
 fn realistic_len(t: &Yaml, value: &Yaml) -> usize {
     match value {
-        Yaml::String(s) | Yaml::Real(s) => return s.len(),
-        Yaml::Integer(i) => return i.to_string().len(),
-        Yaml::Boolean(b) => return b.to_string().len(),
+        Yaml::String(s) => return s.len(),
+        Yaml::Number(n) => return n.to_string().len(),
+        Yaml::Bool(b) => return b.to_string().len(),
         _ => {}
     }
     if let Some(name) = ref_name(value) {
@@ -590,7 +507,7 @@ const WEBHOOKS: &str = "WebhooksFunction";
 #[test]
 fn each_function_may_read_only_its_own_secret() {
     let t = cfn();
-    assert!(!t["Conditions"]["HasSecretsKmsKey"].is_badvalue());
+    assert!(!t["Conditions"]["HasSecretsKmsKey"].is_null());
     for (name, f) in functions(&t) {
         let (own, own_var, other_var) = if name == WEBHOOKS {
             (
@@ -699,7 +616,7 @@ fn every_function_logs_to_a_group_with_retention() {
     let t = cfn();
     assert_eq!(
         t["Parameters"]["LogRetentionDays"]["Default"],
-        Yaml::Integer(30)
+        Yaml::from(30)
     );
     let groups = resources_of(&t, "AWS::Logs::LogGroup");
     let mut used = BTreeSet::new();
@@ -755,7 +672,7 @@ fn reserved_concurrency_covers_every_event_source() {
     let mut checked = 0;
     for (name, f) in functions(&t) {
         let events: Vec<&Yaml> = f["Properties"]["Events"]
-            .as_hash()
+            .as_object()
             .map(|h| h.values().collect())
             .unwrap_or_default();
         let of = |kind: &str| {
@@ -973,7 +890,7 @@ fn every_function_reads_its_configuration_from_the_bucket() {
         ref_name(&t["Outputs"]["ConfigBucketName"]["Value"]),
         Some("ConfigBucket")
     );
-    assert!(t["Parameters"]["CtpvxConfig"].is_badvalue());
+    assert!(t["Parameters"]["CtpvxConfig"].is_null());
     let object = "arn:${AWS::Partition}:s3:::${ConfigBucket}/${ConfigKey}";
     let bucket = "arn:${AWS::Partition}:s3:::${ConfigBucket}";
     for (name, f) in functions(&t) {
