@@ -11,7 +11,7 @@ use ctpvx_infra::soak::on_stack::StackSource;
 use ctpvx_infra::soak::{self, FaultRates, SoakBackend, SoakOptions, SoakOutcome};
 
 use crate::cli::init_logs;
-use crate::cli::stack_setup::StackSetup;
+use crate::cli::stack_setup::{StackSetup, is_local};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -93,11 +93,6 @@ const AWS_SETTLE_LIMIT_S: u64 = 4 * 3600;
 const STALLS: f64 = 0.005;
 const STACK_STALLS: f64 = 0.05;
 
-/// Whether `endpoint` is on this machine (an emulator, never a real account).
-fn is_local(endpoint: &str) -> bool {
-    endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost")
-}
-
 /// Runs the soak and prints the invariants.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("error");
@@ -108,8 +103,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut _moto = None;
     let backend = match &args.aws {
         _ if args.stack => {
-            let bin_dir = args.stack_setup.binaries().await?;
             let (endpoint, moto) = args.stack_setup.moto(args.aws.as_deref()).await?;
+            let bin_dir = args.stack_setup.binaries().await?;
             _moto = moto;
             let log_dir = args.stack_setup.log_dir();
             eprintln!("function logs: {}", log_dir.display());

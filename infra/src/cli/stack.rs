@@ -36,8 +36,9 @@ pub struct Args {
 /// Runs the stack until Ctrl-C.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
-    let bin_dir = args.setup.binaries().await?;
+    // The endpoint is checked (and moto started) before the build, which takes minutes.
     let (endpoint, _moto) = args.setup.moto(args.aws.as_deref()).await?;
+    let bin_dir = args.setup.binaries().await?;
     let bed = Testbed::start(Default::default()).await?;
     let log_dir = args.setup.log_dir();
     let secrets = [

@@ -86,7 +86,7 @@ impl StackSetup {
     /// running while the returned guard lives).
     pub async fn moto(&self, endpoint: Option<&str>) -> anyhow::Result<(String, Option<Moto>)> {
         if let Some(endpoint) = endpoint {
-            if !(endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost")) {
+            if !is_local(endpoint) {
                 bail!(
                     "{endpoint}: the stack creates throwaway resources, so it runs only against a local emulator (http://127.0.0.1:PORT)"
                 );
@@ -103,4 +103,9 @@ impl StackSetup {
             .map_err(anyhow::Error::msg)?;
         Ok((moto.endpoint.clone(), Some(moto)))
     }
+}
+
+/// Whether `endpoint` is on this machine (an emulator, never a real account).
+pub fn is_local(endpoint: &str) -> bool {
+    endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost")
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use ctpvx_shared::store::{AuditLog, Queue};
+use ctpvx_shared::store::AuditLog;
 
 use crate::local::drain::Drains;
 use crate::testbed::Testbed;
@@ -35,8 +35,6 @@ pub struct NetRun {
 pub trait Engine: Drains + Send {
     /// The webhook ingress's base URL (the storefront posts there; Peoplevox calls back there).
     fn url(&self) -> String;
-    /// The queues, by logical name.
-    fn queue(&self) -> Arc<dyn Queue>;
     /// The audit log.
     fn audit(&self) -> Arc<dyn AuditLog>;
     /// Switches the pipeline's own faults on (killed batches, stalled queue calls).

@@ -53,10 +53,6 @@ impl Engine for InProcess {
         self.stack.server.url.clone()
     }
 
-    fn queue(&self) -> Arc<dyn Queue> {
-        self.stack.queue.clone()
-    }
-
     fn audit(&self) -> Arc<dyn AuditLog> {
         self.stack.stores.audit.clone()
     }

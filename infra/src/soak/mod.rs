@@ -452,7 +452,7 @@ impl Run<'_> {
         let never_exported = never_exported_trails(bed, engine, &placed).await;
         let mut still_parked = Vec::new();
         for pair in dlq::pairs() {
-            if let Ok(listing) = dlq::list(engine.queue().as_ref(), pair, 20).await {
+            if let Ok(listing) = dlq::list(engine.queues(), pair, 20).await {
                 still_parked.push(dlq::list_json(&listing));
             }
         }
@@ -680,9 +680,8 @@ async fn post_all(http: &reqwest::Client, url: &str, bodies: Vec<String>) -> any
 /// reasons, digits blanked so that the same reason counts once).
 async fn parked_summary(engine: &dyn Engine) -> Value {
     let mut out = serde_json::Map::new();
-    let queue = engine.queue();
     for pair in dlq::pairs() {
-        let Ok(listing) = dlq::list(queue.as_ref(), pair, 100_000).await else {
+        let Ok(listing) = dlq::list(engine.queues(), pair, 100_000).await else {
             continue;
         };
         let mut by_reason: std::collections::BTreeMap<String, usize> = Default::default();
@@ -713,10 +712,10 @@ async fn parked_summary(engine: &dyn Engine) -> Value {
 /// `ctpvx dlq redrive`; returns how many.
 async fn redrive_all(engine: &dyn Engine) -> anyhow::Result<usize> {
     let mut total = 0;
-    let (queue, audit) = (engine.queue(), engine.audit());
+    let audit = engine.audit();
     for pair in dlq::pairs() {
         let report = dlq::redrive(
-            queue.as_ref(),
+            engine.queues(),
             audit.as_ref(),
             pair,
             &RedriveOptions {

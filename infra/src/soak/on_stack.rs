@@ -130,10 +130,6 @@ impl Engine for OnStack {
         self.stack.url.clone()
     }
 
-    fn queue(&self) -> Arc<dyn Queue> {
-        self.queue.clone()
-    }
-
     fn audit(&self) -> Arc<dyn AuditLog> {
         self.stores.audit.clone()
     }

@@ -51,13 +51,22 @@ impl Scope {
     /// Evaluates the template's `Conditions` section (in order of need).
     pub fn evaluate_conditions(&mut self, conditions: &Map<String, Value>) -> anyhow::Result<()> {
         // A condition may name another; a few passes settle any order.
+        let mut last = BTreeMap::new();
         for _ in 0..=conditions.len() {
             for (name, expression) in conditions {
                 if self.conditions.contains_key(name) {
                     continue;
                 }
-                if let Ok(Some(Value::Bool(value))) = self.resolve(expression) {
-                    self.conditions.insert(name.clone(), value);
+                match self.resolve(expression) {
+                    Ok(Some(Value::Bool(value))) => {
+                        self.conditions.insert(name.clone(), value);
+                    }
+                    Ok(other) => {
+                        last.insert(name, format!("not a boolean: {other:?}"));
+                    }
+                    Err(e) => {
+                        last.insert(name, format!("{e:#}"));
+                    }
                 }
             }
         }
@@ -65,7 +74,10 @@ impl Scope {
             .keys()
             .find(|name| !self.conditions.contains_key(*name))
         {
-            Some(name) => bail!("condition {name} could not be evaluated"),
+            Some(name) => bail!(
+                "condition {name} could not be evaluated: {}",
+                last.get(name).map_or("", String::as_str)
+            ),
             None => Ok(()),
         }
     }
@@ -213,26 +225,20 @@ impl Scope {
                 Value::Bool(self.resolve(&parts[0])? == self.resolve(&parts[1])?)
             }
             "Fn::Not" => Value::Bool(!boolean(&args(1)?[0])?),
-            "Fn::And" => Value::Bool(
-                argument
+            "Fn::And" | "Fn::Or" => {
+                let values = argument
                     .as_array()
-                    .context("And takes a list")?
+                    .with_context(|| format!("{name} takes a list"))?
                     .iter()
                     .map(boolean)
-                    .collect::<anyhow::Result<Vec<bool>>>()?
-                    .into_iter()
-                    .all(|b| b),
-            ),
-            "Fn::Or" => Value::Bool(
-                argument
-                    .as_array()
-                    .context("Or takes a list")?
-                    .iter()
-                    .map(boolean)
-                    .collect::<anyhow::Result<Vec<bool>>>()?
-                    .into_iter()
-                    .any(|b| b),
-            ),
+                    .collect::<anyhow::Result<Vec<bool>>>()?;
+                let all = name == "Fn::And";
+                Value::Bool(if all {
+                    values.iter().all(|b| *b)
+                } else {
+                    values.iter().any(|b| *b)
+                })
+            }
             other => bail!("the local stack does not resolve {other}"),
         })
     }

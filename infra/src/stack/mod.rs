@@ -89,7 +89,7 @@ pub struct StackOptions {
 
 impl StackOptions {
     /// The scaled Timeout of `spec`.
-    pub fn timeout_of(&self, spec: &FunctionSpec) -> Duration {
+    fn timeout_of(&self, spec: &FunctionSpec) -> Duration {
         (spec.timeout / self.time_scale.max(1))
             .max(self.min_timeout)
             .min(spec.timeout)
@@ -119,8 +119,6 @@ pub struct Stack {
     pub functions: Vec<FunctionSpec>,
     /// The schedules.
     pub schedules: Vec<Schedule>,
-    /// What `Ref`/`Fn::GetAtt` resolved to.
-    pub scope: Scope,
     /// Resources made and not emulated.
     pub made: resources::Made,
     /// What the pollers received and deleted.
@@ -286,7 +284,6 @@ impl Stack {
             name,
             functions,
             schedules,
-            scope,
             made,
             books,
             pools,

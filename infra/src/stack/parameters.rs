@@ -14,23 +14,12 @@ use ctpvx_shared::aws::aws_sdk_secretsmanager;
 use ctpvx_shared::aws::config_store::{self, ConfigObject};
 use ctpvx_shared::lambda_init::DEFAULT_CONFIG_KEY;
 
-/// The configuration TOML as a parameter (functions read it from `CTPVX_CONFIG`).
-const CONFIG_PARAMETER: &str = "CtpvxConfig";
 /// Where a function finds its configuration in S3, when the template says so.
 const CONFIG_BUCKET_VAR: &str = "CTPVX_CONFIG_BUCKET";
 const CONFIG_KEY_VAR: &str = "CTPVX_CONFIG_KEY";
 
-/// The secret parameters a template may declare, and the secret keys each holds.
-const SECRET_PARAMETERS: [(&str, &[&str]); 3] = [
-    (
-        "SecretArn",
-        &[
-            "ct_client_secret",
-            "pvx_password",
-            "webhook_token",
-            "pvx_callback_token",
-        ],
-    ),
+/// The secret parameters the template declares, and the secret keys each holds.
+const SECRET_PARAMETERS: [(&str, &[&str]); 2] = [
     ("ApiSecretArn", &["ct_client_secret", "pvx_password"]),
     ("WebhookSecretArn", &["webhook_token", "pvx_callback_token"]),
 ];
@@ -64,8 +53,6 @@ pub async fn resolve(
     for (name, definition) in &declared {
         let value = if let Some(value) = given.parameters.get(name) {
             value.clone()
-        } else if name == CONFIG_PARAMETER {
-            given.config_text.clone()
         } else if let Some((_, keys)) = SECRET_PARAMETERS.iter().find(|(p, _)| p == name) {
             make_secret(&secrets, &format!("{prefix}-{name}"), keys, &given.secrets)
                 .await

@@ -26,12 +26,6 @@ use super::intrinsics::{ACCOUNT, REGION, Scope};
 /// What was made: the scope now knows every resource's `Ref` and attributes.
 #[derive(Debug, Default)]
 pub struct Made {
-    /// Queues, by logical id.
-    pub queues: BTreeMap<String, String>,
-    /// Tables, by logical id.
-    pub tables: BTreeMap<String, String>,
-    /// Buckets, by logical id.
-    pub buckets: BTreeMap<String, String>,
     /// Resources of types the stack does not emulate: logical id → type.
     pub not_emulated: BTreeMap<String, String>,
 }
@@ -53,6 +47,8 @@ pub async fn make(
     time_scale: u32,
 ) -> anyhow::Result<Made> {
     let mut made = Made::default();
+    // Queue URLs by logical id, for the redrive policies once every queue exists.
+    let mut queues = BTreeMap::new();
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     // Path-style, as the functions address moto's S3.
@@ -66,7 +62,7 @@ pub async fn make(
                 let (url, arn) = make_queue(&sqs, &name, &resource["Properties"], time_scale)
                     .await
                     .with_context(|| format!("queue {id}"))?;
-                made.queues.insert(id.clone(), url.clone());
+                queues.insert(id.clone(), url.clone());
                 [
                     ("Ref", url.clone()),
                     ("QueueUrl", url),
@@ -80,7 +76,6 @@ pub async fn make(
                 make_table(&dynamodb, &name, &resource["Properties"])
                     .await
                     .with_context(|| format!("table {id}"))?;
-                made.tables.insert(id.clone(), name.clone());
                 let arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}");
                 [("Ref", name), ("Arn", arn)]
                     .map(|(k, v)| (k.to_string(), v))
@@ -95,7 +90,6 @@ pub async fn make(
                 create_bucket(&s3, &bucket, versioned)
                     .await
                     .with_context(|| format!("bucket {id}"))?;
-                made.buckets.insert(id.clone(), bucket.clone());
                 [
                     ("Arn", format!("arn:aws:s3:::{bucket}")),
                     ("DomainName", format!("{bucket}.s3.amazonaws.com")),
@@ -124,7 +118,7 @@ pub async fn make(
         scope.resources.insert(id.clone(), attributes);
     }
     // Redrive policies name other queues' ARNs: set once every queue exists.
-    for (id, url) in &made.queues {
+    for (id, url) in &queues {
         let policy = &resources[id]["Properties"]["RedrivePolicy"];
         if policy.is_null() {
             continue;
@@ -192,7 +186,7 @@ async fn make_queue(
 }
 
 /// `seconds` of the template divided by the stack's time scale.
-pub fn scale_seconds(seconds: u64, time_scale: u32) -> Duration {
+fn scale_seconds(seconds: u64, time_scale: u32) -> Duration {
     Duration::from_secs(seconds) / time_scale.max(1)
 }
 
