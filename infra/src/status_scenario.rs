@@ -389,7 +389,8 @@ pub fn not_shown_examples(bed: &Testbed, work: &StatusWork) -> Value {
 /// Reads the two simulated systems for what the scenario did.
 pub fn shown(bed: &Testbed, work: &StatusWork) -> Shown {
     let f = failing(bed, work);
-    let n = |name: &str| f.get(name).map_or(0, Vec::len);
+    // Indexed, not looked up: a misspelt outcome panics instead of counting 0.
+    let n = |name: &str| f[name].len();
     Shown {
         conflicts_unrecorded: n("conflicts"),
         cancellations_not_pushed: n("cancellations_not_pushed"),

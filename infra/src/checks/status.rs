@@ -3,7 +3,7 @@
 //! `shipmentState` and `pvxStatus`), every Peoplevox return is on its order exactly once, and
 //! each deliberate conflict is recorded on its order for a person.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use ctpvx_shared::domain::status::{order_state_rank, shipment_state_rank};
 
@@ -42,12 +42,9 @@ fn rank(bed: &Testbed, field: &str, value: &str) -> u8 {
     }
 }
 
-/// Peoplevox returns missing in commercetools: the code is on no `returnInfo`, and the order
-/// does not show its units received either (a returns portal may have announced them under
-/// its own RMA code).
-fn missing_returns(bed: &Testbed) -> Vec<SimReturn> {
-    let codes: BTreeSet<String> = bed
-        .ct
+/// The return codes commercetools shows on its orders' `returnInfo`.
+fn return_codes(bed: &Testbed) -> BTreeSet<String> {
+    bed.ct
         .orders()
         .iter()
         .flat_map(|o| {
@@ -55,7 +52,13 @@ fn missing_returns(bed: &Testbed) -> Vec<SimReturn> {
                 .iter()
                 .filter_map(|i| i.return_tracking_id.clone())
         })
-        .collect();
+        .collect()
+}
+
+/// Peoplevox returns missing in commercetools: the code is on no `returnInfo`, and the order
+/// does not show its units received either (a returns portal may have announced them under
+/// its own RMA code).
+fn missing_returns(bed: &Testbed, codes: &BTreeSet<String>) -> Vec<SimReturn> {
     let not_shown = super::hard_cases::returns_not_shown(bed);
     bed.pvx
         .returns()
@@ -72,7 +75,7 @@ fn missing_returns(bed: &Testbed) -> Vec<SimReturn> {
 /// Up to `limit` Peoplevox returns missing in commercetools, with what the order shows.
 pub fn missing_return_examples(bed: &Testbed, limit: usize) -> Vec<serde_json::Value> {
     let orders = bed.ct.orders_by_number();
-    missing_returns(bed)
+    missing_returns(bed, &return_codes(bed))
         .iter()
         .take(limit)
         .map(|r| {
@@ -109,14 +112,7 @@ pub fn check(bed: &Testbed) -> StatusCheck {
             )
         })
         .collect();
-    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
-    for order in bed.ct.orders() {
-        for info in &order.return_info {
-            if let Some(code) = &info.return_tracking_id {
-                *codes.entry(code.clone()).or_default() += 1;
-            }
-        }
-    }
+    let codes = return_codes(bed);
     let returns = bed.pvx.returns();
     StatusCheck {
         state_changes: history.len(),
@@ -126,6 +122,6 @@ pub fn check(bed: &Testbed) -> StatusCheck {
         // Units, not codes: a line Peoplevox adds to a return later is booked under the same
         // code again, rightly.
         duplicate_returns: super::hard_cases::returns_recorded_twice(bed),
-        missing_returns: missing_returns(bed).len(),
+        missing_returns: missing_returns(bed, &codes).len(),
     }
 }

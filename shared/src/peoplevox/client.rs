@@ -257,18 +257,10 @@ impl PvxClient {
                 // Retried only when refused for the budget: a tenant without a WSDL (or one
                 // that fails to serve it) is answered by assuming the 2017 one, not by waiting.
                 let fetch = || self.inner.transport.get_wsdl();
-                let (window, timeout) = (
-                    self.inner.settings.budget_window,
-                    self.inner.settings.request_timeout,
-                );
                 let read = match fetch
                     .retry(backoff(self.inner.settings.max_retries))
                     .when(PvxError::is_rate_limited)
-                    .adjust(|e: &PvxError, delay| {
-                        delay
-                            .map(|d| after_refusal(e, d, window))
-                            .filter(|d| deadline::leaves_time_after(*d, timeout))
-                    })
+                    .adjust(|e: &PvxError, delay| self.retry_delay(e, delay?))
                     .notify(|e, delay| {
                         tracing::warn!(error = %e, delay_ms = delay.as_millis() as u64, "retrying the Peoplevox WSDL");
                     })
@@ -450,6 +442,20 @@ impl PvxClient {
         }
     }
 
+    /// The wait before a retry, or none when the retry could not be answered before the
+    /// invocation's deadline. After a 429 the backoff is lengthened by a whole budget window:
+    /// the budget that refused it (shared with whoever else calls the tenant) frees up only as
+    /// the window moves, and the backoff's jitter keeps refused callers from returning at once.
+    /// How a tenant answers over its limit is UNCONFIRMED (docs/peoplevox-assumptions.md).
+    fn retry_delay(&self, e: &PvxError, delay: Duration) -> Option<Duration> {
+        let delay = if e.is_rate_limited() {
+            delay + self.inner.settings.budget_window
+        } else {
+            delay
+        };
+        deadline::leaves_time_after(delay, self.inner.settings.request_timeout).then_some(delay)
+    }
+
     /// Sends with retries: reads on any retryable failure; writes only when the request
     /// provably was not processed. A retry that could not be answered before the invocation's
     /// deadline is not made: the error is then [`PvxError::Deadline`], naming the failure
@@ -465,17 +471,13 @@ impl PvxClient {
                 "retrying Peoplevox request"
             );
         };
-        let timeout = self.inner.settings.request_timeout;
-        let window = self.inner.settings.budget_window;
         let out_of_time = AtomicBool::new(false);
         let in_time = |e: &PvxError, delay: Option<Duration>| {
-            let delay = after_refusal(e, delay?, window);
-            if deadline::leaves_time_after(delay, timeout) {
-                Some(delay)
-            } else {
+            let delay = self.retry_delay(e, delay?);
+            if delay.is_none() {
                 out_of_time.store(true, Ordering::Relaxed);
-                None
             }
+            delay
         };
         let policy = backoff(self.inner.settings.max_retries);
         let result = if op.is_write() {
@@ -504,17 +506,6 @@ impl PvxClient {
                 e
             }
         })
-    }
-}
-
-/// The wait before a retry: after a 429 a whole budget window more, since the budget that
-/// refused it (shared with whoever else calls the tenant) frees up only as the window moves;
-/// the backoff's jitter stays, so refused callers do not all return at once.
-fn after_refusal(e: &PvxError, delay: Duration, window: Duration) -> Duration {
-    if e.is_rate_limited() {
-        delay + window
-    } else {
-        delay
     }
 }
 

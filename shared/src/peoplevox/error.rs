@@ -108,7 +108,7 @@ impl PvxError {
             | Self::Timeout { .. }
             | Self::Transport(_)
             | Self::Deadline { .. } => true,
-            Self::Http { status, .. } => *status >= 500 || *status == 429,
+            Self::Http { status, .. } => *status >= 500 || self.is_rate_limited(),
             // A session that keeps being refused is a server-side hiccup; a later attempt
             // re-authenticates from scratch.
             Self::Session(_) => true,
@@ -145,7 +145,7 @@ impl PvxError {
     pub(crate) fn is_unsent(&self) -> bool {
         match self {
             Self::Connect(_) => true,
-            Self::Http { status, .. } => *status == 429,
+            Self::Http { .. } => self.is_rate_limited(),
             _ => false,
         }
     }

@@ -108,7 +108,7 @@ pub fn warehouse_stage(order: &Order, rules: &StatusRules) -> Option<Stage> {
 
 /// Whether goods of the order have left: it has a delivery, or it stands at part-despatched or
 /// further (short of a cancellation).
-fn goods_left(order: &Order, applied: Option<Stage>) -> bool {
+pub(super) fn goods_left(order: &Order, applied: Option<Stage>) -> bool {
     order.deliveries().next().is_some()
         || applied.is_some_and(|s| s >= Stage::PartiallyDespatched && s != Stage::Cancelled)
 }

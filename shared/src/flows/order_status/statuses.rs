@@ -177,10 +177,14 @@ impl OrderStatus {
         // An order that already shows Despatched (our status, or Shipped from the shipment
         // flow) was compared before: Closed after Despatched costs no Peoplevox request.
         let rules = &self.parts.rules;
-        // A cancellation of an order commercetools shows undelivered: Peoplevox may have
-        // despatched it already (the despatch still on its way), and then it must not apply.
+        // A cancellation of an order that shows no goods gone and is not cancelled already:
+        // Peoplevox may have despatched it (the despatch still on its way), and then it must
+        // not apply. Where goods have visibly left, the plan refuses it without a read.
         let cancels = |order: &Order, c: &Chosen| {
-            c.mapping.stage == Stage::Cancelled && order.deliveries().next().is_none()
+            let applied = plan::applied_stage(order, rules);
+            c.mapping.stage == Stage::Cancelled
+                && applied != Some(Stage::Cancelled)
+                && !plan::goods_left(order, applied)
         };
         let wants = |order: &Order, c: &Chosen| {
             c.mapping.short_pick
