@@ -2,7 +2,6 @@
 //! webhook server, opening stock, a stream of warehouse movements, and a storefront that sells
 //! only what commercetools shows (ReserveOnOrder) while the movements go on.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,7 +12,6 @@ use ctpvx_shared::peoplevox::PvxClient;
 
 use crate::local::drain::Drains;
 use crate::local::stack::{ORDERS_QUEUE, SHIPMENTS_QUEUE, STATUS_QUEUE, STOCK_QUEUE};
-use crate::scenario;
 use crate::testbed::{self, Testbed};
 
 /// Peoplevox event type names (as `ctpvx subscribe` uses them).
@@ -158,16 +156,10 @@ pub async fn sell_shaped(
     over: Duration,
     packs: bool,
 ) -> anyhow::Result<Sales> {
-    let channel_of: BTreeMap<&str, String> = [("uk", "UK-DC"), ("eu", "EU-DC")]
-        .into_iter()
-        .map(|(store, site)| (store, bed.site_channels[site].clone()))
-        .collect();
     let pause = over / u32::try_from(range.len().max(1)).unwrap_or(u32::MAX);
     let mut sales = Sales::default();
     for i in range {
-        let mut order = scenario::order_from(i, 1 + i % 3, catalog, |store| {
-            channel_of.get(store).cloned().unwrap_or_default()
-        });
+        let mut order = bed.order(i, catalog);
         order["inventoryMode"] = "ReserveOnOrder".into();
         if packs && i % 20 == 11 && 1 + i % 3 >= 2 {
             order["lineItems"][0]["variant"]["sku"] = PACKED_ITEM.into();

@@ -157,6 +157,16 @@ impl Testbed {
 }
 
 impl Testbed {
+    /// Scenario order `i` of 1 to 3 lines from `catalog`, each line supplied from the channel
+    /// of its store's site (`uk` → UK-DC, `eu` → EU-DC), as routing expects.
+    pub fn order(&self, i: usize, catalog: &[String]) -> serde_json::Value {
+        let channel = |store: &str| {
+            let site = if store == "uk" { "UK-DC" } else { "EU-DC" };
+            self.site_channels.get(site).cloned().unwrap_or_default()
+        };
+        crate::scenario::order_from(i, 1 + i % 3, catalog, channel)
+    }
+
     /// The secrets as the environment variables a `ctpvx` process reads.
     pub fn secret_env(&self) -> Vec<(&'static str, String)> {
         use ctpvx_shared::config::{

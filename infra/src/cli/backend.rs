@@ -15,7 +15,7 @@ use ctpvx_shared::store::Queue;
 
 use ctpvx_infra::local::stack::declare_queues;
 
-use crate::cli::hints::{GET_AWS_ENV, refuse_sandbox_shell, secrets_hint};
+use crate::cli::hints::{GET_AWS_ENV, refuse_sandbox_shell, secrets_from_env, secrets_hint};
 
 /// The store flags shared by the operator commands.
 #[derive(Debug, Clone, clap::Args)]
@@ -101,7 +101,7 @@ impl Backend {
     pub async fn secrets(&self) -> anyhow::Result<Secrets> {
         Ok(match &self.aws_sdk {
             Some(sdk) => ctpvx_shared::lambda_init::load_secrets(sdk).await?,
-            None => Secrets::from_env().map_err(secrets_hint)?,
+            None => secrets_from_env()?,
         })
     }
 

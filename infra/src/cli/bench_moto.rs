@@ -98,8 +98,6 @@ impl Moto {
 }
 
 /// A loopback port that was free a moment ago.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(ctpvx_infra::sandbox::free_loopback_addr()?.port())
 }

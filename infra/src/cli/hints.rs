@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
-use ctpvx_shared::config::Config;
+use ctpvx_infra::sandbox::SANDBOX_ENV;
+use ctpvx_shared::config::{Config, Secrets};
 
 /// Where a configuration file comes from, for those who have none yet.
 const GET_A_CONFIG: &str = "To try ctpvx without real endpoints, run `ctpvx sim` and `source` the \
@@ -61,10 +62,6 @@ impl ConfigArg {
     }
 }
 
-/// Set by `ctpvx sim`'s environment file: this shell's configuration, store and secrets are
-/// the sandbox's.
-pub const SANDBOX_ENV: &str = "CTPVX_SANDBOX";
-
 /// Refuses to touch a deployment from a shell that holds the sandbox's environment: its
 /// configuration (CTPVX_CONFIG) and secrets would go with the command.
 pub fn refuse_sandbox_shell() -> anyhow::Result<()> {
@@ -79,4 +76,9 @@ pub fn refuse_sandbox_shell() -> anyhow::Result<()> {
 /// A secrets error with where the secrets come from.
 pub fn secrets_hint(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("{e}.\n{GET_SECRETS}")
+}
+
+/// The four secrets from the environment, or where they come from.
+pub fn secrets_from_env() -> anyhow::Result<Secrets> {
+    Secrets::from_env().map_err(secrets_hint)
 }

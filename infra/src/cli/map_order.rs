@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use ctpvx_shared::commercetools::message::{self, Parsed};
 use ctpvx_shared::config::Config;
+
+use crate::cli::hints::ConfigArg;
 use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 
 /// Arguments.
@@ -15,18 +17,17 @@ use ctpvx_shared::mapping::{SalesOrderLayout, map_order};
 pub struct Args {
     /// An Order JSON, or an OrderCreated / OrderImported Message (Platform or CloudEvents).
     file: PathBuf,
-    /// Configuration file (default: CTPVX_CONFIG, else infra/config/ctpvx.example.toml, built
-    /// in).
-    #[arg(long, env = "CTPVX_CONFIG")]
-    config: Option<PathBuf>,
+    /// Without --config or CTPVX_CONFIG: infra/config/ctpvx.example.toml, built in.
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 const EXAMPLE_CONFIG: &str = include_str!("../../config/ctpvx.example.toml");
 
 /// Prints the two CSV tables, or fails naming the problem.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
-        Some(path) => Config::from_file(path)?,
+    let config = match args.config.given() {
+        Some(_) => args.config.load()?,
         None => Config::from_toml(EXAMPLE_CONFIG)?,
     };
     let body =

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ctpvx_shared::config::Secrets;
 use ctpvx_shared::embedded::EmbeddedStore;
 
-use crate::cli::hints::{ConfigArg, secrets_hint};
+use crate::cli::hints::{ConfigArg, secrets_from_env};
 use crate::cli::init_logs;
 use ctpvx_infra::local::{LocalStack, StackOptions};
 
@@ -40,7 +39,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("info");
     let config = args.config.load()?;
-    let secrets = Secrets::from_env().map_err(secrets_hint)?;
+    let secrets = secrets_from_env()?;
     if let Some(dir) = args.store.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

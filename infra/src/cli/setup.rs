@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ctpvx_shared::app::ct_settings;
 use ctpvx_shared::commercetools::CtClient;
-use ctpvx_shared::config::Secrets;
 use ctpvx_shared::setup::{SetupReport, apply};
 
-use crate::cli::hints::{ConfigArg, secrets_hint};
+use crate::cli::hints::{ConfigArg, secrets_from_env};
 use crate::cli::{init_logs, render_report};
 
 /// Arguments.
@@ -31,7 +30,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
     let config = args.config.load()?;
-    let secrets = Secrets::from_env().map_err(secrets_hint)?;
+    let secrets = secrets_from_env()?;
     let ct = CtClient::new(ct_settings(&config, &secrets))?;
     let report = apply(&ct, &config, args.dry_run)
         .await

@@ -16,7 +16,7 @@ use ctpvx_shared::store::StateStore;
 use ctpvx_shared::subscriptions::{self, ApplyOptions, SubscriptionReport};
 
 use crate::cli::backend::{Backend, BackendArgs};
-use crate::cli::hints::{ConfigArg, secrets_hint};
+use crate::cli::hints::{ConfigArg, secrets_from_env};
 use crate::cli::{init_logs, render_report};
 
 /// Arguments of `ctpvx subscribe`.
@@ -81,7 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         // Nothing recorded yet, and a dry run must not leave a new store file behind.
         Target {
             state: EmbeddedStore::in_memory()?,
-            secrets: Secrets::from_env().map_err(secrets_hint)?,
+            secrets: secrets_from_env()?,
             label: format!("{} (not created yet)", args.backend.store.display()),
         }
     } else {

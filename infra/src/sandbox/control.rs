@@ -70,25 +70,6 @@ type Reply = (StatusCode, Json<ActionReply>);
 /// a budget window or two, and books callbacks within a second or so.
 pub const EFFECT_WAIT: Duration = Duration::from_secs(60);
 
-/// Polls `seen` until it gives something or [`EFFECT_WAIT`] is over; the time it took.
-async fn effect<T>(mut seen: impl FnMut() -> Option<T>) -> Result<(T, Duration), Duration> {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = seen() {
-            return Ok((found, started.elapsed()));
-        }
-        if started.elapsed() >= EFFECT_WAIT {
-            return Err(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// `1.2 s`.
-fn secs(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
-}
-
 fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
     (
         status,
@@ -96,6 +77,29 @@ fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
             message: message.into(),
         }),
     )
+}
+
+/// The likely cause when a callback's effect never shows.
+const NOT_FLOWING: &str = "is `ctpvx serve` running, and `ctpvx subscribe` done?";
+
+/// Polls `seen` until it gives something or [`EFFECT_WAIT`] is over, and says so: `found`
+/// with what it gave and the seconds it took, else `missing` with the seconds waited.
+async fn report<T>(
+    mut seen: impl FnMut() -> Option<T>,
+    found: impl FnOnce(T, &str) -> String,
+    missing: impl FnOnce(&str) -> String,
+) -> String {
+    let started = Instant::now();
+    loop {
+        let secs = || format!("{:.1} s", started.elapsed().as_secs_f64());
+        if let Some(value) = seen() {
+            return found(value, &secs());
+        }
+        if started.elapsed() >= EFFECT_WAIT {
+            return missing(&secs());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The control API's state.
@@ -146,7 +150,7 @@ fn or_default<T: Default>(body: Option<Json<T>>) -> T {
 async fn place_order(State(c): State<Arc<Control>>, body: Option<Json<OrderRequest>>) -> Reply {
     let req = or_default(body);
     let i = c.next_order.fetch_add(1, Ordering::SeqCst);
-    let mut order = super::seed::order(&c.bed, i, &c.catalog);
+    let mut order = c.bed.order(i, &c.catalog);
     if let Some(sku) = &req.sku {
         let mut line = order["lineItems"][0].clone();
         line["variant"]["sku"] = sku.as_str().into();
@@ -188,23 +192,24 @@ async fn place_order(State(c): State<Arc<Control>>, body: Option<Json<OrderReque
             return reply(StatusCode::OK, msg);
         }
     };
-    let exported = match effect(|| c.bed.pvx.sales_order(&number)).await {
-        Ok((order, took)) => format!("in Peoplevox at {} after {}", order.site, secs(took)),
-        Err(waited) => format!(
-            "not in Peoplevox after {} (held? see `ctpvx audit order {number}`)",
-            secs(waited)
-        ),
-    };
+    let exported = report(
+        || c.bed.pvx.sales_order(&number),
+        |order, took| format!("in Peoplevox at {} after {took}", order.site),
+        |waited| {
+            format!("not in Peoplevox after {waited} (held? see `ctpvx audit order {number}`)")
+        },
+    )
+    .await;
     reply(
         StatusCode::OK,
         format!("{placed}; OrderCreated taken by ctpvx serve (HTTP {taken}); {exported}"),
     )
 }
 
-/// Refuses an order Peoplevox does not have, saying how it gets there.
-fn known(c: &Control, number: &str) -> Result<(), Reply> {
-    if c.bed.pvx.order_status(number).is_some() {
-        return Ok(());
+/// The status of an order Peoplevox has; else a refusal saying how it gets there.
+fn known(c: &Control, number: &str) -> Result<String, Reply> {
+    if let Some(status) = c.bed.pvx.order_status(number) {
+        return Ok(status);
     }
     Err(reply(
         StatusCode::NOT_FOUND,
@@ -215,10 +220,10 @@ fn known(c: &Control, number: &str) -> Result<(), Reply> {
 }
 
 async fn pick(State(c): State<Arc<Control>>, Path(number): Path<String>) -> Reply {
-    if let Err(refused) = known(&c, &number) {
-        return refused;
-    }
-    let status = c.bed.pvx.order_status(&number).unwrap_or_default();
+    let status = match known(&c, &number) {
+        Ok(status) => status,
+        Err(refused) => return refused,
+    };
     if ["Cancelled", "Despatched", "Partially despatched"]
         .iter()
         .any(|done| status.eq_ignore_ascii_case(done))
@@ -277,40 +282,36 @@ async fn despatch(
     );
     // What the shipment flow books: a delivery keyed by the despatch, its parcel tracked.
     let key = format!("pvx-{}", d.number);
-    let booked = effect(|| {
-        let order = c.bed.ct.orders_by_number().remove(&number)?;
-        let delivery = order
-            .deliveries()
-            .find(|d| d["key"] == key.as_str())?
-            .clone();
-        let tracked = delivery["parcels"].as_array().is_some_and(|ps| {
-            ps.iter()
-                .any(|p| p["trackingData"]["trackingId"] == tracking.as_str())
-        });
-        tracked.then_some(())
-    })
+    let booked = report(
+        || {
+            let order = c.bed.ct.orders_by_number().remove(&number)?;
+            let delivery = order
+                .deliveries()
+                .find(|d| d["key"] == key.as_str())?
+                .clone();
+            let tracked = delivery["parcels"].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["trackingData"]["trackingId"] == tracking.as_str())
+            });
+            tracked.then_some(())
+        },
+        |(), took| {
+            format!("commercetools shows delivery {key} with its tracking number after {took}")
+        },
+        |waited| format!("no delivery {key} in commercetools after {waited} ({NOT_FLOWING})"),
+    )
     .await;
-    let booked = match booked {
-        Ok(((), took)) => format!(
-            "commercetools shows delivery {key} with its tracking number after {}",
-            secs(took)
-        ),
-        Err(waited) => format!(
-            "no delivery {key} in commercetools after {} (is `ctpvx serve` running, and `ctpvx subscribe` done?)",
-            secs(waited)
-        ),
-    };
     reply(StatusCode::OK, format!("{despatched}; {booked}"))
 }
 
 async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>) -> Reply {
-    if !c.bed.site_channels.contains_key(&req.site) {
+    let Some(channel) = c.bed.site_channels.get(&req.site) else {
         let sites: Vec<&String> = c.bed.site_channels.keys().collect();
         return reply(
             StatusCode::NOT_FOUND,
             format!("no site {:?}; the sandbox's sites are {sites:?}", req.site),
         );
-    }
+    };
     if req.delta == 0 {
         return reply(StatusCode::BAD_REQUEST, "a delta of 0 moves nothing");
     }
@@ -321,16 +322,10 @@ async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>
         );
     }
     // Read before the movement: its callbacks may be booked before the movement returns.
-    let channel = c
-        .bed
-        .site_channels
-        .get(&req.site)
-        .cloned()
-        .unwrap_or_default();
     let before = c
         .bed
         .ct
-        .inventory_entry(&req.sku, Some(&channel))
+        .inventory_entry(&req.sku, Some(channel))
         .map(|e| (e.version, e.quantity_on_stock));
     let applied = if req.delta > 0 {
         c.bed.pvx.goods_in(&req.site, &req.sku, req.delta);
@@ -352,22 +347,20 @@ async fn move_stock(State(c): State<Arc<Control>>, Json(req): Json<StockRequest>
     if applied == 0 {
         return reply(StatusCode::OK, format!("{moved} (nothing left to take)"));
     }
-    let written = effect(|| {
-        let entry = c.bed.ct.inventory_entry(&req.sku, Some(&channel))?;
-        (Some((entry.version, entry.quantity_on_stock)) != before)
-            .then_some(entry.quantity_on_stock)
-    })
+    let written = report(
+        || {
+            let entry = c.bed.ct.inventory_entry(&req.sku, Some(channel))?;
+            (Some((entry.version, entry.quantity_on_stock)) != before)
+                .then_some(entry.quantity_on_stock)
+        },
+        |quantity, took| {
+            format!(
+                "commercetools shows {quantity} on stock at {}'s channel after {took}",
+                req.site
+            )
+        },
+        |waited| format!("commercetools' entry unchanged after {waited} ({NOT_FLOWING})"),
+    )
     .await;
-    let written = match written {
-        Ok((quantity, took)) => format!(
-            "commercetools shows {quantity} on stock at {}'s channel after {}",
-            req.site,
-            secs(took)
-        ),
-        Err(waited) => format!(
-            "commercetools' entry unchanged after {} (is `ctpvx serve` running, and `ctpvx subscribe` done?)",
-            secs(waited)
-        ),
-    };
     reply(StatusCode::OK, format!("{moved}; {written}"))
 }

@@ -15,12 +15,17 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::sim::peoplevox::Dialect;
-use crate::testbed::{Testbed, TestbedOptions};
+use crate::testbed::{STOCK_SITES, Testbed, TestbedOptions};
 
 pub use control::{ActionReply, DespatchRequest, OrderRequest, StatusRequest, StockRequest};
 
-/// The two stock sites of the sandbox and the keys of their InventorySupply channels.
-pub const SITES: [(&str, &str); 2] = [("UK-DC", "pvx-uk-dc"), ("EU-DC", "pvx-eu-dc")];
+/// Set in the sandbox's environment file: the CLI's commands for a deployment refuse to run
+/// where it is, since the shell's configuration and secrets are the sandbox's.
+pub const SANDBOX_ENV: &str = "CTPVX_SANDBOX";
+
+/// The two stock sites of the sandbox (the test bed's UK-DC and EU-DC), with the keys of their
+/// InventorySupply channels.
+pub const SITES: [(&str, &str); 2] = [STOCK_SITES[0], STOCK_SITES[1]];
 
 /// How to seed the sandbox.
 #[derive(Debug, Clone)]
@@ -86,7 +91,7 @@ impl Sandbox {
             setup_commercetools: false,
         })
         .await?;
-        let seeded = seed::seed(&bed, &catalog, options.orders)?;
+        seed::seed(&bed, &catalog, options.orders)?;
         let bed = Arc::new(bed);
         let listener = TcpListener::bind(options.control)
             .await
@@ -95,7 +100,8 @@ impl Sandbox {
         let router = control::router(control::Control::new(
             bed.clone(),
             catalog,
-            seeded.next_order,
+            // Seeded orders are 1..=orders; the storefront's follow.
+            options.orders + 1,
             serve_url.clone(),
         ));
         let server = tokio::spawn(async move {
@@ -162,8 +168,8 @@ fn env_text(
     vars.push(("CTPVX_STORE".into(), absolute(store)?));
     vars.push(("CTPVX_LISTEN".into(), serve.to_string()));
     vars.push(("CTPVX_SIM_URL".into(), control_url.to_string()));
-    // `--aws` commands refuse to run in a shell that has this (hints::SANDBOX_ENV).
-    vars.push(("CTPVX_SANDBOX".into(), "1".into()));
+    // `--aws` commands and `config push` refuse to run in a shell that has this.
+    vars.push((SANDBOX_ENV.into(), "1".into()));
     let mut text = String::from(
         "# Written by `ctpvx sim`: the sandbox's secrets (simulator values, not real ones), files and\n# addresses. Load it into a shell with `source`.\n",
     );
