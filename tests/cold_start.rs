@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use ctpvx_infra::local::runtime_api::{Answer, ApiEvent, RuntimeApi};
-use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN};
 use ctpvx_shared::aws::SqsQueue;
 use ctpvx_shared::aws::provision::emulator_sdk_config;
 use ctpvx_shared::domain::StockMessage;
@@ -33,18 +32,9 @@ async fn binary() -> PathBuf {
         return path.into();
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = tokio::process::Command::new(cargo)
-        .current_dir(&root)
-        .args(["build", "--quiet", "-p", FUNCTION])
-        .status()
+    ctpvx_infra::stack::build::build_functions(&root, &[FUNCTION], false)
         .await
-        .expect("running cargo build");
-    assert!(status.success(), "cargo build -p {FUNCTION} failed");
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("debug")
+        .expect("the function binary builds")
         .join(FUNCTION)
 }
 
@@ -117,12 +107,7 @@ async fn stock_delta_started_while_commercetools_is_down_retries_until_it_is_bac
         .expect("CTPVX_TEST_AWS_ENDPOINT (a moto server) is needed: see tests/contract_stores.rs");
     let bed = testbed(&[SKU.to_string()]).await;
     bed.pvx.set_stock(SITE, SKU, 17, 20);
-    let secrets = [
-        ("ct_client_secret", bed.ct.config().client_secret.clone()),
-        ("pvx_password", bed.pvx.config().password.clone()),
-        ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
-        ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
-    ];
+    let secrets = bed.secret_values();
     let env = ctpvx_infra::aws_emulator::function_env(&endpoint, &bed.config_text, &secrets)
         .await
         .expect("tables, queues, the configuration and the secrets on moto");

@@ -27,18 +27,9 @@ async fn binaries() -> PathBuf {
     if let Some(dir) = std::env::var_os("CTPVX_TEST_FUNCTION_BIN_DIR") {
         return dir.into();
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = tokio::process::Command::new(cargo);
-    command.current_dir(root()).args(["build", "--quiet"]);
-    for f in FUNCTIONS {
-        command.args(["-p", f]);
-    }
-    let status = command.status().await.expect("running cargo build");
-    assert!(status.success(), "cargo build of the functions failed");
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
-        .join("debug")
+    ctpvx_infra::stack::build::build_functions(&root(), &FUNCTIONS, false)
+        .await
+        .expect("the function binaries build")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

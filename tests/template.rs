@@ -308,36 +308,36 @@ fn each_function_may_use_the_tables_its_flow_uses() {
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The template read as CloudFormation reads it: short-form tags in their long form (`!Ref X`
+/// The template read as CloudFormation reads it (as JSON values): short-form tags in their long form (`!Ref X`
 /// reads `{"Ref": "X"}`, `!GetAtt X.Arn` reads `{"Fn::GetAtt": ["X", "Arn"]}`), by the parser
 /// `ctpvx stack` wires the functions from, so a reference is never mistaken for a literal.
-type Yaml = serde_json::Value;
+use serde_json::Value;
 
-fn cfn() -> Yaml {
+fn cfn() -> Value {
     ctpvx_infra::stack::template::parse(&template()).expect("template.yaml parses")
 }
 
 /// The name an intrinsic `{Ref: X}` refers to.
-fn ref_name(value: &Yaml) -> Option<&str> {
+fn ref_name(value: &Value) -> Option<&str> {
     value["Ref"].as_str()
 }
 
 /// The resource an `{Fn::GetAtt: X.Arn}` (or `[X, Arn]`) names.
-fn get_att(value: &Yaml) -> Option<&str> {
+fn get_att(value: &Value) -> Option<&str> {
     value["Fn::GetAtt"][0].as_str()
 }
 
 /// A scalar or a list, as a list.
-fn items(value: &Yaml) -> Vec<&Yaml> {
+fn items(value: &Value) -> Vec<&Value> {
     match value {
-        Yaml::Array(items) => items.iter().collect(),
-        Yaml::Null => Vec::new(),
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
         other => vec![other],
     }
 }
 
 /// The template's resources of `kind` (`AWS::SQS::Queue`, ...), by logical id.
-fn resources_of<'a>(t: &'a Yaml, kind: &str) -> BTreeMap<&'a str, &'a Yaml> {
+fn resources_of<'a>(t: &'a Value, kind: &str) -> BTreeMap<&'a str, &'a Value> {
     t["Resources"]
         .as_object()
         .expect("Resources")
@@ -347,14 +347,14 @@ fn resources_of<'a>(t: &'a Yaml, kind: &str) -> BTreeMap<&'a str, &'a Yaml> {
         .collect()
 }
 
-fn functions(t: &Yaml) -> BTreeMap<&str, &Yaml> {
+fn functions(t: &Value) -> BTreeMap<&str, &Value> {
     let functions = resources_of(t, "AWS::Serverless::Function");
     assert!(functions.len() >= 6, "{:?}", functions.keys());
     functions
 }
 
 /// A function's environment as Lambda gets it: the Globals' variables, then its own.
-fn environment<'a>(t: &'a Yaml, function: &'a Yaml) -> BTreeMap<&'a str, &'a Yaml> {
+fn environment<'a>(t: &'a Value, function: &'a Value) -> BTreeMap<&'a str, &'a Value> {
     let mut env = BTreeMap::new();
     for vars in [
         &t["Globals"]["Function"]["Environment"]["Variables"],
@@ -371,14 +371,14 @@ fn environment<'a>(t: &'a Yaml, function: &'a Yaml) -> BTreeMap<&'a str, &'a Yam
 /// written `!If [Cond, {statement}, !Ref AWS::NoValue]`).
 struct Grant<'a> {
     condition: Option<&'a str>,
-    statement: &'a Yaml,
+    statement: &'a Value,
 }
 
 impl<'a> Grant<'a> {
     fn actions(&self) -> Vec<&'a str> {
         items(&self.statement["Action"])
             .into_iter()
-            .filter_map(Yaml::as_str)
+            .filter_map(Value::as_str)
             .collect()
     }
 
@@ -397,7 +397,7 @@ impl<'a> Grant<'a> {
             })
     }
 
-    fn resources(&self) -> Vec<&'a Yaml> {
+    fn resources(&self) -> Vec<&'a Value> {
         items(&self.statement["Resource"])
     }
 
@@ -407,12 +407,12 @@ impl<'a> Grant<'a> {
     }
 }
 
-fn policy_grants<'a>(function: &'a Yaml) -> Vec<Grant<'a>> {
+fn policy_grants<'a>(function: &'a Value) -> Vec<Grant<'a>> {
     let mut out = Vec::new();
     for policy in items(&function["Properties"]["Policies"]) {
         for statement in items(&policy["Statement"]) {
             match &statement["Fn::If"] {
-                Yaml::Array(branches) => {
+                Value::Array(branches) => {
                     let condition = branches[0].as_str();
                     for branch in &branches[1..] {
                         if branch["Effect"].as_str().is_some() {
@@ -436,11 +436,11 @@ fn policy_grants<'a>(function: &'a Yaml) -> Vec<Grant<'a>> {
 
 /// The length of a value as Lambda would store it once deployed: literals as written,
 /// references as realistic values of what they name.
-fn realistic_len(t: &Yaml, value: &Yaml) -> usize {
+fn realistic_len(t: &Value, value: &Value) -> usize {
     match value {
-        Yaml::String(s) => return s.len(),
-        Yaml::Number(n) => return n.to_string().len(),
-        Yaml::Bool(b) => return b.to_string().len(),
+        Value::String(s) => return s.len(),
+        Value::Number(n) => return n.to_string().len(),
+        Value::Bool(b) => return b.to_string().len(),
         _ => {}
     }
     if let Some(name) = ref_name(value) {
@@ -523,7 +523,7 @@ fn each_function_may_read_only_its_own_secret() {
             )
         };
         let grants = policy_grants(f);
-        let readable: Vec<&Yaml> = grants
+        let readable: Vec<&Value> = grants
             .iter()
             .filter(|g| g.allows("secretsmanager:GetSecretValue"))
             .flat_map(Grant::resources)
@@ -616,7 +616,7 @@ fn every_function_logs_to_a_group_with_retention() {
     let t = cfn();
     assert_eq!(
         t["Parameters"]["LogRetentionDays"]["Default"],
-        Yaml::from(30)
+        Value::from(30)
     );
     let groups = resources_of(&t, "AWS::Logs::LogGroup");
     let mut used = BTreeSet::new();
@@ -671,7 +671,7 @@ fn reserved_concurrency_covers_every_event_source() {
     let t = cfn();
     let mut checked = 0;
     for (name, f) in functions(&t) {
-        let events: Vec<&Yaml> = f["Properties"]["Events"]
+        let events: Vec<&Value> = f["Properties"]["Events"]
             .as_object()
             .map(|h| h.values().collect())
             .unwrap_or_default();
@@ -711,7 +711,7 @@ fn reserved_concurrency_covers_every_event_source() {
 }
 
 /// The queue resources a function's policy lets it send to or delay messages on.
-fn queues_granted<'a>(t: &Yaml, f: &'a Yaml) -> BTreeSet<&'a str> {
+fn queues_granted<'a>(t: &Value, f: &'a Value) -> BTreeSet<&'a str> {
     let queues = resources_of(t, "AWS::SQS::Queue");
     policy_grants(f)
         .into_iter()

@@ -134,15 +134,10 @@ impl Testbed {
                 .context("setting up the commercetools simulator")?;
         }
         let secrets = Secrets::from_map(
-            &[
-                ("ct_client_secret", ct.config().client_secret.clone()),
-                ("pvx_password", pvx.config().password.clone()),
-                ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
-                ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), secrecy::SecretString::from(v)))
-            .collect(),
+            &secret_values(&ct, &pvx)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), secrecy::SecretString::from(v)))
+                .collect(),
         )?;
         Ok(Self {
             ct,
@@ -165,6 +160,20 @@ impl Testbed {
             self.site_channels.get(site).cloned().unwrap_or_default()
         };
         crate::scenario::order_from(i, 1 + i % 3, catalog, channel)
+    }
+
+    /// The secrets both simulators accept, by their key in the deployment's secrets
+    /// (`ct_client_secret`, `pvx_password`, `webhook_token`, `pvx_callback_token`).
+    pub fn secret_values(&self) -> [(&'static str, String); 4] {
+        secret_values(&self.ct, &self.pvx)
+    }
+
+    /// [`Testbed::secret_values`] as a map, as a stack's secrets are given.
+    pub fn secret_map(&self) -> BTreeMap<String, String> {
+        self.secret_values()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
     }
 
     /// The secrets as the environment variables a `ctpvx` process reads.
@@ -241,6 +250,15 @@ pub fn no_subscriptions() -> SubscriptionRules {
         returns: false,
         ..SubscriptionRules::default()
     }
+}
+
+fn secret_values(ct: &CtSim, pvx: &PvxSim) -> [(&'static str, String); 4] {
+    [
+        ("ct_client_secret", ct.config().client_secret.clone()),
+        ("pvx_password", pvx.config().password.clone()),
+        ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
+        ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
+    ]
 }
 
 fn config_toml(ct: &CtSim, pvx: &PvxSim, options: &TestbedOptions) -> String {

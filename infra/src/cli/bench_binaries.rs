@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use ctpvx_infra::local::runtime_api::{ApiEvent, RuntimeApi};
 use ctpvx_infra::stack::FUNCTIONS;
-use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, Testbed};
+use ctpvx_infra::testbed::Testbed;
 
 use crate::cli::bench_moto::Moto;
 
@@ -38,24 +38,14 @@ pub fn workspace() -> PathBuf {
 /// Builds (unless `build` is false), measures sizes and start-to-ready times (`runs` each).
 pub async fn run(build: bool, runs: usize) -> anyhow::Result<Value> {
     let root = workspace();
-    if build {
-        let mut cargo = tokio::process::Command::new("cargo");
-        cargo
-            .current_dir(&root)
-            .args(["build", "--release", "--quiet"]);
-        for f in FUNCTIONS {
-            cargo.args(["-p", f]);
-        }
-        let status = cargo
-            .status()
-            .await
-            .context("running cargo build --release")?;
-        anyhow::ensure!(status.success(), "cargo build --release failed ({status})");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let release = target.join("release");
+    let release = if build {
+        ctpvx_infra::stack::build::build_functions(&root, &FUNCTIONS, true).await?
+    } else {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"))
+            .join("release")
+    };
     let mut sizes = serde_json::Map::new();
     for f in FUNCTIONS {
         let bytes = std::fs::metadata(release.join(f))
@@ -80,12 +70,7 @@ pub async fn run(build: bool, runs: usize) -> anyhow::Result<Value> {
 /// Start-to-ready of every function against one test bed and one moto server.
 async fn ready_all(moto: &Moto, release: &Path, runs: usize) -> anyhow::Result<Value> {
     let bed = Testbed::start(Default::default()).await?;
-    let secrets = [
-        ("ct_client_secret", bed.ct.config().client_secret.clone()),
-        ("pvx_password", bed.pvx.config().password.clone()),
-        ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
-        ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
-    ];
+    let secrets = bed.secret_values();
     let env = moto.provision(&bed.config_text, &secrets).await?;
     let secret_ms = secret_round_trip_ms(moto, &env).await?;
     let mut by_function = serde_json::Map::new();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ctpvx_infra::stack::parameters::Given;
 use ctpvx_infra::stack::{Stack, StackOptions};
-use ctpvx_infra::testbed::{DEMO_CALLBACK_TOKEN, DEMO_WEBHOOK_TOKEN, Testbed};
+use ctpvx_infra::testbed::{DEMO_WEBHOOK_TOKEN, Testbed};
 
 use crate::cli::init_logs;
 use crate::cli::stack_setup::StackSetup;
@@ -41,22 +41,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bin_dir = args.setup.binaries().await?;
     let bed = Testbed::start(Default::default()).await?;
     let log_dir = args.setup.log_dir();
-    let secrets = [
-        ("ct_client_secret", bed.ct.config().client_secret.clone()),
-        ("pvx_password", bed.pvx.config().password.clone()),
-        ("webhook_token", DEMO_WEBHOOK_TOKEN.to_string()),
-        ("pvx_callback_token", DEMO_CALLBACK_TOKEN.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
     let stack = Stack::start(StackOptions {
         template: args.setup.template(),
         bin_dir,
         aws_endpoint: endpoint.clone(),
         given: Given {
             config_text: bed.config_text.clone(),
-            secrets,
+            secrets: bed.secret_map(),
             parameters: Default::default(),
         },
         time_scale: args.time_scale,

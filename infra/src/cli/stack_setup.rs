@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args as ClapArgs;
 
+use ctpvx_infra::stack::build::build_functions;
 use ctpvx_infra::stack::template;
 
 use crate::cli::bench_binaries::workspace;
@@ -61,25 +62,9 @@ impl StackSetup {
             .filter_map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str())
             .map(str::to_string)
             .collect();
-        let root = workspace();
-        let mut cargo =
-            tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.current_dir(&root).args(["build", "--quiet"]);
-        if !self.debug {
-            cargo.arg("--release");
-        }
-        for binary in &binaries {
-            cargo.args(["-p", binary]);
-        }
         eprintln!("building {} …", binaries.join(", "));
-        let status = cargo.status().await.context("running cargo build")?;
-        if !status.success() {
-            bail!("cargo build of the function binaries failed ({status})");
-        }
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        Ok(target.join(if self.debug { "debug" } else { "release" }))
+        let names: Vec<&str> = binaries.iter().map(String::as_str).collect();
+        build_functions(&workspace(), &names, !self.debug).await
     }
 
     /// A moto server: `endpoint` when given (it must be local), else one started now (kept

@@ -70,28 +70,13 @@ impl OnStack {
         seed: u64,
     ) -> anyhow::Result<Self> {
         let stalls = Arc::new(Chance::new(0.0, seed ^ 0x5a11));
-        let secrets = [
-            ("ct_client_secret", bed.ct.config().client_secret.clone()),
-            ("pvx_password", bed.pvx.config().password.clone()),
-            (
-                "webhook_token",
-                crate::testbed::DEMO_WEBHOOK_TOKEN.to_string(),
-            ),
-            (
-                "pvx_callback_token",
-                crate::testbed::DEMO_CALLBACK_TOKEN.to_string(),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
         let stack = Stack::start(StackOptions {
             template: source.template.clone(),
             bin_dir: source.bin_dir.clone(),
             aws_endpoint: source.aws.clone(),
             given: Given {
                 config_text,
-                secrets,
+                secrets: bed.secret_map(),
                 parameters: BTreeMap::new(),
             },
             time_scale,

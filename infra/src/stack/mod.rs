@@ -9,6 +9,7 @@
 //! visibility timeouts, batching windows and rates are divided by a scale, and each invocation
 //! sees the shorter deadline.
 
+pub mod build;
 pub mod functions;
 pub mod gateway;
 pub mod instance;
