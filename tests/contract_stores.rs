@@ -468,6 +468,10 @@ async fn check_audit_append_and_list(a: &dyn AuditLog) {
         [entry("order#2", t0, "exported")]
     );
     assert!(a.list("order#3", 10).await.unwrap().is_empty());
+    // The recent end: the newest two, still oldest first.
+    assert_eq!(a.list_recent("order#1", 2).await.unwrap(), entries[1..]);
+    assert_eq!(a.list_recent("order#1", 10).await.unwrap(), entries);
+    assert!(a.list_recent("order#3", 10).await.unwrap().is_empty());
 }
 
 /// `append_many` appends every entry (more than one DynamoDB call takes, 25), as `append`

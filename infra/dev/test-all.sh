@@ -2,7 +2,8 @@
 # The one command that runs every test on a fresh machine:
 #   formatting, clippy, the whole cargo test suite (the AWS contract tests against a local
 #   moto server), and the offline SAM template lint.
-# Needs: cargo (rustfmt, clippy) and python3 >= 3.9 with venv. No Docker, no AWS account.
+# Needs: cargo (rustfmt, clippy), python3 >= 3.9 with venv, and apt-get (root or sudo) for
+# Chromium when it is missing. No Docker, no AWS account.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,6 +29,17 @@ if [[ "$want_hash" != "$have_hash" ]]; then
     echo "$want_hash" >"$STAMP"
 else
     log "Python test tools up to date"
+fi
+
+# --- Chromium and chromedriver for the console's browser tests (Debian's packages) -----------
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    log "installing chromium and chromium-driver (the console's browser tests)"
+    sudo_=()
+    if [[ "$(id -u)" != 0 ]]; then sudo_=(sudo); fi
+    "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+else
+    log "chromium and chromedriver present"
 fi
 
 # --- two moto servers on free local ports, stopped whatever happens next ------------------------

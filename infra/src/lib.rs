@@ -2,6 +2,7 @@
 
 pub mod aws_emulator;
 pub mod checks;
+pub mod console;
 pub mod local;
 pub mod operator;
 pub mod reconcile_scenario;

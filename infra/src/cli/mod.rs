@@ -18,6 +18,7 @@ mod bench_stock;
 mod bench_webhooks;
 mod check_config;
 mod config;
+mod console;
 mod demo;
 mod dlq;
 mod hints;
@@ -59,6 +60,9 @@ enum Command {
     Audit(audit::Args),
     /// Create the channels and custom Types the configuration needs in commercetools.
     Setup(setup::Args),
+    /// The operator console in a browser: health, held orders (retry), dead letters (preview
+    /// and redrive), an order's story, a SKU's stock trail.
+    Console(console::Args),
     /// Dead-letter queues: list what is parked and why, show one message, send them back.
     Dlq(dlq::Args),
     /// Subscribe the Peoplevox events the configuration asks for (ids kept in the store).
@@ -93,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Setup(args) => setup::run(args).await,
+        Command::Console(args) => console::run(args).await,
         Command::Dlq(args) => dlq::run(args).await,
         Command::Subscribe(args) => subscribe::run(args).await,
         Command::Unsubscribe(args) => subscribe::run_unsubscribe(args).await,

@@ -151,6 +151,24 @@ impl AuditLog for DynamoAuditLog {
     }
 
     async fn list(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.query(entity, limit, true).await
+    }
+
+    async fn list_recent(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut newest_first = self.query(entity, limit, false).await?;
+        newest_first.reverse();
+        Ok(newest_first)
+    }
+}
+
+impl DynamoAuditLog {
+    /// At most `limit` live entries of `entity`, oldest first (`forward`) or newest first.
+    async fn query(
+        &self,
+        entity: &str,
+        limit: usize,
+        forward: bool,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let now = now_epoch_s();
         let mut out = Vec::new();
         let mut start: Option<Attrs> = None;
@@ -167,7 +185,7 @@ impl AuditLog for DynamoAuditLog {
                 .expression_attribute_names("#exp", "expiration")
                 .expression_attribute_values(":pk", s(entity))
                 .expression_attribute_values(":now", n(now))
-                .scan_index_forward(true)
+                .scan_index_forward(forward)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -24,14 +24,35 @@ impl AuditLog for EmbeddedStore {
     }
 
     async fn list(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.select(entity, limit, false)
+    }
+
+    async fn list_recent(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut newest_first = self.select(entity, limit, true)?;
+        newest_first.reverse();
+        Ok(newest_first)
+    }
+}
+
+impl EmbeddedStore {
+    /// At most `limit` live entries of `entity`, oldest first or (`newest`) newest first.
+    fn select(
+        &self,
+        entity: &str,
+        limit: usize,
+        newest: bool,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let now = now_epoch_s();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows: Vec<String> = self.read(|c| {
             let mut stmt = c
-                .prepare_cached(
+                .prepare_cached(if newest {
                     "SELECT entry FROM audit WHERE entity = ?1 AND expiration >= ?2
-                     ORDER BY at_ms, seq LIMIT ?3",
-                )
+                     ORDER BY at_ms DESC, seq DESC LIMIT ?3"
+                } else {
+                    "SELECT entry FROM audit WHERE entity = ?1 AND expiration >= ?2
+                     ORDER BY at_ms, seq LIMIT ?3"
+                })
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![entity, now, limit], |r| r.get(0))

@@ -1,6 +1,7 @@
 //! One module per flow. A flow takes its ports and an input and returns an outcome per record;
 //! the Lambdas, the local runner and the tests all call the same flow code.
 
+pub mod activity;
 pub mod batch;
 pub mod item_catalog;
 pub mod nightly_reconcile;

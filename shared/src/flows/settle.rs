@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::activity::{self, BatchCounts};
 use super::batch::{InputRecord, REASON_ATTRIBUTE, REQUEUES_ATTRIBUTE, RecordOutcome};
 use crate::store::{AuditEntry, AuditLog, MAX_DELAY, Outgoing, Queue, now_epoch_ms};
 
@@ -111,14 +112,32 @@ pub async fn settle(
             HandOn::Retry(_) => {}
         }
     }
-    let mut handed_on = BTreeSet::new();
-    handed_on.extend(send_on(queue, audit, flow, policy, Onward::Requeue, &requeues).await);
-    handed_on.extend(send_on(queue, audit, flow, policy, Onward::Park, &parks).await);
-    decided
+    let requeued: BTreeSet<&str> = send_on(queue, audit, flow, policy, Onward::Requeue, &requeues)
+        .await
+        .into_iter()
+        .collect();
+    let parked: BTreeSet<&str> = send_on(queue, audit, flow, policy, Onward::Park, &parks)
+        .await
+        .into_iter()
+        .collect();
+    let again: Vec<String> = decided
         .iter()
-        .filter(|(record, _)| !handed_on.contains(record.id.as_str()))
+        .filter(|(record, _)| {
+            !requeued.contains(record.id.as_str()) && !parked.contains(record.id.as_str())
+        })
         .map(|(record, _)| record.id.clone())
-        .collect()
+        .collect();
+    let counts = BatchCounts {
+        events: records.len() as u64,
+        failed: decided.len() as u64,
+        retried: again.len() as u64,
+        requeued: requeued.len() as u64,
+        parked: parked.len() as u64,
+    };
+    if !records.is_empty() {
+        activity::record(audit, flow, now_epoch_ms(), counts).await;
+    }
+    again
 }
 
 /// What happens to `record`; `None` when it is done.

@@ -55,6 +55,18 @@ struct Entry {
     at: i64,
 }
 
+/// How much of the budget is taken: slots whose request arrived (or may still arrive) within
+/// the last window, and the waiters in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BudgetUse {
+    /// Slots taken within the window.
+    pub busy: usize,
+    /// Requests the window allows.
+    pub limit: usize,
+    /// Processes waiting for a slot.
+    pub waiting: usize,
+}
+
 /// A slot as read: the moment its latest request may last arrive (`None` when it never
 /// carried one or is unreadable) and the condition that takes it over.
 struct Slot {
@@ -380,6 +392,23 @@ impl RequestBudget {
                 tracing::warn!(error = %e, "could not release a Peoplevox budget slot");
             }
         }
+    }
+
+    /// How much of the budget is taken now, read as a grant reads it (one query), for an
+    /// operator's overview.
+    pub async fn in_use(&self) -> Result<BudgetUse, PvxError> {
+        let (slots, waiters) = self.read().await?;
+        let now = now_epoch_ms();
+        Ok(BudgetUse {
+            busy: slots
+                .iter()
+                .filter(|s| {
+                    s.at.is_some_and(|at| at.saturating_add(self.window_ms) > now)
+                })
+                .count(),
+            limit: self.limit,
+            waiting: waiters.iter().filter(|(_, t)| t.until > now).count(),
+        })
     }
 
     /// Every slot, in order, and the waiters' tickets, in line order; one query.

@@ -20,7 +20,7 @@ pub mod wsdl;
 #[cfg(test)]
 mod memory_store;
 
-pub use budget::RequestBudget;
+pub use budget::{BudgetUse, RequestBudget};
 pub use client::PvxClient;
 pub use csv_table::{CsvError, CsvTable};
 pub use envelope::Operation;

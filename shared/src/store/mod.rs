@@ -190,6 +190,9 @@ pub trait AuditLog: Send + Sync {
     }
     /// The entries of one entity, oldest first, at most `limit`.
     async fn list(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The newest `limit` entries of one entity, oldest first: a long log's recent end (a
+    /// site's movements, a SKU's trail) without reading its 90 days.
+    async fn list_recent(&self, entity: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// A message received from a queue.

@@ -12,6 +12,7 @@
 //! redrive policy (`maxReceiveCount`) has none of them, and its id is the source message's.
 
 mod held;
+mod mask;
 mod redrive;
 mod render;
 mod summary;
@@ -24,7 +25,10 @@ use ctpvx_shared::queues::QUEUE_PAIRS;
 use ctpvx_shared::store::{AuditEntry, AuditLog, Queue, QueueMessage, StoreError};
 
 pub use held::NotReleased;
-pub use redrive::{RedriveFailure, RedriveOptions, RedriveReport, RedriveStep, Redriven, redrive};
+pub use mask::masked;
+pub use redrive::{
+    AUDIT_FLOW, RedriveFailure, RedriveOptions, RedriveReport, RedriveStep, Redriven, redrive,
+};
 pub use render::{list_json, list_lines, redrive_json, redrive_lines, show_json, show_lines};
 pub use summary::{printable, summarize};
 

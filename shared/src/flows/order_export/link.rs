@@ -88,6 +88,60 @@ pub async fn load_many(
         .collect()
 }
 
+/// Partition of the index of held orders (sk the order id; see [`held_orders`]).
+const HELD_INDEX_PK: &str = "order-held";
+/// Days a held order stays listed for operators after it was held.
+const HELD_INDEX_DAYS: i64 = 90;
+
+/// A held order as an operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldOrder {
+    /// The commercetools order id.
+    pub order_id: String,
+    /// Its number, if known.
+    pub number: Option<String>,
+    /// Why it is held.
+    pub reason: HoldReason,
+    /// Since when, epoch ms.
+    pub since_ms: i64,
+}
+
+/// The orders held now (held within the last 90 days), oldest hold first, at most `limit`
+/// index entries read: each entry is checked against the order's link, so an order exported
+/// since is not listed.
+pub async fn held_orders(
+    state: &dyn StateStore,
+    limit: usize,
+) -> Result<Vec<HeldOrder>, StoreError> {
+    let ids: Vec<String> = state
+        .query(HELD_INDEX_PK, limit)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut held: Vec<HeldOrder> = Vec::new();
+    for chunk in ids.chunks(100) {
+        for (id, link) in chunk.iter().zip(load_many(state, chunk).await?) {
+            if let Some(OrderLink::Held {
+                number,
+                reason,
+                since_ms,
+                ..
+            }) = link
+            {
+                held.push(HeldOrder {
+                    order_id: id.clone(),
+                    number,
+                    reason,
+                    since_ms,
+                });
+            }
+        }
+    }
+    held.sort_by_key(|h| h.since_ms);
+    Ok(held)
+}
+
 /// Partition of the order-number index (Peoplevox number → commercetools order id).
 const NUMBER_PK: &str = "order-number";
 
@@ -135,6 +189,21 @@ pub async fn save(
     state
         .put(PK, order_id, &data, Condition::Always, None)
         .await?;
+    if let OrderLink::Held { since_ms, .. } = link {
+        // An index entry per hold, so that an operator lists held orders without reading
+        // every order's link. It is a pointer only: the link stays the truth (a later export
+        // does not remove the entry, which expires), so readers check the link.
+        let expires = since_ms.div_euclid(1000) + HELD_INDEX_DAYS * 24 * 3600;
+        state
+            .put(
+                HELD_INDEX_PK,
+                order_id,
+                "{}",
+                Condition::Always,
+                Some(expires),
+            )
+            .await?;
+    }
     for number in link.numbers() {
         state
             .put(NUMBER_PK, &number, order_id, Condition::Always, None)

@@ -37,8 +37,8 @@ use std::time::Duration;
 
 pub use held::{SweepReport, requeue_message};
 pub use link::{
-    NotOurs, OrderLink, left_alone, load as load_link, load_many as load_links, order_id_by_number,
-    orders_not_found, unknown_numbers,
+    HeldOrder, NotOurs, OrderLink, held_orders, left_alone, load as load_link,
+    load_many as load_links, order_id_by_number, orders_not_found, unknown_numbers,
 };
 pub use report::BatchReport;
 
