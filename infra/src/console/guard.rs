@@ -35,20 +35,25 @@ impl Guard {
         Self { listen, read_only }
     }
 
-    /// The Host values a loopback console answers to.
+    /// The Host values the console answers to: loopback names, and, when it listens beyond
+    /// loopback, any IP address (never a DNS name, which a rebinding attack controls), always
+    /// with its own port.
     fn host_allowed(&self, host: &str) -> bool {
-        if !self.listen.ip().is_loopback() {
-            // Exposed on purpose (--listen on another address): the operator chose the names.
-            return true;
-        }
         let port = self.listen.port();
-        [
+        if [
             format!("127.0.0.1:{port}"),
             format!("localhost:{port}"),
             format!("[::1]:{port}"),
         ]
         .iter()
         .any(|h| h.eq_ignore_ascii_case(host))
+        {
+            return true;
+        }
+        !self.listen.ip().is_loopback()
+            && host
+                .parse::<SocketAddr>()
+                .is_ok_and(|addr| addr.port() == port)
     }
 }
 
@@ -72,6 +77,18 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
                 "this console answers only to http://127.0.0.1:{} (or localhost)",
                 guard.listen.port()
             ),
+        );
+    }
+    // A browser names a request another site's page made (a link, an image, a form): a page
+    // read receives messages, so even that is refused.
+    if request
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "the console does not answer other sites' pages".into(),
         );
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -178,6 +195,10 @@ mod tests {
         assert!(!guard.host_allowed("evil.example:8090"));
         assert!(!guard.host_allowed("127.0.0.1:9999"));
         assert!(!guard.host_allowed(""));
+        let exposed = Guard::new("0.0.0.0:8090".parse().unwrap(), false);
+        assert!(exposed.host_allowed("10.0.0.5:8090"));
+        assert!(!exposed.host_allowed("rebound.example:8090"));
+        assert!(!exposed.host_allowed("10.0.0.5:80"));
     }
 
     #[test]

@@ -58,15 +58,13 @@ fn retryable(reason: &HoldReason) -> bool {
     )
 }
 
-/// The held orders now, oldest first.
-pub async fn rows(console: &Console) -> Result<Vec<HeldRow>, String> {
+/// The held orders now, oldest first, and whether more are held than were read.
+pub async fn rows(console: &Console) -> Result<(Vec<HeldRow>, bool), String> {
     let now = now_epoch_ms();
-    Ok(held_orders(console.stores.state.as_ref(), HELD_LIMIT)
+    let (held, more) = held_orders(console.stores.state.as_ref(), HELD_LIMIT)
         .await
-        .map_err(|e| format!("reading the held orders: {e}"))?
-        .iter()
-        .map(|h| HeldRow::of(h, now))
-        .collect())
+        .map_err(|e| format!("reading the held orders: {e}"))?;
+    Ok((held.iter().map(|h| HeldRow::of(h, now)).collect(), more))
 }
 
 #[derive(Template)]
@@ -74,6 +72,7 @@ pub async fn rows(console: &Console) -> Result<Vec<HeldRow>, String> {
 struct HeldPage {
     chrome: Chrome,
     rows: Vec<HeldRow>,
+    more: bool,
 }
 
 /// `GET /held`.
@@ -83,10 +82,10 @@ pub async fn page(State(console): State<Arc<Console>>) -> Response {
 
 async fn show(console: &Console, notice: Option<String>) -> Response {
     match rows(console).await {
-        Ok(rows) => {
+        Ok((rows, more)) => {
             let mut chrome = Chrome::new(console, "Held orders");
             chrome.notice = notice;
-            render(HeldPage { chrome, rows })
+            render(HeldPage { chrome, rows, more })
         }
         Err(e) => failure(e),
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use ctpvx_shared::flows::activity::{self, BatchCounts, HOUR_MS};
+use ctpvx_shared::flows::activity::{self, BatchCounts};
 use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
 use ctpvx_shared::flows::{
     nightly_reconcile, order_export, order_status, shipment_confirmed, stock_delta,
@@ -95,11 +95,7 @@ async fn overview(console: &Console) -> Result<OverviewPage, String> {
     let audit = console.stores.audit.as_ref();
     let mut flows = Vec::new();
     for (flow, label) in FLOWS {
-        let read = |since| activity::since(audit, flow, since, now);
-        let (hour, floor_h) = read(now - HOUR_MS)
-            .await
-            .map_err(|e| format!("reading {flow}'s activity: {e}"))?;
-        let (day, floor_d) = read(now - 24 * HOUR_MS)
+        let (hour, day, floor) = activity::last_hour_and_day(audit, flow, now)
             .await
             .map_err(|e| format!("reading {flow}'s activity: {e}"))?;
         flows.push(FlowRow {
@@ -107,7 +103,7 @@ async fn overview(console: &Console) -> Result<OverviewPage, String> {
             flow,
             hour,
             day,
-            floor: floor_h || floor_d,
+            floor,
         });
     }
     let mut queues = Vec::new();
@@ -124,7 +120,7 @@ async fn overview(console: &Console) -> Result<OverviewPage, String> {
             in_flight: depth.in_flight,
         });
     }
-    let held = held::rows(console).await?;
+    let (held, more_held) = held::rows(console).await?;
     let reconcile = last_run(console, now).await?;
     let budget = match &console.budget {
         Some(budget) => Some(budget.in_use().await.map_err(|e| e.to_string())),
@@ -159,7 +155,8 @@ async fn overview(console: &Console) -> Result<OverviewPage, String> {
     let waiting_for_person = held.iter().filter(|h| !h.automatic).count();
     if !held.is_empty() {
         attention.push(format!(
-            "{} order(s) held, {} of them waiting for a person: see Held orders",
+            "{}{} order(s) held, {} of them waiting for a person: see Held orders",
+            if more_held { "more than " } else { "" },
             held.len(),
             waiting_for_person
         ));

@@ -213,7 +213,7 @@ async fn sku_at(console: &Console, sku: &str, site: &str) -> Result<Sku, String>
         .find(|e| e.detail.get("available").is_some())
         .map(|e| {
             format!(
-                "{} = Peoplevox available {} − pending {} − buffer {} (÷ pack {})",
+                "{} = max(0, ⌊(available {} − pending {} − buffer {}) ÷ pack {}⌋)",
                 num(e, "new"),
                 num(e, "available"),
                 num(e, "pending"),
@@ -252,7 +252,19 @@ async fn at_risk(
     sites: &BTreeSet<String>,
     largest: &[Difference],
 ) -> Result<Vec<Risk>, String> {
-    let mut risks = Vec::new();
+    // Oversell risks first: commercetools above the target at the last reconciliation.
+    let mut risks: Vec<Risk> = largest
+        .iter()
+        .filter(|d| d.current > d.target)
+        .map(|d| Risk {
+            site: d.site.clone(),
+            sku: d.sku.clone(),
+            why: format!(
+                "commercetools showed {} against a target of {} at the last reconciliation ({})",
+                d.current, d.target, d.resolution
+            ),
+        })
+        .collect();
     for site in sites {
         let moves = audit
             .list_recent(&site_entity(site), RISK_WINDOW)
@@ -266,28 +278,24 @@ async fn at_risk(
             }
         }
         for (sku, e) in latest {
-            let (Some(new), Some(buffer)) = (e.detail["new"].as_i64(), e.detail["buffer"].as_i64())
+            let figure = |k: &str| e.detail[k].as_i64();
+            let (Some(available), Some(pending), Some(buffer)) =
+                (figure("available"), figure("pending"), figure("buffer"))
             else {
                 continue;
             };
-            if new <= buffer {
+            // In Peoplevox units, before the pack factor: what is left to sell of the item.
+            let sellable = available - pending;
+            if sellable <= buffer {
                 risks.push(Risk {
                     site: site.clone(),
                     sku: sku.to_string(),
-                    why: format!("sellable {new}, at or under the buffer of {buffer}"),
+                    why: format!(
+                        "available {available} less {pending} pending is {sellable}: at or under the buffer of {buffer}"
+                    ),
                 });
             }
         }
-    }
-    for d in largest.iter().filter(|d| d.current > d.target) {
-        risks.push(Risk {
-            site: d.site.clone(),
-            sku: d.sku.clone(),
-            why: format!(
-                "commercetools showed {} against a target of {} at the last reconciliation ({})",
-                d.current, d.target, d.resolution
-            ),
-        });
     }
     risks.truncate(RISK_SHOWN);
     Ok(risks)

@@ -186,6 +186,8 @@ impl DynamoAuditLog {
                 .expression_attribute_values(":pk", s(entity))
                 .expression_attribute_values(":now", n(now))
                 .scan_index_forward(forward)
+                // Pages no larger than asked for: `list_recent(e, 1)` reads one item, not 1 MB.
+                .limit(i32::try_from(limit.min(1000)).unwrap_or(1000))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -62,30 +62,32 @@ pub async fn record(audit: &dyn AuditLog, flow: &str, at_ms: i64, counts: BatchC
 /// as "at least".
 pub const MAX_BATCHES_PER_HOUR: usize = 20_000;
 
-/// A flow's batches settled from `since_ms` to `now_ms`, summed, and whether an hour held more
-/// batches than were read (the sums are then a floor).
-pub async fn since(
+/// A flow's batches over the last hour and the last day before `now_ms`, summed, in one read of
+/// the day's 25 hour partitions; and whether an hour held more batches than were read (the
+/// sums are then a floor).
+pub async fn last_hour_and_day(
     audit: &dyn AuditLog,
     flow: &str,
-    since_ms: i64,
     now_ms: i64,
-) -> Result<(BatchCounts, bool), StoreError> {
-    let mut total = BatchCounts::default();
+) -> Result<(BatchCounts, BatchCounts, bool), StoreError> {
+    let (hour_from, day_from) = (now_ms - HOUR_MS, now_ms - 24 * HOUR_MS);
+    let (mut hour, mut day) = (BatchCounts::default(), BatchCounts::default());
     let mut truncated = false;
-    let mut hour = since_ms.div_euclid(HOUR_MS);
-    while hour <= now_ms.div_euclid(HOUR_MS) {
+    for bucket in day_from.div_euclid(HOUR_MS)..=now_ms.div_euclid(HOUR_MS) {
         let entries = audit
-            .list(&entity(flow, hour * HOUR_MS), MAX_BATCHES_PER_HOUR)
+            .list(&entity(flow, bucket * HOUR_MS), MAX_BATCHES_PER_HOUR)
             .await?;
         truncated |= entries.len() >= MAX_BATCHES_PER_HOUR;
-        for e in entries.iter().filter(|e| e.at_ms >= since_ms) {
+        for e in entries.iter().filter(|e| e.at_ms >= day_from) {
             if let Ok(counts) = serde_json::from_value::<BatchCounts>(e.detail.clone()) {
-                total.add(&counts);
+                day.add(&counts);
+                if e.at_ms >= hour_from {
+                    hour.add(&counts);
+                }
             }
         }
-        hour += 1;
     }
-    Ok((total, truncated))
+    Ok((hour, day, truncated))
 }
 
 #[cfg(test)]

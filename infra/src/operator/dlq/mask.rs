@@ -6,30 +6,14 @@
 
 use serde_json::Value;
 
-/// Keys whose scalar values are shown.
-const SHOWN: [&str; 53] = [
-    // What the message is.
-    "notificationType",
-    "type",
-    "kind",
-    "event",
-    "typeId",
-    "payloadType",
-    // Ids and numbers of things, never of people.
-    "id",
-    "key",
-    "messageId",
-    "orderId",
-    "orderNumber",
-    "order",
-    "subject",
-    "despatch",
+use super::summary::{ID_KEYS, KIND_KEYS};
+
+/// Keys whose scalar values are shown besides the summary's kind and id keys: ids of things,
+/// states, quantities, money and times. Not `key` (a customer's or an address's may be an
+/// email), `state` (an address's region) or tracking numbers (a carrier's site shows the
+/// recipient).
+const ALSO_SHOWN: [&str; 25] = [
     "despatchNumber",
-    "package",
-    "site",
-    "item",
-    "items",
-    "returnCode",
     "productId",
     "variantId",
     "lineItemId",
@@ -40,16 +24,8 @@ const SHOWN: [&str; 53] = [
     "distributionChannel",
     "projectKey",
     "sku",
-    "trackingNumber",
-    "carrier",
-    "service",
-    // States.
-    "status",
-    "state",
-    "orderState",
     "shipmentState",
     "paymentState",
-    // Quantities and money.
     "quantity",
     "quantityOnStock",
     "availableQuantity",
@@ -57,18 +33,21 @@ const SHOWN: [&str; 53] = [
     "centAmount",
     "currencyCode",
     "fractionDigits",
-    // Versions and times.
     "version",
     "resourceVersion",
     "sequenceNumber",
     "createdAt",
     "lastModifiedAt",
-    "orderedAt",
-    "completedAt",
-    "at",
 ];
 
-/// The body pretty-printed with every value outside [`SHOWN`] masked; a body that is not JSON
+/// Longest value shown; longer ones are cut (ids are shorter, anything longer is suspect).
+const MAX_VALUE_CHARS: usize = 64;
+
+fn shown(key: &str) -> bool {
+    KIND_KEYS.contains(&key) || ID_KEYS.contains(&key) || ALSO_SHOWN.contains(&key)
+}
+
+/// The body pretty-printed with every value of a key not [`shown`] masked; a body that is not JSON
 /// is not shown at all (its size only).
 pub fn masked(body: &str) -> String {
     match serde_json::from_str::<Value>(body) {
@@ -81,7 +60,7 @@ pub fn masked(body: &str) -> String {
 }
 
 fn mask(value: Value, key: Option<&str>) -> Value {
-    let shown = key.is_some_and(|k| SHOWN.contains(&k));
+    let shown = key.is_some_and(shown);
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
@@ -95,7 +74,13 @@ fn mask(value: Value, key: Option<&str>) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(|v| mask(v, key)).collect()),
         Value::Null | Value::Bool(_) => value,
         scalar if shown => match scalar {
-            Value::String(s) => Value::String(super::printable(&s)),
+            Value::String(s) => {
+                let s = super::printable(&s);
+                Value::String(match s.char_indices().nth(MAX_VALUE_CHARS) {
+                    Some((cut, _)) => format!("{}…", &s[..cut]),
+                    None => s,
+                })
+            }
             other => other,
         },
         Value::String(s) => Value::String(format!("•••({})", s.chars().count())),

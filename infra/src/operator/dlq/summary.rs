@@ -6,10 +6,10 @@ use serde_json::Value;
 
 /// Keys that say what a message is (commercetools `type`/`notificationType`, the queues'
 /// own `kind`/`event`).
-const KIND_KEYS: [&str; 4] = ["notificationType", "type", "kind", "event"];
+pub(super) const KIND_KEYS: [&str; 4] = ["notificationType", "type", "kind", "event"];
 
 /// Keys whose scalar values are ids, numbers or states: never personal data.
-const ID_KEYS: [&str; 16] = [
+pub(super) const ID_KEYS: [&str; 16] = [
     "typeId",
     "id",
     "messageId",
