@@ -13,10 +13,11 @@ use async_trait::async_trait;
 use ctpvx_infra::operator::dlq::{
     self, DEFAULT_LIMIT, QueuePair, RedriveOptions, RedriveStep, ShowOutcome,
 };
+use ctpvx_shared::flows::activity::{self, BatchCounts};
 use ctpvx_shared::flows::batch::{InputRecord, REQUEUES_ATTRIBUTE, RecordOutcome, requeues_of};
 use ctpvx_shared::flows::settle::{RetryPolicy, settle};
 use ctpvx_shared::queues::{self, ORDERS_DLQ, ORDERS_MAX_RECEIVE_COUNT, ORDERS_QUEUE};
-use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, QueueMessage, StoreError};
+use ctpvx_shared::store::{AuditLog, Queue, QueueDepth, QueueMessage, StoreError, now_epoch_ms};
 
 /// An OrderCreated Message with an address, an email, a phone number and a gift message.
 const ORDER_CREATED: &str = include_str!("../shared/fixtures/order-created.json");
@@ -795,7 +796,8 @@ on_both! {
 /// A settle that re-queues and parks many records sends them in one call per queue (10 a
 /// request on SQS), not a call each: a batch settled a call at a time is as many round trips,
 /// and the more calls a settle makes, the likelier one hangs into the function's Timeout (the
-/// soak's kills showed it). Every record still gets its copy or its parking, with its reason.
+/// soak's kills showed it). Every record still gets its copy or its parking, with its reason,
+/// and the batch's activity entry counts what became of each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn settling_many_failed_records_sends_them_in_one_call_per_queue() {
     let b = embedded::backend().await;
@@ -823,6 +825,20 @@ async fn settling_many_failed_records_sends_them_in_one_call_per_queue() {
             receipt: None,
         });
     }
+    // One done, and one failing before its last attempt (left to come back).
+    for (id, outcome, receive_count) in [
+        ("m-done", RecordOutcome::Done, 1),
+        ("m-later", RecordOutcome::Retry("timeout".into()), 1),
+    ] {
+        outcomes.insert(id.to_string(), outcome);
+        records.push(InputRecord {
+            id: id.to_string(),
+            body: "{}".into(),
+            receive_count,
+            requeues: 0,
+            receipt: None,
+        });
+    }
     let failed = settle(
         &counting,
         b.audit.as_ref(),
@@ -832,7 +848,18 @@ async fn settling_many_failed_records_sends_them_in_one_call_per_queue() {
         &outcomes,
     )
     .await;
-    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(failed, ["m-later"]);
+    let (hour, day, _) = activity::last_hour_and_day(b.audit.as_ref(), FLOW, now_epoch_ms())
+        .await
+        .unwrap();
+    let expected = BatchCounts {
+        events: 27,
+        retried: 1,
+        requeued: 13,
+        parked: 12,
+    };
+    assert_eq!((hour, day), (expected, expected));
+    assert_eq!(hour.failed(), 26);
     let calls = counting.total();
     assert_eq!((calls.many, calls.single), (2, 0));
     let parked = receive_all(b.queue.as_ref(), ORDERS_DLQ).await;

@@ -600,6 +600,9 @@ async fn a_tenant_that_ignores_the_search_clause_still_yields_only_what_was_aske
 /// Someone the client's budget does not know of (another process without the shared store,
 /// the merchant's other integrations) uses up the tenant's budget: a read refused with 429 is
 /// tried again after the window has moved on, not a few milliseconds later and then given up.
+/// That a 429 means "this window is spent" is UNCONFIRMED (docs/peoplevox-assumptions.md §4):
+/// the simulator answers so because that is the assumption under test, not because Peoplevox
+/// is known to.
 #[tokio::test]
 async fn a_read_refused_for_someone_elses_use_of_the_budget_waits_out_the_window() {
     let sim = sim_with(PvxSimConfig {

@@ -107,14 +107,29 @@ fn the_readme_walk_runs_against_the_sandbox() {
         "shipment-confirmed   delivered",
         // the stock movement, followed; nothing parked
         "on stock at UK-DC's channel after",
-        "written",
         "orders-dlq: 0 messages parked",
     ] {
-        assert!(
-            out.contains(shown),
-            "the walk did not show {shown:?}:\n{out}"
-        );
+        // Not inside a longer word or number where the phrase begins or ends with one: "0
+        // failed" must not pass on "10 failed" ("pvx-DSP-" is a prefix on purpose).
+        let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let whole = out.match_indices(shown).any(|(at, _)| {
+            let (before, after) = (
+                out[..at].chars().next_back(),
+                out[at + shown.len()..].chars().next(),
+            );
+            let glued_before = alnum(shown.chars().next()) && alnum(before);
+            let glued_after = alnum(shown.chars().next_back()) && alnum(after);
+            !glued_before && !glued_after
+        });
+        assert!(whole, "the walk did not show {shown:?}:\n{out}");
     }
+    // `audit stock`: a line of the movement at UK-DC, written to commercetools.
+    assert!(
+        out.lines().any(|l| l.contains("UK-DC")
+            && l.split_whitespace().any(|w| w == "written")
+            && l.contains(" -> ")),
+        "the walk did not show the stock movement written:\n{out}"
+    );
     assert!(!out.contains("FAIL"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

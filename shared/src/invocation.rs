@@ -29,7 +29,8 @@ use crate::store::now_epoch_ms;
 /// Time kept after the flow's deadline for settling its batch before the Lambda's own: up to
 /// 10 `ChangeMessageVisibilityBatch` calls for 100 retried records, and re-queues or parks 10
 /// at a time (a `SendMessage` and an audit `PutItem` each), about 30 calls of 10–100 ms in
-/// the region, then the answer to the runtime. Five seconds leave room for a slow store.
+/// the region, the batch's activity entry (at most [`crate::flows::activity::RECORD_TIMEOUT`]),
+/// then the answer to the runtime. Five seconds leave room for a slow store.
 /// A short invocation (a test's) keeps a quarter of its time instead.
 pub const SETTLE_RESERVE: Duration = Duration::from_secs(5);
 

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use crate::cli::hints::ConfigArg;
+use ctpvx_infra::operator::order_story::order_story;
 use ctpvx_infra::operator::timestamp;
-use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
-use ctpvx_shared::flows::order_export::order_id_by_number;
+use ctpvx_shared::flows::nightly_reconcile::{RUNS_ENTITY, drift_report};
 use ctpvx_shared::flows::stock_delta::{site_entity, sku_entity};
 use ctpvx_shared::store::AuditEntry;
 
@@ -155,14 +155,10 @@ fn line(e: &AuditEntry) -> String {
     out
 }
 
-/// The audit entries of one order, oldest first.
+/// The audit entries of one order (the newest 1,000), oldest first.
 async fn order(args: OrderArgs) -> anyhow::Result<ExitCode> {
     let backend = args.backend.open(false).await?;
-    let store = backend.stores.audit.as_ref();
-    let id = order_id_by_number(backend.stores.state.as_ref(), &args.order)
-        .await?
-        .unwrap_or_else(|| args.order.clone());
-    let entries = store.list(&format!("order#{id}"), 1000).await?;
+    let (_, entries) = order_story(&backend.stores, &args.order).await?;
     for e in &entries {
         if args.json {
             println!("{}", serde_json::to_string(e)?);
@@ -207,12 +203,10 @@ async fn reconcile(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let entries = audit.list(&format!("reconcile#{run}"), 10).await?;
-    let Some(entry) = entries.last() else {
+    let Some(report) = drift_report(audit, run).await? else {
         eprintln!("no drift report for run {run} (unfinished runs have none yet)");
         return Ok(ExitCode::from(1));
     };
-    let report: DriftReport = serde_json::from_value(entry.detail.clone())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -7,9 +7,6 @@ use serde_json::Value;
 use crate::cli::bench_report::{Row, Target};
 use ctpvx_infra::stack::FUNCTIONS;
 
-/// Every flow in the per-flow section, in the report's order: one per function.
-use ctpvx_infra::stack::FUNCTIONS as FLOWS;
-
 /// ≤ 1 ms of CPU per event in every flow.
 const CPU_PER_EVENT_US: f64 = 1000.0;
 
@@ -72,7 +69,7 @@ pub fn rows(figures: &Value) -> Vec<Row> {
         );
     }
     if let Some(flows) = figures.get("flows") {
-        for flow in FLOWS {
+        for flow in FUNCTIONS {
             let f = &flows[flow];
             if f.is_null() {
                 continue;

@@ -41,10 +41,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs("warn");
     let backend = args.backend.open(false).await?;
-    let config = match args.config.given() {
-        Some(_) => Some(args.config.load()?),
-        None => None,
-    };
+    let config = args.config.load_if_given()?;
     let budget = match &config {
         Some(c) => Some(RequestBudget::new(
             backend.stores.state.clone(),

@@ -55,6 +55,11 @@ impl ConfigArg {
         self.config.as_deref()
     }
 
+    /// The configuration, read and validated, if a file is named.
+    pub fn load_if_given(&self) -> anyhow::Result<Option<Config>> {
+        self.given().map(|_| self.load()).transpose()
+    }
+
     /// The configuration, read and validated.
     pub fn load(&self) -> anyhow::Result<Config> {
         let path = self.path()?;

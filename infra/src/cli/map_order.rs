@@ -26,8 +26,8 @@ const EXAMPLE_CONFIG: &str = include_str!("../../config/ctpvx.example.toml");
 
 /// Prints the two CSV tables, or fails naming the problem.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = match args.config.given() {
-        Some(_) => args.config.load()?,
+    let config = match args.config.load_if_given()? {
+        Some(config) => config,
         None => Config::from_toml(EXAMPLE_CONFIG)?,
     };
     let body =

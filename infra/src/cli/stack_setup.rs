@@ -92,5 +92,38 @@ impl StackSetup {
 
 /// Whether `endpoint` is on this machine (an emulator, never a real account).
 pub fn is_local(endpoint: &str) -> bool {
-    endpoint.starts_with("http://127.") || endpoint.starts_with("http://localhost")
+    let Ok(url) = reqwest::Url::parse(endpoint) else {
+        return false;
+    };
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn only_loopback_is_local() {
+        for local in [
+            "http://127.0.0.1:5000",
+            "http://localhost:4566",
+            "http://[::1]:9",
+        ] {
+            assert!(is_local(local), "{local}");
+        }
+        for remote in [
+            "http://127.example.com",
+            "http://localhost.evil.net",
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            "not a url",
+        ] {
+            assert!(!is_local(remote), "{remote}");
+        }
+    }
 }

@@ -99,10 +99,7 @@ pub async fn page(State(console): State<Arc<Console>>, Query(pick): Query<Pick>)
         Ok(listing) => listing,
         Err(e) => return failure(e.to_string()),
     };
-    let mut messages = Vec::new();
-    for m in &listing.messages {
-        messages.push(describe(&console, &pair, m).await);
-    }
+    let messages = describe_all(&console, &pair, &listing.messages).await;
     render(DeadLettersPage {
         chrome,
         queues: queue_links(Some(&pair)),
@@ -110,6 +107,20 @@ pub async fn page(State(console): State<Arc<Console>>, Query(pick): Query<Pick>)
         messages,
         more: listing.limit_reached,
     })
+}
+
+/// Store reads in flight at once while describing messages (two per message).
+const DESCRIBE_CONCURRENCY: usize = 16;
+
+/// The messages described, in their order, a few at a time: on DynamoDB each costs two reads.
+async fn describe_all(console: &Console, pair: &QueuePair, messages: &[Parked]) -> Vec<Message> {
+    let mut described = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(DESCRIBE_CONCURRENCY) {
+        described.extend(
+            futures::future::join_all(chunk.iter().map(|m| describe(console, pair, m))).await,
+        );
+    }
+    described
 }
 
 /// A parked message as the pages show it: never its raw body.
@@ -220,19 +231,6 @@ async fn act(console: &Console, body: &str, dry_run: bool) -> Response {
             more: false,
         });
     }
-    // The preview reads the messages it describes; the redrive describes them before they go.
-    let listing = match dlq::list(console.queue.as_ref(), pair, READ_LIMIT).await {
-        Ok(listing) => listing,
-        Err(e) => return failure(e.to_string()),
-    };
-    let mut messages = Vec::new();
-    for m in listing
-        .messages
-        .iter()
-        .filter(|m| ids.iter().any(|id| m.is(id)))
-    {
-        messages.push(describe(console, &pair, m).await);
-    }
     let options = RedriveOptions {
         ids,
         dry_run,
@@ -249,6 +247,8 @@ async fn act(console: &Console, body: &str, dry_run: bool) -> Response {
         Ok(report) => report,
         Err(e) => return failure(e.to_string()),
     };
+    // Described from the messages the redrive read: one read of the queue.
+    let messages = describe_all(console, &pair, &report.chosen).await;
     if !dry_run {
         chrome.notice = Some(format!(
             "{} message(s) sent back to {}{}",

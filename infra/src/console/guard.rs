@@ -71,12 +71,16 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         .unwrap_or("")
         .to_string();
     if !guard.host_allowed(&host) {
+        let port = guard.listen.port();
         return refuse(
             StatusCode::MISDIRECTED_REQUEST,
-            format!(
-                "this console answers only to http://127.0.0.1:{} (or localhost)",
-                guard.listen.port()
-            ),
+            if guard.listen.ip().is_loopback() {
+                format!("this console answers only to http://127.0.0.1:{port}/ (or localhost)")
+            } else {
+                format!(
+                    "this console answers only to an IP address (http://ADDRESS:{port}/), never to a host name, which DNS rebinding could point at it"
+                )
+            },
         );
     }
     // A browser names a request another site's page made (a link, an image, a form): a page

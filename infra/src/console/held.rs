@@ -8,7 +8,6 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use ctpvx_shared::domain::HoldReason;
 use ctpvx_shared::flows::order_export::{
     HeldOrder, OrderLink, held_orders, load_link, requeue_message,
 };
@@ -30,9 +29,6 @@ pub struct HeldRow {
     pub reason: String,
     pub since: String,
     pub age: String,
-    /// Whether a retry can change anything (an import left alone by configuration, or an
-    /// order cancelled while it was being sent, stays as it is whatever is retried).
-    pub retryable: bool,
     /// Whether the held-order sweep retries it by itself.
     pub automatic: bool,
 }
@@ -45,17 +41,9 @@ impl HeldRow {
             reason: h.reason.to_string(),
             since: at(h.since_ms),
             age: age(h.since_ms, now_ms),
-            retryable: retryable(&h.reason),
             automatic: h.reason.retries_automatically(),
         }
     }
-}
-
-fn retryable(reason: &HoldReason) -> bool {
-    !matches!(
-        reason,
-        HoldReason::ImportNotExported | HoldReason::CancelledWhileSending
-    )
 }
 
 /// The held orders now, oldest first, and whether more are held than were read.
@@ -117,7 +105,7 @@ async fn retry_order(console: &Console, order_id: &str) -> Result<String, String
         Some(_) => return Err(format!("order {order_id} is no longer held: nothing sent")),
         None => return Err(format!("no order {order_id} is known here: nothing sent")),
     };
-    if !retryable(&reason) {
+    if !reason.retry_can_help() {
         return Err(format!(
             "order {order_id} is held for a reason a retry does not change ({reason}): nothing sent"
         ));

@@ -53,8 +53,10 @@ pub struct Console {
 /// The Merchant Center's order page for a project: its host is the API host with `mc.` for
 /// `api.` (the Merchant Center's URL per Region: docs.commercetools.com, "Merchant Center has
 /// changed its URL", e.g. mc.europe-west1.gcp.commercetools.com), its path
-/// `/<project-key>/orders/<id>` as the Merchant Center shows an order. `None` when the API URL
-/// is not a commercetools Region's (a simulator, a proxy): `--merchant-center` then says it.
+/// `/<project-key>/orders/<id>` (a route of the Merchant Center in commercetools'
+/// merchant-center-application-kit, packages/application-shell/src/components/
+/// application-page-title/application-page-title.spec.tsx). `None` when the API URL is not a
+/// commercetools Region's (a simulator, a proxy): `--merchant-center` then says it.
 pub fn merchant_center_order_url(api_url: &str, project_key: &str) -> Option<String> {
     let url = reqwest::Url::parse(api_url).ok()?;
     let host = url.host_str()?;

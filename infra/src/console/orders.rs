@@ -7,13 +7,11 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use ctpvx_shared::flows::order_export::{OrderLink, load_link, order_id_by_number};
+use ctpvx_shared::flows::order_export::{OrderLink, load_link};
 
 use super::Console;
 use super::page::{Chrome, at, failure, render};
-
-/// Entries of one order shown at most (the newest).
-const STORY_LIMIT: usize = 1000;
+use crate::operator::order_story::order_story;
 
 /// Outcomes a person may need to look at.
 const PROBLEMS: [&str; 9] = [
@@ -77,14 +75,15 @@ pub async fn page(State(console): State<Arc<Console>>, Query(search): Query<Sear
 }
 
 async fn story(console: &Console, q: &str) -> Result<Story, String> {
-    let state = console.stores.state.as_ref();
-    let order_id = order_id_by_number(state, q)
+    let (order_id, entries) = order_story(&console.stores, q)
         .await
-        .map_err(|e| format!("looking up order {q}: {e}"))?
-        .unwrap_or_else(|| q.to_string());
-    let link = load_link(state, &order_id)
+        .map_err(|e| format!("reading the story of order {q}: {e}"))?;
+    let link = load_link(console.stores.state.as_ref(), &order_id)
         .await
         .map_err(|e| format!("reading order {order_id}: {e}"))?;
+    // A link only to an order ctpvx knows: its id is then commercetools' own.
+    let merchant_center = link.as_ref().and(console.merchant_center.as_ref());
+    let merchant_center = merchant_center.map(|url| url.replace("{id}", &order_id));
     let state = match link {
         None => "ctpvx has no record of this order".to_string(),
         Some(OrderLink::Exported {
@@ -102,12 +101,6 @@ async fn story(console: &Console, q: &str) -> Result<Story, String> {
             format!("held since {}: {reason}", at(since_ms))
         }
     };
-    let entries = console
-        .stores
-        .audit
-        .list_recent(&format!("order#{order_id}"), STORY_LIMIT)
-        .await
-        .map_err(|e| format!("reading the story of order {order_id}: {e}"))?;
     let events = entries
         .into_iter()
         .map(|e| Event {
@@ -125,10 +118,7 @@ async fn story(console: &Console, q: &str) -> Result<Story, String> {
         })
         .collect();
     Ok(Story {
-        merchant_center: console
-            .merchant_center
-            .as_ref()
-            .map(|url| url.replace("{id}", &order_id)),
+        merchant_center,
         order_id,
         state,
         events,

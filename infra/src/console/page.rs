@@ -57,24 +57,23 @@ pub fn render(page: impl Template) -> Response {
     }
 }
 
+/// The page of something that could not be read.
+#[derive(Template)]
+#[template(
+    source = "<!doctype html><title>ctpvx console: error</title><h1>Something could not be read</h1><p>{{ what }}</p><p><a href=\"/\">Overview</a></p>",
+    ext = "html"
+)]
+struct Failure<'a> {
+    what: &'a str,
+}
+
 /// A failure as a page (a store or queue that cannot be read), never a panic.
 pub fn failure(what: String) -> Response {
     tracing::warn!(error = %what, "console page failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Html(format!(
-            "<!doctype html><title>ctpvx console: error</title><h1>Something could not be read</h1><p>{}</p><p><a href=\"/\">Overview</a></p>",
-            escape(&what)
-        )),
-    )
-        .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let page = Failure { what: &what }
+        .render()
+        .unwrap_or_else(|_| "Something could not be read".into());
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(page)).into_response()
 }
 
 /// An instant as RFC 3339.
@@ -95,7 +94,19 @@ pub fn age(at_ms: i64, now_ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::age;
+    use super::{age, failure};
+
+    #[tokio::test]
+    async fn a_failure_page_escapes_what_it_names() {
+        let page = failure("queue <orders-dlq> & \"x\"".into());
+        assert_eq!(page.status(), 500);
+        let body = axum::body::to_bytes(page.into_body(), 10_000)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("queue &#60;orders-dlq&#62; &#38;"), "{body}");
+        assert!(!body.contains("<orders-dlq>"), "{body}");
+    }
 
     #[test]
     fn ages_read_as_people_say_them() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY};
+use ctpvx_shared::flows::nightly_reconcile::{DriftReport, RUNS_ENTITY, drift_report};
 use ctpvx_shared::flows::stock_delta::{ledger_row, site_entity, sku_entity};
 use ctpvx_shared::store::{AuditEntry, AuditLog};
 
@@ -155,12 +155,9 @@ async fn last_report(audit: &dyn AuditLog) -> Result<Option<DriftReport>, String
         .map_err(|e| format!("reading the reconciliation runs: {e}"))?;
     for last in runs.iter().rev() {
         let run = last.detail["run"].as_str().unwrap_or_default();
-        let report: Option<DriftReport> = audit
-            .list_recent(&format!("reconcile#{run}"), 1)
+        let report = drift_report(audit, run)
             .await
-            .map_err(|e| format!("reading the drift report of {run}: {e}"))?
-            .pop()
-            .and_then(|e| serde_json::from_value(e.detail).ok());
+            .map_err(|e| format!("reading the drift report of {run}: {e}"))?;
         if let Some(report) = report.filter(|r| !r.dry_run) {
             return Ok(Some(report));
         }

@@ -3,6 +3,7 @@
 //! against the embedded store and the AWS adapters.
 
 pub mod dlq;
+pub mod order_story;
 
 /// An epoch-ms instant as RFC 3339 (`2026-11-26T10:00:00.123Z`), or the number if it is out of
 /// range: how every operator command prints audit times.

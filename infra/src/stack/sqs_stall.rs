@@ -125,8 +125,10 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request<Body>) -> Res
         .unwrap_or_else(|_| status(StatusCode::BAD_GATEWAY))
 }
 
-/// The request with the delays it asks for divided by `time_scale`: `VisibilityTimeout` of a
-/// visibility change, `DelaySeconds` of a send, in the call and in each of its entries.
+/// The request with the delays it asks for divided by `time_scale` (rounded up):
+/// `VisibilityTimeout` of a visibility change, `DelaySeconds` of a send, in the call and in each
+/// of its entries. Rewriting the body breaks its SigV4 signature, which covers the payload:
+/// this works because moto does not check signatures, and is for the local stack only.
 fn compress_delays(target: &str, body: axum::body::Bytes, time_scale: u32) -> axum::body::Bytes {
     let field = match target {
         "AmazonSQS.ChangeMessageVisibility" | "AmazonSQS.ChangeMessageVisibilityBatch" => {
@@ -143,7 +145,9 @@ fn compress_delays(target: &str, body: axum::body::Bytes, time_scale: u32) -> ax
     };
     let scale = |v: &mut serde_json::Value| {
         if let Some(seconds) = v.get(field).and_then(serde_json::Value::as_u64) {
-            v[field] = (seconds / u64::from(time_scale)).into();
+            // Rounded up, as SQS takes delays (`store::delay_seconds`): a 5 s retry backoff
+            // must not become no wait at all, while a release (0) stays one.
+            v[field] = seconds.div_ceil(u64::from(time_scale)).into();
         }
     };
     scale(&mut request);
@@ -168,6 +172,7 @@ mod tests {
         let body = serde_json::json!({"QueueUrl": "q", "Entries": [
             {"Id": "0", "ReceiptHandle": "r", "VisibilityTimeout": 125},
             {"Id": "1", "ReceiptHandle": "s", "VisibilityTimeout": 5},
+            {"Id": "2", "ReceiptHandle": "t", "VisibilityTimeout": 0},
         ]});
         let out = compress_delays(
             "AmazonSQS.ChangeMessageVisibilityBatch",
@@ -176,7 +181,8 @@ mod tests {
         );
         let out: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(out["Entries"][0]["VisibilityTimeout"], 5);
-        assert_eq!(out["Entries"][1]["VisibilityTimeout"], 0);
+        assert_eq!(out["Entries"][1]["VisibilityTimeout"], 1);
+        assert_eq!(out["Entries"][2]["VisibilityTimeout"], 0);
         let send = serde_json::json!({"QueueUrl": "q", "MessageBody": "b", "DelaySeconds": 600});
         let out = compress_delays(
             "AmazonSQS.SendMessage",

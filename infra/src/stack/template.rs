@@ -84,8 +84,11 @@ impl EventReceiver for Builder {
     }
 }
 
-/// A plain scalar typed as YAML 1.2's core schema types it (what CloudFormation reads);
-/// a quoted or block one is a string.
+/// A plain scalar typed as YAML 1.2's core schema types it; a quoted or block one is a string.
+/// AWS documents that CloudFormation reads YAML 1.1 "with a few exceptions"
+/// (docs.aws.amazon.com, AWSCloudFormation/latest/UserGuide/template-formats.html), where
+/// `yes`, `no`, `on` and `off` are booleans too: here they stay strings, and template.yaml uses
+/// none of them as values. A number needs a digit (`nan` and `inf` stay strings).
 fn scalar(text: String, style: TScalarStyle) -> Value {
     if style != TScalarStyle::Plain {
         return Value::String(text);
@@ -94,11 +97,15 @@ fn scalar(text: String, style: TScalarStyle) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "true" | "True" | "TRUE" => Value::Bool(true),
         "false" | "False" | "FALSE" => Value::Bool(false),
-        _ => text
-            .parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| text.parse::<f64>().map(Value::from))
-            .unwrap_or(Value::String(text)),
+        _ => {
+            let number = text.parse::<i64>().map(Value::from).ok().or_else(|| {
+                text.bytes()
+                    .any(|b| b.is_ascii_digit())
+                    .then(|| text.parse::<f64>().ok().map(Value::from))
+                    .flatten()
+            });
+            number.unwrap_or(Value::String(text))
+        }
     }
 }
 

@@ -186,8 +186,10 @@ impl DynamoAuditLog {
                 .expression_attribute_values(":pk", s(entity))
                 .expression_attribute_values(":now", n(now))
                 .scan_index_forward(forward)
-                // Pages no larger than asked for: `list_recent(e, 1)` reads one item, not 1 MB.
-                .limit(i32::try_from(limit.min(1000)).unwrap_or(1000))
+                // Pages of what is still wanted (`list_recent(e, 1)` must not read 1 MB), at
+                // least 100: DynamoDB counts items before the expiry filter, and expired
+                // entries TTL has not removed yet would otherwise cost a round trip each.
+                .limit(i32::try_from((limit - out.len()).max(100)).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

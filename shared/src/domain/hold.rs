@@ -47,6 +47,13 @@ impl HoldReason {
     pub fn retries_automatically(&self) -> bool {
         matches!(self, Self::UnknownSkus { .. } | Self::AwaitingOrderNumber)
     }
+
+    /// Whether exporting the order again can change anything: not for an import left alone by
+    /// configuration, nor for an order cancelled while it was being sent (the cancellation
+    /// deals with it). Only these orders are listed to operators as held.
+    pub fn retry_can_help(&self) -> bool {
+        !matches!(self, Self::ImportNotExported | Self::CancelledWhileSending)
+    }
 }
 
 impl fmt::Display for HoldReason {

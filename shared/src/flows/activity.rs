@@ -1,7 +1,9 @@
 //! What each queue-fed flow did, per hour: one audit entry per settled batch (entity
 //! `activity#<flow>#<hour>`), so that an operator's overview counts a flow's events, failures,
-//! retries and parked records over the last hour or day by reading 24 short partitions, on the
+//! retries and parked records over the last hour or day by reading 25 hour partitions, on the
 //! embedded store as on DynamoDB, without a metrics service.
+
+use std::time::Duration;
 
 use crate::store::{AuditEntry, AuditLog, StoreError};
 
@@ -14,10 +16,8 @@ pub const HOUR_MS: i64 = 3_600_000;
 /// What one batch came to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchCounts {
-    /// Records in the batch.
+    /// Records in the batch (a record received again after a retry counts again).
     pub events: u64,
-    /// Records that did not end done (retried, re-queued or parked).
-    pub failed: u64,
     /// Records left to their queue to come back after a backoff.
     pub retried: u64,
     /// Records sent back to their own queue as a fresh copy.
@@ -27,10 +27,14 @@ pub struct BatchCounts {
 }
 
 impl BatchCounts {
+    /// Records that did not end done: retried, re-queued or parked.
+    pub fn failed(&self) -> u64 {
+        self.retried + self.requeued + self.parked
+    }
+
     /// Adds another batch's counts.
     pub fn add(&mut self, other: &Self) {
         self.events += other.events;
-        self.failed += other.failed;
         self.retried += other.retried;
         self.requeued += other.requeued;
         self.parked += other.parked;
@@ -42,8 +46,13 @@ pub fn entity(flow: &str, at_ms: i64) -> String {
     format!("activity#{flow}#{}", at_ms.div_euclid(HOUR_MS))
 }
 
-/// Appends the entry of one settled batch; a failed append is logged, never fatal (the batch's
-/// work is done and the EMF metrics still count it).
+/// The longest a batch waits for its activity entry: the batch's work is done, and a store that
+/// hangs must not keep its answer from the runtime until the invocation times out (which would
+/// deliver the whole batch again).
+pub const RECORD_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Appends the entry of one settled batch; a failed or slow append is logged, never fatal (the
+/// batch's work is done and the EMF metrics still count it).
 pub async fn record(audit: &dyn AuditLog, flow: &str, at_ms: i64, counts: BatchCounts) {
     let entry = AuditEntry {
         entity: entity(flow, at_ms),
@@ -53,8 +62,10 @@ pub async fn record(audit: &dyn AuditLog, flow: &str, at_ms: i64, counts: BatchC
         reason: None,
         detail: serde_json::to_value(counts).unwrap_or_default(),
     };
-    if let Err(e) = audit.append(&entry).await {
-        tracing::warn!(flow, error = %e, "batch activity not recorded");
+    match tokio::time::timeout(RECORD_TIMEOUT, audit.append(&entry)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(flow, error = %e, "batch activity not recorded"),
+        Err(_) => tracing::warn!(flow, "batch activity not recorded in time"),
     }
 }
 
@@ -64,7 +75,7 @@ pub const MAX_BATCHES_PER_HOUR: usize = 20_000;
 
 /// A flow's batches over the last hour and the last day before `now_ms`, summed, in one read of
 /// the day's 25 hour partitions; and whether an hour held more batches than were read (the
-/// sums are then a floor).
+/// sums are then a floor: the newest batches of such an hour are the ones read).
 pub async fn last_hour_and_day(
     audit: &dyn AuditLog,
     flow: &str,
@@ -75,7 +86,7 @@ pub async fn last_hour_and_day(
     let mut truncated = false;
     for bucket in day_from.div_euclid(HOUR_MS)..=now_ms.div_euclid(HOUR_MS) {
         let entries = audit
-            .list(&entity(flow, bucket * HOUR_MS), MAX_BATCHES_PER_HOUR)
+            .list_recent(&entity(flow, bucket * HOUR_MS), MAX_BATCHES_PER_HOUR)
             .await?;
         truncated |= entries.len() >= MAX_BATCHES_PER_HOUR;
         for e in entries.iter().filter(|e| e.at_ms >= day_from) {

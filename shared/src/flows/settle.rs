@@ -129,7 +129,6 @@ pub async fn settle(
         .collect();
     let counts = BatchCounts {
         events: records.len() as u64,
-        failed: decided.len() as u64,
         retried: again.len() as u64,
         requeued: requeued.len() as u64,
         parked: parked.len() as u64,

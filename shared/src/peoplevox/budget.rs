@@ -74,6 +74,14 @@ struct Slot {
     cond: Condition,
 }
 
+impl Slot {
+    /// Whether the slot's latest request arrived (or may still arrive) within the window
+    /// before `now`.
+    fn busy(&self, now: i64, window_ms: i64) -> bool {
+        self.at.is_some_and(|at| at > now - window_ms)
+    }
+}
+
 /// Slack for bytes already on the wire when the client gives up on a request.
 const WIRE_SLACK_MS: i64 = 1_000;
 
@@ -262,7 +270,7 @@ impl RequestBudget {
                 .filter(|(sk, ticket)| ticket.until > now && sk.as_str() < mine)
                 .count();
             let free: Vec<usize> = (0..slots.len())
-                .filter(|&k| slots[k].at.is_none_or(|at| at <= now - self.window_ms))
+                .filter(|&k| !slots[k].busy(now, self.window_ms))
                 .collect();
             if free.len() > self.reserve + ahead {
                 // A random free slot, so that contenders rarely pick the same one.
@@ -300,7 +308,8 @@ impl RequestBudget {
             // Enough busy slots must free for one beyond the reserve and the waiters ahead.
             let mut busy: Vec<i64> = slots
                 .iter()
-                .filter_map(|s| s.at.filter(|at| *at > now - self.window_ms))
+                .filter(|s| s.busy(now, self.window_ms))
+                .filter_map(|s| s.at)
                 .collect();
             busy.sort_unstable();
             let must_free = (self.reserve + ahead + 1).saturating_sub(free.len());
@@ -400,12 +409,7 @@ impl RequestBudget {
         let (slots, waiters) = self.read().await?;
         let now = now_epoch_ms();
         Ok(BudgetUse {
-            busy: slots
-                .iter()
-                .filter(|s| {
-                    s.at.is_some_and(|at| at.saturating_add(self.window_ms) > now)
-                })
-                .count(),
+            busy: slots.iter().filter(|s| s.busy(now, self.window_ms)).count(),
             limit: self.limit,
             waiting: waiters.iter().filter(|(_, t)| t.until > now).count(),
         })

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::summary::{ID_KEYS, KIND_KEYS};
+use super::summary::{ID_KEYS, KIND_KEYS, shown_value};
 
 /// Keys whose scalar values are shown besides the summary's kind and id keys: ids of things,
 /// states, quantities, money and times. Not `key` (a customer's or an address's may be an
@@ -40,9 +40,6 @@ const ALSO_SHOWN: [&str; 25] = [
     "lastModifiedAt",
 ];
 
-/// Longest value shown; longer ones are cut (ids are shorter, anything longer is suspect).
-const MAX_VALUE_CHARS: usize = 64;
-
 fn shown(key: &str) -> bool {
     KIND_KEYS.contains(&key) || ID_KEYS.contains(&key) || ALSO_SHOWN.contains(&key)
 }
@@ -74,13 +71,7 @@ fn mask(value: Value, key: Option<&str>) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(|v| mask(v, key)).collect()),
         Value::Null | Value::Bool(_) => value,
         scalar if shown => match scalar {
-            Value::String(s) => {
-                let s = super::printable(&s);
-                Value::String(match s.char_indices().nth(MAX_VALUE_CHARS) {
-                    Some((cut, _)) => format!("{}…", &s[..cut]),
-                    None => s,
-                })
-            }
+            Value::String(s) => Value::String(shown_value(&s)),
             other => other,
         },
         Value::String(s) => Value::String(format!("•••({})", s.chars().count())),

@@ -84,6 +84,10 @@ pub struct RedriveReport {
     pub limit_reached: bool,
     /// Messages whose release failed: they reappear when their hold runs out.
     pub not_released: Vec<NotReleased>,
+    /// The messages asked for, as read (bodies included: never printed, for a caller that
+    /// describes them, such as the console's preview).
+    #[serde(skip)]
+    pub chosen: Vec<Parked>,
 }
 
 impl RedriveReport {
@@ -128,6 +132,7 @@ pub async fn redrive(
 
     let mut redriven = Vec::new();
     let mut failed = Vec::new();
+    let read = chosen.clone();
     for m in chosen {
         if options.dry_run {
             redriven.push(redriven_entry(&m, None));
@@ -186,6 +191,7 @@ pub async fn redrive(
         left: keep.len(),
         limit_reached,
         not_released,
+        chosen: read,
     })
 }
 

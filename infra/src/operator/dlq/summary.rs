@@ -131,16 +131,17 @@ fn scalar(value: &Value) -> Option<String> {
         Value::Bool(b) => b.to_string(),
         _ => return None,
     };
-    let text = printable(&text);
-    if text.is_empty() {
-        return None;
+    let text = shown_value(&text);
+    (!text.is_empty()).then_some(text)
+}
+
+/// A value as listings show it: printable, and cut after [`MAX_VALUE_CHARS`] characters.
+pub(super) fn shown_value(text: &str) -> String {
+    let text = printable(text);
+    match text.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
-    Some(if text.chars().count() > MAX_VALUE_CHARS {
-        let cut: String = text.chars().take(MAX_VALUE_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        text
-    })
 }
 
 /// `text` with control characters escaped (`\n`, `\u{1b}`), so that nothing read from a

@@ -495,7 +495,7 @@ impl NightlyReconcile {
         tracing::info!(run = %report.run, %summary, "reconcile finished");
         let detail = serde_json::to_value(&report).unwrap_or_default();
         for (entity, outcome, detail) in [
-            (format!("reconcile#{}", report.run), "report", detail),
+            (report_entity(&report.run), "report", detail),
             (
                 RUNS_ENTITY.to_string(),
                 "finished",
@@ -520,3 +520,21 @@ impl NightlyReconcile {
 
 /// The audit entity that lists every finished run.
 pub const RUNS_ENTITY: &str = "reconcile-runs";
+
+/// The audit entity of one run's drift report.
+pub fn report_entity(run: &str) -> String {
+    format!("reconcile#{run}")
+}
+
+/// The drift report of a finished run (`None` while it runs, or for an unknown run).
+pub async fn drift_report(
+    audit: &dyn crate::store::AuditLog,
+    run: &str,
+) -> Result<Option<DriftReport>, crate::store::StoreError> {
+    let Some(entry) = audit.list_recent(&report_entity(run), 1).await?.pop() else {
+        return Ok(None);
+    };
+    serde_json::from_value(entry.detail)
+        .map(Some)
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("drift report of {run}: {e}")))
+}

@@ -130,6 +130,9 @@ impl OrderExport {
                     let created_at = work.order.as_ref().and_then(|o| o.created_at.as_deref());
                     held::remember_awaiting_number(self.state.as_ref(), order_id, created_at).await;
                 }
+                other if other.retry_can_help() => {
+                    held::remember_for_person(self.state.as_ref(), order_id).await;
+                }
                 _ => {}
             }
             // Refused by Peoplevox: some of its parts (or its header) may be there already.

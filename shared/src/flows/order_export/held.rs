@@ -1,13 +1,17 @@
-//! Orders held for items Peoplevox did not know, or for an order number commercetools has not
-//! set yet: an index of them, and the sweep that sends them back to the orders queue (run on a
-//! schedule): an order waiting for items once they exist, an order waiting for its number on
-//! every run, so that the export re-reads it by id.
+//! Held orders: an index of every order held for a reason a retry can change, and the sweep
+//! that sends some of them back to the orders queue (run on a schedule): an order waiting for
+//! items once they exist, an order waiting for its number on every run, so that the export
+//! re-reads it by id. Orders that wait for a person (an invalid order, one Peoplevox refused)
+//! are in the index too, for operators ([`held_orders`]); the sweep leaves them alone. The
+//! export forgets an order here when it exports it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::OrderExport;
+use super::link::{OrderLink, load_many};
 use crate::commercetools::message::pointer_message;
-use crate::store::{AuditEntry, Condition, Queue, StateStore, now_epoch_ms};
+use crate::domain::HoldReason;
+use crate::store::{AuditEntry, Condition, Queue, StateStore, StoreError, now_epoch_ms};
 
 /// Partition of the held-order index.
 const PK: &str = "held-orders";
@@ -37,6 +41,19 @@ fn placed_before(created_at: Option<&str>, days: u32) -> bool {
 
 /// The index entry of an order waiting for its number.
 const AWAITING_NUMBER: &str = "orderNumber";
+/// The index entry of an order waiting for a person.
+const AWAITING_PERSON: &str = "person";
+
+/// Adds an order that waits for a person to the index (for operators; never swept).
+pub(super) async fn remember_for_person(state: &dyn StateStore, order_id: &str) {
+    let data = serde_json::json!({ "skus": [], "awaiting": AWAITING_PERSON }).to_string();
+    if let Err(e) = state
+        .put(PK, order_id, &data, Condition::Always, None)
+        .await
+    {
+        tracing::error!(order_id, error = %e, "held-order index not updated");
+    }
+}
 
 /// Adds an order to the index with its missing item codes.
 pub(super) async fn remember(state: &dyn StateStore, order_id: &str, skus: &[String]) {
@@ -87,6 +104,57 @@ pub fn requeue_message(order_id: &str) -> String {
     )
 }
 
+/// A held order as an operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldOrder {
+    /// The commercetools order id.
+    pub order_id: String,
+    /// Its number, if known.
+    pub number: Option<String>,
+    /// Why it is held.
+    pub reason: HoldReason,
+    /// Since when, epoch ms.
+    pub since_ms: i64,
+}
+
+/// The orders held now for a reason a retry can change (not imports left alone by
+/// configuration, nor orders cancelled while being sent), oldest hold first, and whether the
+/// index held more than `limit` entries (those read are the first by order id, not the oldest).
+/// Each entry is checked against the order's link, which is the truth.
+pub async fn held_orders(
+    state: &dyn StateStore,
+    limit: usize,
+) -> Result<(Vec<HeldOrder>, bool), StoreError> {
+    let ids: Vec<String> = state
+        .query(PK, limit.saturating_add(1))
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let more = ids.len() > limit;
+    let ids = &ids[..ids.len().min(limit)];
+    let mut held: Vec<HeldOrder> = ids
+        .iter()
+        .zip(load_many(state, ids).await?)
+        .filter_map(|(id, link)| match link {
+            Some(OrderLink::Held {
+                number,
+                reason,
+                since_ms,
+                ..
+            }) if reason.retry_can_help() => Some(HeldOrder {
+                order_id: id.clone(),
+                number,
+                reason,
+                since_ms,
+            }),
+            _ => None,
+        })
+        .collect();
+    held.sort_by_key(|h| h.since_ms);
+    Ok((held, more))
+}
+
 impl OrderExport {
     async fn audit_gave_up(&self, order_id: &str, days: u32) {
         let entry = AuditEntry {
@@ -123,6 +191,9 @@ impl OrderExport {
         let mut given_up = 0;
         for (order_id, item) in &held {
             let entry = serde_json::from_str::<serde_json::Value>(&item.data).unwrap_or_default();
+            if entry["awaiting"] == AWAITING_PERSON {
+                continue;
+            }
             let skus: Vec<String> =
                 serde_json::from_value(entry["skus"].clone()).unwrap_or_default();
             let created_at = entry["createdAt"].as_str().map(str::to_string);

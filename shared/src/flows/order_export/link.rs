@@ -88,62 +88,6 @@ pub async fn load_many(
         .collect()
 }
 
-/// Partition of the operators' index of held orders (sk the order id; see [`held_orders`]).
-/// Not the sweep's `held-orders`: that one lists only what the sweep retries by itself.
-const HELD_INDEX_PK: &str = "order-held-for-operators";
-
-/// A held order as an operator lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldOrder {
-    /// The commercetools order id.
-    pub order_id: String,
-    /// Its number, if known.
-    pub number: Option<String>,
-    /// Why it is held.
-    pub reason: HoldReason,
-    /// Since when, epoch ms.
-    pub since_ms: i64,
-}
-
-/// The orders held now for a reason a person or the sweep can act on (not imports left alone
-/// by configuration, nor orders cancelled while being sent), oldest hold first, at most `limit`
-/// index entries read (the bool says whether there were more). Each entry is checked against
-/// the order's link.
-pub async fn held_orders(
-    state: &dyn StateStore,
-    limit: usize,
-) -> Result<(Vec<HeldOrder>, bool), StoreError> {
-    let ids: Vec<String> = state
-        .query(HELD_INDEX_PK, limit.saturating_add(1))
-        .await?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let more = ids.len() > limit;
-    let ids = &ids[..ids.len().min(limit)];
-    let mut held: Vec<HeldOrder> = Vec::new();
-    for chunk in ids.chunks(100) {
-        for (id, link) in chunk.iter().zip(load_many(state, chunk).await?) {
-            if let Some(OrderLink::Held {
-                number,
-                reason,
-                since_ms,
-                ..
-            }) = link
-            {
-                held.push(HeldOrder {
-                    order_id: id.clone(),
-                    number,
-                    reason,
-                    since_ms,
-                });
-            }
-        }
-    }
-    held.sort_by_key(|h| h.since_ms);
-    Ok((held, more))
-}
-
 /// Partition of the order-number index (Peoplevox number → commercetools order id).
 const NUMBER_PK: &str = "order-number";
 
@@ -196,35 +140,7 @@ pub async fn save(
             .put(NUMBER_PK, &number, order_id, Condition::Always, None)
             .await?;
     }
-    index_held(state, order_id, link).await;
     Ok(())
-}
-
-/// Keeps the index of held orders in step with the link: an entry while the order waits for
-/// a person or the sweep, none once it is exported (or deliberately left alone). A pointer
-/// only, written after the link: readers check the link, and a failed write costs an operator
-/// a line on a page, never an order, so it is logged, not returned.
-async fn index_held(state: &dyn StateStore, order_id: &str, link: &OrderLink) {
-    let written = match link {
-        OrderLink::Held { reason, .. }
-            if !matches!(
-                reason,
-                HoldReason::ImportNotExported | HoldReason::CancelledWhileSending
-            ) =>
-        {
-            state
-                .put(HELD_INDEX_PK, order_id, "{}", Condition::Always, None)
-                .await
-                .map(drop)
-        }
-        OrderLink::Held { .. } | OrderLink::Exported { .. } => {
-            state.delete(HELD_INDEX_PK, order_id).await
-        }
-        OrderLink::Sending { .. } => Ok(()),
-    };
-    if let Err(e) = written {
-        tracing::warn!(order_id, error = %e, "held-order index not updated");
-    }
 }
 
 /// The ids among `order_ids` of orders the export leaves alone by configuration (imports while

@@ -35,10 +35,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use held::{SweepReport, requeue_message};
+pub use held::{HeldOrder, SweepReport, held_orders, requeue_message};
 pub use link::{
-    HeldOrder, NotOurs, OrderLink, held_orders, left_alone, load as load_link,
-    load_many as load_links, order_id_by_number, orders_not_found, unknown_numbers,
+    NotOurs, OrderLink, left_alone, load as load_link, load_many as load_links, order_id_by_number,
+    orders_not_found, unknown_numbers,
 };
 pub use report::BatchReport;
 

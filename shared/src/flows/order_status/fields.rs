@@ -38,7 +38,9 @@ pub fn appended(order: &Order, field: &str, texts: &[String]) -> String {
         .trim()
         .to_string();
     for text in texts {
-        if !value.contains(text.as_str()) {
+        // A whole `; `-separated entry, not any substring: a new reason that happens to be
+        // part of an older one is still added.
+        if !format!("; {value}; ").contains(&format!("; {text}; ")) {
             if !value.is_empty() {
                 value.push_str("; ");
             }
@@ -116,6 +118,14 @@ mod tests {
         assert_eq!(
             appended(&order(Value::Null), "pvxException", &texts),
             "second; first"
+        );
+        // Part of an earlier text is a text of its own.
+        let o = order(serde_json::json!({"type": {"typeId": "type", "id": "t-1"},
+            "fields": {"pvxException": "short pick: SKU-1; late"}}));
+        let texts = ["short pick".to_string(), "late".to_string()];
+        assert_eq!(
+            appended(&o, "pvxException", &texts),
+            "short pick: SKU-1; late; short pick"
         );
     }
 
